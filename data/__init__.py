@@ -1,0 +1,1 @@
+"""Synthetic data sets for demos, tests and benchmarks (pure Python, no Django)."""

@@ -1,0 +1,1 @@
+"""110/119/120/122 joint dispatch: stations now; incidents, units, GPS ingest and ETA later."""

@@ -1,0 +1,1 @@
+"""Pages and browser assets (templates, JS modules, vendored map libraries from npm)."""

@@ -1,0 +1,9 @@
+"""Server-rendered pages; data comes from the API and the live WebSocket."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+
+@login_required
+def home(request):
+    return render(request, "frontend/home.html")

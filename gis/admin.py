@@ -1,0 +1,19 @@
+from django.contrib import admin
+
+from core.admin import MapAdmin
+
+from .models import Address, Road
+
+
+@admin.register(Road)
+class RoadAdmin(MapAdmin):
+    list_display = ["id", "name", "road_class", "speed_kmh", "oneway", "lanes"]
+    list_filter = ["road_class", "oneway"]
+    search_fields = ["name"]
+
+
+@admin.register(Address)
+class AddressAdmin(MapAdmin):
+    list_display = ["label", "road_name", "number", "district"]
+    list_filter = ["district"]
+    search_fields = ["label"]

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class GisConfig(AppConfig):
+    name = "gis"
+    label = "geo"  # "gis" is taken by django.contrib.gis
+    verbose_name = _("Spatial data")

@@ -1,0 +1,1 @@
+"""Underground pipeline networks: topology, burst isolation, repair orders, clearances."""

@@ -1,0 +1,1 @@
+"""CityOps Django project package."""

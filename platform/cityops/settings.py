@@ -1,0 +1,185 @@
+"""Settings, all from environment variables (see README "Configuration").
+
+CITYOPS_ENV=production switches on the HTTPS-only settings that `check --deploy` asks for.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+ROOT_DIR = Path(__file__).resolve().parents[2]
+VAR_DIR = Path(os.environ.get("CITYOPS_VAR_DIR", ROOT_DIR / "var"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+PRODUCTION = os.environ.get("CITYOPS_ENV", "demo") == "production"
+DEBUG = env_bool("CITYOPS_DEBUG", False)
+
+_DEV_SECRET = "cityops-insecure-demo-key-set-CITYOPS_SECRET_KEY-in-production"  # noqa: S105
+SECRET_KEY = os.environ.get("CITYOPS_SECRET_KEY", "" if PRODUCTION else _DEV_SECRET)
+if not SECRET_KEY:
+    raise RuntimeError("CITYOPS_SECRET_KEY must be set when CITYOPS_ENV=production")
+
+ALLOWED_HOSTS = env_list("CITYOPS_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CITYOPS_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "rest_framework",
+    "rest_framework_gis",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "core",
+    "gis.apps.GisConfig",
+    "grid",
+    "pipelines_mgmt",
+    "dispatch",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "cityops.urls"
+ASGI_APPLICATION = "cityops.asgi.application"
+WSGI_APPLICATION = "cityops.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [ROOT_DIR / "frontend" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", "postgis://cityops@127.0.0.1:55432/cityops"),
+        engine="django.contrib.gis.db.backends.postgis",
+        conn_max_age=int(os.environ.get("CITYOPS_DB_CONN_MAX_AGE", "0")),
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "core.User"
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:56379/0")
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            "prefix": os.environ.get("CITYOPS_CHANNEL_PREFIX", "cityops"),
+            # A console that falls this far behind loses deltas and catches up from the event log.
+            "capacity": 1000,
+            "expiry": 30,
+            "group_expiry": 86400,
+        },
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [ROOT_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Asia/Shanghai"  # shown to people; stored in UTC (USE_TZ)
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [
+    ROOT_DIR / "frontend" / "static",
+    ("vendor/maplibre-gl", ROOT_DIR / "frontend" / "node_modules" / "maplibre-gl" / "dist"),
+    ("vendor/ol", ROOT_DIR / "frontend" / "node_modules" / "ol" / "dist"),
+    ("vendor/ol/css", ROOT_DIR / "frontend" / "node_modules" / "ol"),
+]
+# Serve straight from the finders: no collectstatic step to forget on a fresh machine.
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "/media/"
+
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api_errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CityOps API",
+    "DESCRIPTION": "城市运行与应急指挥平台 API: 数字城管, 管线, 车辆定位, 应急联动.",
+    "VERSION": "0.1.0",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+}
+
+# Metric work (lengths, buffers, clearances) happens in this projected CRS; demo: CGCS2000 3° GK CM 114°E.
+CITYOPS_METRIC_SRID = int(os.environ.get("CITYOPS_METRIC_SRID", "4547"))
+CITYOPS_JT808_PORT = int(os.environ.get("CITYOPS_JT808_PORT", "6808"))
+# Demo accounts exist only after `load_demo_city`; their shared password.
+CITYOPS_DEMO_PASSWORD = os.environ.get("CITYOPS_DEMO_PASSWORD", "cityops-demo")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("CITYOPS_LOG_LEVEL", "INFO")},
+}
+
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("CITYOPS_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("CITYOPS_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("CITYOPS_HSTS_PRELOAD", False)
+
+# gis.W001: Debian 12 ships GDAL 3.6, which cannot block file/network access from spatial-reference text.
+# CityOps never passes user text to GDAL as an SRS: `crs` inputs are names or EPSG integers parsed by
+# pyproj (core/geo.py). Revisit when the platform moves to GDAL >= 3.9 (README, "Deployment checks").
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]

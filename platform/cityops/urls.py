@@ -1,0 +1,18 @@
+"""Public entry points (listed in README): pages, /api/, /healthz, admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from core.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/core/", include("core.urls")),
+    path("api/gis/", include("gis.urls")),
+    path("admin/", admin.site.urls),
+    path("", include("frontend.urls")),
+]

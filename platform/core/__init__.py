@@ -1,0 +1,1 @@
+"""Shared app: administrative areas, organisations, users and roles, audit log, durable event log."""

@@ -1,0 +1,132 @@
+"""Core REST API: administrative areas, point location, the current user."""
+
+import json
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
+
+from . import selectors, services
+from .geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geometry, parse_point
+from .models import AdminArea
+from .permissions import ADMIN_ONLY_WRITES
+from .realtime import Viewer
+
+
+class AreaSerializer(GeoFeatureModelSerializer):
+    parent = serializers.CharField(source="parent.code", allow_null=True, default=None)
+
+    class Meta:
+        model = AdminArea
+        geo_field = "geom"
+        id_field = "code"
+        fields = ["code", "name", "level", "parent"]
+
+
+class AreaUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=64, required=False, allow_blank=False)
+    geometry = serializers.JSONField(required=False, help_text="GeoJSON Polygon or MultiPolygon")
+    crs = serializers.CharField(required=False, default="wgs84", help_text=SUPPORTED_CRS_TEXT)
+
+    def validate(self, attrs):
+        if "name" not in attrs and "geometry" not in attrs:
+            raise serializers.ValidationError("give 'name' and/or 'geometry'")
+        if "geometry" in attrs:
+            geom = parse_geometry(attrs["geometry"], attrs.get("crs"))
+            if geom.geom_type not in ("Polygon", "MultiPolygon"):
+                raise serializers.ValidationError({"geometry": f"must be a Polygon or MultiPolygon, not {geom.geom_type}"})
+            if not geom.valid:
+                raise serializers.ValidationError({"geometry": f"invalid polygon: {geom.valid_reason}"})
+            attrs["geometry"] = geom
+        return attrs
+
+
+class AreaListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("level", str, enum=AdminArea.Level.values),
+            OpenApiParameter("parent", str, description="parent area code"),
+        ],
+        responses=AreaSerializer(many=True),
+    )
+    def get(self, request):
+        level = request.query_params.get("level")
+        if level and level not in AdminArea.Level.values:
+            return Response(
+                {"error": "invalid_input", "field": "level", "detail": f"level must be one of {AdminArea.Level.values}"},
+                status=400,
+            )
+        areas = selectors.areas(level, request.query_params.get("parent"))
+        return Response(AreaSerializer(areas, many=True).data)
+
+
+class AreaDetailView(APIView):
+    permission_classes = [ADMIN_ONLY_WRITES]
+
+    @extend_schema(responses=AreaSerializer)
+    def get(self, request, code):
+        return Response(AreaSerializer(get_object_or_404(AdminArea, code=code)).data)
+
+    @extend_schema(request=AreaUpdateSerializer, responses=AreaSerializer)
+    def patch(self, request, code):
+        area = get_object_or_404(AdminArea, code=code)
+        payload = AreaUpdateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        area = services.update_area(request.user, area, name=data.get("name"), geom=data.get("geometry"))
+        return Response(AreaSerializer(area).data)
+
+
+class LocateSerializer(serializers.Serializer):
+    geometry = serializers.JSONField(help_text="GeoJSON geometry")
+    crs = serializers.CharField(required=False, default="wgs84", help_text=SUPPORTED_CRS_TEXT)
+
+
+def _located(geom) -> dict:
+    return {
+        "geometry": json.loads(geom.geojson),
+        "areas": [
+            {"code": a.code, "name": a.name, "level": a.level}
+            for a in selectors.areas_containing(geom.point_on_surface if geom.geom_type != "Point" else geom)
+        ],
+    }
+
+
+class LocateView(APIView):
+    """Where is this? Converts a position from any supported CRS to WGS84 and names its areas."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("lon", float, required=True),
+            OpenApiParameter("lat", float, required=True),
+            OpenApiParameter("crs", str, description=SUPPORTED_CRS_TEXT),
+        ]
+    )
+    def get(self, request):
+        params = request.query_params
+        return Response(_located(parse_point(params.get("lon"), params.get("lat"), params.get("crs"))))
+
+    @extend_schema(request=LocateSerializer)
+    def post(self, request):
+        payload = LocateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        crs = parse_crs(payload.validated_data["crs"])
+        return Response(_located(parse_geometry(payload.validated_data["geometry"], crs)))
+
+
+class MeView(APIView):
+    def get(self, request):
+        user = request.user
+        org = user.organisation
+        return Response(
+            {
+                "username": user.username,
+                "name": user.get_full_name() or user.username,
+                "roles": sorted(user.role_names),
+                "organisation": {"code": org.code, "name": org.name} if org else None,
+                "topics": sorted(Viewer.for_user(user).allowed_topics()),
+            }
+        )

@@ -1,0 +1,23 @@
+"""Every API error is JSON: {"error": <code>, "detail": <what was wrong>, "field": <input name, if any>}."""
+
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .geo import GeometryInputError
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, GeometryInputError):
+        return Response(
+            {"error": "invalid_input", "field": exc.field, "detail": exc.message},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        code = getattr(exc, "default_code", "error")
+        detail = response.data
+        if isinstance(detail, dict) and set(detail) == {"detail"}:
+            detail = detail["detail"]
+        response.data = {"error": code, "detail": detail}
+    return response

@@ -1,0 +1,130 @@
+"""`/ws/ops/`: the live feed of every console (protocol in ARCHITECTURE.md, "Realtime protocol")."""
+
+import json
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from . import realtime, selectors
+from .realtime import EVENT_GROUP, Viewer, bbox_intersects
+
+
+class SubscribeError(ValueError):
+    pass
+
+
+def parse_subscribe(message, viewer: Viewer) -> dict:
+    """Validate a client message; every refusal names what was wrong."""
+    if not isinstance(message, dict):
+        raise SubscribeError("message must be a JSON object")
+    if message.get("op") != "subscribe":
+        raise SubscribeError(f"unknown op {message.get('op')!r}; expected 'subscribe'")
+    topics = message.get("topics")
+    if not isinstance(topics, list) or not topics or not all(isinstance(t, str) for t in topics):
+        raise SubscribeError("'topics' must be a non-empty list of topic names")
+    unknown = sorted(set(topics) - set(realtime.TOPIC_ROLES))
+    if unknown:
+        raise SubscribeError(f"unknown topics {unknown}; known: {sorted(realtime.TOPIC_ROLES)}")
+    forbidden = sorted(set(topics) - viewer.allowed_topics())
+    if forbidden:
+        raise SubscribeError(f"your role may not subscribe to {forbidden}")
+    bbox = message.get("bbox")
+    if bbox is not None:
+        if (
+            not isinstance(bbox, list)
+            or len(bbox) != 4
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in bbox)
+        ):
+            raise SubscribeError("'bbox' must be [minx, miny, maxx, maxy] in WGS84 degrees")
+        minx, miny, maxx, maxy = bbox
+        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+            raise SubscribeError("'bbox' must satisfy -180<=minx<=maxx<=180 and -90<=miny<=maxy<=90")
+        bbox = tuple(float(v) for v in bbox)
+    since = message.get("since")
+    if since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
+        raise SubscribeError("'since' must be a non-negative integer seq")
+    return {"topics": sorted(set(topics)), "bbox": bbox, "since": since}
+
+
+class OpsConsumer(AsyncJsonWebsocketConsumer):
+    """One console connection: subscribe → snapshot or replay → deltas in seq order, no gaps."""
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.viewer = await database_sync_to_async(Viewer.for_user)(user)
+        self.subscription = None
+        self.last_seq = 0  # every event up to here has been delivered or found invisible
+        await self.channel_layer.group_add(EVENT_GROUP, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if getattr(self, "viewer", None) is not None:
+            await self.channel_layer.group_discard(EVENT_GROUP, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            message = json.loads(text_data if text_data is not None else bytes_data)
+        except (TypeError, ValueError) as exc:
+            await self.send_error(f"message is not valid JSON: {exc}")
+            return
+        try:
+            subscription = parse_subscribe(message, self.viewer)
+        except SubscribeError as exc:
+            await self.send_error(str(exc))
+            return
+        await self.start(subscription)
+
+    async def send_error(self, message: str):
+        await self.send_json({"op": "error", "error": message})
+
+    async def start(self, subscription: dict):
+        self.subscription = subscription
+        topics, bbox, since = subscription["topics"], subscription["bbox"], subscription["since"]
+        if since is not None:
+            events, upper = await database_sync_to_async(selectors.events_after)(since, topics, self.viewer, bbox)
+            if events is not None:
+                self.last_seq = upper
+                for event in events:
+                    await self.send_event(event.seq, event.topic, event.type, event.data)
+                await self.send_json({"op": "subscribed", "topics": topics, "seq": upper, "replayed": len(events)})
+                return
+            await self.send_json({"op": "reset", "reason": f"more than {realtime.REPLAY_LIMIT} events missed"})
+        head, snapshots = await database_sync_to_async(self._snapshot)(topics, bbox)
+        self.last_seq = head
+        for topic, features in snapshots.items():
+            await self.send_json({"op": "snapshot", "topic": topic, "seq": head, "features": features})
+        await self.send_json({"op": "subscribed", "topics": topics, "seq": head, "replayed": 0})
+
+    def _snapshot(self, topics, bbox):
+        head = selectors.event_head()  # first: anything committed later arrives as a delta
+        return head, {topic: realtime.snapshot(topic, self.viewer, bbox) for topic in topics}
+
+    async def ops_event(self, message: dict):
+        """A fan-out message from the channel layer; a break in the prev→seq chain triggers a replay."""
+        if self.subscription is None or message["seq"] <= self.last_seq:
+            return
+        if message["prev"] > self.last_seq:
+            events, upper = await database_sync_to_async(selectors.events_after)(
+                self.last_seq, self.subscription["topics"], self.viewer, self.subscription["bbox"], message["seq"]
+            )
+            if events is None:
+                await self.send_json({"op": "reset", "reason": "fell too far behind"})
+                await self.start({**self.subscription, "since": None})
+                return
+            self.last_seq = upper
+            for event in events:
+                await self.send_event(event.seq, event.topic, event.type, event.data)
+            return
+        self.last_seq = message["seq"]
+        if (
+            message["topic"] in self.subscription["topics"]
+            and bbox_intersects(message["bbox"], self.subscription["bbox"])
+            and self.viewer.sees_orgs(message["orgs"])
+        ):
+            await self.send_event(message["seq"], message["topic"], message["event_type"], message["data"])
+
+    async def send_event(self, seq: int, topic: str, type_: str, data: dict):
+        await self.send_json({"seq": seq, "topic": topic, "type": type_, "data": data})

@@ -1,0 +1,79 @@
+"""Demo-city layer of the core app: areas, organisations and one account per role."""
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.contrib.gis.geos import GEOSGeometry
+
+from .models import AdminArea, Organisation, Role, User
+
+# (code, name, kind, agency, parent code)
+ORGANISATIONS = [
+    ("SZ-GOV", "深圳市人民政府", "government", "", None),
+    ("SZ-ECC", "深圳市应急指挥中心", "government", "", "SZ-GOV"),
+    ("SZ-UMC", "深圳市数字化城市管理监督指挥中心", "government", "", "SZ-GOV"),
+    ("SZ-PSB-110", "深圳市公安局110指挥中心", "agency", "110", "SZ-GOV"),
+    ("SZ-FIRE-119", "深圳市消防救援支队", "agency", "119", "SZ-GOV"),
+    ("SZ-EMS-120", "深圳市急救中心", "agency", "120", "SZ-GOV"),
+    ("SZ-TRAFFIC-122", "深圳市公安局交通警察支队", "agency", "122", "SZ-GOV"),
+    ("SZ-URBAN", "深圳市城市管理和综合执法局", "department", "", "SZ-GOV"),
+    ("SZ-WATER", "深圳市水务局", "department", "", "SZ-GOV"),
+    ("SZ-TRANSPORT", "深圳市交通运输局", "department", "", "SZ-GOV"),
+    ("SZ-PLAN", "深圳市规划和自然资源局", "department", "", "SZ-GOV"),
+    ("SZ-HOUSING", "深圳市住房和建设局", "department", "", "SZ-GOV"),
+    ("SZ-WATER-GROUP", "深圳市水务集团", "utility", "", "SZ-WATER"),
+    ("SZ-GAS", "深圳市燃气集团", "utility", "", "SZ-HOUSING"),
+    ("SZ-POWER", "深圳供电局", "utility", "", "SZ-GOV"),
+]
+
+# (username, role, organisation code, full name)
+DEMO_ACCOUNTS = [
+    ("operator", Role.OPERATOR, "SZ-ECC", "值班员 王敏"),
+    ("calltaker", Role.CALL_TAKER, "SZ-ECC", "接警员 李强"),
+    ("griddispatcher", Role.GRID_DISPATCHER, "SZ-UMC", "派遣员 张丽"),
+    ("inspector", Role.INSPECTOR, "SZ-UMC", "监督员 陈刚"),
+    ("depthandler", Role.DEPARTMENT_HANDLER, "SZ-URBAN", "处置员 刘洋"),
+    ("planner", Role.PLANNER, "SZ-PLAN", "规划师 赵静"),
+    ("leader", Role.LEADER, "SZ-GOV", "领导 周华"),
+    ("admin", Role.ADMIN, None, "系统管理员"),
+]
+
+
+def load_demo(city, context: dict) -> dict:
+    areas: dict[str, AdminArea] = {}
+    for item in sorted(city.areas, key=lambda a: len(a.code)):
+        areas[item.code] = AdminArea.objects.create(
+            code=item.code,
+            name=item.name,
+            level=item.level,
+            parent=areas.get(item.parent_code) if item.parent_code else None,
+            geom=GEOSGeometry(memoryview(item.geometry.wkb), srid=4326),
+        )
+    orgs: dict[str, Organisation] = {}
+    for code, name, kind, agency, parent in ORGANISATIONS:
+        orgs[code] = Organisation.objects.create(
+            code=code, name=name, kind=kind, agency=agency, parent=orgs.get(parent) if parent else None
+        )
+    groups = {group.name: group for group in Group.objects.filter(name__in=Role.values)}
+    for username, role, org_code, full_name in DEMO_ACCOUNTS:
+        user = User.objects.create_user(
+            username,
+            password=settings.CITYOPS_DEMO_PASSWORD,
+            first_name=full_name,
+            organisation=orgs.get(org_code) if org_code else None,
+            is_staff=role == Role.ADMIN,
+            is_superuser=role == Role.ADMIN,
+        )
+        user.groups.add(groups[role])
+    return {"areas": areas, "orgs": orgs}
+
+
+def clear_demo() -> None:
+    User.objects.filter(username__in=[a[0] for a in DEMO_ACCOUNTS]).delete()
+    _delete_tree(Organisation)
+    _delete_tree(AdminArea)
+
+
+def _delete_tree(model) -> None:
+    """Delete a self-referencing PROTECTed tree leaves first."""
+    while model.objects.exists():
+        model.objects.filter(children__isnull=True).delete()

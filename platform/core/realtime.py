@@ -1,0 +1,73 @@
+"""Who may see which live topic, and how each app supplies the snapshot a new console starts from."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .models import Organisation, Role, User
+
+ALL_ROLES = frozenset(Role.values)
+TOPIC_ROLES: dict[str, frozenset[str]] = {
+    "incidents": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN}),
+    "vehicles": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN}),
+    "cases": frozenset(
+        {Role.OPERATOR, Role.GRID_DISPATCHER, Role.INSPECTOR, Role.DEPARTMENT_HANDLER, Role.LEADER, Role.ADMIN}
+    ),
+    "pipeline": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.PLANNER, Role.LEADER, Role.ADMIN}),
+    "areas": ALL_ROLES,
+}
+# Everything-after-`since` is replayed from the table up to this many events; further behind gets a snapshot.
+REPLAY_LIMIT = 5000
+EVENT_GROUP = "ops.events"
+
+SnapshotProvider = Callable[["Viewer", tuple[float, float, float, float] | None], list[dict]]
+_snapshot_providers: dict[str, SnapshotProvider] = {}
+
+
+def register_snapshot(topic: str, provider: SnapshotProvider) -> None:
+    """Apps call this from AppConfig.ready() for the topics whose current state they own."""
+    if topic not in TOPIC_ROLES:
+        raise ValueError(f"unknown topic {topic!r}")
+    _snapshot_providers[topic] = provider
+
+
+def snapshot(topic: str, viewer: "Viewer", bbox) -> list[dict]:
+    provider = _snapshot_providers.get(topic)
+    return provider(viewer, bbox) if provider else []
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What one connected user may see: computed once per connection, not per event."""
+
+    user_id: int
+    roles: frozenset[str]
+    org_ids: frozenset[int] | None  # None: city-wide
+
+    @classmethod
+    def for_user(cls, user: User) -> "Viewer":
+        roles = frozenset(user.role_names)
+        city_wide = user.is_superuser or (user.organisation_id is None and roles & {Role.ADMIN, Role.LEADER})
+        return cls(user.pk, roles, None if city_wide else frozenset(_org_and_descendants(user.organisation_id)))
+
+    def allowed_topics(self) -> set[str]:
+        return {topic for topic, roles in TOPIC_ROLES.items() if roles & self.roles}
+
+    def sees_orgs(self, event_orgs) -> bool:
+        return not event_orgs or self.org_ids is None or bool(self.org_ids.intersection(event_orgs))
+
+
+def _org_and_descendants(org_id: int | None) -> set[int]:
+    if org_id is None:
+        return set()
+    found, frontier = {org_id}, [org_id]
+    while frontier:
+        frontier = list(Organisation.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+        found.update(frontier)
+    return found
+
+
+def bbox_intersects(a, b) -> bool:
+    """Envelope test; an event without a geometry (a == None) is never filtered out by a bbox."""
+    if a is None or b is None:
+        return True
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]

@@ -1,0 +1,45 @@
+"""Read queries of the core app."""
+
+from django.contrib.gis.geos import Polygon
+from django.db.models import Max, Q
+
+from .models import AdminArea, Event
+from .realtime import REPLAY_LIMIT, Viewer
+
+
+def event_head() -> int:
+    """The seq of the last committed event (0 for an empty log)."""
+    return Event.objects.aggregate(head=Max("seq"))["head"] or 0
+
+
+def events_after(since: int, topics, viewer: Viewer, bbox=None, until: int | None = None):
+    """Visible events with `since < seq <= until` (default: the head), in order, and that upper bound.
+
+    Every seq up to the head read first is already committed (seq order is commit order), so the
+    bound is exact: the caller has seen everything up to it. Returns (None, head) when more than
+    REPLAY_LIMIT events match; the caller then sends a fresh snapshot instead.
+    """
+    upper = until if until is not None else event_head()
+    rows = Event.objects.filter(seq__gt=since, seq__lte=upper, topic__in=list(topics)).order_by("seq")
+    if bbox is not None:
+        rows = rows.filter(Q(geom__isnull=True) | Q(geom__bboverlaps=Polygon.from_bbox(bbox)))
+    if viewer.org_ids is not None:
+        rows = rows.filter(Q(orgs=[]) | Q(orgs__overlap=list(viewer.org_ids)))
+    events = list(rows[: REPLAY_LIMIT + 1])
+    if len(events) > REPLAY_LIMIT:
+        return None, event_head()
+    return events, upper
+
+
+def areas(level: str | None = None, parent_code: str | None = None):
+    qs = AdminArea.objects.select_related("parent")
+    if level:
+        qs = qs.filter(level=level)
+    if parent_code:
+        qs = qs.filter(parent__code=parent_code)
+    return qs
+
+
+def areas_containing(point):
+    """The administrative areas at every level that contain a point, city first."""
+    return list(AdminArea.objects.filter(geom__intersects=point).order_by("code"))

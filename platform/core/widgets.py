@@ -1,0 +1,14 @@
+"""The admin's map widget without the internet: OpenLayers from our static files, our areas as base map."""
+
+from django.contrib.gis.forms import OSMWidget
+
+
+class OfflineMapWidget(OSMWidget):
+    template_name = "core/offline_map_widget.html"
+    default_lon = 114.05
+    default_lat = 22.54
+    default_zoom = 11
+
+    class Media:
+        css = {"all": ("vendor/ol/css/ol.css", "gis/css/ol3.css")}
+        js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js")

@@ -1,0 +1,87 @@
+"""Shared fixtures: the real PostGIS test database with the small demo city, demo users, a real ASGI server.
+
+The test command (bin/cityops test) starts PostgreSQL+PostGIS and Redis; nothing here is mocked.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[1]
+# Each run gets its own channel-layer prefix, so parallel runs on one Redis never see each other.
+os.environ.setdefault("CITYOPS_CHANNEL_PREFIX", f"cityops-test-{uuid.uuid4().hex[:8]}")
+
+
+def _load_small_city():
+    from core.management.commands.load_demo_city import load_demo_city
+    from core.models import AdminArea
+
+    if not AdminArea.objects.exists():
+        load_demo_city("small")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database starts with the small demo city (for tests that roll back)."""
+    with django_db_blocker.unblock():
+        _load_small_city()
+
+
+@pytest.fixture
+def demo_city(django_db_blocker):
+    """The small demo city, reloaded when a transactional test before this one flushed it."""
+    with django_db_blocker.unblock():
+        _load_small_city()
+
+
+@pytest.fixture
+def user_for(demo_city, django_user_model):
+    """user_for("operator") → the demo account of that role."""
+    return lambda username: django_user_model.objects.get(username=username)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup):
+    """A real uvicorn (HTTP + WebSocket) on the test database and the real Redis; yields its base URL."""
+    port = _free_port()
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}",
+    }
+    log = open(ROOT / "var" / "log" / "test-asgi.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "cityops.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("uvicorn exited; see var/log/test-asgi.log") from None
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()

@@ -1,0 +1,210 @@
+"""The live feed end to end on the real Redis channel layer and the real PostGIS event log."""
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.contrib.gis.geos import Point
+from django.test import Client
+
+from cityops.asgi import application
+from core.events import publish
+from core.models import Event, Organisation, Role, User
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+INSIDE = Point(114.05, 22.54, srid=4326)
+FAR_AWAY = Point(116.40, 39.90, srid=4326)  # Beijing
+
+
+def test_the_channel_layer_is_real_redis():
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+
+
+@sync_to_async
+def session_cookie(username: str) -> bytes:
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def connect(username: str | None):
+    headers = [(b"origin", b"http://localhost")]
+    if username:
+        headers.append((b"cookie", await session_cookie(username)))
+    communicator = WebsocketCommunicator(application, "/ws/ops/", headers=headers)
+    connected, _ = await communicator.connect()
+    return communicator, connected
+
+
+async def subscribe(communicator, **fields) -> list[dict]:
+    """Send a subscribe and collect everything up to and including the 'subscribed' answer."""
+    await communicator.send_json_to({"op": "subscribe", **fields})
+    received = []
+    while True:
+        message = await communicator.receive_json_from(timeout=5)
+        received.append(message)
+        if message.get("op") in ("subscribed", "error"):
+            return received
+
+
+@sync_to_async
+def publish_incident(number: int, geom=INSIDE, orgs=(), topic="incidents") -> int:
+    data = {"type": "Feature", "id": number, "geometry": None, "properties": {"n": number}}
+    return publish(topic, f"{topic}.updated", data, geom=geom, orgs=orgs).seq
+
+
+async def receive_deltas(communicator, count: int) -> list[dict]:
+    return [await communicator.receive_json_from(timeout=5) for _ in range(count)]
+
+
+async def test_anonymous_websocket_is_refused(demo_city):
+    communicator, connected = await connect(None)
+    assert not connected
+    await communicator.disconnect()
+
+
+async def test_published_event_is_delivered_live(demo_city):
+    communicator, connected = await connect("operator")
+    assert connected
+    answer = await subscribe(communicator, topics=["incidents"])
+    assert answer[-1]["op"] == "subscribed"
+    seq = await publish_incident(1)
+    delta = await communicator.receive_json_from(timeout=5)
+    assert delta == {
+        "seq": seq,
+        "topic": "incidents",
+        "type": "incidents.updated",
+        "data": {"type": "Feature", "id": 1, "geometry": None, "properties": {"n": 1}},
+    }
+    await communicator.disconnect()
+
+
+async def test_reconnect_with_since_returns_exactly_the_missed_events_in_order(demo_city):
+    communicator, _ = await connect("operator")
+    await subscribe(communicator, topics=["incidents"])
+    last_seen = await publish_incident(1)
+    assert (await communicator.receive_json_from(timeout=5))["seq"] == last_seen
+    await communicator.disconnect()
+
+    missed = [await publish_incident(n) for n in (2, 3, 4)]
+    other_topic = await publish_incident(99, topic="cases")  # not part of this console's stream
+
+    communicator, _ = await connect("operator")
+    answer = await subscribe(communicator, topics=["incidents"], since=last_seen)
+    deltas, done = answer[:-1], answer[-1]
+    assert [d["seq"] for d in deltas] == missed
+    assert [d["data"]["properties"]["n"] for d in deltas] == [2, 3, 4]
+    assert done == {"op": "subscribed", "topics": ["incidents"], "seq": other_topic, "replayed": 3}
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_a_lost_fan_out_message_is_recovered_from_the_event_log(demo_city):
+    communicator, _ = await connect("operator")
+    await subscribe(communicator, topics=["incidents"])
+
+    @sync_to_async
+    def commit_without_fan_out() -> int:  # what a message dropped by the channel layer looks like
+        return Event.objects.create(topic="incidents", type="incidents.updated", data={"lost": True}).seq
+
+    lost = await commit_without_fan_out()
+    after = await publish_incident(2)
+    deltas = await receive_deltas(communicator, 2)
+    assert [d["seq"] for d in deltas] == [lost, after]
+    assert deltas[0]["data"] == {"lost": True}
+    await communicator.disconnect()
+
+
+async def test_bbox_filters_live_and_replayed_events(demo_city):
+    communicator, _ = await connect("operator")
+    bbox = [113.9, 22.4, 114.2, 22.7]
+    await subscribe(communicator, topics=["incidents"], bbox=bbox)
+    await publish_incident(1, geom=FAR_AWAY)
+    inside = await publish_incident(2, geom=INSIDE)
+    assert (await communicator.receive_json_from(timeout=5))["seq"] == inside
+    await communicator.disconnect()
+
+    await publish_incident(3, geom=FAR_AWAY)
+    inside_again = await publish_incident(4, geom=INSIDE)
+    communicator, _ = await connect("operator")
+    answer = await subscribe(communicator, topics=["incidents"], bbox=bbox, since=inside)
+    assert [m.get("seq") for m in answer[:-1]] == [inside_again]
+    await communicator.disconnect()
+
+
+async def test_events_scoped_to_an_organisation_reach_only_its_members(demo_city):
+    @sync_to_async
+    def fire_operator():
+        fire = Organisation.objects.get(code="SZ-FIRE-119")
+        police = Organisation.objects.get(code="SZ-PSB-110")
+        user = User.objects.create_user("fire-op", organisation=fire)
+        user.groups.add(Group.objects.get(name=Role.OPERATOR))
+        return fire.pk, police.pk
+
+    fire_id, police_id = await fire_operator()
+    communicator, _ = await connect("fire-op")
+    await subscribe(communicator, topics=["incidents"])
+    await publish_incident(1, orgs=[police_id])
+    fire_event = await publish_incident(2, orgs=[fire_id])
+    shared = await publish_incident(3)
+    deltas = await receive_deltas(communicator, 2)
+    assert [d["seq"] for d in deltas] == [fire_event, shared]
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("message", "fragment"),
+    [
+        ("this is not json", "not valid JSON"),
+        ('["subscribe"]', "must be a JSON object"),
+        ('{"op": "sub"}', "unknown op"),
+        ('{"op": "subscribe", "topics": "incidents"}', "'topics' must be"),
+        ('{"op": "subscribe", "topics": ["weather"]}', "unknown topics"),
+        ('{"op": "subscribe", "topics": ["incidents"], "bbox": [1, 2, 3]}', "'bbox' must be"),
+        ('{"op": "subscribe", "topics": ["incidents"], "bbox": [114, 22, 113, 23]}', "minx<=maxx"),
+        ('{"op": "subscribe", "topics": ["incidents"], "since": -5}', "'since' must be"),
+        ('{"op": "subscribe", "topics": ["incidents"], "since": "12"}', "'since' must be"),
+    ],
+)
+async def test_malformed_messages_get_an_error_and_the_socket_stays_up(demo_city, message, fragment):
+    communicator, _ = await connect("operator")
+    await communicator.send_to(text_data=message)
+    error = await communicator.receive_json_from(timeout=5)
+    assert error["op"] == "error"
+    assert fragment in error["error"]
+    answer = await subscribe(communicator, topics=["incidents"])
+    assert answer[-1]["op"] == "subscribed"
+    await communicator.disconnect()
+
+
+async def test_a_role_cannot_subscribe_to_topics_it_may_not_see(demo_city):
+    communicator, _ = await connect("inspector")
+    answer = await subscribe(communicator, topics=["cases", "incidents"])
+    assert answer == [{"op": "error", "error": "your role may not subscribe to ['incidents']"}]
+    await publish_incident(1)
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_snapshot_without_since_reports_the_head(demo_city):
+    head = await publish_incident(1)
+    communicator, _ = await connect("leader")
+    answer = await subscribe(communicator, topics=["incidents", "cases"])
+    snapshots = [m for m in answer if m.get("op") == "snapshot"]
+    assert {m["topic"] for m in snapshots} == {"incidents", "cases"}
+    assert all(m["seq"] == head for m in snapshots)
+    assert answer[-1] == {"op": "subscribed", "topics": ["cases", "incidents"], "seq": head, "replayed": 0}
+    await communicator.disconnect()
+
+
+async def test_concurrent_publishers_are_delivered_in_seq_order(demo_city):
+    communicator, _ = await connect("operator")
+    await subscribe(communicator, topics=["incidents"])
+    seqs = await asyncio.gather(*(publish_incident(n) for n in range(8)))
+    deltas = await receive_deltas(communicator, 8)
+    assert [d["seq"] for d in deltas] == sorted(seqs)
+    await communicator.disconnect()
