@@ -125,7 +125,6 @@ TIME_ZONE = "Asia/Shanghai"  # shown to people; stored in UTC (USE_TZ)
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [
     ROOT_DIR / "frontend" / "static",
     ("vendor/maplibre-gl", ROOT_DIR / "frontend" / "node_modules" / "maplibre-gl" / "dist"),
@@ -177,7 +176,7 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("CITYOPS_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("CITYOPS_HSTS_PRELOAD", False)
+    SECURE_HSTS_PRELOAD = env_bool("CITYOPS_HSTS_PRELOAD", True)
 
 # gis.W001: Debian 12 ships GDAL 3.6, which cannot block file/network access from spatial-reference text.
 # CityOps never passes user text to GDAL as an SRS: `crs` inputs are names or EPSG integers parsed by

@@ -22,8 +22,13 @@ class AreaSerializer(GeoFeatureModelSerializer):
     class Meta:
         model = AdminArea
         geo_field = "geom"
-        id_field = "code"
+        id_field = False
         fields = ["code", "name", "level", "parent"]
+
+    def to_representation(self, instance):
+        feature = super().to_representation(instance)
+        feature["id"] = instance.code  # stable feature id for map clients (MapLibre promoteId, OGC items)
+        return feature
 
 
 class AreaUpdateSerializer(serializers.Serializer):
@@ -80,6 +85,17 @@ class AreaDetailView(APIView):
         return Response(AreaSerializer(area).data)
 
 
+class AreaRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    level = serializers.ChoiceField(AdminArea.Level.choices)
+
+
+class LocatedSerializer(serializers.Serializer):
+    geometry = serializers.JSONField(help_text="the input geometry in WGS84")
+    areas = AreaRefSerializer(many=True, help_text="areas containing it, city first")
+
+
 class LocateSerializer(serializers.Serializer):
     geometry = serializers.JSONField(help_text="GeoJSON geometry")
     crs = serializers.CharField(required=False, default="wgs84", help_text=SUPPORTED_CRS_TEXT)
@@ -103,13 +119,14 @@ class LocateView(APIView):
             OpenApiParameter("lon", float, required=True),
             OpenApiParameter("lat", float, required=True),
             OpenApiParameter("crs", str, description=SUPPORTED_CRS_TEXT),
-        ]
+        ],
+        responses=LocatedSerializer,
     )
     def get(self, request):
         params = request.query_params
         return Response(_located(parse_point(params.get("lon"), params.get("lat"), params.get("crs"))))
 
-    @extend_schema(request=LocateSerializer)
+    @extend_schema(request=LocateSerializer, responses=LocatedSerializer)
     def post(self, request):
         payload = LocateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -117,7 +134,21 @@ class LocateView(APIView):
         return Response(_located(parse_geometry(payload.validated_data["geometry"], crs)))
 
 
+class OrganisationRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+    organisation = OrganisationRefSerializer(allow_null=True)
+    topics = serializers.ListField(child=serializers.CharField(), help_text="live topics this user may subscribe to")
+
+
 class MeView(APIView):
+    @extend_schema(responses=MeSerializer)
     def get(self, request):
         user = request.user
         org = user.organisation

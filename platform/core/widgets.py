@@ -10,5 +10,6 @@ class OfflineMapWidget(OSMWidget):
     default_zoom = 11
 
     class Media:
+        extend = False  # drop the parent's CDN links
         css = {"all": ("vendor/ol/css/ol.css", "gis/css/ol3.css")}
         js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js")

@@ -14,7 +14,7 @@ from cityops.asgi import application
 from core.events import publish
 from core.models import Event, Organisation, Role, User
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 INSIDE = Point(114.05, 22.54, srid=4326)
 FAR_AWAY = Point(116.40, 39.90, srid=4326)  # Beijing

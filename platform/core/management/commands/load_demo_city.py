@@ -26,10 +26,10 @@ def demo_modules():
     return modules
 
 
-def load_demo_city(scale: str = "small", seed: int = democity.DEFAULT_SEED, replace: bool = False) -> dict:
+def load_demo_city(scale: str = "small", seed: int | None = None, replace: bool = False) -> dict:
     """Generate and load the demo city in one transaction; returns counts and timings."""
     started = time.perf_counter()
-    city = democity.generate(scale, seed)
+    city = democity.generate(scale) if seed is None else democity.generate(scale, seed)
     generated = time.perf_counter()
     modules = demo_modules()
     with transaction.atomic():
@@ -56,7 +56,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--scale", choices=democity.SCALES, default="city")
-        parser.add_argument("--seed", type=int, default=democity.DEFAULT_SEED)
+        parser.add_argument("--seed", type=int, help="another deterministic city (default: the demo seed)")
         group = parser.add_mutually_exclusive_group()
         group.add_argument("--replace", action="store_true", help="replace the city already loaded")
         group.add_argument("--if-empty", action="store_true", help="do nothing if a city is already loaded")

@@ -1,0 +1,524 @@
+/**
+ * The overview map: districts, sub-districts and roads drawn from our own API, with no basemap from
+ * outside (the platform runs on an offline intranet), plus the state of the live feed.
+ *
+ * The style has no `glyphs` URL on purpose: MapLibre (since 5.11) then draws every label with the
+ * local fonts named in `text-font`, so no glyph PBF is ever requested.
+ */
+import * as maplibregl from "maplibre-gl";
+
+import {OpsSocket} from "./ops-socket.js";
+
+const CITY_CENTER = [114.05, 22.54];
+const CITY_ZOOM = 12;
+const FONT_REGULAR = ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC"];
+const FONT_BOLD = ["Noto Sans CJK SC Bold", ...FONT_REGULAR];
+
+// Soft fills that tell neighbouring districts apart without fighting the roads drawn over them.
+const DISTRICT_COLORS = [
+  "#f6e7c8", "#d9ecd4", "#d6e4f5", "#f4dada", "#e5dcf2",
+  "#d3ece8", "#efe3cc", "#e2ecce", "#f3dde9", "#dce3ee",
+];
+
+// Line widths in px at ROAD_ZOOMS; rank: drawn on top of lower ranks.
+const ROAD_ZOOMS = [10, 12, 15, 18];
+const ROAD_CLASSES = {
+  expressway: {color: "#f49a42", casing: "#c9742a", widths: [1.2, 3.2, 9, 22], rank: 4},
+  arterial: {color: "#ffd773", casing: "#d3a93d", widths: [0.8, 2.4, 7, 18], rank: 3},
+  secondary: {color: "#ffffff", casing: "#b4bfcf", widths: [0.5, 1.6, 5, 14], rank: 2},
+  branch: {color: "#ffffff", casing: "#c9d1dd", widths: [0, 0.8, 3, 10], rank: 1},
+};
+
+const strings = document.getElementById("map-strings").dataset;
+
+function byRoadClass(pick, fallback) {
+  const match = ["match", ["get", "road_class"]];
+  for (const [name, spec] of Object.entries(ROAD_CLASSES)) match.push(name, pick(spec));
+  match.push(fallback);
+  return match;
+}
+
+/** Line width by zoom and class; a casing is the same line drawn `extra` px wider underneath. */
+function roadWidth(extra = 0) {
+  const expression = ["interpolate", ["exponential", 1.5], ["zoom"]];
+  ROAD_ZOOMS.forEach((zoom, i) => {
+    expression.push(zoom, byRoadClass((spec) => (spec.widths[i] > 0 ? spec.widths[i] + extra : 0), 0));
+  });
+  return expression;
+}
+
+const emptyCollection = () => ({type: "FeatureCollection", features: []});
+
+function buildStyle() {
+  const halo = {"text-halo-color": "rgba(255,255,255,0.92)", "text-halo-width": 1.6, "text-halo-blur": 0.4};
+  return {
+    version: 8,
+    name: "CityOps overview",
+    sources: {
+      districts: {type: "geojson", data: emptyCollection(), promoteId: "code"},
+      streets: {type: "geojson", data: emptyCollection(), promoteId: "code"},
+      roads: {type: "geojson", data: emptyCollection()},
+      "district-labels": {type: "geojson", data: emptyCollection()},
+      "street-labels": {type: "geojson", data: emptyCollection()},
+    },
+    layers: [
+      {id: "background", type: "background", paint: {"background-color": "#dbe3ec"}},
+      {
+        id: "district-fill",
+        type: "fill",
+        source: "districts",
+        paint: {
+          "fill-color": ["get", "color"],
+          "fill-opacity": ["case", ["boolean", ["feature-state", "hover"], false], 1, 0.88],
+        },
+      },
+      // Invisible, but makes sub-districts answer queryRenderedFeatures (popup on click).
+      {id: "street-fill", type: "fill", source: "streets", paint: {"fill-color": "#000", "fill-opacity": 0}},
+      {
+        id: "street-boundary",
+        type: "line",
+        source: "streets",
+        minzoom: 10.5,
+        paint: {
+          "line-color": "#7f8ca2",
+          "line-width": ["interpolate", ["linear"], ["zoom"], 11, 0.6, 15, 1.4],
+          "line-dasharray": [3, 2],
+          "line-opacity": 0.75,
+        },
+      },
+      {
+        id: "road-casing",
+        type: "line",
+        source: "roads",
+        layout: {"line-cap": "round", "line-join": "round", "line-sort-key": byRoadClass((s) => s.rank, 0)},
+        paint: {"line-color": byRoadClass((s) => s.casing, "#c9d1dd"), "line-width": roadWidth(1.5)},
+      },
+      {
+        id: "road",
+        type: "line",
+        source: "roads",
+        layout: {"line-cap": "round", "line-join": "round", "line-sort-key": byRoadClass((s) => s.rank, 0)},
+        paint: {"line-color": byRoadClass((s) => s.color, "#ffffff"), "line-width": roadWidth()},
+      },
+      {
+        id: "district-boundary-halo",
+        type: "line",
+        source: "districts",
+        paint: {"line-color": "#ffffff", "line-width": ["interpolate", ["linear"], ["zoom"], 10, 3, 15, 7], "line-opacity": 0.55},
+      },
+      {
+        id: "district-boundary",
+        type: "line",
+        source: "districts",
+        layout: {"line-join": "round"},
+        paint: {"line-color": "#5f6f89", "line-width": ["interpolate", ["linear"], ["zoom"], 10, 1.2, 15, 2.6]},
+      },
+      {
+        id: "district-hover",
+        type: "line",
+        source: "districts",
+        layout: {"line-join": "round"},
+        paint: {
+          "line-color": "#2f7cf6",
+          "line-width": 3,
+          "line-opacity": ["case", ["boolean", ["feature-state", "hover"], false], 1, 0],
+        },
+      },
+      {
+        id: "road-label",
+        type: "symbol",
+        source: "roads",
+        minzoom: 13.5,
+        filter: ["!=", ["get", "road_class"], "branch"],
+        layout: {
+          "symbol-placement": "line",
+          "symbol-spacing": 320,
+          "text-field": ["get", "name"],
+          "text-font": FONT_REGULAR,
+          "text-size": ["interpolate", ["linear"], ["zoom"], 14, 11, 17, 14],
+          "text-max-angle": 30,
+        },
+        paint: {"text-color": "#4d5566", ...halo},
+      },
+      {
+        id: "street-label",
+        type: "symbol",
+        source: "street-labels",
+        minzoom: 12.3,
+        layout: {
+          "text-field": ["get", "name"],
+          "text-font": FONT_REGULAR,
+          "text-size": ["interpolate", ["linear"], ["zoom"], 12.3, 11, 15, 14],
+          "text-padding": 4,
+        },
+        paint: {"text-color": "#56657d", ...halo},
+      },
+      {
+        id: "district-label",
+        type: "symbol",
+        source: "district-labels",
+        layout: {
+          "text-field": ["get", "name"],
+          "text-font": FONT_BOLD,
+          "text-size": ["interpolate", ["linear"], ["zoom"], 9, 12, 12, 17, 15, 24],
+          "text-letter-spacing": 0.12,
+          "text-allow-overlap": true,
+          "symbol-sort-key": 0,
+        },
+        paint: {"text-color": "#24324b", ...halo, "text-halo-width": 2},
+      },
+    ],
+  };
+}
+
+// --- geometry helpers (label points, extents) ---
+
+function polygonsOf(geometry) {
+  return geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
+}
+
+function ringArea(ring) {
+  let sum = 0;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+    sum += (ring[j][0] - ring[i][0]) * (ring[j][1] + ring[i][1]);
+  }
+  return Math.abs(sum / 2);
+}
+
+function extentOf(features) {
+  const box = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const feature of features) {
+    for (const polygon of polygonsOf(feature.geometry)) {
+      for (const [x, y] of polygon[0]) {
+        box[0] = Math.min(box[0], x);
+        box[1] = Math.min(box[1], y);
+        box[2] = Math.max(box[2], x);
+        box[3] = Math.max(box[3], y);
+      }
+    }
+  }
+  return box;
+}
+
+/** Even-odd test over all rings, so holes count as outside. */
+function inside(polygon, x, y) {
+  let result = false;
+  for (const ring of polygon) {
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [xi, yi] = ring[i];
+      const [xj, yj] = ring[j];
+      if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) result = !result;
+    }
+  }
+  return result;
+}
+
+/** Squared distance to the nearest edge, x scaled by cos(latitude) so that it is roughly metric. */
+function edgeDistance(polygon, x, y, kx) {
+  let best = Infinity;
+  for (const ring of polygon) {
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const ax = ring[j][0] * kx;
+      const ay = ring[j][1];
+      const dx = ring[i][0] * kx - ax;
+      const dy = ring[i][1] - ay;
+      const len = dx * dx + dy * dy;
+      const t = len ? Math.max(0, Math.min(1, ((x * kx - ax) * dx + (y - ay) * dy) / len)) : 0;
+      const ex = ax + t * dx - x * kx;
+      const ey = ay + t * dy - y;
+      best = Math.min(best, ex * ex + ey * ey);
+    }
+  }
+  return best;
+}
+
+/**
+ * A point well inside the largest part of an area, where its name reads best. A centroid can fall
+ * outside a concave district, and MapLibre's own polygon labels repeat on every tile.
+ */
+function labelPoint(geometry) {
+  const polygon = polygonsOf(geometry).reduce((a, b) => (ringArea(b[0]) > ringArea(a[0]) ? b : a));
+  const [minX, minY, maxX, maxY] = extentOf([{geometry: {type: "Polygon", coordinates: polygon}}]);
+  const kx = Math.cos((((minY + maxY) / 2) * Math.PI) / 180);
+  let best = [(minX + maxX) / 2, (minY + maxY) / 2];
+  let bestDistance = -1;
+  let [x0, y0, w, h] = [minX, minY, maxX - minX, maxY - minY];
+  for (const steps of [24, 10]) {
+    for (let i = 0; i <= steps; i++) {
+      for (let j = 0; j <= steps; j++) {
+        const x = x0 + (w * i) / steps;
+        const y = y0 + (h * j) / steps;
+        if (!inside(polygon, x, y)) continue;
+        const distance = edgeDistance(polygon, x, y, kx);
+        if (distance > bestDistance) [best, bestDistance] = [[x, y], distance];
+      }
+    }
+    // Refine around the best sample of the coarse grid.
+    [x0, y0, w, h] = [best[0] - w / steps, best[1] - h / steps, (2 * w) / steps, (2 * h) / steps];
+  }
+  return best;
+}
+
+function labelCollection(areas) {
+  return {
+    type: "FeatureCollection",
+    features: areas.features.map((area) => ({
+      type: "Feature",
+      properties: {code: area.properties.code, name: area.properties.name},
+      geometry: {type: "Point", coordinates: labelPoint(area.geometry)},
+    })),
+  };
+}
+
+// --- data ---
+
+async function getJSON(url) {
+  const response = await fetch(url, {headers: {Accept: "application/json"}});
+  if (response.status === 401 || response.status === 403) {
+    // The session expired: reloading lets the server send us to the login page.
+    window.location.reload();
+  }
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.json();
+}
+
+async function loadAreas() {
+  const [districts, streets] = await Promise.all([
+    getJSON("/api/core/areas/?level=district"),
+    getJSON("/api/core/areas/?level=street"),
+  ]);
+  districts.features.sort((a, b) => a.properties.code.localeCompare(b.properties.code));
+  districts.features.forEach((feature, index) => {
+    feature.properties.color = DISTRICT_COLORS[index % DISTRICT_COLORS.length];
+  });
+  return {districts, streets};
+}
+
+function showAreas(map, {districts, streets}) {
+  map.getSource("districts").setData(districts);
+  map.getSource("streets").setData(streets);
+  map.getSource("district-labels").setData(labelCollection(districts));
+  map.getSource("street-labels").setData(labelCollection(streets));
+  renderDistrictList(map, districts);
+}
+
+// --- panel ---
+
+let hoveredDistrict = null;
+
+function setHovered(map, code) {
+  if (code === hoveredDistrict) return;
+  if (hoveredDistrict !== null) map.setFeatureState({source: "districts", id: hoveredDistrict}, {hover: false});
+  if (code !== null) map.setFeatureState({source: "districts", id: code}, {hover: true});
+  hoveredDistrict = code;
+  for (const button of document.querySelectorAll("#district-list button")) {
+    button.classList.toggle("is-hovered", button.dataset.code === code);
+  }
+}
+
+function renderDistrictList(map, districts) {
+  const list = document.getElementById("district-list");
+  list.replaceChildren(
+    ...districts.features.map((feature) => {
+      const {code, name, color} = feature.properties;
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.code = code;
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = color;
+      const label = document.createElement("span");
+      label.className = "name";
+      label.textContent = name;
+      const codeLabel = document.createElement("span");
+      codeLabel.className = "code";
+      codeLabel.textContent = code;
+      button.append(swatch, label, codeLabel);
+      button.addEventListener("click", () => map.fitBounds(extentOf([feature]), {padding: mapPadding(), maxZoom: 14}));
+      button.addEventListener("mouseenter", () => setHovered(map, code));
+      button.addEventListener("mouseleave", () => setHovered(map, null));
+      item.append(button);
+      return item;
+    }),
+  );
+  list.removeAttribute("aria-busy");
+  document.getElementById("district-count").textContent = String(districts.features.length);
+}
+
+function paintLegend() {
+  for (const item of document.querySelectorAll("#road-legend [data-road-class]")) {
+    const spec = ROAD_CLASSES[item.dataset.roadClass];
+    const swatch = item.querySelector("i");
+    swatch.style.height = `${Math.max(3, spec.widths[2] * 0.8)}px`;
+    swatch.style.background = spec.color;
+    swatch.style.boxShadow = `0 0 0 1.5px ${spec.casing}`;
+  }
+}
+
+function setupPanelToggle() {
+  const toggle = document.getElementById("panel-toggle");
+  const body = document.getElementById("panel-body");
+  const setOpen = (open) => {
+    toggle.setAttribute("aria-expanded", String(open));
+    body.hidden = !open;
+  };
+  // A tablet starts with the map clear; the sheet is one tap away.
+  setOpen(!window.matchMedia("(max-width: 860px)").matches);
+  toggle.addEventListener("click", () => setOpen(body.hidden));
+}
+
+/** Keeps fitted extents clear of the floating panel. */
+function mapPadding() {
+  const panel = document.getElementById("side-panel").getBoundingClientRect();
+  const map = document.getElementById("map").getBoundingClientRect();
+  const base = 40;
+  if (panel.width > map.width / 2) return {top: base, right: base, left: base, bottom: map.bottom - panel.top + base};
+  return {top: base, right: base + 40, bottom: base, left: panel.right - map.left + base};
+}
+
+// --- map interactions ---
+
+function setupInteractions(map) {
+  map.on("mousemove", "district-fill", (event) => {
+    map.getCanvas().style.cursor = "pointer";
+    setHovered(map, event.features[0].properties.code);
+  });
+  map.on("mouseleave", "district-fill", () => {
+    map.getCanvas().style.cursor = "";
+    setHovered(map, null);
+  });
+  map.on("click", "district-fill", (event) => {
+    const district = event.features[0].properties;
+    const street = map.queryRenderedFeatures(event.point, {layers: ["street-fill"]})[0]?.properties;
+    new maplibregl.Popup({maxWidth: "18rem"})
+      .setLngLat(event.lngLat)
+      .setDOMContent(areaPopup(district, street))
+      .addTo(map);
+  });
+}
+
+function areaPopup(district, street) {
+  const root = document.createElement("div");
+  root.className = "area-popup";
+  const title = document.createElement("h3");
+  title.textContent = street ? street.name : district.name;
+  const details = document.createElement("dl");
+  const rows = [[strings.district, `${district.name} (${district.code})`]];
+  if (street) rows.push([strings.street, street.name], [strings.code, street.code]);
+  for (const [term, value] of rows) {
+    const dt = document.createElement("dt");
+    dt.textContent = term;
+    const dd = document.createElement("dd");
+    dd.textContent = value;
+    details.append(dt, dd);
+  }
+  root.append(title, details);
+  return root;
+}
+
+// --- live feed ---
+
+function startLiveFeed(topics, onAreasChanged) {
+  const pill = document.getElementById("live-pill");
+  const label = pill.querySelector(".live-label");
+  const total = document.getElementById("live-count");
+  const topicList = document.getElementById("topic-list");
+  const counters = {};
+  let received = 0;
+
+  topicList.replaceChildren(
+    ...topics.map((topic) => {
+      const chip = document.createElement("li");
+      chip.dataset.topic = topic;
+      counters[topic] = document.createElement("b");
+      counters[topic].textContent = "0";
+      chip.append(topicList.dataset[topic] ?? topic, counters[topic]);
+      return chip;
+    }),
+  );
+
+  const setState = (state, detail) => {
+    pill.dataset.state = state;
+    const key = `label${state[0].toUpperCase()}${state.slice(1)}`;
+    label.textContent = pill.dataset[key] ?? state;
+    pill.title = detail ?? "";
+  };
+  if (topics.length === 0) {
+    setState("stopped");
+    return null;
+  }
+
+  const socket = new OpsSocket({
+    topics,
+    onStatus: setState,
+    onEvent: (event) => {
+      received += 1;
+      total.textContent = String(received);
+      counters[event.topic].textContent = String(Number(counters[event.topic].textContent) + 1);
+      if (event.topic === "areas") onAreasChanged();
+    },
+  });
+  socket.start();
+  return socket;
+}
+
+function debounce(fn, ms) {
+  let timer = null;
+  return () => {
+    clearTimeout(timer);
+    timer = setTimeout(fn, ms);
+  };
+}
+
+function showError() {
+  const message = document.getElementById("map-message");
+  message.textContent = strings.loadFailed;
+  message.hidden = false;
+}
+
+async function main() {
+  setupPanelToggle();
+  paintLegend();
+
+  const map = new maplibregl.Map({
+    container: "map",
+    style: buildStyle(),
+    center: CITY_CENTER,
+    zoom: CITY_ZOOM,
+    minZoom: 8,
+    maxZoom: 19,
+    attributionControl: false,
+    localIdeographFontFamily: [...FONT_REGULAR, "sans-serif"].map((name) => `"${name}"`).join(", "),
+    locale: {
+      "Map.Title": strings.mapTitle,
+      "NavigationControl.ZoomIn": strings.zoomIn,
+      "NavigationControl.ZoomOut": strings.zoomOut,
+      "NavigationControl.ResetBearing": strings.resetBearing,
+      "Popup.Close": strings.closePopup,
+    },
+  });
+  window.cityopsMap = map;
+  map.addControl(new maplibregl.NavigationControl({visualizePitch: true}), "top-right");
+  map.addControl(new maplibregl.ScaleControl({unit: "metric"}), "bottom-right");
+  setupInteractions(map);
+
+  const data = Promise.all([loadAreas(), getJSON("/api/gis/roads/")]);
+  const me = getJSON("/api/core/me/");
+  try {
+    const [[areas, roads]] = await Promise.all([data, map.once("load")]);
+    map.getSource("roads").setData(roads);
+    showAreas(map, areas);
+    map.fitBounds(extentOf(areas.districts.features), {padding: mapPadding(), duration: 0});
+    await map.once("idle");
+    document.body.dataset.mapReady = "1";
+  } catch (error) {
+    showError();
+    throw error;
+  }
+
+  const reloadAreas = debounce(async () => showAreas(map, await loadAreas()), 500);
+  startLiveFeed((await me).topics, reloadAreas);
+}
+
+main();

@@ -1,0 +1,126 @@
+/**
+ * Client side of the live feed `/ws/ops/` (ARCHITECTURE.md, "Realtime protocol"), shared by every console.
+ *
+ * It remembers the seq of the last event it has delivered so that, after a dropped connection, it
+ * subscribes again with `since` and the server replays what was missed from the event log instead of
+ * sending whole snapshots. Consoles run unattended for days, so it reconnects forever with capped,
+ * jittered exponential backoff.
+ *
+ *   const socket = new OpsSocket({topics: ["incidents"], onSnapshot, onEvent, onStatus});
+ *   socket.start();
+ *
+ * Callbacks:
+ *   onSnapshot(topic, features)  replace everything held for `topic` with these GeoJSON features
+ *                                (also after a server `reset`, which drops the client's state)
+ *   onEvent(evt)                 one delta {seq, topic, type, data}, in seq order, never twice
+ *   onStatus(state, detail)      "connecting" | "live" | "reconnecting" | "error" | "stopped";
+ *                                `detail` is the server's message for "error" (e.g. a refused topic)
+ */
+
+const noop = () => {};
+
+export function opsSocketUrl(path = "/ws/ops/") {
+  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${window.location.host}${path}`;
+}
+
+export class OpsSocket {
+  constructor({
+    topics,
+    bbox = null,
+    url = opsSocketUrl(),
+    onSnapshot = noop,
+    onEvent = noop,
+    onStatus = noop,
+    minDelayMs = 1000,
+    maxDelayMs = 30000,
+  }) {
+    if (!Array.isArray(topics) || topics.length === 0) {
+      throw new TypeError("OpsSocket needs a non-empty list of topics");
+    }
+    Object.assign(this, {topics, bbox, url, onSnapshot, onEvent, onStatus, minDelayMs, maxDelayMs});
+    this.lastSeq = null; // null until a subscription completed: the next subscribe asks for snapshots
+    this.state = "stopped";
+    this._ws = null;
+    this._attempt = 0;
+    this._timer = null;
+    this._reconnectNow = () => this._timer !== null && this._connect();
+  }
+
+  start() {
+    if (this._ws || this._timer !== null) return;
+    window.addEventListener("online", this._reconnectNow);
+    this._connect();
+  }
+
+  stop() {
+    window.removeEventListener("online", this._reconnectNow);
+    clearTimeout(this._timer);
+    this._timer = null;
+    const ws = this._ws;
+    this._ws = null;
+    ws?.close(1000);
+    this._setStatus("stopped");
+  }
+
+  _connect() {
+    clearTimeout(this._timer);
+    this._timer = null;
+    this._setStatus(this._attempt === 0 ? "connecting" : "reconnecting");
+    const ws = new WebSocket(this.url);
+    this._ws = ws;
+    ws.onopen = () => ws.send(JSON.stringify(this._subscribeMessage()));
+    ws.onmessage = (message) => this._ws === ws && this._handle(JSON.parse(message.data));
+    ws.onclose = () => this._ws === ws && this._scheduleReconnect();
+  }
+
+  _subscribeMessage() {
+    const message = {op: "subscribe", topics: this.topics};
+    if (this.bbox) message.bbox = this.bbox;
+    if (this.lastSeq !== null) message.since = this.lastSeq;
+    return message;
+  }
+
+  _handle(message) {
+    switch (message.op) {
+      case "snapshot":
+        this.onSnapshot(message.topic, message.features);
+        break;
+      case "subscribed":
+        // Adopted only now: a connection lost halfway through the snapshots must not skip the rest.
+        this.lastSeq = message.seq;
+        this._attempt = 0;
+        this._setStatus("live");
+        break;
+      case "reset":
+        this.lastSeq = null;
+        break;
+      case "error":
+        this._setStatus("error", message.error);
+        break;
+      case undefined:
+        if (this.lastSeq === null || message.seq > this.lastSeq) {
+          this.lastSeq = message.seq;
+          this.onEvent(message);
+        }
+        break;
+      default:
+        console.warn("OpsSocket: unknown op", message.op);
+    }
+  }
+
+  _scheduleReconnect() {
+    this._ws = null;
+    const backoff = Math.min(this.maxDelayMs, this.minDelayMs * 2 ** this._attempt);
+    this._attempt += 1;
+    this._setStatus("reconnecting");
+    // Jitter spreads the reconnects of a whole command centre after a server restart.
+    this._timer = setTimeout(() => this._connect(), backoff * (0.5 + Math.random() / 2));
+  }
+
+  _setStatus(state, detail) {
+    if (state === this.state && detail === undefined) return;
+    this.state = state;
+    this.onStatus(state, detail);
+  }
+}
