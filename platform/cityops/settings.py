@@ -158,6 +158,8 @@ SPECTACULAR_SETTINGS = {
 
 # Metric work (lengths, buffers, clearances) happens in this projected CRS; demo: CGCS2000 3° GK CM 114°E.
 CITYOPS_METRIC_SRID = int(os.environ.get("CITYOPS_METRIC_SRID", "4547"))
+# How often a console connection checks the event log head for events whose fan-out was lost.
+CITYOPS_WS_CATCHUP_SECONDS = float(os.environ.get("CITYOPS_WS_CATCHUP_SECONDS", "5"))
 CITYOPS_JT808_PORT = int(os.environ.get("CITYOPS_JT808_PORT", "6808"))
 # Demo accounts exist only after `load_demo_city`; their shared password.
 CITYOPS_DEMO_PASSWORD = os.environ.get("CITYOPS_DEMO_PASSWORD", "cityops-demo")

@@ -1,9 +1,12 @@
 """`/ws/ops/`: the live feed of every console (protocol in ARCHITECTURE.md, "Realtime protocol")."""
 
+import asyncio
+import contextlib
 import json
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from . import realtime, selectors
 from .realtime import EVENT_GROUP, Viewer, bbox_intersects
@@ -59,10 +62,24 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         self.last_seq = 0  # every event up to here has been delivered or found invisible
         await self.channel_layer.group_add(EVENT_GROUP, self.channel_name)
         await self.accept()
+        self.ticker = asyncio.create_task(self._tick())
 
     async def disconnect(self, code):
         if getattr(self, "viewer", None) is not None:
+            self.ticker.cancel()
             await self.channel_layer.group_discard(EVENT_GROUP, self.channel_name)
+
+    async def _tick(self):
+        """Wake the consumer now and then to check the log head: a lost fan-out of the *last* event
+        has no successor whose `prev` would reveal it."""
+        with contextlib.suppress(asyncio.CancelledError):
+            while True:
+                await asyncio.sleep(settings.CITYOPS_WS_CATCHUP_SECONDS)
+                await self.channel_layer.send(self.channel_name, {"type": "ops.tick"})
+
+    async def ops_tick(self, message: dict):
+        if self.subscription is not None:
+            await self.catch_up(await database_sync_to_async(selectors.event_head)())
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
@@ -107,16 +124,7 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         if self.subscription is None or message["seq"] <= self.last_seq:
             return
         if message["prev"] > self.last_seq:
-            events, upper = await database_sync_to_async(selectors.events_after)(
-                self.last_seq, self.subscription["topics"], self.viewer, self.subscription["bbox"], message["seq"]
-            )
-            if events is None:
-                await self.send_json({"op": "reset", "reason": "fell too far behind"})
-                await self.start({**self.subscription, "since": None})
-                return
-            self.last_seq = upper
-            for event in events:
-                await self.send_event(event.seq, event.topic, event.type, event.data)
+            await self.catch_up(message["seq"])
             return
         self.last_seq = message["seq"]
         if (
@@ -125,6 +133,21 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
             and self.viewer.sees_orgs(message["orgs"])
         ):
             await self.send_event(message["seq"], message["topic"], message["event_type"], message["data"])
+
+    async def catch_up(self, until: int):
+        """Deliver what the fan-out did not bring, from the event log, up to seq `until`."""
+        if until <= self.last_seq:
+            return
+        events, upper = await database_sync_to_async(selectors.events_after)(
+            self.last_seq, self.subscription["topics"], self.viewer, self.subscription["bbox"], until
+        )
+        if events is None:
+            await self.send_json({"op": "reset", "reason": "fell too far behind"})
+            await self.start({**self.subscription, "since": None})
+            return
+        self.last_seq = upper
+        for event in events:
+            await self.send_event(event.seq, event.topic, event.type, event.data)
 
     async def send_event(self, seq: int, topic: str, type_: str, data: dict):
         await self.send_json({"seq": seq, "topic": topic, "type": type_, "data": data})

@@ -119,6 +119,18 @@ async def test_a_lost_fan_out_message_is_recovered_from_the_event_log(demo_city)
     await communicator.disconnect()
 
 
+async def test_a_lost_last_event_is_delivered_by_the_periodic_catch_up(demo_city, settings):
+    settings.CITYOPS_WS_CATCHUP_SECONDS = 0.2
+    communicator, _ = await connect("operator")
+    await subscribe(communicator, topics=["incidents"])
+    lost = await sync_to_async(
+        lambda: Event.objects.create(topic="incidents", type="incidents.updated", data={"lost": True}).seq
+    )()
+    delta = await communicator.receive_json_from(timeout=3)
+    assert (delta["seq"], delta["data"]) == (lost, {"lost": True})
+    await communicator.disconnect()
+
+
 async def test_bbox_filters_live_and_replayed_events(demo_city):
     communicator, _ = await connect("operator")
     bbox = [113.9, 22.4, 114.2, 22.7]
