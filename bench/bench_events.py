@@ -37,15 +37,14 @@ async def main(count: int) -> None:
     django.setup()
     from asgiref.sync import sync_to_async
     from channels.testing import WebsocketCommunicator
-    from django.contrib.auth.models import Group
-    from django.contrib.gis.geos import Point
-    from django.test import Client
-
     from cityops.asgi import application
     from core.events import publish
     from core.models import Event, User
     from core.realtime import Viewer
     from core.selectors import events_after
+    from django.contrib.auth.models import Group
+    from django.contrib.gis.geos import Point
+    from django.test import Client
 
     @sync_to_async
     def setup_user():
@@ -84,7 +83,8 @@ async def main(count: int) -> None:
     await communicator.disconnect()
     latencies.sort()
     print(
-        f"publish → WebSocket delivery (Redis layer, in-process consumer): median {statistics.median(latencies):.2f} ms,"
+        "publish → WebSocket delivery (Redis layer, in-process consumer):"
+        f" median {statistics.median(latencies):.2f} ms,"
         f" p95 {latencies[int(len(latencies) * 0.95)]:.2f} ms"
     )
 

@@ -1,7 +1,6 @@
 """WebSocket routes."""
 
-from django.urls import path
-
 from core.consumers import OpsConsumer
+from django.urls import path
 
 websocket_urlpatterns = [path("ws/ops/", OpsConsumer.as_asgi())]

@@ -1,10 +1,9 @@
 """Public entry points (listed in README): pages, /api/, /healthz, admin."""
 
+from core.views import healthz
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-
-from core.views import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -42,7 +42,9 @@ class AreaUpdateSerializer(serializers.Serializer):
         if "geometry" in attrs:
             geom = parse_geometry(attrs["geometry"], attrs.get("crs"))
             if geom.geom_type not in ("Polygon", "MultiPolygon"):
-                raise serializers.ValidationError({"geometry": f"must be a Polygon or MultiPolygon, not {geom.geom_type}"})
+                raise serializers.ValidationError(
+                    {"geometry": f"must be a Polygon or MultiPolygon, not {geom.geom_type}"}
+                )
             if not geom.valid:
                 raise serializers.ValidationError({"geometry": f"invalid polygon: {geom.valid_reason}"})
             attrs["geometry"] = geom
@@ -61,7 +63,11 @@ class AreaListView(APIView):
         level = request.query_params.get("level")
         if level and level not in AdminArea.Level.values:
             return Response(
-                {"error": "invalid_input", "field": "level", "detail": f"level must be one of {AdminArea.Level.values}"},
+                {
+                    "error": "invalid_input",
+                    "field": "level",
+                    "detail": f"level must be one of {AdminArea.Level.values}",
+                },
                 status=400,
             )
         areas = selectors.areas(level, request.query_params.get("parent"))

@@ -66,7 +66,9 @@ def _is_geographic(crs: str) -> bool:
 def _check_lon_lat(coords, field: str) -> None:
     for lon, lat in coords[:, :2]:
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise GeometryInputError(field, f"coordinate ({lon}, {lat}) is outside longitude -180..180 / latitude -90..90")
+            raise GeometryInputError(
+                field, f"coordinate ({lon}, {lat}) is outside longitude -180..180 / latitude -90..90"
+            )
 
 
 def parse_geometry(value, crs: str | None = "wgs84", field: str = "geometry") -> GEOSGeometry:

@@ -9,12 +9,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.utils import timezone
-from rest_framework.test import APIClient
-
 from core.geo import from_wgs84
 from core.models import AdminArea, AuditEntry, Event
+from django.utils import timezone
+from rest_framework.test import APIClient
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db

@@ -2,9 +2,8 @@
 
 import prcoords
 import pytest
-from pyproj import Transformer
-
 from core.geo import GeometryInputError, from_wgs84, parse_crs, parse_geometry, parse_point
+from pyproj import Transformer
 
 FUTIAN = (114.0579, 22.5431)
 

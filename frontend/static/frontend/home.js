@@ -287,6 +287,8 @@ async function loadAreas() {
     getJSON("/api/core/areas/?level=district"),
     getJSON("/api/core/areas/?level=street"),
   ]);
+  // The API carries an area's code as the GeoJSON feature id; styling and lookups read it as a property.
+  for (const feature of [...districts.features, ...streets.features]) feature.properties.code ??= String(feature.id);
   districts.features.sort((a, b) => a.properties.code.localeCompare(b.properties.code));
   districts.features.forEach((feature, index) => {
     feature.properties.color = DISTRICT_COLORS[index % DISTRICT_COLORS.length];
