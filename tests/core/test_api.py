@@ -42,6 +42,14 @@ def test_healthz_reports_database_postgis_and_redis(client):
     assert body["postgis"].startswith("3.")
 
 
+def test_healthz_says_degraded_when_redis_is_unreachable(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # discard port: nothing listens
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert (body["status"], body["database"], body["redis"]) == ("degraded", "ok", "down")
+
+
 def test_openapi_schema_and_docs_are_served_locally(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
