@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/core/", include("core.urls")),
     path("api/gis/", include("gis.urls")),
+    path("api/pipelines/", include("pipelines_mgmt.urls")),
     path("admin/", admin.site.urls),
     path("", include("frontend.urls")),
 ]

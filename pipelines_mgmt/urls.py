@@ -1,0 +1,3 @@
+"""Pipeline API routes (mounted at /api/pipelines/)."""
+
+urlpatterns: list = []
