@@ -101,6 +101,11 @@ class User(AbstractUser):
                 self._role_names.add(Role.ADMIN)
         return self._role_names
 
+    @property
+    def role_labels(self) -> list[str]:
+        """The user's roles in the interface language, in the order of `Role`."""
+        return [str(role.label) for role in Role if role.value in self.role_names]
+
     def has_role(self, *roles: str) -> bool:
         return bool(self.role_names & set(roles))
 

@@ -171,6 +171,16 @@ def test_admin_map_widget_loads_nothing_from_the_internet(client, user_for):
     assert "ol.source.OSM" not in html and "https://" not in html
 
 
+def test_interface_is_chinese_whatever_the_browser_asks_until_the_user_switches(client):
+    chinese = client.get("/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert chinese["Content-Language"] == "zh-hans"
+    assert "登录" in chinese.content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+    english = client.get("/login/", HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert english["Content-Language"] == "en"
+    assert "登录" not in english.content.decode()
+
+
 def test_me_lists_roles_and_the_topics_they_open(api):
     body = api("inspector").get("/api/core/me/").json()
     assert body["roles"] == ["inspector"] and "cases" in body["topics"] and "incidents" not in body["topics"]

@@ -4,18 +4,12 @@ Every page records the requests and WebSockets it opens; a test fails at teardow
 the machine, because CityOps runs on an offline intranet.
 """
 
-import os
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import sync_playwright
-
-from tests.conftest import DEMO_PASSWORD
-
-# Playwright's sync API keeps its asyncio loop registered on the main thread, so Django would refuse
-# ORM calls from fixtures (e.g. `demo_city`) there. That loop only ever runs the browser driver,
-# never Django code, which is the case this switch exists for.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -27,6 +21,26 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+E2E_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests run last: from the first of them to the end of the session, Playwright's sync API
+    keeps an asyncio loop running on the main thread, which other tests' ORM and asyncio code cannot share.
+    """
+    items.sort(key=lambda item: item.path.is_relative_to(E2E_DIR))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _orm_beside_playwright(asgi_server):
+    """Let fixtures and pytest-django use the ORM on the main thread while Playwright's loop runs there.
+
+    That loop only ever drives the browser, never Django code: the case DJANGO_ALLOW_ASYNC_UNSAFE is for.
+    Set after `asgi_server` has started, so the server under test keeps Django's async-safety checks.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
 
 
 def is_local(url: str) -> bool:
@@ -69,7 +83,7 @@ def login():
     def sign_in(page, base_url: str, username: str):
         page.goto(f"{base_url}/login/")
         page.fill("#id_username", username)
-        page.fill("#id_password", DEMO_PASSWORD)
+        page.fill("#id_password", settings.CITYOPS_DEMO_PASSWORD)
         page.click("form.login-card button[type=submit]")
         page.wait_for_url(f"{base_url}/")
 

@@ -1,5 +1,6 @@
 """The home map in a real browser: offline rendering, live feed through uvicorn and Redis, login, language."""
 
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -101,3 +102,43 @@ def test_language_switch_renders_english(page, demo_city, asgi_server, login):
     expect(page.locator(".role-chip")).to_have_text("Command-center operator")
     expect(page.locator("#live-pill")).to_contain_text("Live", timeout=30_000)
     assert not CJK.search(page.locator("#road-legend").inner_text())
+
+
+def test_ops_socket_resumes_from_its_last_seq(page, demo_city, asgi_server, login):
+    """After a drop the client subscribes with `since` and the server replays what it missed."""
+    login(page, asgi_server, "operator")
+    sent, received = [], []
+
+    def watch(ws):
+        ws.on("framesent", lambda payload: sent.append(json.loads(payload)))
+        ws.on("framereceived", lambda payload: received.append(json.loads(payload)))
+
+    page.on("websocket", watch)
+    page.evaluate(
+        """async () => {
+            const {OpsSocket} = await import("/static/frontend/ops-socket.js");
+            const probe = window.probe = {events: [], states: []};
+            probe.socket = new OpsSocket({
+                topics: ["areas"],
+                minDelayMs: 200,
+                onEvent: (event) => probe.events.push(event),
+                onStatus: (state) => probe.states.push(state),
+            });
+            probe.socket.start();
+        }"""
+    )
+    page.wait_for_function("window.probe.socket.state === 'live'")
+    seq = page.evaluate("window.probe.socket.lastSeq")
+
+    page.evaluate("window.probe.socket._ws.close()")  # the network drops the connection
+    page.wait_for_function("window.probe.states.at(-2) === 'reconnecting' && window.probe.socket.state === 'live'")
+    assert {"op": "subscribe", "topics": ["areas"], "since": seq} in sent
+
+    page.evaluate("window.probe.socket.stop()")
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(_rename_first_district, "（离线期间）").result()
+    page.evaluate("window.probe.socket.start()")
+    page.wait_for_function("window.probe.events.length === 1")
+    event = page.evaluate("window.probe.events[0]")
+    assert event["topic"] == "areas" and event["type"] == "area.updated" and event["seq"] > seq
+    assert {"op": "subscribed", "topics": ["areas"], "seq": event["seq"], "replayed": 1} in received

@@ -63,29 +63,16 @@ function buildStyle() {
     },
     layers: [
       {id: "background", type: "background", paint: {"background-color": "#dbe3ec"}},
+      // A soft shadow lifts the city off the background; the opaque fills hide it inside the city.
       {
-        id: "district-fill",
-        type: "fill",
+        id: "city-shadow",
+        type: "line",
         source: "districts",
-        paint: {
-          "fill-color": ["get", "color"],
-          "fill-opacity": ["case", ["boolean", ["feature-state", "hover"], false], 1, 0.88],
-        },
+        paint: {"line-color": "rgba(24, 44, 80, 0.35)", "line-width": 16, "line-blur": 14, "line-translate": [0, 5]},
       },
+      {id: "district-fill", type: "fill", source: "districts", paint: {"fill-color": ["get", "color"]}},
       // Invisible, but makes sub-districts answer queryRenderedFeatures (popup on click).
       {id: "street-fill", type: "fill", source: "streets", paint: {"fill-color": "#000", "fill-opacity": 0}},
-      {
-        id: "street-boundary",
-        type: "line",
-        source: "streets",
-        minzoom: 10.5,
-        paint: {
-          "line-color": "#7f8ca2",
-          "line-width": ["interpolate", ["linear"], ["zoom"], 11, 0.6, 15, 1.4],
-          "line-dasharray": [3, 2],
-          "line-opacity": 0.75,
-        },
-      },
       {
         id: "road-casing",
         type: "line",
@@ -99,6 +86,19 @@ function buildStyle() {
         source: "roads",
         layout: {"line-cap": "round", "line-join": "round", "line-sort-key": byRoadClass((s) => s.rank, 0)},
         paint: {"line-color": byRoadClass((s) => s.color, "#ffffff"), "line-width": roadWidth()},
+      },
+      // Above the roads: sub-district boundaries mostly run along them.
+      {
+        id: "street-boundary",
+        type: "line",
+        source: "streets",
+        minzoom: 10.5,
+        paint: {
+          "line-color": "#8c6cb8",
+          "line-width": ["interpolate", ["linear"], ["zoom"], 11, 0.8, 15, 1.8],
+          "line-dasharray": [3, 2],
+          "line-opacity": 0.8,
+        },
       },
       {
         id: "district-boundary-halo",
@@ -163,7 +163,6 @@ function buildStyle() {
           "text-size": ["interpolate", ["linear"], ["zoom"], 9, 12, 12, 17, 15, 24],
           "text-letter-spacing": 0.12,
           "text-allow-overlap": true,
-          "symbol-sort-key": 0,
         },
         paint: {"text-color": "#24324b", ...halo, "text-halo-width": 2},
       },
@@ -406,8 +405,9 @@ function areaPopup(district, street) {
   const title = document.createElement("h3");
   title.textContent = street ? street.name : district.name;
   const details = document.createElement("dl");
-  const rows = [[strings.district, `${district.name} (${district.code})`]];
-  if (street) rows.push([strings.street, street.name], [strings.code, street.code]);
+  const rows = street
+    ? [[strings.district, `${district.name} (${district.code})`], [strings.code, street.code]]
+    : [[strings.code, district.code]];
   for (const [term, value] of rows) {
     const dt = document.createElement("dt");
     dt.textContent = term;
@@ -448,10 +448,10 @@ function startLiveFeed(topics, onAreasChanged) {
   };
   if (topics.length === 0) {
     setState("stopped");
-    return null;
+    return;
   }
 
-  const socket = new OpsSocket({
+  new OpsSocket({
     topics,
     onStatus: setState,
     onEvent: (event) => {
@@ -460,9 +460,7 @@ function startLiveFeed(topics, onAreasChanged) {
       counters[event.topic].textContent = String(Number(counters[event.topic].textContent) + 1);
       if (event.topic === "areas") onAreasChanged();
     },
-  });
-  socket.start();
-  return socket;
+  }).start();
 }
 
 function debounce(fn, ms) {
@@ -491,7 +489,7 @@ async function main() {
     minZoom: 8,
     maxZoom: 19,
     attributionControl: false,
-    localIdeographFontFamily: [...FONT_REGULAR, "sans-serif"].map((name) => `"${name}"`).join(", "),
+    localIdeographFontFamily: `${FONT_REGULAR.map((name) => `"${name}"`).join(", ")}, sans-serif`,
     locale: {
       "Map.Title": strings.mapTitle,
       "NavigationControl.ZoomIn": strings.zoomIn,

@@ -44,7 +44,10 @@ export class OpsSocket {
     this._ws = null;
     this._attempt = 0;
     this._timer = null;
-    this._reconnectNow = () => this._timer !== null && this._connect();
+    // Back on the network: don't sit out the rest of the backoff.
+    this._reconnectNow = () => {
+      if (this._timer !== null) this._connect();
+    };
   }
 
   start() {
@@ -57,6 +60,7 @@ export class OpsSocket {
     window.removeEventListener("online", this._reconnectNow);
     clearTimeout(this._timer);
     this._timer = null;
+    this._attempt = 0;
     const ws = this._ws;
     this._ws = null;
     ws?.close(1000);
@@ -70,8 +74,13 @@ export class OpsSocket {
     const ws = new WebSocket(this.url);
     this._ws = ws;
     ws.onopen = () => ws.send(JSON.stringify(this._subscribeMessage()));
-    ws.onmessage = (message) => this._ws === ws && this._handle(JSON.parse(message.data));
-    ws.onclose = () => this._ws === ws && this._scheduleReconnect();
+    // Late callbacks from a socket that stop() or a reconnect already replaced are ignored.
+    ws.onmessage = (message) => {
+      if (this._ws === ws) this._handle(JSON.parse(message.data));
+    };
+    ws.onclose = () => {
+      if (this._ws === ws) this._scheduleReconnect();
+    };
   }
 
   _subscribeMessage() {
