@@ -1,0 +1,213 @@
+"""Import of hydraulic models (EPANET .inp, read by WNTR) into a pipe network, all or nothing.
+
+EPANET coordinates are in whatever plane the modeller drew in, so they are georeferenced on the way in:
+either they are in a known CRS (`epsg`), or they are model units placed into the deployment's metric CRS
+by an offset and a scale. Every link becomes a Pipe row (pumps and control valves with their link type),
+as WNTR's own segment analysis does, so the stored network gives the same valve segments as WNTR's.
+EPANET control valves also get an isolation Valve row at their start node; a WNTR valve layer (given,
+or generated with `generate_valve_layer`) becomes Valve rows on (link, node).
+"""
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pyproj
+import shapely
+import wntr
+from core.models import Organisation
+from django.conf import settings
+from django.contrib.gis.geos import LineString, Point
+from django.db import transaction
+from pyproj.exceptions import CRSError
+
+from .models import Network, Node, Pipe, Utility, Valve
+from .services import bump_network_version
+
+BATCH = 2000
+VALVE_SETBACK_M = 1.0
+
+
+class InpImportError(ValueError):
+    """The file cannot be imported; the message says why, and nothing was written."""
+
+
+@dataclass(frozen=True)
+class Georef:
+    """How model coordinates reach WGS84: a CRS of the model, or offset + scale into the metric CRS.
+
+    Everything in between happens in the metric CRS, so lengths and valve setbacks are in metres.
+    """
+
+    epsg: int | None = None
+    offset_x: float = 0.0
+    offset_y: float = 0.0
+    scale: float = 1.0
+
+    @cached_property
+    def _from_model(self) -> pyproj.Transformer | None:
+        if self.epsg is None:
+            return None
+        try:
+            return pyproj.Transformer.from_crs(self.epsg, settings.CITYOPS_METRIC_SRID, always_xy=True)
+        except CRSError as exc:
+            raise InpImportError(f"unknown CRS EPSG:{self.epsg}") from exc
+
+    def to_metric(self, xy: np.ndarray) -> np.ndarray:
+        if self._from_model is None:
+            return np.column_stack((self.offset_x + self.scale * xy[:, 0], self.offset_y + self.scale * xy[:, 1]))
+        return np.column_stack(self._from_model.transform(xy[:, 0], xy[:, 1]))
+
+
+def read_inp(path: str | Path) -> wntr.network.WaterNetworkModel:
+    """Read an .inp file with WNTR, turning its errors into one message that names the line."""
+    path = Path(path)
+    if not path.is_file():
+        raise InpImportError(f"no such file: {path}")
+    try:
+        model = wntr.network.WaterNetworkModel(str(path))
+    except Exception as exc:  # WNTR raises many kinds; the innermost EPANET error names the line
+        reasons = [str(exc)]
+        cause = exc.__cause__ or exc.__context__
+        while cause is not None and len(reasons) < 3:
+            reasons.append(str(cause))
+            cause = cause.__cause__ or cause.__context__
+        raise InpImportError(f"{path.name} is not a valid EPANET file: {': '.join(reasons[:2])}") from exc
+    missing = sorted(set(model.node_name_list) - _nodes_with_coordinates(path))
+    if missing:
+        shown = ", ".join(missing[:5]) + (", …" if len(missing) > 5 else "")
+        raise InpImportError(
+            f"{len(missing)} node(s) have no [COORDINATES] in {path.name}, so cannot be placed: {shown}"
+        )
+    return model
+
+
+def _nodes_with_coordinates(path: Path) -> set[str]:
+    """Node names listed in the [COORDINATES] section (WNTR silently puts unlisted nodes at 0,0)."""
+    names, inside = set(), False
+    for line in path.read_text(errors="replace").splitlines():
+        text = line.split(";", 1)[0].strip()
+        if text.startswith("["):
+            inside = re.match(r"\[COORDINATES\]", text, re.IGNORECASE) is not None
+        elif inside and text:
+            names.add(text.split()[0])
+    return names
+
+
+@transaction.atomic
+def import_model(
+    model: wntr.network.WaterNetworkModel,
+    *,
+    code: str,
+    name: str,
+    utility: str = Utility.WATER,
+    owner: Organisation,
+    georef: Georef,
+    valve_layer=None,
+) -> Network:
+    """Write a WNTR model as a new network in one transaction; `valve_layer` is a DataFrame (link, node)."""
+    if Network.objects.filter(code=code).exists():
+        raise InpImportError(f"network {code!r} already exists")
+    to_wgs84 = pyproj.Transformer.from_crs(settings.CITYOPS_METRIC_SRID, 4326, always_xy=True)
+    names = list(model.node_name_list)
+    model_xy = np.array([model.get_node(n).coordinates for n in names], dtype=float).reshape(-1, 2)
+    metric_xy = georef.to_metric(model_xy)
+    node_xy = dict(zip(names, metric_xy, strict=True))
+    lon, lat = _lonlat(to_wgs84, metric_xy)
+    network = Network.objects.create(code=code, name=name, utility=utility, owner=owner)
+    nodes = Node.objects.bulk_create(
+        (_node(network, model.get_node(n), x, y) for n, x, y in zip(names, lon, lat, strict=True)), batch_size=BATCH
+    )
+    node_by_name = dict(zip(names, nodes, strict=True))
+
+    pipes, lines = [], {}
+    for link_name, link in model.links():
+        xy = np.array(
+            [node_xy[link.start_node_name], *georef.to_metric(np.array(link.vertices, dtype=float).reshape(-1, 2)),
+             node_xy[link.end_node_name]]
+        )  # fmt: skip
+        lines[link_name] = shapely.LineString(xy)
+        pipes.append(_pipe(network, link, node_by_name, _lonlat(to_wgs84, xy), lines[link_name].length))
+    pipes = Pipe.objects.bulk_create(pipes, batch_size=BATCH)
+    pipe_by_name = {pipe.code: pipe for pipe in pipes}
+
+    valves = [
+        _valve(f"CV-{name}", pipe_by_name[name], node_by_name[link.start_node_name], lines[name], True, to_wgs84)
+        | {"normal_state": _normal_state(link), "operability": Valve.Operability.UNKNOWN}
+        for name, link in model.valves()
+    ]
+    if valve_layer is not None:
+        for index, link_name, node_name in zip(
+            valve_layer.index.tolist(), valve_layer["link"].tolist(), valve_layer["node"].tolist(), strict=True
+        ):
+            link = model.get_link(link_name)
+            at_start = link.start_node_name == node_name
+            valves.append(
+                _valve(
+                    f"V-{index}", pipe_by_name[link_name], node_by_name[node_name], lines[link_name], at_start, to_wgs84
+                )
+                | {"operability": Valve.Operability.WORKING}
+            )
+    Valve.objects.bulk_create((Valve(**fields) for fields in valves), batch_size=BATCH)
+    bump_network_version(network.pk)
+    return network
+
+
+def _lonlat(to_wgs84: pyproj.Transformer, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lon, lat = to_wgs84.transform(xy[:, 0], xy[:, 1])
+    lon, lat = np.asarray(lon), np.asarray(lat)
+    if not (np.isfinite(lon).all() and np.isfinite(lat).all()) or (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
+        raise InpImportError("the georeference puts some nodes outside longitude -180..180 / latitude -90..90")
+    return lon, lat
+
+
+def _node(network: Network, node, lon: float, lat: float) -> Node:
+    source_kind = {"Reservoir": Node.SourceKind.RESERVOIR, "Tank": Node.SourceKind.TANK}.get(node.node_type, "")
+    elevation = node.base_head if node.node_type == "Reservoir" else node.elevation
+    return Node(
+        network=network,
+        code=node.name,
+        kind=Node.Kind.SOURCE if source_kind else Node.Kind.JUNCTION,
+        source_kind=source_kind,
+        elevation_m=float(elevation),
+        geom=Point(float(lon), float(lat), srid=4326),
+    )
+
+
+def _pipe(network: Network, link, node_by_name: dict, lonlat, drawn_length: float) -> Pipe:
+    link_type = {"Pipe": Pipe.LinkType.PIPE, "Pump": Pipe.LinkType.PUMP}.get(
+        link.link_type, Pipe.LinkType.CONTROL_VALVE
+    )
+    diameter = getattr(link, "diameter", None)
+    return Pipe(
+        network=network,
+        code=link.name,
+        link_type=link_type,
+        start_node=node_by_name[link.start_node_name],
+        end_node=node_by_name[link.end_node_name],
+        diameter_mm=round(diameter * 1000, 1) if diameter else None,
+        owner=network.owner,
+        # The model's length is the real one; the drawing of a hydraulic model is often schematic.
+        length_m=float(getattr(link, "length", None) or drawn_length),
+        geom=LineString(list(zip(*lonlat, strict=True)), srid=4326),
+    )
+
+
+def _normal_state(link) -> str:
+    closed = str(link.initial_status).lower() == "closed"
+    return Valve.NormalState.CLOSED if closed else Valve.NormalState.OPEN
+
+
+def _valve(code: str, pipe: Pipe, node: Node, line: shapely.LineString, at_start: bool, to_wgs84) -> dict:
+    setback = min(VALVE_SETBACK_M, line.length / 3)
+    point = line.interpolate(setback if at_start else line.length - setback)
+    lon, lat = to_wgs84.transform(point.x, point.y)
+    return {
+        "code": code,
+        "pipe": pipe,
+        "node": node,
+        "diameter_mm": pipe.diameter_mm,
+        "geom": Point(float(lon), float(lat), srid=4326),
+    }

@@ -1,0 +1,125 @@
+"""State changes of the pipelines app; each one audited and published in its own transaction."""
+
+from core.events import publish
+from core.models import User
+from core.services import record_audit
+from django.db import connection, transaction
+from django.utils import timezone
+
+from . import selectors
+from .models import RepairOrder, Valve
+
+
+def bump_network_version(network_id: int) -> int:
+    """Give the network a never-used version so every process rebuilds its cached graph (graph.py).
+
+    Call it in the transaction that changes the network's pipes, nodes or valves.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE pipelines_mgmt_network SET version = nextval('pipelines_mgmt_network_version_seq') "
+            "WHERE id = %s RETURNING version",
+            [network_id],
+        )
+        return cursor.fetchone()[0]
+
+
+def valve_feature(valve: Valve) -> dict:
+    return {
+        "type": "Feature",
+        "id": valve.pk,
+        "geometry": {"type": "Point", "coordinates": list(valve.geom.coords)},
+        "properties": {
+            "code": valve.code,
+            "network": valve.pipe.network.code,
+            "normal_state": valve.normal_state,
+            "operability": valve.operability,
+        },
+    }
+
+
+@transaction.atomic
+def set_valve_state(
+    actor: User | None, valve: Valve, *, normal_state: str | None = None, operability: str | None = None
+) -> Valve:
+    """Record a valve's new normal position or operability (e.g. found seized during an exercise)."""
+    changes = {}
+    if normal_state is not None and normal_state != valve.normal_state:
+        changes["normal_state"] = [valve.normal_state, normal_state]
+        valve.normal_state = normal_state
+    if operability is not None and operability != valve.operability:
+        changes["operability"] = [valve.operability, operability]
+        valve.operability = operability
+    if not changes:
+        return valve
+    valve.save(update_fields=[*changes])
+    bump_network_version(valve.pipe.network_id)
+    record_audit(actor, "valve.update", valve, f"{valve.code}", changes)
+    publish("pipeline", "valve.updated", valve_feature(valve), geom=valve.geom)
+    return valve
+
+
+def next_repair_order_number() -> str:
+    """抢修-<year>-<six digits>, the digits from a database sequence (unique across processes)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('pipelines_mgmt_repair_order_number_seq')")
+        serial = cursor.fetchone()[0]
+    return f"抢修-{timezone.localdate().year}-{serial:06d}"
+
+
+def repair_order_feature(order: RepairOrder) -> dict:
+    isolation = order.isolation
+    return {
+        "type": "Feature",
+        "id": order.number,
+        "geometry": {"type": "Point", "coordinates": list(order.burst_point.coords)},
+        "properties": {
+            "number": order.number,
+            "status": order.status,
+            "network": order.network.code,
+            "utility": order.network.utility,
+            "burst_pipe": order.burst_pipe.code,
+            "valves_to_close": len(order.valves_to_close),
+            "customers": isolation["customers"]["count"],
+            "sensitive_customers": isolation["customers"]["sensitive_count"],
+            "incident_ref": order.incident_ref,
+        },
+    }
+
+
+@transaction.atomic
+def create_repair_order(
+    actor: User | None,
+    burst: selectors.Burst,
+    *,
+    failed_valves=(),
+    incident_ref: str | None = None,
+    notes: str = "",
+) -> RepairOrder:
+    """Plan the isolation of a burst and save it as a numbered repair order (抢修单)."""
+    isolation = selectors.isolation_result(burst, failed_valves)
+    order = RepairOrder.objects.create(
+        number=next_repair_order_number(),
+        network=burst.network,
+        burst_pipe=burst.pipe,
+        burst_point=burst.point,
+        network_version=isolation["network"]["version"],
+        isolation=isolation,
+        valves_to_close=[
+            {key: valve[key] for key in ("order", "id", "code", "far_side", "unverified", "geometry")}
+            for valve in isolation["valves_to_close"]
+        ],
+        failed_valves=isolation["failed_valves"],
+        incident_ref=incident_ref or None,
+        notes=notes,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    record_audit(
+        actor,
+        "repair_order.create",
+        order,
+        f"{order.number} {burst.network.code} {burst.pipe.code}",
+        {"valves_to_close": [v["code"] for v in order.valves_to_close], "incident_ref": order.incident_ref},
+    )
+    publish("pipeline", "repair_order.created", repair_order_feature(order), geom=order.burst_point)
+    return order
