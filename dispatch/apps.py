@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class DispatchConfig(AppConfig):
     name = "dispatch"
     verbose_name = _("Emergency dispatch")
+
+    def ready(self):
+        from core.realtime import register_snapshot
+
+        from .selectors import vehicle_features
+
+        register_snapshot("vehicles", vehicle_features)

@@ -5,8 +5,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from dispatch.api import osmand as dispatch_osmand
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("gps/osmand", dispatch_osmand, name="gps-osmand"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -9,7 +9,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from . import realtime, selectors
-from .realtime import EVENT_GROUP, Viewer, bbox_intersects
+from .realtime import EVENT_GROUP, LIVE_ONLY_TOPICS, VEHICLE_GROUP, Viewer, bbox_intersects
 
 
 class SubscribeError(ValueError):
@@ -59,6 +59,7 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
             return
         self.viewer = await database_sync_to_async(Viewer.for_user)(user)
         self.subscription = None
+        self.follows_vehicles = False
         self.last_seq = 0  # every event up to here has been delivered or found invisible
         await self.channel_layer.group_add(EVENT_GROUP, self.channel_name)
         await self.accept()
@@ -68,6 +69,7 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         if getattr(self, "viewer", None) is not None:
             self.ticker.cancel()
             await self.channel_layer.group_discard(EVENT_GROUP, self.channel_name)
+            await self.channel_layer.group_discard(VEHICLE_GROUP, self.channel_name)
 
     async def _tick(self):
         """Wake the consumer now and then to check the log head: a lost fan-out of the *last* event
@@ -100,10 +102,15 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
     async def start(self, subscription: dict):
         self.subscription = subscription
         topics, bbox, since = subscription["topics"], subscription["bbox"], subscription["since"]
+        await self._follow_vehicles("vehicles" in topics)
+        logged = [topic for topic in topics if topic not in LIVE_ONLY_TOPICS]
         if since is not None:
-            events, upper = await database_sync_to_async(selectors.events_after)(since, topics, self.viewer, bbox)
+            events, upper = await database_sync_to_async(selectors.events_after)(since, logged, self.viewer, bbox)
             if events is not None:
                 self.last_seq = upper
+                live_only = [topic for topic in topics if topic in LIVE_ONLY_TOPICS]
+                _, snapshots = await database_sync_to_async(self._snapshot)(live_only, bbox)
+                await self._send_snapshots(snapshots, upper)
                 for event in events:
                     await self.send_event(event.seq, event.topic, event.type, event.data)
                 await self.send_json({"op": "subscribed", "topics": topics, "seq": upper, "replayed": len(events)})
@@ -111,13 +118,36 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"op": "reset", "reason": f"more than {realtime.REPLAY_LIMIT} events missed"})
         head, snapshots = await database_sync_to_async(self._snapshot)(topics, bbox)
         self.last_seq = head
-        for topic, features in snapshots.items():
-            await self.send_json({"op": "snapshot", "topic": topic, "seq": head, "features": features})
+        await self._send_snapshots(snapshots, head)
         await self.send_json({"op": "subscribed", "topics": topics, "seq": head, "replayed": 0})
+
+    async def _follow_vehicles(self, follow: bool):
+        if follow != self.follows_vehicles:
+            change = self.channel_layer.group_add if follow else self.channel_layer.group_discard
+            await change(VEHICLE_GROUP, self.channel_name)
+            self.follows_vehicles = follow
 
     def _snapshot(self, topics, bbox):
         head = selectors.event_head()  # first: anything committed later arrives as a delta
         return head, {topic: realtime.snapshot(topic, self.viewer, bbox) for topic in topics}
+
+    async def _send_snapshots(self, snapshots: dict, seq: int):
+        for topic, features in snapshots.items():
+            await self.send_json({"op": "snapshot", "topic": topic, "seq": seq, "features": features})
+
+    async def ops_vehicles(self, message: dict):
+        """Coalesced positions from the GPS ingest (not in the event log): filtered, then passed on."""
+        if self.subscription is None:
+            return
+        bbox, orgs = self.subscription["bbox"], self.viewer.org_ids
+        features = [
+            feature
+            for feature in message["features"]
+            if (orgs is None or feature["properties"].get("agency_id") in orgs)
+            and bbox_intersects([*feature["geometry"]["coordinates"], *feature["geometry"]["coordinates"]], bbox)
+        ]
+        if features:
+            await self.send_json({"op": "positions", "topic": "vehicles", "features": features})
 
     async def ops_event(self, message: dict):
         """A fan-out message from the channel layer; a break in the prev→seq chain triggers a replay."""

@@ -15,6 +15,10 @@ TOPIC_ROLES: dict[str, frozenset[str]] = {
     "pipeline": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.PLANNER, Role.LEADER, Role.ADMIN}),
     "areas": ALL_ROLES,
 }
+# Topics whose updates are not in the event log: high-rate positions, coalesced at the source and sent
+# as `{"op": "positions"}`; a console always gets their snapshot (the current positions), never a replay.
+LIVE_ONLY_TOPICS = frozenset({"vehicles"})
+VEHICLE_GROUP = "ops.vehicles"
 # Everything-after-`since` is replayed from the table up to this many events; further behind gets a snapshot.
 REPLAY_LIMIT = 5000
 EVENT_GROUP = "ops.events"
@@ -46,7 +50,13 @@ class Viewer:
     @classmethod
     def for_user(cls, user: User) -> "Viewer":
         roles = frozenset(user.role_names)
-        city_wide = user.is_superuser or (user.organisation_id is None and roles & {Role.ADMIN, Role.LEADER})
+        org = user.organisation
+        city_wide = (
+            user.is_superuser
+            or (org is None and bool(roles & {Role.ADMIN, Role.LEADER}))
+            # A city-level command centre coordinates every agency and department (joint dispatch).
+            or (org is not None and org.kind == Organisation.Kind.GOVERNMENT and org.area_id is None)
+        )
         return cls(user.pk, roles, None if city_wide else frozenset(_org_and_descendants(user.organisation_id)))
 
     def allowed_topics(self) -> set[str]:

@@ -22,6 +22,8 @@ const DISTRICT_COLORS = [
 
 // Line widths in px at ROAD_ZOOMS; rank: drawn on top of lower ranks.
 const ROAD_ZOOMS = [10, 12, 15, 18];
+// Unit colours by agency: 110 police blue, 119 fire red, 120 ambulance green, 122 traffic amber.
+const AGENCY_COLORS = {110: "#1d4ed8", 119: "#dc2626", 120: "#059669", 122: "#d97706"};
 const ROAD_CLASSES = {
   expressway: {color: "#f49a42", casing: "#c9742a", widths: [1.2, 3.2, 9, 22], rank: 4},
   arterial: {color: "#ffd773", casing: "#d3a93d", widths: [0.8, 2.4, 7, 18], rank: 3},
@@ -60,6 +62,7 @@ function buildStyle() {
       roads: {type: "geojson", data: emptyCollection()},
       "district-labels": {type: "geojson", data: emptyCollection()},
       "street-labels": {type: "geojson", data: emptyCollection()},
+      vehicles: {type: "geojson", data: emptyCollection()},
     },
     layers: [
       {id: "background", type: "background", paint: {"background-color": "#dbe3ec"}},
@@ -165,6 +168,17 @@ function buildStyle() {
           "text-allow-overlap": true,
         },
         paint: {"text-color": "#24324b", ...halo, "text-halo-width": 2},
+      },
+      {
+        id: "vehicles",
+        type: "circle",
+        source: "vehicles",
+        paint: {
+          "circle-radius": ["interpolate", ["linear"], ["zoom"], 10, 3, 15, 7],
+          "circle-color": ["match", ["get", "agency"], ...Object.entries(AGENCY_COLORS).flat(), "#64748b"],
+          "circle-stroke-color": "#ffffff",
+          "circle-stroke-width": 1.5,
+        },
       },
     ],
   };
@@ -421,7 +435,28 @@ function areaPopup(district, street) {
 
 // --- live feed ---
 
-function startLiveFeed(topics, onAreasChanged) {
+// Positions arrive up to once a second per unit; the source is redrawn at most once a second.
+function vehicleLayer(map) {
+  const units = new Map();
+  let pending = null;
+  const redraw = () => {
+    pending = null;
+    map.getSource("vehicles").setData({type: "FeatureCollection", features: [...units.values()]});
+  };
+  return {
+    replace(features) {
+      units.clear();
+      this.upsert(features);
+    },
+    upsert(features) {
+      for (const feature of features) units.set(feature.id, feature);
+      pending ??= setTimeout(redraw, 1000);
+    },
+  };
+}
+
+function startLiveFeed(map, topics, onAreasChanged) {
+  const vehicles = vehicleLayer(map);
   const pill = document.getElementById("live-pill");
   const label = pill.querySelector(".live-label");
   const total = document.getElementById("live-count");
@@ -451,13 +486,21 @@ function startLiveFeed(topics, onAreasChanged) {
     return;
   }
 
+  const count = (topic) => {
+    received += 1;
+    total.textContent = String(received);
+    counters[topic].textContent = String(Number(counters[topic].textContent) + 1);
+  };
   new OpsSocket({
     topics,
     onStatus: setState,
+    onSnapshot: (topic, features) => topic === "vehicles" && vehicles.replace(features),
+    onPositions: (topic, features) => {
+      count(topic);
+      vehicles.upsert(features);
+    },
     onEvent: (event) => {
-      received += 1;
-      total.textContent = String(received);
-      counters[event.topic].textContent = String(Number(counters[event.topic].textContent) + 1);
+      count(event.topic);
       if (event.topic === "areas") onAreasChanged();
     },
   }).start();
@@ -518,7 +561,7 @@ async function main() {
   }
 
   const reloadAreas = debounce(async () => showAreas(map, await loadAreas()), 500);
-  startLiveFeed((await me).topics, reloadAreas);
+  startLiveFeed(map, (await me).topics, reloadAreas);
 }
 
 main();

@@ -13,6 +13,8 @@
  *   onSnapshot(topic, features)  replace everything held for `topic` with these GeoJSON features
  *                                (also after a server `reset`, which drops the client's state)
  *   onEvent(evt)                 one delta {seq, topic, type, data}, in seq order, never twice
+ *   onPositions(topic, features) latest positions of moving things ("vehicles"): upsert by feature id;
+ *                                not in the event log, so after a reconnect a fresh snapshot replaces them
  *   onStatus(state, detail)      "connecting" | "live" | "reconnecting" | "error" | "stopped";
  *                                `detail` is the server's message for "error" (e.g. a refused topic)
  */
@@ -31,6 +33,7 @@ export class OpsSocket {
     url = opsSocketUrl(),
     onSnapshot = noop,
     onEvent = noop,
+    onPositions = noop,
     onStatus = noop,
     minDelayMs = 1000,
     maxDelayMs = 30000,
@@ -38,7 +41,7 @@ export class OpsSocket {
     if (!Array.isArray(topics) || topics.length === 0) {
       throw new TypeError("OpsSocket needs a non-empty list of topics");
     }
-    Object.assign(this, {topics, bbox, url, onSnapshot, onEvent, onStatus, minDelayMs, maxDelayMs});
+    Object.assign(this, {topics, bbox, url, onSnapshot, onEvent, onPositions, onStatus, minDelayMs, maxDelayMs});
     this.lastSeq = null; // null until a subscription completed: the next subscribe asks for snapshots
     this.state = "stopped";
     this._ws = null;
@@ -100,6 +103,9 @@ export class OpsSocket {
         this.lastSeq = message.seq;
         this._attempt = 0;
         this._setStatus("live");
+        break;
+      case "positions":
+        this.onPositions(message.topic, message.features);
         break;
       case "reset":
         this.lastSeq = null;

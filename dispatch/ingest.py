@@ -1,0 +1,322 @@
+"""JT/T 808 TCP server: terminals in, batched positions into PostGIS, acknowledgements only after commit.
+
+One asyncio process serves every connection. Per connection: a ``FrameSplitter`` cuts the stream, each frame
+is decoded on its own (a bad frame is logged and dropped, never fatal), and replies leave in order through
+one sender task. Location frames (0x0200, 0x0704) go to the shared ``BatchWriter``; their 0x8001 waits for
+the batch's commit, so a terminal that does not get the ack resends, and ``(terminal, fix_time)``
+de-duplication makes the resend harmless. Database work runs in two dedicated threads (writes; look-ups)
+so the event loop never blocks on PostgreSQL.
+"""
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from channels.layers import get_channel_layer
+from django.db import close_old_connections, connections
+
+from . import jt808, selectors, services
+from .jt808 import GeneralResult, MsgId, RegisterResult
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 2000  # positions per COPY
+BATCH_DELAY = 0.02  # seconds a position may wait for more to share its transaction
+MAX_IN_FLIGHT = 256  # unanswered frames per connection before we stop reading it (back-pressure)
+FEED_TICK = 0.25  # how often coalesced vehicle positions go to the consoles
+READ_SIZE = 65536
+CLOSE = object()  # reply-queue marker: close the connection after the replies queued before it
+
+
+def _db_thread() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(1, initializer=close_old_connections)
+
+
+def _close_db() -> None:
+    connections.close_all()
+
+
+class BatchWriter:
+    """Collects the fixes of all connections and stores them ``BATCH_SIZE`` at a time or every
+    ``BATCH_DELAY``; one batch is written while the next fills, so the database sees few, large transactions.
+    """
+
+    def __init__(self, feed: services.VehicleFeed, batch_size: int = BATCH_SIZE, delay: float = BATCH_DELAY):
+        self.feed = feed
+        self.batch_size = batch_size
+        self.delay = delay
+        self._queue: list[tuple[list[services.Fix], asyncio.Future]] = []
+        self._queued = 0
+        self._wakeup = asyncio.Event()
+        self._full = asyncio.Event()
+        self._executor = _db_thread()
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Write what is queued, then release the thread and its database connection."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            while self._queue:
+                await self._flush()
+        await asyncio.get_running_loop().run_in_executor(self._executor, _close_db)
+        self._executor.shutdown()
+
+    def submit(self, fixes: list[services.Fix]) -> asyncio.Future:
+        """A future resolved with the reasons each fix was refused (None = stored) once the batch committed."""
+        future = asyncio.get_running_loop().create_future()
+        self._queue.append((fixes, future))
+        self._queued += len(fixes)
+        self._wakeup.set()
+        if self._queued >= self.batch_size:
+            self._full.set()
+        return future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._full.wait(), self.delay)
+            await self._flush()
+
+    async def _flush(self) -> None:
+        taken, count = [], 0
+        while self._queue and (not taken or count + len(self._queue[0][0]) <= self.batch_size):
+            item = self._queue.pop(0)
+            taken.append(item)
+            count += len(item[0])
+        self._queued -= count
+        if not self._queue:
+            self._wakeup.clear()
+        if self._queued < self.batch_size:
+            self._full.clear()
+        fixes = [fix for item, _ in taken for fix in item]
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(self._executor, _write, fixes)
+        except Exception as exc:  # nothing committed: no ack, the terminals resend
+            log.exception("track batch of %d positions failed", len(fixes))
+            for _, future in taken:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        self.feed.add(result.moved)
+        at = 0
+        for item, future in taken:
+            if not future.done():
+                future.set_result(result.refused[at : at + len(item)])
+            at += len(item)
+
+
+def _write(fixes: list[services.Fix]) -> services.WriteResult:
+    connections["default"].close_if_unusable_or_obsolete()
+    return services.record_fixes(fixes)
+
+
+class Connection:
+    """One terminal's TCP session: what it proved (authenticated phone → unit) and its ordered replies."""
+
+    def __init__(self, server: "IngestServer", reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.server = server
+        self.reader = reader
+        self.writer = writer
+        self.peer = writer.get_extra_info("peername")
+        self.serial = 0
+        self.phone: str | None = None  # set by a successful 0x0102
+        self.vehicle_id: int | None = None
+        # Replies in arrival order: bytes, or (request header, future of a batch) answered after commit.
+        self.replies: asyncio.Queue = asyncio.Queue(MAX_IN_FLIGHT)
+
+    def next_serial(self) -> int:
+        self.serial = (self.serial + 1) & 0xFFFF
+        return self.serial
+
+    def response(self, header: jt808.Header, result: int) -> bytes:
+        return jt808.platform_response(header, self.next_serial(), result)
+
+    async def serve(self) -> None:
+        sender = asyncio.create_task(self._send_replies())
+        splitter = jt808.FrameSplitter()
+        try:
+            while not sender.done() and (data := await self.reader.read(READ_SIZE)):
+                for frame in splitter.feed(data):
+                    if sender.done():
+                        break
+                    await self.handle(frame)
+            if not sender.done():
+                await self.replies.put(None)  # the peer closed: answer what is pending, then stop
+            await sender
+        except ConnectionError:
+            log.info("terminal %s (%s) disconnected", self.phone, self.peer)
+        finally:
+            sender.cancel()
+            self.writer.close()
+            with contextlib.suppress(Exception):
+                await self.writer.wait_closed()
+
+    async def _send_replies(self) -> None:
+        try:
+            while (item := await self.replies.get()) is not None and item is not CLOSE:
+                if isinstance(item, bytes):
+                    self.writer.write(item)
+                else:
+                    header, future = item
+                    try:
+                        refused = await future
+                    except Exception:  # the batch did not commit (logged): stay silent, the terminal resends
+                        log.info("no ack for frame %s of terminal %s", header.serial, header.phone)
+                        continue
+                    ok = any(reason is None for reason in refused)
+                    self.writer.write(self.response(header, GeneralResult.SUCCESS if ok else GeneralResult.FAILURE))
+                if self.replies.empty():
+                    await self.writer.drain()
+            await self.writer.drain()
+        finally:
+            while not self.replies.empty():  # unblock a reader waiting to queue into a dead sender
+                self.replies.get_nowait()
+            self.writer.close()
+
+    async def handle(self, frame: bytes) -> None:
+        try:
+            message = jt808.decode_frame(frame)
+        except jt808.BadChecksumError as exc:
+            await self._refuse_checksum(frame, exc)
+            return
+        except jt808.JT808Error as exc:
+            log.warning("frame from %s dropped: %s", self.peer, exc)
+            return
+        header, body = message.header, message.body
+        if isinstance(body, jt808.Register):
+            await self._register(header, body)
+        elif isinstance(body, jt808.Authenticate):
+            await self._authenticate(header, body)
+        elif isinstance(body, jt808.Location | jt808.LocationBatch):
+            await self._locations(header, body)
+        elif header.msg_id in (MsgId.HEARTBEAT, MsgId.LOGOUT, MsgId.TERMINAL_RESPONSE):
+            if header.msg_id != MsgId.TERMINAL_RESPONSE:
+                await self.replies.put(self.response(header, GeneralResult.SUCCESS))
+        else:
+            await self.replies.put(self.response(header, GeneralResult.UNSUPPORTED))
+
+    async def _refuse_checksum(self, frame: bytes, exc: jt808.BadChecksumError) -> None:
+        """Answer "failure" when the header can still be read, so the terminal resends; otherwise only log."""
+        try:
+            header = jt808.decode_frame(frame, verify_checksum=False).header
+        except jt808.JT808Error:
+            log.warning("frame from %s dropped: %s; header unreadable", self.peer, exc)
+            return
+        log.warning("frame 0x%04x from terminal %s dropped: %s", header.msg_id, header.phone, exc)
+        await self.replies.put(self.response(header, GeneralResult.FAILURE))
+
+    async def _register(self, header: jt808.Header, body: jt808.Register) -> None:
+        code = await self.server.lookup(_auth_code_for, header.phone)
+        if code is None:
+            log.warning("registration refused: terminal %s (%s) is not in the database", header.phone, self.peer)
+            result = jt808.RegisterResponse(header.serial, RegisterResult.TERMINAL_NOT_IN_DATABASE)
+        else:
+            log.info("terminal %s registered (plate %s)", header.phone, body.plate)
+            result = jt808.RegisterResponse(header.serial, RegisterResult.SUCCESS, code)
+        reply = jt808.encode_frame(jt808.response_header(header, MsgId.REGISTER_RESPONSE, self.next_serial()), result)
+        await self.replies.put(reply)
+        if code is None:
+            await self.replies.put(CLOSE)
+
+    async def _authenticate(self, header: jt808.Header, body: jt808.Authenticate) -> None:
+        unit = await self.server.lookup(selectors.jt808_terminal, header.phone)
+        expected = unit.jt808_auth_code if unit is not None else ""
+        if expected and hmac.compare_digest(expected.encode(), body.auth_code.encode()):
+            self.phone, self.vehicle_id = header.phone, unit.pk
+            result = GeneralResult.SUCCESS
+        else:
+            log.warning("authentication refused for terminal %s (%s)", header.phone, self.peer)
+            result = GeneralResult.FAILURE
+        await self.replies.put(self.response(header, result))
+
+    async def _locations(self, header: jt808.Header, body: jt808.Location | jt808.LocationBatch) -> None:
+        if self.phone is None or header.phone != self.phone:
+            log.warning("location from terminal %s (%s) refused: not authenticated", header.phone, self.peer)
+            await self.replies.put(self.response(header, GeneralResult.FAILURE))
+            return
+        items = body.items if isinstance(body, jt808.LocationBatch) else (body,)
+        fixes = [
+            services.Fix(
+                self.phone,
+                self.vehicle_id,
+                loc.time,
+                loc.latitude,
+                loc.longitude,
+                loc.speed_kmh,
+                loc.direction,
+                loc.altitude,
+                int(loc.alarm),
+                int(loc.status),
+            )
+            for loc in items
+        ]
+        await self.replies.put((header, self.server.batch.submit(fixes)))
+
+
+def _auth_code_for(phone: str) -> str | None:
+    unit = selectors.jt808_terminal(phone)
+    return None if unit is None else services.issue_jt808_auth_code(unit)
+
+
+class IngestServer:
+    """The listening socket, the shared batch writer and the coalesced vehicle feed of one process."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 6808, **batch_options):
+        self.host, self.port = host, port
+        self.feed = services.VehicleFeed()
+        self.batch = BatchWriter(self.feed, **batch_options)
+        self._lookups = _db_thread()
+        self._server: asyncio.Server | None = None
+        self._publisher: asyncio.Task | None = None
+        self._connections: dict[asyncio.Task, asyncio.StreamWriter] = {}
+
+    async def start(self) -> None:
+        self.batch.start()
+        self._publisher = asyncio.create_task(self._publish())
+        self._server = await asyncio.start_server(self._accept, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("JT/T 808 ingest listening on %s:%s", self.host, self.port)
+
+    async def stop(self) -> None:
+        """Stop accepting, close every connection (pending acks are dropped: terminals resend), flush."""
+        self._server.close()
+        for writer in list(self._connections.values()):
+            writer.transport.abort()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        await self.batch.stop()
+        self._publisher.cancel()
+        await asyncio.get_running_loop().run_in_executor(self._lookups, _close_db)
+        self._lookups.shutdown()
+
+    async def lookup(self, func, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._lookups, func, *args)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self._connections[task] = writer
+        try:
+            await Connection(self, reader, writer).serve()
+        except Exception:  # one broken session must never take the server or other terminals down
+            log.exception("connection from %s failed", writer.get_extra_info("peername"))
+        finally:
+            self._connections.pop(task, None)
+
+    async def _publish(self) -> None:
+        layer = get_channel_layer()
+        while True:
+            await asyncio.sleep(FEED_TICK)
+            due = self.feed.take(time.monotonic())
+            if due:
+                try:
+                    await layer.group_send(services.VEHICLE_GROUP, services.vehicles_message(due))
+                except Exception:  # positions are committed; the next tick or a snapshot carries them
+                    log.exception("vehicle fan-out failed")

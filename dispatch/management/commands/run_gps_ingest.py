@@ -1,0 +1,34 @@
+"""`manage.py run_gps_ingest [--host H] [--port P]`: the JT/T 808 TCP server (dispatch/ingest.py)."""
+
+import asyncio
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from dispatch.ingest import IngestServer
+
+
+async def serve(host: str, port: int) -> None:
+    """Run until SIGTERM/SIGINT, then write what is queued before exiting (no acknowledged fix is lost
+    either way: acks follow commits; this only saves terminals a resend)."""
+    server = IngestServer(host, port)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop()
+
+
+class Command(BaseCommand):
+    help = "Serve JT/T 808 vehicle terminals over TCP and store their positions in PostGIS."
+
+    def add_arguments(self, parser):
+        # Terminals connect from the mobile network, so the default is every interface.
+        parser.add_argument("--host", default="0.0.0.0")  # noqa: S104
+        parser.add_argument("--port", type=int, default=settings.CITYOPS_JT808_PORT)
+
+    def handle(self, *args, host, port, **options):
+        asyncio.run(serve(host, port))

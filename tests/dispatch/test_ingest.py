@@ -1,0 +1,289 @@
+"""The JT/T 808 ingest end to end: real TCP on loopback, real PostGIS, real Redis, a real killed process."""
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from core.realtime import VEHICLE_GROUP
+from django.conf import settings
+from django.db import connection
+
+from dispatch import jt808
+from dispatch.demo import demo_terminal
+from dispatch.ingest import IngestServer
+from dispatch.jt808 import GeneralResult, MsgId, RegisterResult
+from dispatch.models import TrackPoint, Vehicle
+from tests.conftest import ROOT, _free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PHONE_A, PHONE_B = demo_terminal(1)[0], demo_terminal(2)[0]
+SHENZHEN = (22.54, 114.05)
+
+
+@pytest.fixture(autouse=True)
+def empty_track(demo_city):
+    """The track table is not a Django-managed table, so test flushes do not empty it."""
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE dispatch_track")
+
+
+@pytest.fixture
+async def ingest():
+    server = IngestServer("127.0.0.1", 0, batch_size=500, delay=0.01)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def location(seconds_ago: int, lat: float = SHENZHEN[0], lon: float = SHENZHEN[1], **changes) -> jt808.Location:
+    now = datetime.now(UTC).replace(microsecond=0)
+    fields = dict(
+        alarm=jt808.Alarm(0),
+        status=jt808.Status.FIXED | jt808.Status.GPS,
+        latitude=lat,
+        longitude=lon,
+        altitude=12,
+        speed_kmh=42.5,
+        direction=90,
+        time=now - timedelta(seconds=seconds_ago),
+    )
+    return jt808.Location(**{**fields, **changes})
+
+
+class Terminal:
+    """A JT/T 808 terminal built on the codec, as a vehicle would speak it."""
+
+    def __init__(self, phone: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.phone, self.reader, self.writer = phone, reader, writer
+        self.serial = 0
+        self.splitter = jt808.FrameSplitter()
+        self.inbox: list[bytes] = []
+
+    @classmethod
+    async def connect(cls, port: int, phone: str) -> "Terminal":
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return cls(phone, reader, writer)
+
+    def frame(self, body, msg_id: int | None = None) -> tuple[int, bytes]:
+        self.serial += 1
+        header = jt808.Header(msg_id if msg_id is not None else body.MSG_ID, self.phone, self.serial)
+        return self.serial, jt808.encode_frame(header, body)
+
+    async def send(self, body) -> int:
+        serial, data = self.frame(body)
+        self.writer.write(data)
+        await self.writer.drain()
+        return serial
+
+    async def receive(self, timeout: float = 10) -> jt808.Message:
+        while not self.inbox:
+            data = await asyncio.wait_for(self.reader.read(4096), timeout)
+            if not data:
+                raise EOFError("server closed the connection")
+            self.inbox += self.splitter.feed(data)
+        return jt808.decode_frame(self.inbox.pop(0))
+
+    async def register(self) -> jt808.RegisterResponse:
+        await self.send(jt808.Register(44, 300, "CITYO", "T1", "0000001", 1, "粤B00001"))
+        return (await self.receive()).body
+
+    async def login(self) -> None:
+        code = (await self.register()).auth_code
+        await self.authenticate(code)
+
+    async def authenticate(self, code: str) -> None:
+        serial = await self.send(jt808.Authenticate(code))
+        ack = (await self.receive()).body
+        assert (ack.reply_serial, ack.reply_id, ack.result) == (serial, MsgId.AUTHENTICATE, GeneralResult.SUCCESS)
+
+    async def close(self) -> None:
+        self.writer.close()
+        await self.writer.wait_closed()
+
+
+@database_sync_to_async  # closes its connection after use: the test database must drop at the end
+def stored(phone: str) -> list[datetime]:
+    return sorted(TrackPoint.objects.filter(terminal=phone).values_list("fix_time", flat=True))
+
+
+async def test_positions_are_acknowledged_only_once_committed_and_stored_once(ingest):
+    layer = get_channel_layer()
+    feed = await layer.new_channel()
+    await layer.group_add(VEHICLE_GROUP, feed)
+    terminal = await Terminal.connect(ingest.port, PHONE_A)
+    registered = await terminal.register()
+    assert registered.result == RegisterResult.SUCCESS and registered.auth_code
+    await terminal.authenticate(registered.auth_code)
+
+    single = location(30)
+    serial = await terminal.send(single)
+    ack = (await terminal.receive()).body
+    assert (ack.reply_serial, ack.reply_id, ack.result) == (serial, MsgId.LOCATION, GeneralResult.SUCCESS)
+    assert await stored(PHONE_A) == [single.time]  # the ack came after the commit
+
+    batch = jt808.LocationBatch(jt808.BatchType.BACKFILL, tuple(location(s, lon=114.06) for s in (20, 10, 40)))
+    serial = await terminal.send(batch)
+    ack = (await terminal.receive()).body
+    assert (ack.reply_serial, ack.reply_id, ack.result) == (serial, MsgId.LOCATION_BATCH, GeneralResult.SUCCESS)
+    assert len(await stored(PHONE_A)) == 4
+
+    await terminal.send(single)  # a resend after a lost ack: acknowledged again, not stored twice
+    assert (await terminal.receive()).body.result == GeneralResult.SUCCESS
+    assert len(await stored(PHONE_A)) == 4
+
+    unit = await database_sync_to_async(Vehicle.objects.get)(jt808_phone=PHONE_A)
+    assert unit.last_fix_at == location(10).time  # the newest fix, not the last one received
+    assert unit.last_position.x == pytest.approx(114.06) and unit.last_speed_kmh == pytest.approx(42.5)
+    message = await asyncio.wait_for(layer.receive(feed), 5)
+    assert message["type"] == "ops.vehicles"
+    feature = next(f for f in message["features"] if f["id"] == unit.pk)
+    assert feature["properties"]["call_sign"] == unit.call_sign and feature["properties"]["agency"] == "110"
+    await terminal.close()
+
+
+async def test_heartbeat_is_answered(ingest):
+    terminal = await Terminal.connect(ingest.port, PHONE_A)
+    serial = await terminal.send(jt808.Heartbeat())
+    ack = (await terminal.receive()).body
+    assert (ack.reply_serial, ack.reply_id, ack.result) == (serial, MsgId.HEARTBEAT, GeneralResult.SUCCESS)
+    await terminal.close()
+
+
+async def test_unknown_terminal_is_refused_and_disconnected(ingest, caplog):
+    terminal = await Terminal.connect(ingest.port, "13000000000")
+    answer = await terminal.register()
+    assert answer.result == RegisterResult.TERMINAL_NOT_IN_DATABASE and answer.auth_code == ""
+    with pytest.raises(EOFError):
+        await terminal.receive()
+    assert "not in the database" in caplog.text
+
+
+async def test_wrong_auth_code_and_unauthenticated_locations_are_refused(ingest):
+    terminal = await Terminal.connect(ingest.port, PHONE_A)
+    await terminal.send(location(5))
+    assert (await terminal.receive()).body.result == GeneralResult.FAILURE
+    await terminal.send(jt808.Authenticate("guessed"))
+    assert (await terminal.receive()).body.result == GeneralResult.FAILURE
+    await terminal.send(location(5))
+    assert (await terminal.receive()).body.result == GeneralResult.FAILURE
+    assert await stored(PHONE_A) == []
+    await terminal.close()
+
+
+async def test_no_fix_and_future_positions_are_refused_and_logged(ingest, caplog):
+    caplog.set_level(logging.WARNING, "dispatch")
+    terminal = await Terminal.connect(ingest.port, PHONE_A)
+    await terminal.login()
+    for bad in (location(5, lat=0.0, lon=0.0), location(-3600)):
+        await terminal.send(bad)
+        assert (await terminal.receive()).body.result == GeneralResult.FAILURE
+    assert await stored(PHONE_A) == []
+    assert "0,0 point" in caplog.text and "in the future" in caplog.text
+    await terminal.close()
+
+
+async def test_broken_frames_do_not_disturb_other_terminals(ingest):
+    a = await Terminal.connect(ingest.port, PHONE_A)
+    b = await Terminal.connect(ingest.port, PHONE_B)
+    await a.login()
+    await b.login()
+    serial, frame = a.frame(location(8))
+    corrupt = frame[:-2] + bytes([frame[-2] ^ 0x01]) + frame[-1:]  # wrong checksum, readable header
+    if corrupt[-2] in (0x7D, 0x7E):
+        corrupt = frame[:-2] + bytes([frame[-2] ^ 0x03]) + frame[-1:]
+    a.writer.write(corrupt + b"\x7e\x00\x02\x7d\x05\x7e" + b"\x7e\x02\x00\x00\x7e")  # + bad escape + truncated
+    reply = (await a.receive()).body
+    assert (reply.reply_serial, reply.result) == (serial, GeneralResult.FAILURE)
+
+    await b.send(location(7))
+    assert (await b.receive()).body.result == GeneralResult.SUCCESS
+    await a.send(location(6))  # the sender of the garbage is still served too
+    assert (await a.receive()).body.result == GeneralResult.SUCCESS
+    assert len(await stored(PHONE_A)) == len(await stored(PHONE_B)) == 1
+    await a.close()
+    await b.close()
+
+
+def _start_ingest(port: int) -> subprocess.Popen:
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "run_gps_ingest", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc
+        except OSError:
+            assert proc.poll() is None, "run_gps_ingest exited"
+            time.sleep(0.1)
+    proc.kill()
+    raise TimeoutError("run_gps_ingest did not start listening")
+
+
+async def test_killed_ingest_loses_no_acknowledged_position():
+    """SIGKILL mid-stream, restart, resend what was not acknowledged: every acked fix is stored exactly once."""
+    port = _free_port()
+    proc = await asyncio.to_thread(_start_ingest, port)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    fixes = [location(0, lon=114.05 + i * 1e-5, time=start + timedelta(seconds=i)) for i in range(2000)]
+    sent: dict[int, jt808.Location] = {}
+    acked: set[datetime] = set()
+
+    async def stream(terminal: Terminal) -> None:
+        for i, fix in enumerate(fixes):
+            sent[await terminal.send(fix)] = fix
+            if i % 50 == 49:
+                await asyncio.sleep(0.005)  # a steady stream, so the kill lands in the middle of it
+
+    try:
+        terminal = await Terminal.connect(port, PHONE_A)
+        code = (await terminal.register()).auth_code
+        await terminal.authenticate(code)
+        sender = asyncio.create_task(stream(terminal))
+        while len(acked) < 50:
+            acked.add(sent[(await terminal.receive()).body.reply_serial].time)
+        proc.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(proc.wait, 10)
+        with pytest.raises((EOFError, ConnectionError)):
+            while True:  # acks already on the wire before the kill count as acknowledged
+                acked.add(sent[(await terminal.receive()).body.reply_serial].time)
+        sender.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
+        assert len(acked) < len(fixes), "the kill came after the stream ended"
+
+        proc = await asyncio.to_thread(_start_ingest, port)
+        terminal = await Terminal.connect(port, PHONE_A)
+        await terminal.authenticate(code)  # the code survived the restart: it is in the database
+        pending = {await terminal.send(fix): fix for fix in fixes if fix.time not in acked}
+        while pending:
+            ack = (await terminal.receive()).body
+            assert ack.result == GeneralResult.SUCCESS
+            acked.add(pending.pop(ack.reply_serial).time)
+        await terminal.close()
+    finally:
+        proc.terminate()
+        await asyncio.to_thread(proc.wait, 10)
+    rows = await stored(PHONE_A)
+    assert len(rows) == len(set(rows)) == len(fixes)
+    assert acked == set(rows)

@@ -1,0 +1,150 @@
+"""Units, their last positions on /ws/ops/, and the OsmAnd HTTP endpoint, on the real PostGIS and Redis."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from cityops.asgi import application
+from core.models import Organisation, User
+from core.realtime import VEHICLE_GROUP, Viewer
+from django.db import connection
+from django.test import Client
+
+from dispatch import selectors
+from dispatch.models import Station, TrackPoint, Vehicle
+from dispatch.services import Fix, record_fixes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def empty_track(demo_city):
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE dispatch_track")
+
+
+def test_demo_units_are_parked_at_their_stations_with_unique_terminals():
+    units = list(Vehicle.objects.select_related("station", "agency"))
+    assert Station.objects.count() and len(units) >= 2 * Station.objects.count()
+    assert len({u.jt808_phone for u in units}) == len({u.osmand_id for u in units}) == len(units)
+    for unit in units:
+        assert unit.agency_id == unit.station.agency_id and unit.last_position == unit.station.geom
+    kinds = {u.kind for u in units}
+    assert {Vehicle.Kind.POLICE_CAR, Vehicle.Kind.FIRE_ENGINE, Vehicle.Kind.AMBULANCE} <= kinds
+
+
+def test_agency_staff_see_only_their_units_command_centre_sees_all():
+    fire = Organisation.objects.get(code="SZ-FIRE-119")
+    own = selectors.vehicle_features(Viewer(0, frozenset(), frozenset({fire.pk})), None)
+    assert own and {f["properties"]["agency"] for f in own} == {"119"}
+    centre = Viewer.for_user(User.objects.get(username="operator"))
+    assert len(selectors.vehicle_features(centre, None)) == Vehicle.objects.count()
+    unit = Vehicle.objects.first()
+    x, y = unit.last_position.coords
+    boxed = selectors.vehicle_features(centre, (x - 1e-6, y - 1e-6, x + 1e-6, y + 1e-6))
+    assert unit.pk in {f["id"] for f in boxed} and len(boxed) < Vehicle.objects.count()
+
+
+async def test_vehicles_snapshot_over_the_websocket(demo_city):
+    client = Client()
+    await client.aforce_login(await User.objects.aget(username="operator"))
+    headers = [(b"origin", b"http://localhost"), (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+    communicator = WebsocketCommunicator(application, "/ws/ops/", headers=headers)
+    assert (await communicator.connect())[0]
+    await communicator.send_json_to({"op": "subscribe", "topics": ["vehicles"]})
+    snapshot = await communicator.receive_json_from(timeout=5)
+    assert snapshot["op"] == "snapshot" and snapshot["topic"] == "vehicles"
+    assert len(snapshot["features"]) == await Vehicle.objects.acount()
+    feature = snapshot["features"][0]
+    assert feature["geometry"]["type"] == "Point"
+    assert {"call_sign", "agency", "status", "speed_kmh", "heading", "fix_time"} <= set(feature["properties"])
+    await communicator.disconnect()
+
+
+async def test_console_gets_unit_snapshot_after_reconnect_and_live_positions_in_its_bbox(demo_city):
+    client = Client()
+    await client.aforce_login(await User.objects.aget(username="operator"))
+    headers = [(b"origin", b"http://localhost"), (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+    communicator = WebsocketCommunicator(application, "/ws/ops/", headers=headers)
+    assert (await communicator.connect())[0]
+    bbox = [114.0, 22.5, 114.1, 22.6]
+    # Positions are not in the event log: even a resubscribe with `since` starts from a fresh snapshot.
+    await communicator.send_json_to({"op": "subscribe", "topics": ["vehicles", "incidents"], "bbox": bbox, "since": 0})
+    snapshot = await communicator.receive_json_from(timeout=5)
+    assert (snapshot["op"], snapshot["topic"]) == ("snapshot", "vehicles") and snapshot["features"]
+    assert (await communicator.receive_json_from(timeout=5))["op"] == "subscribed"
+
+    inside, outside = [u async for u in Vehicle.objects.exclude(osmand_id=None).order_by("pk")[:2]]
+    stamp = str(int(datetime.now(UTC).timestamp()) - 5)
+    far = await sync_to_async(osmand)(id=outside.osmand_id, lat="22.70", lon="114.30", timestamp=stamp)
+    near = await sync_to_async(osmand)(id=inside.osmand_id, lat="22.55", lon="114.05", timestamp=stamp)
+    assert (far.status_code, near.status_code) == (200, 200)
+    moved = await communicator.receive_json_from(timeout=5)
+    assert (moved["op"], moved["topic"]) == ("positions", "vehicles")
+    assert [f["id"] for f in moved["features"]] == [inside.pk]
+    assert moved["features"][0]["geometry"]["coordinates"] == pytest.approx([114.05, 22.55])
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
+def test_invalid_fixes_are_refused_and_never_stored():
+    unit = Vehicle.objects.first()
+    now = datetime.now(UTC)
+    fixes = [
+        Fix("t", unit.pk, now, 91.0, 114.0),
+        Fix("t", unit.pk, now, 22.5, -180.5),
+        Fix("t", unit.pk, now, 0.0, 0.0),
+        Fix("t", unit.pk, now + timedelta(minutes=10), 22.5, 114.0),
+        Fix("t", unit.pk, now, float("nan"), 114.0),
+    ]
+    result = record_fixes(fixes)
+    assert all(result.refused) and result.inserted == 0
+    assert not TrackPoint.objects.exists()
+
+
+def osmand(method="get", **params):
+    client = Client()
+    return getattr(client, method)("/gps/osmand", params)
+
+
+def test_osmand_position_is_stored_before_ok_and_published():
+    unit = Vehicle.objects.get(osmand_id="SZ-OSMAND-00003")
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(VEHICLE_GROUP, channel)
+    stamp = int(datetime.now(UTC).timestamp()) - 5
+    response = osmand(id=unit.osmand_id, lat="22.55", lon="114.06", timestamp=str(stamp), speed="10", bearing="45.4")
+    assert response.status_code == 200, response.content
+    point = TrackPoint.objects.get(terminal=unit.osmand_id)
+    assert point.speed_kmh == pytest.approx(18.52) and point.heading == 45  # knots → km/h
+    assert point.fix_time == datetime.fromtimestamp(stamp, UTC)
+    unit.refresh_from_db()
+    assert unit.last_position.coords == pytest.approx((114.06, 22.55))
+    message = async_to_sync(layer.receive)(channel)
+    assert message["type"] == "ops.vehicles" and message["features"][0]["id"] == unit.pk
+
+    again = osmand("post", id=unit.osmand_id, lat="22.55", lon="114.06", timestamp=str(stamp * 1000))  # ms, form body
+    assert again.status_code == 200
+    assert TrackPoint.objects.filter(terminal=unit.osmand_id).count() == 1  # the same fix time: stored once
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "says"),
+    [
+        ({"lat": "22.5", "lon": "114.0"}, 400, "'id'"),
+        ({"id": "nobody", "lat": "22.5", "lon": "114.0"}, 404, "unknown device id"),
+        ({"id": "SZ-OSMAND-00001", "lon": "114.0"}, 400, "'lat' is required"),
+        ({"id": "SZ-OSMAND-00001", "lat": "north", "lon": "114.0"}, 400, "must be a number"),
+        ({"id": "SZ-OSMAND-00001", "lat": "95", "lon": "114.0"}, 400, "out of range"),
+        ({"id": "SZ-OSMAND-00001", "lat": "0", "lon": "0"}, 400, "0,0"),
+        ({"id": "SZ-OSMAND-00001", "lat": "22.5", "lon": "114.0", "timestamp": "2100000000"}, 400, "future"),
+        ({"id": "SZ-OSMAND-00001", "lat": "22.5", "lon": "114.0", "timestamp": "yesterday"}, 400, "timestamp"),
+    ],
+)
+def test_osmand_refusals(params, status, says):
+    response = osmand(**params)
+    assert response.status_code == status and says in response.content.decode()
+    assert not TrackPoint.objects.exists()
