@@ -7,7 +7,7 @@ Loads into its own database `cityops_bench` (created and migrated by bench_event
 import argparse
 import time
 
-from bench_events import prepare_database
+from benchdb import prepare_database
 
 
 def main(scales: list[str]) -> None:

@@ -6,29 +6,10 @@ Uses its own database `cityops_bench` on the same server (created and migrated h
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
-BASE_URL = os.environ.get("DATABASE_URL", "postgis://cityops@127.0.0.1:55432/cityops")
-os.environ["DATABASE_URL"] = BASE_URL.rsplit("/", 1)[0] + "/cityops_bench"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cityops.settings")
-os.environ["CITYOPS_CHANNEL_PREFIX"] = "cityops-bench"
-
-
-def prepare_database() -> None:
-    import psycopg
-
-    admin_url = BASE_URL.replace("postgis://", "postgresql://")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname='cityops_bench'").fetchone():
-            conn.execute("CREATE DATABASE cityops_bench")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True, env=os.environ)
+from benchdb import prepare_database
 
 
 async def main(count: int) -> None:

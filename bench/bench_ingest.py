@@ -17,29 +17,18 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
-BASE_URL = os.environ.get("DATABASE_URL", "postgis://cityops@127.0.0.1:55432/cityops")
-os.environ["DATABASE_URL"] = BASE_URL.rsplit("/", 1)[0] + "/cityops_bench"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cityops.settings")
-os.environ["CITYOPS_CHANNEL_PREFIX"] = "cityops-bench"
+from benchdb import ROOT, prepare_database
+
 os.environ.setdefault("CITYOPS_LOG_LEVEL", "WARNING")
 
-from dispatch import jt808  # noqa: E402
+from dispatch import jt808
 
 PHONE_BASE = 18_800_000_000
 
 
-def prepare_database(terminals: int) -> None:
-    import psycopg
-
-    admin_url = BASE_URL.replace("postgis://", "postgresql://")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname='cityops_bench'").fetchone():
-            conn.execute("CREATE DATABASE cityops_bench")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True, env=os.environ)
+def prepare_terminals(terminals: int) -> None:
+    prepare_database()
     import django
 
     django.setup()
@@ -141,7 +130,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args()
     args.seconds = min(args.seconds, 45.0)  # + set-up stays under a minute
-    prepare_database(args.terminals)
+    prepare_terminals(args.terminals)
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "manage.py", "run_gps_ingest", "--host", "127.0.0.1", "--port", str(port)],
