@@ -9,6 +9,9 @@ from .models import AdminArea, AuditEntry, Event, Organisation, User
 from .services import record_audit
 from .widgets import OfflineMapWidget
 
+admin.site.site_header = _("CityOps administration")
+admin.site.site_title = _("CityOps")
+
 
 class AuditedAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
