@@ -17,5 +17,6 @@ urlpatterns = [
     path("api/gis/", include("gis.urls")),
     path("api/pipelines/", include("pipelines_mgmt.urls")),
     path("admin/", admin.site.urls),
+    path("ogcapi/", include("gis.ogc_urls")),
     path("", include("frontend.urls")),
 ]

@@ -1,0 +1,233 @@
+"""The layer registry: which spatial tables are published (OGC API - Features, later tiles/export), how, and to whom.
+
+Each layer names its model, geometry field, id field and an explicit allow-list of properties
+(public name → ORM path + JSON type). Nothing outside the allow-list is ever serialised, sorted on
+or filtered on: user-supplied names are looked up here before anything reaches the ORM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.models import AdminArea, Role
+from django.db.models import Model, QuerySet
+
+# JSON types a property may have (also used for queryables and CQL2 literal checks).
+STRING, NUMBER, INTEGER, BOOLEAN, DATETIME = "string", "number", "integer", "boolean", "datetime"
+
+GEOMETRY_QUERYABLE = "geometry"
+"""The public name of a layer's geometry in CQL2 filters and queryables."""
+
+
+@dataclass(frozen=True)
+class Prop:
+    path: str
+    """ORM lookup path; may cross a foreign key (e.g. ``district__code``), chosen by us, never by the client."""
+    type: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Layer:
+    id: str
+    title_zh: str
+    title_en: str
+    model: type[Model]
+    geometry_field: str
+    geometry_type: str
+    properties: dict[str, Prop]
+    id_field: str = "id"
+    read_roles: tuple[str, ...] | None = None
+    """Roles that may read the layer; None: any signed-in user."""
+    base_filter: dict = field(default_factory=dict)
+    time_field: str | None = None
+    """Public property name carrying the feature's time (for ``datetime=``), if any."""
+    owner: str = ""
+    description: str = ""
+
+    def queryset(self) -> QuerySet:
+        return self.model.objects.filter(**self.base_filter)
+
+    def readable_by(self, user) -> bool:
+        if not user or not user.is_authenticated:
+            return False
+        return self.read_roles is None or user.has_role(*self.read_roles)
+
+    def field_mapping(self) -> dict[str, str]:
+        """Public name → ORM path, for every name a client may use (geometry included)."""
+        mapping = {name: prop.path for name, prop in self.properties.items()}
+        mapping[GEOMETRY_QUERYABLE] = self.geometry_field
+        return mapping
+
+
+_REGISTRY: dict[str, Layer] = {}
+
+
+def register(layer: Layer) -> Layer:
+    if layer.id in _REGISTRY:
+        raise ValueError(f"layer {layer.id!r} registered twice")
+    if GEOMETRY_QUERYABLE in layer.properties:
+        raise ValueError(f"layer {layer.id!r}: '{GEOMETRY_QUERYABLE}' is reserved for the geometry")
+    _REGISTRY[layer.id] = layer
+    return layer
+
+
+def all_layers() -> list[Layer]:
+    _load()
+    return list(_REGISTRY.values())
+
+
+def get(layer_id: str) -> Layer | None:
+    _load()
+    return _REGISTRY.get(layer_id)
+
+
+def layers_for(user) -> list[Layer]:
+    return [layer for layer in all_layers() if layer.readable_by(user)]
+
+
+_loaded = False
+
+
+def _load() -> None:
+    """Register the built-in layers on first use (models from other apps are imported lazily)."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    from dispatch.models import Station, Vehicle
+    from pipelines_mgmt.models import Pipe, Utility
+
+    from .models import Address, Road
+
+    area_props = {
+        "code": Prop("code", STRING, "行政区划代码 code"),
+        "name": Prop("name", STRING, "名称 name"),
+        "parent_code": Prop("parent__code", STRING, "上级代码 parent code"),
+    }
+    for layer_id, level, zh, en in [
+        ("districts", AdminArea.Level.DISTRICT, "行政区", "Districts"),
+        ("streets", AdminArea.Level.STREET, "街道", "Sub-districts"),
+        ("communities", AdminArea.Level.COMMUNITY, "社区", "Communities"),
+    ]:
+        register(
+            Layer(
+                id=layer_id,
+                title_zh=zh,
+                title_en=en,
+                model=AdminArea,
+                geometry_field="geom",
+                geometry_type="MultiPolygon",
+                properties=area_props,
+                base_filter={"level": level},
+                owner="SZ-PLAN",
+            )
+        )
+    register(
+        Layer(
+            id="roads",
+            title_zh="道路",
+            title_en="Roads",
+            model=Road,
+            geometry_field="geom",
+            geometry_type="LineString",
+            properties={
+                "name": Prop("name", STRING, "道路名称 name"),
+                "road_class": Prop("road_class", STRING, "道路等级 class"),
+                "speed_kmh": Prop("speed_kmh", NUMBER, "速度 speed (km/h)"),
+                "oneway": Prop("oneway", BOOLEAN, "单行 one-way"),
+                "lanes": Prop("lanes", INTEGER, "车道数 lanes"),
+            },
+            owner="SZ-PLAN",
+        )
+    )
+    register(
+        Layer(
+            id="addresses",
+            title_zh="门牌地址",
+            title_en="Addresses",
+            model=Address,
+            geometry_field="geom",
+            geometry_type="Point",
+            properties={
+                "label": Prop("label", STRING, "地址 address"),
+                "road_name": Prop("road_name", STRING, "道路 road"),
+                "number": Prop("number", INTEGER, "门牌号 number"),
+                "district_code": Prop("district__code", STRING, "行政区代码 district code"),
+            },
+            owner="SZ-PLAN",
+        )
+    )
+    register(
+        Layer(
+            id="stations",
+            title_zh="应急站点",
+            title_en="Emergency stations",
+            model=Station,
+            geometry_field="geom",
+            geometry_type="Point",
+            properties={
+                "name": Prop("name", STRING, "名称 name"),
+                "kind": Prop("kind", STRING, "类型 kind"),
+                "address": Prop("address", STRING, "地址 address"),
+                "agency_code": Prop("agency__code", STRING, "所属机构 agency"),
+                "district_code": Prop("district__code", STRING, "行政区代码 district code"),
+            },
+            owner="SZ-ECC",
+        )
+    )
+    register(
+        Layer(
+            id="vehicles",
+            title_zh="车辆",
+            title_en="Vehicles",
+            model=Vehicle,
+            geometry_field="last_position",
+            geometry_type="Point",
+            properties={
+                "call_sign": Prop("call_sign", STRING, "呼号 call sign"),
+                "kind": Prop("kind", STRING, "车型 kind"),
+                "plate": Prop("plate", STRING, "车牌 plate"),
+                "status": Prop("status", STRING, "状态 status"),
+                "crew": Prop("crew", INTEGER, "乘员 crew"),
+                "agency_code": Prop("agency__code", STRING, "所属机构 agency"),
+                "last_fix_at": Prop("last_fix_at", DATETIME, "定位时间 last fix"),
+                "last_speed_kmh": Prop("last_speed_kmh", NUMBER, "速度 speed (km/h)"),
+                "last_heading": Prop("last_heading", INTEGER, "方向 heading"),
+            },
+            read_roles=(Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN),
+            time_field="last_fix_at",
+            owner="SZ-ECC",
+        )
+    )
+    pipe_props = {
+        "code": Prop("code", STRING, "管段编号 code"),
+        "network_code": Prop("network__code", STRING, "管网 network"),
+        "link_type": Prop("link_type", STRING, "类型 link type"),
+        "diameter_mm": Prop("diameter_mm", NUMBER, "管径 diameter (mm)"),
+        "material": Prop("material", STRING, "材质 material"),
+        "pressure_class": Prop("pressure_class", STRING, "压力等级 pressure class"),
+        "depth_start_m": Prop("depth_start_m", NUMBER, "起点埋深 depth at start (m)"),
+        "depth_end_m": Prop("depth_end_m", NUMBER, "终点埋深 depth at end (m)"),
+        "install_year": Prop("install_year", INTEGER, "敷设年份 install year"),
+        "length_m": Prop("length_m", NUMBER, "长度 length (m)"),
+    }
+    pipe_roles = (Role.PLANNER, Role.OPERATOR, Role.LEADER, Role.ADMIN)
+    for layer_id, utility, zh, en, owner in [
+        ("water-pipes", Utility.WATER, "供水管线", "Water pipes", "SZ-WATER"),
+        ("gas-pipes", Utility.GAS, "燃气管线", "Gas pipes", "SZ-GAS"),
+    ]:
+        register(
+            Layer(
+                id=layer_id,
+                title_zh=zh,
+                title_en=en,
+                model=Pipe,
+                geometry_field="geom",
+                geometry_type="LineString",
+                properties=pipe_props,
+                read_roles=pipe_roles,
+                base_filter={"network__utility": utility},
+                owner=owner,
+            )
+        )
