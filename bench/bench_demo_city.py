@@ -14,8 +14,9 @@ def main(scales: list[str]) -> None:
     import django
 
     django.setup()
-    from core.management.commands.load_demo_city import load_demo_city
     from django.db import connection
+
+    from core.management.commands.load_demo_city import load_demo_city
 
     for scale in scales:
         started = time.perf_counter()

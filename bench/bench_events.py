@@ -18,14 +18,15 @@ async def main(count: int) -> None:
     django.setup()
     from asgiref.sync import sync_to_async
     from channels.testing import WebsocketCommunicator
+    from django.contrib.auth.models import Group
+    from django.contrib.gis.geos import Point
+    from django.test import Client
+
     from cityops.asgi import application
     from core.events import publish
     from core.models import Event, User
     from core.realtime import Viewer
     from core.selectors import events_after
-    from django.contrib.auth.models import Group
-    from django.contrib.gis.geos import Point
-    from django.test import Client
 
     @sync_to_async
     def setup_user():

@@ -32,9 +32,9 @@ def prepare_terminals(terminals: int) -> None:
     import django
 
     django.setup()
-    from core.models import Organisation
     from django.db import connection
 
+    from core.models import Organisation
     from dispatch.models import Vehicle
 
     agency, _ = Organisation.objects.get_or_create(

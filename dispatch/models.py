@@ -1,8 +1,9 @@
 """Where emergency units are based."""
 
-from core.models import AdminArea, Organisation
 from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
+
+from core.models import AdminArea, Organisation
 
 
 class Station(models.Model):

@@ -1,7 +1,8 @@
 """Read queries of dispatch: units' last positions for the consoles, terminals for the ingest."""
 
-from core.realtime import Viewer
 from django.contrib.gis.geos import Polygon
+
+from core.realtime import Viewer
 
 from .models import Vehicle
 from .services import vehicle_feature

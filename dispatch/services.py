@@ -16,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from core.realtime import VEHICLE_GROUP
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
+
+from core.realtime import VEHICLE_GROUP
 
 from .models import Vehicle
 

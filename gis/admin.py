@@ -1,5 +1,6 @@
-from core.admin import MapAdmin
 from django.contrib import admin
+
+from core.admin import MapAdmin
 
 from .models import Address, Road
 

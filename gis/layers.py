@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.models import AdminArea, Role
 from django.db.models import Model, QuerySet
+
+from core.models import AdminArea, Role
 
 # JSON types a property may have (also used for queryables and CQL2 literal checks).
 STRING, NUMBER, INTEGER, BOOLEAN, DATETIME = "string", "number", "integer", "boolean", "datetime"

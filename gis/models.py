@@ -1,8 +1,9 @@
 """The road network (routing and base map) and address points (geocoding)."""
 
-from core.models import AdminArea
 from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
+
+from core.models import AdminArea
 
 
 class Road(models.Model):

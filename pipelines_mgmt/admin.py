@@ -1,7 +1,8 @@
 """Django admin for pipe networks; edits of nodes, pipes and valves re-key the cached analysis graphs."""
 
-from core.admin import AuditedAdmin, MapAdmin
 from django.contrib import admin
+
+from core.admin import AuditedAdmin, MapAdmin
 
 from .models import Network, Node, Pipe, RepairOrder, ServiceConnection, Valve
 from .services import bump_network_version

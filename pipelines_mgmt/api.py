@@ -1,8 +1,5 @@
 """Pipelines REST API (mounted at /api/pipelines/): networks, burst isolation, repair orders, valves, topology."""
 
-from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geometry, parse_point
-from core.models import Role
-from core.permissions import roles_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -13,6 +10,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geometry, parse_point
+from core.models import Role
+from core.permissions import roles_required
 
 from . import printing, selectors, services
 from .models import Network, RepairOrder, Utility, Valve

@@ -17,11 +17,12 @@ import numpy as np
 import pyproj
 import shapely
 import wntr
-from core.models import Organisation
 from django.conf import settings
 from django.contrib.gis.geos import LineString, Point
 from django.db import transaction
 from pyproj.exceptions import CRSError
+
+from core.models import Organisation
 
 from .models import Network, Node, Pipe, Utility, Valve
 from .services import bump_network_version

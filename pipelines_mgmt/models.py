@@ -6,10 +6,11 @@ valves of a network must bump `Network.version` (services.bump_network_version):
 graph of each process is keyed by it (graph.py).
 """
 
-from core.models import Organisation
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
+
+from core.models import Organisation
 
 
 class Utility(models.TextChoices):

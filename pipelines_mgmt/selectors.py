@@ -4,12 +4,12 @@ import json
 from dataclasses import dataclass
 
 import pyproj
-from core.geo import GeometryInputError
 from django.conf import settings
 from django.contrib.gis.db.models.functions import AsGeoJSON, GeometryDistance, Transform
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db import connection
 
+from core.geo import GeometryInputError
 from gis.models import Address
 
 from . import topology

@@ -1,10 +1,11 @@
 """State changes of the pipelines app; each one audited and published in its own transaction."""
 
+from django.db import connection, transaction
+from django.utils import timezone
+
 from core.events import publish
 from core.models import User
 from core.services import record_audit
-from django.db import connection, transaction
-from django.utils import timezone
 
 from . import selectors
 from .models import RepairOrder, Valve

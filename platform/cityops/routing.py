@@ -1,6 +1,7 @@
 """WebSocket routes."""
 
-from core.consumers import OpsConsumer
 from django.urls import path
+
+from core.consumers import OpsConsumer
 
 websocket_urlpatterns = [path("ws/ops/", OpsConsumer.as_asgi())]

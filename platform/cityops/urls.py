@@ -1,10 +1,10 @@
 """Public entry points (listed in README): pages, /api/, /healthz, admin."""
 
-from core.views import healthz
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.views import healthz
 from dispatch.api import osmand as dispatch_osmand
 
 urlpatterns = [

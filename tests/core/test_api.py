@@ -9,10 +9,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from core.geo import from_wgs84
-from core.models import AdminArea, AuditEntry, Event
 from django.utils import timezone
 from rest_framework.test import APIClient
+
+from core.geo import from_wgs84
+from core.models import AdminArea, AuditEntry, Event
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db

@@ -2,8 +2,9 @@
 
 import prcoords
 import pytest
-from core.geo import GeometryInputError, from_wgs84, parse_crs, parse_geometry, parse_point
 from pyproj import Transformer
+
+from core.geo import GeometryInputError, from_wgs84, parse_crs, parse_geometry, parse_point
 
 FUTIAN = (114.0579, 22.5431)
 

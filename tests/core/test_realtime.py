@@ -5,13 +5,14 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from cityops.asgi import application
-from core.events import publish
-from core.models import Event, Organisation, Role, User
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.gis.geos import Point
 from django.test import Client
+
+from cityops.asgi import application
+from core.events import publish
+from core.models import Event, Organisation, Role, User
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from core.realtime import VEHICLE_GROUP
 from django.conf import settings
 from django.db import connection
 
+from core.realtime import VEHICLE_GROUP
 from dispatch import jt808
 from dispatch.demo import demo_terminal
 from dispatch.ingest import IngestServer

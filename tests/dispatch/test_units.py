@@ -6,12 +6,12 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from cityops.asgi import application
-from core.models import Organisation, User
-from core.realtime import VEHICLE_GROUP, Viewer
 from django.db import connection
 from django.test import Client
 
+from cityops.asgi import application
+from core.models import Organisation, User
+from core.realtime import VEHICLE_GROUP, Viewer
 from dispatch import selectors
 from dispatch.models import Station, TrackPoint, Vehicle
 from dispatch.services import Fix, record_fixes

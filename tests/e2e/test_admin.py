@@ -3,8 +3,9 @@
 from pathlib import Path
 
 import pytest
-from core.models import AdminArea
 from django.conf import settings
+
+from core.models import AdminArea
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

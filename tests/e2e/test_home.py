@@ -46,9 +46,10 @@ def test_home_map_draws_every_district_without_outside_resources(page, demo_city
 
 
 def _rename_first_district(suffix: str) -> str:
+    from django.db import connection
+
     from core.models import AdminArea, User
     from core.services import update_area
-    from django.db import connection
 
     try:
         area = AdminArea.objects.filter(level=AdminArea.Level.DISTRICT).first()

@@ -9,11 +9,11 @@ import subprocess
 from urllib.parse import urlsplit
 
 import pytest
-from core.models import AdminArea
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db import connection
 from rest_framework.test import APIClient
 
+from core.models import AdminArea
 from dispatch.models import Vehicle
 from gis.models import Address, Road
 from pipelines_mgmt.models import Pipe

@@ -5,12 +5,12 @@ import re
 import pyproj
 import pytest
 import shapely
-from core.geo import from_wgs84
-from core.models import AuditEntry, Event
 from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.geo import from_wgs84
+from core.models import AuditEntry, Event
 from pipelines_mgmt.isolation import IsolationGraph
 from pipelines_mgmt.isolation import Pipe as GraphPipe
 from pipelines_mgmt.isolation import Valve as GraphValve

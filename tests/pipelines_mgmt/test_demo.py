@@ -4,9 +4,9 @@ import numpy as np
 import pyproj
 import pytest
 import shapely
-from core.models import AdminArea
 from django.conf import settings
 
+from core.models import AdminArea
 from data import democity
 from dispatch.models import Station
 from gis.models import Address, Road

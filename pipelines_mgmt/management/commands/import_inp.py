@@ -2,10 +2,10 @@
 
 import time
 
-from core.models import Organisation
 from django.core.management.base import BaseCommand, CommandError
 from wntr.network.layer import generate_valve_layer
 
+from core.models import Organisation
 from pipelines_mgmt.importers import Georef, InpImportError, import_model, read_inp
 from pipelines_mgmt.models import Node, Pipe, Utility, Valve
 
