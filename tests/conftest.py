@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from rest_framework.test import APIClient
 
 ROOT = Path(__file__).resolve().parents[1]
 # Each run gets its own channel-layer prefix, so parallel runs on one Redis never see each other.
@@ -45,6 +46,18 @@ def demo_city(django_db_blocker):
 def user_for(demo_city, django_user_model):
     """user_for("operator") → the demo account of that role."""
     return lambda username: django_user_model.objects.get(username=username)
+
+
+@pytest.fixture
+def api(user_for):
+    """api("planner") → a DRF test client signed in (with a session) as that demo account."""
+
+    def as_user(username):
+        client = APIClient()
+        client.force_login(user_for(username))
+        return client
+
+    return as_user
 
 
 def _free_port() -> int:

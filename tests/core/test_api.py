@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from core.geo import from_wgs84
 from core.models import AdminArea, AuditEntry, Event
@@ -18,15 +17,6 @@ from core.models import AdminArea, AuditEntry, Event
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def api(user_for):
-    def as_user(username):
-        client = APIClient()
-        client.force_authenticate(user_for(username))
-        return client
-
-    return as_user
 
 
 def test_stdlib_platform_module_works_inside_django():

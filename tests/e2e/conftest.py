@@ -11,15 +11,8 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import sync_playwright
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--enable-unsafe-swiftshader",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from .browser import CHROMIUM, CHROMIUM_ARGS
+
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 E2E_DIR = Path(__file__).resolve().parent
 
@@ -51,7 +44,7 @@ def is_local(url: str) -> bool:
 @pytest.fixture(scope="session")
 def browser():
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

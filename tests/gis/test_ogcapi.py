@@ -24,15 +24,6 @@ ROADS = connection.ops.quote_name(Road._meta.db_table)
 POLYGON_WKT = "POLYGON((114.02 22.51,114.06 22.51,114.06 22.55,114.02 22.55,114.02 22.51))"
 
 
-@pytest.fixture
-def api(user_for):
-    def as_user(username):
-        client = APIClient()
-        client.force_login(user_for(username))
-        return client
-
-    return as_user
-
 
 def _ids(response) -> list[int]:
     assert response.status_code == 200, response.content

@@ -7,7 +7,6 @@ import pytest
 import shapely
 from django.conf import settings
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from core.geo import from_wgs84
 from core.models import AuditEntry, Event
@@ -20,15 +19,6 @@ pytestmark = pytest.mark.django_db
 TO_METRIC = pyproj.Transformer.from_crs(4326, settings.CITYOPS_METRIC_SRID, always_xy=True)
 TO_WGS84 = pyproj.Transformer.from_crs(settings.CITYOPS_METRIC_SRID, 4326, always_xy=True)
 
-
-@pytest.fixture
-def api(user_for):
-    def as_user(username):
-        client = APIClient()
-        client.force_authenticate(user_for(username))
-        return client
-
-    return as_user
 
 
 @pytest.fixture
