@@ -32,7 +32,13 @@ CLOSE = object()  # reply-queue marker: close the connection after the replies q
 
 
 def _db_thread() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(1, initializer=close_old_connections)
+    return ThreadPoolExecutor(1)
+
+
+def _with_fresh_connection(func, *args):
+    """Runs a look-up on the executor thread, first dropping a connection the database has closed."""
+    close_old_connections()
+    return func(*args)
 
 
 def _close_db() -> None:
@@ -172,8 +178,10 @@ class Connection:
                     except Exception:  # the batch did not commit (logged): stay silent, the terminal resends
                         log.info("no ack for frame %s of terminal %s", header.serial, header.phone)
                         continue
+                    # Fixes refused for good (0,0, out of range…) get "bad message", not "failure": a terminal
+                    # resends on failure, forever, and alarms cleared by the ack would never clear.
                     ok = any(reason is None for reason in refused)
-                    self.writer.write(self.response(header, GeneralResult.SUCCESS if ok else GeneralResult.FAILURE))
+                    self.writer.write(self.response(header, GeneralResult.SUCCESS if ok else GeneralResult.BAD_MESSAGE))
                 if self.replies.empty():
                     await self.writer.drain()
             await self.writer.drain()
@@ -215,16 +223,21 @@ class Connection:
         await self.replies.put(self.response(header, GeneralResult.FAILURE))
 
     async def _register(self, header: jt808.Header, body: jt808.Register) -> None:
-        code = await self.server.lookup(_auth_code_for, header.phone)
-        if code is None:
-            log.warning("registration refused: terminal %s (%s) is not in the database", header.phone, self.peer)
-            result = jt808.RegisterResponse(header.serial, RegisterResult.TERMINAL_NOT_IN_DATABASE)
-        else:
+        outcome, code = await self.server.lookup(_registration, header.phone, body.plate)
+        if outcome is RegisterResult.SUCCESS:
             log.info("terminal %s registered (plate %s)", header.phone, body.plate)
-            result = jt808.RegisterResponse(header.serial, RegisterResult.SUCCESS, code)
+        else:
+            log.warning(
+                "registration of terminal %s (plate %s, %s) refused: %s",
+                header.phone,
+                body.plate,
+                self.peer,
+                outcome.name,
+            )
+        result = jt808.RegisterResponse(header.serial, outcome, code)
         reply = jt808.encode_frame(jt808.response_header(header, MsgId.REGISTER_RESPONSE, self.next_serial()), result)
         await self.replies.put(reply)
-        if code is None:
+        if outcome is not RegisterResult.SUCCESS:
             await self.replies.put(CLOSE)
 
     async def _authenticate(self, header: jt808.Header, body: jt808.Authenticate) -> None:
@@ -262,9 +275,14 @@ class Connection:
         await self.replies.put((header, self.server.batch.submit(fixes)))
 
 
-def _auth_code_for(phone: str) -> str | None:
+def _registration(phone: str, plate: str) -> tuple[RegisterResult, str]:
+    """The phone number is no secret: a terminal gets its unit's auth code only if the plate matches too."""
     unit = selectors.jt808_terminal(phone)
-    return None if unit is None else services.issue_jt808_auth_code(unit)
+    if unit is None:
+        return RegisterResult.TERMINAL_NOT_IN_DATABASE, ""
+    if unit.plate and plate.strip() != unit.plate:
+        return RegisterResult.VEHICLE_NOT_IN_DATABASE, ""
+    return RegisterResult.SUCCESS, services.issue_jt808_auth_code(unit)
 
 
 class IngestServer:
@@ -298,7 +316,7 @@ class IngestServer:
         self._lookups.shutdown()
 
     async def lookup(self, func, *args):
-        return await asyncio.get_running_loop().run_in_executor(self._lookups, func, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._lookups, _with_fresh_connection, func, *args)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

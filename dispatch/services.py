@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 
 # Terminal clocks drift and GMT+8 mistakes happen; beyond this a fix time is a broken clock, not a fix.
 FUTURE_TOLERANCE = timedelta(minutes=5)
+# A terminal's blind-area backlog (0x0704) may be days old; older than this is a reset clock, and each
+# distinct day would otherwise create a track partition.
+MAX_FIX_AGE = timedelta(days=30)
+# Bounds that also keep one bad row from failing the whole COPY batch (heading smallint, altitude integer).
+MAX_SPEED_KMH = 1000.0
+ALTITUDE_RANGE_M = (-1000, 10000)
 FEED_INTERVAL_S = 1.0  # at most one update per vehicle per second on ops.vehicles
 
 _STAGE = """
@@ -98,8 +104,14 @@ def refusal(fix: Fix, now: datetime) -> str | None:
         return "the 0,0 point is a terminal without a fix"
     if fix.fix_time > now + FUTURE_TOLERANCE:
         return f"fix time {fix.fix_time.isoformat()} is in the future"
-    if not (math.isfinite(fix.speed_kmh) and fix.speed_kmh >= 0):
-        return f"speed {fix.speed_kmh} is not a non-negative number"
+    if fix.fix_time < now - MAX_FIX_AGE:
+        return f"fix time {fix.fix_time.isoformat()} is older than {MAX_FIX_AGE.days} days"
+    if not (math.isfinite(fix.speed_kmh) and 0 <= fix.speed_kmh <= MAX_SPEED_KMH):
+        return f"speed {fix.speed_kmh} is not between 0 and {MAX_SPEED_KMH} km/h"
+    if not 0 <= fix.heading <= 359:
+        return f"heading {fix.heading} is not between 0 and 359 degrees"
+    if not ALTITUDE_RANGE_M[0] <= fix.altitude <= ALTITUDE_RANGE_M[1]:
+        return f"altitude {fix.altitude} m is out of range"
     return None
 
 
@@ -116,9 +128,17 @@ def ensure_partitions(days) -> None:
                     f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF dispatch_track FOR VALUES FROM (%s) TO (%s)",
                     [start, start + timedelta(days=1)],
                 )
-        except (IntegrityError, ProgrammingError):  # another writer created it between our check and create
-            log.info("partition %s created concurrently", name)
+        except (IntegrityError, ProgrammingError) as exc:
+            if not _partition_exists(name):  # not the create race with another writer: a real failure
+                raise
+            log.info("partition %s created concurrently (%s)", name, exc)
         _known_partitions.add(name)
+
+
+def _partition_exists(name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+        return cursor.fetchone()[0]
 
 
 def record_fixes(fixes: list[Fix]) -> WriteResult:

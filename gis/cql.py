@@ -156,6 +156,10 @@ def _check_types(node, layer: Layer) -> None:
                     continue
                 if not _LITERAL_CHECKS[kind](literal):
                     raise FilterError(f"property {lhs.name!r} is {kind}; got {literal!r}")
+    if isinstance(node, ast.TemporalPredicate):
+        for side in (node.lhs, node.rhs):
+            if isinstance(side, ast.Attribute) and layer.properties[side.name].type != DATETIME:
+                raise FilterError(f"temporal predicates need a datetime property; {side.name!r} is not one")
     if isinstance(node, ast.SpatialComparisonPredicate | ast.BBox | ast.SpatialDistancePredicate | ast.Relate):
         sides = [node.lhs] + ([node.rhs] if hasattr(node, "rhs") else [])
         for side in sides:

@@ -385,12 +385,20 @@ def _bbox_q(layer: Layer, raw: str) -> Q:
     )
 
 
+def _parse_date_or_datetime(text: str) -> tuple[dt.datetime | None, dt.date | None]:
+    """Django's parsers return None for malformed text but raise for well-formed impossible dates (2024-02-30)."""
+    try:
+        value = parse_datetime(text)
+        return value, (parse_date(text) if value is None else None)
+    except ValueError as exc:
+        raise InvalidInput("datetime", f"not a valid date or date-time: {text!r} ({exc})") from exc
+
+
 def _parse_instant(text: str, end: bool) -> dt.datetime | None:
     if text in ("", ".."):
         return None
-    value = parse_datetime(text)
+    value, day = _parse_date_or_datetime(text)
     if value is None:
-        day = parse_date(text)
         if day is None:
             raise InvalidInput("datetime", f"not an RFC 3339 date or date-time: {text!r}")
         value = dt.datetime.combine(day, dt.time.max if end else dt.time.min)
@@ -414,7 +422,8 @@ def _datetime_q(layer: Layer, raw: str) -> Q | None:
         if end:
             q &= Q(**{f"{path}__lte": end})
         return q
-    if parse_datetime(raw) is None and parse_date(raw) is not None:
+    value, day = _parse_date_or_datetime(raw)
+    if value is None and day is not None:
         return Q(**{f"{path}__gte": _parse_instant(raw, False), f"{path}__lte": _parse_instant(raw, True)})
     instant = _parse_instant(raw, False)
     if instant is None:

@@ -15,8 +15,11 @@ class NetworkPartAdmin(MapAdmin):
         return obj.network_id
 
     def save_model(self, request, obj, form, change):
+        # A part moved to another network changes both graphs.
+        before = self.network_id_of(type(obj).objects.get(pk=obj.pk)) if change else None
         super().save_model(request, obj, form, change)
-        bump_network_version(self.network_id_of(obj))
+        for network_id in {before, self.network_id_of(obj)} - {None}:
+            bump_network_version(network_id)
 
     def delete_model(self, request, obj):
         network_id = self.network_id_of(obj)

@@ -75,7 +75,7 @@ class BurstRequestSerializer(serializers.Serializer):
 def _burst(data: dict) -> selectors.Burst:
     crs = parse_crs(data["crs"])
     network = data.get("network")
-    network = int(network) if network and network.isdigit() else network
+    network = int(network) if network and network.isascii() and network.isdecimal() else network
     network = selectors.resolve_network(network, data.get("utility"))
     given = [name for name in ("pipe", "point") if name in data]
     if "lon" in data or "lat" in data:

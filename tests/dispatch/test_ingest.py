@@ -94,8 +94,11 @@ class Terminal:
             self.inbox += self.splitter.feed(data)
         return jt808.decode_frame(self.inbox.pop(0))
 
-    async def register(self) -> jt808.RegisterResponse:
-        await self.send(jt808.Register(44, 300, "CITYO", "T1", "0000001", 1, "粤B00001"))
+    async def register(self, plate: str | None = None) -> jt808.RegisterResponse:
+        """Registers with the unit's own plate unless told otherwise (the platform checks it)."""
+        if plate is None:
+            plate = await Vehicle.objects.filter(jt808_phone=self.phone).values_list("plate", flat=True).afirst() or ""
+        await self.send(jt808.Register(44, 300, "CITYO", "T1", "0000001", 1, plate))
         return (await self.receive()).body
 
     async def login(self) -> None:
@@ -166,7 +169,15 @@ async def test_unknown_terminal_is_refused_and_disconnected(ingest, caplog):
     assert answer.result == RegisterResult.TERMINAL_NOT_IN_DATABASE and answer.auth_code == ""
     with pytest.raises(EOFError):
         await terminal.receive()
-    assert "not in the database" in caplog.text
+    assert "TERMINAL_NOT_IN_DATABASE" in caplog.text
+
+
+async def test_a_known_phone_number_with_the_wrong_plate_gets_no_auth_code(ingest):
+    terminal = await Terminal.connect(ingest.port, PHONE_A)
+    answer = await terminal.register(plate="粤B99999X")
+    assert answer.result == RegisterResult.VEHICLE_NOT_IN_DATABASE and answer.auth_code == ""
+    with pytest.raises(EOFError):
+        await terminal.receive()
 
 
 async def test_wrong_auth_code_and_unauthenticated_locations_are_refused(ingest):
@@ -185,11 +196,15 @@ async def test_no_fix_and_future_positions_are_refused_and_logged(ingest, caplog
     caplog.set_level(logging.WARNING, "dispatch")
     terminal = await Terminal.connect(ingest.port, PHONE_A)
     await terminal.login()
-    for bad in (location(5, lat=0.0, lon=0.0), location(-3600)):
+    # Refused for good: "bad message", so the terminal does not resend them forever.
+    for bad in (location(5, lat=0.0, lon=0.0), location(-3600), location(40 * 86400), location(5, direction=40000)):
         await terminal.send(bad)
-        assert (await terminal.receive()).body.result == GeneralResult.FAILURE
-    assert await stored(PHONE_A) == []
-    assert "0,0 point" in caplog.text and "in the future" in caplog.text
+        assert (await terminal.receive()).body.result == GeneralResult.BAD_MESSAGE
+    await terminal.send(location(4))  # one bad row never fails the batch for the others
+    assert (await terminal.receive()).body.result == GeneralResult.SUCCESS
+    assert len(await stored(PHONE_A)) == 1
+    assert "0,0 point" in caplog.text and "in the future" in caplog.text and "older than" in caplog.text
+    assert "heading 40000" in caplog.text
     await terminal.close()
 
 

@@ -304,10 +304,23 @@ def test_cql2_filters_equal_orm(api, case, lang):
         ("roads", {"filter": "lanes = 'many'"}, "filter", "lanes"),
         ("roads", {"filter": "S_INTERSECTS(name, POINT(1 2))"}, "filter", "name"),
         ("roads", {"filter": "CASEI(name) = 'x'"}, "filter", "not supported"),
+        (
+            "roads",
+            {
+                "filter-lang": "cql2-json",
+                "filter": json.dumps(
+                    {"op": "t_after", "args": [{"property": "name"}, {"timestamp": "2020-01-01T00:00:00Z"}]}
+                ),
+            },
+            "filter",
+            "datetime property",
+        ),
+        ("vehicles", {"datetime": "2024-02-30"}, "datetime", "2024-02-30"),
+        ("vehicles", {"datetime": "2024-13-01T00:00:00Z/.."}, "datetime", "2024-13-01"),
     ],
 )
 def test_bad_filters_are_400_naming_the_problem(api, layer, params, field, needle):
-    response = api("planner").get(f"/ogcapi/collections/{layer}/items", params)
+    response = api("operator").get(f"/ogcapi/collections/{layer}/items", params)
     assert response.status_code == 400, response.content
     body = response.json()
     assert body["error"] == "invalid_input" and body["field"] == field

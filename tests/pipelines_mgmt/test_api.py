@@ -191,6 +191,7 @@ def test_point_far_from_any_pipe_is_a_400_naming_the_distance(api, water, endpoi
     ("payload", "field", "fragment"),
     [
         ({"network": "no-such-net", "pipe": 1}, "network", "unknown network"),
+        ({"network": "²", "pipe": 1}, "network", "unknown network"),
         ({"utility": "heat", "pipe": 1}, "utility", "no network"),
         ({"network": "sz-water", "lon": 114.03, "lat": 22.53, "crs": "baidu-mercator"}, "crs", "unknown CRS"),
         (
