@@ -19,19 +19,19 @@ from pygeofilter.backends.evaluator import handle
 from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
 from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 
+from core.errors import InputError
+
 from .layers import BOOLEAN, DATETIME, GEOMETRY_QUERYABLE, INTEGER, NUMBER, STRING, Layer
 
 LANGUAGES = ("cql2-text", "cql2-json")
 MAX_FILTER_LENGTH = 20_000
 
 
-class FilterError(ValueError):
+class FilterError(InputError):
     """A filter the client must fix; `field` is the query parameter (or property) at fault."""
 
     def __init__(self, detail: str, field: str = "filter"):
-        super().__init__(detail)
-        self.detail = detail
-        self.field = field
+        super().__init__(field, detail)
 
 
 def like_regex(pattern: str) -> str:

@@ -37,6 +37,8 @@ from rest_framework.authentication import BasicAuthentication, SessionAuthentica
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
+from core.errors import InputError
+
 from . import cql, layers
 from .layers import DATETIME, GEOMETRY_QUERYABLE, Layer
 
@@ -79,12 +81,6 @@ ITEMS_PARAMS = {
     "filter-lang",
     "filter-crs",
 }
-
-
-class InvalidInput(Exception):
-    def __init__(self, field: str, detail: str):
-        super().__init__(detail)
-        self.field, self.detail = field, detail
 
 
 def _json(data, status: int = 200, content_type: str = JSON) -> HttpResponse:
@@ -144,7 +140,7 @@ class OgcView(APIView):
     def handle_exception(self, exc):
         if isinstance(exc, _FormatError):
             return _bad("f", f"unsupported format {exc.args[0]!r}; only f=json is served")
-        if isinstance(exc, InvalidInput):
+        if isinstance(exc, InputError):
             return _bad(exc.field, exc.detail)
         return super().handle_exception(exc)
 
@@ -358,9 +354,9 @@ def _int_param(params, name: str, default: int, minimum: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidInput(name, f"{name} must be an integer, got {raw!r}") from None
+        raise InputError(name, f"{name} must be an integer, got {raw!r}") from None
     if value < minimum:
-        raise InvalidInput(name, f"{name} must be ≥ {minimum}")
+        raise InputError(name, f"{name} must be ≥ {minimum}")
     return value
 
 
@@ -368,14 +364,14 @@ def _bbox_q(layer: Layer, raw: str) -> Q:
     try:
         numbers = [float(part) for part in raw.split(",")]
     except ValueError:
-        raise InvalidInput("bbox", f"bbox must be 4 or 6 comma-separated numbers, got {raw!r}") from None
+        raise InputError("bbox", f"bbox must be 4 or 6 comma-separated numbers, got {raw!r}") from None
     if len(numbers) == 6:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
     if len(numbers) != 4:
-        raise InvalidInput("bbox", "bbox must have 4 or 6 numbers")
+        raise InputError("bbox", "bbox must have 4 or 6 numbers")
     west, south, east, north = numbers
     if south > north or not (-90 <= south <= 90 and -90 <= north <= 90):
-        raise InvalidInput("bbox", "bbox latitudes must be -90…90 with south ≤ north")
+        raise InputError("bbox", "bbox latitudes must be -90…90 with south ≤ north")
     field = f"{layer.geometry_field}__intersects"
     if west <= east:
         return Q(**{field: Polygon.from_bbox((west, south, east, north))})
@@ -391,7 +387,7 @@ def _parse_date_or_datetime(text: str) -> tuple[dt.datetime | None, dt.date | No
         value = parse_datetime(text)
         return value, (parse_date(text) if value is None else None)
     except ValueError as exc:
-        raise InvalidInput("datetime", f"not a valid date or date-time: {text!r} ({exc})") from exc
+        raise InputError("datetime", f"not a valid date or date-time: {text!r} ({exc})") from exc
 
 
 def _parse_instant(text: str, end: bool) -> dt.datetime | None:
@@ -400,7 +396,7 @@ def _parse_instant(text: str, end: bool) -> dt.datetime | None:
     value, day = _parse_date_or_datetime(text)
     if value is None:
         if day is None:
-            raise InvalidInput("datetime", f"not an RFC 3339 date or date-time: {text!r}")
+            raise InputError("datetime", f"not an RFC 3339 date or date-time: {text!r}")
         value = dt.datetime.combine(day, dt.time.max if end else dt.time.min)
     if timezone.is_naive(value):
         value = timezone.make_aware(value, dt.UTC)
@@ -415,7 +411,7 @@ def _datetime_q(layer: Layer, raw: str) -> Q | None:
         start_text, end_text = raw.split("/", 1)
         start, end = _parse_instant(start_text, False), _parse_instant(end_text, True)
         if start is None and end is None:
-            raise InvalidInput("datetime", "an interval needs at least one end")
+            raise InputError("datetime", "an interval needs at least one end")
         q = Q()
         if start:
             q &= Q(**{f"{path}__gte": start})
@@ -427,7 +423,7 @@ def _datetime_q(layer: Layer, raw: str) -> Q | None:
         return Q(**{f"{path}__gte": _parse_instant(raw, False), f"{path}__lte": _parse_instant(raw, True)})
     instant = _parse_instant(raw, False)
     if instant is None:
-        raise InvalidInput("datetime", "an instant cannot be open")
+        raise InputError("datetime", "an instant cannot be open")
     return Q(**{path: instant})
 
 
@@ -436,7 +432,7 @@ def _names(layer: Layer, raw: str, param: str) -> list[str]:
     for name in names:
         bare = name.lstrip("+-")
         if bare not in layer.properties:
-            raise InvalidInput(
+            raise InputError(
                 param, f"unknown property {bare!r}; properties of {layer.id}: {', '.join(layer.properties)}"
             )
     return names
@@ -460,7 +456,7 @@ def _equality_q(layer: Layer, params) -> Q:
             continue
         prop = layer.properties.get(name)
         if prop is None:
-            raise InvalidInput(name, f"unknown query parameter {name!r}")
+            raise InputError(name, f"unknown query parameter {name!r}")
         value: object = raw
         try:
             if prop.type == layers.INTEGER:
@@ -472,7 +468,7 @@ def _equality_q(layer: Layer, params) -> Q:
             elif prop.type == DATETIME:
                 value = _parse_instant(raw, False)
         except (ValueError, KeyError):
-            raise InvalidInput(name, f"{name} is {prop.type}; got {raw!r}") from None
+            raise InputError(name, f"{name} is {prop.type}; got {raw!r}") from None
         q &= Q(**{prop.path: value})
     return q
 
@@ -506,7 +502,7 @@ class ItemsView(OgcView):
         params = request.query_params
         for crs_param in ("bbox-crs", "filter-crs"):
             if params.get(crs_param) not in (None, "", CRS84):
-                raise InvalidInput(crs_param, f"only {CRS84} is supported")
+                raise InputError(crs_param, f"only {CRS84} is supported")
         limit = min(_int_param(params, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
         offset = _int_param(params, "offset", 0, 0)
         names = _names(layer, params["properties"], "properties") if "properties" in params else list(layer.properties)
@@ -518,12 +514,9 @@ class ItemsView(OgcView):
         if params.get("datetime"):
             q &= _datetime_q(layer, params["datetime"]) or Q()
         if params.get("filter"):
-            try:
-                q &= cql.to_q(params["filter"], params.get("filter-lang") or "cql2-text", layer)
-            except cql.FilterError as exc:
-                raise InvalidInput(exc.field, exc.detail) from None
+            q &= cql.to_q(params["filter"], params.get("filter-lang") or "cql2-text", layer)
         elif params.get("filter-lang") and params["filter-lang"] not in cql.LANGUAGES:
-            raise InvalidInput("filter-lang", f"unsupported filter-lang; use one of {', '.join(cql.LANGUAGES)}")
+            raise InputError("filter-lang", f"unsupported filter-lang; use one of {', '.join(cql.LANGUAGES)}")
 
         qs = layer.queryset().filter(q).order_by(*_ordering(layer, params.get("sortby")))
         try:
@@ -532,7 +525,7 @@ class ItemsView(OgcView):
                 rows = list(_rows(layer, qs, names)[offset : offset + limit])
         except (DatabaseError, ValueError, TypeError) as exc:
             # e.g. a literal the column type cannot take; the message is the database's, not SQL from user text
-            raise InvalidInput("filter", f"the query could not be run: {str(exc).splitlines()[0][:200]}") from None
+            raise InputError("filter", f"the query could not be run: {str(exc).splitlines()[0][:200]}") from None
 
         links = self._links(layer, params, offset, limit, len(rows), matched)
         body = (

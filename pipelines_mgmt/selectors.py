@@ -9,7 +9,7 @@ from django.contrib.gis.db.models.functions import AsGeoJSON, GeometryDistance, 
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db import connection
 
-from core.geo import GeometryInputError
+from core.errors import InputError
 from gis.models import Address
 
 from . import topology
@@ -20,7 +20,7 @@ DEFAULT_TOLERANCE_M = 50.0
 NEAR_ADDRESS_DEGREES = 0.002  # about 200 m at Chinese latitudes
 
 
-class PipelineInputError(GeometryInputError):
+class PipelineInputError(InputError):
     """Bad input, named by `field`; the shared API error handler answers it with a 400 invalid_input."""
 
 

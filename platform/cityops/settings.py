@@ -130,8 +130,7 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [
     ROOT_DIR / "frontend" / "static",
     ("vendor/maplibre-gl", ROOT_DIR / "frontend" / "node_modules" / "maplibre-gl" / "dist"),
-    ("vendor/ol", ROOT_DIR / "frontend" / "node_modules" / "ol" / "dist"),
-    ("vendor/ol/css", ROOT_DIR / "frontend" / "node_modules" / "ol"),
+    ("vendor/ol", ROOT_DIR / "frontend" / "node_modules" / "ol"),
 ]
 # Serve straight from the finders: no collectstatic step to forget on a fresh machine.
 WHITENOISE_USE_FINDERS = True

@@ -4,13 +4,13 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .geo import GeometryInputError
+from .errors import InputError
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, GeometryInputError):
+    if isinstance(exc, InputError):
         return Response(
-            {"error": "invalid_input", "field": exc.field, "detail": exc.message},
+            {"error": "invalid_input", "field": exc.field, "detail": exc.detail},
             status=status.HTTP_400_BAD_REQUEST,
         )
     response = drf_exception_handler(exc, context)

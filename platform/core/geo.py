@@ -15,6 +15,8 @@ from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
+from .errors import InputError
+
 GEOMETRY_TYPES = {
     "Point",
     "MultiPoint",
@@ -29,13 +31,8 @@ OFFSET_CRS = {"gcj02": prcoords.gcj_wgs_bored, "bd09": prcoords.bd_wgs_bored}
 SUPPORTED_CRS_TEXT = "wgs84, cgcs2000, gcj02, bd09 or EPSG:<code>"
 
 
-class GeometryInputError(ValueError):
-    """Input that cannot become a geometry; `field` names the offending input for the 400 answer."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class GeometryInputError(InputError):
+    """Input that cannot become a geometry or a CRS."""
 
 
 def parse_crs(value: str | None) -> str:

@@ -11,5 +11,5 @@ class OfflineMapWidget(OSMWidget):
 
     class Media:
         extend = False  # drop the parent's CDN links
-        css = {"all": ("vendor/ol/css/ol.css", "gis/css/ol3.css")}
-        js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js")
+        css = {"all": ("vendor/ol/ol.css", "gis/css/ol3.css")}
+        js = ("vendor/ol/dist/ol.js", "gis/js/OLMapWidget.js")

@@ -158,7 +158,7 @@ def test_admin_map_widget_loads_nothing_from_the_internet(client, user_for):
     client.force_login(user_for("admin"))
     area = AdminArea.objects.filter(level="street").first()
     html = client.get(f"/admin/core/adminarea/{area.pk}/change/").content.decode()
-    assert "/static/vendor/ol/ol.js" in html
+    assert "/static/vendor/ol/dist/ol.js" in html
     assert "ol.source.OSM" not in html and "https://" not in html
 
 

@@ -54,7 +54,7 @@ def test_bad_input_names_the_problem(value, crs, field, fragment):
     with pytest.raises(GeometryInputError) as err:
         parse_geometry(value, crs)
     assert err.value.field == field
-    assert fragment in err.value.message
+    assert fragment in err.value.detail
 
 
 def test_crs_names_are_normalised():

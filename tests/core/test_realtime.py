@@ -4,15 +4,13 @@ import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.gis.geos import Point
-from django.test import Client
 
-from cityops.asgi import application
 from core.events import publish
 from core.models import Event, Organisation, Role, User
+from tests.ops_socket import connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,22 +20,6 @@ FAR_AWAY = Point(116.40, 39.90, srid=4326)  # Beijing
 
 def test_the_channel_layer_is_real_redis():
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-
-
-@sync_to_async
-def session_cookie(username: str) -> bytes:
-    client = Client()
-    client.force_login(User.objects.get(username=username))
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
-
-
-async def connect(username: str | None):
-    headers = [(b"origin", b"http://localhost")]
-    if username:
-        headers.append((b"cookie", await session_cookie(username)))
-    communicator = WebsocketCommunicator(application, "/ws/ops/", headers=headers)
-    connected, _ = await communicator.connect()
-    return communicator, connected
 
 
 async def subscribe(communicator, **fields) -> list[dict]:

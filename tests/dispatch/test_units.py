@@ -5,16 +5,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
-from channels.testing import WebsocketCommunicator
 from django.db import connection
 from django.test import Client
 
-from cityops.asgi import application
 from core.models import Organisation, User
 from core.realtime import VEHICLE_GROUP, Viewer
 from dispatch import selectors
 from dispatch.models import Station, TrackPoint, Vehicle
 from dispatch.services import Fix, record_fixes
+from tests.ops_socket import connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,11 +48,8 @@ def test_agency_staff_see_only_their_units_command_centre_sees_all():
 
 
 async def test_vehicles_snapshot_over_the_websocket(demo_city):
-    client = Client()
-    await client.aforce_login(await User.objects.aget(username="operator"))
-    headers = [(b"origin", b"http://localhost"), (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
-    communicator = WebsocketCommunicator(application, "/ws/ops/", headers=headers)
-    assert (await communicator.connect())[0]
+    communicator, connected = await connect("operator")
+    assert connected
     await communicator.send_json_to({"op": "subscribe", "topics": ["vehicles"]})
     snapshot = await communicator.receive_json_from(timeout=5)
     assert snapshot["op"] == "snapshot" and snapshot["topic"] == "vehicles"
@@ -65,11 +61,8 @@ async def test_vehicles_snapshot_over_the_websocket(demo_city):
 
 
 async def test_console_gets_unit_snapshot_after_reconnect_and_live_positions_in_its_bbox(demo_city):
-    client = Client()
-    await client.aforce_login(await User.objects.aget(username="operator"))
-    headers = [(b"origin", b"http://localhost"), (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
-    communicator = WebsocketCommunicator(application, "/ws/ops/", headers=headers)
-    assert (await communicator.connect())[0]
+    communicator, connected = await connect("operator")
+    assert connected
     bbox = [114.0, 22.5, 114.1, 22.6]
     # Positions are not in the event log: even a resubscribe with `since` starts from a fresh snapshot.
     await communicator.send_json_to({"op": "subscribe", "topics": ["vehicles", "incidents"], "bbox": bbox, "since": 0})
