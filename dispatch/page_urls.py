@@ -1,0 +1,3 @@
+"""Dispatch pages: /wall/ (command wall) and /dispatch/ (dispatcher console)."""
+
+urlpatterns = []

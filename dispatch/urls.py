@@ -1,0 +1,3 @@
+"""Dispatch REST API under /api/dispatch/."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Vector tiles, raster tiles and map styles under /tiles/."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""City-management REST API under /api/grid/."""
+
+urlpatterns = []

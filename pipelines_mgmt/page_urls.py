@@ -1,0 +1,3 @@
+"""Planner workbench page: /planner/."""
+
+urlpatterns = []
