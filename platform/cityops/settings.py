@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "grid",
     "pipelines_mgmt",
     "dispatch",
+    "leader",
     "frontend",
 ]
 

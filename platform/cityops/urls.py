@@ -20,10 +20,12 @@ urlpatterns = [
     path("api/grid/", include("grid.urls")),
     path("open311/v2/", include("grid.open311_urls")),
     path("tiles/", include("gis.tile_urls")),
+    path("api/leader/", include("leader.urls")),
     path("admin/", admin.site.urls),
     path("ogcapi/", include("gis.ogc_urls")),
     path("", include("dispatch.page_urls")),
     path("", include("grid.page_urls")),
     path("", include("pipelines_mgmt.page_urls")),
+    path("", include("leader.page_urls")),
     path("", include("frontend.urls")),
 ]

@@ -1,0 +1,3 @@
+"""Leader pages: /leader/ (dashboard) and the situation map of an incident."""
+
+urlpatterns = []

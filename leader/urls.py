@@ -1,0 +1,3 @@
+"""Leader REST API under /api/leader/."""
+
+urlpatterns = []
