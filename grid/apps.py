@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class GridConfig(AppConfig):
     name = "grid"
     verbose_name = _("Digital city management")
+
+    def ready(self):
+        from core.realtime import register_snapshot
+
+        from . import selectors
+
+        register_snapshot("cases", selectors.snapshot)

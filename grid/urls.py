@@ -1,3 +1,19 @@
 """City-management REST API under /api/grid/."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("cases/", api.CaseListView.as_view(), name="grid-cases"),
+    path("cases/<int:pk>/", api.CaseDetailView.as_view(), name="grid-case"),
+    path("cases/<int:pk>/actions/<str:action>/", api.CaseActionView.as_view(), name="grid-case-action"),
+    path("photos/<int:pk>/", api.PhotoView.as_view(), name="grid-photo"),
+    path("categories/", api.CategoryListView.as_view(), name="grid-categories"),
+    path("grids/", api.GridListView.as_view(), name="grid-grids"),
+    path("my-grids/", api.MyGridsView.as_view(), name="grid-my-grids"),
+    path("my-tasks/", api.MyTasksView.as_view(), name="grid-my-tasks"),
+    path("departments/", api.DepartmentListView.as_view(), name="grid-departments"),
+    path("components/nearest/", api.NearestComponentView.as_view(), name="grid-components-nearest"),
+    path("kpis/", api.KpiView.as_view(), name="grid-kpis"),
+]

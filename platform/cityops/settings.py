@@ -187,3 +187,11 @@ if PRODUCTION:
 # CityOps never passes user text to GDAL as an SRS: `crs` inputs are names or EPSG integers parsed by
 # pyproj (core/geo.py). Revisit when the platform moves to GDAL >= 3.9 (README, "Deployment checks").
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+# 数字城管: the largest accepted case photo, the organisation code of the supervision and command centre
+# (it sees every case event), an optional working-calendar JSON file (grid/calendar.py from_config) and
+# Open311 API keys ("name:key,name:key"; clients can also be added as grid.Open311Client rows).
+CITYOPS_GRID_MAX_PHOTO_BYTES = int(float(os.environ.get("CITYOPS_GRID_MAX_PHOTO_MB", "8")) * 2**20)
+CITYOPS_GRID_CENTRE = os.environ.get("CITYOPS_GRID_CENTRE", "SZ-UMC")
+CITYOPS_GRID_CALENDAR = os.environ.get("CITYOPS_GRID_CALENDAR", "")
+CITYOPS_OPEN311_KEYS = env_list("CITYOPS_OPEN311_KEYS", "")

@@ -1,0 +1,348 @@
+"""数字城管 REST API (mounted at /api/grid/): cases and their actions, categories, grids, components, KPIs.
+
+Thin: parse and check the request, call ``services`` / ``selectors``, answer JSON. Bad input is a 400
+``{"error": "invalid_input", "field", "detail"}``; a refused transition is 409 (not possible in this stage) or
+403 (role / organisation), naming the stage, the action and the roles.
+"""
+
+from datetime import datetime, time
+
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import InputError
+from core.geo import parse_crs, parse_geometry, parse_point
+from core.models import Organisation, Role
+from core.permissions import roles_required
+
+from . import selectors, services
+from .models import CasePhoto
+from .workflow import Action, WorkflowError
+
+CASE_ACCESS = roles_required(
+    Role.INSPECTOR, Role.CALL_TAKER, Role.GRID_DISPATCHER, Role.DEPARTMENT_HANDLER, Role.LEADER, Role.ADMIN,
+    read_roles=selectors.CASE_ROLES,
+)  # fmt: skip
+KPI_ACCESS = roles_required(Role.ADMIN, read_roles=(Role.LEADER, Role.ADMIN, Role.GRID_DISPATCHER, Role.CALL_TAKER,
+                                                    Role.OPERATOR, Role.DEPARTMENT_HANDLER))  # fmt: skip
+INSPECTORS = roles_required(Role.INSPECTOR, read_roles=(Role.INSPECTOR,))
+PARSERS = [JSONParser, MultiPartParser, FormParser]
+
+
+def _text(data, name: str, max_length: int | None = None) -> str:
+    value = data.get(name, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(name, "must be text")
+    if max_length is not None and len(value) > max_length:
+        raise InputError(name, f"at most {max_length} characters")
+    return value
+
+
+def _position(data, required: bool):
+    """``location`` (GeoJSON Point, or its JSON text in a form) or ``lon``/``lat``, in ``crs``."""
+    crs = parse_crs(_text(data, "crs") or None)
+    if data.get("location") not in (None, ""):
+        point = parse_geometry(data["location"], crs, field="location")
+        if point.geom_type != "Point":
+            raise InputError("location", f"must be a GeoJSON Point, not {point.geom_type}")
+        return point
+    if data.get("lon") not in (None, "") or data.get("lat") not in (None, ""):
+        return parse_point(data.get("lon"), data.get("lat"), crs)
+    if required:
+        raise InputError("location", "a position is required: 'location' (GeoJSON Point) or 'lon' and 'lat'")
+    return None
+
+
+def _photos(request) -> list[services.Photo]:
+    files = [*request.FILES.getlist("photo"), *request.FILES.getlist("photos")]
+    return [services.check_photo(f, "photo") for f in files]
+
+
+def _feature(case) -> dict:
+    return selectors.features([case])[0]
+
+
+class CaseListView(APIView):
+    """GET: cases as a FeatureCollection (``stage`` comma list or ``open``, ``mine=1``, ``bbox``).
+    POST: report a case (JSON or multipart with ``photo``), idempotent by the ``Idempotency-Key`` header."""
+
+    permission_classes = [CASE_ACCESS]
+    parser_classes = PARSERS
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("stage", str, description="comma-separated stages, or 'open'"),
+            OpenApiParameter("mine", bool),
+            OpenApiParameter("bbox", str, description="minLon,minLat,maxLon,maxLat"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        params = request.query_params
+        feats = selectors.case_list(
+            request.user,
+            stage=params.get("stage"),
+            mine=params.get("mine") in ("1", "true"),
+            bbox=selectors.parse_bbox(params.get("bbox")),
+        )
+        return Response({"type": "FeatureCollection", "features": feats})
+
+    @extend_schema(
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        request=OpenApiTypes.OBJECT,
+        responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request):
+        data = request.data
+        key = request.headers.get("Idempotency-Key", "").strip() or None
+        if key is not None and len(key) > 100:
+            raise InputError("Idempotency-Key", "at most 100 characters")
+        report = services.Report(
+            category_code=_text(data, "category_code", 8),
+            position=_position(data, required=True),
+            description=_text(data, "description", 2000),
+            address=_text(data, "address", 200),
+            channel=_text(data, "channel", 16),
+            photos=_photos(request),
+        )
+        try:
+            case, created = services.report_case(request.user, report, idempotency_key=key)
+        except services.IdempotencyConflict as exc:
+            return Response(
+                {"error": "idempotency_conflict", "field": "Idempotency-Key", "detail": str(exc)}, status=409
+            )
+        except WorkflowError as exc:
+            status, body = services.refusal(exc)
+            return Response(body, status=status)
+        return Response(_feature(case), status=201 if created else 200)
+
+
+class CaseDetailView(APIView):
+    """One case: its Feature, ``history`` (every transition) and the ``actions`` this user may take now."""
+
+    permission_classes = [CASE_ACCESS]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, pk):
+        case = selectors.case_for(request.user, pk)
+        if case is None:
+            raise Http404
+        feature = _feature(case)
+        feature["history"] = selectors.history(case)
+        feature["properties"]["actions"] = selectors.allowed_actions(request.user, case)
+        return Response(feature)
+
+
+class CaseActionView(APIView):
+    """POST /cases/{id}/actions/{action}/ with ``note``, ``department_id``, ``category_code``, ``postpone_hours``,
+    ``photo`` (one or more), ``location``/``lon``+``lat``/``crs``, ``inspector_id``."""
+
+    permission_classes = [CASE_ACCESS]
+    parser_classes = PARSERS
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    def post(self, request, pk, action):
+        if action not in Action._value2member_map_:
+            raise InputError("action", f"unknown action {action!r}; one of {', '.join(Action)}")
+        case = selectors.case_for(request.user, pk)
+        if case is None:
+            raise Http404
+        data = request.data
+        step = services.Step(
+            note=_text(data, "note", 2000),
+            photos=_photos(request),
+            position=_position(data, required=False),
+            department=_organisation(data.get("department_id")),
+            category_code=_text(data, "category_code", 8),
+            extension_hours=_hours(data.get("postpone_hours")),
+            inspector=_inspector(data.get("inspector_id")),
+        )
+        if action == Action.DISPATCH and step.department is None:
+            step.department = selectors.responsible_department(case)
+        try:
+            case = services.transition(request.user, case, action, step)
+        except WorkflowError as exc:
+            status, body = services.refusal(exc)
+            return Response(body, status=status)
+        except PermissionDenied as exc:
+            return Response({"error": "permission_denied", "detail": str(exc), "action": action}, status=403)
+        return Response(_feature(case))
+
+
+def _organisation(value):
+    if value in (None, ""):
+        return None
+    try:
+        return Organisation.objects.get(pk=int(value))
+    except (TypeError, ValueError, Organisation.DoesNotExist):
+        raise InputError("department_id", f"unknown department {value!r}") from None
+
+
+def _inspector(value):
+    if value in (None, ""):
+        return None
+    from core.models import User
+
+    try:
+        user = User.objects.get(pk=int(value))
+    except (TypeError, ValueError, User.DoesNotExist):
+        raise InputError("inspector_id", f"unknown user {value!r}") from None
+    if not user.has_role(Role.INSPECTOR):
+        raise InputError("inspector_id", f"user {user.username} is not an inspector")
+    return user
+
+
+def _hours(value):
+    if value in (None, ""):
+        return None
+    try:
+        hours = float(value)
+    except (TypeError, ValueError):
+        raise InputError("postpone_hours", "must be a number of hours") from None
+    if not 0 < hours <= 24 * 365:
+        raise InputError("postpone_hours", "must be more than 0 and at most a year")
+    return hours
+
+
+class PhotoView(APIView):
+    """A case photo, for those who may see the case."""
+
+    permission_classes = [CASE_ACCESS]
+
+    @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY})
+    def get(self, request, pk):
+        photo = CasePhoto.objects.filter(pk=pk).first()
+        if photo is None or selectors.case_for(request.user, photo.case_id) is None:
+            raise Http404
+        return FileResponse(photo.image.open("rb"), content_type=photo.content_type)
+
+
+class CategoryListView(APIView):
+    """The category table: search ``q`` in code, name (Chinese or English) and major class."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str),
+            OpenApiParameter("scheme", str, enum=["gbt47678", "cjt214"]),
+            OpenApiParameter("kind", str, enum=["component", "event"]),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        p = request.query_params
+        return Response(selectors.categories(p.get("q"), p.get("scheme"), p.get("kind")))
+
+
+class GridListView(APIView):
+    """Unit grids as GeoJSON (``bbox`` recommended: a city has tens of thousands)."""
+
+    @extend_schema(parameters=[OpenApiParameter("bbox", str)], responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        return Response(selectors.grids_geojson(selectors.parse_bbox(request.query_params.get("bbox"))))
+
+
+class MyGridsView(APIView):
+    """The unit grids assigned to the signed-in inspector (责任网格)."""
+
+    permission_classes = [INSPECTORS]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        return Response(selectors.grids_geojson(qs=services.unit_grids_for(request.user)))
+
+
+class MyTasksView(APIView):
+    """The signed-in inspector's field tasks: reports to confirm (核实) and handled cases to check (核查)."""
+
+    permission_classes = [INSPECTORS]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        return Response({"type": "FeatureCollection", "features": selectors.my_tasks(request.user)})
+
+
+class DepartmentListView(APIView):
+    """Departments a case can be sent to, with the department types they are responsible for."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        return Response(selectors.departments())
+
+
+class NearestComponentView(APIView):
+    """The nearest component(s) to ``lon``/``lat`` (``crs``), optionally of one ``class`` (5 or 4 digits)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("lon", float, required=True),
+            OpenApiParameter("lat", float, required=True),
+            OpenApiParameter("crs", str),
+            OpenApiParameter("class", str),
+            OpenApiParameter("limit", int),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        p = request.query_params
+        point = parse_point(p.get("lon"), p.get("lat"), p.get("crs"))
+        try:
+            limit = min(max(int(p.get("limit", 1)), 1), 50)
+        except ValueError:
+            raise InputError("limit", "must be an integer") from None
+        feats = selectors.nearest_component(point, p.get("class") or None, limit)
+        return Response({"type": "FeatureCollection", "features": feats})
+
+
+def _moment(value: str | None, field: str, default: datetime) -> datetime:
+    if not value:
+        return default
+    parsed = parse_datetime(value)
+    if parsed is None:
+        day = parse_date(value)
+        if day is None:
+            raise InputError(field, "use an ISO date (2026-01-31) or date-time")
+        parsed = datetime.combine(day, time(0))
+    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+
+
+class KpiView(APIView):
+    """Evaluation indicators (综合评价) for ``[from, to)`` grouped by district, street, department or inspector."""
+
+    permission_classes = [KPI_ACCESS]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", str, description="ISO date or date-time (default: 30 days ago)"),
+            OpenApiParameter("to", str, description="ISO date or date-time, exclusive (default: now)"),
+            OpenApiParameter("group_by", str, enum=list(selectors.KPI_GROUPS)),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        p = request.query_params
+        now = timezone.now()
+        end = _moment(p.get("to"), "to", now)
+        start = _moment(p.get("from"), "from", end - timezone.timedelta(days=30))
+        if start >= end:
+            raise InputError("from", "'from' must be before 'to'")
+        group_by = p.get("group_by", "district")
+        if group_by not in selectors.KPI_GROUPS:
+            raise InputError("group_by", f"group_by must be one of {', '.join(selectors.KPI_GROUPS)}")
+        as_of = min(end, now)
+        return Response(selectors.kpi_report(start, end, group_by, as_of, _kpi_scope(request.user)))
+
+
+def _kpi_scope(user):
+    """A department handler sees its department's row only; the centre and leaders see everything."""
+    if user.has_role(*selectors.CENTRE_ROLES):
+        return None
+    return user.organisation_id or -1

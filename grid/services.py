@@ -1,0 +1,631 @@
+"""State changes of 数字城管: report a case, move it through the workflow, sweep overdue cases.
+
+Each use case is one transaction: the case row, its :class:`CaseTransition`, its photos and the event on the
+``cases`` topic are written together or not at all. Input is checked before anything is written (photos by
+content and size, category, position inside the city); the workflow rules are ``grid/workflow.py``'s.
+"""
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from django.conf import settings
+from django.contrib.gis.geos import GEOSGeometry
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
+
+from core.errors import InputError
+from core.events import publish
+from core.models import Organisation, Role, User
+from core.realtime import Viewer
+
+from . import workflow
+from .calendar import TimeLimit, WarningPolicy, WorkingCalendar, china_2026
+from .models import Case, CasePhoto, CaseTransition, Category, Open311Client, UnitGrid
+from .workflow import Action, Clock, Requirement, State, WorkflowError
+
+PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+COMPONENT_SEARCH_M = 30.0  # a reported problem is "at" a component of its class within this distance
+WARNING = WarningPolicy()
+# The API field that satisfies each workflow requirement, so a refusal names what the client must send.
+REQUIREMENT_FIELDS = {
+    Requirement.PHOTO: "photo",
+    Requirement.POSITION: "location",
+    Requirement.CATEGORY: "category_code",
+    Requirement.GRID: "location",
+    Requirement.DEPARTMENT: "department_id",
+    Requirement.NOTE: "note",
+    Requirement.EXTENSION: "postpone_hours",
+    Requirement.PREVIOUS_STATE: "stage",
+}
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was already used for a different request."""
+
+    def __init__(self, key: str, case: Case):
+        super().__init__(
+            f"Idempotency-Key {key!r} was already used for a different report (case {case.number}); "
+            "send a new key for a new report"
+        )
+        self.key = key
+        self.case = case
+
+
+@lru_cache(maxsize=1)
+def working_calendar() -> WorkingCalendar:
+    """The city's working calendar: ``CITYOPS_GRID_CALENDAR`` (a JSON file, see calendar.py) or China 2026."""
+    path = getattr(settings, "CITYOPS_GRID_CALENDAR", "")
+    if path:
+        with open(path, encoding="utf-8") as f:
+            return WorkingCalendar.from_config(json.load(f))
+    return china_2026()
+
+
+def workflow_roles(user: User | None) -> frozenset[str]:
+    if user is None or not user.is_authenticated:
+        return frozenset()
+    return frozenset(user.role_names) & {str(r) for r in workflow.ROLES}
+
+
+# -- input checks ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Photo:
+    """An upload that passed the checks: its bytes, content type, extension and hash."""
+
+    content: bytes
+    content_type: str
+    extension: str
+    sha256: str
+
+
+def check_photo(upload, field: str = "photo") -> Photo:
+    """Size first (never read more than the limit), then Pillow decides by content what the file is."""
+    limit = settings.CITYOPS_GRID_MAX_PHOTO_BYTES
+    size = getattr(upload, "size", None)
+    if size is not None and size > limit:
+        raise InputError(field, f"photo is {size} bytes; the limit is {limit} bytes ({limit // 2**20} MB)")
+    content = upload.read(limit + 1)
+    if len(content) > limit:
+        raise InputError(field, f"photo is larger than the limit of {limit} bytes ({limit // 2**20} MB)")
+    if not content:
+        raise InputError(field, "photo is empty")
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            kind = image.format
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputError(field, "not an image (JPEG, PNG or WebP expected)") from exc
+    if kind not in PHOTO_TYPES:
+        raise InputError(field, f"image type {kind} is not accepted; send JPEG, PNG or WebP")
+    return Photo(content, PHOTO_TYPES[kind], kind.lower().replace("jpeg", "jpg"), hashlib.sha256(content).hexdigest())
+
+
+def category_by_code(code: str | None, field: str = "category_code") -> Category:
+    code = (code or "").strip()
+    if not code:
+        raise InputError(field, "a category code is required (e.g. 01001, C0101, E0102)")
+    found = Category.objects.filter(code=code.upper(), active=True).select_related("component_class").first()
+    if found is not None:
+        return found
+    if len(code) == 4 and code.isdigit():
+        both = " / ".join(f"{c.code} {c.name}" for c in Category.objects.filter(standard_code=code, scheme="cjt214"))
+        if both:
+            raise InputError(field, f"CJ/T 214 code {code} is ambiguous ({both}); send it with its letter C or E")
+    raise InputError(field, f"unknown category code {code!r}")
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a position is: its unit grid, areas and the nearest component of the case's class."""
+
+    grid_id: int | None
+    street_id: int | None
+    district_id: int | None
+    component_id: int | None
+
+
+_PLACE_SQL = """
+WITH p AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS geom)
+SELECT
+  EXISTS (SELECT 1 FROM core_adminarea a, p WHERE a.level = 'city' AND ST_Intersects(a.geom, p.geom)),
+  g.id, coalesce(g.street_id, s.id), coalesce(g.district_id, s.parent_id), c.id
+FROM p
+LEFT JOIN LATERAL (
+  SELECT id, street_id, district_id FROM grid_unitgrid u WHERE ST_Intersects(u.geom, p.geom) ORDER BY code LIMIT 1
+) g ON true
+LEFT JOIN LATERAL (
+  SELECT a.id, a.parent_id FROM core_adminarea a
+  WHERE g.id IS NULL AND a.level = 'street' AND ST_Intersects(a.geom, p.geom) LIMIT 1
+) s ON true
+LEFT JOIN LATERAL (
+  SELECT id FROM grid_component k
+  WHERE k.component_class_id = %(cls)s AND k.geom && ST_Expand(p.geom, %(deg)s)
+    AND ST_DWithin(k.geom::geography, p.geom::geography, %(metres)s)
+  ORDER BY k.geom <-> p.geom LIMIT 1
+) c ON true
+"""
+
+
+def locate(point: GEOSGeometry, category: Category | None) -> Place:
+    """One query: inside the city?, the grid (or at least street and district), the nearest component."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PLACE_SQL,
+            {
+                "lon": point.x,
+                "lat": point.y,
+                "cls": category.component_class_id if category else None,
+                "deg": COMPONENT_SEARCH_M / 80_000,  # a generous box: 1° ≥ 80 km at Chinese latitudes
+                "metres": COMPONENT_SEARCH_M,
+            },
+        )
+        inside, grid_id, street_id, district_id, component_id = cursor.fetchone()
+    if not inside:
+        raise InputError("location", f"position ({point.x:.6f}, {point.y:.6f}) is outside the city")
+    return Place(grid_id, street_id, district_id, component_id)
+
+
+# -- clocks ------------------------------------------------------------------------------------------------
+
+
+def stage_limit(category: Category, clock: str) -> TimeLimit:
+    if clock == Clock.CONFIRMATION:
+        return TimeLimit(category.confirmation_hours, "working_hours")
+    if clock == Clock.DISPATCH:
+        return TimeLimit(category.dispatch_hours, "working_hours")
+    if clock == Clock.HANDLING:
+        return TimeLimit(category.handling_limit, category.handling_unit)
+    return TimeLimit(category.verification_hours, "working_hours")
+
+
+def _after(start: datetime, seconds: float, natural: bool) -> datetime:
+    if natural:
+        return start + timedelta(seconds=seconds)
+    return working_calendar().add_working_time(start, timedelta(seconds=seconds))
+
+
+def _run_clock(case: Case, clock: str, start: datetime, remaining_s: float | None = None) -> datetime:
+    """Start (or resume with ``remaining_s`` left) a stage clock; yellow from 80 % of its limit used."""
+    cal = working_calendar()
+    limit = stage_limit(case.category, clock)
+    if remaining_s is None:
+        deadline = cal.deadline(start, limit)
+        total = cal.measure(start, deadline, natural=limit.natural).total_seconds()
+        remaining_s = total
+    else:
+        total = case.clock_seconds or remaining_s
+        deadline = _after(start, max(remaining_s, 0.0), limit.natural)
+    case.clock, case.clock_seconds, case.deadline_at = str(clock), total, deadline
+    warn_after = max(remaining_s - (1 - WARNING.yellow_ratio) * total, 0.0)
+    case.yellow_at = _after(start, warn_after, limit.natural)
+    case.alerted = ""
+    return deadline
+
+
+def _stop_clock(case: Case) -> None:
+    case.clock, case.clock_seconds, case.deadline_at, case.yellow_at, case.alerted = "", None, None, None, ""
+
+
+def timer_state(case: Case, now: datetime | None = None) -> str | None:
+    """green / yellow / red of the running clock; None when no clock runs (reported, suspended, closed …)."""
+    if case.deadline_at is None:
+        return None
+    now = now or timezone.now()
+    if now > case.deadline_at:
+        return Case.Timer.RED
+    if case.yellow_at is not None and now >= case.yellow_at:
+        return Case.Timer.YELLOW
+    return Case.Timer.GREEN
+
+
+# -- features and events -----------------------------------------------------------------------------------
+
+
+def photo_url(photo_id: int) -> str:
+    return f"/api/grid/photos/{photo_id}/"
+
+
+def _person(user: User | None) -> dict | None:
+    if user is None:
+        return None
+    return {"id": user.pk, "username": user.username, "name": user.get_full_name() or user.username}
+
+
+def case_feature(case: Case, now: datetime | None = None, photo_ids: list[int] | None = None) -> dict:
+    """A case as a GeoJSON Feature (the API's and the event log's shape)."""
+    if photo_ids is None:
+        photo_ids = [p.pk for p in case.photos.all()]
+    category, department = case.category, case.department
+    reporter = _person(case.reporter)
+    if reporter is None and case.reporter_contact:
+        reporter = {"id": None, "username": None, "name": case.reporter_contact.get("name") or case.channel}
+    return {
+        "type": "Feature",
+        "id": case.pk,
+        "geometry": {"type": "Point", "coordinates": [case.geom.x, case.geom.y]},
+        "properties": {
+            "id": case.pk,
+            "number": case.number,
+            "stage": case.stage,
+            "stage_label": workflow.STATE_LABELS[State(case.stage)],
+            "channel": case.channel,
+            "category_code": category.code,
+            "category_label": category.name,
+            "category_kind": category.kind,
+            "grid_code": case.grid.code if case.grid_id else None,
+            "component_id": case.component.ident if case.component_id else None,
+            "address": case.address,
+            "description": case.description,
+            "department": {"id": department.pk, "name": department.name} if department else None,
+            "reporter": reporter,
+            "reported_at": case.reported_at.isoformat(),
+            "deadline_at": case.deadline_at.isoformat() if case.deadline_at else None,
+            "timer_state": timer_state(case, now),
+            "photos": [photo_url(pk) for pk in photo_ids],
+            "updated_at": case.updated_at.isoformat() if case.updated_at else None,
+        },
+    }
+
+
+def centre_organisation_id() -> int | None:
+    """The supervision and command centre that owns every case (``CITYOPS_GRID_CENTRE``, an org code)."""
+    return Organisation.objects.filter(code=settings.CITYOPS_GRID_CENTRE).values_list("pk", flat=True).first()
+
+
+def _publish(case: Case, event_type: str) -> None:
+    orgs = {case.department_id, centre_organisation_id()} - {None}
+    publish("cases", event_type, case_feature(case), geom=case.geom, orgs=orgs)
+
+
+# -- report ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """What a report carries, already parsed (position in WGS84)."""
+
+    category_code: str
+    position: GEOSGeometry
+    description: str = ""
+    address: str = ""
+    channel: str = ""
+    photos: list[Photo] = field(default_factory=list)
+    reporter_contact: dict = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """Hash of the request's meaning: same key and same fingerprint is the same report sent again."""
+        body = {
+            "category_code": self.category_code.strip().upper(),
+            "position": [round(self.position.x, 7), round(self.position.y, 7)],
+            "description": self.description.strip(),
+            "address": self.address.strip(),
+            "channel": self.channel,
+            "photos": [p.sha256 for p in self.photos],
+            "contact": self.reporter_contact,
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _channel_for(actor: User | None, requested: str, client: Open311Client | None) -> str:
+    if client is not None:
+        return Case.Channel.OPEN311
+    roles = workflow_roles(actor)
+    default = Case.Channel.INSPECTOR if Role.INSPECTOR in roles else Case.Channel.HOTLINE
+    channel = requested or default
+    if channel not in (Case.Channel.INSPECTOR, Case.Channel.HOTLINE):
+        raise InputError("channel", f"channel must be 'inspector' or 'hotline' (citizens use Open311), not {channel!r}")
+    return channel
+
+
+def _next_number(now: datetime) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('grid_case_number_seq')")
+        serial = cursor.fetchone()[0]
+    return f"{timezone.localtime(now):%Y%m%d}{serial % 10**7:07d}"
+
+
+def _existing(key: str, fingerprint: str) -> Case | None:
+    case = Case.objects.filter(idempotency_key=key).first()
+    if case is not None and case.request_hash != fingerprint:
+        raise IdempotencyConflict(key, case)
+    return case
+
+
+def report_case(
+    actor: User | None,
+    report: Report,
+    *,
+    idempotency_key: str | None = None,
+    open311_client: Open311Client | None = None,
+    now: datetime | None = None,
+) -> tuple[Case, bool]:
+    """Create a case in ``reported`` (or return the one this idempotency key already created); (case, created).
+
+    Raises InputError (category, location, channel), IdempotencyConflict, WorkflowError (role may not report).
+    """
+    fingerprint = report.fingerprint()
+    if idempotency_key and (case := _existing(idempotency_key, fingerprint)) is not None:
+        return case, False
+    roles = workflow_roles(actor)
+    channel = _channel_for(actor, report.channel, open311_client)
+    stage = workflow.initial_state(roles, channel)
+    category = category_by_code(report.category_code)
+    place = locate(report.position, category)
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            case = Case.objects.create(
+                number=_next_number(now),
+                channel=channel,
+                stage=stage,
+                category=category,
+                grid_id=place.grid_id,
+                component_id=place.component_id,
+                geom=report.position,
+                address=report.address.strip()[:200],
+                description=report.description.strip(),
+                district_id=place.district_id,
+                street_id=place.street_id,
+                reporter=actor if actor is not None and actor.is_authenticated else None,
+                reporter_contact=report.reporter_contact,
+                open311_client=open311_client,
+                idempotency_key=idempotency_key or None,
+                request_hash=fingerprint,
+                reported_at=now,
+            )
+            step = _record(case, "report", "", stage, actor, roles, now, position=report.position)
+            _save_photos(case, step, report.photos)
+            _publish(case, "case.reported")
+    except IntegrityError:
+        # the same key committed by a concurrent request between our check and our insert
+        if idempotency_key and (case := _existing(idempotency_key, fingerprint)) is not None:
+            return case, False
+        raise
+    return case, True
+
+
+def _record(case, action, from_stage, to_stage, actor, roles, at, **extra) -> CaseTransition:
+    return CaseTransition.objects.create(
+        case=case,
+        at=at,
+        action=action,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_name=(actor.get_full_name() or actor.username) if actor and actor.is_authenticated else "",
+        roles=sorted(roles),
+        **extra,
+    )
+
+
+def _save_photos(case: Case, step: CaseTransition, photos: list[Photo]) -> None:
+    for photo in photos:
+        row = CasePhoto(
+            case=case, transition=step, content_type=photo.content_type, size=len(photo.content), sha256=photo.sha256
+        )
+        row.image.save(f"{photo.sha256[:16]}.{photo.extension}", ContentFile(photo.content), save=False)
+        row.save()
+
+
+# -- transitions -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    """What an action brings besides its name (all optional; the workflow says which are required)."""
+
+    note: str = ""
+    photos: list[Photo] = field(default_factory=list)
+    position: GEOSGeometry | None = None
+    department: Organisation | None = None
+    category_code: str = ""
+    extension_hours: float | None = None
+    inspector: User | None = None  # who confirms/checks; default: the reporting inspector or the grid's
+
+
+def _field_inspector(case: Case) -> User | None:
+    if case.reporter_id and case.reporter.has_role(Role.INSPECTOR):
+        return case.reporter
+    if case.grid_id:
+        return case.grid.inspectors.order_by("pk").first()
+    return None
+
+
+def _check_field_inspector(case: Case, actor: User, action: str) -> None:
+    """An inspector confirms and checks only cases of their grids or assigned to them."""
+    assigned = case.confirmer_id if action == Action.SUBMIT_CONFIRMATION else case.checker_id
+    if assigned == actor.pk or case.reporter_id == actor.pk:
+        return
+    if case.grid_id and case.grid.inspectors.filter(pk=actor.pk).exists():
+        return
+    if assigned is None and not (case.grid_id and case.grid.inspectors.exists()):
+        return
+    raise PermissionDenied(
+        f"case {case.number} is in unit grid {case.grid.code if case.grid_id else '-'}, not one of your grids, "
+        f"and is not assigned to you: '{action}' refused"
+    )
+
+
+def _context(case: Case, actor: User, step: Step, category: Category) -> dict:
+    viewer = Viewer.for_user(actor)
+    own = case.department_id is not None and (viewer.org_ids is None or case.department_id in viewer.org_ids)
+    extension = step.extension_hours if step.extension_hours is not None else case.requested_extension_hours
+    return {
+        "photos": step.photos,
+        "position": step.position,
+        "category": category.code,
+        "grid": case.grid.code if case.grid_id else None,
+        "department": step.department.pk if step.department else None,
+        "actor_department": case.department_id if own else actor.organisation_id,
+        "case_department": case.department_id,
+        "note": step.note,
+        "extension": extension,
+        "previous_state": case.previous_stage or None,
+    }
+
+
+def transition(actor: User, case: Case, action: str, step: Step | None = None, now: datetime | None = None) -> Case:
+    """Perform ``action`` on ``case`` as ``actor``; raises WorkflowError (refused), InputError, PermissionDenied."""
+    step = step or Step()
+    now = now or timezone.now()
+    roles = workflow_roles(actor)
+    with transaction.atomic():
+        case = (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("category", "grid", "reporter", "department", "component")
+            .get(pk=case.pk)
+        )
+        category = category_by_code(step.category_code) if step.category_code else case.category
+        context = _context(case, actor, step, category)
+        before = case.stage
+        after = workflow.transition(before, action, roles, context)
+        rule = workflow.rule_for(before, action)
+        if action in (Action.SUBMIT_CONFIRMATION, Action.VERIFY_OK, Action.VERIFY_FAIL):
+            _check_field_inspector(case, actor, action)
+        if category != case.category:
+            case.category = category
+            place = locate(case.geom, category)
+            case.component_id = place.component_id
+        _apply(case, rule, action, step, now)
+        case.stage = after
+        case.save()
+        data = {}
+        if step.extension_hours is not None:
+            data["extension_hours"] = step.extension_hours
+        if step.category_code:
+            data["category_code"] = category.code
+        recorded = _record(
+            case,
+            action,
+            before,
+            after,
+            actor,
+            roles,
+            now,
+            note=step.note.strip(),
+            position=step.position,
+            department=step.department,
+            data=data,
+        )
+        _save_photos(case, recorded, step.photos)
+        _publish(case, "case.updated")
+    return case
+
+
+def _apply(case: Case, rule: workflow.Rule, action: str, step: Step, now: datetime) -> None:
+    """Stage timestamps (kpi.CaseHistory) and clocks of one allowed transition."""
+    if rule.pauses_all and case.deadline_at is not None:
+        natural = stage_limit(case.category, case.clock).natural
+        case.paused_seconds = working_calendar().remaining(now, case.deadline_at, natural=natural).total_seconds()
+        case.deadline_at = case.yellow_at = None
+    if rule.resumes_all and case.clock:
+        _run_clock(case, case.clock, now, remaining_s=case.paused_seconds or 0.0)
+        case.paused_seconds = None
+    for clock in rule.stops:
+        if case.clock == clock:
+            _stop_clock(case)
+    for clock in rule.starts:
+        deadline = _run_clock(case, clock, now)
+        if clock == Clock.CONFIRMATION:
+            case.confirmation_sent_at, case.confirmation_deadline = now, deadline
+        elif clock == Clock.DISPATCH and case.dispatch_deadline is None:
+            case.dispatch_deadline = deadline  # 按时派遣 is judged against the first dispatch clock
+        elif clock == Clock.HANDLING:
+            case.handling_deadline = deadline
+        elif clock == Clock.VERIFICATION:
+            case.verification_deadline = deadline
+    if rule.extends and case.handling_deadline is not None:
+        hours = step.extension_hours if step.extension_hours is not None else case.requested_extension_hours
+        natural = stage_limit(case.category, Clock.HANDLING).natural
+        case.handling_deadline = _after(case.handling_deadline, hours * 3600, natural)
+        remaining = working_calendar().remaining(now, case.handling_deadline, natural=natural).total_seconds()
+        case.clock_seconds = (case.clock_seconds or 0) + hours * 3600
+        _run_clock(case, Clock.HANDLING, now, remaining_s=remaining)
+        case.postponed_count += 1
+        case.requested_extension_hours = None
+    match action:
+        case Action.SEND_CONFIRMATION:
+            case.confirmer = step.inspector or _field_inspector(case)
+        case Action.SUBMIT_CONFIRMATION:
+            case.confirmed_at = now
+        case Action.FILE:
+            case.filed_at = now
+        case Action.REJECT:
+            case.voided_at = now
+            _stop_clock(case)
+        case Action.DISPATCH:
+            case.department = step.department
+            case.dispatched_at = case.dispatched_at or now
+        case Action.RETURN_TO_CENTER:
+            case.returned_count += 1
+        case Action.HANDLE:
+            case.handled_at = now
+            case.checker = step.inspector or _field_inspector(case)
+        case Action.REQUEST_POSTPONEMENT:
+            case.requested_extension_hours = step.extension_hours
+            case.previous_stage = case.stage
+        case Action.DENY_POSTPONEMENT:
+            case.requested_extension_hours = None
+        case Action.SUSPEND:
+            case.previous_stage = case.stage
+        case Action.VERIFY_OK:
+            case.checked_at = now
+        case Action.VERIFY_FAIL:
+            case.checked_at = now
+            case.rework_count += 1
+        case Action.CLOSE:
+            case.closed_at = now
+            _stop_clock(case)
+
+
+def refusal(exc: WorkflowError) -> tuple[int, dict]:
+    """HTTP status and JSON body of a refused transition (409 illegal, 403 role, 400 missing input)."""
+    body = {"error": exc.code, "detail": str(exc), "stage": exc.state, "action": exc.action, "roles": exc.roles}
+    if exc.code == "illegal_transition":
+        return 409, body
+    if exc.code == "role_not_allowed":
+        return 403, body
+    body["error"] = "invalid_input"
+    body["field"] = REQUIREMENT_FIELDS.get(exc.missing[0], "action") if exc.missing else "action"
+    body["missing"] = [m.value for m in exc.missing]
+    return 400, body
+
+
+# -- overdue sweep -----------------------------------------------------------------------------------------
+
+
+def sweep_overdue(now: datetime | None = None) -> dict:
+    """Publish cases that turned yellow (case.updated) or red (case.overdue) since the last sweep, once each."""
+    now = now or timezone.now()
+    counts = {"yellow": 0, "red": 0}
+    for level, due in (("red", {"deadline_at__lt": now}), ("yellow", {"yellow_at__lte": now, "deadline_at__gte": now})):
+        pending = Case.objects.filter(**due).exclude(alerted=level)
+        if level == "yellow":
+            pending = pending.exclude(alerted="red")
+        for pk in pending.values_list("pk", flat=True).iterator():
+            with transaction.atomic():
+                case = (
+                    Case.objects.select_for_update(of=("self",))
+                    .select_related("category", "grid", "reporter", "department", "component")
+                    .get(pk=pk)
+                )
+                if timer_state(case, now) != level or case.alerted == level:
+                    continue
+                case.alerted = level
+                case.save(update_fields=["alerted"])
+                _publish(case, "case.overdue" if level == "red" else "case.updated")
+                counts[level] += 1
+    return counts
+
+
+def unit_grids_for(user: User):
+    return UnitGrid.objects.filter(inspectors=user)
