@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from core.admin import MapAdmin
 
-from .models import Address, Road
+from .models import Address, Landcover, Road
 
 
 @admin.register(Road)
@@ -17,3 +17,10 @@ class AddressAdmin(MapAdmin):
     list_display = ["label", "road_name", "number", "district"]
     list_filter = ["district"]
     search_fields = ["label"]
+
+
+@admin.register(Landcover)
+class LandcoverAdmin(MapAdmin):
+    list_display = ["id", "name", "kind"]
+    list_filter = ["kind"]
+    search_fields = ["name"]

@@ -1,11 +1,21 @@
-"""Spatial data API (the base map reads roads from here until vector tiles arrive)."""
+"""Spatial data API: roads, rasters (point value, profile, zonal statistics), import and export."""
 
+import math
+
+import shapely
+from django.contrib.gis.geos import GEOSGeometry
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from . import selectors
+from core.errors import InputError
+from core.geo import SUPPORTED_CRS_TEXT, parse_geometry, parse_point
+from core.models import AdminArea
+
+from . import rasters, selectors
 from .models import Road
 
 
@@ -29,3 +39,139 @@ class RoadListView(APIView):
                 {"error": "invalid_input", "field": "class", "detail": f"unknown road classes {unknown}"}, status=400
             )
         return Response(RoadSerializer(selectors.roads(classes), many=True).data)
+
+
+# ---------------------------------------------------------------------------------------------- rasters
+
+
+def _raster_or_error(name: str):
+    """The raster's spec; 404 when its file is missing (InputError → 400 for an unknown name)."""
+    raster_spec = rasters.spec(name)
+    if not rasters.available(name):
+        raise NotFound(f"raster {name!r} has not been generated (load the demo city)")
+    return raster_spec
+
+
+def _float_param(params, name: str, minimum: float | None = None, default: float | None = None) -> float:
+    raw = params.get(name)
+    if raw in (None, ""):
+        if default is None:
+            raise InputError(name, f"{name} is required")
+        return default
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise InputError(name, f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value) or (minimum is not None and value < minimum):
+        raise InputError(name, f"{name} must be a finite number ≥ {minimum}")
+    return value
+
+
+def _shape(geom: GEOSGeometry):
+    return shapely.from_wkb(bytes(geom.wkb))
+
+
+class RasterListView(APIView):
+    def get(self, request):
+        out = []
+        for name, raster_spec in rasters.RASTERS.items():
+            item = {"name": name, "title": str(raster_spec.title), "unit": raster_spec.unit}
+            item["available"] = rasters.available(name)
+            if item["available"]:
+                item.update(rasters.info(name))
+            item["tiles"] = request.build_absolute_uri(f"/tiles/raster/{name}/") + "{z}/{x}/{y}.png"
+            out.append(item)
+        return Response({"rasters": out})
+
+
+class RasterValueView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("lon", float, required=True),
+            OpenApiParameter("lat", float, required=True),
+            OpenApiParameter("crs", str, description=SUPPORTED_CRS_TEXT),
+        ]
+    )
+    def get(self, request, name):
+        raster_spec = _raster_or_error(name)
+        point = parse_point(
+            request.query_params.get("lon"), request.query_params.get("lat"), request.query_params.get("crs")
+        )
+        value = rasters.value_at(name, point.x, point.y)
+        return Response({"raster": name, "unit": raster_spec.unit, "lon": point.x, "lat": point.y, "value": value})
+
+
+class ProfileRequest(serializers.Serializer):
+    line = serializers.JSONField(help_text="GeoJSON LineString")
+    crs = serializers.CharField(required=False, default="wgs84", help_text=SUPPORTED_CRS_TEXT)
+    step_m = serializers.FloatField(required=False, default=25.0)
+
+
+class RasterProfileView(APIView):
+    """Values along a line (a pipe's terrain profile, a road's gradient); POST because the line can be long."""
+
+    @extend_schema(request=ProfileRequest)
+    def post(self, request, name):
+        raster_spec = _raster_or_error(name)
+        body = ProfileRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        line = parse_geometry(body.validated_data["line"], body.validated_data["crs"], field="line")
+        if line.geom_type != "LineString":
+            raise InputError("line", f"must be a LineString, not {line.geom_type}")
+        samples = rasters.profile(name, _shape(line), body.validated_data["step_m"])
+        return Response(
+            {
+                "raster": name,
+                "unit": raster_spec.unit,
+                "length_m": samples[-1][0],
+                "points": [{"distance_m": d, "value": v} for d, v in samples],
+            }
+        )
+
+
+class ZonalRequest(serializers.Serializer):
+    geometry = serializers.JSONField(help_text="GeoJSON Polygon or MultiPolygon")
+    crs = serializers.CharField(required=False, default="wgs84", help_text=SUPPORTED_CRS_TEXT)
+
+
+class RasterZonalView(APIView):
+    """Zonal statistics: per administrative area (GET ?level=), in a circle (GET ?lon&lat&radius_m), or inside a
+    posted polygon (POST) — e.g. the population of an isolation area or near an incident."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("level", str, enum=[AdminArea.Level.DISTRICT, AdminArea.Level.STREET, "community"]),
+            OpenApiParameter("lon", float),
+            OpenApiParameter("lat", float),
+            OpenApiParameter("radius_m", float),
+            OpenApiParameter("crs", str, description=SUPPORTED_CRS_TEXT),
+        ]
+    )
+    def get(self, request, name):
+        raster_spec = _raster_or_error(name)
+        params = request.query_params
+        if "level" in params:
+            level = params["level"]
+            if level not in (AdminArea.Level.DISTRICT, AdminArea.Level.STREET, AdminArea.Level.COMMUNITY):
+                raise InputError("level", "level must be district, street or community")
+            zones = [
+                {"code": area.code, "name": area.name, **rasters.zonal_stats(name, _shape(area.geom))}
+                for area in AdminArea.objects.filter(level=level).order_by("code")
+            ]
+            return Response({"raster": name, "unit": raster_spec.unit, "level": level, "zones": zones})
+        point = parse_point(params.get("lon"), params.get("lat"), params.get("crs"))
+        radius = _float_param(params, "radius_m", minimum=0.01)
+        if radius > 50_000:
+            raise InputError("radius_m", "radius_m must be at most 50000")
+        circle = rasters.buffer_m(point.x, point.y, radius, name)
+        return Response({"raster": name, "unit": raster_spec.unit, **rasters.zonal_stats(name, circle)})
+
+    @extend_schema(request=ZonalRequest)
+    def post(self, request, name):
+        raster_spec = _raster_or_error(name)
+        body = ZonalRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        geom = parse_geometry(body.validated_data["geometry"], body.validated_data["crs"])
+        if geom.geom_type not in ("Polygon", "MultiPolygon"):
+            raise InputError("geometry", f"must be a Polygon or MultiPolygon, not {geom.geom_type}")
+        return Response({"raster": name, "unit": raster_spec.unit, **rasters.zonal_stats(name, _shape(geom))})

@@ -6,3 +6,8 @@ class GisConfig(AppConfig):
     name = "gis"
     label = "geo"  # "gis" is taken by django.contrib.gis
     verbose_name = _("Spatial data")
+
+    def ready(self):
+        from . import tiles
+
+        tiles.connect_signals()

@@ -1,8 +1,10 @@
-"""Demo-city layer of the spatial data app: roads and addresses."""
+"""Demo-city layer of the spatial data app: roads, addresses, water and green areas, the DEM and population rasters."""
 
 from django.contrib.gis.geos import GEOSGeometry
+from django.db import transaction
 
-from .models import Address, Road
+from . import rasters, terrain, tiles
+from .models import Address, Landcover, Road
 
 BATCH = 2000
 
@@ -38,9 +40,19 @@ def load_demo(city, context: dict) -> dict:
         ),
         batch_size=BATCH,
     )
+    landscape = terrain.build(city)
+    Landcover.objects.bulk_create(
+        Landcover(name=area.name, kind=area.kind, geom=GEOSGeometry(memoryview(area.geometry.wkb), srid=4326))
+        for area in landscape.areas
+    )
+    for name, grid in (("dem", landscape.dem), ("population", landscape.population)):
+        rasters.write(name, grid.array, grid.transform, grid.crs, grid.nodata)
+    # Every app's demo rows are bulk-inserted without signals: retire every cached tile once all are committed.
+    transaction.on_commit(lambda: tiles.bump(*tiles.all_tables()))
     return {}
 
 
 def clear_demo() -> None:
+    Landcover.objects.all().delete()
     Address.objects.all().delete()
     Road.objects.all().delete()

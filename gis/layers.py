@@ -45,6 +45,10 @@ class Layer:
     """Public property name carrying the feature's time (for ``datetime=``), if any."""
     owner: str = ""
     description: str = ""
+    tile_min_zoom: int = 0
+    """Below this zoom its vector tiles are empty (dense point layers)."""
+    tile_cache: bool = True
+    """False for live layers written in bulk without model signals (their tiles are always fresh)."""
 
     def queryset(self) -> QuerySet:
         return self.model.objects.filter(**self.base_filter)
@@ -99,7 +103,7 @@ def _load() -> None:
     from dispatch.models import Station, Vehicle
     from pipelines_mgmt.models import Pipe, Utility
 
-    from .models import Address, Road
+    from .models import Address, Landcover, Road
 
     area_props = {
         "code": Prop("code", STRING, "行政区划代码 code"),
@@ -157,8 +161,30 @@ def _load() -> None:
                 "district_code": Prop("district__code", STRING, "行政区代码 district code"),
             },
             owner="SZ-PLAN",
+            tile_min_zoom=14,
         )
     )
+    landcover_props = {
+        "name": Prop("name", STRING, "名称 name"),
+        "kind": Prop("kind", STRING, "类型 kind"),
+    }
+    for layer_id, kinds, zh, en in [
+        ("water", [Landcover.Kind.WATER], "水系", "Water"),
+        ("green", [Landcover.Kind.PARK, Landcover.Kind.WOODLAND], "绿地", "Green areas"),
+    ]:
+        register(
+            Layer(
+                id=layer_id,
+                title_zh=zh,
+                title_en=en,
+                model=Landcover,
+                geometry_field="geom",
+                geometry_type="MultiPolygon",
+                properties=landcover_props,
+                base_filter={"kind__in": kinds},
+                owner="SZ-PLAN",
+            )
+        )
     register(
         Layer(
             id="stations",
@@ -199,6 +225,7 @@ def _load() -> None:
             read_roles=(Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN),
             time_field="last_fix_at",
             owner="SZ-ECC",
+            tile_cache=False,
         )
     )
     pipe_props = {

@@ -21,6 +21,8 @@ class Road(models.Model):
     oneway = models.BooleanField(_("one-way"), default=False)
     lanes = models.PositiveSmallIntegerField(_("lanes"), default=2)
     geom = models.LineStringField(_("geometry"), srid=4326)
+    osm_way_id = models.BigIntegerField(_("OSM way id"), null=True, blank=True, db_index=True)
+    """Set for segments imported from OpenStreetMap (one way is cut into segments at intersections)."""
 
     class Meta:
         verbose_name = _("road segment")
@@ -44,3 +46,23 @@ class Address(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class Landcover(models.Model):
+    """Water and green areas of the base map (rivers, lakes, parks, woodland)."""
+
+    class Kind(models.TextChoices):
+        WATER = "water", _("Water")
+        PARK = "park", _("Park")
+        WOODLAND = "woodland", _("Woodland")
+
+    name = models.CharField(_("name"), max_length=64, blank=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, db_index=True)
+    geom = models.MultiPolygonField(_("geometry"), srid=4326)
+
+    class Meta:
+        verbose_name = _("land cover area")
+        verbose_name_plural = _("land cover")
+
+    def __str__(self) -> str:
+        return self.name or self.get_kind_display()

@@ -6,44 +6,60 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Road',
+            name="Road",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(db_index=True, max_length=64, verbose_name='name')),
-                ('road_class', models.CharField(choices=[('expressway', 'Expressway'), ('arterial', 'Arterial road'), ('secondary', 'Secondary road'), ('branch', 'Branch road')], max_length=16, verbose_name='class')),
-                ('speed_kmh', models.FloatField(verbose_name='speed (km/h)')),
-                ('oneway', models.BooleanField(default=False, verbose_name='one-way')),
-                ('lanes', models.PositiveSmallIntegerField(default=2, verbose_name='lanes')),
-                ('geom', django.contrib.gis.db.models.fields.LineStringField(srid=4326, verbose_name='geometry')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(db_index=True, max_length=64, verbose_name="name")),
+                (
+                    "road_class",
+                    models.CharField(
+                        choices=[
+                            ("expressway", "Expressway"),
+                            ("arterial", "Arterial road"),
+                            ("secondary", "Secondary road"),
+                            ("branch", "Branch road"),
+                        ],
+                        max_length=16,
+                        verbose_name="class",
+                    ),
+                ),
+                ("speed_kmh", models.FloatField(verbose_name="speed (km/h)")),
+                ("oneway", models.BooleanField(default=False, verbose_name="one-way")),
+                ("lanes", models.PositiveSmallIntegerField(default=2, verbose_name="lanes")),
+                ("geom", django.contrib.gis.db.models.fields.LineStringField(srid=4326, verbose_name="geometry")),
             ],
             options={
-                'verbose_name': 'road segment',
-                'verbose_name_plural': 'roads',
+                "verbose_name": "road segment",
+                "verbose_name_plural": "roads",
             },
         ),
         migrations.CreateModel(
-            name='Address',
+            name="Address",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('road_name', models.CharField(max_length=64, verbose_name='road')),
-                ('number', models.PositiveIntegerField(verbose_name='number')),
-                ('label', models.CharField(db_index=True, max_length=128, verbose_name='address')),
-                ('geom', django.contrib.gis.db.models.fields.PointField(srid=4326, verbose_name='location')),
-                ('district', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='core.adminarea', verbose_name='district')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("road_name", models.CharField(max_length=64, verbose_name="road")),
+                ("number", models.PositiveIntegerField(verbose_name="number")),
+                ("label", models.CharField(db_index=True, max_length=128, verbose_name="address")),
+                ("geom", django.contrib.gis.db.models.fields.PointField(srid=4326, verbose_name="location")),
+                (
+                    "district",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="core.adminarea", verbose_name="district"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'address',
-                'verbose_name_plural': 'addresses',
-                'ordering': ['label'],
+                "verbose_name": "address",
+                "verbose_name_plural": "addresses",
+                "ordering": ["label"],
             },
         ),
     ]

@@ -24,7 +24,6 @@ ROADS = connection.ops.quote_name(Road._meta.db_table)
 POLYGON_WKT = "POLYGON((114.02 22.51,114.06 22.51,114.06 22.55,114.02 22.55,114.02 22.51))"
 
 
-
 def _ids(response) -> list[int]:
     assert response.status_code == 200, response.content
     return [feature["id"] for feature in response.json()["features"]]
@@ -66,7 +65,18 @@ def test_landing_conformance_and_collections(api):
 
     body = client.get("/ogcapi/collections").json()
     ids = [c["id"] for c in body["collections"]]
-    assert ids == ["districts", "streets", "communities", "roads", "addresses", "stations", "water-pipes", "gas-pipes"]
+    assert ids == [
+        "districts",
+        "streets",
+        "communities",
+        "roads",
+        "addresses",
+        "water",
+        "green",
+        "stations",
+        "water-pipes",
+        "gas-pipes",
+    ]
     roads = next(c for c in body["collections"] if c["id"] == "roads")
     assert roads["itemType"] == "feature" and roads["title"] == "道路"
     assert roads["extent"]["spatial"]["crs"].endswith("CRS84")

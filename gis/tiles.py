@@ -1,0 +1,277 @@
+"""Mapbox Vector Tiles of registered layers, built in PostGIS (ST_AsMVTGeom / ST_AsMVT), cached in Redis.
+
+The SQL of a layer's tile wraps the ORM query of its allow-listed properties (so foreign-key paths and
+base filters are the registry's, and every value is a bound parameter) in ST_AsMVT. An MVT tile is a
+list of layers, so a tile set such as ``basemap`` is the concatenation of its layers' tiles.
+
+Cache validity: every table a layer reads has a version number in Redis. Saving or deleting a row bumps
+it after the transaction commits (model signals); bulk writers that bypass signals call
+``data_changed(Model)``. A tile is stored under the versions read *before* it was rendered, so a render
+racing a commit can only file old data under an old version, which nobody asks for again. Live layers
+(vehicles, moved by the GPS ingest's bulk SQL) are never cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Model
+from django.db.models.signals import post_delete, post_save
+
+from . import layers
+from .layers import Layer
+
+logger = logging.getLogger(__name__)
+
+EXTENT = 4096
+BUFFER = 64
+WORLD_M = 2 * 20037508.342789244
+CACHE_SECONDS = 86_400
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+@dataclass(frozen=True)
+class TileLayer:
+    """One MVT layer: a registry layer's features, or ('labels') one point per feature for its name."""
+
+    layer: Layer
+    labels: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.layer.id}-labels" if self.labels else self.layer.id
+
+
+TILESETS: dict[str, tuple[tuple[str, bool], ...]] = {
+    "basemap": (
+        ("water", False),
+        ("green", False),
+        ("districts", False),
+        ("streets", False),
+        ("roads", False),
+        ("green", True),
+        ("water", True),
+        ("streets", True),
+        ("districts", True),
+    ),
+}
+"""Composite tile sets: (layer id, labels?) in drawing order."""
+
+
+def tile_layers(name: str, user) -> list[TileLayer] | None:
+    """The MVT layers of a layer or tile set that `user` may read; None if there is no such thing for them."""
+    if name in TILESETS:
+        out = []
+        for layer_id, labels in TILESETS[name]:
+            layer = layers.get(layer_id)
+            if layer is not None and layer.readable_by(user):
+                out.append(TileLayer(layer, labels))
+        return out or None
+    layer = layers.get(name)
+    if layer is None or not layer.readable_by(user):
+        return None
+    return [TileLayer(layer)]
+
+
+# ------------------------------------------------------------------------------------------------ SQL
+
+
+def tile_sql(tile_layer: TileLayer, z: int, x: int, y: int) -> tuple[str, list]:
+    """Parameterised SQL returning one bytea: the layer's features in tile z/x/y."""
+    layer = tile_layer.layer
+    quote = connection.ops.quote_name
+    props = layer.properties if not tile_layer.labels else {k: v for k, v in layer.properties.items() if k == "name"}
+    aliases = {f"p{i}": name for i, name in enumerate(props)}
+    inner = (
+        layer.queryset()
+        .order_by()
+        .values(
+            tile_id=F(layer.id_field),
+            tile_geom=F(layer.geometry_field),
+            **{alias: F(props[name].path) for alias, name in aliases.items()},
+        )
+    )
+    inner_sql, inner_params = inner.query.sql_with_params()
+    columns = "".join(f", q.{quote(alias)} AS {quote(name)}" for alias, name in aliases.items())
+    unit = WORLD_M / (1 << z) / EXTENT  # metres per tile unit
+    if tile_layer.labels:
+        geom = "ST_Transform(ST_PointOnSurface(q.tile_geom), 3857)"
+        keep = "AND ST_Intersects(ST_PointOnSurface(q.tile_geom), ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326))"
+        keep_params = [z, x, y]
+    elif layer.geometry_type.endswith("Point"):
+        geom, keep, keep_params = "ST_Transform(q.tile_geom, 3857)", "", []
+    else:
+        geom, keep, keep_params = f"ST_Simplify(ST_Transform(q.tile_geom, 3857), {unit / 2!r}, true)", "", []
+    sql = (
+        f"SELECT ST_AsMVT(t, %s, {EXTENT}, 'geom', 'id') FROM ("  # noqa: S608 (names are ours, quoted; values bound)
+        f"SELECT q.tile_id AS id{columns}, "
+        f"ST_AsMVTGeom({geom}, ST_TileEnvelope(%s, %s, %s), {EXTENT}, {BUFFER}, true) AS geom "
+        f"FROM ({inner_sql}) q "
+        f"WHERE q.tile_geom && ST_Transform(ST_TileEnvelope(%s, %s, %s, margin => %s), 4326) {keep}"
+        f") t WHERE t.geom IS NOT NULL"
+    )
+    params = [tile_layer.name, z, x, y, *inner_params, z, x, y, BUFFER / EXTENT, *keep_params]
+    return sql, params
+
+
+def render(tile_layer: TileLayer, z: int, x: int, y: int) -> bytes:
+    if z < tile_layer.layer.tile_min_zoom:
+        return b""
+    sql, params = tile_sql(tile_layer, z, x, y)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return bytes(row[0]) if row and row[0] else b""
+
+
+# -------------------------------------------------------------------------------------- versions, cache
+
+_client: redis.Redis | None = None
+_redis_down_until = 0.0
+
+
+def _redis() -> redis.Redis | None:
+    """The Redis client, or None for 30 s after an error (tiles are then rendered without the cache)."""
+    global _client
+    if time.monotonic() < _redis_down_until:
+        return None
+    if _client is None:
+        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
+    return _client
+
+
+def _redis_failed(exc: Exception) -> None:
+    global _redis_down_until
+    logger.warning("tile cache unavailable, rendering without it: %s", exc)
+    _redis_down_until = time.monotonic() + 30
+
+
+def _prefix() -> str:
+    """Per database: the demo database and each test database have their own versions and tiles."""
+    return f"cityops:tiles:{connection.settings_dict['NAME']}:"
+
+
+def tables_of(layer: Layer) -> list[str]:
+    """Every table a layer's tiles read: its own and those its property paths cross."""
+    tables = {layer.model._meta.db_table}
+    for prop in layer.properties.values():
+        model = layer.model
+        for part in prop.path.split("__")[:-1]:
+            model = model._meta.get_field(part).related_model
+            tables.add(model._meta.db_table)
+    return sorted(tables)
+
+
+def _versions(tables: list[str]) -> list[str] | None:
+    client = _redis()
+    if client is None:
+        return None
+    keys = [f"{_prefix()}v:{table}" for table in tables]
+    try:
+        values = client.mget(keys)
+        for i, value in enumerate(values):
+            if value is None:  # first use, or Redis lost its data: start from a number never used before
+                client.set(keys[i], time.time_ns(), nx=True)
+                values[i] = client.get(keys[i])
+    except redis.RedisError as exc:
+        _redis_failed(exc)
+        return None
+    return [v.decode() for v in values]
+
+
+def bump(*tables: str) -> None:
+    client = _redis()
+    if client is None:
+        return
+    try:
+        pipe = client.pipeline()
+        for table in tables:
+            key = f"{_prefix()}v:{table}"
+            pipe.set(key, time.time_ns(), nx=True)
+            pipe.incr(key)
+        pipe.execute()
+    except redis.RedisError as exc:
+        _redis_failed(exc)
+
+
+def data_changed(*models: type[Model]) -> None:
+    """Tell the tile cache that rows of these models changed (for writes that send no model signals)."""
+    tables = [model._meta.db_table for model in models]
+    transaction.on_commit(lambda: bump(*tables))
+
+
+def _on_row_change(sender, **kwargs) -> None:
+    table = sender._meta.db_table
+    transaction.on_commit(lambda: bump(table))
+
+
+def connect_signals() -> None:
+    """Bump a table's version whenever one of its rows is saved or deleted through the ORM."""
+    models = set()
+    for layer in layers.all_layers():
+        models.add(layer.model)
+        for prop in layer.properties.values():
+            model = layer.model
+            for part in prop.path.split("__")[:-1]:
+                model = model._meta.get_field(part).related_model
+                models.add(model)
+    for model in models:
+        post_save.connect(_on_row_change, sender=model, dispatch_uid=f"tiles-{model._meta.label}-save")
+        post_delete.connect(_on_row_change, sender=model, dispatch_uid=f"tiles-{model._meta.label}-delete")
+
+
+def all_tables() -> list[str]:
+    return sorted({table for layer in layers.all_layers() for table in tables_of(layer)})
+
+
+@dataclass(frozen=True)
+class Tile:
+    body: bytes
+    etag: str
+    cacheable: bool
+
+
+def get_tile(tile_layers_: list[TileLayer], z: int, x: int, y: int) -> Tile:
+    """The tile (concatenated layers), from the cache when its tables have not changed since it was stored."""
+    parts = []
+    signature = []
+    cacheable = True
+    for tile_layer in tile_layers_:
+        body, version = _cached_layer_tile(tile_layer, z, x, y)
+        cacheable &= version is not None
+        parts.append(body)
+        signature.append(f"{tile_layer.name}@{version or hashlib.blake2s(body).hexdigest()}")
+    body = b"".join(parts)
+    etag = '"' + hashlib.blake2s(f"{z}/{x}/{y}|{'|'.join(signature)}".encode(), digest_size=16).hexdigest() + '"'
+    return Tile(body, etag, cacheable)
+
+
+def _cached_layer_tile(tile_layer: TileLayer, z: int, x: int, y: int) -> tuple[bytes, str | None]:
+    if not tile_layer.layer.tile_cache:
+        return render(tile_layer, z, x, y), None
+    versions = _versions(tables_of(tile_layer.layer))
+    if versions is None:
+        return render(tile_layer, z, x, y), None
+    version = ".".join(versions)
+    key = f"{_prefix()}t:{tile_layer.name}:{version}:{z}/{x}/{y}"
+    client = _redis()
+    try:
+        hit = client.get(key) if client else None
+    except redis.RedisError as exc:
+        _redis_failed(exc)
+        hit = None
+    if hit is not None:
+        return hit, version
+    body = render(tile_layer, z, x, y)
+    if client is not None:
+        try:
+            client.set(key, body, ex=CACHE_SECONDS)
+        except redis.RedisError as exc:
+            _redis_failed(exc)
+    return body, version
