@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from core.admin import MapAdmin
 
-from .models import Station, Vehicle
+from .models import Alarm, Incident, IncidentType, ResponsePlanItem, RestrictedZone, Station, Vehicle
 
 
 @admin.register(Station)
@@ -19,3 +19,48 @@ class VehicleAdmin(MapAdmin):
     search_fields = ["call_sign", "plate", "jt808_phone", "osmand_id"]
     readonly_fields = ["last_position", "last_fix_at", "last_speed_kmh", "last_heading"]
     list_select_related = ["agency", "station"]
+
+
+class ResponsePlanInline(admin.TabularInline):
+    model = ResponsePlanItem
+    extra = 1
+
+
+@admin.register(IncidentType)
+class IncidentTypeAdmin(admin.ModelAdmin):
+    """The code tables and their response plans (run cards): which agencies send how many units of which kind."""
+
+    list_display = ["code", "name", "agency", "default_priority", "utility", "active"]
+    list_filter = ["agency", "active"]
+    search_fields = ["code", "name", "name_en"]
+    inlines = [ResponsePlanInline]
+
+
+@admin.register(Incident)
+class IncidentAdmin(MapAdmin):
+    """Read-only: incidents change through the dispatch console, where every change is timed and published."""
+
+    list_display = ["number", "incident_type", "priority", "status", "district", "call_received_at"]
+    list_filter = ["status", "incident_type__agency", "priority"]
+    search_fields = ["number", "address", "caller_number"]
+    list_select_related = ["incident_type", "district"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RestrictedZone)
+class RestrictedZoneAdmin(MapAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
+
+
+@admin.register(Alarm)
+class AlarmAdmin(admin.ModelAdmin):
+    list_display = ["at", "kind", "vehicle", "message", "cleared_at"]
+    list_filter = ["kind"]
+    list_select_related = ["vehicle"]
+    readonly_fields = ["vehicle", "kind", "message", "at", "geom", "cleared_at"]

@@ -1,17 +1,32 @@
-"""HTTP side of dispatch: the OsmAnd GPS endpoint used by phone apps and the fleet simulator.
+"""HTTP side of dispatch: the OsmAnd GPS endpoint used by phone apps and the fleet simulator, and the REST
+API of incidents, units, tracks, alarms and KPIs under /api/dispatch/.
 
-The OsmAnd protocol (as Traccar documents it) is a plain query string, not a REST resource, so this is a
-plain Django view: no session, no CSRF (devices have neither); the device id is the credential.
+The OsmAnd protocol (as Traccar documents it) is a plain query string, not a REST resource, so that one is
+a plain Django view: no session, no CSRF (devices have neither); the device id is the credential.
 """
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import InputError
+from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geometry
+from core.models import Role
+from core.permissions import roles_required
+from core.realtime import TOPIC_ROLES, Viewer
 
 from . import selectors, services
+from .features import incident_feature
+from .models import AGENCY_CODES, Assignment, Incident, IncidentType
 
 KNOT_KMH = 1.852  # OsmAnd speeds are knots
 _SECONDS_LIMIT = 2**31 - 1  # Traccar's rule: larger integer timestamps are milliseconds
@@ -90,3 +105,231 @@ def osmand(request: HttpRequest) -> HttpResponse:
         return HttpResponse(f"position refused: {result.refused[0]}\n", status=400, content_type="text/plain")
     services.publish_vehicles_now(_feed, result.moved)
     return HttpResponse("OK\n", content_type="text/plain")
+
+
+# -- incidents and units (REST, /api/dispatch/) -----------------------------------------------------------
+
+READ_ROLES = tuple(TOPIC_ROLES["incidents"])
+DISPATCHERS = roles_required(Role.CALL_TAKER, Role.OPERATOR, Role.ADMIN, read_roles=READ_ROLES)
+MAX_TRACK_RANGE = timedelta(days=7)
+
+
+def _validated(serializer_class, data) -> dict:
+    """DRF validation answered in the shared {"error", "field", "detail"} shape."""
+    payload = serializer_class(data=data)
+    if payload.is_valid():
+        return payload.validated_data
+    field, problems = next(iter(payload.errors.items()))
+    while isinstance(problems, dict):
+        index, problems = next(iter(problems.items()))
+        field = f"{field}[{index}]"
+    raise InputError(field, " ".join(str(problem) for problem in problems))
+
+
+def _conflict(exc: services.ConflictError) -> Response:
+    return Response({"error": "conflict", "detail": exc.detail, **exc.extra}, status=status.HTTP_409_CONFLICT)
+
+
+def _viewer(request) -> Viewer:
+    return Viewer.for_user(request.user)
+
+
+def _incident_or_404(request, pk: int) -> Incident:
+    incident = selectors.visible_incident(_viewer(request), pk)
+    if incident is None:
+        raise NotFound(f"no incident {pk} visible to you")
+    return incident
+
+
+def _feature(pk: int) -> dict:
+    return incident_feature(selectors.incidents_for(selectors.CITY_WIDE).get(pk=pk))
+
+
+class IncidentTypeListView(APIView):
+    permission_classes = [DISPATCHERS]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        return Response(selectors.incident_types())
+
+
+class IncidentRequestSerializer(serializers.Serializer):
+    caller_number = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
+    call_received_at = serializers.DateTimeField(required=False)
+    type_code = serializers.CharField(max_length=32)
+    priority = serializers.IntegerField(required=False, min_value=1, max_value=4)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
+    address = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    location = serializers.JSONField(required=False, help_text="GeoJSON Point")
+    crs = serializers.CharField(required=False, default="wgs84", help_text=SUPPORTED_CRS_TEXT)
+    confirm_new = serializers.BooleanField(required=False, default=False)
+    same_as = serializers.IntegerField(required=False, help_text="id of the open incident this call is about")
+
+
+class IncidentListView(APIView):
+    """GET: incidents as a FeatureCollection (?status=open|closed|all). POST: a call → an incident."""
+
+    permission_classes = [DISPATCHERS]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=["open", "closed", "all"])], responses=OpenApiTypes.OBJECT
+    )
+    def get(self, request):
+        which = request.query_params.get("status", "open")
+        if which not in ("open", "closed", "all"):
+            raise InputError("status", "must be open, closed or all")
+        features = selectors.incident_list(_viewer(request), which)
+        return Response({"type": "FeatureCollection", "features": features})
+
+    @extend_schema(request=IncidentRequestSerializer, responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    def post(self, request):
+        data = _validated(IncidentRequestSerializer, request.data)
+        call = {
+            "caller_number": data["caller_number"],
+            "call_received_at": data.get("call_received_at"),
+            "description": data["description"],
+        }
+        if "same_as" in data:
+            incident = _incident_or_404(request, data["same_as"])
+            try:
+                services.attach_call(request.user, incident, **call)
+            except services.ConflictError as exc:
+                return _conflict(exc)
+            return Response(_feature(incident.pk))
+        incident_type = IncidentType.objects.filter(code=data["type_code"], active=True).first()
+        if incident_type is None:
+            raise InputError("type_code", f"unknown incident type {data['type_code']!r}")
+        if data.get("location") is None:
+            raise InputError("location", "the incident's location (a GeoJSON Point) is required")
+        point = parse_geometry(data["location"], parse_crs(data["crs"]), field="location")
+        if point.geom_type != "Point":
+            raise InputError("location", f"must be a GeoJSON Point, not {point.geom_type}")
+        try:
+            incident = services.create_incident(
+                request.user,
+                incident_type=incident_type,
+                point=point,
+                priority=data.get("priority"),
+                address=data["address"],
+                confirm_new=data["confirm_new"],
+                **call,
+            )
+        except services.PossibleDuplicate as dup:
+            return Response(
+                {
+                    "error": "possible_duplicate",
+                    "detail": "an open incident nearby looks like the same event; "
+                    "send same_as=<id> to attach the call, or confirm_new=true",
+                    "duplicates": [incident_feature(i) for i in dup.duplicates],
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(_feature(incident.pk), status=status.HTTP_201_CREATED)
+
+
+class IncidentDetailView(APIView):
+    permission_classes = [DISPATCHERS]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, pk):
+        incident = _incident_or_404(request, pk)
+        return Response({**incident_feature(incident), "timeline": selectors.timeline(incident)})
+
+
+class RecommendationView(APIView):
+    permission_classes = [DISPATCHERS]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, pk):
+        incident = _incident_or_404(request, pk)
+        return Response(selectors.recommendation(_viewer(request), incident))
+
+
+class DispatchRequestSerializer(serializers.Serializer):
+    vehicle_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=50)
+
+
+class DispatchView(APIView):
+    """Send units (all or nothing); each assignment keeps the road ETA at the moment of dispatch."""
+
+    permission_classes = [DISPATCHERS]
+
+    @extend_schema(request=DispatchRequestSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    def post(self, request, pk):
+        incident = _incident_or_404(request, pk)
+        ids = list(dict.fromkeys(_validated(DispatchRequestSerializer, request.data)["vehicle_ids"]))
+        try:
+            services.dispatch_units(request.user, _viewer(request), incident, ids, selectors.etas(incident, ids))
+        except services.ConflictError as exc:
+            return _conflict(exc)
+        return Response(_feature(incident.pk))
+
+
+class IncidentStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField([Incident.Status.UNDER_CONTROL, Incident.Status.CLOSED])
+
+
+class IncidentStatusView(APIView):
+    permission_classes = [DISPATCHERS]
+
+    @extend_schema(request=IncidentStatusSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    def post(self, request, pk):
+        incident = _incident_or_404(request, pk)
+        target = _validated(IncidentStatusSerializer, request.data)["status"]
+        try:
+            services.set_incident_status(request.user, incident, target)
+        except services.ConflictError as exc:
+            return _conflict(exc)
+        return Response(_feature(incident.pk))
+
+
+class AssignmentStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(["en_route", "on_scene", "returning", "available", "cleared"])
+
+
+class AssignmentStatusView(APIView):
+    """A unit's status on its assignment; "available" (or "cleared") releases it."""
+
+    permission_classes = [DISPATCHERS]
+
+    @extend_schema(request=AssignmentStatusSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    def post(self, request, pk):
+        assignment = Assignment.objects.filter(pk=pk).first()
+        if assignment is None or selectors.visible_incident(_viewer(request), assignment.incident_id) is None:
+            raise NotFound(f"no assignment {pk} visible to you")
+        agencies = selectors.viewer_agencies(_viewer(request))
+        if agencies is not None and assignment.agency not in agencies:
+            return _conflict(services.ConflictError(f"the unit belongs to agency {assignment.agency}"))
+        target = _validated(AssignmentStatusSerializer, request.data)["status"]
+        target = Assignment.Status.CLEARED if target == "available" else target
+        try:
+            services.set_assignment_status(request.user, assignment, target)
+        except services.ConflictError as exc:
+            return _conflict(exc)
+        return Response(_feature(assignment.incident_id))
+
+
+class AgencyLinkSerializer(serializers.Serializer):
+    link = serializers.ChoiceField(AGENCY_CODES, required=False)
+    unlink = serializers.ChoiceField(AGENCY_CODES, required=False)
+
+    def validate(self, attrs):
+        if ("link" in attrs) == ("unlink" in attrs):
+            raise serializers.ValidationError({"link": "give exactly one of link or unlink"})
+        return attrs
+
+
+class AgencyLinkView(APIView):
+    """联动: link another agency to the incident (its desk sees it at once), or withdraw one."""
+
+    permission_classes = [DISPATCHERS]
+
+    @extend_schema(request=AgencyLinkSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    def post(self, request, pk):
+        incident = _incident_or_404(request, pk)
+        data = _validated(AgencyLinkSerializer, request.data)
+        try:
+            services.link_agency(request.user, _viewer(request), incident, **data)
+        except services.ConflictError as exc:
+            return _conflict(exc)
+        return Response(_feature(incident.pk))

@@ -9,6 +9,7 @@ class DispatchConfig(AppConfig):
     def ready(self):
         from core.realtime import register_snapshot
 
-        from .selectors import vehicle_features
+        from .selectors import incident_features, vehicle_features
 
         register_snapshot("vehicles", vehicle_features)
+        register_snapshot("incidents", incident_features)

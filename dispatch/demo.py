@@ -2,7 +2,8 @@
 
 from django.contrib.gis.geos import GEOSGeometry
 
-from .models import Station, Vehicle
+from .models import Incident, IncidentType, ResponsePlanItem, Station, Vehicle
+from .plans import load_code_table
 
 AGENCY_ORG = {"110": "SZ-PSB-110", "119": "SZ-FIRE-119", "120": "SZ-EMS-120", "122": "SZ-TRAFFIC-122"}
 # Units per station kind: (vehicle kind, call-sign letter, how many, crew).
@@ -23,6 +24,7 @@ def demo_terminal(number: int) -> tuple[str, str]:
 
 def load_demo(city, context: dict) -> dict:
     orgs, areas = context["orgs"], context["areas"]
+    load_code_table(IncidentType, ResponsePlanItem, set(Vehicle.Kind.values))  # restored after a test flush
     stations = Station.objects.bulk_create(
         Station(
             id=s.station_id,
@@ -60,5 +62,6 @@ def load_demo(city, context: dict) -> dict:
 
 
 def clear_demo() -> None:
+    Incident.objects.all().delete()
     Vehicle.objects.all().delete()
     Station.objects.all().delete()

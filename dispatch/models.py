@@ -1,9 +1,11 @@
-"""Where emergency units are based."""
+"""Units and their stations, the GPS track, incidents with their calls, assignments and timeline, alarms."""
 
 from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.models import AdminArea, Organisation
+from core.models import AdminArea, Organisation, User
 
 
 class Station(models.Model):
@@ -81,6 +83,13 @@ class Vehicle(models.Model):
     last_fix_at = models.DateTimeField(_("last fix time"), null=True, blank=True)
     last_speed_kmh = models.FloatField(_("last speed (km/h)"), null=True, blank=True)
     last_heading = models.SmallIntegerField(_("last heading"), null=True, blank=True)
+    route = models.LineStringField(
+        _("assigned route"),
+        srid=4326,
+        null=True,
+        blank=True,
+        help_text=_("A bus line or an approved dangerous-goods route; leaving it raises an off-route alarm."),
+    )
 
     class Meta:
         ordering = ["call_sign"]
@@ -111,3 +120,224 @@ class TrackPoint(models.Model):
     class Meta:
         managed = False
         db_table = "dispatch_track"
+
+
+AGENCY_CODES = Organisation.Agency.values
+
+
+class IncidentType(models.Model):
+    """One entry of an agency's incident code table (shipped in data/dispatch_incident_types.csv)."""
+
+    class Utility(models.TextChoices):
+        NONE = "", _("None")
+        GAS = "gas", _("Gas")
+        WATER = "water", _("Water")
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    agency = models.CharField(_("agency"), max_length=3, choices=Organisation.Agency.choices)
+    name = models.CharField(_("name (Chinese)"), max_length=64)
+    name_en = models.CharField(_("name (English)"), max_length=64)
+    default_priority = models.PositiveSmallIntegerField(_("default priority"), default=3)
+    utility = models.CharField(
+        _("utility network"),
+        max_length=8,
+        choices=Utility.choices,
+        blank=True,
+        help_text=_("Incidents of this type start the pipeline burst analysis of this network."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["agency", "code"]
+        verbose_name = _("incident type")
+        verbose_name_plural = _("incident types")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def label(self, language: str | None) -> str:
+        return self.name if (language or "zh").startswith("zh") else self.name_en
+
+
+class ResponsePlanItem(models.Model):
+    """Run card line: for this incident type, send `count` units of `unit_kind` from `agency`."""
+
+    incident_type = models.ForeignKey(
+        IncidentType, verbose_name=_("incident type"), on_delete=models.CASCADE, related_name="plan"
+    )
+    agency = models.CharField(_("agency"), max_length=3, choices=Organisation.Agency.choices)
+    unit_kind = models.CharField(_("unit kind"), max_length=24, choices=Vehicle.Kind.choices)
+    count = models.PositiveSmallIntegerField(_("count"), default=1)
+
+    class Meta:
+        ordering = ["incident_type", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident_type", "agency", "unit_kind"], name="dispatch_plan_unique_kind")
+        ]
+        verbose_name = _("response plan line")
+        verbose_name_plural = _("response plan")
+
+    def __str__(self) -> str:
+        return f"{self.agency} {self.unit_kind} x{self.count}"
+
+
+class Incident(models.Model):
+    """One real-world event; many calls may report it, several agencies may work it (联动)."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        DISPATCHED = "dispatched", _("Dispatched")
+        EN_ROUTE = "en_route", _("En route")
+        ON_SCENE = "on_scene", _("On scene")
+        UNDER_CONTROL = "under_control", _("Under control")
+        CLOSED = "closed", _("Closed")
+
+    number = models.CharField(_("number"), max_length=24, unique=True)
+    incident_type = models.ForeignKey(IncidentType, verbose_name=_("type"), on_delete=models.PROTECT)
+    priority = models.PositiveSmallIntegerField(_("priority"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    agencies = ArrayField(
+        models.CharField(max_length=3, choices=Organisation.Agency.choices),
+        verbose_name=_("agencies"),
+        help_text=_("Agencies working this incident; their staff see it."),
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    caller_number = models.CharField(_("caller number"), max_length=32, blank=True)
+    district = models.ForeignKey(AdminArea, verbose_name=_("district"), null=True, blank=True, on_delete=models.PROTECT)
+    geom = models.PointField(_("location"), srid=4326)
+    created_by = models.ForeignKey(
+        User, verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    call_received_at = models.DateTimeField(_("call received"))
+    created_at = models.DateTimeField(_("created"))
+    dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
+    en_route_at = models.DateTimeField(_("en route"), null=True, blank=True)
+    on_scene_at = models.DateTimeField(_("on scene"), null=True, blank=True)
+    under_control_at = models.DateTimeField(_("under control"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["call_received_at"])]
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Call(models.Model):
+    """One phone call; a repeat call about the same event is attached to the incident, not a new one."""
+
+    incident = models.ForeignKey(Incident, verbose_name=_("incident"), on_delete=models.CASCADE, related_name="calls")
+    caller_number = models.CharField(_("caller number"), max_length=32, blank=True)
+    received_at = models.DateTimeField(_("received"))
+    description = models.TextField(_("description"), blank=True)
+    taken_by = models.ForeignKey(User, verbose_name=_("taken by"), null=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["received_at"]
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+
+
+class Assignment(models.Model):
+    """A unit sent to an incident; its timestamps feed the response-time KPIs."""
+
+    class Status(models.TextChoices):
+        DISPATCHED = "dispatched", _("Dispatched")
+        EN_ROUTE = "en_route", _("En route")
+        ON_SCENE = "on_scene", _("On scene")
+        RETURNING = "returning", _("Returning")
+        CLEARED = "cleared", _("Cleared")
+
+    incident = models.ForeignKey(
+        Incident, verbose_name=_("incident"), on_delete=models.CASCADE, related_name="assignments"
+    )
+    vehicle = models.ForeignKey(Vehicle, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="assignments")
+    agency = models.CharField(_("agency"), max_length=3, choices=Organisation.Agency.choices)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DISPATCHED)
+    eta_s = models.FloatField(_("ETA at dispatch (s)"), null=True, blank=True)
+    dispatched_by = models.ForeignKey(User, verbose_name=_("dispatched by"), null=True, on_delete=models.SET_NULL)
+    dispatched_at = models.DateTimeField(_("dispatched"))
+    en_route_at = models.DateTimeField(_("en route"), null=True, blank=True)
+    on_scene_at = models.DateTimeField(_("on scene"), null=True, blank=True)
+    returning_at = models.DateTimeField(_("returning"), null=True, blank=True)
+    cleared_at = models.DateTimeField(_("cleared"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["dispatched_at", "id"]
+        constraints = [  # the database itself refuses a unit on two incidents at once
+            models.UniqueConstraint(
+                fields=["vehicle"], condition=~Q(status="cleared"), name="dispatch_one_active_assignment_per_unit"
+            )
+        ]
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+
+    def __str__(self) -> str:
+        return f"{self.vehicle_id} → {self.incident_id}"
+
+
+class TimelineEntry(models.Model):
+    """What happened to an incident, in order: calls, dispatches, status changes, links (written by services)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    at = models.DateTimeField(_("time"))
+    type = models.CharField(_("type"), max_length=32)
+    text = models.CharField(_("text"), max_length=255)
+    actor = models.ForeignKey(User, verbose_name=_("actor"), null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("timeline entry")
+        verbose_name_plural = _("timeline")
+
+
+class RestrictedZone(models.Model):
+    """An area dangerous-goods vehicles must not enter (tunnels, the city centre, water protection zones)."""
+
+    name = models.CharField(_("name"), max_length=128)
+    geom = models.MultiPolygonField(_("area"), srid=4326)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("restricted zone")
+        verbose_name_plural = _("restricted zones")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Alarm(models.Model):
+    """A condition raised by the AVL checks; open until the condition ends or someone acknowledges it."""
+
+    class Kind(models.TextChoices):
+        SPEEDING = "speeding", _("Speeding")
+        RESTRICTED_ZONE = "restricted_zone", _("Dangerous goods in a restricted zone")
+        STOPPED = "stopped", _("Stopped too long")
+        OFF_ROUTE = "off_route", _("Off route")
+        SOS = "sos", _("Emergency button (SOS)")
+
+    vehicle = models.ForeignKey(Vehicle, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="alarms")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    message = models.CharField(_("message"), max_length=255)
+    at = models.DateTimeField(_("raised"))
+    geom = models.PointField(_("location"), srid=4326)
+    cleared_at = models.DateTimeField(_("cleared"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vehicle", "kind"],
+                condition=Q(cleared_at__isnull=True),
+                name="dispatch_one_open_alarm_per_kind",
+            )
+        ]
+        verbose_name = _("alarm")
+        verbose_name_plural = _("alarms")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.vehicle_id}"

@@ -1,4 +1,5 @@
-"""State changes of dispatch: GPS fixes into the day-partitioned track table and the units' last positions.
+"""State changes of dispatch: GPS fixes into the day-partitioned track table and the units' last positions;
+incidents, their calls, assignments and statuses (each change one transaction, published as it commits).
 
 Both GPS paths (the JT/T 808 ingest process and the OsmAnd HTTP view) end in ``record_fixes``: one
 transaction that COPYs the batch into a staging table, inserts it into the track with ``ON CONFLICT DO
@@ -19,9 +20,15 @@ from channels.layers import get_channel_layer
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
 
+from core.errors import InputError
+from core.events import publish
+from core.models import User
 from core.realtime import VEHICLE_GROUP
+from core.services import record_audit
 
-from .models import Vehicle
+from . import selectors
+from .features import incident_feature, vehicle_feature
+from .models import Assignment, Call, Incident, IncidentType, TimelineEntry, Vehicle
 
 log = logging.getLogger(__name__)
 
@@ -187,24 +194,6 @@ def issue_jt808_auth_code(vehicle: Vehicle) -> str:
     return vehicle.jt808_auth_code
 
 
-def vehicle_feature(unit_id, call_sign, kind, status, agency_id, agency, lon, lat, speed, heading, fix_time) -> dict:
-    return {
-        "type": "Feature",
-        "id": unit_id,
-        "geometry": {"type": "Point", "coordinates": [lon, lat]},
-        "properties": {
-            "call_sign": call_sign,
-            "kind": kind,
-            "agency": agency,
-            "agency_id": agency_id,
-            "status": status,
-            "speed_kmh": speed,
-            "heading": heading,
-            "fix_time": fix_time.isoformat() if fix_time else None,
-        },
-    }
-
-
 class VehicleFeed:
     """Coalesces moved-vehicle Features: only the newest per vehicle is kept, and a vehicle is sent at most
     once per ``interval`` seconds, so a terminal reporting 10 Hz costs the consoles 1 Hz.
@@ -241,3 +230,339 @@ def publish_vehicles_now(feed: VehicleFeed, features: list[dict]) -> None:
         async_to_sync(get_channel_layer().group_send)(VEHICLE_GROUP, vehicles_message(due))
     except Exception:  # positions are committed; the console's next update or snapshot carries them
         log.exception("vehicle fan-out failed")
+
+
+# -- incidents ------------------------------------------------------------------------------------------
+
+DUPLICATE_RADIUS_M = 300.0
+DUPLICATE_WINDOW = timedelta(minutes=30)
+CALL_TIME_TOLERANCE = timedelta(minutes=1)  # a call-taker's clock may run slightly ahead
+INCIDENT_ORDER = list(Incident.Status.values)
+ASSIGNMENT_ORDER = list(Assignment.Status.values)
+# What a unit's status becomes when its assignment reaches each state.
+UNIT_STATUS_FOR = {
+    Assignment.Status.DISPATCHED: Vehicle.Status.DISPATCHED,
+    Assignment.Status.EN_ROUTE: Vehicle.Status.EN_ROUTE,
+    Assignment.Status.ON_SCENE: Vehicle.Status.ON_SCENE,
+    Assignment.Status.RETURNING: Vehicle.Status.RETURNING,
+    Assignment.Status.CLEARED: Vehicle.Status.AVAILABLE,
+}
+# The incident follows its most advanced unit, up to on scene; the rest is the commander's call.
+INCIDENT_STATUS_FOR = {
+    Assignment.Status.EN_ROUTE: Incident.Status.EN_ROUTE,
+    Assignment.Status.ON_SCENE: Incident.Status.ON_SCENE,
+}
+
+
+class ConflictError(Exception):
+    """The request is valid but the current state forbids it (409); nothing was changed."""
+
+    def __init__(self, detail: str, **extra):
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class PossibleDuplicate(Exception):
+    """Open incidents that look like the same event; the call taker decides (confirm_new or same_as)."""
+
+    def __init__(self, duplicates: list[Incident]):
+        super().__init__(f"{len(duplicates)} possible duplicates")
+        self.duplicates = duplicates
+
+
+def _actor(user) -> User | None:
+    return user if user is not None and user.is_authenticated else None
+
+
+def _note(incident: Incident, type_: str, text: str, user=None, at=None) -> None:
+    TimelineEntry.objects.create(
+        incident=incident, at=at or timezone.now(), type=type_, text=text[:255], actor=_actor(user)
+    )
+
+
+def _publish_incident(incident_id: int, type_: str, extra_agencies=()) -> dict:
+    """Publish the incident as consoles see it; `extra_agencies` (just unlinked) still get this update."""
+    incident = selectors.incidents_for(selectors.CITY_WIDE).get(pk=incident_id)
+    feature = incident_feature(incident)
+    orgs = selectors.agency_org_ids({*incident.agencies, *extra_agencies})
+    publish("incidents", type_, feature, geom=incident.geom, orgs=orgs)
+    return feature
+
+
+def publish_unit_status(vehicle: Vehicle) -> None:
+    position = vehicle.last_position
+    feature = vehicle_feature(
+        vehicle.pk,
+        vehicle.call_sign,
+        vehicle.kind,
+        vehicle.status,
+        vehicle.agency_id,
+        vehicle.agency.agency,
+        position.x if position else None,
+        position.y if position else None,
+        vehicle.last_speed_kmh,
+        vehicle.last_heading,
+        vehicle.last_fix_at,
+    )
+    publish("incidents", "unit.status", feature, geom=position, orgs=[vehicle.agency_id])
+
+
+def _next_number(agency: str, received: datetime) -> str:
+    """``119-20261123-0007``: agency, local date of the call, the day's sequence (serialised by a lock)."""
+    prefix = f"{agency}-{timezone.localtime(received):%Y%m%d}-"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [prefix])
+    last = Incident.objects.filter(number__startswith=prefix).order_by("-number").values_list("number", flat=True)
+    sequence = int(last[0].rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{sequence:04d}"
+
+
+def create_incident(
+    user,
+    *,
+    incident_type: IncidentType,
+    point,
+    caller_number: str = "",
+    call_received_at: datetime | None = None,
+    priority: int | None = None,
+    description: str = "",
+    address: str = "",
+    confirm_new: bool = False,
+) -> Incident:
+    """A new incident from a call, linked to every agency its response plan involves.
+
+    Refuses a point outside the city (InputError "location") and, unless ``confirm_new``, raises
+    PossibleDuplicate when an open incident of the same type or agency is near in space and time.
+    """
+    now = timezone.now()
+    received = call_received_at or now
+    if received > now + CALL_TIME_TOLERANCE:
+        raise InputError("call_received_at", f"{received.isoformat()} is in the future")
+    city = selectors.city_area()
+    if city is not None and not city.geom.intersects(point):
+        raise InputError("location", f"({point.x:.6f}, {point.y:.6f}) is outside the city of {city.name}")
+    if not confirm_new:
+        duplicates = selectors.open_duplicates(incident_type, point, received, DUPLICATE_RADIUS_M, DUPLICATE_WINDOW)
+        if duplicates:
+            raise PossibleDuplicate(duplicates)
+    agencies = sorted({incident_type.agency, *(line.agency for line in incident_type.plan.all())})
+    with transaction.atomic():
+        incident = Incident.objects.create(
+            number=_next_number(incident_type.agency, received),
+            incident_type=incident_type,
+            priority=priority or incident_type.default_priority,
+            agencies=agencies,
+            address=address,
+            description=description,
+            caller_number=caller_number,
+            district=selectors.district_at(point),
+            geom=point,
+            created_by=_actor(user),
+            call_received_at=received,
+            created_at=now,
+        )
+        Call.objects.create(
+            incident=incident,
+            caller_number=caller_number,
+            received_at=received,
+            description=description,
+            taken_by=_actor(user),
+        )
+        _note(incident, "call", f"call from {caller_number or 'unknown number'}", user, received)
+        _note(incident, "created", f"incident {incident.number} created: {incident_type.name}", user, now)
+        if len(agencies) > 1:
+            _note(incident, "linked", f"joint response: {', '.join(agencies)}", user, now)
+        record_audit(_actor(user), "incident.create", incident, incident.number)
+        _publish_incident(incident.pk, "incident.created")
+        if incident_type.utility:
+            transaction.on_commit(lambda: _start_burst_analysis(incident.pk, point, incident_type.utility))
+    return incident
+
+
+def attach_call(user, incident: Incident, *, caller_number: str = "", call_received_at=None, description="") -> None:
+    """A repeat call about an incident already open: recorded on it, no new incident."""
+    received = call_received_at or timezone.now()
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if incident.status == Incident.Status.CLOSED:
+            raise ConflictError(f"incident {incident.number} is closed; create a new one")
+        Call.objects.create(
+            incident=incident,
+            caller_number=caller_number,
+            received_at=received,
+            description=description,
+            taken_by=_actor(user),
+        )
+        _note(incident, "call", f"further call from {caller_number or 'unknown number'}: {description}", user, received)
+        _publish_incident(incident.pk, "incident.updated")
+
+
+def _start_burst_analysis(incident_id: int, point, utility: str) -> None:
+    """Gas leaks and water-main bursts start the pipelines app's burst analysis, when that app offers it."""
+    try:
+        from pipelines_mgmt import services as pipelines
+    except ImportError:
+        return
+    burst_for_incident = getattr(pipelines, "burst_for_incident", None)
+    if burst_for_incident is None:
+        return
+    try:
+        burst_for_incident(incident_id, point, utility)
+    except Exception:  # the incident stands; the analysis can be run by hand from the pipelines console
+        log.exception("burst analysis for incident %s failed", incident_id)
+
+
+def dispatch_units(user, viewer, incident: Incident, vehicle_ids: list[int], etas: dict | None = None) -> None:
+    """Send units; all or nothing. A unit not available, or of an agency the user does not work for, refuses
+    the whole request and names it."""
+    now = timezone.now()
+    agencies_allowed = selectors.viewer_agencies(viewer)
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if incident.status in (Incident.Status.UNDER_CONTROL, Incident.Status.CLOSED):
+            raise ConflictError(f"incident {incident.number} is {incident.status}; no more units can be sent")
+        locked = Vehicle.objects.select_for_update(of=("self",)).select_related("agency").filter(pk__in=vehicle_ids)
+        units = {u.pk: u for u in locked.order_by("pk")}
+        unknown = [pk for pk in vehicle_ids if pk not in units]
+        if unknown:
+            raise InputError("vehicle_ids", f"no unit with id {unknown[0]}")
+        allowed = agencies_allowed if agencies_allowed is not None else {u.agency.agency for u in units.values()}
+        foreign = [u for u in units.values() if u.agency.agency not in allowed]
+        if foreign:
+            raise ConflictError(
+                f"unit {foreign[0].call_sign} belongs to agency {foreign[0].agency.agency}; link that agency instead",
+                vehicle_ids=[u.pk for u in foreign],
+            )
+        busy = [u for u in units.values() if u.status != Vehicle.Status.AVAILABLE]
+        busy += [
+            u
+            for u in units.values()
+            if u not in busy and Assignment.objects.filter(vehicle=u).exclude(status=Assignment.Status.CLEARED).exists()
+        ]
+        if busy:
+            names = ", ".join(f"{u.call_sign} ({u.get_status_display()})" for u in busy)
+            raise ConflictError(f"not available: {names}", vehicle_ids=[u.pk for u in busy])
+        etas = etas or {}
+        Assignment.objects.bulk_create(
+            Assignment(
+                incident=incident,
+                vehicle=u,
+                agency=u.agency.agency,
+                eta_s=etas.get(u.pk),
+                dispatched_by=_actor(user),
+                dispatched_at=now,
+            )
+            for u in units.values()
+        )
+        Vehicle.objects.filter(pk__in=units).update(status=Vehicle.Status.DISPATCHED)
+        new_agencies = sorted({u.agency.agency for u in units.values()} - set(incident.agencies))
+        if new_agencies:
+            incident.agencies = sorted({*incident.agencies, *new_agencies})
+            _note(incident, "linked", f"agencies linked by dispatch: {', '.join(new_agencies)}", user, now)
+        if incident.dispatched_at is None:
+            incident.dispatched_at = now
+        if incident.status == Incident.Status.RECEIVED:
+            incident.status = Incident.Status.DISPATCHED
+        incident.save()
+        _note(incident, "dispatched", "dispatched " + ", ".join(u.call_sign for u in units.values()), user, now)
+        record_audit(_actor(user), "incident.dispatch", incident, incident.number, {"vehicles": sorted(units)})
+        _publish_incident(incident.pk, "incident.updated")
+        for unit in units.values():
+            unit.status = Vehicle.Status.DISPATCHED
+            publish_unit_status(unit)
+
+
+def set_assignment_status(user, assignment: Assignment, status: str, *, source: str = "manual", at=None) -> None:
+    """Move a unit forward on its assignment (never backwards); the unit and the incident follow."""
+    now = at or timezone.now()
+    with transaction.atomic():
+        locked = Assignment.objects.select_for_update(of=("self",)).select_related("vehicle__agency")
+        assignment = locked.get(pk=assignment.pk)
+        if ASSIGNMENT_ORDER.index(status) <= ASSIGNMENT_ORDER.index(assignment.status):
+            raise ConflictError(
+                f"unit {assignment.vehicle.call_sign} is already {assignment.status}; it cannot go to {status}",
+                current=assignment.status,
+            )
+        assignment.status = status
+        setattr(assignment, f"{status}_at", now)
+        assignment.save()
+        unit = assignment.vehicle
+        unit.status = UNIT_STATUS_FOR[status]
+        unit.save(update_fields=["status"])
+        incident = Incident.objects.select_for_update().get(pk=assignment.incident_id)
+        follow = INCIDENT_STATUS_FOR.get(status)
+        if follow and INCIDENT_ORDER.index(follow) > INCIDENT_ORDER.index(incident.status):
+            incident.status = follow
+            setattr(incident, f"{follow}_at", now)
+            incident.save()
+        how = " (AVL)" if source == "avl" else ""
+        _note(incident, f"unit.{status}", f"{unit.call_sign} {status.replace('_', ' ')}{how}", user, now)
+        _publish_incident(incident.pk, "incident.updated")
+        publish_unit_status(unit)
+
+
+def set_incident_status(user, incident: Incident, status: str) -> None:
+    """Under control or closed, never backwards. Closing releases the units: those on scene return, the others
+    are cleared at once."""
+    now = timezone.now()
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if INCIDENT_ORDER.index(status) <= INCIDENT_ORDER.index(incident.status):
+            raise ConflictError(
+                f"incident {incident.number} is already {incident.status}; it cannot go to {status}",
+                current=incident.status,
+            )
+        incident.status = status
+        setattr(incident, f"{status}_at", now)
+        if status == Incident.Status.CLOSED and incident.under_control_at is None:
+            incident.under_control_at = now
+        incident.save()
+        released = []
+        if status == Incident.Status.CLOSED:
+            for a in (
+                incident.assignments.select_for_update(of=("self",))
+                .select_related("vehicle__agency")
+                .filter(selectors.ACTIVE_ASSIGNMENT)
+            ):
+                if a.status in (Assignment.Status.ON_SCENE, Assignment.Status.RETURNING):
+                    a.status, a.returning_at = Assignment.Status.RETURNING, a.returning_at or now
+                else:
+                    a.status, a.cleared_at = Assignment.Status.CLEARED, now
+                a.save()
+                a.vehicle.status = UNIT_STATUS_FOR[a.status]
+                a.vehicle.save(update_fields=["status"])
+                released.append(a.vehicle)
+        _note(incident, status, f"incident {status.replace('_', ' ')}", user, now)
+        record_audit(_actor(user), f"incident.{status}", incident, incident.number)
+        _publish_incident(incident.pk, "incident.closed" if status == Incident.Status.CLOSED else "incident.updated")
+        for unit in released:
+            publish_unit_status(unit)
+
+
+def link_agency(user, viewer, incident: Incident, *, link: str | None = None, unlink: str | None = None) -> None:
+    """联动: add an agency to a joint incident (its desk sees it at once) or withdraw one."""
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if incident.status == Incident.Status.CLOSED:
+            raise ConflictError(f"incident {incident.number} is closed")
+        if link:
+            if link in incident.agencies:
+                raise ConflictError(f"agency {link} is already linked")
+            incident.agencies = sorted({*incident.agencies, link})
+            _note(incident, "linked", f"agency {link} linked", user)
+        else:
+            mine = selectors.viewer_agencies(viewer)
+            if mine is not None and unlink not in mine:
+                raise ConflictError(f"only agency {unlink} or the command centre may withdraw agency {unlink}")
+            if unlink not in incident.agencies:
+                raise ConflictError(f"agency {unlink} is not linked")
+            if len(incident.agencies) == 1:
+                raise ConflictError("an incident needs at least one agency")
+            if incident.assignments.filter(selectors.ACTIVE_ASSIGNMENT, agency=unlink).exists():
+                raise ConflictError(f"agency {unlink} still has units on this incident")
+            incident.agencies = [a for a in incident.agencies if a != unlink]
+            _note(incident, "unlinked", f"agency {unlink} withdrawn", user)
+        incident.save(update_fields=["agencies"])
+        record_audit(_actor(user), "incident.agencies", incident, incident.number, {"link": link, "unlink": unlink})
+        _publish_incident(incident.pk, "incident.updated", extra_agencies=[unlink] if unlink else [])

@@ -1,3 +1,16 @@
 """Dispatch REST API under /api/dispatch/."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("incident-types/", api.IncidentTypeListView.as_view(), name="dispatch-incident-types"),
+    path("incidents/", api.IncidentListView.as_view(), name="dispatch-incidents"),
+    path("incidents/<int:pk>/", api.IncidentDetailView.as_view(), name="dispatch-incident"),
+    path("incidents/<int:pk>/recommendation/", api.RecommendationView.as_view(), name="dispatch-recommendation"),
+    path("incidents/<int:pk>/dispatch/", api.DispatchView.as_view(), name="dispatch-dispatch"),
+    path("incidents/<int:pk>/status/", api.IncidentStatusView.as_view(), name="dispatch-incident-status"),
+    path("incidents/<int:pk>/agencies/", api.AgencyLinkView.as_view(), name="dispatch-incident-agencies"),
+    path("assignments/<int:pk>/status/", api.AssignmentStatusView.as_view(), name="dispatch-assignment-status"),
+]

@@ -26,6 +26,9 @@ ORGANISATIONS = [
     ("SZ-POWER", "深圳供电局", "utility", "", "SZ-GOV"),
 ]
 
+# District governments (code, name, district code, parent code): organisations with a jurisdiction.
+DISTRICT_ORGANISATIONS = [("SZ-440304-GOV", "福田区人民政府", "440304", "SZ-GOV")]
+
 # (username, role, organisation code, full name)
 DEMO_ACCOUNTS = [
     ("operator", Role.OPERATOR, "SZ-ECC", "值班员 王敏"),
@@ -36,6 +39,13 @@ DEMO_ACCOUNTS = [
     ("planner", Role.PLANNER, "SZ-PLAN", "规划师 赵静"),
     ("leader", Role.LEADER, "SZ-GOV", "领导 周华"),
     ("admin", Role.ADMIN, None, "系统管理员"),
+    # A district leader: the leader role in a district government, so the decision maps show that district only.
+    ("districtleader", Role.LEADER, "SZ-440304-GOV", "区领导 孙磊"),
+    # One dispatcher per agency desk: each works its agency's share of joint incidents (联动).
+    ("dispatcher110", Role.CALL_TAKER, "SZ-PSB-110", "110调度员 黄伟"),
+    ("dispatcher119", Role.CALL_TAKER, "SZ-FIRE-119", "119调度员 吴军"),
+    ("dispatcher120", Role.CALL_TAKER, "SZ-EMS-120", "120调度员 林芳"),
+    ("dispatcher122", Role.CALL_TAKER, "SZ-TRAFFIC-122", "122调度员 郑涛"),
 ]
 
 
@@ -54,6 +64,11 @@ def load_demo(city, context: dict) -> dict:
         orgs[code] = Organisation.objects.create(
             code=code, name=name, kind=kind, agency=agency, parent=orgs.get(parent) if parent else None
         )
+    for code, name, area_code, parent in DISTRICT_ORGANISATIONS:
+        if area_code in areas:
+            orgs[code] = Organisation.objects.create(
+                code=code, name=name, kind=Organisation.Kind.GOVERNMENT, parent=orgs[parent], area=areas[area_code]
+            )
     password = make_password(settings.CITYOPS_DEMO_PASSWORD)  # hashed once: a hash costs ~0.5 s
     for username, role, org_code, full_name in DEMO_ACCOUNTS:
         user = User.objects.create(
