@@ -594,6 +594,9 @@ def refusal(exc: WorkflowError) -> tuple[int, dict]:
         return 409, body
     if exc.code == "role_not_allowed":
         return 403, body
+    if Requirement.OWN_DEPARTMENT in exc.missing:
+        body["error"] = "wrong_department"
+        return 403, body
     body["error"] = "invalid_input"
     body["field"] = REQUIREMENT_FIELDS.get(exc.missing[0], "action") if exc.missing else "action"
     body["missing"] = [m.value for m in exc.missing]
