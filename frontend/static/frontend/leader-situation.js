@@ -1,0 +1,394 @@
+/**
+ * The situation map of one major incident (态势图): the incident, its units with their tracks, the symbols
+ * operators draw (command post, cordon, evacuation route, water source, hazard area), the pipeline
+ * isolation, the population inside the affected areas and the timeline — kept current from /ws/ops/.
+ */
+import * as maplibregl from "maplibre-gl";
+
+import {OpsSocket} from "./ops-socket.js";
+
+const FONT = ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC"];
+const AGENCY_COLORS = {110: "#3b82f6", 119: "#ef4444", 120: "#10b981", 122: "#f59e0b"};
+const SYMBOLS = {
+  command_post: {color: "#3b82f6", draws: "Point"},
+  water_source: {color: "#0ea5e9", draws: "Point"},
+  evacuation_route: {color: "#22c55e", draws: "LineString"},
+  cordon: {color: "#ef4444", draws: "Polygon"},
+  hazard_area: {color: "#f97316", draws: "Polygon"},
+};
+const RELOAD_DELAY_MS = 800;
+
+const root = document.getElementById("situation");
+const incidentId = Number(root.dataset.incident);
+const strings = document.getElementById("leader-strings").dataset;
+const empty = () => ({type: "FeatureCollection", features: []});
+const symbolColor = ["match", ["get", "symbol"], ...Object.entries(SYMBOLS).flatMap(([k, v]) => [k, v.color]), "#aaa"];
+
+function csrfToken() {
+  return document.cookie.split("; ").find((c) => c.startsWith("csrftoken="))?.split("=")[1] ?? "";
+}
+
+async function api(url, options = {}) {
+  const response = await fetch(url, {
+    ...options,
+    headers: {Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken()},
+  });
+  if (response.status === 204) return null;
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.detail ? String(body.detail) : `HTTP ${response.status}`);
+  return body;
+}
+
+function showMessage(text) {
+  const box = document.getElementById("map-message");
+  box.textContent = text ?? "";
+  box.hidden = !text;
+}
+
+function buildStyle() {
+  return {
+    version: 8,
+    sources: {
+      districts: {type: "geojson", data: empty()},
+      roads: {type: "geojson", data: empty()},
+      pipes: {type: "geojson", data: empty()},
+      annotations: {type: "geojson", data: empty()},
+      tracks: {type: "geojson", data: empty()},
+      units: {type: "geojson", data: empty()},
+      incident: {type: "geojson", data: empty()},
+      draft: {type: "geojson", data: empty()},
+    },
+    layers: [
+      {id: "background", type: "background", paint: {"background-color": "#0b1526"}},
+      {id: "district-fill", type: "fill", source: "districts", paint: {"fill-color": "#15233b"}},
+      {
+        id: "roads",
+        type: "line",
+        source: "roads",
+        paint: {
+          "line-color": ["match", ["get", "road_class"], "expressway", "#c98a4b", "arterial", "#8a7a52", "#34465f"],
+          "line-width": ["interpolate", ["linear"], ["zoom"], 12, 1, 17, 8],
+        },
+      },
+      {
+        id: "road-label",
+        type: "symbol",
+        source: "roads",
+        minzoom: 14,
+        layout: {"symbol-placement": "line", "text-field": ["get", "name"], "text-font": FONT, "text-size": 12},
+        paint: {"text-color": "#9fb3d8", "text-halo-color": "#0b1526", "text-halo-width": 1.4},
+      },
+      {
+        id: "area-fill",
+        type: "fill",
+        source: "annotations",
+        filter: ["==", ["geometry-type"], "Polygon"],
+        paint: {"fill-color": symbolColor, "fill-opacity": 0.22},
+      },
+      {
+        id: "pipes",
+        type: "line",
+        source: "pipes",
+        paint: {"line-color": ["match", ["get", "cause"], "isolated", "#ef4444", "#f59e0b"], "line-width": 4},
+      },
+      {
+        id: "area-line",
+        type: "line",
+        source: "annotations",
+        filter: ["!=", ["geometry-type"], "Point"],
+        paint: {
+          "line-color": symbolColor,
+          "line-width": 3,
+          "line-dasharray": ["case", ["==", ["get", "symbol"], "cordon"], ["literal", [3, 2]], ["literal", [1, 0]]],
+        },
+      },
+      {
+        id: "tracks",
+        type: "line",
+        source: "tracks",
+        paint: {
+          "line-color": ["match", ["get", "agency"], ...Object.entries(AGENCY_COLORS).flat(), "#94a3b8"],
+          "line-width": 2.5,
+          "line-opacity": 0.85,
+        },
+      },
+      {
+        id: "symbol-points",
+        type: "circle",
+        source: "annotations",
+        filter: ["==", ["geometry-type"], "Point"],
+        paint: {"circle-radius": 9, "circle-color": symbolColor, "circle-stroke-color": "#fff", "circle-stroke-width": 2},
+      },
+      {
+        id: "units",
+        type: "circle",
+        source: "units",
+        paint: {
+          "circle-radius": 7,
+          "circle-color": ["match", ["get", "agency"], ...Object.entries(AGENCY_COLORS).flat(), "#94a3b8"],
+          "circle-stroke-color": "#fff",
+          "circle-stroke-width": 2,
+        },
+      },
+      {
+        id: "unit-label",
+        type: "symbol",
+        source: "units",
+        layout: {"text-field": ["get", "call_sign"], "text-font": FONT, "text-size": 12, "text-offset": [0, 1.3]},
+        paint: {"text-color": "#fff", "text-halo-color": "#0b1526", "text-halo-width": 1.4},
+      },
+      {
+        id: "incident",
+        type: "circle",
+        source: "incident",
+        paint: {"circle-radius": 12, "circle-color": "#ef4444", "circle-stroke-color": "#fde68a", "circle-stroke-width": 3},
+      },
+      {
+        id: "draft-line",
+        type: "line",
+        source: "draft",
+        paint: {"line-color": "#fbbf24", "line-width": 2, "line-dasharray": [2, 1]},
+      },
+      {id: "draft-points", type: "circle", source: "draft", paint: {"circle-radius": 4, "circle-color": "#fbbf24"}},
+    ],
+  };
+}
+
+// --- rendering the situation ---
+
+let situation = null;
+const units = new Map();
+
+function unitPoints() {
+  return {
+    type: "FeatureCollection",
+    features: [...units.values()].filter((u) => u.position).map((u) => ({
+      type: "Feature",
+      id: u.vehicle_id,
+      geometry: {type: "Point", coordinates: u.position},
+      properties: {call_sign: u.call_sign, agency: u.agency},
+    })),
+  };
+}
+
+function render(map, data) {
+  situation = data;
+  const props = data.incident.properties;
+  document.getElementById("fact-type").textContent = props.type_label;
+  document.getElementById("fact-status").textContent = props.status_label;
+  document.getElementById("fact-address").textContent = props.address || "—";
+  const population = data.population;
+  document.getElementById("fact-population").textContent = !population.available
+    ? strings.notAvailable
+    : `${population.total ?? 0} ${strings.people}`;
+  document.getElementById("fact-isolation").textContent = data.isolation.length
+    ? data.isolation.map((o) => `${o.number} (${o.customers} ${strings.customers})`).join(", ")
+    : strings.none;
+
+  map.getSource("incident").setData({type: "FeatureCollection", features: [data.incident]});
+  map.getSource("annotations").setData(data.annotations);
+  map.getSource("tracks").setData({
+    type: "FeatureCollection",
+    features: data.units.features.filter((f) => f.geometry),
+  });
+  map.getSource("pipes").setData({
+    type: "FeatureCollection",
+    features: data.isolation.flatMap((o) => [
+      ...o.isolated.map((f) => ({...f, properties: {...f.properties, cause: "isolated"}})),
+      ...o.outage.map((f) => ({...f, properties: {...f.properties, cause: "outage"}})),
+    ]),
+  });
+  units.clear();
+  for (const unit of data.units.features) units.set(unit.properties.vehicle_id, {...unit.properties});
+  map.getSource("units").setData(unitPoints());
+
+  const unitList = document.getElementById("unit-list");
+  unitList.replaceChildren(
+    ...data.units.features.map((unit) => {
+      const item = document.createElement("li");
+      const name = document.createElement("span");
+      name.textContent = `${unit.properties.call_sign} · ${unit.properties.kind_label}`;
+      const status = document.createElement("span");
+      status.textContent = unit.properties.status_label;
+      item.append(name, status);
+      return item;
+    }),
+  );
+  const annotationList = document.getElementById("annotation-list");
+  annotationList.replaceChildren(
+    ...data.annotations.features.map((feature) => {
+      const item = document.createElement("li");
+      item.dataset.symbol = feature.properties.symbol;
+      const name = document.createElement("span");
+      name.textContent = `${feature.properties.symbol_label} ${feature.properties.label}`.trim();
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.textContent = annotationList.dataset.delete;
+      remove.addEventListener("click", async () => {
+        await api(`/api/leader/incidents/${incidentId}/annotations/${feature.id}/`, {method: "DELETE"});
+        await reload(map);
+      });
+      item.append(name, remove);
+      return item;
+    }),
+  );
+  const timeline = document.getElementById("timeline");
+  timeline.replaceChildren(
+    ...data.timeline.map((entry) => {
+      const item = document.createElement("li");
+      const time = document.createElement("time");
+      time.dateTime = entry.at;
+      time.textContent = new Date(entry.at).toLocaleString();
+      item.append(time, entry.actor ? `${entry.text} — ${entry.actor}` : entry.text);
+      return item;
+    }),
+  );
+}
+
+async function reload(map) {
+  try {
+    render(map, await api(`/api/leader/incidents/${incidentId}/situation/`));
+    showMessage("");
+  } catch (error) {
+    showMessage(error.message || strings.loadFailed);
+  }
+}
+
+// --- drawing ---
+
+function setupDrawing(map) {
+  const tools = document.getElementById("symbol-tools");
+  const finish = document.getElementById("draw-finish");
+  const cancel = document.getElementById("draw-cancel");
+  let symbol = null;
+  let vertices = [];
+
+  for (const button of tools.querySelectorAll("button")) {
+    button.querySelector("i").style.background = SYMBOLS[button.dataset.symbol].color;
+    button.addEventListener("click", () => start(button.dataset.symbol));
+  }
+  const drawDraft = () => {
+    const features = vertices.map((c) => ({type: "Feature", geometry: {type: "Point", coordinates: c}, properties: {}}));
+    if (vertices.length > 1) {
+      features.push({type: "Feature", geometry: {type: "LineString", coordinates: vertices}, properties: {}});
+    }
+    map.getSource("draft").setData({type: "FeatureCollection", features});
+  };
+  const stop = () => {
+    symbol = null;
+    vertices = [];
+    drawDraft();
+    map.getCanvas().style.cursor = "";
+    for (const button of tools.querySelectorAll("button")) button.removeAttribute("aria-pressed");
+    finish.disabled = cancel.disabled = true;
+  };
+  function start(name) {
+    stop();
+    symbol = name;
+    tools.querySelector(`[data-symbol="${name}"]`).setAttribute("aria-pressed", "true");
+    map.getCanvas().style.cursor = "crosshair";
+    cancel.disabled = false;
+  }
+  const save = async (geometry) => {
+    const label = document.getElementById("draw-label").value;
+    try {
+      await api(`/api/leader/incidents/${incidentId}/annotations/`, {
+        method: "POST",
+        body: JSON.stringify({symbol, geometry, label}),
+      });
+      document.getElementById("draw-label").value = "";
+      stop();
+      await reload(map);
+    } catch (error) {
+      showMessage(error.message);
+    }
+  };
+  map.on("click", (event) => {
+    if (!symbol) return;
+    const point = [event.lngLat.lng, event.lngLat.lat];
+    if (SYMBOLS[symbol].draws === "Point") {
+      save({type: "Point", coordinates: point});
+      return;
+    }
+    vertices.push(point);
+    drawDraft();
+    finish.disabled = vertices.length < (SYMBOLS[symbol].draws === "Polygon" ? 3 : 2);
+  });
+  finish.addEventListener("click", () => {
+    if (SYMBOLS[symbol].draws === "Polygon") save({type: "Polygon", coordinates: [[...vertices, vertices[0]]]});
+    else save({type: "LineString", coordinates: vertices});
+  });
+  cancel.addEventListener("click", stop);
+}
+
+// --- live ---
+
+function startLive(map) {
+  let timer = null;
+  const later = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => reload(map), RELOAD_DELAY_MS);
+  };
+  new OpsSocket({
+    topics: ["incidents", "vehicles"],
+    onEvent: (event) => {
+      const data = event.data ?? {};
+      if (data.id === incidentId || data.properties?.incident_id === incidentId || data.properties?.id === incidentId) {
+        later();
+      }
+    },
+    onPositions: (_topic, features) => {
+      let moved = false;
+      for (const feature of features) {
+        const unit = units.get(feature.id);
+        if (unit && feature.geometry) {
+          unit.position = feature.geometry.coordinates;
+          moved = true;
+        }
+      }
+      if (moved) map.getSource("units").setData(unitPoints());
+    },
+  }).start();
+}
+
+async function main() {
+  const map = new maplibregl.Map({
+    container: "map",
+    style: buildStyle(),
+    center: [114.05, 22.54],
+    zoom: 15,
+    attributionControl: false,
+    localIdeographFontFamily: `${FONT.map((name) => `"${name}"`).join(", ")}, sans-serif`,
+    locale: {
+      "Map.Title": strings.mapTitle,
+      "NavigationControl.ZoomIn": strings.zoomIn,
+      "NavigationControl.ZoomOut": strings.zoomOut,
+      "NavigationControl.ResetBearing": strings.resetBearing,
+      "Popup.Close": strings.closePopup,
+    },
+  });
+  window.cityopsMap = map;
+  map.addControl(new maplibregl.NavigationControl({visualizePitch: true}), "top-right");
+  map.addControl(new maplibregl.ScaleControl({unit: "metric"}), "bottom-right");
+  try {
+    const [districts, roads, data] = await Promise.all([
+      api("/api/core/areas/?level=district"),
+      api("/api/gis/roads/"),
+      api(`/api/leader/incidents/${incidentId}/situation/`),
+      map.once("load"),
+    ]);
+    map.getSource("districts").setData(districts);
+    map.getSource("roads").setData(roads);
+    render(map, data);
+    map.jumpTo({center: data.incident.geometry.coordinates, zoom: 15.5});
+    await map.once("idle");
+    document.body.dataset.mapReady = "1";
+  } catch (error) {
+    showMessage(strings.loadFailed);
+    throw error;
+  }
+  setupDrawing(map);
+  startLive(map);
+}
+
+main();

@@ -1,0 +1,339 @@
+"""Map reports (地图报告): any dashboard layer or situation map as one standalone HTML file, and its snapshot.
+
+The file must open on an offline intranet PC, so nothing in it points outside: folium's default CDN links
+are replaced by Leaflet's and leaflet.heat's own files (from npm) inlined into the page, the map has no
+tile layer, and the basemap is CityOps' own data (districts and main roads) embedded as GeoJSON.
+
+The PNG and PDF snapshots are drawn by headless Chromium from that same file: Leaflet draws the map with
+JavaScript, which weasyprint does not run, so a weasyprint PDF would show an empty map.
+"""
+
+import base64
+import html
+import json
+import re
+import subprocess
+import tempfile
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+import folium
+from branca.element import Element
+from django.conf import settings
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from folium.plugins import HeatMap
+
+from core.models import Organisation
+from gis.models import Road
+
+from .models import Annotation
+from .selectors import GEOJSON_DECIMALS
+
+NODE_MODULES = settings.ROOT_DIR / "frontend" / "node_modules"
+LEAFLET_DIST = NODE_MODULES / "leaflet" / "dist"
+LEAFLET_HEAT_JS = NODE_MODULES / "leaflet.heat" / "dist" / "leaflet-heat.js"
+CHROMIUM = "/usr/bin/chromium"
+SNAPSHOT_SIZE = (1600, 1000)
+SNAPSHOT_TIMEOUT_S = 60
+BASEMAP_ROAD_CLASSES = ("expressway", "arterial", "secondary")
+AGENCY_COLOURS = {"110": "#1d4ed8", "119": "#dc2626", "120": "#059669", "122": "#d97706"}
+# Anything a browser would fetch from another host: an element loading a src/href (a plain <a href> link is
+# not fetched, and Leaflet's own code holds one for its attribution), a CSS url() or an @import.
+EXTERNAL_ASSET = re.compile(
+    r"<(?:script|link|img|iframe|source|audio|video|embed|object)\b[^>]*\b(?:src|href|data)\s*=\s*[\"']?\s*(?:https?:)?//"
+    r"|url\(\s*[\"']?\s*(?:https?:)?//|@import\b",
+    re.IGNORECASE,
+)
+
+
+class OfflineMap(folium.Map):
+    """A folium map without folium's CDN links; `inline_assets` puts Leaflet itself into the page."""
+
+    default_js = []
+    default_css = []
+
+
+class OfflineHeatMap(HeatMap):
+    default_js = []
+
+
+@cache
+def _leaflet_css() -> str:
+    """leaflet.css with its images as data: URIs (the layer-switcher icon, the default marker)."""
+    css = (LEAFLET_DIST / "leaflet.css").read_text()
+
+    def inline(match):
+        image = (LEAFLET_DIST / "images" / match.group(1)).read_bytes()
+        return f"url(data:image/png;base64,{base64.b64encode(image).decode()})"
+
+    return re.sub(r"url\(\s*images/([\w.-]+\.png)\s*\)", inline, css)
+
+
+@cache
+def _script(path: Path) -> str:
+    return path.read_text().replace("</script", "<\\/script")
+
+
+def _inline_assets(fmap: folium.Map, heat: bool) -> None:
+    header = fmap.get_root().header
+    header.add_child(Element(f"<style>{_leaflet_css()}</style>"), name="leaflet_css", index=0)
+    header.add_child(Element(f"<script>{_script(LEAFLET_DIST / 'leaflet.js')}</script>"), name="leaflet_js", index=1)
+    if heat:
+        header.add_child(Element(f"<script>{_script(LEAFLET_HEAT_JS)}</script>"), name="leaflet_heat_js", index=2)
+
+
+def _road_features() -> str:
+    rows = (
+        Road.objects.filter(road_class__in=BASEMAP_ROAD_CLASSES)
+        .annotate(shape=AsGeoJSON("geom", precision=GEOJSON_DECIMALS))
+        .values_list("shape", "road_class", "name")
+    )
+    return json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {"type": "Feature", "geometry": json.loads(shape), "properties": {"road_class": cls, "name": name}}
+                for shape, cls, name in rows
+            ],
+        }
+    )
+
+
+def _bounds(collection: dict) -> list[list[float]] | None:
+    xs, ys = [], []
+
+    def walk(coords):
+        if coords and isinstance(coords[0], (int, float)):
+            xs.append(coords[0])
+            ys.append(coords[1])
+        else:
+            for item in coords or ():
+                walk(item)
+
+    for feature in collection["features"]:
+        if feature.get("geometry"):
+            walk(feature["geometry"]["coordinates"])
+    return [[min(ys), min(xs)], [max(ys), max(xs)]] if xs else None
+
+
+def new_map(districts: dict) -> OfflineMap:
+    """An empty report map of the scope: districts and main roads as its basemap, no tiles from anywhere."""
+    fmap = OfflineMap(location=[22.54, 114.05], zoom_start=12, tiles=None, control_scale=True, attributionControl=False)
+    fmap.get_root().header.add_child(
+        Element("<style>.leaflet-container{background:#dbe3ec;font-family:'Noto Sans CJK SC',sans-serif}</style>")
+    )
+    folium.GeoJson(
+        districts,
+        name=_("Districts"),
+        style_function=lambda f: {"fillColor": "#f4f1ea", "fillOpacity": 1, "color": "#5f6f89", "weight": 1.5},
+        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+    ).add_to(fmap)
+    road_colour = {"expressway": "#f49a42", "arterial": "#e8c35a", "secondary": "#ffffff"}
+    folium.GeoJson(
+        _road_features(),
+        name=_("Main roads"),
+        style_function=lambda f: {"color": road_colour.get(f["properties"]["road_class"], "#fff"), "weight": 1.6},
+    ).add_to(fmap)
+    bounds = _bounds(districts)
+    if bounds:
+        fmap.fit_bounds(bounds)
+    return fmap
+
+
+def _legend_rows(layer: dict) -> str:
+    rows = []
+    for entry in layer.get("legend", []):
+        if "label" in entry:
+            text = entry["label"]
+        elif entry.get("kind") == "share":
+            text = f"{entry['from']:.0%} – {entry['to']:.0%}"
+        else:
+            text = f"{entry['from']:g} – {entry['to']:g}"
+        rows.append(_swatch(entry["color"], text))
+    return "".join(rows)
+
+
+FRAME_CSS = """
+.report-title, .report-legend {
+  position: fixed; z-index: 1000; padding: 8px 14px; border-radius: 6px; color: #1f2d45;
+  background: rgba(255, 255, 255, .94); box-shadow: 0 2px 8px rgba(0, 0, 0, .25);
+  font: 14px 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif;
+}
+.report-title { top: 12px; left: 60px; }
+.report-title h1 { margin: 0 0 2px; font-size: 20px; }
+.report-title p, .report-legend .source { margin: 0; color: #5a6a82; }
+.report-legend { bottom: 28px; left: 12px; max-width: 320px; font-size: 13px; }
+.report-legend h2 { margin: 0 0 6px; font-size: 14px; }
+.report-legend ul { list-style: none; margin: 0 0 6px; padding: 0; }
+.report-legend li { display: flex; align-items: center; gap: 6px; margin: 2px 0; }
+.report-legend i { display: inline-block; width: 16px; height: 12px; border: 1px solid #8893a5; }
+"""
+
+
+def add_frame(fmap: folium.Map, *, title: str, subtitle: str, legend_html: str, source: str, at: datetime) -> None:
+    """Title, date, legend and data source, printed on the map itself so they survive a screenshot."""
+    when = date_format(timezone.localtime(at), "DATETIME_FORMAT")
+    esc = html.escape
+    made, legend, data_source = _("Made"), _("Legend"), _("Data source")
+    frame = (
+        f"<style>{FRAME_CSS}</style>"
+        f'<div class="report-title" id="report-title"><h1>{esc(title)}</h1><p>{esc(subtitle)}</p>'
+        f"<p>{esc(made)}: {esc(when)}</p></div>"
+        f'<div class="report-legend" id="report-legend"><h2>{esc(legend)}</h2><ul>{legend_html}</ul>'
+        f'<p class="source">{esc(data_source)}: {esc(source)}</p></div>'
+    )
+    fmap.get_root().html.add_child(Element(frame))
+
+
+def _swatch(colour: str, text: str) -> str:
+    return f'<li><i style="background:{colour}"></i>{html.escape(str(text))}</li>'
+
+
+def _area_style(feature: dict) -> dict:
+    return {"fillColor": feature["properties"]["color"], "fillOpacity": 0.8, "color": "#3b4a63", "weight": 1}
+
+
+def _pipe_style(feature: dict) -> dict:
+    return {"color": "#b91c1c" if feature["properties"]["cause"] == "isolated" else "#f59e0b", "weight": 3}
+
+
+def layer_report(layer: dict, districts: dict, *, title: str, subtitle: str, source: str) -> str:
+    """One dashboard layer as a standalone HTML map."""
+    fmap = new_map(districts)
+    heat = layer.get("kind") == "points"
+    if heat:
+        points = [[f["geometry"]["coordinates"][1], f["geometry"]["coordinates"][0]] for f in layer["features"]]
+        OfflineHeatMap(points, name=layer["title"], radius=18, blur=14, min_opacity=0.35).add_to(fmap)
+        legend = _swatch("linear-gradient(90deg,#3b82f6,#22c55e,#facc15,#ef4444)", _("Fewer → more incidents"))
+    elif "pipes" in layer:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": layer["pipes"]},
+            name=_("Pipes shut in or without supply"),
+            style_function=_pipe_style,
+        ).add_to(fmap)
+        for feature in layer["features"]:
+            lon, lat = feature["geometry"]["coordinates"][:2]
+            folium.CircleMarker(
+                [lat, lon], radius=7, color="#7f1d05", weight=2, fill=True, fill_color="#e0413a", fill_opacity=0.9,
+                tooltip=html.escape(feature["properties"]["number"]),
+            ).add_to(fmap)  # fmt: skip
+        legend = (
+            _swatch("#e0413a", _("Burst (repair order)"))
+            + _swatch("#b91c1c", _("Shut in by the isolation"))
+            + _swatch("#f59e0b", _("Without supply (secondary outage)"))
+        )
+    else:
+        folium.GeoJson(
+            layer,
+            name=layer["title"],
+            style_function=_area_style,
+            tooltip=folium.GeoJsonTooltip(fields=["name", "value"], aliases=[_("Area"), layer["title"]]),
+        ).add_to(fmap)
+        legend = _legend_rows(layer) + _swatch("#c5ccd6", _("No data"))
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    add_frame(fmap, title=title, subtitle=subtitle, legend_html=legend, source=source, at=timezone.now())
+    _inline_assets(fmap, heat)
+    return render(fmap)
+
+
+SYMBOL_STYLES = {
+    "command_post": "#1d4ed8",
+    "cordon": "#dc2626",
+    "evacuation_route": "#16a34a",
+    "water_source": "#0ea5e9",
+    "hazard_area": "#f97316",
+}
+
+
+def _symbol_style(feature: dict) -> dict:
+    symbol = feature["properties"]["symbol"]
+    colour = SYMBOL_STYLES[symbol]
+    style = {"color": colour, "fillColor": colour, "fillOpacity": 0.25, "weight": 3}
+    if symbol == "cordon":
+        style["dashArray"] = "8 6"
+    return style
+
+
+def situation_report(situation: dict, districts: dict, *, title: str, subtitle: str, source: str) -> str:
+    """The situation map of an incident (态势图) as a standalone HTML map."""
+    fmap = new_map(districts)
+    incident = situation["incident"]
+    lon, lat = incident["geometry"]["coordinates"]
+    for order in situation["isolation"]:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": order["isolated"] + order["outage"]},
+            name=_("Pipeline isolation"),
+            style_function=lambda f: {"color": "#b91c1c", "weight": 3},
+        ).add_to(fmap)
+    annotations = situation["annotations"]
+    if annotations["features"]:
+        folium.GeoJson(
+            annotations,
+            name=_("Drawn on the situation map"),
+            style_function=_symbol_style,
+            marker=folium.CircleMarker(radius=8, fill=True, fill_opacity=0.9),
+            tooltip=folium.GeoJsonTooltip(fields=["symbol_label", "label"], labels=False),
+        ).add_to(fmap)
+    units = folium.FeatureGroup(name=_("Units and their tracks")).add_to(fmap)
+    for unit in situation["units"]["features"]:
+        props = unit["properties"]
+        colour = AGENCY_COLOURS.get(props["agency"], "#64748b")
+        if unit["geometry"]:
+            folium.PolyLine([[y, x] for x, y in unit["geometry"]["coordinates"]], color=colour, weight=3).add_to(units)
+        if props["position"]:
+            folium.CircleMarker(
+                [props["position"][1], props["position"][0]], radius=6, color="#fff", weight=2, fill=True,
+                fill_color=colour, fill_opacity=1, tooltip=html.escape(props["call_sign"]),
+            ).add_to(units)  # fmt: skip
+    folium.CircleMarker(
+        [lat, lon], radius=11, color="#7f1d1d", weight=3, fill=True, fill_color="#ef4444", fill_opacity=0.95,
+        tooltip=html.escape(incident["properties"]["number"]),
+    ).add_to(fmap)  # fmt: skip
+    fmap.location = [lat, lon]
+    fmap.fit_bounds([[lat - 0.01, lon - 0.012], [lat + 0.01, lon + 0.012]])
+    legend = _swatch("#ef4444", _("Incident"))
+    for symbol, colour in SYMBOL_STYLES.items():
+        legend += _swatch(colour, Annotation.Symbol(symbol).label)
+    for agency, colour in AGENCY_COLOURS.items():
+        legend += _swatch(colour, Organisation.Agency(agency).label)
+    if situation["isolation"]:
+        legend += _swatch("#b91c1c", _("Pipeline isolation"))
+    population = situation["population"]
+    if population.get("available") and population.get("total") is not None:
+        people = _("People in the affected areas")
+        legend += f"<li>{html.escape(people)}: {population['total']}</li>"
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    add_frame(fmap, title=title, subtitle=subtitle, legend_html=legend, source=source, at=timezone.now())
+    _inline_assets(fmap, heat=False)
+    return render(fmap)
+
+
+def render(fmap: folium.Map) -> str:
+    page = fmap.get_root().render()
+    found = EXTERNAL_ASSET.search(page)
+    if found:  # a folium element brought its own CDN link: refuse to hand out a file that breaks offline
+        raise RuntimeError(f"map report would load an outside asset near: {page[found.start() : found.start() + 80]}")
+    return page
+
+
+def snapshot(page_html: str, fmt: str) -> bytes:
+    """PNG or PDF of a report, drawn by headless Chromium with every network request sent nowhere."""
+    with tempfile.TemporaryDirectory(prefix="cityops-report-") as tmp:
+        source = Path(tmp) / "report.html"
+        source.write_text(page_html, encoding="utf-8")
+        target = Path(tmp) / f"report.{fmt}"
+        output = [f"--screenshot={target}"] if fmt == "png" else [f"--print-to-pdf={target}", "--no-pdf-header-footer"]
+        command = [
+            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+            # Nothing leaves the machine even if a report slipped through with an outside link.
+            "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+            f"--window-size={SNAPSHOT_SIZE[0]},{SNAPSHOT_SIZE[1]}", "--virtual-time-budget=4000",
+            f"--user-data-dir={Path(tmp) / 'profile'}", *output, source.as_uri(),
+        ]  # fmt: skip
+        subprocess.run(command, check=True, capture_output=True, timeout=SNAPSHOT_TIMEOUT_S)
+        return target.read_bytes()
