@@ -29,9 +29,6 @@ ORGANISATIONS = [
 # District governments (code, name, district code, parent code): organisations with a jurisdiction.
 DISTRICT_ORGANISATIONS = [("SZ-440304-GOV", "福田区人民政府", "440304", "SZ-GOV")]
 
-# District governments (code, name, district code, parent code): organisations with a jurisdiction.
-DISTRICT_ORGANISATIONS = [("SZ-440304-GOV", "福田区人民政府", "440304", "SZ-GOV")]
-
 # (username, role, organisation code, full name)
 DEMO_ACCOUNTS = [
     ("operator", Role.OPERATOR, "SZ-ECC", "值班员 王敏"),
@@ -42,8 +39,6 @@ DEMO_ACCOUNTS = [
     ("planner", Role.PLANNER, "SZ-PLAN", "规划师 赵静"),
     ("leader", Role.LEADER, "SZ-GOV", "领导 周华"),
     ("admin", Role.ADMIN, None, "系统管理员"),
-    # A district leader: the leader role in a district government, so the decision maps show that district only.
-    ("districtleader", Role.LEADER, "SZ-440304-GOV", "区领导 孙磊"),
     # A district leader: the leader role in a district government, so the decision maps show that district only.
     ("districtleader", Role.LEADER, "SZ-440304-GOV", "区领导 孙磊"),
     # One dispatcher per agency desk: each works its agency's share of joint incidents (联动).
@@ -69,11 +64,6 @@ def load_demo(city, context: dict) -> dict:
         orgs[code] = Organisation.objects.create(
             code=code, name=name, kind=kind, agency=agency, parent=orgs.get(parent) if parent else None
         )
-    for code, name, area_code, parent in DISTRICT_ORGANISATIONS:
-        if area_code in areas:
-            orgs[code] = Organisation.objects.create(
-                code=code, name=name, kind=Organisation.Kind.GOVERNMENT, parent=orgs[parent], area=areas[area_code]
-            )
     for code, name, area_code, parent in DISTRICT_ORGANISATIONS:
         if area_code in areas:
             orgs[code] = Organisation.objects.create(
