@@ -5,6 +5,7 @@ The OsmAnd protocol (as Traccar documents it) is a plain query string, not a RES
 a plain Django view: no session, no CSRF (devices have neither); the device id is the credential.
 """
 
+import logging
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -28,6 +29,7 @@ from . import selectors, services
 from .features import incident_feature
 from .models import AGENCY_CODES, Assignment, Incident, IncidentType
 
+log = logging.getLogger(__name__)
 KNOT_KMH = 1.852  # OsmAnd speeds are knots
 _SECONDS_LIMIT = 2**31 - 1  # Traccar's rule: larger integer timestamps are milliseconds
 _feed = services.VehicleFeed()
@@ -104,6 +106,10 @@ def osmand(request: HttpRequest) -> HttpResponse:
     if result.refused[0] is not None:
         return HttpResponse(f"position refused: {result.refused[0]}\n", status=400, content_type="text/plain")
     services.publish_vehicles_now(_feed, result.moved)
+    try:
+        services.apply_avl(result.moved, [fix])
+    except Exception:  # the position is stored; the next one re-checks geofences and alarms
+        log.exception("AVL checks failed for device %s", device_id)
     return HttpResponse("OK\n", content_type="text/plain")
 
 
@@ -333,3 +339,90 @@ class AgencyLinkView(APIView):
         except services.ConflictError as exc:
             return _conflict(exc)
         return Response(_feature(incident.pk))
+
+
+def _time_param(request, name: str, default: datetime | None = None) -> datetime:
+    raw = request.query_params.get(name)
+    if not raw:
+        if default is None:
+            raise InputError(name, "is required (ISO 8601)")
+        return default
+    text = raw.replace(" ", "+") if "T" in raw else raw  # a "+08:00" sent unencoded arrives as a space
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(name, f"not an ISO 8601 time: {raw!r}") from None
+    return value if timezone.is_aware(value) else timezone.make_aware(value)
+
+
+class UnitListView(APIView):
+    """The status board: every unit the user may see, with its status and last position."""
+
+    permission_classes = [DISPATCHERS]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        return Response({"type": "FeatureCollection", "features": selectors.unit_features(_viewer(request))})
+
+
+class TrackView(APIView):
+    """轨迹回放: a unit's stored fixes between ?from= and ?to= (ISO 8601; at most 7 days)."""
+
+    permission_classes = [DISPATCHERS]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("from", OpenApiTypes.DATETIME), OpenApiParameter("to", OpenApiTypes.DATETIME)],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request, pk):
+        vehicle = selectors.visible_vehicle(_viewer(request), pk)
+        if vehicle is None:
+            raise NotFound(f"no unit {pk} visible to you")
+        end = _time_param(request, "to", timezone.now())
+        start = _time_param(request, "from", end - timedelta(hours=1))
+        if start >= end:
+            raise InputError("from", "must be before 'to'")
+        if end - start > MAX_TRACK_RANGE:
+            raise InputError("to", f"the range may span at most {MAX_TRACK_RANGE.days} days")
+        return Response(selectors.track(vehicle, start, end))
+
+
+class AlarmListView(APIView):
+    permission_classes = [DISPATCHERS]
+
+    @extend_schema(parameters=[OpenApiParameter("open", bool)], responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        open_only = request.query_params.get("open", "1") not in ("0", "false")
+        features = selectors.alarms_for(_viewer(request), open_only)
+        return Response({"type": "FeatureCollection", "features": features})
+
+
+class KpiView(APIView):
+    """Response-time KPIs (p90 per agency and district) against the objectives named in the answer."""
+
+    permission_classes = [DISPATCHERS]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATETIME),
+            OpenApiParameter("to", OpenApiTypes.DATETIME),
+            OpenApiParameter("district", str),
+            OpenApiParameter("agency", str, enum=AGENCY_CODES),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        end = _time_param(request, "to", timezone.now())
+        start = _time_param(request, "from", end - timedelta(days=30))
+        if start >= end:
+            raise InputError("from", "must be before 'to'")
+        agency = request.query_params.get("agency") or None
+        if agency is not None and agency not in AGENCY_CODES:
+            raise InputError("agency", f"must be one of {', '.join(AGENCY_CODES)}")
+        mine = selectors.viewer_agencies(_viewer(request))
+        if mine is not None and agency is None:
+            agency = min(mine) if len(mine) == 1 else None
+        if mine is not None and agency not in mine:
+            raise InputError("agency", f"you may see the KPIs of agency {', '.join(sorted(mine)) or 'none'} only")
+        district = request.query_params.get("district") or None
+        return Response(selectors.response_kpis(start, end, district=district, agency=agency))

@@ -118,11 +118,20 @@ class BatchWriter:
             if not future.done():
                 future.set_result(result.refused[at : at + len(item)])
             at += len(item)
+        # After the acks: geofences and alarms must not delay them (the positions are committed already).
+        await asyncio.get_running_loop().run_in_executor(self._executor, _apply_avl, result.moved, fixes)
 
 
 def _write(fixes: list[services.Fix]) -> services.WriteResult:
     connections["default"].close_if_unusable_or_obsolete()
     return services.record_fixes(fixes)
+
+
+def _apply_avl(moved: list[dict], fixes: list[services.Fix]) -> None:
+    try:
+        services.apply_avl(moved, fixes)
+    except Exception:  # a failed rule check must not stop the ingest; the next position re-checks
+        log.exception("AVL checks failed for a batch of %d positions", len(fixes))
 
 
 class Connection:

@@ -4,15 +4,17 @@ from dataclasses import asdict
 
 from django.contrib.gis.geos import Polygon
 from django.contrib.gis.measure import D
+from django.db import connection
 from django.db.models import Count, Max, Prefetch, Q
 from django.utils.translation import get_language
 
 from core.models import AdminArea, Organisation
 from core.realtime import Viewer
 
+from . import kpi
 from .eta import RoadGraph, rank_units
-from .features import incident_feature, iso, vehicle_feature
-from .models import Assignment, Incident, IncidentType, Vehicle
+from .features import alarm_feature, incident_feature, iso, vehicle_feature
+from .models import Alarm, Assignment, Incident, IncidentType, TrackPoint, Vehicle
 from .recommend import Candidate, open_needs, recommend
 
 
@@ -198,3 +200,168 @@ def etas(incident: Incident, vehicle_ids: list[int]) -> dict[int, float]:
     if graph is None or not points:
         return {}
     return {row.unit_id: round(row.eta_seconds, 1) for row in rank_units(graph, incident.geom.coords, points)}
+
+
+# -- units, tracks, alarms, KPIs ------------------------------------------------------------------------
+
+MAX_TRACK_POINTS = 50_000
+
+
+def unit_features(viewer: Viewer) -> list[dict]:
+    """The status board: every unit the viewer may see, with or without a position."""
+    units = Vehicle.objects.select_related("agency", "station")
+    if viewer.org_ids is not None:
+        units = units.filter(agency_id__in=viewer.org_ids)
+    features = []
+    for u in units:
+        position = u.last_position
+        feature = vehicle_feature(
+            u.pk,
+            u.call_sign,
+            u.kind,
+            u.status,
+            u.agency_id,
+            u.agency.agency,
+            position.x if position else None,
+            position.y if position else None,
+            u.last_speed_kmh,
+            u.last_heading,
+            u.last_fix_at,
+        )
+        feature["properties"].update(
+            station=u.station.name if u.station_id else None,
+            crew=u.crew,
+            plate=u.plate,
+            status_label=str(Vehicle.Status(u.status).label),
+            kind_label=str(Vehicle.Kind(u.kind).label),
+        )
+        features.append(feature)
+    return features
+
+
+def visible_vehicle(viewer: Viewer, vehicle_id: int) -> Vehicle | None:
+    units = Vehicle.objects.filter(pk=vehicle_id)
+    if viewer.org_ids is not None:
+        units = units.filter(agency_id__in=viewer.org_ids)
+    return units.first()
+
+
+def track(vehicle: Vehicle, start, end) -> dict:
+    """轨迹回放: the stored fixes of a unit in [start, end] as a LineString Feature plus the points in order."""
+    rows = list(
+        TrackPoint.objects.filter(vehicle_id=vehicle.pk, fix_time__gte=start, fix_time__lte=end)
+        .order_by("fix_time")
+        .values_list("fix_time", "geom", "speed_kmh", "heading")[: MAX_TRACK_POINTS + 1]
+    )
+    truncated = len(rows) > MAX_TRACK_POINTS
+    rows = rows[:MAX_TRACK_POINTS]
+    coords = [list(geom.coords) for _, geom, _, _ in rows]
+    return {
+        "type": "Feature",
+        "id": vehicle.pk,
+        "geometry": {"type": "LineString", "coordinates": coords} if len(coords) >= 2 else None,
+        "properties": {
+            "vehicle_id": vehicle.pk,
+            "call_sign": vehicle.call_sign,
+            "from": iso(start),
+            "to": iso(end),
+            "truncated": truncated,
+            "points": [
+                {"t": iso(t), "lon": c[0], "lat": c[1], "speed_kmh": speed, "heading": heading}
+                for (t, _, speed, heading), c in zip(rows, coords, strict=True)
+            ],
+        },
+    }
+
+
+def alarms_for(viewer: Viewer, open_only: bool) -> list[dict]:
+    rows = Alarm.objects.select_related("vehicle__agency")
+    if viewer.org_ids is not None:
+        rows = rows.filter(vehicle__agency_id__in=viewer.org_ids)
+    if open_only:
+        rows = rows.filter(cleared_at__isnull=True)
+    return [alarm_feature(a) for a in rows[:500]]
+
+
+def alarm_features(viewer: Viewer, bbox: tuple[float, float, float, float] | None) -> list[dict]:
+    """Snapshot provider of topic "alarms": the open alarms a console may see."""
+    features = alarms_for(viewer, open_only=True)
+    if bbox is None:
+        return features
+    return [f for f in features if bbox_contains(bbox, f["geometry"]["coordinates"])]
+
+
+def bbox_contains(bbox, lonlat) -> bool:
+    return bbox[0] <= lonlat[0] <= bbox[2] and bbox[1] <= lonlat[1] <= bbox[3]
+
+
+_KPI_SQL = """
+WITH per_agency AS (
+    SELECT i.id, a.agency, d.name AS district, i.call_received_at,
+           min(a.dispatched_at) AS dispatched_at, min(a.on_scene_at) AS first_on_scene
+    FROM dispatch_incident i
+    JOIN dispatch_assignment a ON a.incident_id = i.id
+    LEFT JOIN core_adminarea d ON d.id = i.district_id
+    WHERE i.call_received_at >= %(start)s AND i.call_received_at < %(end)s {where}
+    GROUP BY i.id, a.agency, d.name
+), units AS (
+    SELECT a.agency, d.name AS district,
+           extract(epoch FROM a.en_route_at - a.dispatched_at) AS turnout,
+           extract(epoch FROM a.on_scene_at - a.en_route_at) AS travel
+    FROM dispatch_incident i
+    JOIN dispatch_assignment a ON a.incident_id = i.id
+    LEFT JOIN core_adminarea d ON d.id = i.district_id
+    WHERE i.call_received_at >= %(start)s AND i.call_received_at < %(end)s {where}
+)
+SELECT g.agency, g.district, g.incidents, g.call_processing, g.total_response, u.turnout, u.travel
+FROM (
+    SELECT agency, {district} AS district, count(*) AS incidents,
+           percentile_cont(0.9) WITHIN GROUP (
+               ORDER BY extract(epoch FROM dispatched_at - call_received_at)) AS call_processing,
+           percentile_cont(0.9) WITHIN GROUP (
+               ORDER BY extract(epoch FROM first_on_scene - call_received_at)) AS total_response
+    FROM per_agency GROUP BY 1, 2
+) g JOIN (
+    SELECT agency, {district} AS district,
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY turnout) AS turnout,
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY travel) AS travel
+    FROM units GROUP BY 1, 2
+) u ON u.agency = g.agency AND u.district IS NOT DISTINCT FROM g.district
+ORDER BY g.agency, g.district
+"""
+
+
+def response_kpis(start, end, *, district: str | None = None, agency: str | None = None, by_district=True) -> dict:
+    """p90 of each response segment per agency (and district), from the incident and assignment timestamps.
+
+    Nulls (a unit that never reported en route, say) drop out of that segment only.
+    """
+    where, params = "", {"start": start, "end": end}
+    if district:
+        where += " AND (d.name = %(district)s OR d.code = %(district)s)"
+        params["district"] = district
+    if agency:
+        where += " AND a.agency = %(agency)s"
+        params["agency"] = agency
+    sql = _KPI_SQL.format(where=where, district="district" if by_district else "NULL::text")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return {
+        "from": iso(start),
+        "to": iso(end),
+        "percentile": kpi.PERCENTILE,
+        "objectives": {
+            code: {"seconds": targets, "source": kpi.OBJECTIVE_SOURCES[code]}
+            for code, targets in kpi.OBJECTIVES_S.items()
+        },
+        "rows": [
+            {
+                "agency": row_agency,
+                "district": row_district,
+                "incidents": count,
+                **kpi.judged(row_agency, dict(zip(kpi.SEGMENTS, (processing, turnout, travel, total), strict=True))),
+            }
+            for row_agency, row_district, count, processing, total, turnout, travel in rows
+        ],
+    }

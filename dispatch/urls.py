@@ -13,4 +13,8 @@ urlpatterns = [
     path("incidents/<int:pk>/status/", api.IncidentStatusView.as_view(), name="dispatch-incident-status"),
     path("incidents/<int:pk>/agencies/", api.AgencyLinkView.as_view(), name="dispatch-incident-agencies"),
     path("assignments/<int:pk>/status/", api.AssignmentStatusView.as_view(), name="dispatch-assignment-status"),
+    path("units/", api.UnitListView.as_view(), name="dispatch-units"),
+    path("vehicles/<int:pk>/track/", api.TrackView.as_view(), name="dispatch-track"),
+    path("alarms/", api.AlarmListView.as_view(), name="dispatch-alarms"),
+    path("kpis/", api.KpiView.as_view(), name="dispatch-kpis"),
 ]

@@ -9,6 +9,7 @@ ALL_ROLES = frozenset(Role.values)
 TOPIC_ROLES: dict[str, frozenset[str]] = {
     "incidents": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN}),
     "vehicles": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN}),
+    "alarms": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN}),
     "cases": frozenset(
         {Role.OPERATOR, Role.GRID_DISPATCHER, Role.INSPECTOR, Role.DEPARTMENT_HANDLER, Role.LEADER, Role.ADMIN}
     ),

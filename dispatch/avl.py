@@ -1,0 +1,43 @@
+"""AVL rules as plain functions: when a unit's position changes its assignment, and which alarms a fix raises.
+
+The thresholds are here, with why; ``services.apply_avl`` runs them on every committed batch of positions.
+"""
+
+from datetime import timedelta
+
+GEOFENCE_M = 100.0  # within this of the incident a unit is on scene; of its station, back home
+MOVING_KMH = 5.0  # GPS jitter of a parked vehicle stays below this; above it a dispatched unit has left
+STOPPED_KMH = 1.0
+STOP_LIMIT = timedelta(minutes=10)  # an en-route unit, tanker or cash van standing this long is an alarm
+OFF_ROUTE_M = 200.0
+SOS_ALARM_BIT = 0x1  # JT/T 808 alarm flag bit 0: the emergency button
+# Speed limits by kind (km/h): Chinese limits for buses and tankers on urban expressways; emergency units
+# may exceed posted limits but not this much.
+SPEED_LIMIT_KMH = {"bus": 80.0, "coach": 100.0, "dangerous_goods": 80.0, "cash_van": 100.0}
+EMERGENCY_SPEED_LIMIT_KMH = 130.0
+WATCH_STOPS = {"dangerous_goods", "cash_van"}
+
+
+def assignment_step(status: str, speed_kmh: float, to_incident_m: float, to_station_m: float | None) -> str | None:
+    """The status an assignment moves to after this position, or None.
+
+    Arrival wins over departure: a unit dispatched from next door may be on scene at its first fix.
+    """
+    if status in ("dispatched", "en_route") and to_incident_m <= GEOFENCE_M:
+        return "on_scene"
+    if status == "dispatched" and speed_kmh >= MOVING_KMH:
+        return "en_route"
+    if status == "returning" and to_station_m is not None and to_station_m <= GEOFENCE_M:
+        return "cleared"
+    return None
+
+
+def speed_limit(kind: str) -> float:
+    return SPEED_LIMIT_KMH.get(kind, EMERGENCY_SPEED_LIMIT_KMH)
+
+
+def is_stopped_too_long(last_moving_at, first_fix_at, latest_fix_at) -> bool:
+    """Standing still since ``last_moving_at`` (None: not moving in the look-back window, which starts at
+    ``first_fix_at``) for at least STOP_LIMIT before the latest fix."""
+    since = last_moving_at if last_moving_at is not None else first_fix_at
+    return since is not None and latest_fix_at - since >= STOP_LIMIT
