@@ -281,9 +281,9 @@ def centre_organisation_id() -> int | None:
     return Organisation.objects.filter(code=settings.CITYOPS_GRID_CENTRE).values_list("pk", flat=True).first()
 
 
-def _publish(case: Case, event_type: str) -> None:
+def _publish(case: Case, event_type: str, now: datetime | None = None) -> None:
     orgs = {case.department_id, centre_organisation_id()} - {None}
-    publish("cases", event_type, case_feature(case), geom=case.geom, orgs=orgs)
+    publish("cases", event_type, case_feature(case, now), geom=case.geom, orgs=orgs)
 
 
 # -- report ------------------------------------------------------------------------------------------------
@@ -384,7 +384,7 @@ def report_case(
             )
             step = _record(case, "report", "", stage, actor, roles, now, position=report.position)
             _save_photos(case, step, report.photos)
-            _publish(case, "case.reported")
+            _publish(case, "case.reported", now)
     except IntegrityError:
         # the same key committed by a concurrent request between our check and our insert
         if idempotency_key and (case := _existing(idempotency_key, fingerprint)) is not None:
@@ -517,7 +517,7 @@ def transition(actor: User, case: Case, action: str, step: Step | None = None, n
             data=data,
         )
         _save_photos(case, recorded, step.photos)
-        _publish(case, "case.updated")
+        _publish(case, "case.updated", now)
     return case
 
 
@@ -625,7 +625,7 @@ def sweep_overdue(now: datetime | None = None) -> dict:
                     continue
                 case.alerted = level
                 case.save(update_fields=["alerted"])
-                _publish(case, "case.overdue" if level == "red" else "case.updated")
+                _publish(case, "case.overdue" if level == "red" else "case.updated", now)
                 counts[level] += 1
     return counts
 

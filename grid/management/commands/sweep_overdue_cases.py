@@ -1,0 +1,33 @@
+"""`manage.py sweep_overdue_cases [--every SECONDS] [--now ISO]`: push cases that turned yellow or red to the consoles.
+
+Each case is published once per colour (``case.updated`` for yellow, ``case.overdue`` for red). Run it from
+cron every minute, or as a process with ``--every 60``.
+"""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.dateparse import parse_datetime
+
+from grid.services import sweep_overdue
+
+
+class Command(BaseCommand):
+    help = "Publish cases whose stage clock turned yellow or red since the last sweep."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--every", type=float, help="keep running, sweeping every this many seconds")
+        parser.add_argument("--now", help="evaluate as of this ISO date-time (tests, replays)")
+
+    def handle(self, *args, every, now, **options):
+        moment = None
+        if now:
+            moment = parse_datetime(now)
+            if moment is None or moment.tzinfo is None:
+                raise CommandError("--now must be an ISO date-time with a zone, e.g. 2026-09-28T16:00:00+08:00")
+        while True:
+            counts = sweep_overdue(moment)
+            self.stdout.write(f"yellow: {counts['yellow']}, red: {counts['red']}")
+            if not every:
+                return
+            time.sleep(every)
