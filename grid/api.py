@@ -328,6 +328,7 @@ class KpiView(APIView):
             OpenApiParameter("from", str, description="ISO date or date-time (default: 30 days ago)"),
             OpenApiParameter("to", str, description="ISO date or date-time, exclusive (default: now)"),
             OpenApiParameter("group_by", str, enum=list(selectors.KPI_GROUPS)),
+            OpenApiParameter("as_of", str, description="evaluate as of (default: earlier of 'to' and now)"),
         ],
         responses=OpenApiTypes.OBJECT,
     )
@@ -341,7 +342,7 @@ class KpiView(APIView):
         group_by = p.get("group_by", "district")
         if group_by not in selectors.KPI_GROUPS:
             raise InputError("group_by", f"group_by must be one of {', '.join(selectors.KPI_GROUPS)}")
-        as_of = min(end, now)
+        as_of = _moment(p.get("as_of"), "as_of", min(end, now))
         return Response(selectors.kpi_report(start, end, group_by, as_of, _kpi_scope(request.user)))
 
 
