@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import InputError
+from core.models import Organisation
 
 from . import kpis, layers, periods, reports, selectors, services
 from .models import Annotation
@@ -26,6 +27,7 @@ LAYER_PARAMETERS = [
     OpenApiParameter("metric", str, enum=list(layers.CASE_METRICS)),
     OpenApiParameter("agency", str, enum=["110", "119", "120", "122"]),
 ]
+AGENCIES = Organisation.Agency.values
 REPORT_FORMATS = ("html", "png", "pdf")
 REPORT_TYPES = {"html": "text/html; charset=utf-8", "png": "image/png", "pdf": "application/pdf"}
 
@@ -48,14 +50,26 @@ def _area_json(area) -> dict | None:
     return None if area is None else {"code": area.code, "name": area.name, "level": area.level}
 
 
-def _change(current, previous):
-    if current is None or previous is None:
-        return None
-    return current - previous
-
-
 class LeaderView(APIView):
     permission_classes = [IsLeader]
+
+
+def _headline(key: str, source: str, unit: str, current, previous, higher_is_better, **extra) -> dict:
+    change = None if current is None or previous is None else current - previous
+    return {
+        "key": key,
+        "source": source,
+        "unit": unit,
+        "value": current,
+        "previous": previous,
+        "change": change,
+        "higher_is_better": higher_is_better,
+        **extra,
+    }
+
+
+def _response_by_agency(answer: dict) -> dict[str, dict]:
+    return {row["agency"]: row for row in answer["rows"]}
 
 
 class SummaryView(LeaderView):
@@ -68,26 +82,27 @@ class SummaryView(LeaderView):
         cases = kpis.case_totals(period, area), kpis.case_totals(previous, area)
         response = kpis.response_totals(period, area), kpis.response_totals(previous, area)
         headlines = [
-            {
-                "key": name,
-                "source": "grid",
-                "value": cases[0].get(name),
-                "previous": cases[1].get(name),
-                "change": _change(cases[0].get(name), cases[1].get(name)),
-                "higher_is_better": better,
-            }
+            _headline(
+                name, "grid", "rate" if name.endswith("rate") else "count", cases[0][name], cases[1][name], better
+            )
             for name, better in kpis.GRID_HEADLINES
         ]
-        for name, better in kpis.DISPATCH_HEADLINES:
+        now, before = _response_by_agency(response[0]), _response_by_agency(response[1])
+        for agency in AGENCIES:
+            segment = kpis.RESPONSE_SEGMENT
+            current = now.get(agency, {}).get(segment, {})
             headlines.append(
-                {
-                    "key": name,
-                    "source": "dispatch",
-                    "value": response[0].get(name),
-                    "previous": response[1].get(name),
-                    "change": _change(response[0].get(name), response[1].get(name)),
-                    "higher_is_better": better,
-                }
+                _headline(
+                    f"response_{agency}",
+                    "dispatch",
+                    "seconds",
+                    current.get("p90_s"),
+                    before.get(agency, {}).get(segment, {}).get("p90_s"),
+                    False,
+                    objective_s=current.get("objective_s"),
+                    met=current.get("met"),
+                    incidents=now.get(agency, {}).get("incidents", 0),
+                )
             )
         return Response(
             {

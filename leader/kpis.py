@@ -1,46 +1,93 @@
 """The indicators the decision maps show, read from the apps that own their definitions.
 
-Case indicators come from the grid app's evaluation (the same code behind GET /api/grid/kpis/) and
-response times from the dispatch app's KPIs (behind GET /api/dispatch/kpis/): the dashboard never has a
-formula of its own, so its numbers equal those APIs' for the same period and area.
+Case indicators are the grid app's evaluation (its SQL counters, turned into rates and scores by
+``grid.kpi.Indicators``: the code behind GET /api/grid/kpis/); response times are the dispatch app's
+``response_kpis`` (behind GET /api/dispatch/kpis/). The dashboard has no formula of its own, so its numbers
+equal those APIs' for the same period and area.
 """
+
+from django.utils import timezone
 
 from core.models import AdminArea
 from dispatch import selectors as dispatch_selectors
 from grid import selectors as grid_selectors
+from grid.kpi import Indicators
+from grid.models import UnitGrid
 
 from .periods import Period
 
-# The headline indicators, by source: (key in the owner's answer, whether a rise is good news).
-GRID_HEADLINES = (("上报数", None), ("立案数", None), ("结案率", True), ("按期处置率", True), ("超期数", False))
-DISPATCH_HEADLINES = (("incidents", None), ("total_p90_s", False))
-CASE_METRIC_KEYS = {"count": "立案数", "overdue_share": "超期待处置率", "closure_rate": "结案率"}
+# Headline case indicators (keys of the grid KPI answer), each with whether a rise is good news (None: neither).
+GRID_HEADLINES = (
+    ("reports", None), ("filed", None), ("closure_rate", True), ("on_time_handling_rate", True), ("overdue", False),
+)  # fmt: skip
+CASE_METRIC_KEYS = {"count": "filed", "overdue_share": "overdue_unhandled_rate", "closure_rate": "closure_rate"}
+RESPONSE_SEGMENT = "total_response"
 
 
-def _district(area: AdminArea | None) -> str | None:
-    return None if area is None or area.level == AdminArea.Level.CITY else area.code
+def _as_of(period: Period):
+    """Evaluated as of the end of the period, or now for a period still running (as the grid API does)."""
+    return min(period.end, timezone.now())
+
+
+def _district(area: AdminArea | None) -> AdminArea | None:
+    return area if area is not None and area.level == AdminArea.Level.DISTRICT else None
 
 
 def case_totals(period: Period, area: AdminArea | None) -> dict:
-    """The grid indicators of the whole scope (the city, or one district)."""
-    return grid_selectors.kpis(period.start, period.end, group_by="district", district=_district(area), total=True)
+    """Every grid indicator of the scope: the city total, or the district's row, of GET /api/grid/kpis/."""
+    report = grid_selectors.kpi_report(period.start, period.end, "district", _as_of(period))
+    district = _district(area)
+    if district is None:
+        return report["total"]["values"]
+    row = next((r for r in report["rows"] if r["code"] == district.code), None)
+    return row["values"] if row else _values(Indicators())  # no case in the district: zeros, and no rates
 
 
 def case_indicators(period: Period, area: AdminArea | None, group_by: str) -> dict[str, dict]:
-    """{area or grid code: {"count", "overdue_share", "closure_rate", and every grid indicator}}."""
-    rows = grid_selectors.kpis(period.start, period.end, group_by=group_by, district=_district(area))
+    """{district or unit-grid code: every grid indicator, plus the map metrics "count", "overdue_share", …}."""
+    if group_by == "district":
+        report = grid_selectors.kpi_report(period.start, period.end, "district", _as_of(period))
+        rows = {r["code"]: r["values"] for r in report["rows"] if r["code"]}
+    else:  # per unit grid: the same counters and the same Indicators, grouped by the case's grid
+        counts = grid_selectors.case_indicator_counts(period.start, period.end, _as_of(period), "grid_id")
+        codes = dict(UnitGrid.objects.filter(pk__in=[k for k in counts if k]).values_list("pk", "code"))
+        rows = {codes[k]: _values(Indicators(**v)) for k, v in counts.items() if k in codes}
     return {
-        key: {**values, **{metric: values.get(name) for metric, name in CASE_METRIC_KEYS.items()}}
-        for key, values in rows.items()
+        code: {**values, **{m: values[name] for m, name in CASE_METRIC_KEYS.items()}} for code, values in rows.items()
     }
 
 
-def response_totals(period: Period, area: AdminArea | None, agency: str | None = None) -> dict:
-    return dispatch_selectors.response_kpis(period.start, period.end, district=_district(area), agency=agency)
+def _values(indicators: Indicators) -> dict:
+    """The grid KPI answer's fields (grid_selectors.KPI_FIELDS) of one set of indicators."""
+    out = {}
+    for key, attr in grid_selectors.KPI_FIELDS.items():
+        value = getattr(indicators, attr)
+        out[key] = round(value, 4) if isinstance(value, float) else value
+    return out
+
+
+def response_totals(period: Period, area: AdminArea | None) -> dict:
+    """Response-time p90s of the scope per agency, as GET /api/dispatch/kpis/ answers them."""
+    district = _district(area)
+    return dispatch_selectors.response_kpis(
+        period.start, period.end, district=district.code if district else None, by_district=False
+    )
 
 
 def response_by_district(period: Period, area: AdminArea | None, agency: str | None) -> dict[str, dict]:
-    """{district code: {"p90_s": total response time p90, "objective_s": its objective, …}}."""
-    return dispatch_selectors.response_kpis_by_district(
-        period.start, period.end, district=_district(area), agency=agency
+    """{district name: {"ratio": worst p90 / objective of total response over the agencies, "agencies": rows}}."""
+    district = _district(area)
+    answer = dispatch_selectors.response_kpis(
+        period.start, period.end, district=district.code if district else None, agency=agency
     )
+    out: dict[str, dict] = {}
+    for row in answer["rows"]:
+        if row["district"] is None:
+            continue
+        entry = out.setdefault(row["district"], {"ratio": None, "agencies": []})
+        entry["agencies"].append(row)
+        segment = row[RESPONSE_SEGMENT]
+        if segment["p90_s"] is not None:
+            ratio = segment["p90_s"] / segment["objective_s"]
+            entry["ratio"] = ratio if entry["ratio"] is None else max(entry["ratio"], ratio)
+    return out

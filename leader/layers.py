@@ -130,11 +130,9 @@ def _response(request: Request) -> dict:
     rows = kpis.response_by_district(request.period, request.area, request.agency)
     features = selectors.districts(request.area)
     for feature in features:
-        row = rows.get(feature["properties"]["code"])
-        ratio = None
-        if row and row.get("p90_s") is not None and row.get("objective_s"):
-            ratio = row["p90_s"] / row["objective_s"]
-        feature["properties"].update(value=ratio, response=row, color=_response_colour(ratio))
+        row = rows.get(feature["properties"]["name"], {"ratio": None, "agencies": []})
+        ratio = None if row["ratio"] is None else round(row["ratio"], 3)
+        feature["properties"].update(value=ratio, agencies=row["agencies"], color=_response_colour(ratio))
     legend = [{"to": bound, "color": colour, "label": str(label)} for bound, colour, label in RESPONSE_CLASSES]
     legend.append({"color": RESPONSE_OVER[0], "label": str(RESPONSE_OVER[1])})
     title = _("90th percentile response time against the objective")

@@ -13,13 +13,15 @@ from .models import Annotation
 from .scope import LEADER_ROLES, jurisdiction
 
 HEADLINE_LABELS = {
-    "上报数": _("Cases reported"),
-    "立案数": _("Cases filed"),
-    "结案率": _("Closure rate"),
-    "按期处置率": _("On-time handling rate"),
-    "超期数": _("Overdue cases"),
-    "incidents": _("Incidents"),
-    "total_p90_s": _("Response time, 90th percentile"),
+    "reports": _("Cases reported"),
+    "filed": _("Cases filed"),
+    "closure_rate": _("Closure rate"),
+    "on_time_handling_rate": _("On-time handling rate"),
+    "overdue": _("Overdue cases"),
+    "response_110": _("Police (110) response time, 90th percentile"),
+    "response_119": _("Fire (119) response time, 90th percentile"),
+    "response_120": _("Ambulance (120) response time, 90th percentile"),
+    "response_122": _("Traffic police (122) response time, 90th percentile"),
 }
 
 

@@ -296,10 +296,10 @@ function setPopulation(map, on) {
 
 // --- headlines ---
 
-function formatHeadline(key, value) {
+function formatHeadline(unit, value) {
   if (value === null || value === undefined) return headlinesBox().dataset.unavailable;
-  if (key.endsWith("率")) return `${(value * 100).toFixed(1)}%`;
-  if (key.endsWith("_s")) return `${Math.round(value)} ${strings.seconds}`;
+  if (unit === "rate") return `${(value * 100).toFixed(1)}%`;
+  if (unit === "seconds") return `${Math.round(value)} ${strings.seconds}`;
   return Number.isInteger(value) ? value.toLocaleString() : value.toFixed(1);
 }
 
@@ -319,16 +319,23 @@ async function loadSummary() {
       label.textContent = headlineLabels[headline.key] ?? headline.key;
       const value = document.createElement("p");
       value.className = "value";
-      value.textContent = formatHeadline(headline.key, headline.value);
+      value.textContent = formatHeadline(headline.unit, headline.value);
+      if (headline.objective_s) {
+        const objective = document.createElement("small");
+        objective.textContent = ` / ${headline.objective_s} ${strings.seconds}`;
+        value.append(objective);
+        if (headline.met !== null) value.dataset.met = String(headline.met);
+      }
       const change = document.createElement("p");
       change.className = "change";
       if (headline.change !== null && headline.change !== undefined) {
         const up = headline.change > 0;
         const arrow = headline.change === 0 ? "＝" : up ? "▲" : "▼";
-        const delta = headline.key.endsWith("率")
-          ? `${(Math.abs(headline.change) * 100).toFixed(1)} pp`
-          : formatHeadline(headline.key, Math.abs(headline.change));
-        change.textContent = `${arrow} ${delta} · ${box.dataset.previous} ${formatHeadline(headline.key, headline.previous)}`;
+        const delta =
+          headline.unit === "rate"
+            ? `${(Math.abs(headline.change) * 100).toFixed(1)} pp`
+            : formatHeadline(headline.unit, Math.abs(headline.change));
+        change.textContent = `${arrow} ${delta} · ${box.dataset.previous} ${formatHeadline(headline.unit, headline.previous)}`;
         if (headline.higher_is_better !== null && headline.change !== 0) {
           change.dataset.tone = up === headline.higher_is_better ? "good" : "bad";
         }
