@@ -1,0 +1,112 @@
+/**
+ * The map of the city-management screens: districts and roads from our own API (no outside tiles, no
+ * glyph server: labels use local fonts), unit grids, and cases coloured by their timer.
+ */
+import * as maplibregl from "maplibre-gl";
+
+import {api} from "./grid-ui.js";
+
+export const CITY_CENTER = [114.05, 22.54];
+const FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC"];
+export const TIMER_COLORS = {green: "#1fb57a", yellow: "#f0a020", red: "#e0413a"};
+
+const THEMES = {
+  light: {background: "#dbe3ec", district: "#f3f1ea", districtLine: "#7d8aa3", road: "#ffffff", roadCasing: "#c3ccd9", grid: "#6b7fa8", label: "#24324b", halo: "#ffffff"},
+  dark: {background: "#0a1424", district: "#13223a", districtLine: "#3d5680", road: "#2a3c5a", roadCasing: "#1a2a44", grid: "#5d86c9", label: "#c4d3ee", halo: "#0a1424"},
+};
+
+const empty = () => ({type: "FeatureCollection", features: []});
+
+function style(theme) {
+  const t = THEMES[theme];
+  return {
+    version: 8,
+    sources: {districts: {type: "geojson", data: empty()}, roads: {type: "geojson", data: empty()}, grids: {type: "geojson", data: empty(), promoteId: "code"}},
+    layers: [
+      {id: "background", type: "background", paint: {"background-color": t.background}},
+      {id: "district-fill", type: "fill", source: "districts", paint: {"fill-color": t.district}},
+      {id: "road-casing", type: "line", source: "roads", minzoom: 11, paint: {"line-color": t.roadCasing, "line-width": ["interpolate", ["exponential", 1.5], ["zoom"], 11, 1.5, 18, 14]}},
+      {id: "road", type: "line", source: "roads", paint: {"line-color": t.road, "line-width": ["interpolate", ["exponential", 1.5], ["zoom"], 10, 0.5, 18, 11]}},
+      {id: "district-line", type: "line", source: "districts", paint: {"line-color": t.districtLine, "line-width": 1.4}},
+      {id: "grid-fill", type: "fill", source: "grids", paint: {"fill-color": ["case", [">", ["coalesce", ["get", "open_cases"], 0], 0], TIMER_COLORS.yellow, t.grid], "fill-opacity": ["case", [">", ["coalesce", ["get", "open_cases"], 0], 0], 0.22, ["case", ["boolean", ["get", "mine"], false], 0.18, 0.04]]}},
+      {id: "grid-line", type: "line", source: "grids", paint: {"line-color": t.grid, "line-width": ["case", ["boolean", ["get", "mine"], false], 2, 0.6], "line-opacity": 0.8}},
+      {id: "grid-label", type: "symbol", source: "grids", minzoom: 15, layout: {"text-field": ["get", "code"], "text-font": FONTS, "text-size": 10}, paint: {"text-color": t.label, "text-halo-color": t.halo, "text-halo-width": 1.2}},
+    ],
+  };
+}
+
+/** Adds a circle layer of cases from GeoJSON source `id`, coloured by timer_state, the selected one ringed. */
+export function addCaseLayer(map, id, theme = "light") {
+  map.addSource(id, {type: "geojson", data: empty(), promoteId: "id"});
+  map.addLayer({
+    id,
+    type: "circle",
+    source: id,
+    paint: {
+      "circle-radius": ["interpolate", ["linear"], ["zoom"], 10, 5, 16, 10],
+      "circle-color": ["match", ["get", "timer_state"], "red", TIMER_COLORS.red, "yellow", TIMER_COLORS.yellow, "green", TIMER_COLORS.green, "#7d8aa3"],
+      "circle-stroke-color": ["case", ["boolean", ["feature-state", "selected"], false], theme === "dark" ? "#ffffff" : "#12264a", theme === "dark" ? "#0a1424" : "#ffffff"],
+      "circle-stroke-width": ["case", ["boolean", ["feature-state", "selected"], false], 4, 1.5],
+    },
+  });
+}
+
+/**
+ * A map in `container` with districts and roads; `ready` resolves once they are drawn (map `idle`), and
+ * sets `document.body.dataset.mapReady` for the browser tests.
+ */
+export function createMap(container, {theme = "light", strings}) {
+  const map = new maplibregl.Map({
+    container,
+    style: style(theme),
+    center: CITY_CENTER,
+    zoom: 12,
+    minZoom: 8,
+    maxZoom: 19,
+    attributionControl: false,
+    localIdeographFontFamily: `${FONTS.map((name) => `"${name}"`).join(", ")}, sans-serif`,
+    locale: {
+      "Map.Title": strings.mapTitle,
+      "NavigationControl.ZoomIn": strings.zoomIn,
+      "NavigationControl.ZoomOut": strings.zoomOut,
+      "NavigationControl.ResetBearing": strings.resetBearing,
+    },
+  });
+  window.cityopsMap = map;
+  map.addControl(new maplibregl.NavigationControl({showCompass: false}), "top-right");
+  map.addControl(new maplibregl.ScaleControl({unit: "metric"}), "bottom-right");
+  const ready = (async () => {
+    const [districts, roads] = await Promise.all([
+      api("/api/core/areas/?level=district"),
+      api("/api/gis/roads/"),
+      map.once("load"),
+    ]);
+    map.getSource("districts").setData(districts);
+    map.getSource("roads").setData(roads);
+    await map.once("idle");
+    document.body.dataset.mapReady = "1";
+    return map;
+  })();
+  return {map, ready};
+}
+
+export function extentOf(features) {
+  const box = [Infinity, Infinity, -Infinity, -Infinity];
+  const visit = (coords) => {
+    if (typeof coords[0] === "number") {
+      box[0] = Math.min(box[0], coords[0]);
+      box[1] = Math.min(box[1], coords[1]);
+      box[2] = Math.max(box[2], coords[0]);
+      box[3] = Math.max(box[3], coords[1]);
+    } else coords.forEach(visit);
+  };
+  for (const feature of features) if (feature.geometry) visit(feature.geometry.coordinates);
+  return Number.isFinite(box[0]) ? box : null;
+}
+
+export function bboxParam(map) {
+  const b = map.getBounds();
+  return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(",");
+}
+
+export {maplibregl};

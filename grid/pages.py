@@ -1,0 +1,337 @@
+"""The three city-management screens: case center /grid/, inspector tablet app /m/ (a PWA), department /dept/.
+
+The pages are shells: their data comes from /api/grid/ and the live feed /ws/ops/. The server only hands
+the scripts what they cannot know: translated labels and which workflow actions the user's roles allow.
+"""
+
+import hashlib
+import json
+from functools import lru_cache, wraps
+from pathlib import Path
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.templatetags.static import static
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+from django.views.decorators.cache import never_cache
+
+from core.models import Role
+
+from . import workflow
+
+CENTER_ROLES = (Role.GRID_DISPATCHER, Role.CALL_TAKER, Role.OPERATOR, Role.LEADER, Role.ADMIN)
+TABLET_ROLES = (Role.INSPECTOR, Role.ADMIN)
+DEPARTMENT_ROLES = (Role.DEPARTMENT_HANDLER, Role.ADMIN)
+
+# What the tablet app needs to start without a network: its page, scripts, styles, icons and MapLibre.
+TABLET_SHELL_STATIC = (
+    "frontend/base.css",
+    "frontend/favicon.svg",
+    "frontend/grid-ui.css",
+    "frontend/tablet.css",
+    "frontend/tablet.js",
+    "frontend/tablet-outbox.js",
+    "frontend/grid-ui.js",
+    "frontend/grid-map.js",
+    "frontend/ops-socket.js",
+    "frontend/pwa/icon-192.png",
+    "frontend/pwa/icon-512.png",
+    "vendor/maplibre-gl/maplibre-gl.mjs",
+    "vendor/maplibre-gl/maplibre-gl.css",
+)
+# What the app reads at start, fetched when the worker installs: the first visit is not yet under its control.
+TABLET_PRELOAD_API = (
+    "/api/core/areas/?level=district",
+    "/api/gis/roads/",
+    "/api/grid/categories/",
+    "/api/grid/my-grids/",
+    "/api/grid/my-tasks/",
+)
+# API reads the tablet keeps for offline use (network first, the last answer when offline).
+TABLET_OFFLINE_API = (
+    "/api/core/areas/",
+    "/api/gis/roads/",
+    "/api/grid/categories/",
+    "/api/grid/my-grids/",
+    "/api/grid/my-tasks/",
+    "/api/grid/cases/",
+    "/api/grid/photos/",
+)
+
+
+def role_page(*roles):
+    """A page for signed-in users holding one of `roles`; anyone else signed in gets 403."""
+
+    def decorate(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.has_role(*roles):
+                raise PermissionDenied(_("This page is for another role."))
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def action_labels() -> dict[str, str]:
+    # Contexts keep these apart from the same English words elsewhere ("File" is not a document here).
+    return {
+        workflow.Action.SEND_CONFIRMATION: pgettext("case action", "Send for confirmation"),
+        workflow.Action.SUBMIT_CONFIRMATION: pgettext("case action", "Submit confirmation"),
+        workflow.Action.FILE: pgettext("case action", "File"),
+        workflow.Action.REJECT: pgettext("case action", "Reject"),
+        workflow.Action.DISPATCH: pgettext("case action", "Dispatch"),
+        workflow.Action.RETURN_TO_CENTER: pgettext("case action", "Return to the center"),
+        workflow.Action.HANDLE: pgettext("case action", "Report the fix"),
+        workflow.Action.REQUEST_POSTPONEMENT: pgettext("case action", "Request postponement"),
+        workflow.Action.APPROVE_POSTPONEMENT: pgettext("case action", "Approve postponement"),
+        workflow.Action.DENY_POSTPONEMENT: pgettext("case action", "Deny postponement"),
+        workflow.Action.SUSPEND: pgettext("case action", "Suspend"),
+        workflow.Action.RESUME: pgettext("case action", "Resume"),
+        workflow.Action.VERIFY_OK: pgettext("case action", "Verified: fixed"),
+        workflow.Action.VERIFY_FAIL: pgettext("case action", "Not fixed: rework"),
+        workflow.Action.CLOSE: pgettext("case action", "Close"),
+    }
+
+
+def stage_labels() -> dict[str, str]:
+    return {
+        workflow.State.REPORTED: pgettext("case stage", "Reported"),
+        workflow.State.CONFIRMING: pgettext("case stage", "Being confirmed"),
+        workflow.State.FILED: pgettext("case stage", "Filed"),
+        workflow.State.INVALID: pgettext("case stage", "Invalid"),
+        workflow.State.DISPATCHED: pgettext("case stage", "Dispatched"),
+        workflow.State.POSTPONEMENT_REQUESTED: pgettext("case stage", "Postponement requested"),
+        workflow.State.POSTPONED: pgettext("case stage", "Postponed"),
+        workflow.State.SUSPENDED: pgettext("case stage", "Suspended"),
+        workflow.State.HANDLED: pgettext("case stage", "Handled"),
+        workflow.State.REWORK: pgettext("case stage", "Rework"),
+        workflow.State.VERIFIED: pgettext("case stage", "Verified"),
+        workflow.State.CLOSED: pgettext("case stage", "Closed"),
+    }
+
+
+def common_strings() -> dict[str, str]:
+    """Labels every grid screen's script shows (timers, case details, action forms, photo viewer)."""
+    return {
+        "loadFailed": _("The data could not be loaded. Check the connection and try again."),
+        "refused": _("Refused: {reason}"),
+        "networkError": _("No connection to the server."),
+        "left": _("{time} left"),
+        "overdueBy": _("{time} overdue"),
+        "noDeadline": _("No deadline"),
+        "timerGreen": _("On time"),
+        "timerYellow": _("Due soon"),
+        "timerRed": _("Overdue"),
+        "days": _("{n} d"),
+        "number": _("Case number"),
+        "stage": _("Stage"),
+        "category": _("Category"),
+        "grid": _("Unit grid"),
+        "address": _("Address"),
+        "description": _("Description"),
+        "department": _("Department"),
+        "reporter": _("Reporter"),
+        "channel": _("Channel"),
+        "reportedAt": _("Reported at"),
+        "deadline": _("Deadline"),
+        "history": _("History"),
+        "photos": _("Photos"),
+        "noPhotos": _("No photos"),
+        "photoOf": _("Photo {n} of {total}"),
+        "previousPhoto": _("Previous photo"),
+        "nextPhoto": _("Next photo"),
+        "close": _("Close"),
+        "note": _("Note"),
+        "noteRequired": _("Reason (required)"),
+        "postponeHours": _("Extra working hours"),
+        "addPhoto": _("Add a photo"),
+        "searchCategory": _("Search category by name or code"),
+        "chooseDepartment": _("Department"),
+        "responsibleDepartment": _("The department responsible for the category"),
+        "submit": _("Submit"),
+        "cancel": _("Cancel"),
+        "done": _("Done: {action}"),
+        "noCases": _("No cases"),
+        "liveConnecting": _("Connecting…"),
+        "liveLive": _("Live"),
+        "liveReconnecting": _("Reconnecting…"),
+        "liveError": _("Live feed refused"),
+        "liveStopped": _("Offline"),
+        "channelInspector": _("Inspector"),
+        "channelHotline": _("Hotline"),
+        "channelOpen311": _("Citizen (Open311)"),
+        "zoomIn": _("Zoom in"),
+        "zoomOut": _("Zoom out"),
+        "resetBearing": _("Drag to rotate the map, click to reset north"),
+        "mapTitle": _("City map"),
+    }
+
+
+def page_config(request, strings: dict[str, str]) -> dict:
+    """Everything a grid screen's script reads at start, passed with json_script."""
+    roles = sorted(request.user.role_names)
+    return {
+        "roles": roles,
+        "actions": {
+            state.value: [action.value for action in workflow.allowed_actions(state, roles)] for state in workflow.State
+        },
+        "actionLabels": {
+            "report": pgettext("case action", "Report"),
+            **{str(k): v for k, v in action_labels().items()},
+        },
+        "stageLabels": {str(k): v for k, v in stage_labels().items()},
+        "strings": {**common_strings(), **strings},
+    }
+
+
+@role_page(*CENTER_ROLES)
+def case_center(request):
+    strings = {
+        "queueReported": _("To accept"),
+        "queueFiled": _("To dispatch"),
+        "queueHandling": _("Being handled"),
+        "queueHandled": _("To verify"),
+        "queueVerified": _("To close"),
+        "queueOnHold": _("On hold"),
+        "newCase": _("New case {number}"),
+        "openCases": _("Open cases"),
+        "selectCase": _("Select a case in a queue or on the map."),
+        "gridsHint": _("Zoom in to see the unit grids."),
+        "kpiEmpty": _("No cases in this period."),
+        "kpiName": _("Name"),
+        "kpiScore": _("Score"),
+        "kpiGrade": _("Grade"),
+        "kpiReports": _("Reports"),
+        "kpiValidReportRate": _("Valid report rate"),
+        "kpiFiled": _("Filed"),
+        "kpiAccurateFilingRate": _("Accurate filing rate"),
+        "kpiOnTimeDispatchRate": _("On-time dispatch rate"),
+        "kpiHandlingRate": _("Handling rate"),
+        "kpiOnTimeHandlingRate": _("On-time handling rate"),
+        "kpiClosureRate": _("Closure rate"),
+        "kpiReworkRate": _("Rework rate"),
+        "kpiOverdue": _("Overdue"),
+        "kpiPostponementRate": _("Postponement rate"),
+        "kpiOnTimeCheckRate": _("On-time verification rate"),
+        "kpiMissedRate": _("Missed report rate"),
+        "kpiOnTimeConfirmationRate": _("On-time confirmation rate"),
+        "kpiTotal": _("Total"),
+    }
+    return render(request, "grid/case_center.html", {"config": page_config(request, strings)})
+
+
+def tablet_strings() -> dict[str, str]:
+    return {
+        "allSent": _("All reports sent"),
+        "queued": _("{n} waiting to be sent"),
+        "queuedOffline": _("Offline: {n} waiting to be sent"),
+        "sending": _("Sending…"),
+        "failed": _("{n} refused: {reason}"),
+        "retryIn": _("Retrying in {s} s"),
+        "online": _("Online"),
+        "offline": _("Offline"),
+        "outboxEmpty": _("Nothing waiting."),
+        "statusQueued": _("Waiting"),
+        "statusSending": _("Sending"),
+        "statusFailed": _("Refused"),
+        "statusSent": _("Sent"),
+        "sentAs": _("Case {number}"),
+        "retry": _("Send again"),
+        "discard": _("Discard"),
+        "confirmDiscard": _("Discard this report? It will not be sent."),
+        "saved": _("Saved. It is sent as soon as there is a connection."),
+        "needPhoto": _("Take a photo first."),
+        "needCategory": _("Choose a category."),
+        "needPosition": _("No position yet: wait for GPS or tap the map."),
+        "gpsWaiting": _("Waiting for GPS…"),
+        "gpsFix": _("GPS ±{m} m"),
+        "gpsDenied": _("GPS not allowed: tap the map to place the problem."),
+        "gpsUnavailable": _("No GPS: tap the map to place the problem."),
+        "mapPosition": _("Placed on the map"),
+        "useGps": _("Use GPS again"),
+        "kindReport": _("Report"),
+        "noTasks": _("No cases to verify."),
+        "verifyAt": _("Verify at the place: take a photo, then decide."),
+    }
+
+
+@role_page(*TABLET_ROLES)
+def tablet(request):
+    return render(request, "grid/tablet.html", {"config": page_config(request, tablet_strings())})
+
+
+@role_page(*DEPARTMENT_ROLES)
+def department(request):
+    strings = {
+        "assigned": _("Assigned to my department"),
+        "selectCase": _("Select a case."),
+    }
+    return render(request, "grid/dept.html", {"config": page_config(request, strings)})
+
+
+@lru_cache(maxsize=8)
+def _shell_version(stamps: tuple) -> str:
+    digest = hashlib.sha256()
+    for name, _mtime, _size in stamps:
+        digest.update(name.encode())
+        digest.update(Path(finders.find(name)).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def shell_version() -> str:
+    """A hash of the shell's files: a deploy that changes any of them installs a new worker and cache."""
+    stamps = []
+    for name in TABLET_SHELL_STATIC:
+        stat = Path(finders.find(name)).stat()
+        stamps.append((name, stat.st_mtime_ns, stat.st_size))
+    return _shell_version(tuple(stamps))
+
+
+@never_cache
+def service_worker(request):
+    """The tablet's service worker. Public: it holds no data, and must update even after a session ends."""
+    body = render_to_string(
+        "grid/sw.js",
+        {
+            "version": shell_version(),
+            "shell": json.dumps(["/m/", *(static(name) for name in TABLET_SHELL_STATIC)]),
+            "offline_api": json.dumps(TABLET_OFFLINE_API),
+            "preload_api": json.dumps(TABLET_PRELOAD_API),
+        },
+    )
+    return HttpResponse(body, content_type="text/javascript; charset=utf-8")
+
+
+def manifest(request):
+    """Web app manifest: makes /m/ installable on the tablet's home screen. Browsers fetch it without cookies."""
+    icons = [
+        {"src": static(f"frontend/pwa/icon-{size}.png"), "sizes": f"{size}x{size}", "type": "image/png", "purpose": p}
+        for size in (192, 512)
+        for p in ("any", "maskable")
+    ]
+    return JsonResponse(
+        {
+            "name": _("CityOps inspector"),
+            "short_name": _("Inspector"),
+            "description": _("Report city-management problems and verify fixes, also without a network."),
+            "lang": request.LANGUAGE_CODE,
+            "id": "/m/",
+            "start_url": "/m/",
+            "scope": "/m/",
+            "display": "standalone",
+            "orientation": "any",
+            "background_color": "#0b1a33",
+            "theme_color": "#12264a",
+            "icons": icons,
+        },
+        content_type="application/manifest+json",
+        json_dumps_params={"ensure_ascii": False},
+    )
