@@ -1,0 +1,358 @@
+/**
+ * The command wall (/wall/): every live incident and vehicle on a dark city map, the unit status board,
+ * alarms and headline KPIs, kept current from /ws/ops/ (snapshot, then deltas; OpsSocket reconnects and
+ * catches up with `since`).
+ *
+ * It runs unattended for days, so its memory is bounded by what is live, never by what happened: one store
+ * per kind (closed incidents are dropped, alarms are capped), GeoJSON sources replaced in place on a
+ * throttle, panels redrawn on a timer with one delegated listener each, no per-event listeners or timers.
+ */
+import {
+  AGENCIES,
+  VEHICLE_STATUSES,
+  agencyColor,
+  api,
+  createCityMap,
+  el,
+  formatDuration,
+  formatTime,
+  incidentForMap,
+  livePill,
+  throttledSource,
+} from "./dispatch-map.js";
+import {OpsSocket} from "./ops-socket.js";
+
+const MAX_ALARMS = 50;
+const MAX_LISTED_INCIDENTS = 40;
+const PANEL_REFRESH_MS = 1000;
+const KPI_REFRESH_MS = 60_000;
+const COMMITTED = new Set(["dispatched", "en_route", "on_scene"]);
+const WANTED_TOPICS = ["incidents", "vehicles", "alarms"];
+
+const strings = document.getElementById("map-strings").dataset;
+const labels = JSON.parse(document.getElementById("wall-labels").textContent);
+
+const incidents = new Map(); // id → Incident Feature, open incidents only
+const vehicles = new Map(); // id → vehicle Feature
+let alarms = []; // newest first, at most MAX_ALARMS
+let panelsDirty = true;
+
+// --- stores ---
+
+function isClosed(feature) {
+  return feature.properties.status === "closed";
+}
+
+function putIncident(feature) {
+  if (isClosed(feature)) incidents.delete(feature.id);
+  else incidents.set(feature.id, feature);
+}
+
+function putVehicle(feature) {
+  const known = vehicles.get(feature.id);
+  // A status change may come without a position (unit never reported): keep the one we have.
+  if (!feature.geometry && known) feature = {...feature, geometry: known.geometry};
+  if (!feature.geometry) return;
+  vehicles.set(feature.id, known ? {...feature, properties: {...known.properties, ...feature.properties}} : feature);
+}
+
+function putAlarm(feature) {
+  if (feature.properties?.open === false || feature.properties?.cleared_at) {
+    alarms = alarms.filter((alarm) => alarm.id !== feature.id);
+    return;
+  }
+  alarms = [feature, ...alarms.filter((alarm) => alarm.id !== feature.id)].slice(0, MAX_ALARMS);
+}
+
+// --- panels ---
+
+function incidentOrder(a, b) {
+  const pa = a.properties;
+  const pb = b.properties;
+  return pa.priority - pb.priority || String(pb.times?.call_received).localeCompare(String(pa.times?.call_received));
+}
+
+function sinceCall(properties, now) {
+  const start = Date.parse(properties.times?.call_received ?? properties.times?.created ?? "");
+  return Number.isNaN(start) ? null : (now - start) / 1000;
+}
+
+function incidentItem(feature, now) {
+  const p = feature.properties;
+  const item = el("li", `incident priority-${p.priority}`);
+  item.dataset.id = feature.id;
+  item.dataset.status = p.status;
+  const head = el("div", "incident-head");
+  head.append(el("span", "priority", `${strings.priority}${p.priority}`));
+  for (const agency of p.agencies ?? []) {
+    const chip = el("span", "agency-chip", agency);
+    chip.style.setProperty("--agency", agencyColor(agency));
+    head.append(chip);
+  }
+  head.append(el("span", "type", p.type_label), el("span", "elapsed", formatDuration(sinceCall(p, now))));
+  const line = el("div", "incident-line");
+  line.append(
+    el("span", "status", p.status_label ?? labels.incident_status[p.status] ?? p.status),
+    el("span", "number", p.number),
+    el("span", "address", p.address || p.district || ""),
+  );
+  item.append(head, line);
+  if (p.assignments?.length) {
+    const units = el("ul", "units");
+    for (const assignment of p.assignments) {
+      const unit = el("li", "unit");
+      unit.dataset.vehicle = assignment.vehicle_id;
+      unit.dataset.status = assignment.status;
+      unit.style.setProperty("--agency", agencyColor(assignment.agency));
+      unit.append(
+        el("b", "", assignment.call_sign),
+        el("span", "", assignment.status_label ?? labels.vehicle_status[assignment.status] ?? assignment.status),
+      );
+      units.append(unit);
+    }
+    item.append(units);
+  }
+  return item;
+}
+
+function renderIncidents(now) {
+  const list = document.getElementById("incident-list");
+  const sorted = [...incidents.values()].sort(incidentOrder).slice(0, MAX_LISTED_INCIDENTS);
+  if (sorted.length === 0) list.replaceChildren(el("li", "empty", strings.noIncidents));
+  else list.replaceChildren(...sorted.map((feature) => incidentItem(feature, now)));
+  document.getElementById("incident-count").textContent = String(incidents.size);
+}
+
+function buildBoard() {
+  const table = document.getElementById("status-board");
+  const headRow = table.tHead.rows[0];
+  for (const status of VEHICLE_STATUSES) {
+    const th = el("th", "", labels.vehicle_status[status] ?? status);
+    th.scope = "col";
+    th.dataset.status = status;
+    headRow.append(th);
+  }
+  const cells = {};
+  for (const agency of [...AGENCIES, "other"]) {
+    const row = table.tBodies[0].insertRow();
+    row.dataset.agency = agency;
+    const th = el("th", "", agency === "other" ? strings.other : labels.agency[agency]);
+    th.scope = "row";
+    th.style.setProperty("--agency", agencyColor(agency));
+    row.append(th);
+    cells[agency] = {};
+    for (const status of VEHICLE_STATUSES) {
+      const td = row.insertCell();
+      td.dataset.status = status;
+      td.textContent = "0";
+      cells[agency][status] = td;
+    }
+  }
+  return cells;
+}
+
+function renderBoard(cells) {
+  const counts = {};
+  for (const agency of Object.keys(cells)) counts[agency] = Object.fromEntries(VEHICLE_STATUSES.map((s) => [s, 0]));
+  for (const {properties} of vehicles.values()) {
+    const row = counts[properties.agency] ?? counts.other;
+    if (properties.status in row) row[properties.status] += 1;
+  }
+  for (const [agency, row] of Object.entries(counts)) {
+    for (const [status, n] of Object.entries(row)) {
+      const cell = cells[agency][status];
+      const text = String(n);
+      if (cell.textContent !== text) cell.textContent = text;
+      cell.classList.toggle("zero", n === 0);
+    }
+  }
+}
+
+function renderAlarms() {
+  const list = document.getElementById("alarm-list");
+  if (alarms.length === 0) list.replaceChildren(el("li", "empty", strings.noAlarms));
+  else {
+    list.replaceChildren(
+      ...alarms.map((alarm) => {
+        const p = alarm.properties ?? {};
+        const item = el("li", `alarm kind-${p.kind ?? "other"}`);
+        item.dataset.id = alarm.id;
+        item.append(
+          el("time", "", formatTime(p.at)),
+          el("b", "", p.kind_label ?? p.kind ?? ""),
+          el("span", "", [p.call_sign, p.message ?? p.detail].filter(Boolean).join(" · ")),
+        );
+        return item;
+      }),
+    );
+  }
+  document.getElementById("alarm-count").textContent = String(alarms.length);
+}
+
+function setText(id, value) {
+  const node = document.getElementById(id);
+  const text = String(value);
+  if (node.textContent !== text) node.textContent = text;
+}
+
+function renderCounts() {
+  let urgent = 0;
+  let waiting = 0;
+  for (const {properties} of incidents.values()) {
+    if (properties.priority <= 2) urgent += 1;
+    if (properties.status === "received") waiting += 1;
+  }
+  let busy = 0;
+  for (const {properties} of vehicles.values()) if (COMMITTED.has(properties.status)) busy += 1;
+  setText("kpi-open", incidents.size);
+  setText("kpi-urgent", urgent);
+  setText("kpi-waiting", waiting);
+  setText("kpi-busy", busy);
+  setText("kpi-alarms", alarms.length);
+}
+
+/** The 90th-percentile total response time across agencies, from the KPI API (whatever its grouping). */
+function p90Of(kpis) {
+  const candidates = [];
+  const visit = (value, key) => {
+    if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) visit(v, k);
+    else if (typeof value === "number" && /total.*p90|p90.*total|response.*p90/.test(key ?? "")) candidates.push(value);
+  };
+  visit(kpis);
+  return candidates.length ? Math.max(...candidates) : null;
+}
+
+async function refreshKpis() {
+  try {
+    const p90 = p90Of(await api("/api/dispatch/kpis/"));
+    setText("kpi-p90", p90 === null ? "—" : formatDuration(p90));
+  } catch {
+    setText("kpi-p90", "—"); // not fatal on a wall: the live part keeps running
+  }
+}
+
+function startClock() {
+  const clock = document.getElementById("wall-clock");
+  const tick = () => {
+    const now = new Date();
+    clock.dateTime = now.toISOString();
+    clock.textContent = now.toLocaleString("zh-CN", {hour12: false});
+  };
+  tick();
+  setInterval(tick, 1000);
+}
+
+/** A soft pulse on priority 1–2 incidents: one paint property, a few frames a second. */
+function startPulse(map) {
+  if (window.matchMedia("(prefers-reduced-motion: reduce)").matches) return;
+  let phase = 0;
+  setInterval(() => {
+    if (document.hidden) return;
+    phase = (phase + 1) % 12;
+    map.setPaintProperty("incident-pulse", "circle-opacity", 0.08 + 0.3 * Math.abs(Math.sin((phase * Math.PI) / 12)));
+  }, 160);
+}
+
+/** The part of the screen the floating panels leave to the city. */
+function panelPadding() {
+  const left = document.querySelector(".wall-incidents").getBoundingClientRect();
+  const right = document.querySelector(".wall-side").getBoundingClientRect();
+  const head = document.querySelector(".wall-head").getBoundingClientRect();
+  return {top: head.bottom + 10, bottom: 60, left: left.right + 20, right: window.innerWidth - right.left + 20};
+}
+
+function paintLegend() {
+  for (const item of document.querySelectorAll(".wall-legend [data-agency]")) {
+    item.querySelector("i").style.background = agencyColor(item.dataset.agency);
+  }
+}
+
+async function main() {
+  paintLegend();
+  startClock();
+  const boardCells = buildBoard();
+  const container = document.getElementById("map");
+  let map;
+  try {
+    ({map} = await createCityMap(container, {basemap: container.dataset.basemap, strings, padding: panelPadding()}));
+  } catch (error) {
+    const message = document.getElementById("map-message");
+    message.textContent = strings.loadFailed;
+    message.hidden = false;
+    throw error;
+  }
+  window.cityopsWall = {incidents, vehicles, alarms: () => alarms};
+  startPulse(map);
+
+  const incidentLayer = throttledSource(map, "incidents", incidents, 250, incidentForMap);
+  const vehicleLayer = throttledSource(map, "vehicles", vehicles, 1000);
+  const changed = () => {
+    panelsDirty = true;
+  };
+
+  // Click an incident in the list: the map flies to it (one listener for the whole list).
+  document.getElementById("incident-list").addEventListener("click", (event) => {
+    const item = event.target.closest("li.incident");
+    const feature = item && incidents.get(Number(item.dataset.id));
+    if (feature) map.flyTo({center: feature.geometry.coordinates, zoom: Math.max(map.getZoom(), 14)});
+  });
+
+  setInterval(() => {
+    if (!panelsDirty) {
+      // Elapsed times still move: redraw the list each second while there is something to list.
+      if (incidents.size) renderIncidents(Date.now());
+      return;
+    }
+    panelsDirty = false;
+    renderIncidents(Date.now());
+    renderBoard(boardCells);
+    renderAlarms();
+    renderCounts();
+  }, PANEL_REFRESH_MS);
+  refreshKpis();
+  setInterval(refreshKpis, KPI_REFRESH_MS);
+
+  const me = await api("/api/core/me/");
+  const topics = WANTED_TOPICS.filter((topic) => me.topics.includes(topic));
+  const socket = new OpsSocket({
+    topics,
+    onStatus: livePill(document.getElementById("live-pill")),
+    onSnapshot(topic, features) {
+      if (topic === "incidents") {
+        incidents.clear();
+        features.forEach(putIncident);
+        incidentLayer.schedule();
+      } else if (topic === "vehicles") {
+        vehicles.clear();
+        features.forEach(putVehicle);
+        vehicleLayer.schedule();
+      } else if (topic === "alarms") {
+        alarms = [];
+        features.slice(0, MAX_ALARMS).reverse().forEach(putAlarm);
+      }
+      changed();
+    },
+    onPositions(topic, features) {
+      features.forEach(putVehicle);
+      vehicleLayer.schedule();
+      changed();
+    },
+    onEvent({type, data}) {
+      if (type.startsWith("incident.")) {
+        putIncident(type === "incident.closed" ? {...data, properties: {...data.properties, status: "closed"}} : data);
+        incidentLayer.schedule();
+      } else if (type === "unit.status") {
+        putVehicle(data);
+        vehicleLayer.schedule();
+      } else if (type.startsWith("alarm.")) {
+        putAlarm(data);
+      }
+      changed();
+    },
+  });
+  window.cityopsWall.socket = socket;
+  socket.start();
+  document.body.dataset.mapReady = "1";
+}
+
+main();
