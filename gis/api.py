@@ -1,12 +1,16 @@
 """Spatial data API: roads, rasters (point value, profile, zonal statistics), import and export."""
 
 import math
+import shutil
 
 import shapely
 from django.contrib.gis.geos import GEOSGeometry
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
@@ -14,9 +18,10 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 from core.errors import InputError
 from core.geo import SUPPORTED_CRS_TEXT, parse_geometry, parse_point
 from core.models import AdminArea
+from core.permissions import roles_required
 
-from . import rasters, selectors
-from .models import Road
+from . import io, layers, rasters, selectors, services
+from .models import ImportPreview, Road
 
 
 class RoadSerializer(GeoFeatureModelSerializer):
@@ -175,3 +180,122 @@ class RasterZonalView(APIView):
         if geom.geom_type not in ("Polygon", "MultiPolygon"):
             raise InputError("geometry", f"must be a Polygon or MultiPolygon, not {geom.geom_type}")
         return Response({"raster": name, "unit": raster_spec.unit, **rasters.zonal_stats(name, _shape(geom))})
+
+
+# ------------------------------------------------------------------------------------- import, export
+
+
+class ImportUploadRequest(serializers.Serializer):
+    file = serializers.FileField()
+    format = serializers.ChoiceField(choices=list(io.FORMATS), required=False)
+    crs = serializers.CharField(required=False, help_text=SUPPORTED_CRS_TEXT + "; overrides the file's own CRS")
+    layer = serializers.CharField(required=False, help_text="layer of a GeoPackage")
+    wkt_column = serializers.CharField(required=False)
+    lon_column = serializers.CharField(required=False)
+    lat_column = serializers.CharField(required=False)
+
+
+class ImportCommitRequest(serializers.Serializer):
+    slug = serializers.CharField(help_text="the layer becomes ds-<slug>")
+    title = serializers.CharField()
+    read_roles = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+def _preview_json(preview: ImportPreview) -> dict:
+    return {
+        "id": str(preview.pk),
+        "file_name": preview.file_name,
+        "created_at": preview.created_at,
+        "committed_layer": layers.DATASET_PREFIX + preview.committed.slug if preview.committed_id else None,
+        **preview.report,
+    }
+
+
+class ImportListView(APIView):
+    """Upload a file (multipart `file`): it is read and checked, not imported; the answer is a preview to commit."""
+
+    permission_classes = [roles_required(*services.IMPORT_ROLES, read_roles=services.IMPORT_ROLES)]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request={"multipart/form-data": ImportUploadRequest})
+    def post(self, request):
+        # Refuse an oversized body from its declared length, before the upload is parsed.
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if not declared.isdigit() or int(declared) > services.max_upload_bytes() + 64 * 1024:
+            raise InputError("file", f"the upload is larger than {services.max_upload_bytes()} bytes")
+        body = ImportUploadRequest(data=request.data)
+        if not body.is_valid():
+            field, errors = next(iter(body.errors.items()))
+            raise InputError(field, " ".join(str(e) for e in errors))
+        data = body.validated_data
+        columns = {k: data[f"{k}_column"] for k in ("wkt", "lon", "lat") if data.get(f"{k}_column")}
+        try:
+            preview = services.preview_import(
+                request.user,
+                data["file"],
+                fmt=data.get("format"),
+                crs=data.get("crs"),
+                layer=data.get("layer"),
+                columns=columns,
+            )
+        except PermissionError as exc:
+            raise PermissionDenied(str(exc)) from None
+        return Response(_preview_json(preview), status=201)
+
+
+class ImportDetailView(APIView):
+    permission_classes = [roles_required(*services.IMPORT_ROLES, read_roles=services.IMPORT_ROLES)]
+
+    def get(self, request, preview_id):
+        preview = get_object_or_404(ImportPreview, pk=preview_id, created_by=request.user)
+        return Response(_preview_json(preview))
+
+
+class ImportCommitView(APIView):
+    permission_classes = [roles_required(*services.IMPORT_ROLES, read_roles=services.IMPORT_ROLES)]
+
+    @extend_schema(request=ImportCommitRequest)
+    def post(self, request, preview_id):
+        preview = get_object_or_404(ImportPreview, pk=preview_id, created_by=request.user)
+        body = ImportCommitRequest(data=request.data)
+        if not body.is_valid():
+            field, errors = next(iter(body.errors.items()))
+            raise InputError(field, " ".join(str(e) for e in errors))
+        try:
+            dataset = services.commit_import(request.user, preview, **body.validated_data)
+        except PermissionError as exc:
+            raise PermissionDenied(str(exc)) from None
+        layer_id = layers.DATASET_PREFIX + dataset.slug
+        return Response(
+            {
+                "layer": layer_id,
+                "title": dataset.title,
+                "features": dataset.features.count(),
+                "geometry_type": dataset.geometry_type,
+                "fields": dataset.fields,
+                "items": request.build_absolute_uri(f"/ogcapi/collections/{layer_id}/items"),
+                "tiles": request.build_absolute_uri(f"/tiles/{layer_id}/") + "{z}/{x}/{y}.pbf",
+            },
+            status=201,
+        )
+
+
+class ExportView(APIView):
+    """GET /api/gis/layers/{layer}/export/?f=gpkg[&filter=<CQL2>&bbox=…]: the layer or a query result as a file.
+
+    Takes the OGC API items parameters (filter, filter-lang, bbox, datetime, sortby, property=value), so any
+    result of the planner's query builder downloads as it was seen."""
+
+    @extend_schema(parameters=[OpenApiParameter("f", str, enum=list(io.FORMATS), required=True)])
+    def get(self, request, layer_id):
+        layer = layers.get(layer_id)
+        if layer is None or not layer.readable_by(request.user):
+            raise NotFound(f"no layer {layer_id!r}")
+        fmt = request.query_params.get("f") or ""
+        if fmt not in io.FORMATS:
+            raise InputError("f", f"f (the file format) must be one of {', '.join(io.FORMATS)}")
+        path, folder = services.export_to_temp(layer, request.query_params, fmt)
+        stream = open(path, "rb")  # noqa: SIM115 (the response closes it once sent)
+        response = FileResponse(stream, as_attachment=True, filename=path.name, content_type=io.CONTENT_TYPES[fmt])
+        response._resource_closers.append(lambda: shutil.rmtree(folder, ignore_errors=True))  # after the stream
+        return response

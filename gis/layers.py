@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Model, QuerySet
+from django.db.models import BigIntegerField, BooleanField, FloatField, Model, QuerySet
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 
 from core.models import AdminArea, Role
 
@@ -49,9 +51,12 @@ class Layer:
     """Below this zoom its vector tiles are empty (dense point layers)."""
     tile_cache: bool = True
     """False for live layers written in bulk without model signals (their tiles are always fresh)."""
+    annotations: dict = field(default_factory=dict)
+    """Computed columns the property paths may name (typed JSON keys of imported datasets)."""
 
     def queryset(self) -> QuerySet:
-        return self.model.objects.filter(**self.base_filter)
+        qs = self.model.objects.filter(**self.base_filter)
+        return qs.annotate(**self.annotations) if self.annotations else qs
 
     def readable_by(self, user) -> bool:
         if not user or not user.is_authenticated:
@@ -77,14 +82,57 @@ def register(layer: Layer) -> Layer:
     return layer
 
 
+_JSON_CASTS = {NUMBER: FloatField(), INTEGER: BigIntegerField(), BOOLEAN: BooleanField()}
+DATASET_PREFIX = "ds-"
+"""Layer ids of imported datasets: ``ds-<slug>``."""
+
+
 def all_layers() -> list[Layer]:
     _load()
-    return list(_REGISTRY.values())
+    from .models import Dataset
+
+    return list(_REGISTRY.values()) + [dataset_layer(d) for d in Dataset.objects.order_by("slug")]
 
 
 def get(layer_id: str) -> Layer | None:
     _load()
+    if layer_id.startswith(DATASET_PREFIX):
+        from .models import Dataset
+
+        dataset = Dataset.objects.filter(slug=layer_id[len(DATASET_PREFIX) :]).first()
+        return dataset_layer(dataset) if dataset else None
     return _REGISTRY.get(layer_id)
+
+
+def dataset_layer(dataset) -> Layer:
+    """An imported dataset as a layer: its properties are JSON keys, allow-listed from the import's field list."""
+    from .models import DatasetFeature
+
+    columns, properties = {}, {}
+    for i, (name, kind) in enumerate(dataset.fields.items()):
+        text = KT(f"properties__{name}")
+        columns[f"ds_{i}"] = Cast(text, _JSON_CASTS[kind]) if kind in _JSON_CASTS else text
+        properties[name] = Prop(f"ds_{i}", kind, name)
+    return Layer(
+        id=DATASET_PREFIX + dataset.slug,
+        title_zh=dataset.title,
+        title_en=dataset.title,
+        model=DatasetFeature,
+        geometry_field="geom",
+        geometry_type=dataset.geometry_type,
+        properties=properties,
+        annotations=columns,
+        read_roles=tuple(dataset.read_roles) or None,
+        base_filter={"dataset_id": dataset.pk},
+        owner=dataset.created_by.username if dataset.created_by_id else "",
+        description=f"{dataset.source_name} ({dataset.source_format}, {dataset.source_crs})",
+    )
+
+
+def builtin_layers() -> list[Layer]:
+    """The layers declared in code (no database access, unlike all_layers)."""
+    _load()
+    return list(_REGISTRY.values())
 
 
 def layers_for(user) -> list[Layer]:

@@ -66,3 +66,53 @@ class Landcover(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.get_kind_display()
+
+
+class Dataset(models.Model):
+    """An imported dataset; each one is published as a layer `ds-<slug>` (OGC API, tiles, export)."""
+
+    slug = models.SlugField(_("identifier"), max_length=48, unique=True)
+    title = models.CharField(_("title"), max_length=128)
+    geometry_type = models.CharField(_("geometry type"), max_length=24)
+    fields = models.JSONField(_("fields"), default=dict, help_text="property name → JSON type")
+    read_roles = models.JSONField(_("roles that may read it"), default=list)
+    source_name = models.CharField(_("source file"), max_length=255)
+    source_format = models.CharField(_("source format"), max_length=16)
+    source_crs = models.CharField(_("source CRS"), max_length=64)
+    report = models.JSONField(_("import report"), default=dict)
+    created_by = models.ForeignKey("core.User", verbose_name=_("imported by"), on_delete=models.PROTECT)
+    created_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name = _("imported dataset")
+        verbose_name_plural = _("imported datasets")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class DatasetFeature(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="features")
+    properties = models.JSONField(default=dict)
+    geom = models.GeometryField(srid=4326)
+
+    class Meta:
+        verbose_name = _("imported feature")
+        verbose_name_plural = _("imported features")
+
+
+class ImportPreview(models.Model):
+    """An uploaded file, read and checked but not yet committed; its report is what the user confirms."""
+
+    id = models.UUIDField(primary_key=True)
+    created_by = models.ForeignKey("core.User", on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    file_name = models.CharField(max_length=255)
+    options = models.JSONField(default=dict)
+    report = models.JSONField(default=dict)
+    committed = models.ForeignKey(Dataset, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        verbose_name = _("import preview")
+        verbose_name_plural = _("import previews")

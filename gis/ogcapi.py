@@ -28,7 +28,7 @@ from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import Polygon
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, transaction
-from django.db.models import Max, Min, Q
+from django.db.models import Max, Min, Q, QuerySet
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -494,6 +494,23 @@ def _rows(layer: Layer, qs, names: list[str]):
     )
 
 
+def query(layer: Layer, params, ignore: set[str] = frozenset()) -> QuerySet:
+    """The layer's features selected by OGC API items parameters (equality, bbox, datetime, CQL2 filter, sortby).
+
+    Shared with export, so a query result downloads exactly as it pages; `ignore` names extra parameters of the
+    caller that are not property filters."""
+    q = _equality_q(layer, {k: v for k, v in params.items() if k not in ignore})
+    if params.get("bbox"):
+        q &= _bbox_q(layer, params["bbox"])
+    if params.get("datetime"):
+        q &= _datetime_q(layer, params["datetime"]) or Q()
+    if params.get("filter"):
+        q &= cql.to_q(params["filter"], params.get("filter-lang") or "cql2-text", layer)
+    elif params.get("filter-lang") and params["filter-lang"] not in cql.LANGUAGES:
+        raise InputError("filter-lang", f"unsupported filter-lang; use one of {', '.join(cql.LANGUAGES)}")
+    return layer.queryset().filter(q).order_by(*_ordering(layer, params.get("sortby")))
+
+
 class ItemsView(OgcView):
     def get(self, request, collection_id):
         layer = self.layer_or_404(collection_id)
@@ -508,17 +525,7 @@ class ItemsView(OgcView):
         names = _names(layer, params["properties"], "properties") if "properties" in params else list(layer.properties)
         names = [name.lstrip("+-") for name in names]
 
-        q = _equality_q(layer, params)
-        if params.get("bbox"):
-            q &= _bbox_q(layer, params["bbox"])
-        if params.get("datetime"):
-            q &= _datetime_q(layer, params["datetime"]) or Q()
-        if params.get("filter"):
-            q &= cql.to_q(params["filter"], params.get("filter-lang") or "cql2-text", layer)
-        elif params.get("filter-lang") and params["filter-lang"] not in cql.LANGUAGES:
-            raise InputError("filter-lang", f"unsupported filter-lang; use one of {', '.join(cql.LANGUAGES)}")
-
-        qs = layer.queryset().filter(q).order_by(*_ordering(layer, params.get("sortby")))
+        qs = query(layer, params)
         try:
             with transaction.atomic():
                 matched = qs.count()

@@ -157,15 +157,20 @@ def _prefix() -> str:
     return f"cityops:tiles:{connection.settings_dict['NAME']}:"
 
 
-def tables_of(layer: Layer) -> list[str]:
-    """Every table a layer's tiles read: its own and those its property paths cross."""
-    tables = {layer.model._meta.db_table}
+def _models_of(layer: Layer) -> set[type[Model]]:
+    """The layer's model and every model its property paths cross."""
+    models = {layer.model}
     for prop in layer.properties.values():
         model = layer.model
         for part in prop.path.split("__")[:-1]:
             model = model._meta.get_field(part).related_model
-            tables.add(model._meta.db_table)
-    return sorted(tables)
+            models.add(model)
+    return models
+
+
+def tables_of(layer: Layer) -> list[str]:
+    """Every table a layer's tiles read."""
+    return sorted(model._meta.db_table for model in _models_of(layer))
 
 
 def _versions(tables: list[str]) -> list[str] | None:
@@ -213,21 +218,21 @@ def _on_row_change(sender, **kwargs) -> None:
 
 def connect_signals() -> None:
     """Bump a table's version whenever one of its rows is saved or deleted through the ORM."""
-    models = set()
-    for layer in layers.all_layers():
-        models.add(layer.model)
-        for prop in layer.properties.values():
-            model = layer.model
-            for part in prop.path.split("__")[:-1]:
-                model = model._meta.get_field(part).related_model
-                models.add(model)
+    from .models import Dataset, DatasetFeature
+
+    models = {Dataset, DatasetFeature}
+    for layer in layers.builtin_layers():
+        models |= _models_of(layer)
     for model in models:
         post_save.connect(_on_row_change, sender=model, dispatch_uid=f"tiles-{model._meta.label}-save")
         post_delete.connect(_on_row_change, sender=model, dispatch_uid=f"tiles-{model._meta.label}-delete")
 
 
 def all_tables() -> list[str]:
-    return sorted({table for layer in layers.all_layers() for table in tables_of(layer)})
+    from .models import DatasetFeature
+
+    tables = {table for layer in layers.builtin_layers() for table in tables_of(layer)}
+    return sorted(tables | {DatasetFeature._meta.db_table})
 
 
 @dataclass(frozen=True)

@@ -9,3 +9,9 @@ urlpatterns = [
     path("rasters/<str:name>/profile/", api.RasterProfileView.as_view(), name="raster-profile"),
     path("rasters/<str:name>/zonal/", api.RasterZonalView.as_view(), name="raster-zonal"),
 ]
+urlpatterns += [
+    path("imports/", api.ImportListView.as_view(), name="import-list"),
+    path("imports/<uuid:preview_id>/", api.ImportDetailView.as_view(), name="import-detail"),
+    path("imports/<uuid:preview_id>/commit/", api.ImportCommitView.as_view(), name="import-commit"),
+    path("layers/<str:layer_id>/export/", api.ExportView.as_view(), name="layer-export"),
+]

@@ -1,0 +1,215 @@
+"""State changes of the spatial data app: importing a file (preview, then commit) and exporting a layer.
+
+An upload is kept under VAR_DIR/imports/<preview id>/ until it is committed or expires; the commit reads it
+again with the same options and writes the dataset and all its features in one transaction, so a failure
+leaves nothing half-imported.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+from django.conf import settings
+from django.contrib.gis.geos import GEOSGeometry
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from core.errors import InputError
+from core.models import AdminArea, Role
+
+from . import io, layers, ogcapi, tiles
+from .layers import Layer
+from .models import Dataset, DatasetFeature, ImportPreview
+
+IMPORT_ROLES = (Role.PLANNER, Role.ADMIN)
+DEFAULT_READ_ROLES = [Role.PLANNER, Role.OPERATOR, Role.LEADER, Role.ADMIN]
+PREVIEW_HOURS = 24
+SAMPLE_FEATURES = 10
+AREA_MARGIN_DEG = 0.5  # ~50 km around the city: farther features are almost always a wrong CRS
+MAX_EXPORT_FEATURES = 500_000
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,46}$")
+
+
+def max_upload_bytes() -> int:
+    return int(getattr(settings, "CITYOPS_IMPORT_MAX_BYTES", 100 * 1024 * 1024))
+
+
+def _imports_dir() -> Path:
+    return Path(settings.VAR_DIR) / "imports"
+
+
+def city_area() -> tuple[float, float, float, float] | None:
+    """Where imported features may lie: the city's extent plus a margin; None before a city is loaded."""
+    city = AdminArea.objects.filter(level=AdminArea.Level.CITY).first()
+    if city is None:
+        return None
+    west, south, east, north = city.geom.extent
+    m = AREA_MARGIN_DEG
+    return west - m, south - m, east + m, north + m
+
+
+def _options(fmt, crs, layer, columns) -> dict:
+    return {"format": fmt, "crs": crs or None, "layer": layer or None, "columns": columns or {}}
+
+
+def _read(path: Path, options: dict) -> io.ReadResult:
+    return io.read(
+        path,
+        options["format"],
+        crs=options["crs"],
+        layer=options["layer"],
+        columns=options["columns"],
+        area=city_area(),
+    )
+
+
+def _feature(row, geometry) -> dict:
+    props = {k: io.json_value(v) for k, v in row.items()}
+    return {"type": "Feature", "geometry": json.loads(shapely.to_geojson(geometry)), "properties": props}
+
+
+def preview_import(user, upload, *, fmt=None, crs=None, layer=None, columns=None) -> ImportPreview:
+    """Store an uploaded file, read and check it, and return a preview (counts, report, sample features)."""
+    if not user.has_role(*IMPORT_ROLES):
+        raise PermissionError("importing layers needs the planner or administrator role")
+    if upload.size > max_upload_bytes():
+        raise InputError("file", f"the file is {upload.size} bytes; at most {max_upload_bytes()}")
+    fmt = io.detect_format(upload.name, fmt)
+    preview_id = uuid.uuid4()
+    folder = _imports_dir() / str(preview_id)
+    folder.mkdir(parents=True)
+    path = folder / ("upload" + Path(upload.name).suffix.lower())
+    try:
+        with open(path, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        options = _options(fmt, crs, layer, columns)
+        result = _read(path, options)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    sample = [
+        _feature(row, geom)
+        for (_, row), geom in zip(
+            result.frame.drop(columns="geometry").head(SAMPLE_FEATURES).iterrows(),
+            result.frame.geometry.head(SAMPLE_FEATURES),
+            strict=True,
+        )
+    ]
+    report = {
+        **result.report,
+        "geometry_type": result.geometry_type,
+        "fields": result.fields,
+        "bbox": list(result.frame.total_bounds) if len(result.frame) else None,
+        "sample": sample,
+    }
+    return ImportPreview.objects.create(
+        id=preview_id, created_by=user, file_name=upload.name[:255], options=options, report=report
+    )
+
+
+def commit_import(user, preview: ImportPreview, *, slug: str, title: str, read_roles=None) -> Dataset:
+    """Publish a previewed upload as a dataset layer `ds-<slug>`, all features or none."""
+    if preview.created_by_id != user.pk:
+        raise PermissionError("only the user who uploaded a file may commit it")
+    if preview.committed_id:
+        raise InputError("preview", "this upload has already been committed")
+    if preview.created_at < timezone.now() - timedelta(hours=PREVIEW_HOURS):
+        raise InputError("preview", f"the preview is older than {PREVIEW_HOURS} h; upload the file again")
+    if not _SLUG.match(slug or ""):
+        raise InputError("slug", "use 1-47 lower-case letters, digits and hyphens, starting with a letter or digit")
+    if Dataset.objects.filter(slug=slug).exists():
+        raise InputError("slug", f"a dataset {slug!r} exists already")
+    if not (title or "").strip():
+        raise InputError("title", "give the dataset a title")
+    roles = list(read_roles) if read_roles else list(DEFAULT_READ_ROLES)
+    unknown = sorted(set(roles) - set(Role.values))
+    if unknown:
+        raise InputError("read_roles", f"unknown roles {unknown}")
+    folder = _imports_dir() / str(preview.pk)
+    path = next(folder.glob("upload*"), None)
+    if path is None:
+        raise InputError("preview", "the uploaded file is gone; upload it again")
+    result = _read(path, preview.options)
+    if result.frame.empty:
+        raise InputError("file", "no feature can be imported; see the report")
+    with transaction.atomic():
+        dataset = Dataset.objects.create(
+            slug=slug,
+            title=title.strip()[:128],
+            geometry_type=result.geometry_type,
+            fields=result.fields,
+            read_roles=roles,
+            source_name=preview.file_name,
+            source_format=preview.options["format"],
+            source_crs=result.source_crs,
+            report={k: v for k, v in result.report.items() if k != "sample"},
+            created_by=user,
+        )
+        names = list(result.frame.columns.drop("geometry"))
+        DatasetFeature.objects.bulk_create(
+            (
+                DatasetFeature(
+                    dataset=dataset,
+                    properties={name: io.json_value(value) for name, value in zip(names, values, strict=True)},
+                    geom=GEOSGeometry(memoryview(shapely.to_wkb(geom)), srid=4326),
+                )
+                for *values, geom in result.frame[[*names, "geometry"]].itertuples(index=False, name=None)
+            ),
+            batch_size=2000,
+        )
+        preview.committed = dataset
+        preview.save(update_fields=["committed"])
+        tiles.data_changed(DatasetFeature)
+    shutil.rmtree(folder, ignore_errors=True)
+    return dataset
+
+
+def delete_dataset(user, dataset: Dataset) -> None:
+    if not user.has_role(*IMPORT_ROLES):
+        raise PermissionError("deleting layers needs the planner or administrator role")
+    with transaction.atomic():
+        DatasetFeature.objects.filter(dataset=dataset).delete()
+        dataset.delete()
+        tiles.data_changed(DatasetFeature)
+
+
+def export_layer(layer: Layer, params, fmt: str, directory: Path) -> Path:
+    """Write a layer — or the result of an OGC API query on it (bbox, CQL2 filter, …) — as `fmt` into `directory`."""
+    if fmt not in io.FORMATS:
+        raise InputError("format", f"unsupported format {fmt!r}; use one of {', '.join(io.FORMATS)}")
+    qs = ogcapi.query(layer, params)
+    names = list(layer.properties)
+    paths = [layer.properties[name].path for name in names]
+    try:
+        with transaction.atomic():
+            rows = list(qs.values_list(layer.geometry_field, *paths)[: MAX_EXPORT_FEATURES + 1])
+    except (DatabaseError, ValueError, TypeError) as exc:
+        raise InputError("filter", f"the query could not be run: {str(exc).splitlines()[0][:200]}") from None
+    if len(rows) > MAX_EXPORT_FEATURES:
+        raise InputError("filter", f"more than {MAX_EXPORT_FEATURES} features; narrow the query")
+    geometries = [shapely.from_wkb(bytes(row[0].wkb)) if row[0] else None for row in rows]
+    columns = {name: [row[i + 1] for row in rows] for i, name in enumerate(names)}
+    frame = gpd.GeoDataFrame(columns, geometry=geometries, crs="EPSG:4326")
+    for name, prop in layer.properties.items():
+        if prop.type == layers.DATETIME:
+            frame[name] = [value.isoformat() if value else None for value in frame[name]]
+    return io.write(frame, fmt, directory, layer.id.replace("-", "_"))
+
+
+def export_to_temp(layer: Layer, params, fmt: str) -> tuple[Path, Path]:
+    """(file, its temporary folder); the caller removes the folder when the response is sent."""
+    folder = Path(tempfile.mkdtemp(prefix="cityops-export-"))
+    try:
+        return export_layer(layer, params, fmt, folder), folder
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
