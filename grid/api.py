@@ -123,7 +123,7 @@ class CaseListView(APIView):
         except WorkflowError as exc:
             status, body = services.refusal(exc)
             return Response(body, status=status)
-        return Response(_feature(case), status=201 if created else 200)
+        return Response(services.case_feature(case), status=201 if created else 200)
 
 
 class CaseDetailView(APIView):

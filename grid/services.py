@@ -8,6 +8,7 @@ content and size, category, position inside the city); the workflow rules are ``
 import hashlib
 import io
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -27,7 +28,7 @@ from core.realtime import Viewer
 
 from . import workflow
 from .calendar import TimeLimit, WarningPolicy, WorkingCalendar, china_2026
-from .models import Case, CasePhoto, CaseTransition, Category, Open311Client, UnitGrid
+from .models import Case, CasePhoto, CaseTransition, Category, Component, Open311Client, UnitGrid
 from .workflow import Action, Clock, Requirement, State, WorkflowError
 
 PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -109,15 +110,30 @@ def check_photo(upload, field: str = "photo") -> Photo:
     return Photo(content, PHOTO_TYPES[kind], kind.lower().replace("jpeg", "jpg"), hashlib.sha256(content).hexdigest())
 
 
+_CACHE_SECONDS = 60.0  # reference data edited in the admin shows up within a minute
+_cache: dict[str, tuple[float, object]] = {}
+
+
+def _cached(name: str, load):
+    """Per-process cache of small reference data (the category table, the centre's id): a report must not pay
+    a query for what changes once a year."""
+    hit = _cache.get(name)
+    if hit is None or time.monotonic() - hit[0] > _CACHE_SECONDS:
+        hit = _cache[name] = (time.monotonic(), load())
+    return hit[1]
+
+
 def category_by_code(code: str | None, field: str = "category_code") -> Category:
-    code = (code or "").strip()
+    code = (code or "").strip().upper()
     if not code:
         raise InputError(field, "a category code is required (e.g. 01001, C0101, E0102)")
-    found = Category.objects.filter(code=code.upper(), active=True).select_related("component_class").first()
-    if found is not None:
-        return found
+    table = _cached("categories", lambda: {c.code: c for c in Category.objects.filter(active=True)})
+    if code in table:
+        return table[code]
     if len(code) == 4 and code.isdigit():
-        both = " / ".join(f"{c.code} {c.name}" for c in Category.objects.filter(standard_code=code, scheme="cjt214"))
+        both = " / ".join(
+            f"{c.code} {c.name}" for c in table.values() if c.standard_code == code and c.scheme == "cjt214"
+        )
         if both:
             raise InputError(field, f"CJ/T 214 code {code} is ambiguous ({both}); send it with its letter C or E")
     raise InputError(field, f"unknown category code {code!r}")
@@ -127,27 +143,29 @@ def category_by_code(code: str | None, field: str = "category_code") -> Category
 class Place:
     """Where a position is: its unit grid, areas and the nearest component of the case's class."""
 
-    grid_id: int | None
+    grid: UnitGrid | None  # only id and code loaded
     street_id: int | None
     district_id: int | None
-    component_id: int | None
+    component: Component | None  # only id and identifier loaded
+    serial: int | None  # the next case number, when asked for
 
 
 _PLACE_SQL = """
 WITH p AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS geom)
 SELECT
   EXISTS (SELECT 1 FROM core_adminarea a, p WHERE a.level = 'city' AND ST_Intersects(a.geom, p.geom)),
-  g.id, coalesce(g.street_id, s.id), coalesce(g.district_id, s.parent_id), c.id
+  g.id, g.code, coalesce(g.street_id, s.id), coalesce(g.district_id, s.parent_id), c.id, c.ident,
+  CASE WHEN %(number)s THEN nextval('grid_case_number_seq') END
 FROM p
 LEFT JOIN LATERAL (
-  SELECT id, street_id, district_id FROM grid_unitgrid u WHERE ST_Intersects(u.geom, p.geom) ORDER BY code LIMIT 1
+  SELECT id, code, street_id, district_id FROM grid_unitgrid u WHERE ST_Intersects(u.geom, p.geom) ORDER BY code LIMIT 1
 ) g ON true
 LEFT JOIN LATERAL (
   SELECT a.id, a.parent_id FROM core_adminarea a
   WHERE g.id IS NULL AND a.level = 'street' AND ST_Intersects(a.geom, p.geom) LIMIT 1
 ) s ON true
 LEFT JOIN LATERAL (
-  SELECT id FROM grid_component k
+  SELECT id, ident FROM grid_component k
   WHERE k.component_class_id = %(cls)s AND k.geom && ST_Expand(p.geom, %(deg)s)
     AND ST_DWithin(k.geom::geography, p.geom::geography, %(metres)s)
   ORDER BY k.geom <-> p.geom LIMIT 1
@@ -155,8 +173,9 @@ LEFT JOIN LATERAL (
 """
 
 
-def locate(point: GEOSGeometry, category: Category | None) -> Place:
-    """One query: inside the city?, the grid (or at least street and district), the nearest component."""
+def locate(point: GEOSGeometry, category: Category | None, number: bool = False) -> Place:
+    """One query: inside the city?, the grid (or at least street and district), the nearest component of the
+    category's class, and (``number``) the serial of a new case number."""
     with connection.cursor() as cursor:
         cursor.execute(
             _PLACE_SQL,
@@ -166,12 +185,15 @@ def locate(point: GEOSGeometry, category: Category | None) -> Place:
                 "cls": category.component_class_id if category else None,
                 "deg": COMPONENT_SEARCH_M / 80_000,  # a generous box: 1° ≥ 80 km at Chinese latitudes
                 "metres": COMPONENT_SEARCH_M,
+                "number": number,
             },
         )
-        inside, grid_id, street_id, district_id, component_id = cursor.fetchone()
+        inside, grid_id, grid_code, street_id, district_id, component_id, ident, serial = cursor.fetchone()
     if not inside:
         raise InputError("location", f"position ({point.x:.6f}, {point.y:.6f}) is outside the city")
-    return Place(grid_id, street_id, district_id, component_id)
+    grid = UnitGrid(pk=grid_id, code=grid_code) if grid_id else None
+    component = Component(pk=component_id, ident=ident) if component_id else None
+    return Place(grid, street_id, district_id, component, serial)
 
 
 # -- clocks ------------------------------------------------------------------------------------------------
@@ -278,7 +300,10 @@ def case_feature(case: Case, now: datetime | None = None, photo_ids: list[int] |
 
 def centre_organisation_id() -> int | None:
     """The supervision and command centre that owns every case (``CITYOPS_GRID_CENTRE``, an org code)."""
-    return Organisation.objects.filter(code=settings.CITYOPS_GRID_CENTRE).values_list("pk", flat=True).first()
+    code = settings.CITYOPS_GRID_CENTRE
+    return _cached(
+        f"centre:{code}", lambda: Organisation.objects.filter(code=code).values_list("pk", flat=True).first()
+    )
 
 
 def _publish(case: Case, event_type: str, now: datetime | None = None) -> None:
@@ -326,10 +351,7 @@ def _channel_for(actor: User | None, requested: str, client: Open311Client | Non
     return channel
 
 
-def _next_number(now: datetime) -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval('grid_case_number_seq')")
-        serial = cursor.fetchone()[0]
+def _number(now: datetime, serial: int) -> str:
     return f"{timezone.localtime(now):%Y%m%d}{serial % 10**7:07d}"
 
 
@@ -353,23 +375,23 @@ def report_case(
     Raises InputError (category, location, channel), IdempotencyConflict, WorkflowError (role may not report).
     """
     fingerprint = report.fingerprint()
-    if idempotency_key and (case := _existing(idempotency_key, fingerprint)) is not None:
-        return case, False
     roles = workflow_roles(actor)
     channel = _channel_for(actor, report.channel, open311_client)
     stage = workflow.initial_state(roles, channel)
     category = category_by_code(report.category_code)
-    place = locate(report.position, category)
+    place = locate(report.position, category, number=True)
     now = now or timezone.now()
     try:
+        # a resent report (same key) fails on the key's unique index and is answered below: no extra query
+        # on the common path
         with transaction.atomic():
             case = Case.objects.create(
-                number=_next_number(now),
+                number=_number(now, place.serial),
                 channel=channel,
                 stage=stage,
                 category=category,
-                grid_id=place.grid_id,
-                component_id=place.component_id,
+                grid=place.grid,
+                component=place.component,
                 geom=report.position,
                 address=report.address.strip()[:200],
                 description=report.description.strip(),
@@ -383,10 +405,9 @@ def report_case(
                 reported_at=now,
             )
             step = _record(case, "report", "", stage, actor, roles, now, position=report.position)
-            _save_photos(case, step, report.photos)
+            case._prefetched_objects_cache = {"photos": _save_photos(case, step, report.photos)}
             _publish(case, "case.reported", now)
     except IntegrityError:
-        # the same key committed by a concurrent request between our check and our insert
         if idempotency_key and (case := _existing(idempotency_key, fingerprint)) is not None:
             return case, False
         raise
@@ -407,13 +428,16 @@ def _record(case, action, from_stage, to_stage, actor, roles, at, **extra) -> Ca
     )
 
 
-def _save_photos(case: Case, step: CaseTransition, photos: list[Photo]) -> None:
+def _save_photos(case: Case, step: CaseTransition, photos: list[Photo]) -> list[CasePhoto]:
+    saved = []
     for photo in photos:
         row = CasePhoto(
             case=case, transition=step, content_type=photo.content_type, size=len(photo.content), sha256=photo.sha256
         )
         row.image.save(f"{photo.sha256[:16]}.{photo.extension}", ContentFile(photo.content), save=False)
         row.save()
+        saved.append(row)
+    return saved
 
 
 # -- transitions -------------------------------------------------------------------------------------------
@@ -493,8 +517,7 @@ def transition(actor: User, case: Case, action: str, step: Step | None = None, n
             _check_field_inspector(case, actor, action)
         if category != case.category:
             case.category = category
-            place = locate(case.geom, category)
-            case.component_id = place.component_id
+            case.component = locate(case.geom, category).component
         _apply(case, rule, action, step, now)
         case.stage = after
         case.save()
