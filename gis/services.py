@@ -1,4 +1,5 @@
-"""State changes of the spatial data app: importing a file (preview, then commit) and exporting a layer.
+"""State changes of the spatial data app: importing a file (preview, then commit), exporting a layer, and
+loading a city's real streets from OpenStreetMap.
 
 An upload is kept under VAR_DIR/imports/<preview id>/ until it is committed or expires; the commit reads it
 again with the same options and writes the dataset and all its features in one transaction, so a failure
@@ -19,15 +20,17 @@ import geopandas as gpd
 import shapely
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
-from django.db import DatabaseError, transaction
+from django.core.management.color import no_style
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from core.errors import InputError
 from core.models import AdminArea, Role
 
-from . import io, layers, ogcapi, tiles
+from . import io, layers, ogcapi, osm, tiles
 from .layers import Layer
-from .models import Dataset, DatasetFeature, ImportPreview
+from .models import Dataset, DatasetFeature, ImportPreview, Road
 
 IMPORT_ROLES = (Role.PLANNER, Role.ADMIN)
 DEFAULT_READ_ROLES = [Role.PLANNER, Role.OPERATOR, Role.LEADER, Role.ADMIN]
@@ -213,3 +216,43 @@ def export_to_temp(layer: Layer, params, fmt: str) -> tuple[Path, Path]:
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def import_osm_roads(path: Path, *, replace: bool = False, bounding_box: list[float] | None = None) -> dict:
+    """Load the drivable roads of an OSM PBF file into the road layer (used for routing and the base map).
+
+    `replace` removes every road first (e.g. the demo city's); otherwise roads of the same OSM ways are replaced,
+    so importing an updated extract twice does not duplicate them. One transaction."""
+    roads = osm.read_roads(path, bounding_box)
+    if not roads:
+        raise InputError("file", "the file holds no drivable road")
+    with transaction.atomic():
+        if replace:
+            removed = Road.objects.all().delete()[0]
+        else:
+            removed = Road.objects.filter(osm_way_id__in={r.way_id for r in roads}).delete()[0]
+        next_id = (Road.objects.aggregate(top=Max("id"))["top"] or 0) + 1
+        Road.objects.bulk_create(
+            (
+                Road(
+                    id=next_id + i,
+                    name=r.name,
+                    road_class=r.road_class,
+                    speed_kmh=r.speed_kmh,
+                    oneway=r.oneway,
+                    lanes=r.lanes,
+                    geom=GEOSGeometry(memoryview(shapely.to_wkb(r.geometry)), srid=4326),
+                    osm_way_id=r.way_id,
+                )
+                for i, r in enumerate(roads)
+            ),
+            batch_size=2000,
+        )
+        with connection.cursor() as cursor:  # explicit ids: move the id sequence past them
+            for sql in connection.ops.sequence_reset_sql(no_style(), [Road]):
+                cursor.execute(sql)
+        tiles.data_changed(Road)
+    classes: dict[str, int] = {}
+    for r in roads:
+        classes[r.road_class] = classes.get(r.road_class, 0) + 1
+    return {"segments": len(roads), "ways": len({r.way_id for r in roads}), "removed": removed, "classes": classes}
