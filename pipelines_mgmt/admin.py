@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from core.admin import AuditedAdmin, MapAdmin
 
-from .models import Network, Node, Pipe, RepairOrder, ServiceConnection, Valve
+from .models import Network, Node, Pipe, RepairOrder, RepairRecord, ServiceConnection, Valve
 from .services import bump_network_version
 
 
@@ -76,8 +76,18 @@ class ServiceConnectionAdmin(MapAdmin):
 
 @admin.register(RepairOrder)
 class RepairOrderAdmin(MapAdmin):
-    list_display = ["number", "network", "status", "burst_pipe", "incident_ref", "created_by", "created_at"]
+    list_display = ["number", "network", "status", "burst_pipe", "incident_id", "created_by", "created_at"]
     list_filter = ["status", "network"]
     search_fields = ["number", "incident_ref"]
     readonly_fields = ["number", "network", "burst_pipe", "network_version", "isolation", "valves_to_close",
-                       "failed_valves", "created_by", "created_at"]  # fmt: skip
+                       "failed_valves", "incident_id", "created_by", "created_at"]  # fmt: skip
+
+
+@admin.register(RepairRecord)
+class RepairRecordAdmin(admin.ModelAdmin):
+    """Repair history (no geometry of its own; it does not change the network graph)."""
+
+    list_display = ["repaired_on", "kind", "pipe", "valve", "note"]
+    list_filter = ["kind"]
+    date_hierarchy = "repaired_on"
+    raw_id_fields = ["pipe", "valve"]

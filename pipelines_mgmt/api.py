@@ -1,8 +1,13 @@
 """Pipelines REST API (mounted at /api/pipelines/): networks, burst isolation, repair orders, valves, topology."""
 
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+from django.core.validators import slug_re
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -12,18 +17,23 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geometry, parse_point
-from core.models import Role
+from core.models import Organisation, Role
 from core.permissions import roles_required
+from core.services import record_audit
 
-from . import printing, selectors, services
+from . import gis_import, planning, printing, selectors, services
 from .models import Network, RepairOrder, Utility, Valve
 from .selectors import PipelineInputError
 
 VIEW_ROLES = (Role.PLANNER, Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN)
 # Isolation is an analysis: a POST that changes nothing, open to everyone who may look at the network.
 ANALYSIS = roles_required(*VIEW_ROLES, read_roles=VIEW_ROLES)
-REPAIR_ORDER_WRITERS = roles_required(Role.OPERATOR, Role.CALL_TAKER, Role.ADMIN, read_roles=VIEW_ROLES)
+REPAIR_ORDER_ROLES = (Role.OPERATOR, Role.CALL_TAKER, Role.ADMIN)
+REPAIR_ORDER_WRITERS = roles_required(*REPAIR_ORDER_ROLES, read_roles=VIEW_ROLES)
 VALVE_WRITERS = roles_required(Role.OPERATOR, Role.ADMIN, read_roles=VIEW_ROLES)
+NETWORK_IMPORTERS = roles_required(Role.ADMIN, Role.PLANNER, read_roles=VIEW_ROLES)
+# First bytes of each accepted file type: the name alone proves nothing about the content.
+FILE_MAGIC = {".zip": (b"PK\x03\x04",), ".gpkg": (b"SQLite format 3\x00",), ".geojson": (b"{",), ".json": (b"{",)}
 
 
 def _validated(serializer_class, data) -> dict:
@@ -129,7 +139,9 @@ def _order_json(order: RepairOrder) -> dict:
         "notes": order.notes,
         "created_by": (user.get_full_name() or user.username) if user else None,
         "created_at": timezone.localtime(order.created_at).isoformat(),
+        "incident_id": order.incident_id,
         "print_url": reverse("pipelines-repair-order-print", args=[order.number]),
+        "pdf_url": reverse("pipelines-repair-order-pdf", args=[order.number]),
         "isolation": order.isolation,
     }
 
@@ -173,8 +185,22 @@ class RepairOrderPrintView(APIView):
         order = selectors.repair_order(number)
         if order is None:
             return Response({"error": "not_found", "detail": f"no repair order {number}"}, status=404)
-        html = render_to_string("pipelines_mgmt/repair_order.html", printing.repair_order_context(order), request)
-        return HttpResponse(html, content_type="text/html; charset=utf-8")
+        return HttpResponse(printing.repair_order_html(order, request), content_type="text/html; charset=utf-8")
+
+
+class RepairOrderPdfView(APIView):
+    """The repair order as an A4 PDF: the print page rendered server-side (WeasyPrint), map included."""
+
+    permission_classes = [REPAIR_ORDER_WRITERS]
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    def get(self, request, number):
+        order = selectors.repair_order(number)
+        if order is None:
+            return Response({"error": "not_found", "detail": f"no repair order {number}"}, status=404)
+        response = HttpResponse(printing.repair_order_pdf(order), content_type="application/pdf")
+        response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(order.number)}.pdf"
+        return response
 
 
 class ValveUpdateSerializer(serializers.Serializer):
@@ -217,3 +243,180 @@ class TopologyView(APIView):
         if not 0 < tolerance <= 100:
             raise PipelineInputError("tolerance_m", "tolerance_m must be a number of metres, above 0 and at most 100")
         return Response(selectors.topology_report(network, tolerance))
+
+
+class NetworkFeaturesView(APIView):
+    """The whole network as GeoJSON for the map: pipes, valves (state, operability) and sources."""
+
+    permission_classes = [ANALYSIS]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, code):
+        return Response(planning.network_features(get_object_or_404(Network, code=code)))
+
+
+def _network_codes(request) -> list[str]:
+    text = request.query_params.get("networks", "")
+    return [code.strip() for code in text.split(",") if code.strip()]
+
+
+class ClearanceView(APIView):
+    """GB 50289 violations between networks (horizontal 4.1.9, vertical 4.1.14) and of cover depth (4.1.1).
+
+    A GeoJSON FeatureCollection of points where a rule is broken; `status` is error (rule value from the
+    official table), warning (value to be checked) or review (depth unknown, cannot be checked).
+    """
+
+    permission_classes = [ANALYSIS]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("networks", str, description="network codes, comma-separated (default: all)"),
+            OpenApiParameter("lane", str, description="under_motor_lane (default) or under_sidewalk_or_non_motor_lane"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        lane = request.query_params.get("lane", "under_motor_lane")
+        return Response(planning.clearance_report(_network_codes(request), lane))
+
+
+class MaintenanceWarningsView(APIView):
+    """管件更换预警: pipes and valves to replace or inspect (age, material, repair history), most urgent first."""
+
+    permission_classes = [ANALYSIS]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("networks", str, description="network codes, comma-separated (default: all)")],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        return Response(planning.maintenance_warnings(planning.networks_by_code(_network_codes(request))))
+
+
+class ConnectivityRequestSerializer(serializers.Serializer):
+    network = serializers.CharField(help_text="network id or code")
+    start = serializers.JSONField(help_text="GeoJSON Point")
+    end = serializers.JSONField(help_text="GeoJSON Point")
+    crs = serializers.CharField(required=False, default="wgs84", help_text=SUPPORTED_CRS_TEXT)
+    tolerance_m = serializers.FloatField(required=False, default=selectors.DEFAULT_TOLERANCE_M, min_value=0.1,
+                                         max_value=1000)  # fmt: skip
+
+
+def _point(value, crs: str, field: str):
+    point = parse_geometry(value, crs, field=field)
+    if point.geom_type != "Point":
+        raise PipelineInputError(field, f"must be a GeoJSON Point, not {point.geom_type}")
+    return point
+
+
+class ConnectivityView(APIView):
+    """Are two points of a network joined by pipes (physically, and in service with closed valves closed)?"""
+
+    permission_classes = [ANALYSIS]
+
+    @extend_schema(request=ConnectivityRequestSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        data = _validated(ConnectivityRequestSerializer, request.data)
+        crs = parse_crs(data["crs"])
+        network = data["network"]
+        network = selectors.resolve_network(int(network) if network.isascii() and network.isdecimal() else network)
+        start, end = _point(data["start"], crs, "start"), _point(data["end"], crs, "end")
+        return Response(planning.connectivity(network, start, end, data["tolerance_m"]))
+
+
+class ProfileRequestSerializer(serializers.Serializer):
+    network = serializers.CharField(help_text="network id or code")
+    pipes = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=500,
+                                  help_text="pipe ids of the run, in order")  # fmt: skip
+    step_m = serializers.FloatField(required=False, default=planning.PROFILE_STEP_M, min_value=1, max_value=500)
+
+
+class ProfileView(APIView):
+    """纵剖面 of a pipe run: ground elevation (DEM) against the pipe's crown and invert, sampled along the run."""
+
+    permission_classes = [ANALYSIS]
+
+    @extend_schema(request=ProfileRequestSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        data = _validated(ProfileRequestSerializer, request.data)
+        network = data["network"]
+        network = selectors.resolve_network(int(network) if network.isascii() and network.isdecimal() else network)
+        return Response(planning.profile(network, data["pipes"], data["step_m"]))
+
+
+class NetworkImportView(APIView):
+    """Import a network from a GIS file (multipart `file`: Shapefile .zip, .gpkg or .geojson; at most 64 MB).
+
+    Fields: `code`, `name`, `utility`, `owner` (organisation code), `tolerance_m` (snap, default 0.5),
+    `mapping` (JSON: our field → the file's column). The topology is built from the geometry and checked
+    first; a file that does not make one valid network is a 400 with the validation `report`, and nothing
+    is written.
+    """
+
+    permission_classes = [NETWORK_IMPORTERS]
+
+    @extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise PipelineInputError("file", "attach the GIS file as multipart field 'file'")
+        suffix = Path(upload.name).suffix.lower()
+        if suffix not in gis_import.SUFFIXES:
+            raise PipelineInputError("file", f"{upload.name}: give a .zip (Shapefile), .gpkg or .geojson file")
+        if upload.size > gis_import.MAX_UPLOAD_BYTES:
+            raise PipelineInputError("file", f"the file is {upload.size} bytes; at most {gis_import.MAX_UPLOAD_BYTES}")
+        head = upload.read(32).lstrip()
+        upload.seek(0)
+        if not head.startswith(FILE_MAGIC[suffix]):
+            raise PipelineInputError("file", f"{upload.name} does not hold what its {suffix} name says")
+        code = request.data.get("code", "")
+        if not code or not slug_re.fullmatch(code) or len(code) > 32:
+            raise PipelineInputError("code", "a network code of letters, digits, - and _ (at most 32)")
+        utility = request.data.get("utility", "")
+        if utility not in Utility.values:
+            raise PipelineInputError("utility", f"one of {', '.join(Utility.values)}")
+        owner = Organisation.objects.filter(code=request.data.get("owner", "")).first()
+        if owner is None:
+            raise PipelineInputError("owner", "the code of the organisation that owns the network")
+        try:
+            tolerance = float(request.data.get("tolerance_m", 0.5))
+        except ValueError:
+            tolerance = -1
+        if not 0 < tolerance <= 10:
+            raise PipelineInputError("tolerance_m", "a snap tolerance in metres, above 0 and at most 10")
+        try:
+            options = gis_import.ImportOptions(
+                code=code,
+                name=request.data.get("name") or code,
+                utility=utility,
+                owner=owner,
+                tolerance_m=tolerance,
+                mapping=gis_import.parse_mapping(request.data.get("mapping")),
+            )
+            with tempfile.NamedTemporaryFile(suffix=suffix) as handle, transaction.atomic():
+                for chunk in upload.chunks():
+                    handle.write(chunk)
+                handle.flush()
+                network, report = gis_import.import_file(handle.name, options)
+                record_audit(request.user, "network.import", network, f"{network.code} from {upload.name}",
+                             report["counts"])  # fmt: skip
+        except gis_import.GisImportError as error:
+            body = {"error": "invalid_input", "field": "file", "detail": str(error)}
+            if error.report is not None:
+                body["report"] = error.report
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"network": NetworkSerializer(network).data, "report": report}, status=status.HTTP_201_CREATED)
+
+
+class NetworkExportView(APIView):
+    """The network as a GeoPackage (layers `pipes` and `points`), the layout the import reads back."""
+
+    permission_classes = [ANALYSIS]
+
+    @extend_schema(responses={(200, "application/geopackage+sqlite3"): OpenApiTypes.BINARY})
+    def get(self, request, code):
+        network = get_object_or_404(Network, code=code)
+        response = HttpResponse(gis_import.export_geopackage(network), content_type="application/geopackage+sqlite3")
+        response["Content-Disposition"] = f'attachment; filename="{network.code}.gpkg"'
+        return response

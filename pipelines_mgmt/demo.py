@@ -10,6 +10,7 @@ are flagged sensitive. Deterministic: the same city gives the same networks.
 """
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from functools import lru_cache
 
 import numpy as np
@@ -21,7 +22,7 @@ from shapely.ops import substring
 
 from gis.models import Address
 
-from .models import Network, Node, Pipe, RepairOrder, ServiceConnection, Utility, Valve
+from .models import Network, Node, Pipe, RepairOrder, RepairRecord, ServiceConnection, Utility, Valve
 from .services import bump_network_version
 
 BATCH = 2000
@@ -29,6 +30,14 @@ SPLIT_LONGER_THAN_M = 300.0  # a block longer than this gets a line valve in the
 VALVE_SETBACK_M = 3.0  # a valve at a tee sits this far along its branch
 SOURCE_OFFSET_M = 250.0  # sources lie this far outside the outermost road node
 P_INOPERABLE, P_UNKNOWN = 0.03, 0.12
+SHALLOW_EVERY = 53  # every 53rd gas pipe was laid too shallow at its start (a cover-depth finding)
+# Drainage: sewers under the road centre line; every KINK_EVERY-th one bends KINK_SHARE of the way towards the
+# water main at its middle (as-built deviation), which the clearance check must find.
+DRAINAGE_CLASSES = {"expressway": 1200, "arterial": 1000, "secondary": 800}
+DRAINAGE_DEPTH = (2.2, 3.2)
+KINK_EVERY, KINK_SHARE = 7, 0.6
+# Repair history: a share of pipes and valves with 1-3 repairs in the last REPAIR_YEARS years.
+P_PIPE_REPAIRED, P_VALVE_REPAIRED, REPAIR_YEARS = 0.04, 0.02, 8
 SCHOOL_EVERY, CARE_HOME_EVERY, COMMERCIAL_SHARE = 97, 263, 0.15
 
 
@@ -58,7 +67,7 @@ SPECS = (
         shift=(2.5, 2.5),
         diameter={"expressway": 600, "arterial": 500, "secondary": 300, "branch": 150, "feeder": 1000},
         years=(1986, 2024),
-        depth=(1.0, 1.6),
+        depth=(1.4, 1.9),
         sources=(
             ("梅林水厂", Node.SourceKind.TREATMENT_PLANT, (-1, 0)),
             ("东湖清水池", Node.SourceKind.RESERVOIR, (1, 0)),
@@ -75,7 +84,7 @@ SPECS = (
         shift=(-2.5, -2.5),
         diameter={"expressway": 400, "arterial": 300, "secondary": 200, "branch": 110, "feeder": 500},
         years=(1996, 2024),
-        depth=(0.9, 1.3),
+        depth=(0.9, 1.2),
         sources=(("南坪门站", Node.SourceKind.GAS_GATE, (0, -1)),),
         zones=False,
         customer_share=0.75,
@@ -115,10 +124,97 @@ def load_demo(city, context: dict) -> dict:
         _connect_customers(spec, layout, addresses, address_xy, hospitals, rng)
         bump_network_version(network.pk)
         networks[spec.code] = network
+    networks["sz-drainage"] = _drainage(roads, context["orgs"]["SZ-WATER-GROUP"], _transformer(srid, 4326), city.seed)
+    _repair_history(city.seed)
     return {"pipe_networks": networks}
 
 
+def _drainage(roads, owner, to_wgs84: pyproj.Transformer, seed: int) -> Network:
+    """Gravity sewers under the centre line of the larger roads (no valves, no sources: not for isolation)."""
+    rng = np.random.default_rng(seed + 50)
+    network = Network.objects.create(code="sz-drainage", name="深圳市排水管网", utility=Utility.DRAINAGE, owner=owner)
+    water_shift = np.array(SPECS[0].shift)
+    node_index: dict[tuple[float, float], int] = {}
+    edges = []
+    for road_class, line in roads:
+        if road_class not in DRAINAGE_CLASSES:
+            continue
+        coords = shapely.get_coordinates(line)
+        ends = []
+        for xy in (coords[0], coords[-1]):
+            ends.append(node_index.setdefault((round(float(xy[0]), 3), round(float(xy[1]), 3)), len(node_index)))
+        if ends[0] == ends[1]:
+            continue
+        if len(edges) % KINK_EVERY == KINK_EVERY - 1:
+            middle = np.asarray(line.interpolate(0.5, normalized=True).coords[0]) + KINK_SHARE * water_shift
+            line = shapely.LineString([coords[0], middle, coords[-1]])
+        edges.append((ends[0], ends[1], line, road_class))
+    xy = np.array(list(node_index))
+    lon, lat = to_wgs84.transform(xy[:, 0], xy[:, 1])
+    nodes = Node.objects.bulk_create(
+        (
+            Node(network=network, code=f"DN-{i + 1:05d}", geom=Point(float(x), float(y), srid=4326))
+            for i, (x, y) in enumerate(zip(lon, lat, strict=True))
+        ),
+        batch_size=BATCH,
+    )
+    pipes = []
+    for e, (start, end, line, road_class) in enumerate(edges):
+        lon, lat = to_wgs84.transform(*shapely.get_coordinates(line).T)
+        pipes.append(
+            Pipe(
+                network=network,
+                code=f"DP-{e + 1:05d}",
+                start_node=nodes[start],
+                end_node=nodes[end],
+                diameter_mm=DRAINAGE_CLASSES[road_class],
+                material=Pipe.Material.CONCRETE,
+                depth_start_m=round(float(rng.uniform(*DRAINAGE_DEPTH)), 2),
+                depth_end_m=round(float(rng.uniform(*DRAINAGE_DEPTH)), 2),
+                pressure_class=Pipe.PressureClass.GRAVITY,
+                install_year=int(rng.integers(1990, 2024, endpoint=True)),
+                owner=owner,
+                length_m=round(float(line.length), 2),
+                geom=LineString(list(zip(lon, lat, strict=True)), srid=4326),
+            )
+        )
+    Pipe.objects.bulk_create(pipes, batch_size=BATCH)
+    bump_network_version(network.pk)
+    return network
+
+
+def _repair_history(seed: int) -> None:
+    """Past leaks, bursts and seized valves on a few pipes and valves of the water and gas networks."""
+    rng = np.random.default_rng(seed + 60)
+    today = date.today()
+    records = []
+    pipe_kinds = [RepairRecord.Kind.LEAK, RepairRecord.Kind.LEAK, RepairRecord.Kind.BURST, RepairRecord.Kind.CORROSION]
+    valve_kinds = [RepairRecord.Kind.VALVE_SEIZED, RepairRecord.Kind.VALVE_LEAK]
+    targets = [
+        ("pipe", pk, pipe_kinds)
+        for pk in Pipe.objects.filter(network__code__in=["sz-water", "sz-gas"])
+        .order_by("id")
+        .values_list("id", flat=True)
+        if rng.random() < P_PIPE_REPAIRED
+    ] + [
+        ("valve", pk, valve_kinds)
+        for pk in Valve.objects.order_by("id").values_list("id", flat=True)
+        if rng.random() < P_VALVE_REPAIRED
+    ]
+    for what, pk, kinds in targets:
+        for _ in range(int(rng.integers(1, 4))):
+            records.append(
+                RepairRecord(
+                    **{f"{what}_id": pk},
+                    kind=kinds[int(rng.integers(len(kinds)))],
+                    repaired_on=today - timedelta(days=int(rng.integers(30, 365 * REPAIR_YEARS))),
+                )
+            )
+    RepairRecord.objects.bulk_create(records, batch_size=BATCH)
+
+
 def clear_demo() -> None:
+    RepairRecord.objects.all().delete()
     RepairOrder.objects.all().delete()
     ServiceConnection.objects.all().delete()
     Valve.objects.all().delete()
@@ -267,7 +363,9 @@ class _Layout:
             end_node=self.nodes[end],
             diameter_mm=diameter,
             material=_material(spec.utility, diameter, year),
-            depth_start_m=round(float(rng.uniform(*spec.depth)), 2),
+            depth_start_m=0.7
+            if spec.utility == Utility.GAS and e % SHALLOW_EVERY == 0
+            else round(float(rng.uniform(*spec.depth)), 2),
             depth_end_m=round(float(rng.uniform(*spec.depth)), 2),
             pressure_class=_pressure_class(spec.utility, road_class),
             install_year=year,

@@ -233,6 +233,8 @@ class RepairOrder(models.Model):
     failed_valves = models.JSONField(_("valves reported as not closing"), default=list)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN)
     incident_ref = models.CharField(_("incident reference"), max_length=64, null=True, blank=True)
+    # A plain number, not a foreign key: the dispatch app's models evolve on their own schedule.
+    incident_id = models.BigIntegerField(_("dispatch incident id"), null=True, blank=True, db_index=True)
     notes = models.TextField(_("notes"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"
@@ -246,3 +248,39 @@ class RepairOrder(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class RepairRecord(models.Model):
+    """A past repair of a pipe or a valve (leak, burst, seized valve): the history behind replacement warnings."""
+
+    class Kind(models.TextChoices):
+        LEAK = "leak", _("Leak")
+        BURST = "burst", _("Burst")
+        CORROSION = "corrosion", _("Corrosion")
+        VALVE_SEIZED = "valve_seized", _("Valve seized")
+        VALVE_LEAK = "valve_leak", _("Valve gland leak")
+
+    pipe = models.ForeignKey(
+        Pipe, verbose_name=_("pipe"), null=True, blank=True, on_delete=models.CASCADE, related_name="repairs"
+    )
+    valve = models.ForeignKey(
+        Valve, verbose_name=_("valve"), null=True, blank=True, on_delete=models.CASCADE, related_name="repairs"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    repaired_on = models.DateField(_("repaired on"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-repaired_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(pipe__isnull=False) | models.Q(valve__isnull=False),
+                name="pipeline_repair_record_target",
+                violation_error_message=_("A repair record is about a pipe or a valve."),
+            )
+        ]
+        verbose_name = _("repair record")
+        verbose_name_plural = _("repair records")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.repaired_on}"

@@ -1,3 +1,7 @@
 """Planner workbench page: /planner/."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import pages
+
+urlpatterns = [path("planner/", pages.planner, name="planner")]

@@ -12,6 +12,7 @@ import numpy as np
 import pyproj
 import shapely
 from django.conf import settings
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
@@ -102,6 +103,23 @@ def repair_order_context(order: RepairOrder) -> dict:
         "unlisted_customers": len(customers) - len(listed),
         "map_svg": mark_safe(_order_map(order)),  # noqa: S308 -- built by burst_map_svg, every text escaped
     }
+
+
+def repair_order_html(order: RepairOrder, request=None) -> str:
+    """The print page: one template for the browser and for the PDF, so both show the same order."""
+    return render_to_string("pipelines_mgmt/repair_order.html", repair_order_context(order), request)
+
+
+def repair_order_document(order: RepairOrder):
+    """The order laid out by WeasyPrint (pages and boxes): what `repair_order_pdf` writes out."""
+    from weasyprint import HTML  # imported here: loading Pango costs ~0.3 s, needed only for PDFs
+
+    return HTML(string=repair_order_html(order), base_url=str(settings.ROOT_DIR)).render()
+
+
+def repair_order_pdf(order: RepairOrder) -> bytes:
+    """The repair order as an A4 PDF (the print page's HTML and its inline SVG map, rendered server-side)."""
+    return repair_order_document(order).write_pdf()
 
 
 def _order_map(order: RepairOrder) -> str:

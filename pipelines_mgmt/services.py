@@ -1,5 +1,6 @@
 """State changes of the pipelines app; each one audited and published in its own transaction."""
 
+from django.contrib.gis.geos import Polygon
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -8,7 +9,9 @@ from core.models import User
 from core.services import record_audit
 
 from . import selectors
-from .models import RepairOrder, Valve
+from .models import Network, RepairOrder, Utility, Valve
+
+INCIDENT_TOLERANCE_M = 150.0
 
 
 def bump_network_version(network_id: int) -> int:
@@ -84,6 +87,8 @@ def repair_order_feature(order: RepairOrder) -> dict:
             "customers": isolation["customers"]["count"],
             "sensitive_customers": isolation["customers"]["sensitive_count"],
             "incident_ref": order.incident_ref,
+            "incident_id": order.incident_id,
+            "total_length_m": isolation["total_length_m"],
         },
     }
 
@@ -95,6 +100,7 @@ def create_repair_order(
     *,
     failed_valves=(),
     incident_ref: str | None = None,
+    incident_id: int | None = None,
     notes: str = "",
 ) -> RepairOrder:
     """Plan the isolation of a burst and save it as a numbered repair order (抢修单)."""
@@ -112,6 +118,7 @@ def create_repair_order(
         ],
         failed_valves=isolation["failed_valves"],
         incident_ref=incident_ref or None,
+        incident_id=incident_id,
         notes=notes,
         created_by=actor if actor is not None and actor.is_authenticated else None,
     )
@@ -120,7 +127,54 @@ def create_repair_order(
         "repair_order.create",
         order,
         f"{order.number} {burst.network.code} {burst.pipe.code}",
-        {"valves_to_close": [v["code"] for v in order.valves_to_close], "incident_ref": order.incident_ref},
+        {
+            "valves_to_close": [v["code"] for v in order.valves_to_close],
+            "incident_ref": order.incident_ref,
+            "incident_id": order.incident_id,
+        },
     )
     publish("pipeline", "repair_order.created", repair_order_feature(order), geom=order.burst_point)
     return order
+
+
+@transaction.atomic
+def burst_for_incident(incident_id: int, point, utility: str, *, actor: User | None = None) -> RepairOrder | None:
+    """A gas-leak or water-main incident in dispatch → the repair order of the nearest pipe of that utility.
+
+    `point` is a WGS84 GEOS Point. None when the utility has no network or no pipe lies within
+    INCIDENT_TOLERANCE_M of the point (a caller's location can be a street away from the main). An
+    incident gets one repair order: asking again returns the one already made.
+    """
+    if utility not in (Utility.GAS, Utility.WATER):
+        raise ValueError(f"bursts come from gas or water incidents, not {utility!r}")
+    with connection.cursor() as cursor:  # two calls for one incident at once: the second waits, then finds it
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('pipelines.incident'), %s)", [incident_id % 2**31])
+    existing = (
+        RepairOrder.objects.filter(incident_id=incident_id, network__utility=utility)
+        .exclude(status=RepairOrder.Status.CANCELLED)
+        .first()
+    )
+    if existing is not None:
+        return existing
+    networks = list(Network.objects.filter(utility=utility).order_by("code"))
+    nearest = None
+    for network in networks:
+        try:
+            burst = selectors.locate_burst(network, point=point, tolerance_m=INCIDENT_TOLERANCE_M)
+        except selectors.PipelineInputError:
+            continue
+        if nearest is None or burst.distance_m < nearest.distance_m:
+            nearest = burst
+    if nearest is None:
+        return None
+    return create_repair_order(actor, nearest, incident_id=incident_id)
+
+
+def pipeline_snapshot(viewer, bbox) -> list[dict]:
+    """The "pipeline" topic's current state for a new console: repair orders still open, with their plans."""
+    orders = RepairOrder.objects.select_related("network", "burst_pipe").exclude(
+        status__in=[RepairOrder.Status.RESTORED, RepairOrder.Status.CANCELLED]
+    )
+    if bbox is not None:
+        orders = orders.filter(burst_point__bboverlaps=Polygon.from_bbox(bbox))
+    return [repair_order_feature(order) for order in orders.order_by("-created_at")[:500]]

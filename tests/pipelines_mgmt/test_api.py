@@ -20,7 +20,6 @@ TO_METRIC = pyproj.Transformer.from_crs(4326, settings.CITYOPS_METRIC_SRID, alwa
 TO_WGS84 = pyproj.Transformer.from_crs(settings.CITYOPS_METRIC_SRID, 4326, always_xy=True)
 
 
-
 @pytest.fixture
 def water(demo_city):
     return Network.objects.get(code="sz-water")
