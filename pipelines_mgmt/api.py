@@ -386,14 +386,14 @@ class NetworkImportView(APIView):
         if not 0 < tolerance <= 10:
             raise PipelineInputError("tolerance_m", "a snap tolerance in metres, above 0 and at most 10")
         try:
-            options = gis_import.ImportOptions(
-                code=code,
-                name=request.data.get("name") or code,
-                utility=utility,
-                owner=owner,
-                tolerance_m=tolerance,
-                mapping=gis_import.parse_mapping(request.data.get("mapping")),
-            )
+            mapping = gis_import.parse_mapping(request.data.get("mapping"))
+        except gis_import.GisImportError as error:
+            raise PipelineInputError("mapping", str(error)) from None
+        options = gis_import.ImportOptions(
+            code=code, name=request.data.get("name") or code, utility=utility, owner=owner, tolerance_m=tolerance,
+            mapping=mapping,
+        )  # fmt: skip
+        try:
             with tempfile.NamedTemporaryFile(suffix=suffix) as handle, transaction.atomic():
                 for chunk in upload.chunks():
                     handle.write(chunk)

@@ -100,6 +100,22 @@ def test_files_that_are_not_gis_files_are_refused(api, demo_city, name, content,
     assert counts() == before
 
 
+def test_bad_mapping_and_fields_are_named(api, demo_city):
+    content = geojson([([(0, 0), (100, 0)], {})], [((0, 0), {"kind": "source"})])
+    before = counts()
+    for fields, field in [
+        ({"mapping": '{"colour": "颜色"}'}, "mapping"),
+        ({"mapping": "{not json"}, "mapping"),
+        ({"utility": "lava"}, "utility"),
+        ({"owner": "NOBODY"}, "owner"),
+        ({"code": "bad code!"}, "code"),
+        ({"tolerance_m": "-1"}, "tolerance_m"),
+    ]:
+        response = upload(api("admin"), "a.geojson", content, **fields)
+        assert response.status_code == 400 and response.json()["field"] == field, (fields, response.json())
+    assert counts() == before
+
+
 def test_import_needs_a_planner_or_admin(api, demo_city):
     content = geojson([([(0, 0), (100, 0)], {})], [((0, 0), {"kind": "source"})])
     assert upload(api("operator"), "a.geojson", content).status_code == 403

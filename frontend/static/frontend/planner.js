@@ -73,7 +73,8 @@ async function api(url, body) {
   if (response.status === 401) window.location.reload();
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const error = new Error(data.detail ?? `${strings.requestFailed} (HTTP ${response.status})`);
+    // The API names the problem in English (as every CityOps API does); the prefix says it in the page's language.
+    const error = new Error(`${strings.requestFailed}: ${data.detail ?? `HTTP ${response.status}`}`);
     error.field = data.field;
     throw error;
   }
