@@ -82,29 +82,48 @@ def tile_layers(name: str, user) -> list[TileLayer] | None:
 # ------------------------------------------------------------------------------------------------ SQL
 
 
+SIMPLIFY_BELOW_ZOOM = 13
+"""Lines and polygons are simplified (half a tile unit) below this zoom; above it their vertices are already
+farther apart than the tile grid that ST_AsMVTGeom snaps to, and simplifying would only cost time."""
+
+_INNER_SQL: dict[tuple, tuple[str, tuple, str]] = {}
+
+
+def _inner(tile_layer: TileLayer) -> tuple[str, tuple, str]:
+    """(SQL, params, output columns) of the layer's rows: compiled by the ORM once per layer definition."""
+    layer = tile_layer.layer
+    props = layer.properties if not tile_layer.labels else {k: v for k, v in layer.properties.items() if k == "name"}
+    key = (layer.id, tile_layer.labels, repr(layer.base_filter), tuple((k, p.path) for k, p in props.items()))
+    if key not in _INNER_SQL:
+        quote = connection.ops.quote_name
+        aliases = {f"p{i}": name for i, name in enumerate(props)}
+        inner = (
+            layer.queryset()
+            .order_by()
+            .values(
+                tile_id=F(layer.id_field),
+                tile_geom=F(layer.geometry_field),
+                **{alias: F(props[name].path) for alias, name in aliases.items()},
+            )
+        )
+        sql, params = inner.query.sql_with_params()
+        columns = "".join(f", q.{quote(alias)} AS {quote(name)}" for alias, name in aliases.items())
+        if len(_INNER_SQL) > 1000:
+            _INNER_SQL.clear()
+        _INNER_SQL[key] = (sql, tuple(params), columns)
+    return _INNER_SQL[key]
+
+
 def tile_sql(tile_layer: TileLayer, z: int, x: int, y: int) -> tuple[str, list]:
     """Parameterised SQL returning one bytea: the layer's features in tile z/x/y."""
     layer = tile_layer.layer
-    quote = connection.ops.quote_name
-    props = layer.properties if not tile_layer.labels else {k: v for k, v in layer.properties.items() if k == "name"}
-    aliases = {f"p{i}": name for i, name in enumerate(props)}
-    inner = (
-        layer.queryset()
-        .order_by()
-        .values(
-            tile_id=F(layer.id_field),
-            tile_geom=F(layer.geometry_field),
-            **{alias: F(props[name].path) for alias, name in aliases.items()},
-        )
-    )
-    inner_sql, inner_params = inner.query.sql_with_params()
-    columns = "".join(f", q.{quote(alias)} AS {quote(name)}" for alias, name in aliases.items())
+    inner_sql, inner_params, columns = _inner(tile_layer)
     unit = WORLD_M / (1 << z) / EXTENT  # metres per tile unit
     if tile_layer.labels:
         geom = "ST_Transform(ST_PointOnSurface(q.tile_geom), 3857)"
         keep = "AND ST_Intersects(ST_PointOnSurface(q.tile_geom), ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326))"
         keep_params = [z, x, y]
-    elif layer.geometry_type.endswith("Point"):
+    elif layer.geometry_type.endswith("Point") or z >= SIMPLIFY_BELOW_ZOOM:
         geom, keep, keep_params = "ST_Transform(q.tile_geom, 3857)", "", []
     else:
         geom, keep, keep_params = f"ST_Simplify(ST_Transform(q.tile_geom, 3857), {unit / 2!r}, true)", "", []
