@@ -20,7 +20,7 @@ from core.geo import SUPPORTED_CRS_TEXT, parse_geometry, parse_point
 from core.models import AdminArea
 from core.permissions import roles_required
 
-from . import io, layers, rasters, selectors, services
+from . import coords, io, layers, rasters, selectors, services
 from .models import ImportPreview, Road
 
 
@@ -299,3 +299,26 @@ class ExportView(APIView):
         response = FileResponse(stream, as_attachment=True, filename=path.name, content_type=io.CONTENT_TYPES[fmt])
         response._resource_closers.append(lambda: shutil.rmtree(folder, ignore_errors=True))  # after the stream
         return response
+
+
+# --------------------------------------------------------------------------------- coordinate service
+
+
+class TransformRequest(serializers.Serializer):
+    geometry = serializers.JSONField(help_text="GeoJSON geometry")
+    source_crs = serializers.CharField(required=False, default="wgs84", help_text=SUPPORTED_CRS_TEXT)
+    target_crs = serializers.CharField(required=False, default="wgs84", help_text=SUPPORTED_CRS_TEXT)
+
+
+class TransformView(APIView):
+    """Convert a point or geometry between WGS84, CGCS2000, GCJ-02, BD-09 and projected CRSs (EPSG codes)."""
+
+    @extend_schema(request=TransformRequest)
+    def post(self, request):
+        body = TransformRequest(data=request.data)
+        if not body.is_valid():
+            field, errors = next(iter(body.errors.items()))
+            raise InputError(field, " ".join(str(e) for e in errors))
+        data = body.validated_data
+        geometry = coords.transform(data["geometry"], data["source_crs"], data["target_crs"])
+        return Response({"geometry": geometry, "source_crs": data["source_crs"], "target_crs": data["target_crs"]})

@@ -15,3 +15,4 @@ urlpatterns += [
     path("imports/<uuid:preview_id>/commit/", api.ImportCommitView.as_view(), name="import-commit"),
     path("layers/<str:layer_id>/export/", api.ExportView.as_view(), name="layer-export"),
 ]
+urlpatterns += [path("transform/", api.TransformView.as_view(), name="crs-transform")]
