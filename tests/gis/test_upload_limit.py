@@ -1,0 +1,59 @@
+"""The import API's upload limit at the ASGI level, around the real Django ASGI application."""
+
+import asyncio
+
+from django.core.asgi import get_asgi_application
+
+from gis.upload_limit import UploadLimit
+
+
+def run(scope_path: str, headers: list, chunks: list[bytes]) -> tuple[list[dict], int]:
+    """Send one POST through UploadLimit(Django); return the messages sent back and how many chunks were read."""
+    app = UploadLimit(get_asgi_application())
+    sent, read = [], 0
+
+    async def receive():
+        nonlocal read
+        if read < len(chunks):
+            read += 1
+            return {"type": "http.request", "body": chunks[read - 1], "more_body": read < len(chunks)}
+        await asyncio.sleep(3600)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": scope_path,
+        "raw_path": scope_path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), 30))
+    return sent, read
+
+
+def test_a_declared_2gb_upload_is_refused_without_reading_a_byte():
+    sent, read = run("/api/gis/imports/", [(b"content-length", str(2 * 1024**3).encode())], [b"x" * 1024])
+    assert read == 0
+    assert sent[0]["status"] == 400 and b'"field": "file"' in sent[1]["body"]
+
+
+def test_a_body_that_outgrows_the_limit_is_cut_off(settings):
+    settings.CITYOPS_IMPORT_MAX_BYTES = 100_000
+    chunks = [b"x" * 65_536] * 50  # 3.2 MB, no content-length
+    sent, read = run("/api/gis/imports/", [(b"content-type", b"multipart/form-data; boundary=x")], chunks)
+    assert read < 5 and sent[0]["status"] == 400
+    assert [m for m in sent if m["type"] == "http.response.start"] == sent[:1]  # Django answered nothing more
+
+
+def test_other_paths_pass_through():
+    sent, _ = run("/api/gis/roads/", [(b"content-length", str(2 * 1024**3).encode())], [b""])
+    assert sent[0]["status"] in (403, 405)  # Django's own answer (not signed in), not the upload limit
