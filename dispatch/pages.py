@@ -63,7 +63,13 @@ def _labels() -> dict:
 @role_page(*WALL_ROLES)
 def wall(request):
     basemap = BASEMAP_DARK if _served(BASEMAP_DARK) else ""
-    return render(request, "dispatch/wall.html", {"labels": _labels(), "basemap_url": basemap})
+    context = {
+        "labels": _labels(),
+        "basemap_url": basemap,
+        "agencies": Organisation.Agency.values,
+        "agency_choices": Organisation.Agency.choices,
+    }
+    return render(request, "dispatch/wall.html", context)
 
 
 @role_page(*CONSOLE_ROLES)

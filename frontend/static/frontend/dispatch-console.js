@@ -35,6 +35,7 @@ const vehicles = new Map();
 let map;
 let selectedId = null;
 let pickedLocation = null; // {coordinates: [x, y], crs} as it will be sent
+let pendingLocate = null; // typed coordinates being checked: a submit waits for them
 let marker = null;
 let incidentTypes = [];
 
@@ -128,7 +129,9 @@ function setupLocationModes() {
     if (map.queryRenderedFeatures(event.point, {layers: ["incident"]}).length) return;
     setLocation([event.lngLat.lng, event.lngLat.lat], "wgs84");
   });
-  $("coord-apply").addEventListener("click", locateTyped);
+  $("coord-apply").addEventListener("click", () => {
+    pendingLocate = locateTyped();
+  });
   setupSearch();
 }
 
@@ -143,6 +146,7 @@ async function locateTyped() {
     map.flyTo({center: found.geometry.coordinates, zoom: Math.max(map.getZoom(), 14)});
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
+    clearLocation(); // never send an earlier place for coordinates that were refused
     // lon/lat/crs of the locate API are all about this one field of the form.
     showErrors(form, {location: Object.values(fieldErrors(error.body)).join(" ")}, $("intake-error"));
   }
@@ -223,6 +227,7 @@ function intakeBody(extra = {}) {
 
 async function submitIntake(extra = {}) {
   const form = $("intake");
+  await pendingLocate;
   clearErrors(form);
   const missing = {};
   if (!$("type-code").value) missing.type_code = strings.required;
@@ -248,14 +253,18 @@ async function submitIntake(extra = {}) {
   }
 }
 
-function resetIntake() {
-  $("intake").reset();
-  $("plan-hint").textContent = "";
+function clearLocation() {
   pickedLocation = null;
   marker?.remove();
   const picked = $("location-picked");
   picked.textContent = picked.dataset.empty;
   delete picked.dataset.set;
+}
+
+function resetIntake() {
+  $("intake").reset();
+  $("plan-hint").textContent = "";
+  clearLocation();
 }
 
 function askDuplicate(duplicates) {
@@ -347,6 +356,7 @@ async function select(id) {
   $("detail-empty").hidden = id !== null;
   $("detail-body").hidden = id === null;
   if (id === null) return;
+  $("detail-body").dataset.id = id;
   $("detail-error").hidden = true;
   const feature = incidents.get(id);
   if (feature) map.easeTo({center: feature.geometry.coordinates, zoom: Math.max(map.getZoom(), 13.5)});

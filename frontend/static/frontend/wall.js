@@ -211,23 +211,22 @@ function renderCounts() {
   setText("kpi-alarms", alarms.length);
 }
 
-/** The 90th-percentile total response time across agencies, from the KPI API (whatever its grouping). */
-function p90Of(kpis) {
-  const candidates = [];
-  const visit = (value, key) => {
-    if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) visit(v, k);
-    else if (typeof value === "number" && /total.*p90|p90.*total|response.*p90/.test(key ?? "")) candidates.push(value);
-  };
-  visit(kpis);
-  return candidates.length ? Math.max(...candidates) : null;
-}
-
+/**
+ * Total response time at the 90th percentile per agency, from the KPI API (rows per agency and district):
+ * the headline is the agency's worst district, marked against the agency's objective.
+ */
 async function refreshKpis() {
+  let kpis;
   try {
-    const p90 = p90Of(await api("/api/dispatch/kpis/"));
-    setText("kpi-p90", p90 === null ? "—" : formatDuration(p90));
+    kpis = await api("/api/dispatch/kpis/");
   } catch {
-    setText("kpi-p90", "—"); // not fatal on a wall: the live part keeps running
+    return; // not fatal on a wall: the live part keeps running and the next refresh tries again
+  }
+  for (const tile of document.querySelectorAll(".kpi-p90")) {
+    const rows = kpis.rows.filter((row) => row.agency === tile.dataset.agency && row.total_response?.p90_s != null);
+    const worst = rows.reduce((a, b) => (b.total_response.p90_s > (a?.total_response.p90_s ?? -1) ? b : a), null);
+    tile.querySelector("b").textContent = worst ? formatDuration(worst.total_response.p90_s) : "—";
+    tile.dataset.met = worst ? String(worst.total_response.met) : "";
   }
 }
 
