@@ -1,9 +1,10 @@
 """Read queries of 数字城管: who sees which cases, lists, history, categories, grids, components, indicators."""
 
 import json
+from types import SimpleNamespace
 
 from django.contrib.gis.geos import GEOSGeometry, Polygon
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from core.errors import InputError
@@ -307,76 +308,100 @@ def snapshot(viewer: Viewer, bbox) -> list[dict]:
 
 KPI_GROUPS = {"district": "district_id", "street": "street_id", "department": "department_id", "inspector": None}
 _DONE = "coalesce({0} <= %(as_of)s, false)"
-_CASE_PREDICATES = {
-    "reported_in": "(reported_at >= %(start)s AND reported_at < %(end)s)",
-    "filed_in": "coalesce(filed_at >= %(start)s AND filed_at < %(end)s, false)",
-    "voided": _DONE.format("voided_at"),
-    "dispatched": _DONE.format("dispatched_at"),
-    "handled": _DONE.format("handled_at"),
-    "closed": _DONE.format("closed_at"),
-    "due": _DONE.format("handling_deadline"),
-    "overdue": "coalesce(handling_deadline < %(as_of)s, false)",
-}
 
 
 def _on_time(at: str, deadline: str) -> str:
     return f"({_DONE.format(at)} AND ({deadline} IS NULL OR {at} <= {deadline}))"
 
 
-def _kpi_counters() -> dict[str, str]:
-    p = _CASE_PREDICATES
-    filed, dispatched, handled, closed, due = p["filed_in"], p["dispatched"], p["handled"], p["closed"], p["due"]
-    due_dispatch = f"({dispatched} OR (NOT {p['voided']} AND coalesce(dispatch_deadline <= %(as_of)s, false)))"
-    handled_on_time = _on_time("handled_at", "handling_deadline")
-    to_handle = f"{filed} AND {dispatched} AND ({handled} OR {due})"
-    to_close = f"{filed} AND {dispatched} AND ({closed} OR {due})"
-    return {
-        "上报数": p["reported_in"],
-        "有效上报数": f"{p['reported_in']} AND {_DONE.format('filed_at')}",
-        "立案数": filed,
-        "作废数": f"{filed} AND {p['voided']}",
-        "应派遣数": f"{filed} AND {due_dispatch}",
-        "按时派遣数": f"{filed} AND {due_dispatch} AND {_on_time('dispatched_at', 'dispatch_deadline')}",
-        "准确派遣数": f"{filed} AND {due_dispatch} AND {dispatched} AND returned_count = 0",
-        "应处置数": to_handle,
-        "处置数": f"{to_handle} AND {handled}",
-        "按期处置数": f"{to_handle} AND {handled_on_time}",
-        "超期处置数": f"{to_handle} AND {handled} AND NOT {handled_on_time}",
-        "超期未处置数": f"{to_handle} AND NOT {handled} AND {p['overdue']}",
-        "延期数": f"{to_handle} AND postponed_count > 0",
-        "应结案数": to_close,
-        "结案数": f"{to_close} AND {closed}",
-        "按期结案数": f"{to_close} AND {closed} AND {handled_on_time}",
-        "超期结案数": f"{to_close} AND {closed} AND NOT {handled_on_time}",
-        "返工数": f"{to_close} AND rework_count > 0",
-        "返工次数": f"SUM:{to_close}",
-        "应核查数": f"{filed} AND {dispatched} AND {handled}",
-        "按时核查数": f"{filed} AND {dispatched} AND {handled} AND {_on_time('checked_at', 'verification_deadline')}",
-    }
+# Per-case flags in SQL, packed into one integer per row; the rows are grouped by (group, flags), which leaves a
+# few hundred combinations however many cases there are, and the counters are worked out from those in Python.
+# Far cheaper than 21 FILTER clauses evaluated on every row.
+_CASE_FLAGS = {
+    "reported_in": "(reported_at >= %(start)s AND reported_at < %(end)s)",
+    "filed_in": "coalesce(filed_at >= %(start)s AND filed_at < %(end)s, false)",
+    "filed": _DONE.format("filed_at"),
+    "voided": _DONE.format("voided_at"),
+    "dispatched": _DONE.format("dispatched_at"),
+    "dispatch_due": _DONE.format("dispatch_deadline"),
+    "dispatched_on_time": _on_time("dispatched_at", "dispatch_deadline"),
+    "handled": _DONE.format("handled_at"),
+    "handled_on_time": _on_time("handled_at", "handling_deadline"),
+    "closed": _DONE.format("closed_at"),
+    "due": _DONE.format("handling_deadline"),
+    "overdue": "coalesce(handling_deadline < %(as_of)s, false)",
+    "checked_on_time": _on_time("checked_at", "verification_deadline"),
+    "returned": "returned_count > 0",
+    "postponed": "postponed_count > 0",
+    "reworked": "rework_count > 0",
+}
+_MASK = " + ".join(f"(({sql})::int << {bit})" for bit, sql in enumerate(_CASE_FLAGS.values()))
 
 
-def _aggregate(name: str, predicate: str) -> str:
-    if predicate.startswith("SUM:"):
-        return f'coalesce(sum(rework_count) FILTER (WHERE {predicate[4:]}), 0) AS "{name}"'
-    return f'count(*) FILTER (WHERE {predicate}) AS "{name}"'
+def _to_dispatch(f):
+    return f.filed_in and (f.dispatched or (not f.voided and f.dispatch_due))
+
+
+def _to_handle(f):
+    return f.filed_in and f.dispatched and (f.handled or f.due)
+
+
+def _to_close(f):
+    return f.filed_in and f.dispatched and (f.closed or f.due)
+
+
+# kpi.Indicators' counters over one case's flags; keep in step with kpi.indicators() (tests compare both).
+KPI_COUNTERS = {
+    "上报数": lambda f: f.reported_in,
+    "有效上报数": lambda f: f.reported_in and f.filed,
+    "立案数": lambda f: f.filed_in,
+    "作废数": lambda f: f.filed_in and f.voided,
+    "应派遣数": _to_dispatch,
+    "按时派遣数": lambda f: _to_dispatch(f) and f.dispatched_on_time,
+    "准确派遣数": lambda f: _to_dispatch(f) and f.dispatched and not f.returned,
+    "应处置数": _to_handle,
+    "处置数": lambda f: _to_handle(f) and f.handled,
+    "按期处置数": lambda f: _to_handle(f) and f.handled_on_time,
+    "超期处置数": lambda f: _to_handle(f) and f.handled and not f.handled_on_time,
+    "超期未处置数": lambda f: _to_handle(f) and not f.handled and f.overdue,
+    "延期数": lambda f: _to_handle(f) and f.postponed,
+    "应结案数": _to_close,
+    "结案数": lambda f: _to_close(f) and f.closed,
+    "按期结案数": lambda f: _to_close(f) and f.closed and f.handled_on_time,
+    "超期结案数": lambda f: _to_close(f) and f.closed and not f.handled_on_time,
+    "返工数": lambda f: _to_close(f) and f.reworked,
+    "应核查数": lambda f: f.filed_in and f.dispatched and f.handled,
+    "按时核查数": lambda f: f.filed_in and f.dispatched and f.handled and f.checked_on_time,
+}
+REWORKS = "返工次数"  # a sum of rework_count over the cases of 应结案数, not a count
 
 
 def case_indicator_counts(start, end, as_of, group_column: str | None, scope_department: int | None = None):
     """{group id: {counter: n}} for cases reported or filed in ``[start, end)``; one scan of grid_case."""
-    counters = _kpi_counters()
     key = group_column or "NULL::bigint"
-    where = f"({_CASE_PREDICATES['reported_in']} OR {_CASE_PREDICATES['filed_in']})"
+    where = f"({_CASE_FLAGS['reported_in']} OR {_CASE_FLAGS['filed_in']})"
     params = {"start": start, "end": end, "as_of": as_of}
     if scope_department is not None:
         where += " AND department_id = %(dept)s"
         params["dept"] = scope_department
-    # the SQL text is built from fixed fragments only; every value is a parameter
-    aggregates = ", ".join(_aggregate(n, p) for n, p in counters.items())
-    sql = f"SELECT {key} AS k, {aggregates} FROM grid_case WHERE {where} GROUP BY 1"  # noqa: S608
-    with connection.cursor() as cursor:
+    # the SQL text is built from the fixed fragments above only; every value is a parameter
+    sql = f"SELECT {key}, {_MASK}, count(*), sum(rework_count) FROM grid_case WHERE {where} GROUP BY 1, 2"  # noqa: S608
+    with transaction.atomic(), connection.cursor() as cursor:
+        # the planner expects as many groups as rows and would sort 1M rows; there are a few hundred: hash them
+        cursor.execute("SET LOCAL enable_sort = off")
         cursor.execute(sql, params)
-        names = [c.name for c in cursor.description][1:]
-        return {row[0]: dict(zip(names, row[1:], strict=True)) for row in cursor.fetchall()}
+        rows = cursor.fetchall()
+    names = list(_CASE_FLAGS)
+    counts: dict = {}
+    for group, mask, n, reworks in rows:
+        flags = SimpleNamespace(**{name: bool(mask >> bit & 1) for bit, name in enumerate(names)})
+        mine = counts.setdefault(group, dict.fromkeys([*KPI_COUNTERS, REWORKS], 0))
+        for counter, applies in KPI_COUNTERS.items():
+            if applies(flags):
+                mine[counter] += n
+        if _to_close(flags):
+            mine[REWORKS] += reworks
+    return counts
 
 
 _INSPECTOR_SQL = """
