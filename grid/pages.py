@@ -135,6 +135,7 @@ def common_strings() -> dict[str, str]:
         "stage": _("Stage"),
         "category": _("Category"),
         "grid": _("Unit grid"),
+        "noGrid": _("No unit grid at this position: filing will be refused."),
         "address": _("Address"),
         "description": _("Description"),
         "department": _("Department"),

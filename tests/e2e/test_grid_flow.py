@@ -3,7 +3,11 @@
 One case goes the whole way: reported on the tablet while offline (the app starts from its service worker,
 the report waits in the outbox), sent once when the network returns — even though the first answer is
 lost on the way back — seen live by the case center, filed, dispatched, handled by the department,
-verified on the tablet and closed, each step by the role that owns it.
+verified on the tablet and closed, each step by the role that owns it. Then the tablet held upright:
+finger-sized controls, positions in GCJ-02 as Chinese map SDKs give them, and a report the server refuses
+shown with its reason and kept, not resent.
+
+One test function on purpose: each transactional test flushes and reloads the demo city (~40 s here).
 """
 
 import io
@@ -18,7 +22,9 @@ from playwright.sync_api import expect
 from .conftest import is_local
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: a transactional test before this one flushes the category and component-class tables
+# that grid's migrations fill, and the demo city needs them to load again.
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def jpeg(path: Path, color: str) -> Path:
@@ -198,6 +204,17 @@ def test_case_from_offline_tablet_report_to_closure(consoles, demo_city, asgi_se
     act(leader, number, "close")
     expect(leader.locator(".detail-head")).to_have_attribute("data-stage", "closed")
     expect(card(leader, number)).to_have_count(0)
+
+    # The photos of the case open full screen; the evaluation tables come from /api/grid/kpis/.
+    leader.locator(".case-history .photo-thumb").first.click()
+    viewer = leader.locator("dialog.photo-viewer")
+    expect(viewer).to_be_visible()
+    assert "/api/grid/photos/" in viewer.locator("img").get_attribute("src")
+    leader.keyboard.press("Escape")
+    expect(viewer).to_be_hidden()
+    leader.click("#view-kpis")
+    expect(leader.locator("#kpi-table thead")).to_contain_text("按期处置率")
+    assert leader.locator("#kpi-table tbody tr").count() > 0
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     leader.screenshot(path=SCREENSHOTS / "grid-center.png")
     tablet.screenshot(path=SCREENSHOTS / "tablet.png")
@@ -213,3 +230,75 @@ def test_case_from_offline_tablet_report_to_closure(consoles, demo_city, asgi_se
     assert all(photo.size < 1_000_000 for photo in case.photos.all())
     for page in (tablet, leader, dispatcher, department):
         assert page.errors == []
+    for page in (tablet, leader, department):
+        page.context.close()
+
+    upright_tablet_with_gcj02_positions_and_a_refused_report(consoles, lon, lat, category, tmp_path)
+
+
+def report(tablet, category, photo: Path):
+    tablet.set_input_files("#report-photo", str(photo))
+    tablet.fill(".category-search", category.code)
+    tablet.click(f'.category-list button[data-code="{category.code}"]')
+    tablet.click("#report-submit")
+
+
+def upright_tablet_with_gcj02_positions_and_a_refused_report(consoles, lon, lat, category, tmp_path):
+    """The tablet held upright: finger-sized controls, GCJ-02 positions, a refusal shown and not resent."""
+    from core.geo import from_wgs84
+    from grid.models import Case
+
+    gcj_lon, gcj_lat = from_wgs84(lon, lat, "gcj02")  # what a Chinese map SDK reports here, ~500 m off
+    tablet = consoles(
+        "inspector",
+        "/m/",
+        viewport={"width": 800, "height": 1280},  # the same tablet held upright
+        has_touch=True,
+        geolocation={"longitude": gcj_lon, "latitude": gcj_lat, "accuracy": 10},
+        permissions=["geolocation"],
+    )
+    tablet.wait_for_function("document.body.dataset.appReady === '1'", timeout=60_000)
+
+    # Every control of the panel is big enough for a finger (44 CSS px).
+    small = tablet.evaluate(
+        """[...document.querySelectorAll('.tablet-panel :is(button, input, textarea, label.photo-button, label.check)')]
+           .filter(e => e.offsetParent !== null && !['file', 'checkbox'].includes(e.type))
+           .map(e => [e.id || e.className || e.tagName, e.getBoundingClientRect().height])
+           .filter(([, h]) => h < 44)"""
+    )
+    assert small == []
+
+    tablet.check("#gcj02")
+    expect(tablet.locator("#position-status")).to_contain_text("GCJ-02")
+    report(tablet, category, jpeg(tmp_path / "a.jpg", "#884422"))
+    sent = tablet.locator('#outbox-list li[data-status="sent"]')
+    expect(sent).to_have_count(1, timeout=30_000)
+    case = Case.objects.get(idempotency_key=sent.get_attribute("data-key"))
+    assert abs(case.geom.x - lon) < 1e-5 and abs(case.geom.y - lat) < 1e-5  # back on WGS84, within a metre
+
+    # A report the server refuses (outside the city) is shown with the server's reason and kept, not resent.
+    tablet.uncheck("#gcj02")
+    tablet.context.set_geolocation({"longitude": 116.3975, "latitude": 39.9087})  # Beijing
+    expect(tablet.locator("#position-status")).not_to_contain_text("GCJ-02")
+    report(tablet, category, jpeg(tmp_path / "b.jpg", "#224488"))
+    expect(tablet.locator("#sync-state")).to_have_attribute("data-state", "failed", timeout=30_000)
+    expect(tablet.locator("#sync-text")).to_contain_text("outside the city")
+    tablet.click("#tab-outbox")
+    failed = tablet.locator('#outbox-list li[data-status="failed"]')
+    expect(failed.locator(".outbox-error")).to_contain_text("location")
+    key = failed.get_attribute("data-key")
+    attempts_are = (
+        "async ([key, n]) => (await window.cityopsTablet.outbox.records()).find(r => r.key === key).attempts === n"
+    )
+    tablet.evaluate("window.dispatchEvent(new Event('online'))")  # the network "returns": not sent again
+    tablet.evaluate("window.cityopsTablet.outbox.flush()")
+    assert tablet.evaluate(attempts_are, [key, 1])
+    failed.locator("button.secondary").click()  # the inspector may send it again by hand …
+    tablet.wait_for_function(attempts_are, arg=[key, 2])
+    expect(failed).to_have_count(1)
+    assert not Case.objects.filter(idempotency_key=key).exists()
+    tablet.on("dialog", lambda dialog: dialog.accept())
+    failed.locator("button.danger").click()  # … or discard it
+    expect(tablet.locator(f'#outbox-list li[data-key="{key}"]')).to_have_count(0)
+    expect(tablet.locator("#sync-state")).to_have_attribute("data-state", "idle")
+    assert tablet.errors == []

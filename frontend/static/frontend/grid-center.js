@@ -314,8 +314,10 @@ function setupViews() {
       else map?.resize();
     });
   }
+  // The last 30 days, as the API's default.
   const today = new Date();
-  const start = new Date(today.getFullYear(), today.getMonth(), 1);
+  const start = new Date(today);
+  start.setDate(start.getDate() - 30);
   $("kpi-from").value = isoDate(start);
   $("kpi-to").value = isoDate(today);
   $("kpi-form").addEventListener("submit", loadKpis);

@@ -403,6 +403,9 @@ export async function actionForm(action, feature, config, {onDone, onCancel, pos
       );
       form.append(controls.department);
     } else if (name === "category") {
+      // Filing confirms the category and the unit grid the server found from the position.
+      const grid = feature.properties.grid_code;
+      form.append(el("p", {class: grid ? "form-fact" : "form-message"}, grid ? `${S.grid}: ${grid}` : S.noGrid));
       const categories = await loadCategories();
       controls.category = categoryPicker({categories, strings: S, selected: feature.properties.category_code, onPick: () => {}});
       controls.category.input.value = feature.properties.category_code ?? "";

@@ -123,6 +123,8 @@ function syncText(summary) {
   return S.allSent;
 }
 
+let shownOutbox = ""; // what the list shows, so that the once-a-second repaint leaves it alone
+
 async function paintOutbox() {
   const records = await outbox.records();
   const summary = syncState(records, outbox);
@@ -131,6 +133,9 @@ async function paintOutbox() {
   bar.dataset.count = String(summary.n);
   $("sync-text").textContent = syncText(summary);
   $("outbox-count").textContent = String(records.filter((r) => r.status !== "sent").length);
+  const signature = JSON.stringify(records.map((r) => [r.key, r.status, r.error, r.result?.number]));
+  if (signature === shownOutbox) return;
+  shownOutbox = signature;
   const statusLabel = {queued: S.statusQueued, sending: S.statusSending, failed: S.statusFailed, sent: S.statusSent};
   const list = $("outbox-list");
   if (!records.length) {
