@@ -98,3 +98,62 @@ def asgi_server(django_db_setup):
     proc.terminate()
     proc.wait(timeout=10)
     log.close()
+
+
+def _test_process_env() -> dict:
+    """Environment for a server process of ours working on the test database and this run's Redis prefix."""
+    db = settings.DATABASES["default"]
+    return {
+        **os.environ,
+        "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}",
+    }
+
+
+class GpsIngestProcess:
+    """A real `manage.py run_gps_ingest` on a free port; `kill()` (SIGKILL) and `start()` again for crash tests."""
+
+    def __init__(self):
+        self.port = _free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self._log = open(ROOT / "var" / "log" / "test-gps-ingest.log", "ab")  # noqa: SIM115
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "run_gps_ingest", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=ROOT,
+            env=_test_process_env(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("run_gps_ingest exited; see var/log/test-gps-ingest.log") from None
+                time.sleep(0.1)
+        self.proc.kill()
+        raise TimeoutError("run_gps_ingest did not start listening")
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self._log.close()
+
+
+@pytest.fixture
+def gps_ingest(django_db_setup):
+    """A real JT/T 808 ingest process on the test database (address: `gps_ingest.address`, HOST:PORT)."""
+    ingest = GpsIngestProcess()
+    ingest.start()
+    yield ingest
+    ingest.stop()

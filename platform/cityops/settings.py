@@ -195,3 +195,10 @@ CITYOPS_GRID_MAX_PHOTO_BYTES = int(float(os.environ.get("CITYOPS_GRID_MAX_PHOTO_
 CITYOPS_GRID_CENTRE = os.environ.get("CITYOPS_GRID_CENTRE", "SZ-UMC")
 CITYOPS_GRID_CALENDAR = os.environ.get("CITYOPS_GRID_CALENDAR", "")
 CITYOPS_OPEN311_KEYS = env_list("CITYOPS_OPEN311_KEYS", "")
+
+# redis-py 8 reads with a 5 s socket timeout by default, and the channel layer's blocking receive (BZPOPMIN)
+# also waits up to 5 s: an idle console's consumer then dies with "Timeout reading from redis" (django/
+# channels_redis#422). The layer's connections wait without a client-side timeout; the server bounds them.
+CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [
+    {"address": REDIS_URL, "socket_timeout": float(os.environ.get("CITYOPS_REDIS_SOCKET_TIMEOUT", "0")) or None}
+]
