@@ -17,7 +17,6 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from core.errors import InputError
 from core.geo import SUPPORTED_CRS_TEXT, parse_geometry, parse_point
-from core.models import AdminArea
 from core.permissions import roles_required
 
 from . import coords, io, layers, rasters, selectors, services
@@ -134,18 +133,22 @@ class RasterProfileView(APIView):
         )
 
 
+MAX_ZONES = 5000
+
+
 class ZonalRequest(serializers.Serializer):
     geometry = serializers.JSONField(help_text="GeoJSON Polygon or MultiPolygon")
     crs = serializers.CharField(required=False, default="wgs84", help_text=SUPPORTED_CRS_TEXT)
 
 
 class RasterZonalView(APIView):
-    """Zonal statistics: per administrative area (GET ?level=), in a circle (GET ?lon&lat&radius_m), or inside a
-    posted polygon (POST) — e.g. the population of an isolation area or near an incident."""
+    """Zonal statistics: per feature of a polygon layer (GET ?layer=districts, streets, communities, grids or an
+    imported dataset), in a circle (GET ?lon&lat&radius_m), or inside a posted polygon (POST) — e.g. the
+    population of an isolation area or near an incident."""
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("level", str, enum=[AdminArea.Level.DISTRICT, AdminArea.Level.STREET, "community"]),
+            OpenApiParameter("layer", str, description="a polygon layer of the registry, e.g. districts"),
             OpenApiParameter("lon", float),
             OpenApiParameter("lat", float),
             OpenApiParameter("radius_m", float),
@@ -155,15 +158,25 @@ class RasterZonalView(APIView):
     def get(self, request, name):
         raster_spec = _raster_or_error(name)
         params = request.query_params
-        if "level" in params:
-            level = params["level"]
-            if level not in (AdminArea.Level.DISTRICT, AdminArea.Level.STREET, AdminArea.Level.COMMUNITY):
-                raise InputError("level", "level must be district, street or community")
-            zones = [
-                {"code": area.code, "name": area.name, **rasters.zonal_stats(name, _shape(area.geom))}
-                for area in AdminArea.objects.filter(level=level).order_by("code")
-            ]
-            return Response({"raster": name, "unit": raster_spec.unit, "level": level, "zones": zones})
+        if "layer" in params:
+            layer = layers.get(params["layer"])
+            if layer is None or not layer.readable_by(request.user):
+                raise InputError("layer", f"no layer {params['layer']!r}")
+            if not layer.geometry_type.endswith("Polygon"):
+                raise InputError("layer", f"{layer.id} is not a polygon layer")
+            label = next((p for p in ("code", "name") if p in layer.properties), None)
+            zones = []
+            rows = (
+                layer.queryset()
+                .order_by(layer.id_field)
+                .values_list(layer.id_field, layer.geometry_field, *([layer.properties[label].path] if label else []))
+            )
+            if rows.count() > MAX_ZONES:
+                raise InputError("layer", f"{layer.id} has more than {MAX_ZONES} features")
+            for fid, geom, *rest in rows:
+                zone = {"id": fid, **({label: rest[0]} if label else {})}
+                zones.append({**zone, **rasters.zonal_stats(name, _shape(geom))})
+            return Response({"raster": name, "unit": raster_spec.unit, "layer": layer.id, "zones": zones})
         point = parse_point(params.get("lon"), params.get("lat"), params.get("crs"))
         radius = _float_param(params, "radius_m", minimum=0.01)
         if radius > 50_000:

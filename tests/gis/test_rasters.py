@@ -141,8 +141,8 @@ def test_api_point_value_profile_and_zonal_statistics(api, demo_city):
     expected = rasters.profile("dem", LineString(line["coordinates"]), 250)
     assert [(p["distance_m"], p["value"]) for p in profile["points"]] == expected
 
-    zones = client.get("/api/gis/rasters/population/zonal/?level=district").json()["zones"]
-    districts = AdminArea.objects.filter(level=AdminArea.Level.DISTRICT).order_by("code")
+    zones = client.get("/api/gis/rasters/population/zonal/?layer=districts").json()["zones"]
+    districts = AdminArea.objects.filter(level=AdminArea.Level.DISTRICT).order_by("id")
     assert [z["code"] for z in zones] == [d.code for d in districts]
     for zone, district in zip(zones, districts, strict=True):
         assert zone["sum"] == rasters.zonal_stats("population", _shape(district.geom))["sum"] > 0
@@ -171,7 +171,9 @@ def test_api_point_value_profile_and_zonal_statistics(api, demo_city):
             {"line": {"type": "LineString", "coordinates": [[114, 22], [114.1, 22]]}, "step_m": 1e-9},
             "step_m",
         ),
-        ("get", "/api/gis/rasters/population/zonal/?level=planet", None, "level"),
+        ("get", "/api/gis/rasters/population/zonal/?layer=planet", None, "layer"),
+        ("get", "/api/gis/rasters/population/zonal/?layer=roads", None, "layer"),
+        ("get", "/api/gis/rasters/population/zonal/?layer=water-pipes", None, "layer"),
         ("get", "/api/gis/rasters/population/zonal/?lon=114.05&lat=22.54&radius_m=-5", None, "radius_m"),
         (
             "post",
