@@ -219,7 +219,7 @@ def case_center(request):
         "kpiOnTimeHandlingRate": _("On-time handling rate"),
         "kpiClosureRate": _("Closure rate"),
         "kpiReworkRate": _("Rework rate"),
-        "kpiOverdue": _("Overdue"),
+        "kpiOverdue": _("Overdue cases"),
         "kpiPostponementRate": _("Postponement rate"),
         "kpiOnTimeCheckRate": _("On-time verification rate"),
         "kpiMissedRate": _("Missed report rate"),

@@ -165,6 +165,16 @@ def test_case_from_offline_tablet_report_to_closure(consoles, demo_city, asgi_se
     assert leader.evaluate("window.notReloaded") is True
     expect(card(leader, number)).to_have_attribute("data-stage", "reported")
     leader.wait_for_function("document.body.dataset.mapReady === '1'", timeout=60_000)
+    drawn = leader.evaluate(
+        """async ([lon, lat]) => {
+             const map = window.cityopsMap;
+             map.jumpTo({center: [lon, lat], zoom: 16});
+             await map.once("idle");
+             return map.queryRenderedFeatures({layers: ["cases"]}).map((f) => f.properties.number);
+           }""",
+        [lon, lat],
+    )
+    assert number in drawn
 
     act(leader, number, "file")
     expect(leader.locator(".detail-head")).to_have_attribute("data-stage", "filed")
@@ -187,6 +197,9 @@ def test_case_from_offline_tablet_report_to_closure(consoles, demo_city, asgi_se
 
     act(department, number, "handle", fix)
     expect(department.locator(".detail-head")).to_have_attribute("data-stage", "handled")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    department.screenshot(path=SCREENSHOTS / "grid-dept.png")
+    department.context.close()
 
     # --- the inspector verifies on site (the task arrives live) ---
     tablet.click("#tab-tasks")
@@ -205,6 +218,7 @@ def test_case_from_offline_tablet_report_to_closure(consoles, demo_city, asgi_se
     expect(leader.locator(".detail-head")).to_have_attribute("data-stage", "closed")
     expect(card(leader, number)).to_have_count(0)
 
+    leader.screenshot(path=SCREENSHOTS / "grid-center.png")
     # The photos of the case open full screen; the evaluation tables come from /api/grid/kpis/.
     leader.locator(".case-history .photo-thumb").first.click()
     viewer = leader.locator("dialog.photo-viewer")
@@ -215,8 +229,7 @@ def test_case_from_offline_tablet_report_to_closure(consoles, demo_city, asgi_se
     leader.click("#view-kpis")
     expect(leader.locator("#kpi-table thead")).to_contain_text("按期处置率")
     assert leader.locator("#kpi-table tbody tr").count() > 0
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    leader.screenshot(path=SCREENSHOTS / "grid-center.png")
+    leader.screenshot(path=SCREENSHOTS / "grid-kpis.png")
     tablet.screenshot(path=SCREENSHOTS / "tablet.png")
 
     from grid.models import Case
@@ -226,11 +239,14 @@ def test_case_from_offline_tablet_report_to_closure(consoles, demo_city, asgi_se
     assert actions == ["report", "file", "dispatch", "handle", "verify_ok", "close"]
     assert case.stage == "closed" and case.department.code == "SZ-URBAN"
     assert case.grid.code == grid.code  # found from the tablet's GPS position
-    assert case.photos.count() == 3  # report, fix, check: each downscaled on the device
-    assert all(photo.size < 1_000_000 for photo in case.photos.all())
+    photos = list(case.photos.all())
+    assert len(photos) == 3  # report, fix, check: each downscaled on the device from 3000×2000
+    for photo in photos:
+        with Image.open(photo.image.path) as image:
+            assert max(image.size) == 1600 and image.format == "JPEG"
     for page in (tablet, leader, dispatcher, department):
         assert page.errors == []
-    for page in (tablet, leader, department):
+    for page in (tablet, leader):
         page.context.close()
 
     upright_tablet_with_gcj02_positions_and_a_refused_report(consoles, lon, lat, category, tmp_path)
