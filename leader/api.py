@@ -10,9 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import InputError
-from core.models import Organisation
 
-from . import kpis, layers, periods, reports, selectors, services
+from . import layers, periods, reports, selectors, services
 from .models import Annotation
 from .scope import IsLeader, area_for
 
@@ -27,7 +26,6 @@ LAYER_PARAMETERS = [
     OpenApiParameter("metric", str, enum=list(layers.CASE_METRICS)),
     OpenApiParameter("agency", str, enum=["110", "119", "120", "122"]),
 ]
-AGENCIES = Organisation.Agency.values
 REPORT_FORMATS = ("html", "png", "pdf")
 REPORT_TYPES = {"html": "text/html; charset=utf-8", "png": "image/png", "pdf": "application/pdf"}
 
@@ -54,66 +52,13 @@ class LeaderView(APIView):
     permission_classes = [IsLeader]
 
 
-def _headline(key: str, source: str, unit: str, current, previous, higher_is_better, **extra) -> dict:
-    change = None if current is None or previous is None else current - previous
-    return {
-        "key": key,
-        "source": source,
-        "unit": unit,
-        "value": current,
-        "previous": previous,
-        "change": change,
-        "higher_is_better": higher_is_better,
-        **extra,
-    }
-
-
-def _response_by_agency(answer: dict) -> dict[str, dict]:
-    return {row["agency"]: row for row in answer["rows"]}
-
-
 class SummaryView(LeaderView):
     """Headline indicators of a period and area with their change against the period before."""
 
     @extend_schema(parameters=PERIOD_PARAMETERS)
     def get(self, request):
         period, area = period_and_area(request)
-        previous = period.previous
-        cases = kpis.case_totals(period, area), kpis.case_totals(previous, area)
-        response = kpis.response_totals(period, area), kpis.response_totals(previous, area)
-        headlines = [
-            _headline(
-                name, "grid", "rate" if name.endswith("rate") else "count", cases[0][name], cases[1][name], better
-            )
-            for name, better in kpis.GRID_HEADLINES
-        ]
-        now, before = _response_by_agency(response[0]), _response_by_agency(response[1])
-        for agency in AGENCIES:
-            segment = kpis.RESPONSE_SEGMENT
-            current = now.get(agency, {}).get(segment, {})
-            headlines.append(
-                _headline(
-                    f"response_{agency}",
-                    "dispatch",
-                    "seconds",
-                    current.get("p90_s"),
-                    before.get(agency, {}).get(segment, {}).get("p90_s"),
-                    False,
-                    objective_s=current.get("objective_s"),
-                    met=current.get("met"),
-                    incidents=now.get(agency, {}).get("incidents", 0),
-                )
-            )
-        return Response(
-            {
-                "period": period.as_dict(),
-                "previous": previous.as_dict(),
-                "area": _area_json(area),
-                "grid": {"current": cases[0], "previous": cases[1]},
-                "dispatch": {"current": response[0], "previous": response[1]},
-                "headlines": headlines,
-            }
-        )
+        return Response({**layers.summary(period, area), "area": _area_json(area)})
 
 
 class LayerView(LeaderView):
@@ -122,8 +67,8 @@ class LayerView(LeaderView):
     @extend_schema(parameters=PERIOD_PARAMETERS + LAYER_PARAMETERS)
     def get(self, request, layer):
         period, area = period_and_area(request)
-        built = layers.build(layers.request_from(request.query_params, layer, period, area))
-        return Response({**built, "period": period.as_dict(), "area": _area_json(area)})
+        text = layers.build(layers.request_from(request.query_params, layer, period, area))
+        return HttpResponse(text, content_type="application/json")
 
 
 class TrendView(LeaderView):
@@ -198,7 +143,7 @@ class ReportView(LeaderView):
 
     def _layer(self, request, view):
         period, area = period_and_area(request)
-        built = layers.build(layers.request_from(request.query_params, view, period, area))
+        built = layers.build_dict(layers.request_from(request.query_params, view, period, area))
         local = timezone.localtime
         where = area.name if area else _("Whole city")
         subtitle = f"{where} · {local(period.start):%Y-%m-%d %H:%M} – {local(period.end):%Y-%m-%d %H:%M}"

@@ -5,19 +5,18 @@ their class, computed here, so the live map (MapLibre) and the offline report (L
 classes with the same colours.
 """
 
+import json
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import InputError
 from core.models import AdminArea, Organisation
-from core.selectors import event_head
 
 from . import kpis, selectors
+from .cache import cached
 from .periods import Period
 
-CACHE_SECONDS = 300
 CASE_METRICS = {
     "count": (_("Cases filed"), "count"),
     "overdue_share": (_("Share of cases overdue"), "share"),
@@ -46,10 +45,9 @@ class Request:
     agency: str | None = None
 
     def cache_key(self) -> str:
-        """Any new event (a case, an incident, a repair order changed) makes a new key: never stale."""
         area = self.area.code if self.area else "city"
         return (
-            f"leader:layer:{event_head()}:{self.layer}:{self.period.start.isoformat()}:{self.period.end.isoformat()}:{area}:"
+            f"layer:{self.layer}:{self.period.start.isoformat()}:{self.period.end.isoformat()}:{area}:"
             f"{self.by}:{self.metric}:{self.agency or ''}"
         )
 
@@ -69,14 +67,32 @@ def request_from(params, layer: str, period: Period, area: AdminArea | None) -> 
     return Request(layer, period, area, by, metric, agency)
 
 
-def build(request: Request) -> dict:
-    """The layer for a request, from the cache when the same layer was built in the last minutes."""
-    key = request.cache_key()
-    layer = cache.get(key)
-    if layer is None:
-        layer = _BUILDERS[request.layer](request)
-        cache.set(key, layer, CACHE_SECONDS)
-    return layer
+def summary(period: Period, area: AdminArea | None) -> dict:
+    """The headline indicators (leader.kpis.summary), cached like the layers."""
+    key = f"summary:{period.start.isoformat()}:{period.end.isoformat()}:{area.code if area else 'city'}"
+    return cached(key, lambda: kpis.summary(period, area))
+
+
+def build(request: Request) -> str:
+    """The layer as GeoJSON text, from the cache when the same layer was built since the last event.
+
+    Text, not Python objects: a layer of 50,000 unit grids is built by PostgreSQL and sent as it is.
+    """
+    return cached(request.cache_key(), lambda: _collection_json(request))
+
+
+def build_dict(request: Request) -> dict:
+    return json.loads(build(request))
+
+
+def _collection_json(request: Request) -> str:
+    features, meta = _BUILDERS[request.layer](request)
+    area = request.area
+    meta.update(
+        period=request.period.as_dict(),
+        area=None if area is None else {"code": area.code, "name": area.name, "level": area.level},
+    )
+    return '{"type": "FeatureCollection", "features": ' + features + ", " + json.dumps(meta, ensure_ascii=False)[1:]
 
 
 def quantile_breaks(values: list[float], classes: int = 5) -> list[float]:
@@ -86,47 +102,53 @@ def quantile_breaks(values: list[float], classes: int = 5) -> list[float]:
         return []
     breaks = []
     for k in range(1, classes + 1):
-        bound = ordered[min(len(ordered) - 1, round(k * len(ordered) / classes) - 1)]
+        bound = ordered[min(len(ordered) - 1, max(0, round(k * len(ordered) / classes) - 1))]
         if not breaks or bound > breaks[-1]:
             breaks.append(bound)
     return breaks
 
 
-def classify(features: list[dict], ramp: tuple[str, ...], kind: str) -> list[dict]:
-    """Colour each feature by its `value` class; returns the legend entries (lower, upper, colour)."""
-    values = [f["properties"]["value"] for f in features if f["properties"]["value"] is not None]
-    breaks = quantile_breaks(values, len(ramp))
+def classify(values: dict[str, float | None], ramp: tuple[str, ...], kind: str) -> tuple[dict[str, str], list]:
+    """The colour of each value's class (NO_DATA for None) and the legend entries (from, to, colour)."""
+    present = [v for v in values.values() if v is not None]
+    breaks = quantile_breaks(present, len(ramp))
     colours = ramp[len(ramp) - len(breaks) :] if breaks else ()
-    for feature in features:
-        value = feature["properties"]["value"]
-        feature["properties"]["color"] = (
-            NO_DATA if value is None else next(c for b, c in zip(breaks, colours, strict=True) if value <= b)
-        )
-    legend, lower = [], min(values) if values else None
+    colour_of = {
+        key: NO_DATA if value is None else next(c for b, c in zip(breaks, colours, strict=True) if value <= b)
+        for key, value in values.items()
+    }
+    legend, lower = [], min(present) if present else None
     for bound, colour in zip(breaks, colours, strict=True):
         legend.append({"from": lower, "to": bound, "color": colour, "kind": kind})
         lower = bound
-    return legend
+    return colour_of, legend
 
 
-def _cases(request: Request) -> dict:
+def _cases(request: Request) -> tuple[str, dict]:
     label, kind = CASE_METRICS[request.metric]
     rows = kpis.case_indicators(request.period, request.area, request.by)
-    features = selectors.districts(request.area) if request.by == "district" else selectors.grids(request.area)
+    ramp = BETTER_RAMP if request.metric == "closure_rate" else WORSE_RAMP
+    meta = {"title": str(label), "source": "grid"}
+    if request.by == "grid":  # tens of thousands of polygons: PostgreSQL writes the GeoJSON
+        values = {code: indicators[request.metric] for code, indicators in rows.items()}
+        colour_of, meta["legend"] = classify(values, ramp, kind)
+        styled = {code: (values[code], colour_of[code]) for code in values}
+        return selectors.grids_json(request.area, styled, NO_DATA), meta
+    features = selectors.districts(request.area)
+    values = {f["properties"]["code"]: (rows.get(f["properties"]["code"]) or {}).get(request.metric) for f in features}
+    colour_of, meta["legend"] = classify(values, ramp, kind)
     for feature in features:
-        indicators = rows.get(feature["properties"]["code"])
-        feature["properties"]["value"] = None if indicators is None else indicators[request.metric]
-        feature["properties"]["indicators"] = indicators
-    legend = classify(features, BETTER_RAMP if request.metric == "closure_rate" else WORSE_RAMP, kind)
-    return selectors.collection(features, title=str(label), legend=legend, source="grid")
+        code = feature["properties"]["code"]
+        feature["properties"].update(value=values[code], color=colour_of[code], indicators=rows.get(code))
+    return json.dumps(features, ensure_ascii=False), meta
 
 
-def _incidents(request: Request) -> dict:
-    points = selectors.incident_points(request.period, request.area, request.agency)
-    return selectors.collection(points, title=str(_("Incident density")), legend=[], source="dispatch", kind="points")
+def _incidents(request: Request) -> tuple[str, dict]:
+    points = selectors.incident_points_json(request.period, request.area, request.agency)
+    return points, {"title": str(_("Incident density")), "legend": [], "source": "dispatch", "kind": "points"}
 
 
-def _response(request: Request) -> dict:
+def _response(request: Request) -> tuple[str, dict]:
     rows = kpis.response_by_district(request.period, request.area, request.agency)
     features = selectors.districts(request.area)
     for feature in features:
@@ -136,7 +158,7 @@ def _response(request: Request) -> dict:
     legend = [{"to": bound, "color": colour, "label": str(label)} for bound, colour, label in RESPONSE_CLASSES]
     legend.append({"color": RESPONSE_OVER[0], "label": str(RESPONSE_OVER[1])})
     title = _("90th percentile response time against the objective")
-    return selectors.collection(features, title=str(title), legend=legend, source="dispatch")
+    return json.dumps(features, ensure_ascii=False), {"title": str(title), "legend": legend, "source": "dispatch"}
 
 
 def _response_colour(ratio: float | None) -> str:
@@ -145,11 +167,10 @@ def _response_colour(ratio: float | None) -> str:
     return next((colour for bound, colour, _label in RESPONSE_CLASSES if ratio <= bound), RESPONSE_OVER[0])
 
 
-def _bursts(request: Request) -> dict:
+def _bursts(request: Request) -> tuple[str, dict]:
     points, pipes = selectors.burst_features(request.period, request.area)
-    return selectors.collection(
-        points, pipes=pipes, title=str(_("Pipeline bursts and outages")), legend=[], source="pipelines"
-    )
+    meta = {"title": str(_("Pipeline bursts and outages")), "legend": [], "source": "pipelines", "pipes": pipes}
+    return json.dumps(points, ensure_ascii=False), meta
 
 
 _BUILDERS = {"cases": _cases, "incidents": _incidents, "response": _response, "bursts": _bursts}

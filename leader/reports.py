@@ -166,7 +166,7 @@ FRAME_CSS = """
 .report-title { top: 12px; left: 60px; }
 .report-title h1 { margin: 0 0 2px; font-size: 20px; }
 .report-title p, .report-legend .source { margin: 0; color: #5a6a82; }
-.report-legend { bottom: 28px; left: 12px; max-width: 320px; font-size: 13px; }
+.report-legend { bottom: 24px; right: 12px; max-width: 320px; font-size: 13px; }
 .report-legend h2 { margin: 0 0 6px; font-size: 14px; }
 .report-legend ul { list-style: none; margin: 0 0 6px; padding: 0; }
 .report-legend li { display: flex; align-items: center; gap: 6px; margin: 2px 0; }

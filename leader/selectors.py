@@ -18,7 +18,6 @@ from dispatch import selectors as dispatch_selectors
 from dispatch.features import assignment_json, incident_feature
 from dispatch.models import Incident, TrackPoint
 from gis import rasters
-from grid.models import UnitGrid
 from pipelines_mgmt.models import RepairOrder
 
 from . import forecast
@@ -54,38 +53,48 @@ def districts(area: AdminArea | None) -> list[dict]:
     return [_feature(row.shape, {"code": row.code, "name": row.name}, row.code) for row in rows]
 
 
-def grids(area: AdminArea | None) -> list[dict]:
-    """The unit grids (单元网格) of a scope."""
-    rows = UnitGrid.objects.filter(in_area(area)).annotate(shape=AsGeoJSON("geom", precision=GEOJSON_DECIMALS))
-    return [
-        _feature(row.shape, {"code": row.code, "name": row.code}, row.code)
-        for row in rows.order_by("code").iterator(chunk_size=5000)
-    ]
+def _area_sql(area: AdminArea | None, column: str) -> tuple[str, list]:
+    if area is None:
+        return "", []
+    return f" AND ST_Intersects({column}, ST_GeomFromEWKB(%s))", [bytes(area.geom.ewkb)]
 
 
-def incident_points(period: Period, area: AdminArea | None, agency: str | None) -> list[dict]:
+def _json_rows(sql: str, params: list) -> str:
+    """The JSON array text PostgreSQL builds for a query (large layers never become Python objects)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
+def grids_json(area: AdminArea | None, styled: dict[str, tuple[float | None, str]], no_data: str) -> str:
+    """The unit grids (单元网格) of a scope as a GeoJSON feature array, each with its value and colour."""
+    area_sql, area_params = _area_sql(area, "g.geom")
+    codes = list(styled)
+    sql = f"""
+        WITH v AS (SELECT * FROM unnest(%s::text[], %s::float8[], %s::text[]) AS v(code, value, color))
+        SELECT coalesce(json_agg(json_build_object(
+            'type', 'Feature', 'id', g.code, 'geometry', ST_AsGeoJSON(g.geom, {GEOJSON_DECIMALS})::json,
+            'properties', json_build_object('code', g.code, 'name', g.code, 'value', v.value,
+                                            'color', coalesce(v.color, %s))
+        ) ORDER BY g.code), '[]')::text
+        FROM grid_unitgrid g LEFT JOIN v ON v.code = g.code WHERE true{area_sql}"""  # noqa: S608 - fixed text
+    params = [codes, [styled[c][0] for c in codes], [styled[c][1] for c in codes], no_data, *area_params]
+    return _json_rows(sql, params)
+
+
+def incident_points_json(period: Period, area: AdminArea | None, agency: str | None) -> str:
     """Incidents received in the period (points for the density map), by agency if given."""
-    rows = Incident.objects.filter(in_area(area), call_received_at__gte=period.start, call_received_at__lt=period.end)
-    if agency:
-        rows = rows.filter(agencies__contains=[agency])
-    rows = rows.select_related("incident_type").only(
-        "pk", "geom", "agencies", "priority", "status", "incident_type__code", "incident_type__agency"
-    )
-    return [
-        {
-            "type": "Feature",
-            "id": row.pk,
-            "geometry": {"type": "Point", "coordinates": [round(c, GEOJSON_DECIMALS) for c in row.geom.coords]},
-            "properties": {
-                "agencies": list(row.agencies),
-                "agency": row.incident_type.agency,
-                "priority": row.priority,
-                "type_code": row.incident_type.code,
-                "status": row.status,
-            },
-        }
-        for row in rows.iterator(chunk_size=5000)
-    ]
+    area_sql, area_params = _area_sql(area, "i.geom")
+    agency_sql = " AND i.agencies @> ARRAY[%s]::varchar[]" if agency else ""
+    sql = f"""
+        SELECT coalesce(json_agg(json_build_object(
+            'type', 'Feature', 'id', i.id, 'geometry', ST_AsGeoJSON(i.geom, {GEOJSON_DECIMALS})::json,
+            'properties', json_build_object('agencies', i.agencies, 'agency', t.agency, 'priority', i.priority,
+                                            'type_code', t.code, 'status', i.status)
+        )), '[]')::text
+        FROM dispatch_incident i JOIN dispatch_incidenttype t ON t.id = i.incident_type_id
+        WHERE i.call_received_at >= %s AND i.call_received_at < %s{area_sql}{agency_sql}"""  # noqa: S608
+    return _json_rows(sql, [period.start, period.end, *area_params, *([agency] if agency else [])])
 
 
 def burst_features(period: Period, area: AdminArea | None) -> tuple[list[dict], list[dict]]:
@@ -143,9 +152,7 @@ def weekly_counts(indicator: str, area: AdminArea | None, end: datetime, weeks: 
     last = week_start(end)
     first = last - timedelta(weeks=weeks)
     tz = timezone.get_current_timezone_name()
-    area_sql, params = ("", [])
-    if area is not None:
-        area_sql, params = f" AND ST_Intersects({geom}, ST_GeomFromEWKB(%s))", [bytes(area.geom.ewkb)]
+    area_sql, params = _area_sql(area, geom)
     sql = (
         f"SELECT date_trunc('week', {column} AT TIME ZONE %s) AS week, count(*) FROM {table} "  # noqa: S608
         f"WHERE {column} >= %s AND {column} < %s{area_sql} GROUP BY 1"
