@@ -14,7 +14,7 @@ import pyproj
 import rasterio.features
 import shapely
 from affine import Affine
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import distance_transform_edt, gaussian_filter
 from shapely import LineString, MultiPolygon, Polygon
 
 from data import democity
@@ -121,7 +121,8 @@ def _dem(west, north, east, south, river, hills) -> Grid:
     for x, y, height, spread in hills:
         z += height * np.exp(-((gx - x) ** 2 + (gy - y) ** 2) / (2 * spread**2))
     # The valley: the land sinks towards the river, whose surface falls from 6 m (west) to 2 m (east).
-    distance = shapely.distance(river, shapely.points(gx.ravel(), gy.ravel())).reshape(gx.shape)
+    on_river = rasterio.features.geometry_mask([river], gx.shape, transform, all_touched=True, invert=True)
+    distance = distance_transform_edt(~on_river) * DEM_CELL_M  # metres to the nearest river cell
     water_level = 6.0 - 4.0 * (gx - west) / (east - west)
     valley = 1.0 - np.exp(-((distance / 700.0) ** 2))
     z = water_level + (z - water_level) * valley
