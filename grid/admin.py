@@ -1,0 +1,94 @@
+"""Django admin of 数字城管: each city edits its category limits, responsibilities, grids and components here.
+
+Cases are read-only: their stage changes only through the workflow (grid/services.py), never by a form.
+"""
+
+import hashlib
+
+from django import forms
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from core.admin import AuditedAdmin, MapAdmin
+
+from .models import Case, Category, Component, ComponentClass, Open311Client, Responsibility, UnitGrid
+
+
+@admin.register(Category)
+class CategoryAdmin(AuditedAdmin):
+    list_display = ["code", "name", "scheme", "kind", "department_type", "dispatch_hours", "handling_limit",
+                    "handling_unit", "active"]  # fmt: skip
+    list_editable = ["dispatch_hours", "handling_limit", "handling_unit", "active"]
+    list_filter = ["scheme", "kind", "department_type", "handling_unit", "active"]
+    search_fields = ["code", "name", "name_en", "major_name"]
+
+
+@admin.register(ComponentClass)
+class ComponentClassAdmin(AuditedAdmin):
+    list_display = ["code", "legacy_code", "name", "major_name", "department_type"]
+    search_fields = ["code", "legacy_code", "name"]
+
+
+@admin.register(Responsibility)
+class ResponsibilityAdmin(AuditedAdmin):
+    list_display = ["department_type", "organisation", "district"]
+    list_filter = ["department_type"]
+
+
+@admin.register(UnitGrid)
+class UnitGridAdmin(MapAdmin):
+    list_display = ["code", "community", "street", "district", "area_m2"]
+    search_fields = ["code"]
+    raw_id_fields = ["community", "street", "district"]
+    filter_horizontal = ["inspectors"]
+
+
+@admin.register(Component)
+class ComponentAdmin(MapAdmin):
+    list_display = ["ident", "name", "component_class", "status", "owner", "grid"]
+    list_filter = ["status", "component_class__major_name"]
+    search_fields = ["ident", "legacy_ident", "name"]
+    raw_id_fields = ["grid", "owner", "component_class"]
+
+
+class Open311ClientForm(forms.ModelForm):
+    """The key is typed once and only its SHA-256 is stored."""
+
+    api_key = forms.CharField(label=_("API key"), required=False, min_length=16, widget=forms.PasswordInput)
+
+    class Meta:
+        model = Open311Client
+        fields = ["name", "active"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.instance.pk and not data.get("api_key"):
+            self.add_error("api_key", _("A new client needs an API key."))
+        return data
+
+    def save(self, commit=True):
+        if self.cleaned_data.get("api_key"):
+            self.instance.key_sha256 = hashlib.sha256(self.cleaned_data["api_key"].encode()).hexdigest()
+        return super().save(commit)
+
+
+@admin.register(Open311Client)
+class Open311ClientAdmin(AuditedAdmin):
+    form = Open311ClientForm
+    list_display = ["name", "active"]
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    list_display = ["number", "stage", "category", "channel", "department", "reported_at", "deadline_at"]
+    list_filter = ["stage", "channel"]
+    search_fields = ["number", "address", "description"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
