@@ -7,6 +7,7 @@ import shapely
 from django.contrib.gis.geos import GEOSGeometry
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -76,6 +77,7 @@ def _shape(geom: GEOSGeometry):
 
 
 class RasterListView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         out = []
         for name, raster_spec in rasters.RASTERS.items():
@@ -94,7 +96,8 @@ class RasterValueView(APIView):
             OpenApiParameter("lon", float, required=True),
             OpenApiParameter("lat", float, required=True),
             OpenApiParameter("crs", str, description=SUPPORTED_CRS_TEXT),
-        ]
+        ],
+        responses=OpenApiTypes.OBJECT,
     )
     def get(self, request, name):
         raster_spec = _raster_or_error(name)
@@ -105,7 +108,7 @@ class RasterValueView(APIView):
         return Response({"raster": name, "unit": raster_spec.unit, "lon": point.x, "lat": point.y, "value": value})
 
 
-class ProfileRequest(serializers.Serializer):
+class RasterProfileRequest(serializers.Serializer):
     line = serializers.JSONField(help_text="GeoJSON LineString")
     crs = serializers.CharField(required=False, default="wgs84", help_text=SUPPORTED_CRS_TEXT)
     step_m = serializers.FloatField(required=False, default=25.0)
@@ -114,10 +117,10 @@ class ProfileRequest(serializers.Serializer):
 class RasterProfileView(APIView):
     """Values along a line (a pipe's terrain profile, a road's gradient); POST because the line can be long."""
 
-    @extend_schema(request=ProfileRequest)
+    @extend_schema(request=RasterProfileRequest, responses=OpenApiTypes.OBJECT)
     def post(self, request, name):
         raster_spec = _raster_or_error(name)
-        body = ProfileRequest(data=request.data)
+        body = RasterProfileRequest(data=request.data)
         body.is_valid(raise_exception=True)
         line = parse_geometry(body.validated_data["line"], body.validated_data["crs"], field="line")
         if line.geom_type != "LineString":
@@ -136,7 +139,7 @@ class RasterProfileView(APIView):
 MAX_ZONES = 5000
 
 
-class ZonalRequest(serializers.Serializer):
+class RasterZonalRequest(serializers.Serializer):
     geometry = serializers.JSONField(help_text="GeoJSON Polygon or MultiPolygon")
     crs = serializers.CharField(required=False, default="wgs84", help_text=SUPPORTED_CRS_TEXT)
 
@@ -153,7 +156,8 @@ class RasterZonalView(APIView):
             OpenApiParameter("lat", float),
             OpenApiParameter("radius_m", float),
             OpenApiParameter("crs", str, description=SUPPORTED_CRS_TEXT),
-        ]
+        ],
+        responses=OpenApiTypes.OBJECT,
     )
     def get(self, request, name):
         raster_spec = _raster_or_error(name)
@@ -184,10 +188,10 @@ class RasterZonalView(APIView):
         circle = rasters.buffer_m(point.x, point.y, radius, name)
         return Response({"raster": name, "unit": raster_spec.unit, **rasters.zonal_stats(name, circle)})
 
-    @extend_schema(request=ZonalRequest)
+    @extend_schema(request=RasterZonalRequest, responses=OpenApiTypes.OBJECT)
     def post(self, request, name):
         raster_spec = _raster_or_error(name)
-        body = ZonalRequest(data=request.data)
+        body = RasterZonalRequest(data=request.data)
         body.is_valid(raise_exception=True)
         geom = parse_geometry(body.validated_data["geometry"], body.validated_data["crs"])
         if geom.geom_type not in ("Polygon", "MultiPolygon"):
@@ -230,7 +234,7 @@ class ImportListView(APIView):
     permission_classes = [roles_required(*services.IMPORT_ROLES, read_roles=services.IMPORT_ROLES)]
     parser_classes = [MultiPartParser]
 
-    @extend_schema(request={"multipart/form-data": ImportUploadRequest})
+    @extend_schema(request={"multipart/form-data": ImportUploadRequest}, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         # Refuse an oversized body from its declared length, before the upload is parsed.
         declared = request.META.get("CONTENT_LENGTH") or "0"
@@ -259,6 +263,7 @@ class ImportListView(APIView):
 class ImportDetailView(APIView):
     permission_classes = [roles_required(*services.IMPORT_ROLES, read_roles=services.IMPORT_ROLES)]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, preview_id):
         preview = get_object_or_404(ImportPreview, pk=preview_id, created_by=request.user)
         return Response(_preview_json(preview))
@@ -267,7 +272,7 @@ class ImportDetailView(APIView):
 class ImportCommitView(APIView):
     permission_classes = [roles_required(*services.IMPORT_ROLES, read_roles=services.IMPORT_ROLES)]
 
-    @extend_schema(request=ImportCommitRequest)
+    @extend_schema(request=ImportCommitRequest, responses=OpenApiTypes.OBJECT)
     def post(self, request, preview_id):
         preview = get_object_or_404(ImportPreview, pk=preview_id, created_by=request.user)
         body = ImportCommitRequest(data=request.data)
@@ -299,7 +304,9 @@ class ExportView(APIView):
     Takes the OGC API items parameters (filter, filter-lang, bbox, datetime, sortby, property=value), so any
     result of the planner's query builder downloads as it was seen."""
 
-    @extend_schema(parameters=[OpenApiParameter("f", str, enum=list(io.FORMATS), required=True)])
+    @extend_schema(
+        parameters=[OpenApiParameter("f", str, enum=list(io.FORMATS), required=True)], responses=OpenApiTypes.BINARY
+    )
     def get(self, request, layer_id):
         layer = layers.get(layer_id)
         if layer is None or not layer.readable_by(request.user):
@@ -326,7 +333,7 @@ class TransformRequest(serializers.Serializer):
 class TransformView(APIView):
     """Convert a point or geometry between WGS84, CGCS2000, GCJ-02, BD-09 and projected CRSs (EPSG codes)."""
 
-    @extend_schema(request=TransformRequest)
+    @extend_schema(request=TransformRequest, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         body = TransformRequest(data=request.data)
         if not body.is_valid():
