@@ -91,7 +91,8 @@ def all_layers() -> list[Layer]:
     _load()
     from .models import Dataset
 
-    return list(_REGISTRY.values()) + [dataset_layer(d) for d in Dataset.objects.order_by("slug")]
+    datasets = Dataset.objects.select_related("created_by").order_by("slug")
+    return list(_REGISTRY.values()) + [dataset_layer(d) for d in datasets]
 
 
 def get(layer_id: str) -> Layer | None:
@@ -99,7 +100,7 @@ def get(layer_id: str) -> Layer | None:
     if layer_id.startswith(DATASET_PREFIX):
         from .models import Dataset
 
-        dataset = Dataset.objects.filter(slug=layer_id[len(DATASET_PREFIX) :]).first()
+        dataset = Dataset.objects.select_related("created_by").filter(slug=layer_id[len(DATASET_PREFIX) :]).first()
         return dataset_layer(dataset) if dataset else None
     return _REGISTRY.get(layer_id)
 

@@ -86,6 +86,7 @@ def preview_import(user, upload, *, fmt=None, crs=None, layer=None, columns=None
     if upload.size > max_upload_bytes():
         raise InputError("file", f"the file is {upload.size} bytes; at most {max_upload_bytes()}")
     fmt = io.detect_format(upload.name, fmt)
+    _forget_old_previews()
     preview_id = uuid.uuid4()
     folder = _imports_dir() / str(preview_id)
     folder.mkdir(parents=True)
@@ -117,6 +118,14 @@ def preview_import(user, upload, *, fmt=None, crs=None, layer=None, columns=None
     return ImportPreview.objects.create(
         id=preview_id, created_by=user, file_name=upload.name[:255], options=options, report=report
     )
+
+
+def _forget_old_previews() -> None:
+    """Uploads nobody committed within PREVIEW_HOURS are removed (rows and files)."""
+    stale = ImportPreview.objects.filter(created_at__lt=timezone.now() - timedelta(hours=PREVIEW_HOURS))
+    for preview_id in stale.values_list("pk", flat=True):
+        shutil.rmtree(_imports_dir() / str(preview_id), ignore_errors=True)
+    stale.delete()
 
 
 def commit_import(user, preview: ImportPreview, *, slug: str, title: str, read_roles=None) -> Dataset:

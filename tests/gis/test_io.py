@@ -303,3 +303,20 @@ def test_import_layer_command(tmp_path, user_for):
     assert "ds-parks" in out.getvalue()
     assert Dataset.objects.get(slug="parks").features.count() == 1
     assert services.max_upload_bytes() > 0
+
+
+def test_uncommitted_uploads_are_forgotten_after_a_day(api, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gis.models import ImportPreview
+
+    planner = api("planner")
+    frame = gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.Point(114.05, 22.54)], crs=4326)
+    old = upload(planner, "old.geojson", geojson_bytes(frame)).json()["id"]
+    ImportPreview.objects.filter(pk=old).update(created_at=timezone.now() - timedelta(hours=25))
+    assert commit(planner, old, "late").json()["field"] == "preview"  # too old to commit
+    upload(planner, "new.geojson", geojson_bytes(frame))
+    assert not ImportPreview.objects.filter(pk=old).exists()
+    assert not (tmp_path / "var" / "imports" / old).exists()
