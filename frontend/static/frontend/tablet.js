@@ -188,6 +188,7 @@ function paintPosition(map) {
     status.append(" ", el("button", {type: "button", class: "link", onclick: () => ((state.manual = null), paintPosition(map))}, S.useGps));
   }
   if (!position) return;
+  Object.assign(status.dataset, {lon: position.lon.toFixed(7), lat: position.lat.toFixed(7), crs: position.crs});
   const point = displayPoint(position);
   if (!marker) marker = new maplibregl.Marker({color: "#ff6b4a"}).setLngLat(point).addTo(map);
   else marker.setLngLat(point);
@@ -449,7 +450,7 @@ async function main() {
   let timer = null;
   new OpsSocket({
     topics: ["cases"],
-    onEvent: (event) => {
+    onEvent: () => {
       // A case entering or leaving "handled" changes what is to verify.
       clearTimeout(timer);
       timer = setTimeout(() => loadTasks(map), 500);
