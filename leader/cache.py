@@ -1,15 +1,17 @@
-"""One cache for everything the dashboard computes: keyed by the event-log head, so any new event misses."""
+"""One cache for everything the dashboard computes, kept for a minute.
+
+Not keyed by the event log: a busy city publishes events every second, which would make every request
+cold. A leader's view may be a minute old; the dashboard refreshes itself after live events anyway.
+"""
 
 from django.core.cache import cache
 
-from core.selectors import event_head
-
-CACHE_SECONDS = 300
+CACHE_SECONDS = 60
 
 
 def cached(key: str, compute):
-    """`compute()` once per `key` and event-log head, kept for CACHE_SECONDS."""
-    key = f"leader:{event_head()}:{key}"
+    """`compute()` once per `key` for CACHE_SECONDS."""
+    key = f"leader:{key}"
     value = cache.get(key)
     if value is None:
         value = compute()

@@ -35,7 +35,7 @@ def _district(area: AdminArea | None) -> AdminArea | None:
 
 
 def _district_report(period: Period) -> dict:
-    """GET /api/grid/kpis/?group_by=district for the period, computed once per period and event-log head."""
+    """GET /api/grid/kpis/?group_by=district for the period, computed once a minute per period."""
     key = f"grid-report:{period.start.isoformat()}:{period.end.isoformat()}"
     return cached(key, lambda: grid_selectors.kpi_report(period.start, period.end, "district", _as_of(period)))
 

@@ -74,7 +74,7 @@ def summary(period: Period, area: AdminArea | None) -> dict:
 
 
 def build(request: Request) -> str:
-    """The layer as GeoJSON text, from the cache when the same layer was built since the last event.
+    """The layer as GeoJSON text, from the cache when the same layer was built in the last minute.
 
     Text, not Python objects: a layer of 50,000 unit grids is built by PostgreSQL and sent as it is.
     """

@@ -29,6 +29,10 @@ def shoot(page, name: str):
 
 
 def test_dashboard_switches_layers_and_periods_and_tilts_into_3d(page, demo_city, asgi_server, login):
+    with ThreadPoolExecutor(1) as pool:  # a few incidents today, for the density map
+        x, y = pool.submit(_a_point_in_the_district).result()
+        for dx in (0.0, 0.002, 0.004):
+            pool.submit(_incident_with_cordon, (x + dx, y)).result()
     login(page, asgi_server, "leader")
     page.goto(f"{asgi_server}/leader/")
     page.wait_for_function(MAP_READY, timeout=90_000)
@@ -49,6 +53,8 @@ def test_dashboard_switches_layers_and_periods_and_tilts_into_3d(page, demo_city
 
     page.check("input[name=layer][value=incidents]")
     layer_ready(page, "incidents", "year")
+    count = "async () => (await window.cityopsMap.getSource('incidents').getData()).features.length"
+    assert page.evaluate(count) >= 3
     assert page.evaluate("window.cityopsMap.getLayoutProperty('incident-heat', 'visibility')") == "visible"
     assert page.evaluate("window.cityopsMap.getLayoutProperty('thematic-fill', 'visibility')") == "none"
     shoot(page, "incidents-year")

@@ -13,7 +13,7 @@ import {OpsSocket} from "./ops-socket.js";
 const FONT = ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC"];
 const EXTRUSION_MAX_M = 2500;
 const AGENCY_COLORS = {110: "#3b82f6", 119: "#ef4444", 120: "#10b981", 122: "#f59e0b"};
-const LIVE_REFRESH_MS = 30000;
+const LIVE_REFRESH_MS = 60000; // the server keeps each layer for a minute
 
 const strings = document.getElementById("leader-strings").dataset;
 const headlineLabels = JSON.parse(document.getElementById("headline-labels").textContent);
