@@ -210,7 +210,8 @@ export function addOverlayLayers(map) {
       source: "isolation",
       filter: ["any", role("valve"), role("failed-valve")],
       paint: {
-        "circle-radius": 11,
+        // Valves at one tee sit a few metres apart: smaller rings until the map is close enough to separate them.
+        "circle-radius": ["interpolate", ["linear"], ["zoom"], 14, 6, 18, 11],
         "circle-color": ["case", role("failed-valve"), "#e0413a", "#ffffff"],
         "circle-stroke-color": ["case", role("failed-valve"), "#ffffff", "#0050b4"],
         "circle-stroke-width": 3,
@@ -224,7 +225,7 @@ export function addOverlayLayers(map) {
       layout: {
         "text-field": ["to-string", ["get", "order"]],
         "text-font": FONT,
-        "text-size": 13,
+        "text-size": ["interpolate", ["linear"], ["zoom"], 14, 9, 18, 13],
         "text-allow-overlap": true,
         "text-ignore-placement": true,
       },
