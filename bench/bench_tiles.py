@@ -105,8 +105,15 @@ def main() -> None:
             size += len(response.content)
         return time.perf_counter() - started, size
 
+    def floor_pass() -> float:
+        """The same number of signed-in requests to a view that touches no tile (the style JSON): the floor."""
+        started = time.perf_counter()
+        for _ in grid:
+            client.get("/tiles/styles/basemap.json")
+        return time.perf_counter() - started
+
     bare_pass()  # warm PostgreSQL's buffers and plans once, for all contenders
-    bare, ours, cold, warm = [], [], [], []
+    bare, ours, cold, warm, floor = [], [], [], [], []
     size = 0
     for _ in range(args.rounds):
         bare.append(bare_pass())
@@ -114,14 +121,16 @@ def main() -> None:
         seconds, size = http_pass(cold=True)
         cold.append(seconds)
         warm.append(http_pass(cold=False)[0])
+        floor.append(floor_pass())
     b, r = statistics.median(bare), statistics.median(ours)
-    c, w = statistics.median(cold), statistics.median(warm)
+    c, w, f = statistics.median(cold), statistics.median(warm), statistics.median(floor)
     n = len(grid)
     print(f"tile bytes per pass: {size}")
     print(f"bare ST_AsMVT query : {n / b:8.1f} tiles/s  ({b / n * 1000:.2f} ms/tile)")
     print(f"CityOps tile SQL     : {n / r:8.1f} tiles/s  ({r / n * 1000:.2f} ms/tile)")
     print(f"CityOps cold (render): {n / c:8.1f} tiles/s  ({c / n * 1000:.2f} ms/tile)")
     print(f"CityOps warm (cache) : {n / w:8.1f} tiles/s  ({w / n * 1000:.2f} ms/tile)")
+    print(f"request floor (style): {n / f:8.1f} req/s    ({f / n * 1000:.2f} ms/request: session, user, middleware)")
     if args.layer == "roads":
         print(f"ratio tile SQL / bare = {r / b:.2f}  (the query CityOps sends vs the textbook one)")
         print(f"ratio cold HTTP / bare = {c / b:.2f}  (goal ≤ 1.3; includes session auth, role check, cache I/O)")

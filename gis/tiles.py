@@ -192,23 +192,6 @@ def tables_of(layer: Layer) -> list[str]:
     return sorted(model._meta.db_table for model in _models_of(layer))
 
 
-def _versions(tables: list[str]) -> list[str] | None:
-    client = _redis()
-    if client is None:
-        return None
-    keys = [f"{_prefix()}v:{table}" for table in tables]
-    try:
-        values = client.mget(keys)
-        for i, value in enumerate(values):
-            if value is None:  # first use, or Redis lost its data: start from a number never used before
-                client.set(keys[i], time.time_ns(), nx=True)
-                values[i] = client.get(keys[i])
-    except redis.RedisError as exc:
-        _redis_failed(exc)
-        return None
-    return [v.decode() for v in values]
-
-
 def bump(*tables: str) -> None:
     client = _redis()
     if client is None:
@@ -276,26 +259,48 @@ def get_tile(tile_layers_: list[TileLayer], z: int, x: int, y: int) -> Tile:
     return Tile(body, etag, cacheable)
 
 
+# One round trip for a cache look-up: read (or start) the versions of the layer's tables, then the tile stored
+# under them. A version that is missing (first use, or Redis lost its data) starts from a number never used
+# before (the caller's clock in ns), so an old tile can never match it.
+_LOOKUP = """
+local versions = {}
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, ARGV[1], 'NX')
+  versions[i] = redis.call('GET', key)
+end
+local version = table.concat(versions, '.')
+return {version, redis.call('GET', ARGV[2] .. version .. ARGV[3])}
+"""
+_lookup_script = None
+
+
+def _lookup(client: redis.Redis, tile_layer: TileLayer, z: int, x: int, y: int) -> tuple[str, bytes | None, str]:
+    """(version, cached tile or None, key to store the tile under)."""
+    global _lookup_script
+    if _lookup_script is None:
+        _lookup_script = client.register_script(_LOOKUP)
+    prefix = _prefix()
+    keys = [f"{prefix}v:{table}" for table in tables_of(tile_layer.layer)]
+    head, tail = f"{prefix}t:{tile_layer.name}:", f":{z}/{x}/{y}"
+    version, hit = _lookup_script(keys=keys, args=[time.time_ns(), head, tail], client=client)
+    version = version.decode()
+    return version, hit, head + version + tail
+
+
 def _cached_layer_tile(tile_layer: TileLayer, z: int, x: int, y: int) -> tuple[bytes, str | None]:
-    if not tile_layer.layer.tile_cache:
+    client = _redis() if tile_layer.layer.tile_cache else None
+    if client is None:
         return render(tile_layer, z, x, y), None
-    versions = _versions(tables_of(tile_layer.layer))
-    if versions is None:
-        return render(tile_layer, z, x, y), None
-    version = ".".join(versions)
-    key = f"{_prefix()}t:{tile_layer.name}:{version}:{z}/{x}/{y}"
-    client = _redis()
     try:
-        hit = client.get(key) if client else None
+        version, hit, key = _lookup(client, tile_layer, z, x, y)
     except redis.RedisError as exc:
         _redis_failed(exc)
-        hit = None
+        return render(tile_layer, z, x, y), None
     if hit is not None:
         return hit, version
     body = render(tile_layer, z, x, y)
-    if client is not None:
-        try:
-            client.set(key, body, ex=CACHE_SECONDS)
-        except redis.RedisError as exc:
-            _redis_failed(exc)
+    try:
+        client.set(key, body, ex=CACHE_SECONDS)
+    except redis.RedisError as exc:
+        _redis_failed(exc)
     return body, version
