@@ -52,6 +52,8 @@ def area_for(user, code: str | None) -> AdminArea | None:
         raise PermissionDenied(f"area {code} is outside your jurisdiction")
     if area is None:
         raise InputError("area", f"no administrative area with code {code!r}")
+    if area.level not in (AdminArea.Level.CITY, AdminArea.Level.DISTRICT):
+        raise InputError("area", "the decision maps compare the city and its districts: give a district code")
     return area
 
 

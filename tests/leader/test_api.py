@@ -84,6 +84,8 @@ def test_a_district_leader_cannot_see_another_district_and_cannot_tell_if_it_exi
         assert response.status_code == 403
         assert response.json() == {"error": "permission_denied", "detail": f"area {code} is outside your jurisdiction"}
     assert client.get(f"/api/leader/layers/incidents/?area={own.code}").status_code == 200
+    street = own.children.first()  # inside the district, but not a level the indicators are kept for
+    assert client.get(f"/api/leader/summary/?area={street.code}").json()["field"] == "area"
 
 
 def test_incident_density_counts_the_period_and_respects_the_jurisdiction(api, user_for, districts):
