@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -204,12 +205,12 @@ class IncidentListView(APIView):
             return Response(_feature(incident.pk))
         incident_type = IncidentType.objects.filter(code=data["type_code"], active=True).first()
         if incident_type is None:
-            raise InputError("type_code", f"unknown incident type {data['type_code']!r}")
+            raise InputError("type_code", _("unknown incident type %(code)r") % {"code": data["type_code"]})
         if data.get("location") is None:
-            raise InputError("location", "the incident's location (a GeoJSON Point) is required")
+            raise InputError("location", _("the incident's location (a GeoJSON Point) is required"))
         point = parse_geometry(data["location"], parse_crs(data["crs"]), field="location")
         if point.geom_type != "Point":
-            raise InputError("location", f"must be a GeoJSON Point, not {point.geom_type}")
+            raise InputError("location", _("must be a GeoJSON Point, not %(type)s") % {"type": point.geom_type})
         try:
             incident = services.create_incident(
                 request.user,
@@ -305,7 +306,9 @@ class AssignmentStatusView(APIView):
             raise NotFound(f"no assignment {pk} visible to you")
         agencies = selectors.viewer_agencies(_viewer(request))
         if agencies is not None and assignment.agency not in agencies:
-            return _conflict(services.ConflictError(f"the unit belongs to agency {assignment.agency}"))
+            return _conflict(
+                services.ConflictError(_("the unit belongs to agency %(agency)s") % {"agency": assignment.agency})
+            )
         target = _validated(AssignmentStatusSerializer, request.data)["status"]
         target = Assignment.Status.CLEARED if target == "available" else target
         try:

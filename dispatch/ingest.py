@@ -16,7 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from channels.layers import get_channel_layer
-from django.db import close_old_connections, connections
+from django.db import connections
 
 from . import jt808, selectors, services
 from .jt808 import GeneralResult, MsgId, RegisterResult
@@ -35,9 +35,21 @@ def _db_thread() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(1)
 
 
+def _keep_connection() -> None:
+    """Each database thread keeps one connection for the life of the process (CONN_MAX_AGE is for request
+    workers: at its default 0 it would mean a new connection per batch); it is replaced only after an error
+    showed it unusable."""
+    conn = connections["default"]
+    if conn.connection is not None and conn.errors_occurred:
+        if conn.is_usable():
+            conn.errors_occurred = False
+        else:
+            conn.close()
+
+
 def _with_fresh_connection(func, *args):
-    """Runs a look-up on the executor thread, first dropping a connection the database has closed."""
-    close_old_connections()
+    """Runs a look-up on the executor thread, on its kept connection."""
+    _keep_connection()
     return func(*args)
 
 
@@ -123,7 +135,7 @@ class BatchWriter:
 
 
 def _write(fixes: list[services.Fix]) -> services.WriteResult:
-    connections["default"].close_if_unusable_or_obsolete()
+    _keep_connection()
     return services.record_fixes(fixes)
 
 

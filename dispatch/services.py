@@ -21,6 +21,7 @@ from channels.layers import get_channel_layer
 from django.contrib.gis.geos import Point
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.errors import InputError
 from core.events import publish
@@ -278,6 +279,7 @@ def _actor(user) -> User | None:
 
 
 def _note(incident: Incident, type_: str, text: str, user=None, at=None) -> None:
+    """One timeline line: its type says what happened (translated when read), ``text`` the particulars."""
     TimelineEntry.objects.create(
         incident=incident, at=at or timezone.now(), type=type_, text=text[:255], actor=_actor(user)
     )
@@ -340,10 +342,14 @@ def create_incident(
     now = timezone.now()
     received = call_received_at or now
     if received > now + CALL_TIME_TOLERANCE:
-        raise InputError("call_received_at", f"{received.isoformat()} is in the future")
+        raise InputError("call_received_at", _("%(time)s is in the future") % {"time": received.isoformat()})
     city = selectors.city_area()
     if city is not None and not city.geom.intersects(point):
-        raise InputError("location", f"({point.x:.6f}, {point.y:.6f}) is outside the city of {city.name}")
+        raise InputError(
+            "location",
+            _("(%(lon).6f, %(lat).6f) is outside the city of %(city)s")
+            % {"lon": point.x, "lat": point.y, "city": city.name},
+        )
     if not confirm_new:
         duplicates = selectors.open_duplicates(incident_type, point, received, DUPLICATE_RADIUS_M, DUPLICATE_WINDOW)
         if duplicates:
@@ -371,10 +377,10 @@ def create_incident(
             description=description,
             taken_by=_actor(user),
         )
-        _note(incident, "call", f"call from {caller_number or 'unknown number'}", user, received)
-        _note(incident, "created", f"incident {incident.number} created: {incident_type.name}", user, now)
+        _note(incident, "call", caller_number, user, received)
+        _note(incident, "created", incident.number, user, now)
         if len(agencies) > 1:
-            _note(incident, "linked", f"joint response: {', '.join(agencies)}", user, now)
+            _note(incident, "linked", ", ".join(agencies), user, now)
         record_audit(_actor(user), "incident.create", incident, incident.number)
         _publish_incident(incident.pk, "incident.created")
         if incident_type.utility:
@@ -388,7 +394,7 @@ def attach_call(user, incident: Incident, *, caller_number: str = "", call_recei
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.status == Incident.Status.CLOSED:
-            raise ConflictError(f"incident {incident.number} is closed; create a new one")
+            raise ConflictError(_("incident %(number)s is closed; create a new one") % {"number": incident.number})
         Call.objects.create(
             incident=incident,
             caller_number=caller_number,
@@ -396,7 +402,7 @@ def attach_call(user, incident: Incident, *, caller_number: str = "", call_recei
             description=description,
             taken_by=_actor(user),
         )
-        _note(incident, "call", f"further call from {caller_number or 'unknown number'}: {description}", user, received)
+        _note(incident, "call", " ".join(filter(None, [caller_number, description])), user, received)
         _publish_incident(incident.pk, "incident.updated")
 
 
@@ -423,17 +429,21 @@ def dispatch_units(user, viewer, incident: Incident, vehicle_ids: list[int], eta
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.status in (Incident.Status.UNDER_CONTROL, Incident.Status.CLOSED):
-            raise ConflictError(f"incident {incident.number} is {incident.status}; no more units can be sent")
+            raise ConflictError(
+                _("incident %(number)s is %(status)s; no more units can be sent")
+                % {"number": incident.number, "status": incident.get_status_display()}
+            )
         locked = Vehicle.objects.select_for_update(of=("self",)).select_related("agency").filter(pk__in=vehicle_ids)
         units = {u.pk: u for u in locked.order_by("pk")}
         unknown = [pk for pk in vehicle_ids if pk not in units]
         if unknown:
-            raise InputError("vehicle_ids", f"no unit with id {unknown[0]}")
+            raise InputError("vehicle_ids", _("no unit with id %(id)s") % {"id": unknown[0]})
         allowed = agencies_allowed if agencies_allowed is not None else {u.agency.agency for u in units.values()}
         foreign = [u for u in units.values() if u.agency.agency not in allowed]
         if foreign:
             raise ConflictError(
-                f"unit {foreign[0].call_sign} belongs to agency {foreign[0].agency.agency}; link that agency instead",
+                _("unit %(unit)s belongs to agency %(agency)s; link that agency instead")
+                % {"unit": foreign[0].call_sign, "agency": foreign[0].agency.agency},
                 vehicle_ids=[u.pk for u in foreign],
             )
         busy = [u for u in units.values() if u.status != Vehicle.Status.AVAILABLE]
@@ -444,7 +454,7 @@ def dispatch_units(user, viewer, incident: Incident, vehicle_ids: list[int], eta
         ]
         if busy:
             names = ", ".join(f"{u.call_sign} ({u.get_status_display()})" for u in busy)
-            raise ConflictError(f"not available: {names}", vehicle_ids=[u.pk for u in busy])
+            raise ConflictError(_("not available: %(units)s") % {"units": names}, vehicle_ids=[u.pk for u in busy])
         etas = etas or {}
         Assignment.objects.bulk_create(
             Assignment(
@@ -461,13 +471,13 @@ def dispatch_units(user, viewer, incident: Incident, vehicle_ids: list[int], eta
         new_agencies = sorted({u.agency.agency for u in units.values()} - set(incident.agencies))
         if new_agencies:
             incident.agencies = sorted({*incident.agencies, *new_agencies})
-            _note(incident, "linked", f"agencies linked by dispatch: {', '.join(new_agencies)}", user, now)
+            _note(incident, "linked", ", ".join(new_agencies), user, now)
         if incident.dispatched_at is None:
             incident.dispatched_at = now
         if incident.status == Incident.Status.RECEIVED:
             incident.status = Incident.Status.DISPATCHED
         incident.save()
-        _note(incident, "dispatched", "dispatched " + ", ".join(u.call_sign for u in units.values()), user, now)
+        _note(incident, "dispatched", ", ".join(u.call_sign for u in units.values()), user, now)
         record_audit(_actor(user), "incident.dispatch", incident, incident.number, {"vehicles": sorted(units)})
         _publish_incident(incident.pk, "incident.updated")
         for unit in units.values():
@@ -483,7 +493,12 @@ def set_assignment_status(user, assignment: Assignment, status: str, *, source: 
         assignment = locked.get(pk=assignment.pk)
         if ASSIGNMENT_ORDER.index(status) <= ASSIGNMENT_ORDER.index(assignment.status):
             raise ConflictError(
-                f"unit {assignment.vehicle.call_sign} is already {assignment.status}; it cannot go to {status}",
+                _("unit %(unit)s is already %(current)s; it cannot go back to %(target)s")
+                % {
+                    "unit": assignment.vehicle.call_sign,
+                    "current": assignment.get_status_display(),
+                    "target": Assignment.Status(status).label,
+                },
                 current=assignment.status,
             )
         assignment.status = status
@@ -498,8 +513,7 @@ def set_assignment_status(user, assignment: Assignment, status: str, *, source: 
             incident.status = follow
             setattr(incident, f"{follow}_at", now)
             incident.save()
-        how = " (AVL)" if source == "avl" else ""
-        _note(incident, f"unit.{status}", f"{unit.call_sign} {status.replace('_', ' ')}{how}", user, now)
+        _note(incident, f"unit.{status}", f"{unit.call_sign} (AVL)" if source == "avl" else unit.call_sign, user, now)
         _publish_incident(incident.pk, "incident.updated")
         publish_unit_status(unit)
 
@@ -512,7 +526,12 @@ def set_incident_status(user, incident: Incident, status: str) -> None:
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if INCIDENT_ORDER.index(status) <= INCIDENT_ORDER.index(incident.status):
             raise ConflictError(
-                f"incident {incident.number} is already {incident.status}; it cannot go to {status}",
+                _("incident %(number)s is already %(current)s; it cannot go back to %(target)s")
+                % {
+                    "number": incident.number,
+                    "current": incident.get_status_display(),
+                    "target": Incident.Status(status).label,
+                },
                 current=incident.status,
             )
         incident.status = status
@@ -535,7 +554,7 @@ def set_incident_status(user, incident: Incident, status: str) -> None:
                 a.vehicle.status = UNIT_STATUS_FOR[a.status]
                 a.vehicle.save(update_fields=["status"])
                 released.append(a.vehicle)
-        _note(incident, status, f"incident {status.replace('_', ' ')}", user, now)
+        _note(incident, status, "", user, now)
         record_audit(_actor(user), f"incident.{status}", incident, incident.number)
         _publish_incident(incident.pk, "incident.closed" if status == Incident.Status.CLOSED else "incident.updated")
         for unit in released:
@@ -547,24 +566,26 @@ def link_agency(user, viewer, incident: Incident, *, link: str | None = None, un
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.status == Incident.Status.CLOSED:
-            raise ConflictError(f"incident {incident.number} is closed")
+            raise ConflictError(_("incident %(number)s is closed") % {"number": incident.number})
         if link:
             if link in incident.agencies:
-                raise ConflictError(f"agency {link} is already linked")
+                raise ConflictError(_("agency %(agency)s is already linked") % {"agency": link})
             incident.agencies = sorted({*incident.agencies, link})
-            _note(incident, "linked", f"agency {link} linked", user)
+            _note(incident, "linked", link, user)
         else:
             mine = selectors.viewer_agencies(viewer)
             if mine is not None and unlink not in mine:
-                raise ConflictError(f"only agency {unlink} or the command centre may withdraw agency {unlink}")
+                raise ConflictError(
+                    _("only agency %(agency)s or the command centre may withdraw it") % {"agency": unlink}
+                )
             if unlink not in incident.agencies:
-                raise ConflictError(f"agency {unlink} is not linked")
+                raise ConflictError(_("agency %(agency)s is not linked") % {"agency": unlink})
             if len(incident.agencies) == 1:
-                raise ConflictError("an incident needs at least one agency")
+                raise ConflictError(_("an incident needs at least one agency"))
             if incident.assignments.filter(selectors.ACTIVE_ASSIGNMENT, agency=unlink).exists():
-                raise ConflictError(f"agency {unlink} still has units on this incident")
+                raise ConflictError(_("agency %(agency)s still has units on this incident") % {"agency": unlink})
             incident.agencies = [a for a in incident.agencies if a != unlink]
-            _note(incident, "unlinked", f"agency {unlink} withdrawn", user)
+            _note(incident, "unlinked", unlink, user)
         incident.save(update_fields=["agencies"])
         record_audit(_actor(user), "incident.agencies", incident, incident.number, {"link": link, "unlink": unlink})
         _publish_incident(incident.pk, "incident.updated", extra_agencies=[unlink] if unlink else [])

@@ -54,8 +54,7 @@ def test_positions_move_the_assignment_and_the_incident_then_bring_the_unit_home
     assert Vehicle.objects.get(pk=engine.pk).status == "on_scene"
     kinds = list(Event.objects.filter(topic="incidents").values_list("type", flat=True))
     assert kinds.count("unit.status") >= 3 and "incident.updated" in kinds
-    timeline = list(incident.timeline.values_list("text", flat=True))
-    assert any("(AVL)" in text and "on scene" in text for text in timeline)
+    assert incident.timeline.filter(type="unit.on_scene", text=f"{engine.call_sign} (AVL)").exists()
 
     services.set_incident_status(calltaker, incident, Incident.Status.CLOSED)
     assert Vehicle.objects.get(pk=engine.pk).status == "returning"

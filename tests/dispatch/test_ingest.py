@@ -2,18 +2,11 @@
 
 import asyncio
 import logging
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.db import connection
 
 from core.realtime import VEHICLE_GROUP
@@ -22,7 +15,6 @@ from dispatch.demo import demo_terminal
 from dispatch.ingest import IngestServer
 from dispatch.jt808 import GeneralResult, MsgId, RegisterResult
 from dispatch.models import TrackPoint, Vehicle
-from tests.conftest import ROOT, _free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -230,36 +222,9 @@ async def test_broken_frames_do_not_disturb_other_terminals(ingest):
     await b.close()
 
 
-def _start_ingest(port: int) -> subprocess.Popen:
-    db = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "run_gps_ingest", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return proc
-        except OSError:
-            assert proc.poll() is None, "run_gps_ingest exited"
-            time.sleep(0.1)
-    proc.kill()
-    raise TimeoutError("run_gps_ingest did not start listening")
-
-
-async def test_killed_ingest_loses_no_acknowledged_position():
+async def test_killed_ingest_loses_no_acknowledged_position(gps_ingest):
     """SIGKILL mid-stream, restart, resend what was not acknowledged: every acked fix is stored exactly once."""
-    port = _free_port()
-    proc = await asyncio.to_thread(_start_ingest, port)
+    port = gps_ingest.port
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     fixes = [location(0, lon=114.05 + i * 1e-5, time=start + timedelta(seconds=i)) for i in range(2000)]
     sent: dict[int, jt808.Location] = {}
@@ -271,34 +236,29 @@ async def test_killed_ingest_loses_no_acknowledged_position():
             if i % 50 == 49:
                 await asyncio.sleep(0.005)  # a steady stream, so the kill lands in the middle of it
 
-    try:
-        terminal = await Terminal.connect(port, PHONE_A)
-        code = (await terminal.register()).auth_code
-        await terminal.authenticate(code)
-        sender = asyncio.create_task(stream(terminal))
-        while len(acked) < 50:
+    terminal = await Terminal.connect(port, PHONE_A)
+    code = (await terminal.register()).auth_code
+    await terminal.authenticate(code)
+    sender = asyncio.create_task(stream(terminal))
+    while len(acked) < 50:
+        acked.add(sent[(await terminal.receive()).body.reply_serial].time)
+    await asyncio.to_thread(gps_ingest.kill)  # SIGKILL
+    with pytest.raises((EOFError, ConnectionError)):
+        while True:  # acks already on the wire before the kill count as acknowledged
             acked.add(sent[(await terminal.receive()).body.reply_serial].time)
-        proc.send_signal(signal.SIGKILL)
-        await asyncio.to_thread(proc.wait, 10)
-        with pytest.raises((EOFError, ConnectionError)):
-            while True:  # acks already on the wire before the kill count as acknowledged
-                acked.add(sent[(await terminal.receive()).body.reply_serial].time)
-        sender.cancel()
-        await asyncio.gather(sender, return_exceptions=True)
-        assert len(acked) < len(fixes), "the kill came after the stream ended"
+    sender.cancel()
+    await asyncio.gather(sender, return_exceptions=True)
+    assert len(acked) < len(fixes), "the kill came after the stream ended"
 
-        proc = await asyncio.to_thread(_start_ingest, port)
-        terminal = await Terminal.connect(port, PHONE_A)
-        await terminal.authenticate(code)  # the code survived the restart: it is in the database
-        pending = {await terminal.send(fix): fix for fix in fixes if fix.time not in acked}
-        while pending:
-            ack = (await terminal.receive()).body
-            assert ack.result == GeneralResult.SUCCESS
-            acked.add(pending.pop(ack.reply_serial).time)
-        await terminal.close()
-    finally:
-        proc.terminate()
-        await asyncio.to_thread(proc.wait, 10)
+    await asyncio.to_thread(gps_ingest.start)
+    terminal = await Terminal.connect(port, PHONE_A)
+    await terminal.authenticate(code)  # the code survived the restart: it is in the database
+    pending = {await terminal.send(fix): fix for fix in fixes if fix.time not in acked}
+    while pending:
+        ack = (await terminal.receive()).body
+        assert ack.result == GeneralResult.SUCCESS
+        acked.add(pending.pop(ack.reply_serial).time)
+    await terminal.close()
     rows = await stored(PHONE_A)
     assert len(rows) == len(set(rows)) == len(fixes)
     assert acked == set(rows)
