@@ -83,13 +83,20 @@ CASE_MIX = [
 ]  # fmt: skip
 
 
-def _transformer(a, b):
-    return pyproj.Transformer.from_crs(a, b, always_xy=True)
+class _Projection:
+    """WGS84 ⇄ the metric CRS with one pyproj transformer (building one costs ~0.3 s)."""
+
+    def __init__(self, srid: int):
+        self._forward = pyproj.Transformer.from_crs(4326, srid, always_xy=True)
+
+    def transform(self, x, y, inverse: bool):
+        return self._forward.transform(x, y, direction="INVERSE" if inverse else "FORWARD")
 
 
-def _reproject(geoms, transformer):
+def _reproject(geoms, projection: _Projection, inverse: bool = False):
     return shapely.transform(
-        np.array(geoms, dtype=object), lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+        np.array(geoms, dtype=object),
+        lambda xy: np.column_stack(projection.transform(xy[:, 0], xy[:, 1], inverse)),
     )
 
 
@@ -99,29 +106,29 @@ def load_demo(city, context: dict) -> dict:
     orgs = context["orgs"]
     areas = context["areas"]
     srid = settings.CITYOPS_METRIC_SRID
-    to_metric, to_lonlat = _transformer(4326, srid), _transformer(srid, 4326)
+    projection = _Projection(srid)
 
     for dtype, code in RESPONSIBLE.items():
         Responsibility.objects.create(department_type=dtype, organisation=orgs[code])
 
     communities = [a for a in city.areas if a.level == "community"]
-    roads_m = _reproject([r.geometry for r in city.roads], to_metric)
+    roads_m = _reproject([r.geometry for r in city.roads], projection)
     water = [
         shapely.from_wkb(bytes(g.wkb)) for g in Landcover.objects.filter(kind="water").values_list("geom", flat=True)
     ]
-    lines = list(roads_m) + [b for b in _reproject([w.boundary for w in water], to_metric)]
-    comm_m = _reproject([a.geometry for a in communities], to_metric)
+    lines = list(roads_m) + [b for b in _reproject([w.boundary for w in water], projection)]
+    comm_m = _reproject([a.geometry for a in communities], projection)
     cells = gridding.divide([(a.code, g) for a, g in zip(communities, comm_m, strict=True)], lines)
-    grid_lonlat = _reproject([c.polygon for c in cells], to_lonlat)
+    grid_lonlat = _reproject([c.polygon for c in cells], projection, inverse=True)
     grids = _save_grids(cells, grid_lonlat, areas)
 
     users = _accounts(orgs, grids, rng)
     Open311Client.objects.create(name="12345热线 (demo)", key_sha256=_sha256(DEMO_OPEN311_KEY))
 
     cell_tree = shapely.STRtree([c.polygon for c in cells])
-    n_components = _components(city, roads_m, to_lonlat, cell_tree, grids, orgs, rng, COMPONENT_DENSITY[scale])
+    n_components = _components(city, roads_m, projection, cell_tree, grids, orgs, rng, COMPONENT_DENSITY[scale])
     km2 = sum(g.area for g in comm_m) / 1e6
-    n_cases = _history(city, to_metric, cell_tree, grids, users, orgs, rng, int(km2 * CASES_PER_KM2_YEAR[scale]))
+    n_cases = _history(city, projection, cell_tree, grids, users, orgs, rng, int(km2 * CASES_PER_KM2_YEAR[scale]))
     return {"grid": {"unit_grids": len(grids), "components": n_components, "cases": n_cases}}
 
 
@@ -164,7 +171,9 @@ def _save_grids(cells, grid_lonlat, areas) -> list[UnitGrid]:
 
 
 def _accounts(orgs, grids: list[UnitGrid], rng) -> dict:
-    password = make_password(settings.CITYOPS_DEMO_PASSWORD)
+    # the core demo accounts' hash of the demo password: hashing again would cost ~0.5 s
+    known = User.objects.filter(username="inspector").values_list("password", flat=True).first()
+    password = known or make_password(settings.CITYOPS_DEMO_PASSWORD)
     users = {}
     for username, role, org_code, full_name in ACCOUNTS:
         user = User.objects.create(username=username, password=password, first_name=full_name,
@@ -229,7 +238,7 @@ def _points_along(line: shapely.LineString, spacing: float, offset: float, rng) 
     return xy + normal * offset * side
 
 
-def _components(city, roads_m, to_lonlat, cell_tree, grids, orgs, rng, density) -> int:
+def _components(city, roads_m, projection, cell_tree, grids, orgs, rng, density) -> int:
     classes = {c.code: c for c in ComponentClass.objects.filter(code__in=[c[0] for c in COMPONENT_LAYOUT])}
     owners = {r.department_type: r.organisation_id for r in Responsibility.objects.all()}
     serial: dict[tuple[str, str], int] = {}
@@ -247,7 +256,7 @@ def _components(city, roads_m, to_lonlat, cell_tree, grids, orgs, rng, density) 
             xy = np.concatenate(xys) if xys else np.empty((0, 2))
             points = shapely.points(xy)
             inside, cell = cell_tree.query(points, predicate="within")
-            lon, lat = to_lonlat.transform(xy[inside, 0], xy[inside, 1])
+            lon, lat = projection.transform(xy[inside, 0], xy[inside, 1], inverse=True)
             state = statuses[np.searchsorted([0.95, 0.98, 0.995], rng.random(len(inside)))]
             for k, c, x, y, s in zip(inside, cell, lon, lat, state, strict=True):
                 grid = grids[c]
@@ -276,7 +285,7 @@ def _work_hours_later(start: datetime, hours: float) -> datetime:
     return services.working_calendar().add_working_time(start, timedelta(hours=max(hours, 0.0)))
 
 
-def _history(city, to_metric, cell_tree, grids, users, orgs, rng, n_cases) -> int:
+def _history(city, projection, cell_tree, grids, users, orgs, rng, n_cases) -> int:
     """Synthetic case histories written with COPY: cases, their transitions, and the stage columns."""
     pyrng = random.Random(int(rng.integers(1 << 30)))  # noqa: S311 - demo data, not secrets
     categories = {c.code: c for c in Category.objects.filter(code__in=[c for c, _ in CASE_MIX])}
@@ -285,7 +294,9 @@ def _history(city, to_metric, cell_tree, grids, users, orgs, rng, n_cases) -> in
     responsible = {r.department_type: r.organisation_id for r in Responsibility.objects.all()}
     dept_names = dict(Organisation.objects.values_list("pk", "name"))
     addresses = city.addresses
-    addr_xy = np.column_stack(to_metric.transform([a.point.x for a in addresses], [a.point.y for a in addresses]))
+    addr_xy = np.column_stack(
+        projection.transform([a.point.x for a in addresses], [a.point.y for a in addresses], inverse=False)
+    )
     inside, cell_of = cell_tree.query(shapely.points(addr_xy), predicate="within")
     usable = list(zip(inside.tolist(), cell_of.tolist(), strict=True))
     if not usable:

@@ -326,9 +326,10 @@ class Report:
     photos: list[Photo] = field(default_factory=list)
     reporter_contact: dict = field(default_factory=dict)
 
-    def fingerprint(self) -> str:
-        """Hash of the request's meaning: same key and same fingerprint is the same report sent again."""
+    def fingerprint(self, reporter_id: int | None = None) -> str:
+        """Hash of the request's meaning (and who sent it): same key and fingerprint is the same report again."""
         body = {
+            "reporter": reporter_id,
             "category_code": self.category_code.strip().upper(),
             "position": [round(self.position.x, 7), round(self.position.y, 7)],
             "description": self.description.strip(),
@@ -374,7 +375,7 @@ def report_case(
 
     Raises InputError (category, location, channel), IdempotencyConflict, WorkflowError (role may not report).
     """
-    fingerprint = report.fingerprint()
+    fingerprint = report.fingerprint(actor.pk if actor is not None and actor.is_authenticated else None)
     roles = workflow_roles(actor)
     channel = _channel_for(actor, report.channel, open311_client)
     stage = workflow.initial_state(roles, channel)

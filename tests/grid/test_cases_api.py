@@ -141,3 +141,10 @@ def test_department_sees_only_its_cases(api, spot):
     ids = [f["id"] for f in api("depthandler").get("/api/grid/cases/").json()["features"]]
     assert case["id"] not in ids
     assert case["id"] in [f["id"] for f in api("leader").get("/api/grid/cases/?stage=open").json()["features"]]
+
+
+def test_a_key_belongs_to_its_sender(api, spot):
+    first = api("inspector").post("/api/grid/cases/", report_body(spot), format="json", HTTP_IDEMPOTENCY_KEY="mine")
+    assert first.status_code == 201
+    other = api("admin").post("/api/grid/cases/", report_body(spot), format="json", HTTP_IDEMPOTENCY_KEY="mine")
+    assert other.status_code == 409 and other.json()["field"] == "Idempotency-Key"
