@@ -73,8 +73,8 @@ COMPONENT_LAYOUT = [
     ("04002", 12, 8.0, ("arterial", "secondary"), "行道树"),
     ("02004", 450, 10.0, ("arterial",), "公交站"),
 ]
-COMPONENT_DENSITY = {"small": 0.35, "city": 1.0, "metro": 0.3}
-CASES_PER_KM2_YEAR = {"small": 150, "city": 400, "metro": 100}
+COMPONENT_DENSITY = {"small": 0.35, "city": 1.25, "metro": 0.3}  # city: ~100k components
+CASES_PER_KM2_YEAR = {"small": 150, "city": 250, "metro": 100}
 # Common problems and their share of reports (a typical city's mix)
 CASE_MIX = [
     ("06010", 14), ("06012", 10), ("09009", 9), ("07001", 8), ("09006", 7), ("09005", 6), ("06011", 5),
