@@ -123,14 +123,15 @@ def check_layers_and_the_profile_of_a_run(page, asgi_server):
 
     page.locator("#planner-layer-clearances").check()
     expect(page.locator("#planner-clearance-list li").first).to_be_visible(timeout=60_000)
-    violations = page.evaluate("window.cityopsMap.querySourceFeatures('clearances').length")
-    assert violations > 0
+    # The map draws them once its worker has taken the data in: poll rather than read once.
+    page.wait_for_function("window.cityopsMap.querySourceFeatures('clearances').length > 0", timeout=30_000)
     page.locator("#planner-layer-warnings").check()
     expect(page.locator("#planner-warning-list li").first).to_be_visible(timeout=30_000)
     page.locator("#planner-warning-list li button").first.click()  # flies to the most urgent one
-    page.wait_for_timeout(1500)
-    page.evaluate("window.cityopsMap.once('idle')")
-    assert rendered(page, "warnings-pipes", "code") | rendered(page, "warnings-valves", "code")
+    page.wait_for_function(
+        "window.cityopsMap.queryRenderedFeatures({layers: ['warnings-pipes', 'warnings-valves']}).length > 0",
+        timeout=30_000,
+    )
 
     page.locator("input[name=planner-mode][value=connectivity]").check()
     for pipe in (pipes[0], pipes[3]):
