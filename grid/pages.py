@@ -180,6 +180,7 @@ def page_config(request, strings: dict[str, str]) -> dict:
     """Everything a grid screen's script reads at start, passed with json_script."""
     roles = sorted(request.user.role_names)
     return {
+        "user": request.user.pk,
         "roles": roles,
         "actions": {
             state.value: [action.value for action in workflow.allowed_actions(state, roles)] for state in workflow.State

@@ -280,8 +280,10 @@ def upright_tablet_with_gcj02_positions_and_a_refused_report(tablet, lon, lat, c
     expect(position).to_have_attribute("data-lon", f"{gcj_lon:.7f}")
     tablet.check("#gcj02")
     expect(position).to_have_attribute("data-crs", "gcj02")
+    listed = tablet.locator("#outbox-list li").count()
     report(tablet, category, jpeg(tmp_path / "a.jpg", "#884422"))
-    newest = tablet.locator("#outbox-list li").first
+    expect(tablet.locator("#outbox-list li")).to_have_count(listed + 1)
+    newest = tablet.locator("#outbox-list li").first  # newest first
     expect(newest).to_have_attribute("data-status", "sent", timeout=30_000)
     case = Case.objects.get(idempotency_key=newest.get_attribute("data-key"))
     assert abs(case.geom.x - lon) < 1e-5 and abs(case.geom.y - lat) < 1e-5  # back on WGS84, within a metre

@@ -220,11 +220,9 @@ function onEvent(event) {
   const feature = event.data;
   const id = caseId(feature);
   upsert(feature);
-  let highlight = null;
-  if (event.type === "case.reported") {
-    highlight = id;
-    toast(fmt(S.newCase, {number: feature.properties.number ?? id}));
-  }
+  // New and newly overdue cases flash in their queue.
+  const highlight = event.type === "case.reported" || event.type === "case.overdue" ? id : null;
+  if (event.type === "case.reported") toast(fmt(S.newCase, {number: feature.properties.number ?? id}));
   paintQueues(highlight);
   paintMap();
   // The open case changed under the user's eyes (another console acted on it): show its new state.

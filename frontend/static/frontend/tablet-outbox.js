@@ -13,7 +13,10 @@
  *   - any other 4xx is the server refusing this record: it is marked failed with the server's reason and
  *     kept (nothing accepted is lost) until the inspector sends it again or discards it.
  *
- * Record: {key, kind, url, fields: {name: string}, photo: Blob|null, label, createdAt, status
+ *   - a record belongs to the account that wrote it: on a tablet shared by a shift, records of another
+ *     inspector are neither shown nor sent under this one's session; they wait for their author.
+ *
+ * Record: {key, user, kind, url, fields: {name: string}, photo: Blob|null, label, createdAt, status
  * ("queued" | "sending" | "failed" | "sent"), attempts, error, result: {id, number}, sentAt}.
  */
 
@@ -40,8 +43,9 @@ function openDatabase() {
 }
 
 export class Outbox extends EventTarget {
-  constructor() {
+  constructor(user) {
     super();
+    this.user = user;
     this.db = null;
     this.sending = null; // key of the record on the wire
     this.retryAt = null; // when the next automatic attempt is due (ms), null when none is planned
@@ -70,9 +74,10 @@ export class Outbox extends EventTarget {
     return this.db.transaction(STORE, mode).objectStore(STORE);
   }
 
+  /** This account's records, oldest first. */
   async records() {
     const all = await request(this._store("readonly").getAll());
-    return all.sort((a, b) => a.createdAt - b.createdAt);
+    return all.filter((r) => r.user === this.user).sort((a, b) => a.createdAt - b.createdAt);
   }
 
   async _put(record) {
@@ -88,6 +93,7 @@ export class Outbox extends EventTarget {
   async add({kind, url, fields, photo = null, label}) {
     const record = {
       key: crypto.randomUUID(),
+      user: this.user,
       kind,
       url,
       fields,
@@ -108,7 +114,7 @@ export class Outbox extends EventTarget {
 
   async retry(key) {
     const record = await request(this._store("readonly").get(key));
-    if (record?.status !== "failed") return;
+    if (record?.user !== this.user || record.status !== "failed") return;
     await this._put({...record, status: "queued", error: null});
     this._attempt = 0;
     this._changed();
@@ -117,7 +123,7 @@ export class Outbox extends EventTarget {
 
   async discard(key) {
     const record = await request(this._store("readonly").get(key));
-    if (!record || record.status === "sending") return;
+    if (record?.user !== this.user || record.status === "sending") return;
     await request(this._store("readwrite").delete(key));
     this._changed();
   }

@@ -104,7 +104,7 @@ function toast(text) {
 
 // --- outbox and the sync bar ---
 
-const outbox = new Outbox();
+const outbox = new Outbox(config.user);
 
 function paintNet() {
   const net = $("net-state");
