@@ -3,7 +3,7 @@
  *
  * Why: an inspector walks through basements and dead zones. A report must survive no network, a closed
  * app and a flat battery, and must never be filed twice. So:
- *   - the idempotency key (crypto.randomUUID) is made once, when the inspector presses "report", and is
+ *   - the idempotency key (a random UUID) is made once, when the inspector presses "report", and is
  *     stored with the record; every attempt sends the same key and the same body, and the server answers
  *     a repeat with the case it already made (a lost answer is simply asked again);
  *   - records are sent one at a time, oldest first, under a Web Lock so that two open tabs never send
@@ -34,6 +34,16 @@ function request(req) {
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
   });
+}
+
+/** A UUID v4; crypto.randomUUID exists only in secure contexts (HTTPS or localhost), plain-HTTP intranets too. */
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 function openDatabase() {
@@ -92,7 +102,7 @@ export class Outbox extends EventTarget {
   /** Stores a new record (its idempotency key is made here, once) and starts sending. */
   async add({kind, url, fields, photo = null, label}) {
     const record = {
-      key: crypto.randomUUID(),
+      key: newKey(),
       user: this.user,
       kind,
       url,

@@ -32,6 +32,7 @@ const config = readConfig();
 const S = config.strings;
 const RECENT_KEY = "cityops-m-recent-categories";
 const GCJ_KEY = "cityops-m-gcj02";
+const USER_KEY = "cityops-m-user";
 // What an inspector does at the place: confirm a public report (核实), check a fix (核查).
 const FIELD_ACTIONS = ["submit_confirmation", "verify_ok", "verify_fail"];
 
@@ -404,7 +405,15 @@ async function openTask(map, feature) {
 
 // --- start ---
 
+/** Another inspector signed in on this tablet: the previous one's cached tasks and grids are not theirs. */
+async function forgetPreviousAccount() {
+  const previous = localStorage.getItem(USER_KEY);
+  if (previous !== null && previous !== String(config.user)) await window.caches?.delete("cityops-m-data");
+  localStorage.setItem(USER_KEY, String(config.user));
+}
+
 async function main() {
+  await forgetPreviousAccount();
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/m/sw.js", {scope: "/m/"}).catch((error) => console.warn("service worker", error));
   }
