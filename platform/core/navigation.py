@@ -10,7 +10,7 @@ from .models import Role
 CONSOLES = (
     ("/wall/", _("Command wall"), {Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN}),
     ("/dispatch/", _("Dispatch"), {Role.CALL_TAKER, Role.OPERATOR, Role.ADMIN}),
-    ("/grid/", _("Case center"), {Role.GRID_DISPATCHER, Role.OPERATOR, Role.LEADER, Role.ADMIN}),
+    ("/grid/", _("Case center"), {Role.GRID_DISPATCHER, Role.CALL_TAKER, Role.OPERATOR, Role.LEADER, Role.ADMIN}),
     ("/m/", _("Inspector app"), {Role.INSPECTOR}),
     ("/dept/", _("Department tasks"), {Role.DEPARTMENT_HANDLER}),
     ("/planner/", _("Planner workbench"), {Role.PLANNER, Role.OPERATOR, Role.LEADER, Role.ADMIN}),
