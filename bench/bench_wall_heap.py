@@ -246,7 +246,7 @@ def main() -> None:
     parser.add_argument("--vehicles", type=int, default=1000, help="moving units, one position each per second")
     parser.add_argument("--events", type=float, default=5, help="incident events per second")
     parser.add_argument("--incident-life", type=float, default=60, help="seconds before a bench incident closes")
-    parser.add_argument("--warmup", type=float, default=60, help="seconds of load before the start figure")
+    parser.add_argument("--warmup", type=float, default=90, help="seconds of load before the start figure")
     args = parser.parse_args()
 
     prepare_database()

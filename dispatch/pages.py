@@ -5,25 +5,14 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
-from django.urls import Resolver404, resolve
-from django.utils.translation import gettext_lazy as _
+from django.urls import reverse
 
 from core.models import Organisation, Role
 
-from .models import Vehicle
+from .models import Incident, Vehicle
 
 WALL_ROLES = (Role.OPERATOR, Role.LEADER, Role.ADMIN, Role.CALL_TAKER)
 CONSOLE_ROLES = (Role.CALL_TAKER, Role.OPERATOR, Role.ADMIN)
-# The dark vector-tile style of the gis app; the wall draws districts and roads itself while it is not served.
-BASEMAP_DARK = "/tiles/styles/basemap-dark.json"
-INCIDENT_STATUS_LABELS = {
-    "received": _("Received"),
-    "dispatched": _("Dispatched"),
-    "en_route": _("En route"),
-    "on_scene": _("On scene"),
-    "under_control": _("Under control"),
-    "closed": _("Closed"),
-}
 
 
 def role_page(*roles: str):
@@ -42,19 +31,11 @@ def role_page(*roles: str):
     return decorate
 
 
-def _served(path: str) -> bool:
-    try:
-        resolve(path)
-    except Resolver404:
-        return False
-    return True
-
-
 def _labels() -> dict:
     """Code → label tables the page scripts show, in the interface language."""
     return {
         "agency": {code: str(label) for code, label in Organisation.Agency.choices},
-        "incident_status": {code: str(label) for code, label in INCIDENT_STATUS_LABELS.items()},
+        "incident_status": {code: str(label) for code, label in Incident.Status.choices},
         "vehicle_status": {code: str(label) for code, label in Vehicle.Status.choices},
         "vehicle_kind": {code: str(label) for code, label in Vehicle.Kind.choices},
     }
@@ -62,10 +43,10 @@ def _labels() -> dict:
 
 @role_page(*WALL_ROLES)
 def wall(request):
-    basemap = BASEMAP_DARK if _served(BASEMAP_DARK) else ""
     context = {
         "labels": _labels(),
-        "basemap_url": basemap,
+        # The gis app's dark vector-tile base map, served by this same server (offline intranet).
+        "basemap_url": reverse("tile-style", args=["basemap-dark"]),
         "agencies": Organisation.Agency.values,
         "agency_choices": Organisation.Agency.choices,
     }

@@ -17,7 +17,7 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from .conftest import is_local
-from .test_wall import city_point
+from .test_wall import city_point, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 MAP_READY = "document.body.dataset.mapReady === '1'"
@@ -28,16 +28,18 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def wall_page(browser, asgi_server, login):
-    """The operator's wall in its own browser context (another workstation), with the same outside-request check."""
+def wall_page(browser, asgi_server, demo_city):
+    """The operator's wall in its own browser context (another workstation), with the same outside-request check.
+
+    After `demo_city`: a transactional test before this one flushed the accounts it signs in with.
+    """
     context = browser.new_context(locale="zh-CN", viewport={"width": 1920, "height": 1080})
     page = context.new_page()
     page.requests, page.errors = [], []
     page.on("request", lambda request: page.requests.append(request.url))
     page.on("websocket", lambda ws: page.requests.append(ws.url))
     page.on("pageerror", lambda error: page.errors.append(str(error)))
-    login(page, asgi_server, "operator")
-    page.goto(f"{asgi_server}/wall/")
+    sign_in(page, asgi_server, "operator", "/wall/")
     page.wait_for_function(MAP_READY, timeout=60_000)
     expect(page.locator("#live-pill")).to_have_attribute("data-state", "live", timeout=30_000)
     yield page
@@ -46,9 +48,8 @@ def wall_page(browser, asgi_server, login):
     assert not external, f"the wall reached outside the intranet: {external}"
 
 
-def open_console(page, base_url: str, login):
-    login(page, base_url, "calltaker")
-    page.goto(f"{base_url}/dispatch/")
+def open_console(page, base_url: str):
+    sign_in(page, base_url, "calltaker", "/dispatch/")
     page.wait_for_function(MAP_READY, timeout=60_000)
     expect(page.locator("#live-pill")).to_have_attribute("data-state", "live", timeout=30_000)
 
@@ -101,10 +102,8 @@ def fleet(gps_ingest, asgi_server):
         log.close()
 
 
-def test_fire_from_console_to_wall_dispatched_driven_and_on_scene(
-    page, wall_page, demo_city, asgi_server, login, fleet
-):
-    open_console(page, asgi_server, login)
+def test_fire_from_console_to_wall_dispatched_driven_and_on_scene(page, wall_page, demo_city, asgi_server, fleet):
+    open_console(page, asgi_server)
 
     # Intake: caller, type (grouped by agency; its default priority follows), location by a map click.
     page.fill("#caller-number", "13612345678")
@@ -157,11 +156,11 @@ def test_fire_from_console_to_wall_dispatched_driven_and_on_scene(
     assert wall_page.errors == []
 
 
-def test_console_shows_api_errors_next_to_the_field_and_offers_the_duplicate(page, demo_city, asgi_server, login):
-    open_console(page, asgi_server, login)
+def test_console_shows_api_errors_next_to_the_field_and_offers_the_duplicate(page, demo_city, asgi_server):
+    open_console(page, asgi_server)
     lon, lat = city_point(page, asgi_server)
 
-    # Typed coordinates in a CRS the server does not know: the error sits beside the location field.
+    # Typed coordinates that are not numbers the server does not know: the error sits beside the location field.
     page.click(".location-modes [data-mode='coords']")
     page.fill("#coord-lon", str(lon))
     page.fill("#coord-lat", "north")
@@ -180,17 +179,23 @@ def test_console_shows_api_errors_next_to_the_field_and_offers_the_duplicate(pag
     expect(location_error).to_be_visible(timeout=10_000)
     expect(page.locator("#detail-body")).to_be_hidden()
 
-    # A first call, then the same type close by: the console asks whether it is the same incident.
-    page.fill("#coord-lon", str(lon))
-    page.fill("#coord-lat", str(lat))
-    page.click("#coord-apply")
+    # A first call placed by address search over the demo addresses (and roads).
+    address = page.request.get(f"{asgi_server}/ogcapi/collections/addresses/items?limit=1").json()["features"][0]
+    lon, lat = address["geometry"]["coordinates"]
+    page.click(".location-modes [data-mode='search']")
+    page.fill("#address-search", address["properties"]["label"])
+    page.locator("#search-results li[data-index]").first.click()
+    expect(page.locator("#location-picked")).to_have_attribute("data-set", "1")
+    expect(page.locator("#address")).to_have_value(address["properties"]["label"])
     page.select_option("#type-code", "110-THEFT")
     page.fill("#caller-number", "13700000001")
     page.click("#intake-submit")
     expect(page.locator("#detail-body")).to_have_attribute("data-id", re.compile(r"^\d+$"), timeout=15_000)
     first_id = page.locator("#detail-body").get_attribute("data-id")
 
-    page.fill("#coord-lon", str(lon + 0.001))  # about 100 m away
+    # The same type about 100 m away: the console asks whether it is the same incident.
+    page.click(".location-modes [data-mode='coords']")
+    page.fill("#coord-lon", str(lon + 0.001))
     page.fill("#coord-lat", str(lat))
     page.click("#coord-apply")
     page.select_option("#type-code", "110-THEFT")

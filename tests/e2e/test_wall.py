@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import expect
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -13,9 +14,17 @@ MAP_READY = "document.body.dataset.mapReady === '1'"
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def open_wall(page, base_url: str, login, username: str = "operator"):
-    login(page, base_url, username)
-    page.goto(f"{base_url}/wall/")
+def sign_in(page, base_url: str, username: str, path: str):
+    """Through the real login form, straight on to `path` (not via the home map: quicker on a busy machine)."""
+    page.goto(f"{base_url}/login/?next={path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", settings.CITYOPS_DEMO_PASSWORD)
+    page.click("form.login-card button[type=submit]")
+    page.wait_for_url(f"{base_url}{path}", wait_until="commit")
+
+
+def open_wall(page, base_url: str, username: str = "operator"):
+    sign_in(page, base_url, username, "/wall/")
     page.wait_for_function(MAP_READY, timeout=60_000)
     expect(page.locator("#live-pill")).to_have_attribute("data-state", "live", timeout=30_000)
     page.evaluate("() => new Promise((done) => window.cityopsMap.once('idle', done) || done())")
@@ -63,8 +72,8 @@ def create_incident(page, base_url: str, point, type_agency: str = "119", caller
     return response.json()
 
 
-def test_wall_fills_the_screen_with_the_dark_city_and_the_units_for_its_roles_only(page, demo_city, asgi_server, login):
-    open_wall(page, asgi_server, login)
+def test_wall_fills_the_screen_with_the_dark_city_and_the_units_for_its_roles_only(page, demo_city, asgi_server):
+    open_wall(page, asgi_server)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "wall.png")
 
@@ -89,11 +98,11 @@ def test_wall_fills_the_screen_with_the_dark_city_and_the_units_for_its_roles_on
 
     # A role without the incidents feed is refused.
     page.context.clear_cookies()
-    login(page, asgi_server, "planner")
+    sign_in(page, asgi_server, "planner", "/wall/")
     assert page.goto(f"{asgi_server}/wall/").status == 403
 
 
-def test_wall_shows_a_new_incident_live_and_catches_up_after_a_dropped_socket(page, demo_city, asgi_server, login):
+def test_wall_shows_a_new_incident_live_and_catches_up_after_a_dropped_socket(page, demo_city, asgi_server):
     subscribed = []
 
     def watch(ws):
@@ -105,7 +114,7 @@ def test_wall_shows_a_new_incident_live_and_catches_up_after_a_dropped_socket(pa
         ws.on("framereceived", on_frame)
 
     page.on("websocket", watch)
-    open_wall(page, asgi_server, login)
+    open_wall(page, asgi_server)
     point = city_point(page, asgi_server)
 
     first = create_incident(page, asgi_server, point)

@@ -152,18 +152,22 @@ async function locateTyped() {
   }
 }
 
-/** A CQL2 LIKE pattern that matches `text` literally anywhere ('' quotes; % _ \ escaped). */
+/** A CQL2 LIKE pattern that matches `text` literally anywhere (% _ \ escaped; quotes dropped: no address has one). */
 function containsPattern(text) {
-  return `'%${text.replace(/[\\%_]/g, "\\$&").replace(/'/g, "''")}%'`;
+  return `'%${text.replace(/'/g, "").replace(/[\\%_]/g, "\\$&")}%'`;
 }
 
 async function searchAddresses(text) {
   const pattern = containsPattern(text);
   const query = (collectionId, property, limit) =>
     api(`/ogcapi/collections/${collectionId}/items?${new URLSearchParams({filter: `${property} LIKE ${pattern}`, limit})}`);
-  const [addresses, roads] = await Promise.all([query("addresses", "label", SEARCH_LIMIT), query("roads", "name", 3)]);
+  const [addresses, roads] = await Promise.all([query("addresses", "label", SEARCH_LIMIT), query("roads", "name", 30)]);
   const results = addresses.features.map((f) => ({label: f.properties.label, point: f.geometry.coordinates}));
+  const roadNames = new Set();
   for (const road of roads.features) {
+    // A road comes in many segments: one hit per name, a few names.
+    if (roadNames.has(road.properties.name) || roadNames.size === 3) continue;
+    roadNames.add(road.properties.name);
     const line = road.geometry.coordinates;
     results.push({label: road.properties.name, point: line[Math.floor(line.length / 2)]});
   }
@@ -183,8 +187,14 @@ function setupSearch() {
       return;
     }
     timer = setTimeout(async () => {
-      shown = await searchAddresses(text);
+      let found = [];
+      try {
+        found = await searchAddresses(text);
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error; // a refused query finds nothing
+      }
       if (input.value.trim() !== text) return; // the user typed on meanwhile
+      shown = found;
       list.replaceChildren(
         ...(shown.length
           ? shown.map((result, index) => {
