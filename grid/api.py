@@ -85,6 +85,7 @@ class CaseListView(APIView):
             OpenApiParameter("bbox", str, description="minLon,minLat,maxLon,maxLat"),
         ],
         responses=OpenApiTypes.OBJECT,
+        operation_id="api_grid_cases_list",
     )
     def get(self, request):
         params = request.query_params

@@ -29,6 +29,7 @@ from core.models import Organisation, Role, User
 from gis.models import Landcover
 
 from . import gridding, services
+from .categories import load_categories
 from .models import (
     Case,
     CasePhoto,
@@ -107,6 +108,11 @@ def load_demo(city, context: dict) -> dict:
     areas = context["areas"]
     srid = settings.CITYOPS_METRIC_SRID
     projection = _Projection(srid)
+
+    # The category table is reference data loaded by a migration; a database flush (transactional tests)
+    # empties it, so put it back — but never overwrite the limits a city has edited.
+    if not Category.objects.exists():
+        load_categories(ComponentClass, Category)
 
     for dtype, code in RESPONSIBLE.items():
         Responsibility.objects.create(department_type=dtype, organisation=orgs[code])

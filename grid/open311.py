@@ -21,6 +21,7 @@ from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
@@ -83,6 +84,8 @@ def _fmt(fmt: str) -> str:
     return fmt
 
 
+# GeoReport v2 is its own published specification (what 311 clients read), not part of our OpenAPI schema.
+@extend_schema(exclude=True)
 class Open311View(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
