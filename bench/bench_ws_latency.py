@@ -29,6 +29,8 @@ import websockets
 
 os.environ.setdefault("CITYOPS_LOG_LEVEL", "WARNING")
 PHONE_BASE = 18_900_000_000
+# The consoles watch the area the terminals drive in (other benches leave units elsewhere in this database).
+BBOX = [113.999, 22.499, 114.02, 22.52]
 
 
 def prepare(terminals: int) -> tuple[dict[str, int], str]:
@@ -78,8 +80,8 @@ def start(args: list[str], port: int) -> subprocess.Popen:
 
 async def console(url: str, cookie: str, sent: dict, delays: list[float], ready: asyncio.Event, until: float):
     headers = {"Cookie": f"sessionid={cookie}", "Origin": url.replace("ws", "http", 1).split("/ws/")[0]}
-    async with websockets.connect(url, additional_headers=headers, max_size=2**24) as ws:
-        await ws.send(json.dumps({"op": "subscribe", "topics": ["vehicles"]}))
+    async with websockets.connect(url, additional_headers=headers, max_size=2**24, open_timeout=120) as ws:
+        await ws.send(json.dumps({"op": "subscribe", "topics": ["vehicles"], "bbox": BBOX}))
         while json.loads(await ws.recv()).get("op") != "subscribed":
             pass
         ready.set()
@@ -137,11 +139,10 @@ async def run(args, units: dict[str, int], cookie: str, ingest_port: int, web_po
     until = time.perf_counter() + 3600
     readies = [asyncio.Event() for _ in range(args.consoles)]
     consoles = []
-    for i, ready in enumerate(readies):  # connect in waves: a real wall of consoles does not start in 1 ms
-        consoles.append(asyncio.create_task(console(url, cookie, sent, delays, ready, until)))
-        if i % 20 == 19:
-            await asyncio.sleep(0.2)
-    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
+    for wave in range(0, args.consoles, 20):  # connect in waves, as consoles come up over a shift start
+        for ready in readies[wave : wave + 20]:
+            consoles.append(asyncio.create_task(console(url, cookie, sent, delays, ready, until)))
+        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies[wave : wave + 20])), 120)
     go = asyncio.Event()
     stop_at = time.perf_counter() + args.seconds
     terminals = [
