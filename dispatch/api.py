@@ -76,7 +76,7 @@ def parse_fix(params, vehicle_id: int, device_id: str) -> services.Fix:
         lat, _, lon = params["location"].partition(",")
     position = {"lat": lat, "lon": lon}
     return services.Fix(
-        terminal=device_id,
+        terminal=services.osmand_terminal(device_id),
         vehicle_id=vehicle_id,
         fix_time=_timestamp(params.get("timestamp")),
         latitude=_number(position, "lat", required=True),

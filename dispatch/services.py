@@ -105,6 +105,12 @@ class WriteResult:
     moved: list[dict] = field(default_factory=list)  # GeoJSON Features of units whose last position moved
 
 
+def osmand_terminal(device_id: str) -> str:
+    """The track's terminal key of an OsmAnd device: namespaced, so that a device id equal to some JT/T 808
+    phone number can never make the (terminal, fix time) de-duplication drop another unit's fix."""
+    return f"osmand:{device_id}"
+
+
 def refusal(fix: Fix, now: datetime) -> str | None:
     """Why a fix must never reach the track table, or None when it may."""
     lat, lon = fix.latitude, fix.longitude

@@ -25,6 +25,7 @@ from . import jt808
 from .eta import RoadGraph
 from .jt808 import GeneralResult, MsgId, RegisterResult
 from .recommend import haversine_m
+from .services import osmand_terminal
 
 log = logging.getLogger(__name__)
 
@@ -340,7 +341,7 @@ class Fleet:
         del self.pending[unit.vehicle_id]  # acknowledged (stored, or refused for good): never resent
         self.acked += 1
         if self._log is not None:
-            terminal = unit.phone if isinstance(client, JT808Client) else unit.osmand_id
+            terminal = unit.phone if isinstance(client, JT808Client) else osmand_terminal(unit.osmand_id)
             self._log.write(f"{terminal} {fix.time.isoformat()}\n")
             self._log.flush()
 

@@ -12,7 +12,7 @@ from core.models import Organisation, User
 from core.realtime import VEHICLE_GROUP, Viewer
 from dispatch import selectors
 from dispatch.models import Station, TrackPoint, Vehicle
-from dispatch.services import Fix, record_fixes
+from dispatch.services import Fix, osmand_terminal, record_fixes
 from tests.ops_socket import connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -111,7 +111,7 @@ def test_osmand_position_is_stored_before_ok_and_published():
     stamp = int(datetime.now(UTC).timestamp()) - 5
     response = osmand(id=unit.osmand_id, lat="22.55", lon="114.06", timestamp=str(stamp), speed="10", bearing="45.4")
     assert response.status_code == 200, response.content
-    point = TrackPoint.objects.get(terminal=unit.osmand_id)
+    point = TrackPoint.objects.get(terminal=osmand_terminal(unit.osmand_id))
     assert point.speed_kmh == pytest.approx(18.52) and point.heading == 45  # knots → km/h
     assert point.fix_time == datetime.fromtimestamp(stamp, UTC)
     unit.refresh_from_db()
@@ -121,7 +121,7 @@ def test_osmand_position_is_stored_before_ok_and_published():
 
     again = osmand("post", id=unit.osmand_id, lat="22.55", lon="114.06", timestamp=str(stamp * 1000))  # ms, form body
     assert again.status_code == 200
-    assert TrackPoint.objects.filter(terminal=unit.osmand_id).count() == 1  # the same fix time: stored once
+    assert TrackPoint.objects.filter(terminal=osmand_terminal(unit.osmand_id)).count() == 1  # same fix time: once
 
 
 @pytest.mark.parametrize(
