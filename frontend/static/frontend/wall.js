@@ -273,7 +273,12 @@ async function main() {
   const container = document.getElementById("map");
   let map;
   try {
-    ({map} = await createCityMap(container, {basemap: container.dataset.basemap, strings, padding: panelPadding()}));
+    ({map} = await createCityMap(container, {
+      basemap: container.dataset.basemap,
+      strings,
+      padding: panelPadding(),
+      symbolScale: Math.min(2.5, Math.max(1, window.innerWidth / 1920)), // 1 on a 1920 screen, 2.5 on 4800+
+    }));
   } catch (error) {
     const message = document.getElementById("map-message");
     message.textContent = strings.loadFailed;
