@@ -494,12 +494,11 @@ def _rows(layer: Layer, qs, names: list[str]):
     )
 
 
-def query(layer: Layer, params, ignore: set[str] = frozenset()) -> QuerySet:
+def query(layer: Layer, params) -> QuerySet:
     """The layer's features selected by OGC API items parameters (equality, bbox, datetime, CQL2 filter, sortby).
 
-    Shared with export, so a query result downloads exactly as it pages; `ignore` names extra parameters of the
-    caller that are not property filters."""
-    q = _equality_q(layer, {k: v for k, v in params.items() if k not in ignore})
+    Shared with export (whose `f` is the file format), so a query result downloads exactly as it pages."""
+    q = _equality_q(layer, params)
     if params.get("bbox"):
         q &= _bbox_q(layer, params["bbox"])
     if params.get("datetime"):
