@@ -179,7 +179,9 @@ class IncidentListView(APIView):
     permission_classes = [DISPATCHERS]
 
     @extend_schema(
-        parameters=[OpenApiParameter("status", str, enum=["open", "closed", "all"])], responses=OpenApiTypes.OBJECT
+        parameters=[OpenApiParameter("status", str, enum=["open", "closed", "all"])],
+        responses=OpenApiTypes.OBJECT,
+        operation_id="api_dispatch_incidents_list",
     )
     def get(self, request):
         which = request.query_params.get("status", "open")

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -48,6 +49,7 @@ def _area_json(area) -> dict | None:
     return None if area is None else {"code": area.code, "name": area.name, "level": area.level}
 
 
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
 class LeaderView(APIView):
     permission_classes = [IsLeader]
 

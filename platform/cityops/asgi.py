@@ -18,10 +18,12 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 django_asgi_app = get_asgi_application()
 
 from cityops.routing import websocket_urlpatterns  # noqa: E402
+from gis.upload_limit import UploadLimit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # An oversized upload to the import API is refused from its Content-Length before Django reads it.
+        "http": UploadLimit(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -7,9 +7,9 @@ from django.core.asgi import get_asgi_application
 from gis.upload_limit import UploadLimit
 
 
-def run(scope_path: str, headers: list, chunks: list[bytes]) -> tuple[list[dict], int]:
-    """Send one POST through UploadLimit(Django); return the messages sent back and how many chunks were read."""
-    app = UploadLimit(get_asgi_application())
+def run(scope_path: str, headers: list, chunks: list[bytes], app=None) -> tuple[list[dict], int]:
+    """Send one POST through UploadLimit(Django) (or `app`); return the messages sent back and the chunks read."""
+    app = app or UploadLimit(get_asgi_application())
     sent, read = [], 0
 
     async def receive():
@@ -57,3 +57,10 @@ def test_a_body_that_outgrows_the_limit_is_cut_off(settings):
 def test_other_paths_pass_through():
     sent, _ = run("/api/gis/roads/", [(b"content-length", str(2 * 1024**3).encode())], [b""])
     assert sent[0]["status"] in (403, 405)  # Django's own answer (not signed in), not the upload limit
+
+
+def test_the_served_application_refuses_an_oversized_import_from_its_declared_length():
+    from cityops.asgi import application
+
+    sent, read = run("/api/gis/imports/", [(b"content-length", str(2 * 2**30).encode())], [b"x"], app=application)
+    assert sent[0]["status"] == 400 and read == 0
