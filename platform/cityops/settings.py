@@ -100,16 +100,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:56379/0")
+# Redis pub/sub: a group message is one PUBLISH that each web process receives once and hands to its own
+# consoles in memory, so 200 walls cost one Redis message, not 200 (bench/bench_ws_latency.py). Pub/sub
+# delivers at most once; every event carries its seq and consoles catch up from the event log.
+# redis-py 8 reads with a 5 s socket timeout by default, which kills an idle console's subscription
+# (django/channels_redis#422): the layer's connections wait without a client-side timeout.
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_timeout": float(os.environ.get("CITYOPS_REDIS_SOCKET_TIMEOUT", "0")) or None,
+                }
+            ],
             "prefix": os.environ.get("CITYOPS_CHANNEL_PREFIX", "cityops"),
-            # A console that falls this far behind loses deltas and catches up from the event log.
-            "capacity": 1000,
-            "expiry": 30,
-            "group_expiry": 86400,
         },
     }
 }
@@ -157,6 +163,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # One schema name for the 110/119/120/122 agency codes, wherever a field takes one.
+    "ENUM_NAME_OVERRIDES": {"AgencyCodeEnum": ["110", "119", "120", "122"]},
 }
 
 # Metric work (lengths, buffers, clearances) happens in this projected CRS; demo: CGCS2000 3° GK CM 114°E.
@@ -195,10 +203,3 @@ CITYOPS_GRID_MAX_PHOTO_BYTES = int(float(os.environ.get("CITYOPS_GRID_MAX_PHOTO_
 CITYOPS_GRID_CENTRE = os.environ.get("CITYOPS_GRID_CENTRE", "SZ-UMC")
 CITYOPS_GRID_CALENDAR = os.environ.get("CITYOPS_GRID_CALENDAR", "")
 CITYOPS_OPEN311_KEYS = env_list("CITYOPS_OPEN311_KEYS", "")
-
-# redis-py 8 reads with a 5 s socket timeout by default, and the channel layer's blocking receive (BZPOPMIN)
-# also waits up to 5 s: an idle console's consumer then dies with "Timeout reading from redis" (django/
-# channels_redis#422). The layer's connections wait without a client-side timeout; the server bounds them.
-CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [
-    {"address": REDIS_URL, "socket_timeout": float(os.environ.get("CITYOPS_REDIS_SOCKET_TIMEOUT", "0")) or None}
-]

@@ -19,7 +19,7 @@ FAR_AWAY = Point(116.40, 39.90, srid=4326)  # Beijing
 
 
 def test_the_channel_layer_is_real_redis():
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
 
 
 async def subscribe(communicator, **fields) -> list[dict]:

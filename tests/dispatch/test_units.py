@@ -1,5 +1,6 @@
 """Units, their last positions on /ws/ops/, and the OsmAnd HTTP endpoint, on the real PostGIS and Redis."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -105,18 +106,25 @@ def osmand(method="get", **params):
 
 def test_osmand_position_is_stored_before_ok_and_published():
     unit = Vehicle.objects.get(osmand_id="SZ-OSMAND-00003")
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(VEHICLE_GROUP, channel)
     stamp = int(datetime.now(UTC).timestamp()) - 5
-    response = osmand(id=unit.osmand_id, lat="22.55", lon="114.06", timestamp=str(stamp), speed="10", bearing="45.4")
+
+    async def report_while_listening():
+        """A console's channel in the vehicle group, in one event loop (the pub/sub layer's channels live in it)."""
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(VEHICLE_GROUP, channel)
+        response = await sync_to_async(osmand)(
+            id=unit.osmand_id, lat="22.55", lon="114.06", timestamp=str(stamp), speed="10", bearing="45.4"
+        )
+        return response, await asyncio.wait_for(layer.receive(channel), 5)
+
+    response, message = async_to_sync(report_while_listening)()
     assert response.status_code == 200, response.content
     point = TrackPoint.objects.get(terminal=osmand_terminal(unit.osmand_id))
     assert point.speed_kmh == pytest.approx(18.52) and point.heading == 45  # knots → km/h
     assert point.fix_time == datetime.fromtimestamp(stamp, UTC)
     unit.refresh_from_db()
     assert unit.last_position.coords == pytest.approx((114.06, 22.55))
-    message = async_to_sync(layer.receive)(channel)
     assert message["type"] == "ops.vehicles" and message["features"][0]["id"] == unit.pk
 
     again = osmand("post", id=unit.osmand_id, lat="22.55", lon="114.06", timestamp=str(stamp * 1000))  # ms, form body
