@@ -173,6 +173,7 @@ class Load:
 
         from core.events import publish
         from core.realtime import TOPIC_ROLES, VEHICLE_GROUP
+        from dispatch.services import vehicles_message
 
         layer = get_channel_layer()
         alarms = "alarms" in TOPIC_ROLES
@@ -184,9 +185,7 @@ class Load:
             while not self.stop.is_set():
                 now = time.monotonic()
                 if now >= next_positions:
-                    async_to_sync(layer.group_send)(
-                        VEHICLE_GROUP, {"type": "ops.vehicles", "features": self.positions()}
-                    )
+                    async_to_sync(layer.group_send)(VEHICLE_GROUP, vehicles_message(self.positions()))
                     self.sent_positions += len(self.units)
                     next_positions += 1.0
                 # One event per gap, in turn: a new incident, an update with a unit, a closure when due.

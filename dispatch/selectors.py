@@ -11,7 +11,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from core.models import AdminArea, Organisation
-from core.realtime import Viewer
+from core.realtime import Viewer, bbox_intersects
 
 from . import kpi
 from .eta import RoadGraph, rank_units
@@ -317,11 +317,7 @@ def alarm_features(viewer: Viewer, bbox: tuple[float, float, float, float] | Non
     features = alarms_for(viewer, open_only=True)
     if bbox is None:
         return features
-    return [f for f in features if bbox_contains(bbox, f["geometry"]["coordinates"])]
-
-
-def bbox_contains(bbox, lonlat) -> bool:
-    return bbox[0] <= lonlat[0] <= bbox[2] and bbox[1] <= lonlat[1] <= bbox[3]
+    return [f for f in features if bbox_intersects([*f["geometry"]["coordinates"]] * 2, bbox)]
 
 
 _KPI_SQL = """
