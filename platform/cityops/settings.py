@@ -120,6 +120,16 @@ CHANNEL_LAYERS = {
     }
 }
 
+# Sessions are read on every request: from Redis, written through to the database so a Redis restart signs
+# nobody out. The default cache stays per process (leader/cache.py).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "sessions": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "session"},
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_CACHE_ALIAS = "sessions"
+AUTHENTICATION_BACKENDS = ["core.auth.UserWithRolesBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

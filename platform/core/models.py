@@ -96,10 +96,14 @@ class User(AbstractUser):
     @property
     def role_names(self) -> set[str]:
         if not hasattr(self, "_role_names"):
-            self._role_names = set(self.groups.values_list("name", flat=True))
-            if self.is_superuser:
-                self._role_names.add(Role.ADMIN)
+            self.set_role_names(self.groups.values_list("name", flat=True))
         return self._role_names
+
+    def set_role_names(self, group_names) -> None:
+        """Roles from the names of the user's groups (a superuser is also an admin)."""
+        self._role_names = {name for name in group_names if name}
+        if self.is_superuser:
+            self._role_names.add(Role.ADMIN)
 
     @property
     def role_labels(self) -> list[str]:
