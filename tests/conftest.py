@@ -18,6 +18,9 @@ from rest_framework.test import APIClient
 ROOT = Path(__file__).resolve().parents[1]
 # Each run gets its own channel-layer prefix, so parallel runs on one Redis never see each other.
 os.environ.setdefault("CITYOPS_CHANNEL_PREFIX", f"cityops-test-{uuid.uuid4().hex[:8]}")
+# pytest-django read the settings before this file: the prefix must reach them too, not only the servers
+# the tests start, or a running demo fleet's positions arrive in the tests.
+settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = os.environ["CITYOPS_CHANNEL_PREFIX"]
 
 
 def _load_small_city():
