@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from core.admin import MapAdmin
 
-from .models import Address, Landcover, Road
+from .models import Address, Landcover, Road, SavedQuery
 
 
 @admin.register(Road)
@@ -24,3 +24,11 @@ class LandcoverAdmin(MapAdmin):
     list_display = ["id", "name", "kind"]
     list_filter = ["kind"]
     search_fields = ["name"]
+
+
+@admin.register(SavedQuery)
+class SavedQueryAdmin(admin.ModelAdmin):
+    list_display = ["name", "layer", "owner", "organisation", "shared", "updated_at"]
+    list_filter = ["layer", "shared", "organisation"]
+    search_fields = ["name", "owner__username"]
+    raw_id_fields = ["owner"]

@@ -1,5 +1,7 @@
-"""Spatial data API: roads, rasters (point value, profile, zonal statistics), import and export."""
+"""Spatial data API: roads, rasters (point value, profile, zonal statistics), import and export, query statistics,
+zones (districts, unit grids) and saved queries."""
 
+import json
 import math
 import shutil
 
@@ -20,8 +22,8 @@ from core.errors import InputError
 from core.geo import SUPPORTED_CRS_TEXT, parse_geometry, parse_point
 from core.permissions import roles_required
 
-from . import coords, io, layers, rasters, selectors, services
-from .models import ImportPreview, Road
+from . import coords, io, layers, rasters, saved_queries, selectors, services, statistics
+from .models import ImportPreview, Road, SavedQuery
 
 
 class RoadSerializer(GeoFeatureModelSerializer):
@@ -342,3 +344,107 @@ class TransformView(APIView):
         data = body.validated_data
         geometry = coords.transform(data["geometry"], data["source_crs"], data["target_crs"])
         return Response({"geometry": geometry, "source_crs": data["source_crs"], "target_crs": data["target_crs"]})
+
+
+# ------------------------------------------------------------------------ query statistics, zones, saved queries
+
+
+class LayerStatsView(APIView):
+    """GET /api/gis/layers/{layer}/stats/?by=district|grid[&field=<numeric property>][&filter=<CQL2>…]: the query's
+    features counted per district or unit grid (with sum and mean of `field`, length of lines, area of polygons).
+
+    Takes the OGC API items parameters, so the numbers are those of the result the planner sees."""
+
+    @extend_schema(
+        operation_id="gis_layer_stats",
+        parameters=[
+            OpenApiParameter("by", str, enum=list(statistics.ZONES), required=True),
+            OpenApiParameter("field", str, description="a numeric property to sum and average"),
+            OpenApiParameter("filter", str, description="CQL2 filter"),
+            OpenApiParameter("filter-lang", str, enum=["cql2-text", "cql2-json"]),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request, layer_id):
+        layer = saved_queries.readable_layer(request.user, layer_id)
+        params = request.query_params
+        return Response(statistics.by_zone(layer, params, params.get("by"), params.get("field")))
+
+
+class ZoneListView(APIView):
+    """GET /api/gis/zones/?by=district|grid[&q=<code prefix or name>]: districts or unit grids to query inside."""
+
+    @extend_schema(
+        operation_id="gis_zone_list",
+        parameters=[
+            OpenApiParameter("by", str, enum=list(statistics.ZONES), required=True),
+            OpenApiParameter("q", str, description="start of the code, or part of the name"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        rows = statistics.zones(request.query_params.get("by"), (request.query_params.get("q") or "").strip()[:64])
+        features = [
+            {"type": "Feature", "geometry": json.loads(geom.geojson), "properties": {"code": code, "name": name}}
+            for code, name, geom in rows
+        ]
+        return Response({"type": "FeatureCollection", "features": features})
+
+
+class SavedQuerySerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    mine = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SavedQuery
+        fields = ["id", "name", "layer", "cql2", "shared", "owner", "mine", "created_at", "updated_at"]
+
+    def get_mine(self, query) -> bool:
+        return query.owner_id == self.context["request"].user.pk
+
+
+class SavedQueryRequest(serializers.Serializer):
+    name = serializers.CharField(max_length=200, allow_blank=True)
+    layer = serializers.CharField(max_length=100)
+    cql2 = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    shared = serializers.BooleanField(required=False, default=False)
+
+
+QUERY_PERMISSION = roles_required(*saved_queries.QUERY_ROLES, read_roles=saved_queries.QUERY_ROLES)
+
+
+class SavedQueryListView(APIView):
+    """The signed-in user's saved queries and those shared in their organisation; POST saves one."""
+
+    permission_classes = [QUERY_PERMISSION]
+
+    @extend_schema(operation_id="gis_saved_query_list", responses=SavedQuerySerializer(many=True))
+    def get(self, request):
+        readable = {layer.id for layer in layers.layers_for(request.user)}
+        queries = [q for q in selectors.saved_queries_for(request.user) if q.layer in readable]
+        return Response(SavedQuerySerializer(queries, many=True, context={"request": request}).data)
+
+    @extend_schema(operation_id="gis_saved_query_create", request=SavedQueryRequest, responses=SavedQuerySerializer)
+    def post(self, request):
+        body = SavedQueryRequest(data=request.data)
+        if not body.is_valid():
+            field, errors = next(iter(body.errors.items()))
+            raise InputError(field, " ".join(str(e) for e in errors))
+        data = body.validated_data
+        query = saved_queries.save_query(
+            request.user, name=data["name"], layer_id=data["layer"], cql2=data["cql2"], shared=data["shared"]
+        )
+        return Response(SavedQuerySerializer(query, context={"request": request}).data, status=201)
+
+
+class SavedQueryDetailView(APIView):
+    permission_classes = [QUERY_PERMISSION]
+
+    @extend_schema(operation_id="gis_saved_query_delete", responses={204: None})
+    def delete(self, request, pk):
+        query = get_object_or_404(selectors.saved_queries_for(request.user), pk=pk)
+        try:
+            saved_queries.delete_query(request.user, query)
+        except PermissionError as exc:
+            raise PermissionDenied(str(exc)) from None
+        return Response(status=204)

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
+from pathlib import Path
 
+import pygeofilter.parsers
+from django.contrib.gis.measure import D
 from django.db.models import Q
+from lark import Lark, v_args
 from pygeofilter import ast, values
 from pygeofilter.backends.django.evaluate import DjangoFilterEvaluator
 from pygeofilter.backends.evaluator import handle
 from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
-from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
+from pygeofilter.parsers.cql2_text.parser import CQLTransformer
 
 from core.errors import InputError
 
@@ -25,6 +30,8 @@ from .layers import BOOLEAN, DATETIME, GEOMETRY_QUERYABLE, INTEGER, NUMBER, STRI
 
 LANGUAGES = ("cql2-text", "cql2-json")
 MAX_FILTER_LENGTH = 20_000
+MAX_DISTANCE_M = 100_000
+METRES_PER_UNIT = {"meters": 1.0, "metres": 1.0, "kilometers": 1000.0, "kilometres": 1000.0}
 
 
 class FilterError(InputError):
@@ -55,14 +62,70 @@ def like_regex(pattern: str) -> str:
     return "".join(out)
 
 
+# CQL2 text as pygeofilter parses it, plus one distance predicate it lacks (CQL2 1.0 has none; the planner's
+# "within N metres of a feature" needs one): S_DWITHIN(geometry, <geometry>, <distance>, meters|kilometers).
+_GRAMMAR_DIR = Path(pygeofilter.parsers.__file__).parent
+_SPATIAL_RULE = "?spatial_predicate: "
+_S_DWITHIN_RULE = (
+    _SPATIAL_RULE + '"S_DWITHIN"i "(" expression "," expression "," full_number "," DISTANCE_UNIT ")" -> s_dwithin\n'
+    "                  | "
+)
+_grammar = (_GRAMMAR_DIR / "cql2_text" / "grammar.lark").read_text()
+if _grammar.count(_SPATIAL_RULE) != 1:  # a pygeofilter upgrade changed its grammar: fail at start, not per request
+    raise ImportError("pygeofilter's CQL2 text grammar has changed; update gis.cql's S_DWITHIN rule")
+_DISTANCE_UNIT = "\nDISTANCE_UNIT: /(meters|metres|kilometers|kilometres)\\b/i\n"
+_grammar = _grammar.replace(_SPATIAL_RULE, _S_DWITHIN_RULE) + _DISTANCE_UNIT
+
+
+@v_args(inline=True)
+class _TextTransformer(CQLTransformer):
+    def s_dwithin(self, lhs, rhs, distance, units):
+        return ast.DistanceWithin(lhs, rhs, distance, str(units).lower())
+
+
+_text_parser = Lark(
+    _grammar,
+    parser="lalr",
+    maybe_placeholders=False,
+    transformer=_TextTransformer(),
+    import_paths=[str(_GRAMMAR_DIR), str(_GRAMMAR_DIR / "cql2_text")],
+)
+
+
+def parse_cql2_text(text: str):
+    return _text_parser.parse(text)
+
+
+def _degrees_margin(geometry, metres: float) -> float:
+    """Degrees of longitude (the shorter way at the geometry's latitude) that surely span `metres`."""
+    lat = max(abs(geometry.extent[1]), abs(geometry.extent[3])) + metres / 110_000
+    return metres / (111_320 * math.cos(math.radians(min(lat, 89.0)))) * 1.01
+
+
 class _Evaluator(DjangoFilterEvaluator):
-    """pygeofilter's Django evaluator with a correct LIKE (its own drops `_` and an all-`%` pattern)."""
+    """pygeofilter's Django evaluator with a correct LIKE (its own drops `_` and an all-`%` pattern) and
+    distances in metres on the spheroid (with an index-friendly degree box first)."""
 
     @handle(ast.Like)
     def like(self, node, lhs):
         lookup = "iregex" if node.nocase else "regex"
         q = Q(**{f"{lhs.name}__{lookup}": like_regex(node.pattern)})
         return ~q if node.not_ else q
+
+    @handle(ast.SpatialDistancePredicate, subclasses=True)
+    def spatial_distance(self, node, lhs, rhs):
+        if not isinstance(node, ast.DistanceWithin):
+            raise FilterError("only S_DWITHIN is supported among the distance predicates")
+        if not hasattr(rhs, "extent"):
+            raise FilterError("S_DWITHIN compares the geometry with a geometry literal")
+        unit = str(node.units).lower()
+        if unit not in METRES_PER_UNIT:
+            raise FilterError(f"unknown distance unit {node.units!r}; use meters or kilometers")
+        metres = float(node.distance) * METRES_PER_UNIT[unit]
+        if not 0 <= metres <= MAX_DISTANCE_M:
+            raise FilterError(f"the distance must be 0…{MAX_DISTANCE_M} m")
+        near = Q(**{f"{lhs.name}__dwithin": (rhs, _degrees_margin(rhs, metres))})
+        return near & Q(**{f"{lhs.name}__distance_lte": (rhs, D(m=metres), "spheroid")})
 
 
 def parse(text, lang: str = "cql2-text"):
@@ -176,6 +239,8 @@ def to_q(text, lang: str, layer: Layer) -> Q:
     check(node, layer)
     try:
         q = _Evaluator(layer.field_mapping(), None).evaluate(node)
+    except FilterError:
+        raise
     except (NotImplementedError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise FilterError(f"unsupported filter: {_reason(exc) or type(exc).__name__}") from None
     if not isinstance(q, Q):

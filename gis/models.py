@@ -116,3 +116,34 @@ class ImportPreview(models.Model):
     class Meta:
         verbose_name = _("import preview")
         verbose_name_plural = _("import previews")
+
+
+class SavedQuery(models.Model):
+    """A planner's query (a layer and a CQL2 text filter), kept to run again; optionally shared with colleagues."""
+
+    owner = models.ForeignKey(
+        "core.User", verbose_name=_("owner"), on_delete=models.CASCADE, related_name="saved_queries"
+    )
+    organisation = models.ForeignKey(
+        "core.Organisation",
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        help_text=_("The owner's organisation when saved; shared queries are visible there."),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    layer = models.CharField(_("layer"), max_length=64)
+    cql2 = models.TextField(_("CQL2 filter"), blank=True)
+    shared = models.BooleanField(_("shared with the organisation"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="geo_savedquery_owner_name")]
+        verbose_name = _("saved query")
+        verbose_name_plural = _("saved queries")
+
+    def __str__(self) -> str:
+        return self.name

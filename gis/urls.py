@@ -16,3 +16,9 @@ urlpatterns += [
     path("layers/<str:layer_id>/export/", api.ExportView.as_view(), name="layer-export"),
 ]
 urlpatterns += [path("transform/", api.TransformView.as_view(), name="crs-transform")]
+urlpatterns += [
+    path("layers/<str:layer_id>/stats/", api.LayerStatsView.as_view(), name="layer-stats"),
+    path("zones/", api.ZoneListView.as_view(), name="zone-list"),
+    path("saved-queries/", api.SavedQueryListView.as_view(), name="saved-query-list"),
+    path("saved-queries/<int:pk>/", api.SavedQueryDetailView.as_view(), name="saved-query-detail"),
+]
