@@ -12,9 +12,7 @@ from .models import User
 
 class UserWithRolesBackend(ModelBackend):
     def get_user(self, user_id):
-        user = (
-            User.objects.filter(pk=user_id).annotate(group_names=ArrayAgg("groups__name", default=[])).first()
-        )
+        user = User.objects.filter(pk=user_id).annotate(group_names=ArrayAgg("groups__name", default=[])).first()
         if user is None or not self.user_can_authenticate(user):
             return None
         user.set_role_names(user.group_names)
