@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 2000  # positions per COPY
 BATCH_DELAY = 0.02  # seconds a position may wait for more to share its transaction
 MAX_IN_FLIGHT = 256  # unanswered frames per connection before we stop reading it (back-pressure)
-FEED_TICK = 0.25  # how often coalesced vehicle positions go to the consoles
 READ_SIZE = 65536
 CLOSE = object()  # reply-queue marker: close the connection after the replies queued before it
 
@@ -64,6 +63,7 @@ class BatchWriter:
 
     def __init__(self, feed: services.VehicleFeed, batch_size: int = BATCH_SIZE, delay: float = BATCH_DELAY):
         self.feed = feed
+        self.moved = asyncio.Event()  # set when a committed batch added positions to the feed
         self.batch_size = batch_size
         self.delay = delay
         self._queue: list[tuple[list[services.Fix], asyncio.Future]] = []
@@ -125,6 +125,7 @@ class BatchWriter:
                     future.set_exception(exc)
             return
         self.feed.add(result.moved)
+        self.moved.set()
         at = 0
         for item, future in taken:
             if not future.done():
@@ -350,9 +351,13 @@ class IngestServer:
             self._connections.pop(task, None)
 
     async def _publish(self) -> None:
+        """Send positions as soon as their batch is committed, or when the 1 Hz coalescing lets a held one go."""
         layer = get_channel_layer()
         while True:
-            await asyncio.sleep(FEED_TICK)
+            wait = self.feed.next_due(time.monotonic())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.batch.moved.wait(), wait)
+            self.batch.moved.clear()
             due = self.feed.take(time.monotonic())
             if due:
                 try:

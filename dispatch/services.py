@@ -217,6 +217,12 @@ class VehicleFeed:
         for feature in features:
             self._pending[feature["id"]] = feature
 
+    def next_due(self, now: float) -> float | None:
+        """Seconds from monotonic ``now`` until a pending vehicle may be sent (None: nothing pending)."""
+        if not self._pending:
+            return None
+        return max(0.0, min(self._sent_at.get(uid, -math.inf) + self.interval for uid in self._pending) - now)
+
     def take(self, now: float) -> list[dict]:
         """The pending Features whose vehicle may be sent again at monotonic time ``now``."""
         due = [uid for uid in self._pending if now - self._sent_at.get(uid, -math.inf) >= self.interval]
