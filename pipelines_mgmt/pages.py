@@ -7,9 +7,12 @@ pipelines API, so every analysis a screen shows is one an API client can run too
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core.models import Role
+from gis import io as gis_io
+from gis import layers as gis_layers
 
 from . import selectors
 from .api import REPAIR_ORDER_ROLES
@@ -94,6 +97,101 @@ def _strings() -> dict:
     }
 
 
+def _query_strings() -> dict:
+    """Texts of the query tab (layer catalog, CQL2 builder, results, statistics, export, saved queries)."""
+    return {
+        "geometryTypes": {
+            "Point": _("points"),
+            "MultiPoint": _("points"),
+            "LineString": _("lines"),
+            "MultiLineString": _("lines"),
+            "Polygon": _("polygons"),
+            "MultiPolygon": _("polygons"),
+        },
+        "fields": _("fields"),
+        "operator": _("operator"),
+        "chooseLayer": _("Choose a layer in the catalog."),
+        "removeCondition": _("Remove"),
+        "value": _("value"),
+        "from": _("from"),
+        "to": _("to"),
+        "listHint": _("comma-separated"),
+        "yes": _("yes"),
+        "no": _("no"),
+        "spatialNone": _("no spatial condition"),
+        "spatialOps": {
+            "S_INTERSECTS": _("intersects"),
+            "S_WITHIN": _("inside"),
+            "S_DWITHIN": _("within a distance of"),
+        },
+        "shapes": {
+            "drawn": _("the polygon drawn on the map"),
+            "district": _("a district"),
+            "grid": _("a unit grid"),
+            "feature": _("the selected feature"),
+        },
+        "drawPolygon": _("Draw polygon"),
+        "finishPolygon": _("Finish polygon"),
+        "drawHint": _("Click on the map to add corners; finish with a double click or the button."),
+        "noPolygon": _("Draw a polygon on the map first."),
+        "noZone": _("Pick a district or a unit grid first."),
+        "noFeature": _("Select a feature first: click a result on the map or in the table."),
+        "selectedFeature": _("Selected feature"),
+        "distanceM": _("distance (m)"),
+        "matched": _("%(count)s features match"),
+        "page": _("page %(page)s of %(pages)s"),
+        "noResults": _("No feature matches."),
+        "useAsReference": _("Select"),
+        "statistics": _("Statistics"),
+        "statsBy": {"district": _("by district"), "grid": _("by unit grid")},
+        "statsField": _("sum and mean of"),
+        "statsNone": _("(count only)"),
+        "zone": _("zone"),
+        "code": _("code"),
+        "count": _("count"),
+        "sum": _("sum"),
+        "avg": _("mean"),
+        "length_m": _("length (m)"),
+        "area_m2": _("area (m²)"),
+        "noStats": _("No feature of the result lies in a zone."),
+        "statsNote": _(
+            "%(matched)s features match. A feature counts in each zone it lies in; one that only runs along a "
+            "zone's boundary counts in none. Lengths and areas are split at the boundaries."
+        ),
+        "export": _("Export"),
+        "saved": _("Saved queries"),
+        "load": _("Load"),
+        "delete": _("Delete"),
+        "sharedBy": _("shared by %(owner)s"),
+        "noSaved": _("No saved query yet."),
+        "savedDone": _("Query saved."),
+        "formats": {
+            "gpkg": "GeoPackage",
+            "geojson": "GeoJSON",
+            "csv": "CSV",
+            "shp": _("Shapefile (zip)"),
+            "kml": "KML",
+        },
+    }
+
+
+def _catalog(user) -> list[dict]:
+    """The layers the user may read, with their queryable fields, in the interface language."""
+    chinese = (get_language() or "zh-hans").startswith("zh")
+    return [
+        {
+            "id": layer.id,
+            "title": layer.title_zh if chinese else layer.title_en,
+            "geometryType": layer.geometry_type,
+            "fields": [
+                {"name": name, "type": prop.type, "title": prop.title or name}
+                for name, prop in layer.properties.items()
+            ],
+        }
+        for layer in gis_layers.layers_for(user)
+    ]
+
+
 @login_required
 def planner(request):
     """The workbench; leaders see it read-only (no repair orders), others by their API permissions."""
@@ -116,6 +214,11 @@ def planner(request):
                 "networks": networks,
                 "canOpenRepairOrders": request.user.has_role(*REPAIR_ORDER_ROLES),
                 "strings": _strings(),
+                "query": {
+                    "layers": _catalog(request.user),
+                    "exportFormats": list(gis_io.FORMATS),
+                    "strings": _query_strings(),
+                },
             },
         },
     )

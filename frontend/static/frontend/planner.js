@@ -4,6 +4,7 @@
  * sensitive ones first), mark a valve that will not close and re-plan, open the repair order; trace the
  * run between two points and draw its longitudinal profile; show clearance violations and replacement
  * warnings. Everything comes from /api/pipelines/; every text from the page (translated server-side).
+ * The second tab is the layer query builder (planner-query.js); map clicks go to the open tab.
  */
 import * as maplibregl from "maplibre-gl";
 
@@ -19,6 +20,7 @@ import {
   setNetworkVisible,
 } from "./planner-map.js";
 import {drawProfile} from "./planner-profile.js";
+import {setupQuery} from "./planner-query.js";
 
 const config = JSON.parse(document.getElementById("planner-config").textContent);
 const strings = config.strings;
@@ -27,6 +29,7 @@ const LIST_LIMIT = 60;
 const CLICK_SLOP_PX = 6;
 
 const state = {
+  tab: "network",
   mode: "burst",
   burst: null, // {network, pipe} or {network, point}
   failedValves: new Map(), // id -> valve (from the plan where it was marked)
@@ -61,13 +64,13 @@ function csrfToken() {
   return document.cookie.split("; ").find((c) => c.startsWith("csrftoken="))?.split("=")[1] ?? "";
 }
 
-async function api(url, body) {
-  const options = body === undefined
+async function api(url, body, method = body === undefined ? "GET" : "POST") {
+  const options = method === "GET"
     ? {headers: {Accept: "application/json"}}
     : {
-        method: "POST",
+        method,
         headers: {Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken()},
-        body: JSON.stringify(body),
+        body: body === undefined ? undefined : JSON.stringify(body),
       };
   const response = await fetch(url, options);
   if (response.status === 401) window.location.reload();
@@ -421,6 +424,7 @@ function pipeAt(map, point) {
 
 function setupClicks(map) {
   map.on("click", (event) => {
+    if (state.tab !== "network") return;
     if (state.mode === "connectivity") {
       pickRunPoint(map, event.lngLat);
       return;
@@ -436,6 +440,7 @@ function setupClicks(map) {
     runIsolation(map);
   });
   map.on("mousemove", (event) => {
+    if (state.tab !== "network") return;
     map.getCanvas().style.cursor = state.mode === "connectivity" || pipeAt(map, event.point) ? "pointer" : "";
   });
   for (const radio of document.querySelectorAll("input[name=planner-mode]")) {
@@ -448,6 +453,33 @@ function setupClicks(map) {
   }
   document.getElementById("planner-profile-close").addEventListener("click", () => {
     document.getElementById("planner-profile").hidden = true;
+  });
+}
+
+// --- tabs ---
+
+function setupTabs(query) {
+  const tabs = [...document.querySelectorAll(".planner-tabs [role=tab]")];
+  const open = (tab) => {
+    if (state.tab === "query" && tab.dataset.tab !== "query") query.leave();
+    state.tab = tab.dataset.tab;
+    for (const other of tabs) {
+      const selected = other === tab;
+      other.setAttribute("aria-selected", String(selected));
+      other.tabIndex = selected ? 0 : -1;
+      document.getElementById(other.getAttribute("aria-controls")).hidden = !selected;
+    }
+    document.getElementById("planner-panel").dataset.tab = state.tab;
+  };
+  tabs.forEach((tab, i) => {
+    tab.addEventListener("click", () => open(tab));
+    tab.addEventListener("keydown", (event) => {
+      const step = {ArrowRight: 1, ArrowLeft: -1}[event.key];
+      if (!step) return;
+      const next = tabs[(i + step + tabs.length) % tabs.length];
+      next.focus();
+      open(next);
+    });
   });
 }
 
@@ -501,6 +533,8 @@ async function main() {
     loadWarnings(map),
   );
   setupClicks(map);
+  const query = setupQuery(map, {h, api, showMessage, format, panelPadding, isActive: () => state.tab === "query"});
+  setupTabs(query);
 }
 
 main();

@@ -1,0 +1,114 @@
+"""The planner workbench's query tab in a real browser: pick a layer, build a CQL2 query (an attribute condition
+and a district), see the rows and the features on the map, statistics by district, save the query, load it
+again after a reload, and export the result as a GeoPackage that GDAL reads."""
+
+import uuid
+from pathlib import Path
+
+import pyogrio
+import pytest
+from django.conf import settings
+from playwright.sync_api import expect
+
+from core.models import AdminArea
+from gis.models import Road
+
+MAP_READY = "document.body.dataset.mapReady === '1'"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+# Transactional, as test_planner: the demo city (re)loaded by `demo_city` is committed, so the server under test
+# sees it; the saved query the server writes goes with the flush at the end.
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def open_query_tab(page, base_url: str):
+    page.goto(f"{base_url}/planner/")
+    page.wait_for_function(MAP_READY, timeout=60_000)
+    page.locator("#planner-tab-query").click()
+    expect(page.locator("#planner-pane-query")).to_be_visible()
+    expect(page.locator("#planner-pane-network")).to_be_hidden()
+
+
+def expected_roads():
+    """Arterial roads in the first district (intersecting it), and those statistics put in it (more than touching)."""
+    district = AdminArea.objects.filter(level=AdminArea.Level.DISTRICT).order_by("code").first()
+    hits = Road.objects.filter(road_class="arterial", geom__intersects=district.geom)
+    return district, hits.count(), hits.exclude(geom__touches=district.geom).count()
+
+
+def test_query_a_layer_see_rows_map_and_statistics_save_reload_and_export(page, demo_city, asgi_server, tmp_path):
+    district, matched, in_district = expected_roads()
+    name = f"主干道-{uuid.uuid4().hex[:6]}"
+    page.goto(f"{asgi_server}/login/?next=/planner/")
+    page.fill("#id_username", "planner")
+    page.fill("#id_password", settings.CITYOPS_DEMO_PASSWORD)
+    page.click("form.login-card button[type=submit]")
+    page.wait_for_url(f"{asgi_server}/planner/", wait_until="commit")
+    open_query_tab(page, asgi_server)
+    # The catalog: Chinese titles, the pipes a planner may read, no vehicles (operators only).
+    catalog = page.locator("#query-catalog")
+    expect(catalog).to_contain_text("道路")
+    expect(catalog).to_contain_text("供水管线")
+    assert page.locator(".query-layer[data-layer=vehicles]").count() == 0
+    page.locator(".query-layer[data-layer=roads]").click()
+    expect(page.locator("#query-field-list")).to_contain_text("road_class")
+
+    # An attribute condition and a district.
+    page.locator("#query-add-condition").click()
+    condition = page.locator(".query-condition").first
+    condition.locator(".query-field").select_option("road_class")
+    condition.locator(".query-value").fill("arterial")
+    page.locator("#query-spatial-op").select_option("S_INTERSECTS")
+    page.locator("#query-shape").select_option("district")
+    page.locator("#query-district").select_option(district.code)
+    text = page.locator("#query-cql2").input_value()
+    assert text.startswith("road_class = 'arterial' AND S_INTERSECTS(geometry, MULTIPOLYGON(((")
+
+    page.locator("#query-run").click()
+    page.wait_for_function("document.body.dataset.queryRuns === '1'", timeout=30_000)
+    expect(page.locator("#query-matched")).to_contain_text(str(matched))
+    assert page.locator("#query-table tbody tr").count() == min(matched, 20)
+    assert set(page.locator("#query-table tbody tr td:nth-child(3)").all_inner_texts()) <= {"arterial"}
+    on_map = page.evaluate("window.cityopsMap.querySourceFeatures('query-results').map(f => f.properties.fid)")
+    assert len(set(on_map)) == matched
+    assert page.evaluate("window.cityopsMap.queryRenderedFeatures({layers: ['query-result-lines']}).length") > 0
+
+    # Statistics by district: the picked district holds the roads that are more than touching it.
+    page.locator("#query-stats-by").select_option("district")
+    page.locator("#query-stats-run").click()
+    page.wait_for_function("document.body.dataset.queryStats === '1'", timeout=30_000)
+    row = page.locator(f"#query-stats-table tr[data-code='{district.code}']")
+    expect(row.locator("td.count")).to_have_text(str(in_district))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "planner-query.png")
+
+    # Saved, then loaded again after a reload.
+    page.locator("#query-save-name").fill(name)
+    page.locator("#query-save").click()
+    saved = page.locator("#query-saved-list li", has_text=name)
+    expect(saved).to_be_visible()
+    page.reload()
+    page.wait_for_function(MAP_READY, timeout=60_000)
+    page.locator("#planner-tab-query").click()
+    saved.locator("button.query-load").click()
+    page.wait_for_function("document.body.dataset.queryRuns === '1'", timeout=30_000)
+    assert page.locator("#query-cql2").input_value() == text
+    expect(page.locator("#query-matched")).to_contain_text(str(matched))
+    expect(page.locator(".query-layer[data-layer=roads]")).to_have_attribute("aria-pressed", "true")
+
+    # Export of the result as a GeoPackage: a real file, with the matched roads.
+    page.locator("#query-export-format").select_option("gpkg")
+    with page.expect_download() as download_info:
+        page.locator("#query-export-link").click()
+    path = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(path)
+    assert path.read_bytes()[:16] == b"SQLite format 3\x00"
+    frame = pyogrio.read_dataframe(path)
+    assert len(frame) == matched and set(frame["road_class"]) == {"arterial"}
+
+    # Deleted by its owner.
+    saved.locator("button.query-delete").click()
+    expect(page.locator("#query-saved-list li", has_text=name)).to_have_count(0)
+    # Network clicks stay with the network tab: nothing was isolated while querying.
+    assert "isolation" not in page.evaluate("Object.keys(document.body.dataset)")
+    assert page.errors == []
