@@ -8,10 +8,12 @@ from pathlib import Path
 import pyogrio
 import pytest
 from django.conf import settings
+from django.contrib.gis.geos import GEOSGeometry
+from django.db import connection
 from playwright.sync_api import expect
 
 from core.models import AdminArea
-from gis.models import Road
+from gis.models import Address, Road
 
 MAP_READY = "document.body.dataset.mapReady === '1'"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -106,9 +108,52 @@ def test_query_a_layer_see_rows_map_and_statistics_save_reload_and_export(page, 
     frame = pyogrio.read_dataframe(path)
     assert len(frame) == matched and set(frame["road_class"]) == {"arterial"}
 
+    check_distance_from_a_selected_feature_and_a_drawn_polygon(page)
+
     # Deleted by its owner.
     saved.locator("button.query-delete").click()
     expect(page.locator("#query-saved-list li", has_text=name)).to_have_count(0)
     # Network clicks stay with the network tab: nothing was isolated while querying.
     assert "isolation" not in page.evaluate("Object.keys(document.body.dataset)")
     assert page.errors == []
+
+
+def check_distance_from_a_selected_feature_and_a_drawn_polygon(page):
+    """Addresses within 100 m of a road picked in the result table; then addresses inside a polygon drawn around it."""
+    row = page.locator("#query-table tbody tr").first
+    road_id = int(row.locator("td").first.inner_text())
+    row.locator("button.query-select").click()
+    page.locator(".query-layer[data-layer=addresses]").click()
+    page.locator("#query-spatial-op").select_option("S_DWITHIN")
+    page.locator("#query-shape").select_option("feature")
+    page.locator("#query-distance").fill("100")
+    assert page.locator("#query-cql2").input_value().startswith("S_DWITHIN(geometry, LINESTRING(")
+    page.locator("#query-run").click()
+    page.wait_for_function("document.body.dataset.queryRuns === '2'", timeout=30_000)
+    with connection.cursor() as cursor:  # the same question asked of PostGIS's geography type
+        cursor.execute(
+            "SELECT count(*) FROM geo_address a, geo_road r"
+            " WHERE r.id = %s AND ST_DWithin(a.geom::geography, r.geom::geography, 100)",
+            [road_id],
+        )
+        near = cursor.fetchone()[0]
+    assert near > 0
+    expect(page.locator("#query-matched")).to_contain_text(str(near))
+
+    # A square drawn around the middle of the map.
+    page.locator("#query-spatial-op").select_option("S_WITHIN")
+    page.locator("#query-shape").select_option("drawn")
+    page.locator("#query-draw").click()
+    box = page.locator("#planner-map canvas").bounding_box()
+    cx, cy = box["x"] + box["width"] * 0.65, box["y"] + box["height"] * 0.5
+    for dx, dy in [(-120, -120), (120, -120), (120, 120), (-120, 120)]:
+        page.mouse.click(cx + dx, cy + dy)
+    page.locator("#query-draw").click()  # finish
+    text = page.locator("#query-cql2").input_value()
+    assert text.startswith("S_WITHIN(geometry, POLYGON((")
+    drawn = GEOSGeometry(text[len("S_WITHIN(geometry, ") : -1], srid=4326)
+    page.locator("#query-run").click()
+    page.wait_for_function("document.body.dataset.queryRuns === '3'", timeout=30_000)
+    inside = Address.objects.filter(geom__within=drawn).count()
+    assert inside > 0
+    expect(page.locator("#query-matched")).to_contain_text(str(inside))
