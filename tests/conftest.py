@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import override_settings
 from rest_framework.test import APIClient
+
+from . import demo_snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 # Each run gets its own channel-layer prefix, so parallel runs on one Redis never see each other.
@@ -28,14 +31,27 @@ def _load_small_city():
     from core.models import AdminArea
 
     if not AdminArea.objects.exists():
-        load_demo_city("small")
+        if demo_snapshot.taken():
+            demo_snapshot.restore()
+        else:
+            load_demo_city("small")
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """The test database starts with the small demo city (for tests that roll back)."""
+    """The test database starts with the small demo city (for tests that roll back), and keeps a copy of it
+    to put back quickly after a transactional test flushed it."""
     with django_db_blocker.unblock():
         _load_small_city()
+        demo_snapshot.take()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_found_per_request():
+    """Each test client loads the middleware anew, and WhiteNoise would index every static file (the vendored
+    front-end libraries) each time; in this process it finds a file when asked. Servers under test keep the index."""
+    with override_settings(WHITENOISE_AUTOREFRESH=True):
+        yield
 
 
 @pytest.fixture
