@@ -141,6 +141,18 @@ def test_paging_with_next_links_returns_every_row_once(api):
     assert pages == -(-Road.objects.count() // 150)
 
 
+def test_geojson_accept_header_is_answered(api):
+    """A client that asks only for application/geo+json (no application/json) gets the items, not a 406."""
+    client = api("planner")
+    for accept in ["application/geo+json", "application/geo+json, application/json;q=0.9", "*/*"]:
+        response = client.get("/ogcapi/collections/roads/items?limit=3", HTTP_ACCEPT=accept)
+        assert response.status_code == 200, (accept, response.content)
+        assert response["Content-Type"].startswith("application/geo+json")
+        assert response.json()["numberReturned"] == 3
+    refused = APIClient().get("/ogcapi/collections/roads/items", HTTP_ACCEPT="application/geo+json")
+    assert refused.status_code in (401, 403) and refused.json()["error"] == "not_authenticated"
+
+
 def test_limit_bounds_and_default(api):
     client = api("planner")
     body = client.get("/ogcapi/collections/addresses/items").json()
