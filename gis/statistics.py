@@ -84,10 +84,12 @@ def numeric_field(layer: Layer, name: str | None) -> str | None:
     return prop.path
 
 
-_MEASURES = {
-    "length_m": "ST_Length(ST_Transform(ST_Intersection(f.stat_geom, z.zone_geom), %s))",
-    "area_m2": "ST_Area(ST_Transform(ST_Intersection(f.stat_geom, z.zone_geom), %s))",
-}
+# Most features lie wholly inside one zone: those are measured whole, the rest cut at the boundary first.
+_PART = (
+    "ST_Transform(CASE WHEN ST_CoveredBy(f.stat_geom, z.zone_geom) THEN f.stat_geom"
+    " ELSE ST_Intersection(f.stat_geom, z.zone_geom) END, %s)"
+)
+_MEASURES = {"length_m": f"ST_Length({_PART})", "area_m2": f"ST_Area({_PART})"}
 
 
 _NOT_ONLY_TOUCHING = " AND NOT ST_Touches(f.stat_geom, z.zone_geom)"
