@@ -113,6 +113,11 @@ def test_query_a_layer_see_rows_map_and_statistics_save_reload_and_export(page, 
     # Deleted by its owner.
     saved.locator("button.query-delete").click()
     expect(page.locator("#query-saved-list li", has_text=name)).to_have_count(0)
+    # On a 10-inch tablet the panel (a bottom sheet) stays on the screen, the map above it.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    panel = page.locator("#planner-panel").bounding_box()
+    assert panel["x"] >= 0 and panel["x"] + panel["width"] <= 1280 and panel["y"] + panel["height"] <= 800
+    page.screenshot(path=SCREENSHOTS / "planner-query-tablet.png")
     # Network clicks stay with the network tab: nothing was isolated while querying.
     assert "isolation" not in page.evaluate("Object.keys(document.body.dataset)")
     assert page.errors == []
