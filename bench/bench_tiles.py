@@ -1,18 +1,24 @@
-"""Vector-tile figures: CityOps /tiles/ (cold = rendered, warm = from the Redis cache) against the bare ST_AsMVT
-query for the same tiles.
+"""Vector-tile time: CityOps /tiles/ (uncached = rendered, cached = from Redis) against the bare ST_AsMVT query for
+the same tile, over real HTTP and in-process, for several tiles at several zooms; medians and ratios.
 
-Run:  .venv/bin/python bench/bench_tiles.py [--scale city] [--layer roads] [--zooms 13 14 15] [--rounds 3]
+Run:  .venv/bin/python bench/bench_tiles.py [--scale city] [--zooms 12 14 16] [--tiles 5] [--repeats 7]
 
-Uses the bench database `cityops_bench` (bench/benchdb.py), loading the demo city if it is empty. Requests go
-through the whole Django stack in-process (URL routing, session auth, role check, cache, ETag) with the test
-client, so the ratio shows what CityOps adds on top of PostGIS. The bare query is the textbook one:
-ST_AsMVTGeom over the tile envelope of the same rows and columns, nothing else.
-Goals (issue 3): uncached within 1.3× of the bare query; cached tiles far faster. Also printed: CityOps' own
-tile SQL run directly, which separates the query's cost from the per-request cost of Django (session and
-user look-ups, 2 queries per request with the database session backend).
+Uses the bench database `cityops_bench` (bench/benchdb.py), loading the demo city if it is empty.
+- bare: the textbook query (ST_AsMVTGeom over the tile envelope of the same rows and columns of geo_road, nothing
+  else), sent by this process on its own connection: one round trip to PostGIS.
+- HTTP: `uvicorn cityops.asgi:application` (as bin/cityops starts it, one worker) on loopback, signed in as the
+  planner through the login form; one keep-alive connection. This is what a map client waits for.
+- in-process: the same request through Django's whole handler and middleware in this process (WSGIHandler, same
+  session cookie), without the HTTP server and socket.
+- uncached: the layer's tables get a new version first (as a data change does), so the tile is rendered;
+  cached: the same tile again, from Redis.
+Per tile, each figure is the median of --repeats interleaved measurements; per zoom, the median over its tiles.
+Tiles per zoom: spread over the non-empty tiles of the city ordered by size (the largest included).
+Goals (issue 3): uncached within 1.3× of the bare query; cached tiles far faster.
 """
 
 import argparse
+import io
 import math
 import os
 import platform
@@ -20,6 +26,16 @@ import statistics
 import time
 
 from benchdb import prepare_database
+from peers import servers
+
+BARE = """
+SELECT ST_AsMVT(t, 'roads', 4096, 'geom', 'id') FROM (
+  SELECT id, name, road_class, speed_kmh, oneway, lanes,
+         ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4096, 64, true) AS geom
+  FROM geo_road
+  WHERE geom && ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => 64.0 / 4096), 4326)
+) t WHERE t.geom IS NOT NULL
+"""
 
 
 def tiles_covering(bounds, z: int) -> list[tuple[int, int, int]]:
@@ -35,22 +51,19 @@ def tiles_covering(bounds, z: int) -> list[tuple[int, int, int]]:
     return [(z, x, y) for x in range(tx(west), tx(east) + 1) for y in range(ty(north), ty(south) + 1)]
 
 
-BARE = """
-SELECT ST_AsMVT(t, %(layer)s, 4096, 'geom', 'id') FROM (
-  SELECT id, name, road_class, speed_kmh, oneway, lanes,
-         ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4096, 64, true) AS geom
-  FROM geo_road
-  WHERE geom && ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => 64.0 / 4096), 4326)
-) t WHERE t.geom IS NOT NULL
-"""
+def spread(items: list, count: int) -> list:
+    """`count` items evenly spaced through `items`, its last (largest) one included."""
+    if len(items) <= count:
+        return items
+    return [items[round(i * (len(items) - 1) / (count - 1))] for i in range(count)] if count > 1 else items[-1:]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="city", choices=["small", "city", "metro"])
-    parser.add_argument("--layer", default="roads", help="roads (compared with the bare query) or basemap")
-    parser.add_argument("--zooms", type=int, nargs="+", default=[13, 14, 15])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--zooms", type=int, nargs="+", default=[12, 14, 16])
+    parser.add_argument("--tiles", type=int, default=5, help="tiles per zoom")
+    parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
 
     prepare_database()
@@ -58,83 +71,133 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
     from django.db import connection
-    from django.test import Client
 
     from core.management.commands.load_demo_city import load_demo_city
-    from core.models import AdminArea, User
-    from gis import tiles
+    from core.models import AdminArea
+    from gis import layers, tiles
 
     if not AdminArea.objects.exists():
         print(f"loading the {args.scale} demo city into cityops_bench …")
         load_demo_city(args.scale)
-    city = AdminArea.objects.get(level=AdminArea.Level.CITY)
-    grid = [t for z in args.zooms for t in tiles_covering(city.geom.extent, z)]
-    client = Client()
-    client.force_login(User.objects.get(username="planner"))
-    machine = f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
-    print(f"# tile bench: {machine}, PostGIS tiles of {args.layer}")
-    print(f"{len(grid)} tiles at zooms {args.zooms} over the city ({city.geom.extent})")
+    city = AdminArea.objects.get(level=AdminArea.Level.CITY).geom.extent
+    road_tables = tiles.tables_of(layers.get("roads"))
 
-    def bare_pass() -> float:
+    def bare(z: int, x: int, y: int) -> tuple[float, int]:
         started = time.perf_counter()
         with connection.cursor() as cursor:
-            for z, x, y in grid:
-                cursor.execute(BARE, {"layer": "roads", "z": z, "x": x, "y": y})
-                cursor.fetchone()
-        return time.perf_counter() - started
+            cursor.execute(BARE, {"z": z, "x": x, "y": y})
+            body = cursor.fetchone()[0]
+        return time.perf_counter() - started, len(body or b"")
 
-    our_layers = tiles.tile_layers(args.layer, User.objects.get(username="planner"))
+    picked = []
+    for z in args.zooms:
+        sized = sorted((bare(*tile)[1], tile) for tile in tiles_covering(city, z))
+        picked += [tile for size, tile in spread([s for s in sized if s[0] > 0], args.tiles)]
 
-    def render_pass() -> float:
-        """Our SQL (built from the layer registry) straight to PostGIS: no HTTP, no auth, no cache."""
-        started = time.perf_counter()
-        for z, x, y in grid:
-            for tile_layer in our_layers:
-                tiles.render(tile_layer, z, x, y)
-        return time.perf_counter() - started
+    server = servers.start_cityops()
+    try:
+        client = servers.KeepAlive(server.port)
+        servers.sign_in(client, "planner", settings.CITYOPS_DEMO_PASSWORD)
+        cookie = client.headers["Cookie"]
+        handler = WSGIHandler()
 
-    def http_pass(cold: bool) -> tuple[float, int]:
-        if cold:
-            tiles.bump(*tiles.all_tables())
-        size = 0
-        started = time.perf_counter()
-        for z, x, y in grid:
-            response = client.get(f"/tiles/{args.layer}/{z}/{x}/{y}.pbf")
-            assert response.status_code in (200, 204), response.status_code
-            size += len(response.content)
-        return time.perf_counter() - started, size
+        def in_process(path: str) -> tuple[float, int]:
+            environ = {
+                "REQUEST_METHOD": "GET",
+                "PATH_INFO": path,
+                "QUERY_STRING": "",
+                "SERVER_NAME": "127.0.0.1",
+                "SERVER_PORT": "80",
+                "HTTP_HOST": "127.0.0.1",
+                "HTTP_COOKIE": cookie,
+                "wsgi.url_scheme": "http",
+                "wsgi.input": io.BytesIO(),
+                "wsgi.errors": io.StringIO(),
+            }
+            status = []
+            started = time.perf_counter()
+            response = handler(environ, lambda s, headers: status.append(s))
+            body = b"".join(response)
+            response.close()
+            seconds = time.perf_counter() - started
+            assert status[0][:3] in ("200", "204"), status
+            return seconds, len(body)
 
-    def floor_pass() -> float:
-        """The same number of signed-in requests to a view that touches no tile (the style JSON): the floor."""
-        started = time.perf_counter()
-        for _ in grid:
-            client.get("/tiles/styles/basemap.json")
-        return time.perf_counter() - started
+        def over_http(path: str, expect=(200, 204)) -> tuple[float, int]:
+            started = time.perf_counter()
+            status, _, body = client.get(path)
+            seconds = time.perf_counter() - started
+            assert status in expect, (status, body[:200])
+            return seconds, len(body)
 
-    bare_pass()  # warm PostgreSQL's buffers and plans once, for all contenders
-    bare, ours, cold, warm, floor = [], [], [], [], []
-    size = 0
-    for _ in range(args.rounds):
-        bare.append(bare_pass())
-        ours.append(render_pass())
-        seconds, size = http_pass(cold=True)
-        cold.append(seconds)
-        warm.append(http_pass(cold=False)[0])
-        floor.append(floor_pass())
-    b, r = statistics.median(bare), statistics.median(ours)
-    c, w, f = statistics.median(cold), statistics.median(warm), statistics.median(floor)
-    n = len(grid)
-    print(f"tile bytes per pass: {size}")
-    print(f"bare ST_AsMVT query : {n / b:8.1f} tiles/s  ({b / n * 1000:.2f} ms/tile)")
-    print(f"CityOps tile SQL     : {n / r:8.1f} tiles/s  ({r / n * 1000:.2f} ms/tile)")
-    print(f"CityOps cold (render): {n / c:8.1f} tiles/s  ({c / n * 1000:.2f} ms/tile)")
-    print(f"CityOps warm (cache) : {n / w:8.1f} tiles/s  ({w / n * 1000:.2f} ms/tile)")
-    print(f"request floor (style): {n / f:8.1f} req/s    ({f / n * 1000:.2f} ms/request: session, user, middleware)")
-    if args.layer == "roads":
-        print(f"ratio tile SQL / bare = {r / b:.2f}  (the query CityOps sends vs the textbook one)")
-        print(f"ratio cold HTTP / bare = {c / b:.2f}  (goal ≤ 1.3; includes session auth, role check, cache I/O)")
-    print(f"ratio warm / cold = {w / c:.2f}  (cached tiles are {c / w:.1f}× faster)")
+        def uncached(fetch, path: str) -> tuple[float, int]:
+            tiles.bump(*road_tables)
+            return fetch(path)
+
+        kinds = {
+            "bare ST_AsMVT": lambda path, tile: bare(*tile),
+            "HTTP uncached": lambda path, tile: uncached(over_http, path),
+            "HTTP cached": lambda path, tile: over_http(path),
+            "in-process uncached": lambda path, tile: uncached(in_process, path),
+            "in-process cached": lambda path, tile: in_process(path),
+            # The per-request floor: signed in, then refused for a zoom that does not exist (400), no tile work.
+            "HTTP floor": lambda path, tile: over_http("/tiles/roads/99/0/0.pbf", expect=(400,)),
+        }
+        for tile in picked[:3]:  # warm up: plans, connections, the Lua script, the server's imports
+            for measure in kinds.values():
+                measure(f"/tiles/roads/{tile[0]}/{tile[1]}/{tile[2]}.pbf", tile)
+
+        load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"# tile bench: Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {load}")
+        print(
+            f"sessions: {settings.SESSION_ENGINE} (cache {getattr(settings, 'SESSION_CACHE_ALIAS', '-')}); "
+            f"auth backends: {', '.join(settings.AUTHENTICATION_BACKENDS)}"
+        )
+        print(f"layer roads, {args.tiles} tiles per zoom, {args.repeats} interleaved repeats per tile; ms are medians")
+        per_tile: dict[tuple, dict[str, float]] = {}
+        sizes: dict[tuple, int] = {}  # bare, and CityOps' (simplified below z13, so smaller there)
+        for tile in picked:
+            path = f"/tiles/roads/{tile[0]}/{tile[1]}/{tile[2]}.pbf"
+            runs: dict[str, list[float]] = {kind: [] for kind in kinds}
+            for _ in range(args.repeats):
+                for kind, measure in kinds.items():
+                    seconds, size = measure(path, tile)
+                    runs[kind].append(seconds * 1000)
+                    assert size > 0, f"{kind}: {path} is empty"
+                    if kind in ("bare ST_AsMVT", "HTTP uncached"):
+                        sizes[tile if kind == "bare ST_AsMVT" else (*tile, "ours")] = size
+            per_tile[tile] = {kind: statistics.median(ms) for kind, ms in runs.items()}
+
+        header = "".join(f"{kind:>21s}" for kind in kinds)
+        print(f"\n{'tile':>16s} {'bytes':>15s}{header}   uncached/bare HTTP  in-process  cached/bare HTTP")
+        for tile, ms in per_tile.items():
+            b = ms["bare ST_AsMVT"]
+            print(
+                f"{'/'.join(map(str, tile)):>16s} {sizes[tile]:7d}/{sizes[(*tile, 'ours')]:7d}"
+                + "".join(f"{ms[kind]:21.2f}" for kind in kinds)
+                + f"   {ms['HTTP uncached'] / b:17.2f}× {ms['in-process uncached'] / b:10.2f}×"
+                f" {ms['HTTP cached'] / b:16.2f}×"
+            )
+        floor = statistics.median(ms["HTTP floor"] for ms in per_tile.values())
+        print(f"HTTP floor (signed-in request answered 400 before any tile work): {floor:.2f} ms")
+        print("\nper zoom (median over its tiles):")
+        for z in [*args.zooms, "all"]:
+            group = [ms for tile, ms in per_tile.items() if z == "all" or tile[0] == z]
+            med = {kind: statistics.median(ms[kind] for ms in group) for kind in kinds}
+            ratio = {kind: statistics.median(ms[kind] / ms["bare ST_AsMVT"] for ms in group) for kind in kinds}
+            print(
+                f"  z{z!s:>3s}: bare {med['bare ST_AsMVT']:6.2f} ms | HTTP uncached {med['HTTP uncached']:6.2f} ms "
+                f"({ratio['HTTP uncached']:.2f}×, goal ≤ 1.3) cached {med['HTTP cached']:6.2f} ms "
+                f"({ratio['HTTP cached']:.2f}×) | in-process uncached {med['in-process uncached']:6.2f} ms "
+                f"({ratio['in-process uncached']:.2f}×) cached {med['in-process cached']:6.2f} ms "
+                f"({ratio['in-process cached']:.2f}×)"
+            )
+        print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

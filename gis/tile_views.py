@@ -7,7 +7,9 @@ with an ETag that changes when the data does.
 from __future__ import annotations
 
 import hashlib
+import time
 
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -20,10 +22,39 @@ MAX_ZOOM = 22
 PNG = "image/png"
 
 
+VIEWER_SECONDS = 15.0
+_VIEWERS: dict[tuple[str, str], tuple[float, object]] = {}
+
+
+def _viewer(request):
+    """The signed-in user of a tile request, or None.
+
+    A map asks for dozens of tiles a second, each one a request. Django verifies the user the first time
+    (backend: active, roles; session auth hash); this process then remembers that user for VIEWER_SECONDS
+    under the session's user id and auth hash, so a tile costs no user query. Signing out takes effect at
+    once (the session is gone); a change of roles, password or active flag within VIEWER_SECONDS."""
+    key = (request.session.get(SESSION_KEY), request.session.get(HASH_SESSION_KEY))
+    if key[0] is None:
+        return None
+    now = time.monotonic()
+    hit = _VIEWERS.get(key)
+    if hit and hit[0] > now:
+        return hit[1]
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    if len(_VIEWERS) > 10_000:
+        _VIEWERS.clear()
+    _VIEWERS[key] = (now + VIEWER_SECONDS, user)
+    return user
+
+
+def _refused() -> HttpResponse:
+    return JsonResponse({"error": "not_authenticated", "detail": "sign in to read map tiles"}, status=403)
+
+
 def _refuse_anonymous(request) -> HttpResponse | None:
-    if not request.user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated", "detail": "sign in to read map tiles"}, status=403)
-    return None
+    return None if request.user.is_authenticated else _refused()
 
 
 def check_tile(z: int, x: int, y: int) -> None:
@@ -72,14 +103,14 @@ def raster_tile(request, name: str, z: int, x: int, y: int):
 
 def vector_tile(request, layer: str, z: int, x: int, y: int):
     """/tiles/{layer or tile set}/{z}/{x}/{y}.pbf: 200 MVT, 204 when empty, 404 for a layer the user may not read."""
-    refused = _refuse_anonymous(request)
-    if refused:
-        return refused
+    user = _viewer(request)
+    if user is None:
+        return _refused()
     try:
         check_tile(z, x, y)
     except InputError as exc:
         return _bad(exc)
-    parts = tiles.tile_layers(layer, request.user)
+    parts = tiles.tile_layers(layer, user)
     if parts is None:
         return JsonResponse({"error": "not_found", "detail": f"no layer {layer!r}"}, status=404)
     tile = tiles.get_tile(parts, z, x, y)

@@ -140,13 +140,21 @@ def tile_sql(tile_layer: TileLayer, z: int, x: int, y: int) -> tuple[str, list]:
 
 
 def render(tile_layer: TileLayer, z: int, x: int, y: int) -> bytes:
-    if z < tile_layer.layer.tile_min_zoom:
-        return b""
-    sql, params = tile_sql(tile_layer, z, x, y)
+    return render_many([tile_layer], z, x, y)[0]
+
+
+def render_many(tile_layers_: list[TileLayer], z: int, x: int, y: int) -> list[bytes]:
+    """Each layer's MVT for tile z/x/y (empty below its min zoom), all from one SQL statement."""
+    drawn = [tl for tl in tile_layers_ if z >= tl.layer.tile_min_zoom]
+    if not drawn:
+        return [b"" for _ in tile_layers_]
+    queries = [tile_sql(tile_layer, z, x, y) for tile_layer in drawn]
+    sql = "SELECT " + ", ".join(f"({query})" for query, _ in queries)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [param for _, params in queries for param in params])
         row = cursor.fetchone()
-    return bytes(row[0]) if row and row[0] else b""
+    bodies = {tl.name: bytes(body) if body else b"" for tl, body in zip(drawn, row, strict=True)}
+    return [bodies.get(tl.name, b"") for tl in tile_layers_]
 
 
 # -------------------------------------------------------------------------------------- versions, cache
@@ -187,9 +195,17 @@ def _models_of(layer: Layer) -> set[type[Model]]:
     return models
 
 
+_TABLES: dict[tuple, list[str]] = {}
+
+
 def tables_of(layer: Layer) -> list[str]:
-    """Every table a layer's tiles read."""
-    return sorted(model._meta.db_table for model in _models_of(layer))
+    """Every table a layer's tiles read (worked out once per layer definition)."""
+    key = (layer.id, layer.model, tuple(prop.path for prop in layer.properties.values()))
+    if key not in _TABLES:
+        if len(_TABLES) > 1000:
+            _TABLES.clear()
+        _TABLES[key] = sorted(model._meta.db_table for model in _models_of(layer))
+    return _TABLES[key]
 
 
 def bump(*tables: str) -> None:
@@ -245,13 +261,20 @@ class Tile:
 
 
 def get_tile(tile_layers_: list[TileLayer], z: int, x: int, y: int) -> Tile:
-    """The tile (concatenated layers), from the cache when its tables have not changed since it was stored."""
-    parts = []
-    signature = []
+    """The tile (its layers concatenated): cached layers from Redis when their tables have not changed since they
+    were stored, the others rendered. Whatever the number of layers (a basemap tile has nine), that is one Redis
+    look-up, at most one SQL statement and one Redis write."""
+    cached = [tl for tl in tile_layers_ if tl.layer.tile_cache and z >= tl.layer.tile_min_zoom]
+    found = _lookup(cached, z, x, y)
+    missing = [tl for tl in tile_layers_ if z >= tl.layer.tile_min_zoom and found.get(tl.name, (None, None))[1] is None]
+    rendered = dict(zip([tl.name for tl in missing], render_many(missing, z, x, y), strict=True))
+    _store({found[name][2]: body for name, body in rendered.items() if name in found})
+    parts, signature = [], []
     cacheable = True
     for tile_layer in tile_layers_:
-        body, version = _cached_layer_tile(tile_layer, z, x, y)
-        cacheable &= version is not None
+        version, hit, _ = found.get(tile_layer.name, (None, None, None))
+        body = hit if hit is not None else rendered.get(tile_layer.name, b"")
+        cacheable &= version is not None or z < tile_layer.layer.tile_min_zoom
         parts.append(body)
         signature.append(f"{tile_layer.name}@{version or hashlib.blake2s(body).hexdigest()}")
     body = b"".join(parts)
@@ -259,48 +282,75 @@ def get_tile(tile_layers_: list[TileLayer], z: int, x: int, y: int) -> Tile:
     return Tile(body, etag, cacheable)
 
 
-# One round trip for a cache look-up: read (or start) the versions of the layer's tables, then the tile stored
-# under them. A version that is missing (first use, or Redis lost its data) starts from a number never used
-# before (the caller's clock in ns), so an old tile can never match it.
+# One round trip for the cache look-up of every layer of a tile: read (or start) the versions of the tables
+# (KEYS), then each layer's tile stored under the versions of its own tables. ARGV: a fresh version, then per
+# layer the tile key's head and tail and the indices of its tables in KEYS. A version that is missing (first
+# use, or Redis lost its data) starts from a number never used before (the caller's clock in ns), so an old
+# tile can never match it.
 _LOOKUP = """
 local versions = {}
 for i, key in ipairs(KEYS) do
   redis.call('SET', key, ARGV[1], 'NX')
   versions[i] = redis.call('GET', key)
 end
-local version = table.concat(versions, '.')
-return {version, redis.call('GET', ARGV[2] .. version .. ARGV[3])}
+local out = {}
+for n = 2, #ARGV, 3 do
+  local parts = {}
+  for i in string.gmatch(ARGV[n + 2], '%d+') do
+    parts[#parts + 1] = versions[tonumber(i)]
+  end
+  local version = table.concat(parts, '.')
+  out[#out + 1] = version
+  out[#out + 1] = redis.call('GET', ARGV[n] .. version .. ARGV[n + 1])
+end
+return out
 """
 _lookup_script = None
 
 
-def _lookup(client: redis.Redis, tile_layer: TileLayer, z: int, x: int, y: int) -> tuple[str, bytes | None, str]:
-    """(version, cached tile or None, key to store the tile under)."""
+def _lookup(tile_layers_: list[TileLayer], z: int, x: int, y: int) -> dict[str, tuple[str, bytes | None, str]]:
+    """Layer name → (version, cached tile or None, key to store the tile under); {} without Redis."""
     global _lookup_script
+    client = _redis() if tile_layers_ else None
+    if client is None:
+        return {}
     if _lookup_script is None:
         _lookup_script = client.register_script(_LOOKUP)
     prefix = _prefix()
-    keys = [f"{prefix}v:{table}" for table in tables_of(tile_layer.layer)]
-    head, tail = f"{prefix}t:{tile_layer.name}:", f":{z}/{x}/{y}"
-    version, hit = _lookup_script(keys=keys, args=[time.time_ns(), head, tail], client=client)
-    version = version.decode()
-    return version, hit, head + version + tail
+    keys: list[str] = []
+    args: list = [time.time_ns()]
+    heads = []
+    for tile_layer in tile_layers_:
+        indices = []
+        for table in tables_of(tile_layer.layer):
+            key = f"{prefix}v:{table}"
+            if key not in keys:
+                keys.append(key)
+            indices.append(str(keys.index(key) + 1))
+        head, tail = f"{prefix}t:{tile_layer.name}:", f":{z}/{x}/{y}"
+        args += [head, tail, ",".join(indices)]
+        heads.append((head, tail))
+    try:
+        reply = _lookup_script(keys=keys, args=args, client=client)
+    except redis.RedisError as exc:
+        _redis_failed(exc)
+        return {}
+    found = {}
+    for i, (tile_layer, (head, tail)) in enumerate(zip(tile_layers_, heads, strict=True)):
+        version = reply[2 * i].decode()
+        found[tile_layer.name] = (version, reply[2 * i + 1], head + version + tail)
+    return found
 
 
-def _cached_layer_tile(tile_layer: TileLayer, z: int, x: int, y: int) -> tuple[bytes, str | None]:
-    client = _redis() if tile_layer.layer.tile_cache else None
+def _store(bodies: dict[str, bytes]) -> None:
+    """Store rendered layer tiles under their keys, in one round trip."""
+    client = _redis() if bodies else None
     if client is None:
-        return render(tile_layer, z, x, y), None
+        return
     try:
-        version, hit, key = _lookup(client, tile_layer, z, x, y)
+        pipe = client.pipeline(transaction=False)
+        for key, body in bodies.items():
+            pipe.set(key, body, ex=CACHE_SECONDS)
+        pipe.execute()
     except redis.RedisError as exc:
         _redis_failed(exc)
-        return render(tile_layer, z, x, y), None
-    if hit is not None:
-        return hit, version
-    body = render(tile_layer, z, x, y)
-    try:
-        client.set(key, body, ex=CACHE_SECONDS)
-    except redis.RedisError as exc:
-        _redis_failed(exc)
-    return body, version

@@ -96,7 +96,7 @@ def start_cityops(name: str = "cityops") -> Server:
     port = free_port()
     env = {
         **os.environ,
-        "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}",
+        "PYTHONPATH": ":".join(filter(None, [f"{ROOT / 'platform'}:{ROOT}", os.environ.get("PYTHONPATH")])),
         "CITYOPS_DB_CONN_MAX_AGE": os.environ.get("CITYOPS_DB_CONN_MAX_AGE", "600"),
     }
     argv = [sys.executable, "-m", "uvicorn", "cityops.asgi:application", "--app-dir", "platform"]

@@ -6,6 +6,8 @@ import pyogrio
 import pyproj
 import pytest
 import shapely
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from shapely.geometry import box
 
 from core.models import AdminArea
@@ -144,6 +146,33 @@ def test_roles_decide_who_reads_a_layer(client, api):
     assert get_tile(api("inspector"), "vehicles", 12, x, y).status_code == 404
     bad = get_tile(api("planner"), "roads", 12, 2**12, 0)
     assert bad.status_code == 400 and bad.json()["field"] == "x/y"
+
+
+def test_signing_out_stops_tiles_at_once(api):
+    """Tile requests remember a verified user for a few seconds; a signed-out session is refused all the same."""
+    client = api("planner")
+    x, y = tile_of(114.05, 22.54, 12)
+    assert get_tile(client, "roads", 12, x, y).status_code == 200
+    client.logout()
+    assert get_tile(client, "roads", 12, x, y).status_code == 403
+
+
+def test_a_basemap_tile_is_one_statement_and_then_served_from_the_cache(api, fresh_tiles):
+    """Nine layers, one SQL statement; no user query per tile (whatever the session engine reads)."""
+    client = api("planner")
+    x, y = tile_of(114.05, 22.54, 13)
+    tiles.bump(*tiles.all_tables())
+    get_tile(client, "roads", 12, x // 2, y // 2)  # the planner's session and user are now known to this process
+    with CaptureQueriesContext(connection) as rendering:
+        rendered = get_tile(client, "basemap", 13, x, y)
+    with CaptureQueriesContext(connection) as caching:
+        cached = get_tile(client, "basemap", 13, x, y)
+    assert [q["sql"].count("ST_AsMVT(") for q in rendering.captured_queries if "ST_AsMVT" in q["sql"]] == [9]
+    assert not [q for q in caching.captured_queries if "ST_AsMVT" in q["sql"]]
+    assert not [q for q in rendering.captured_queries + caching.captured_queries if "core_user" in q["sql"]]
+    assert rendered.status_code == cached.status_code == 200
+    assert cached.content == rendered.content and cached["ETag"] == rendered["ETag"]
+    assert {"water", "roads", "districts"} <= set(decode(rendered.content))
 
 
 def test_cache_serves_until_the_data_changes(api, fresh_tiles, django_capture_on_commit_callbacks):
