@@ -141,6 +141,7 @@ def _query_strings() -> dict:
         "matched": _("%(count)s features match"),
         "page": _("page %(page)s of %(pages)s"),
         "noResults": _("No feature matches."),
+        "mapLimited": _("The map shows the first %(shown)s of them."),
         "useAsReference": _("Select"),
         "statistics": _("Statistics"),
         "statsBy": {"district": _("by district"), "grid": _("by unit grid")},

@@ -421,6 +421,8 @@ export function setupQuery(map, {h, api, showMessage, format, panelPadding, isAc
         api(itemsUrl(queryParams({limit: MAP_LIMIT, properties: ""}))),
       ]);
       state.features = new Map(all.features.map((f) => [f.id, f]));
+      $("query-map-limited").textContent =
+        all.numberMatched > all.numberReturned ? format(strings.mapLimited, {shown: all.numberReturned}) : "";
       map.getSource("query-results").setData({type: "FeatureCollection", features: all.features.map((f) => ({...f, properties: {fid: f.id}}))});
       map.getSource("query-selected").setData(emptyCollection());
       if (all.features.length) {
