@@ -12,7 +12,8 @@ Both are real HTTP servers on loopback with one worker, on the bench database `c
 One client, a keep-alive HTTP/1.1 connection per server, pages through the whole layer following `next`
 links, with and without a CQL2 filter, parsing every page (a client has to, to find the next link). Each
 pass checks that both return the same features (ids). Rounds alternate between the servers; medians.
-Goal (issue 3): CityOps at least as fast as pygeoapi; aim for 2×.
+Goal (issue 3): CityOps at least as fast as pygeoapi; aim for 2×. Printed too: how the CityOps server gets its
+database connections (without a pool, under ASGI, each page opens a new one; pygeoapi's SQLAlchemy engine pools).
 """
 
 import argparse
@@ -105,6 +106,7 @@ def main() -> None:
             f"layer {layer.id} (table {meta.db_table}), limit={args.limit}, {args.rounds} rounds, medians; "
             f"each server: 1 worker on 127.0.0.1, keep-alive client"
         )
+        print(f"CityOps database connections: {servers.database_connections(settings)}")
         print("CQL2 text goes to both as the same `filter` text; CityOps with filter-lang=cql2-text, pygeoapi")
         print("without filter-lang (0.21 accepts only cql-text/cql-json there and parses the text as ECQL)")
         for label, cql in FILTERS.items():

@@ -12,7 +12,11 @@ Uses the bench database `cityops_bench` (bench/benchdb.py), loading the demo cit
   session cookie), without the HTTP server and socket.
 - uncached: the layer's tables get a new version first (as a data change does), so the tile is rendered;
   cached: the same tile again, from Redis.
+- HTTP floor: a signed-in request refused (400, zoom 99) before any tile work: what the server and Django cost.
 Per tile, each figure is the median of --repeats interleaved measurements; per zoom, the median over its tiles.
+The session engine and how the server gets its database connections are printed: under ASGI, CONN_MAX_AGE keeps
+no connection (each request runs in its own context), so without a connection pool every request that reads the
+database opens a PostgreSQL connection first, and that, not the tile SQL, dominates an uncached tile.
 Tiles per zoom: spread over the non-empty tiles of the city ordered by size (the largest included).
 Goals (issue 3): uncached within 1.3× of the bare query; cached tiles far faster.
 """
@@ -156,6 +160,7 @@ def main() -> None:
             f"sessions: {settings.SESSION_ENGINE} (cache {getattr(settings, 'SESSION_CACHE_ALIAS', '-')}); "
             f"auth backends: {', '.join(settings.AUTHENTICATION_BACKENDS)}"
         )
+        print(f"CityOps database connections: {servers.database_connections(settings)}")
         print(f"layer roads, {args.tiles} tiles per zoom, {args.repeats} interleaved repeats per tile; ms are medians")
         per_tile: dict[tuple, dict[str, float]] = {}
         sizes: dict[tuple, int] = {}  # bare, and CityOps' (simplified below z13, so smaller there)

@@ -104,6 +104,15 @@ def start_cityops(name: str = "cityops") -> Server:
     return Server(name, argv, env, port).ready("/healthz")
 
 
+def database_connections(settings) -> str:
+    """How the CityOps server gets its database connections (under ASGI, CONN_MAX_AGE keeps none: each request
+    runs in its own context and opens its own connection; only a pool reuses them)."""
+    db = settings.DATABASES["default"]
+    if db.get("OPTIONS", {}).get("pool"):
+        return "psycopg pool"
+    return f"CONN_MAX_AGE={db.get('CONN_MAX_AGE')} (under ASGI: a new connection per request)"
+
+
 def sign_in(client: KeepAlive, username: str, password: str) -> None:
     """Sign in through the login form, as a browser does; the client then sends the session cookie."""
     status, headers, _ = client.get("/login/")
