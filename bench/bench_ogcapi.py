@@ -55,6 +55,7 @@ def main() -> None:
     args = parser.parse_args()
 
     prepare_database()
+    os.environ.setdefault("CITYOPS_DB_CONN_MAX_AGE", "600")  # persistent connections, as a deployment runs
     import django
 
     django.setup()
