@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000  # positions per COPY
 BATCH_DELAY = 0.02  # seconds a position may wait for more to share its transaction
+FEED_GAP = 0.1  # seconds between two position messages to the consoles: each message costs every console
 MAX_IN_FLIGHT = 256  # unanswered frames per connection before we stop reading it (back-pressure)
 READ_SIZE = 65536
 CLOSE = object()  # reply-queue marker: close the connection after the replies queued before it
@@ -351,7 +352,8 @@ class IngestServer:
             self._connections.pop(task, None)
 
     async def _publish(self) -> None:
-        """Send positions as soon as their batch is committed, or when the 1 Hz coalescing lets a held one go."""
+        """Send positions as soon as their batch is committed, or when the 1 Hz coalescing lets a held one go;
+        batches committed less than FEED_GAP after the last message share the next one."""
         layer = get_channel_layer()
         while True:
             wait = self.feed.next_due(time.monotonic())
@@ -364,3 +366,4 @@ class IngestServer:
                     await layer.group_send(services.VEHICLE_GROUP, services.vehicles_message(due))
                 except Exception:  # positions are committed; the next tick or a snapshot carries them
                     log.exception("vehicle fan-out failed")
+                await asyncio.sleep(FEED_GAP)

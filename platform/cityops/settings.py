@@ -107,7 +107,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:56379/0")
 # (django/channels_redis#422): the layer's connections wait without a client-side timeout.
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "BACKEND": "core.channel_layer.SharedDecodePubSubChannelLayer",
         "CONFIG": {
             "hosts": [
                 {

@@ -1,9 +1,9 @@
 """`/ws/ops/`: the live feed of every console (protocol in ARCHITECTURE.md, "Realtime protocol")."""
 
 import asyncio
-import contextlib
 import json
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -49,8 +49,53 @@ def parse_subscribe(message, viewer: Viewer) -> dict:
     return {"topics": sorted(set(topics)), "bbox": bbox, "since": since}
 
 
+class _HeadWatch:
+    """One event-log head query per period for all the consoles of a process (not one per console).
+
+    A lost fan-out of the *last* event has no successor whose `prev` would reveal it, so each console is told
+    the head now and then and catches up if it is behind.
+    """
+
+    _consoles: dict[asyncio.AbstractEventLoop, set] = {}
+    _watchers: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
+
+    @classmethod
+    def join(cls, console: "OpsConsumer") -> None:
+        loop = asyncio.get_running_loop()
+        if loop not in cls._consoles:
+            cls._consoles[loop] = set()
+            cls._watchers[loop] = loop.create_task(cls._watch(loop))
+        cls._consoles[loop].add(console)
+
+    @classmethod
+    def leave(cls, console: "OpsConsumer") -> None:
+        cls._consoles.get(asyncio.get_running_loop(), set()).discard(console)
+
+    @classmethod
+    async def _watch(cls, loop) -> None:
+        consoles = cls._consoles[loop]
+        try:
+            while consoles:
+                await asyncio.sleep(settings.CITYOPS_WS_CATCHUP_SECONDS)
+                head = await database_sync_to_async(selectors.event_head)()
+                for console in list(consoles):  # through each console's own queue: in order with its events
+                    await console.channel_layer.send(console.channel_name, {"type": "ops.tick", "head": head})
+        finally:
+            cls._consoles.pop(loop, None)
+            cls._watchers.pop(loop, None)
+
+
 class OpsConsumer(AsyncJsonWebsocketConsumer):
     """One console connection: subscribe → snapshot or replay → deltas in seq order, no gaps."""
+
+    async def dispatch(self, message):
+        """As Channels' dispatch, without its thread hop to close stale database connections before every
+        message (200 consoles × every position): the handlers reach the database only through
+        database_sync_to_async, which closes them itself."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self):
         user = self.scope.get("user")
@@ -63,25 +108,17 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         self.last_seq = 0  # every event up to here has been delivered or found invisible
         await self.channel_layer.group_add(EVENT_GROUP, self.channel_name)
         await self.accept()
-        self.ticker = asyncio.create_task(self._tick())
+        _HeadWatch.join(self)
 
     async def disconnect(self, code):
         if getattr(self, "viewer", None) is not None:
-            self.ticker.cancel()
+            _HeadWatch.leave(self)
             await self.channel_layer.group_discard(EVENT_GROUP, self.channel_name)
             await self.channel_layer.group_discard(VEHICLE_GROUP, self.channel_name)
 
-    async def _tick(self):
-        """Wake the consumer now and then to check the log head: a lost fan-out of the *last* event
-        has no successor whose `prev` would reveal it."""
-        with contextlib.suppress(asyncio.CancelledError):
-            while True:
-                await asyncio.sleep(settings.CITYOPS_WS_CATCHUP_SECONDS)
-                await self.channel_layer.send(self.channel_name, {"type": "ops.tick"})
-
     async def ops_tick(self, message: dict):
         if self.subscription is not None:
-            await self.catch_up(await database_sync_to_async(selectors.event_head)())
+            await self.catch_up(message["head"])
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
@@ -136,18 +173,27 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"op": "snapshot", "topic": topic, "seq": seq, "features": features})
 
     async def ops_vehicles(self, message: dict):
-        """Coalesced positions from the GPS ingest (not in the event log): filtered, then passed on."""
+        """Coalesced positions from the GPS ingest (not in the event log): filtered, then passed on.
+
+        The layer decodes a message once for all consoles of the process (core.channel_layer), so the text
+        for one filter is also encoded once and kept on the message for the consoles with the same filter."""
         if self.subscription is None:
             return
         bbox, orgs = self.subscription["bbox"], self.viewer.org_ids
-        features = [
-            feature
-            for feature in message["features"]
-            if (orgs is None or feature["properties"].get("agency_id") in orgs)
-            and bbox_intersects([*feature["geometry"]["coordinates"], *feature["geometry"]["coordinates"]], bbox)
-        ]
-        if features:
-            await self.send_json({"op": "positions", "topic": "vehicles", "features": features})
+        encoded = message.setdefault("encoded", {})
+        text = encoded.get((bbox, orgs))
+        if text is None:
+            features = [
+                feature
+                for feature in message["features"]
+                if (orgs is None or feature["properties"].get("agency_id") in orgs)
+                and bbox_intersects([*feature["geometry"]["coordinates"], *feature["geometry"]["coordinates"]], bbox)
+            ]
+            text = encoded[(bbox, orgs)] = (
+                json.dumps({"op": "positions", "topic": "vehicles", "features": features}) if features else ""
+            )
+        if text:
+            await self.send(text_data=text)
 
     async def ops_event(self, message: dict):
         """A fan-out message from the channel layer; a break in the prev→seq chain triggers a replay."""

@@ -1,10 +1,12 @@
 """The live feed end to end on the real Redis channel layer and the real PostGIS event log."""
 
 import asyncio
+import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.conf import settings
+from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.contrib.auth.models import Group
 from django.contrib.gis.geos import Point
 
@@ -19,7 +21,21 @@ FAR_AWAY = Point(116.40, 39.90, srid=4326)  # Beijing
 
 
 def test_the_channel_layer_is_real_redis():
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert isinstance(get_channel_layer(), RedisPubSubChannelLayer)
+
+
+async def test_a_group_message_reaches_every_local_channel_decoded_once():
+    layer = get_channel_layer()
+    group = f"decode-once-{uuid.uuid4().hex}"
+    channels = [await layer.new_channel() for _ in range(3)]
+    for channel in channels:
+        await layer.group_add(group, channel)
+    await layer.group_send(group, {"type": "ops.vehicles", "features": [{"id": 7}]})
+    received = [await asyncio.wait_for(layer.receive(channel), 5) for channel in channels]
+    assert received[0] == {"type": "ops.vehicles", "features": [{"id": 7}]}
+    assert received[1] is received[0] and received[2] is received[0]
+    for channel in channels:
+        await layer.group_discard(group, channel)
 
 
 async def subscribe(communicator, **fields) -> list[dict]:
