@@ -55,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
 
     prepare_database()
-    os.environ.setdefault("CITYOPS_DB_CONN_MAX_AGE", "600")  # persistent connections, as a deployment runs
+    os.environ.setdefault("CITYOPS_DB_POOL", "1")  # a connection pool, as bin/cityops runs the web server
     import django
 
     django.setup()

@@ -65,7 +65,7 @@ def free_port() -> int:
 
 
 def start(args: list[str], port: int) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": f"{benchdb.ROOT / 'platform'}:{benchdb.ROOT}"}
+    env = {**os.environ, "PYTHONPATH": f"{benchdb.ROOT / 'platform'}:{benchdb.ROOT}", "CITYOPS_DB_POOL": "1"}
     proc = subprocess.Popen(args, cwd=benchdb.ROOT, env=env)
     deadline = time.monotonic() + 60
     while True:

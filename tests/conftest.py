@@ -94,6 +94,7 @@ def asgi_server(django_db_setup):
         **os.environ,
         "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}",
+        "CITYOPS_DB_POOL": "1",  # as bin/cityops runs the web server
     }
     log = open(ROOT / "var" / "log" / "test-asgi.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(

@@ -97,7 +97,7 @@ def start_cityops(name: str = "cityops") -> Server:
     env = {
         **os.environ,
         "PYTHONPATH": ":".join(filter(None, [f"{ROOT / 'platform'}:{ROOT}", os.environ.get("PYTHONPATH")])),
-        "CITYOPS_DB_CONN_MAX_AGE": os.environ.get("CITYOPS_DB_CONN_MAX_AGE", "600"),
+        "CITYOPS_DB_POOL": os.environ.get("CITYOPS_DB_POOL", "1"),  # as bin/cityops runs the web server
     }
     argv = [sys.executable, "-m", "uvicorn", "cityops.asgi:application", "--app-dir", "platform"]
     argv += ["--host", "127.0.0.1", "--port", str(port), "--ws", "websockets", *UVICORN_FAST]
