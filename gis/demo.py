@@ -1,7 +1,8 @@
 """Demo-city layer of the spatial data app: roads, addresses, water and green areas, the DEM and population rasters."""
 
 from django.contrib.gis.geos import GEOSGeometry
-from django.db import transaction
+from django.core.management.color import no_style
+from django.db import connection, transaction
 
 from . import rasters, terrain, tiles
 from .models import Address, Landcover, Road
@@ -40,6 +41,9 @@ def load_demo(city, context: dict) -> dict:
         ),
         batch_size=BATCH,
     )
+    with connection.cursor() as cursor:  # explicit ids: move the id sequences past them for later inserts
+        for sql in connection.ops.sequence_reset_sql(no_style(), [Road, Address]):
+            cursor.execute(sql)
     landscape = terrain.build(city)
     Landcover.objects.bulk_create(
         Landcover(name=area.name, kind=area.kind, geom=GEOSGeometry(memoryview(area.geometry.wkb), srid=4326))
