@@ -33,7 +33,7 @@ from .models import AGENCY_CODES, Assignment, Incident, IncidentType
 log = logging.getLogger(__name__)
 KNOT_KMH = 1.852  # OsmAnd speeds are knots
 _SECONDS_LIMIT = 2**31 - 1  # Traccar's rule: larger integer timestamps are milliseconds
-_feed = services.VehicleFeed()
+_feed = services.SharedVehicleFeed()
 
 
 class OsmAndError(ValueError):
@@ -106,7 +106,7 @@ def osmand(request: HttpRequest) -> HttpResponse:
     result = services.record_fixes([fix])
     if result.refused[0] is not None:
         return HttpResponse(f"position refused: {result.refused[0]}\n", status=400, content_type="text/plain")
-    services.publish_vehicles_now(_feed, result.moved)
+    _feed.publish(result.moved)
     try:
         services.apply_avl(result.moved, [fix])
     except Exception:  # the position is stored; the next one re-checks geofences and alarms

@@ -12,19 +12,18 @@ import contextlib
 import logging
 import math
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.contrib.gis.geos import Point
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import InputError
-from core.events import publish
+from core.events import call_later, publish, send_to_group
 from core.models import User
 from core.realtime import VEHICLE_GROUP
 from core.services import record_audit
@@ -235,16 +234,36 @@ def vehicles_message(features: list[dict]) -> dict:
     return {"type": "ops.vehicles", "features": features}
 
 
-def publish_vehicles_now(feed: VehicleFeed, features: list[dict]) -> None:
-    """For synchronous writers (the OsmAnd view): send what the feed allows; the rest waits for the next fix."""
-    feed.add(features)
-    due = feed.take(time.monotonic())
-    if not due:
-        return
-    try:
-        async_to_sync(get_channel_layer().group_send)(VEHICLE_GROUP, vehicles_message(due))
-    except Exception:  # positions are committed; the console's next update or snapshot carries them
-        log.exception("vehicle fan-out failed")
+class SharedVehicleFeed(VehicleFeed):
+    """The feed of synchronous writers (the OsmAnd view, from many request threads): sends what the 1 Hz
+    coalescing allows at once, and a held position when its vehicle is due, even if no other fix follows."""
+
+    def __init__(self, interval: float = FEED_INTERVAL_S) -> None:
+        super().__init__(interval)
+        self._lock = threading.Lock()
+        self._flush_scheduled = False
+
+    def publish(self, features: list[dict]) -> None:
+        with self._lock:
+            self.add(features)
+        self._send_due()
+
+    def _send_due(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            due = self.take(now)
+            wait = self.next_due(now)
+            schedule = wait is not None and not self._flush_scheduled
+            self._flush_scheduled = self._flush_scheduled or schedule
+        if due:
+            send_to_group(VEHICLE_GROUP, vehicles_message(due))
+        if schedule:
+            call_later(wait, self._flush)
+
+    def _flush(self) -> None:
+        with self._lock:
+            self._flush_scheduled = False
+        self._send_due()
 
 
 # -- incidents ------------------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ on the channel layer only after commit. The fan-out is a fast path that may drop
 carries `prev`, the seq of the event committed just before it, so a consumer that sees a break in the
 chain fetches what it missed from the table.
 
-The fan-out runs on one background event loop per process, so a request does not wait for Redis and does
-not build an event loop per event; one queue keeps the messages in publish order.
+The fan-out runs on one background event loop per process (`send_to_group`, also used for vehicle positions
+sent by request handlers), so a request does not wait for Redis and does not build an event loop per
+message; one queue keeps the messages in order.
 """
 
 import asyncio
@@ -43,7 +44,7 @@ def publish(topic: str, type: str, data: dict, *, geom: GEOSGeometry | None = No
             geom = geom.transform(4326, clone=True)
         event = Event.objects.create(topic=topic, type=type, data=data, geom=geom, orgs=sorted(orgs))
         message = channel_message(event, prev)
-        transaction.on_commit(lambda: _fan_out(message))
+        transaction.on_commit(lambda: send_to_group(EVENT_GROUP, message))
     return event
 
 
@@ -60,8 +61,8 @@ def channel_message(event: Event, prev: int) -> dict:
     }
 
 
-class _FanOut:
-    """A daemon thread running an event loop that sends queued messages to the channel layer in order."""
+class _Sender:
+    """A daemon thread running an event loop that sends queued group messages to the channel layer in order."""
 
     def __init__(self):
         self.pid = os.getpid()
@@ -80,23 +81,32 @@ class _FanOut:
     async def _send_forever(self) -> None:
         layer = get_channel_layer()
         while True:
-            message = await self.queue.get()
+            group, message = await self.queue.get()
             try:
-                await layer.group_send(EVENT_GROUP, message)
-            except Exception:  # the event is committed; consoles catch up from the table
-                log.exception("fan-out of event %s failed", message["seq"])
-
-    def send(self, message: dict) -> None:
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, message)
+                await layer.group_send(group, message)
+            except Exception:  # the change is committed; consoles catch up from the table or the next update
+                log.exception("fan-out of a %s message to %s failed", message["type"], group)
 
 
-_fan_out_lock = threading.Lock()
-_fan_out_sender: _FanOut | None = None
+_sender_lock = threading.Lock()
+_sender: _Sender | None = None
 
 
-def _fan_out(message: dict) -> None:
-    global _fan_out_sender
-    with _fan_out_lock:
-        if _fan_out_sender is None or _fan_out_sender.pid != os.getpid():  # new process after a fork
-            _fan_out_sender = _FanOut()
-    _fan_out_sender.send(message)
+def _background() -> _Sender:
+    global _sender
+    with _sender_lock:
+        if _sender is None or _sender.pid != os.getpid():  # new process after a fork
+            _sender = _Sender()
+    return _sender
+
+
+def send_to_group(group: str, message: dict) -> None:
+    """Queue a group message on this process's sender; returns at once."""
+    sender = _background()
+    sender.loop.call_soon_threadsafe(sender.queue.put_nowait, (group, message))
+
+
+def call_later(delay: float, callback) -> None:
+    """Run ``callback()`` on the sender's thread in ``delay`` seconds (it may call send_to_group)."""
+    sender = _background()
+    sender.loop.call_soon_threadsafe(sender.loop.call_later, delay, callback)

@@ -132,6 +132,27 @@ def test_osmand_position_is_stored_before_ok_and_published():
     assert TrackPoint.objects.filter(terminal=osmand_terminal(unit.osmand_id)).count() == 1  # same fix time: once
 
 
+def test_a_held_osmand_position_reaches_the_consoles_without_a_further_fix():
+    """Two fixes within a second: the first goes at once, the newest goes when the vehicle is due again."""
+    unit = Vehicle.objects.get(osmand_id="SZ-OSMAND-00004")
+    stamp = int(datetime.now(UTC).timestamp()) - 10
+
+    async def two_fixes_then_listen():
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(VEHICLE_GROUP, channel)
+        for i, lon in enumerate(("114.061", "114.062")):
+            response = await sync_to_async(osmand)(id=unit.osmand_id, lat="22.55", lon=lon, timestamp=str(stamp + i))
+            assert response.status_code == 200
+        received = []
+        while len(received) < 2:
+            message = await asyncio.wait_for(layer.receive(channel), 5)
+            received += [f["geometry"]["coordinates"][0] for f in message["features"] if f["id"] == unit.pk]
+        return received
+
+    assert async_to_sync(two_fixes_then_listen)() == [pytest.approx(114.061), pytest.approx(114.062)]
+
+
 @pytest.mark.parametrize(
     ("params", "status", "says"),
     [
