@@ -83,7 +83,7 @@ class _Raster:
         return self.array.shape
 
     def cell(self, x: float, y: float) -> tuple[int, int] | None:
-        col, row = ~self.transform * (x, y)
+        col, row = ~self.transform @ (x, y)
         row, col = math.floor(row), math.floor(col)
         if 0 <= row < self.shape[0] and 0 <= col < self.shape[1]:
             return row, col
@@ -233,13 +233,13 @@ def zonal_stats(name: str, geom) -> dict:
         return empty
     west, south, east, north = shape.bounds
     inverse = ~raster.transform
-    (c0, r0), (c1, r1) = inverse * (west, north), inverse * (east, south)
+    (c0, r0), (c1, r1) = inverse @ (west, north), inverse @ (east, south)
     row0, col0 = max(0, math.floor(min(r0, r1))), max(0, math.floor(min(c0, c1)))
     row1, col1 = min(raster.shape[0], math.ceil(max(r0, r1))), min(raster.shape[1], math.ceil(max(c0, c1)))
     if row0 >= row1 or col0 >= col1:
         return empty
     window = raster.array[row0:row1, col0:col1]
-    transform = raster.transform * Affine.translation(col0, row0)
+    transform = raster.transform @ Affine.translation(col0, row0)
     inside = rasterio.features.geometry_mask([shape], window.shape, transform, invert=True)
     values = window[inside & ~np.isnan(window)]
     if values.size == 0:
