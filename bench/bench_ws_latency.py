@@ -29,6 +29,8 @@ import websockets
 
 os.environ.setdefault("CITYOPS_LOG_LEVEL", "WARNING")
 PHONE_BASE = 18_900_000_000
+# As bin/cityops starts the web server.
+WEB_SERVER_OPTIONS = ["--ws", "websockets", "--ws-per-message-deflate", "false"]
 # The consoles watch the area the terminals drive in (other benches leave units elsewhere in this database).
 BBOX = [113.999, 22.499, 114.02, 22.52]
 
@@ -171,7 +173,7 @@ def main() -> None:
     ingest = start(ingest_cmd, ingest_port)
     web = start(
         [python, "-m", "uvicorn", "cityops.asgi:application", "--host", "127.0.0.1", "--port", str(web_port),
-         "--log-level", "warning"],
+         "--log-level", "warning", *WEB_SERVER_OPTIONS],
         web_port,
     )  # fmt: skip
     try:
