@@ -364,6 +364,6 @@ class IngestServer:
             if due:
                 try:
                     await layer.group_send(services.VEHICLE_GROUP, services.vehicles_message(due))
-                except Exception:  # positions are committed; the next tick or a snapshot carries them
+                except Exception:  # positions are committed; the next message or a snapshot carries them
                     log.exception("vehicle fan-out failed")
                 await asyncio.sleep(FEED_GAP)

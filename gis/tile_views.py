@@ -53,10 +53,6 @@ def _refused() -> HttpResponse:
     return JsonResponse({"error": "not_authenticated", "detail": "sign in to read map tiles"}, status=403)
 
 
-def _refuse_anonymous(request) -> HttpResponse | None:
-    return None if request.user.is_authenticated else _refused()
-
-
 def check_tile(z: int, x: int, y: int) -> None:
     if not 0 <= z <= MAX_ZOOM:
         raise InputError("z", f"zoom must be 0..{MAX_ZOOM}")
@@ -79,9 +75,8 @@ def _with_etag(request, body: bytes, content_type: str, etag: str, max_age: int)
 
 
 def raster_tile(request, name: str, z: int, x: int, y: int):
-    refused = _refuse_anonymous(request)
-    if refused:
-        return refused
+    if _viewer(request) is None:
+        return _refused()
     try:
         rasters.spec(name)
         check_tile(z, x, y)
@@ -125,9 +120,8 @@ def vector_tile(request, layer: str, z: int, x: int, y: int):
 
 def style(request, name: str):
     """/tiles/styles/{basemap|basemap-dark}.json: the MapLibre style, with absolute tile URLs on this server."""
-    refused = _refuse_anonymous(request)
-    if refused:
-        return refused
+    if _viewer(request) is None:
+        return _refused()
     if name not in styles.PALETTES:
         return JsonResponse({"error": "not_found", "detail": f"no style {name!r}"}, status=404)
     template = request.build_absolute_uri("/tiles/basemap/") + "{z}/{x}/{y}.pbf"

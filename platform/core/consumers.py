@@ -56,24 +56,23 @@ class _HeadWatch:
     the head now and then and catches up if it is behind.
     """
 
-    _consoles: dict[asyncio.AbstractEventLoop, set] = {}
-    _watchers: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
+    _consoles: dict[asyncio.AbstractEventLoop, tuple[set, asyncio.Task]] = {}  # the loop's consoles, its watcher
 
     @classmethod
     def join(cls, console: "OpsConsumer") -> None:
         loop = asyncio.get_running_loop()
         if loop not in cls._consoles:
-            cls._consoles[loop] = set()
-            cls._watchers[loop] = loop.create_task(cls._watch(loop))
-        cls._consoles[loop].add(console)
+            consoles: set = set()
+            cls._consoles[loop] = (consoles, loop.create_task(cls._watch(loop, consoles)))
+        cls._consoles[loop][0].add(console)
 
     @classmethod
     def leave(cls, console: "OpsConsumer") -> None:
-        cls._consoles.get(asyncio.get_running_loop(), set()).discard(console)
+        if (entry := cls._consoles.get(asyncio.get_running_loop())) is not None:
+            entry[0].discard(console)
 
     @classmethod
-    async def _watch(cls, loop) -> None:
-        consoles = cls._consoles[loop]
+    async def _watch(cls, loop, consoles: set) -> None:
         try:
             while consoles:
                 await asyncio.sleep(settings.CITYOPS_WS_CATCHUP_SECONDS)
@@ -82,7 +81,6 @@ class _HeadWatch:
                     await console.channel_layer.send(console.channel_name, {"type": "ops.tick", "head": head})
         finally:
             cls._consoles.pop(loop, None)
-            cls._watchers.pop(loop, None)
 
 
 class OpsConsumer(AsyncJsonWebsocketConsumer):

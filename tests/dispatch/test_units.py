@@ -104,15 +104,21 @@ def osmand(method="get", **params):
     return getattr(client, method)("/gps/osmand", params)
 
 
+async def vehicle_group_channel():
+    """A console's channel in the vehicle group; call it in the event loop that receives (the pub/sub layer's
+    channels live in it)."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(VEHICLE_GROUP, channel)
+    return layer, channel
+
+
 def test_osmand_position_is_stored_before_ok_and_published():
     unit = Vehicle.objects.get(osmand_id="SZ-OSMAND-00003")
     stamp = int(datetime.now(UTC).timestamp()) - 5
 
     async def report_while_listening():
-        """A console's channel in the vehicle group, in one event loop (the pub/sub layer's channels live in it)."""
-        layer = get_channel_layer()
-        channel = await layer.new_channel()
-        await layer.group_add(VEHICLE_GROUP, channel)
+        layer, channel = await vehicle_group_channel()
         response = await sync_to_async(osmand)(
             id=unit.osmand_id, lat="22.55", lon="114.06", timestamp=str(stamp), speed="10", bearing="45.4"
         )
@@ -138,9 +144,7 @@ def test_a_held_osmand_position_reaches_the_consoles_without_a_further_fix():
     stamp = int(datetime.now(UTC).timestamp()) - 10
 
     async def two_fixes_then_listen():
-        layer = get_channel_layer()
-        channel = await layer.new_channel()
-        await layer.group_add(VEHICLE_GROUP, channel)
+        layer, channel = await vehicle_group_channel()
         for i, lon in enumerate(("114.061", "114.062")):
             response = await sync_to_async(osmand)(id=unit.osmand_id, lat="22.55", lon=lon, timestamp=str(stamp + i))
             assert response.status_code == 200
