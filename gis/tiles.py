@@ -139,10 +139,6 @@ def tile_sql(tile_layer: TileLayer, z: int, x: int, y: int) -> tuple[str, list]:
     return sql, params
 
 
-def render(tile_layer: TileLayer, z: int, x: int, y: int) -> bytes:
-    return render_many([tile_layer], z, x, y)[0]
-
-
 def render_many(tile_layers_: list[TileLayer], z: int, x: int, y: int) -> list[bytes]:
     """Each layer's MVT for tile z/x/y (empty below its min zoom), all from one SQL statement."""
     drawn = [tl for tl in tile_layers_ if z >= tl.layer.tile_min_zoom]
