@@ -1,9 +1,9 @@
 """ASGI middleware that refuses an oversized upload to the import API before Django reads the body.
 
-Django's ASGI handler reads a whole request body (spooling it to disk) before any view runs, so the view's
+The HTTP bridge (core.http_bridge) reads a whole request body (spooling it to disk) before any view runs, so the view's
 own size check would come after a 2 GB upload had been received. This wrapper answers 400 from the
 declared Content-Length without reading anything, and stops a body without a (truthful) length as soon as it
-grows past the limit. Wire it in cityops/asgi.py: ``"http": UploadLimit(django_asgi_app)``.
+grows past the limit. Wire it in cityops/asgi.py: ``"http": UploadLimit(DjangoHTTP())``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, WebSocket `/ws/ops/` through Channels with session auth."""
+"""ASGI entry point: HTTP through Django (one thread hop per request, core.http_bridge), WebSocket `/ws/ops/`
+through Channels with session auth."""
 
 import os
 import sys
@@ -13,17 +14,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cityops.settings")
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.core.asgi import get_asgi_application  # noqa: E402
+from django import setup  # noqa: E402
 
-django_asgi_app = get_asgi_application()
+setup(set_prefix=False)
 
 from cityops.routing import websocket_urlpatterns  # noqa: E402
+from core.http_bridge import DjangoHTTP  # noqa: E402
 from gis.upload_limit import UploadLimit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # An oversized upload to the import API is refused from its Content-Length before Django reads it.
-        "http": UploadLimit(django_asgi_app),
+        "http": UploadLimit(DjangoHTTP()),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -1,15 +1,14 @@
-"""The import API's upload limit at the ASGI level, around the real Django ASGI application."""
+"""The import API's upload limit at the ASGI level, around the real Django application as cityops.asgi serves it."""
 
 import asyncio
 
-from django.core.asgi import get_asgi_application
-
+from core.http_bridge import DjangoHTTP
 from gis.upload_limit import UploadLimit
 
 
 def run(scope_path: str, headers: list, chunks: list[bytes], app=None) -> tuple[list[dict], int]:
     """Send one POST through UploadLimit(Django) (or `app`); return the messages sent back and the chunks read."""
-    app = app or UploadLimit(get_asgi_application())
+    app = app or UploadLimit(DjangoHTTP(threads=2))
     sent, read = [], 0
 
     async def receive():
