@@ -1,28 +1,38 @@
-"""Case reports per second through the grid API, grid and component look-up included.
+"""Case reports per second through the grid API over real HTTP, grid and component look-up included.
 
-Run after `bin/cityops setup`:  .venv/bin/python bench/bench_cases.py [--workers 2] [--seconds 20]
+Run after `bin/cityops setup`:
+  .venv/bin/python bench/bench_cases.py [--modes single batch] [--clients 4] [--server-workers 2] [--seconds 20]
 
 Uses the benchmark database `cityops_bench` (bench/benchdb.py) and the demo city loaded there; if that city
 has no unit grids yet, the grid layer of the demo (grids, components, inspectors, a year of cases) is added.
-Each worker process signs in as a demo inspector and POSTs JSON reports (`/api/grid/cases/` with an
-Idempotency-Key) at addresses of the city through Django's full request stack (middleware, session auth,
-DRF, the service, PostGIS look-up of grid, areas and nearest component, the event log) — no HTTP socket,
-so the figure is the server's capacity on this machine. A third of the reports are component classes
-(covers, street lights) so the nearest-component search runs. The reports are deleted afterwards.
-Target (issue 5): at least 500 reports/s on 2 cores.
+The server is `uvicorn cityops.asgi:application` as bin/cityops runs it (with --server-workers processes).
+--clients processes each sign in as the demo inspector through the login form and send reports one after
+another on one keep-alive connection, at addresses of the city, a third of them component classes (covers,
+street lights) so the nearest-component search runs:
+- single: `POST /api/grid/cases/` with an Idempotency-Key, one report per request (the tablet's way);
+- batch:  `POST /api/grid/cases/batch/` with --batch reports per request, each with its key (the way of the
+  12345 hotline system and of a queue's backlog).
+Every report must come back 201. CPU per report is measured from /proc for the server processes, PostgreSQL
+and the clients, so the figure can be read against the 2 cores the clients share with the server.
+The reports are deleted afterwards. Target (issue 5): at least 500 reports/s on 2 cores.
 """
 
 import argparse
+import json
 import multiprocessing as mp
 import os
+import random
 import statistics
 import time
 import uuid
+from pathlib import Path
 
 from benchdb import prepare_database
+from peers import servers
 
 CATEGORIES = ["06010", "06012", "09009", "07001", "01002", "01037", "01003", "09006", "03005"]
 KEY_PREFIX = "bench-"
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 def ensure_grid_layer() -> str:
@@ -54,62 +64,111 @@ def ensure_grid_layer() -> str:
     return scale
 
 
-def _backend_cpu_seconds(pid: int) -> float:
-    """CPU time of this worker's PostgreSQL backend (same machine), from /proc."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pids) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
 
 
-def worker(args) -> tuple[int, list[float], float, float]:
-    index, seconds, barrier = args
-    import random
+def tree(root: int) -> list[int]:
+    """`root` and its child processes (uvicorn's workers)."""
+    pids = [root]
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children = (task / "children").read_text().split()
+            pids += [int(c) for c in children]
+    return pids
 
-    import django
 
-    django.setup()
-    from django.db import connection
-    from django.test import Client
+def postgres_pids() -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_text().strip() == "postgres":
+                    pids.append(int(proc.name))
+            except OSError:
+                pass
+    return pids
 
-    from core.models import User
-    from gis.models import Address
 
-    client = Client()
-    client.force_login(User.objects.get(username="inspector"))
+def client(args) -> tuple[int, list[float], float]:
+    index, port, password, points, mode, batch, seconds, barrier = args
     rng = random.Random(index)  # noqa: S311 - test positions
-    points = list(Address.objects.order_by("?").values_list("geom", flat=True)[:2000])
-    latencies = []
+    http = servers.KeepAlive(port)
+    servers.sign_in(http, "inspector", password)
 
-    def one():
-        p = points[rng.randrange(len(points))]
-        body = {
+    def report() -> dict:
+        x, y = points[rng.randrange(len(points))]
+        return {
             "category_code": rng.choice(CATEGORIES),
             "description": "bench",
-            "location": {"type": "Point", "coordinates": [p.x + rng.uniform(-1e-4, 1e-4), p.y]},
+            "location": {"type": "Point", "coordinates": [x + rng.uniform(-1e-4, 1e-4), y]},
         }
-        t = time.perf_counter()
-        r = client.post("/api/grid/cases/", body, content_type="application/json",
-                        HTTP_IDEMPOTENCY_KEY=f"{KEY_PREFIX}{uuid.uuid4()}")  # fmt: skip
-        latencies.append(time.perf_counter() - t)
-        if r.status_code != 201:
-            raise RuntimeError(f"{r.status_code} {r.content[:300]!r}")
 
-    for _ in range(20):  # warm-up: connections, caches
-        one()
-    latencies.clear()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        backend = cursor.fetchone()[0]
+    def send() -> int:
+        if mode == "single":
+            headers = {"Content-Type": "application/json", "Idempotency-Key": f"{KEY_PREFIX}{uuid.uuid4()}"}
+            status, _, body = http.request("POST", "/api/grid/cases/", json.dumps(report()).encode(), headers)
+            if status != 201:
+                raise RuntimeError(f"{status} {body[:300]!r}")
+            return 1
+        reports = [{**report(), "idempotency_key": f"{KEY_PREFIX}{uuid.uuid4()}"} for _ in range(batch)]
+        body = json.dumps({"reports": reports}).encode()
+        status, _, answer = http.request("POST", "/api/grid/cases/batch/", body, {"Content-Type": "application/json"})
+        if status != 200 or any(r["status"] != 201 for r in json.loads(answer)["results"]):
+            raise RuntimeError(f"{status} {answer[:300]!r}")
+        return batch
+
+    for _ in range(3):  # warm-up: connections, caches, plans
+        send()
     barrier.wait()
+    latencies, filed = [], 0
+    cpu = time.process_time()
     end = time.perf_counter() + seconds
-    n = 0
-    cpu = time.process_time(), _backend_cpu_seconds(backend)
     while time.perf_counter() < end:
-        one()
-        n += 1
-    django_cpu = time.process_time() - cpu[0]
-    backend_cpu = _backend_cpu_seconds(backend) - cpu[1]
-    connection.close()
-    return n, latencies, django_cpu, backend_cpu
+        started = time.perf_counter()
+        filed += send()
+        latencies.append(time.perf_counter() - started)
+    return filed, latencies, time.process_time() - cpu
+
+
+def run(mode: str, args, server, points, password) -> None:
+    manager = mp.Manager()
+    barrier = manager.Barrier(args.clients + 1)
+    server_pids, pg_pids = tree(server.proc.pid), postgres_pids()
+    with mp.get_context("fork").Pool(args.clients) as pool:
+        jobs = [
+            (i, server.port, password, points, mode, args.batch, args.seconds, barrier) for i in range(args.clients)
+        ]
+        pending = pool.map_async(client, jobs)
+        barrier.wait()
+        before = cpu_seconds(server_pids), cpu_seconds(pg_pids), time.perf_counter()
+        results = pending.get()
+        after = cpu_seconds(server_pids), cpu_seconds(pg_pids), time.perf_counter()
+    filed = sum(r[0] for r in results)
+    latencies = sorted(x for r in results for x in r[1])
+    per = {
+        "server": (after[0] - before[0]) / filed * 1000,
+        "PostgreSQL": (after[1] - before[1]) / filed * 1000,
+        "clients": sum(r[2] for r in results) / filed * 1000,
+    }
+    unit = "request" if mode == "single" else f"batch of {args.batch}"
+    print(
+        f"{mode:>6s}: {filed:,} reports in {args.seconds:.0f} s = {filed / args.seconds:,.0f} reports/s "
+        f"(target ≥ 500/s) | latency per {unit}: median {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms"
+    )
+    print(
+        "        CPU per report: "
+        + ", ".join(f"{name} {ms:.2f} ms" for name, ms in per.items())
+        + f" = {sum(per.values()):.2f} ms (2 cores give {2000 / sum(per.values()):,.0f} reports/s at that cost)"
+    )
 
 
 def cleanup() -> int:
@@ -123,46 +182,37 @@ def cleanup() -> int:
         return cursor.rowcount
 
 
-def main(workers: int, seconds: float) -> None:
+def main(args) -> None:
     scale = ensure_grid_layer()
+    from django.conf import settings
     from django.db import connection
 
+    from gis.models import Address
     from grid.models import Component, UnitGrid
 
+    points = [(p.x, p.y) for p in Address.objects.order_by("?").values_list("geom", flat=True)[:2000]]
+    print(
+        f"# case report bench: {scale} city, {UnitGrid.objects.count():,} unit grids, "
+        f"{Component.objects.count():,} components; {mp.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
+        f"{args.server_workers} server worker process(es), {args.clients} client processes"
+    )
     connection.close()
-    manager = mp.Manager()
-    barrier = manager.Barrier(workers)
-    started = time.perf_counter()
-    with mp.get_context("fork").Pool(workers) as pool:
-        results = pool.map(worker, [(i, seconds, barrier) for i in range(workers)])
-    wall = time.perf_counter() - started
-    total = sum(r[0] for r in results)
-    latencies = sorted(x for r in results for x in r[1])
-    django_ms = sum(r[2] for r in results) / total * 1000
-    backend_ms = sum(r[3] for r in results) / total * 1000
-    cpu_ms = django_ms + backend_ms
-    print(
-        f"{scale} city: {UnitGrid.objects.count():,} unit grids, {Component.objects.count():,} components; "
-        f"{workers} worker processes, {mp.cpu_count()} CPUs"
-    )
-    print(
-        f"case reports: {total} in {seconds:.0f} s = {total / seconds:,.0f} reports/s "
-        f"(latency median {statistics.median(latencies) * 1000:.1f} ms, "
-        f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms; wall incl. start-up {wall:.1f} s); target ≥ 500/s"
-    )
-    print(
-        f"CPU per report: {cpu_ms:.1f} ms (Django process {django_ms:.1f} ms + its PostgreSQL backend "
-        f"{backend_ms:.1f} ms) → capacity of "
-        f"{mp.cpu_count()} idle cores ≈ {mp.cpu_count() * 1000 / cpu_ms:,.0f} reports/s "
-        f"(load average now {os.getloadavg()[0]:.1f}: other processes share these cores)"
-    )
-    print(f"removed {cleanup()} benchmark cases")
+    server = servers.start_cityops(workers=args.server_workers)
+    try:
+        for mode in args.modes:
+            run(mode, args, server, points, settings.CITYOPS_DEMO_PASSWORD)
+    finally:
+        server.stop()
+    print(f"removed {cleanup()} benchmark cases; load average now {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--workers", type=int, default=2)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modes", nargs="+", default=["single", "batch"], choices=["single", "batch"])
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--server-workers", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=20)
-    args = parser.parse_args()
+    arguments = parser.parse_args()
     prepare_database()
-    main(args.workers, args.seconds)
+    main(arguments)

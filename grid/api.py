@@ -127,6 +127,65 @@ class CaseListView(APIView):
         return Response(services.case_feature(case), status=201 if created else 200)
 
 
+class CaseBatchView(APIView):
+    """POST ``{"reports": [{"idempotency_key", "category_code", "location" | "lon"+"lat", "crs", "description",
+    "address", "channel"}, …]}``: up to ``BATCH_LIMIT`` reports at once (a 12345 hotline system's or an offline
+    queue's backlog), each idempotent by its own key, so a batch resent after a lost answer files nothing twice.
+
+    Answers 200 with ``results`` in the order sent: ``{"status": 201|200, "id", "number", "stage"}`` for a filed
+    (or already filed) report, ``{"status": 400|409, "error", "field", "detail"}`` for one refused. A bad report
+    changes nothing and does not stop the others. Photos go with single reports (``POST /api/grid/cases/``)."""
+
+    permission_classes = [CASE_ACCESS]
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT, operation_id="api_grid_cases_batch")
+    def post(self, request):
+        items = request.data.get("reports") if isinstance(request.data, dict) else None
+        if not isinstance(items, list) or not items:
+            raise InputError("reports", 'send a non-empty list of reports: {"reports": [{…}, …]}')
+        if len(items) > services.BATCH_LIMIT:
+            raise InputError("reports", f"at most {services.BATCH_LIMIT} reports per batch, not {len(items)}")
+        results: list[dict | None] = [None] * len(items)
+        reports, positions = [], []
+        for i, item in enumerate(items):
+            try:
+                reports.append(_batch_report(item))
+                positions.append(i)
+            except InputError as exc:
+                results[i] = {"status": 400, "error": "invalid_input", "field": exc.field, "detail": exc.detail}
+        try:
+            filed = services.report_cases(request.user, reports)
+        except WorkflowError as exc:
+            status, body = services.refusal(exc)
+            return Response(body, status=status)
+        for i, outcome in zip(positions, filed, strict=True):
+            if outcome.error is not None:
+                results[i] = {"status": outcome.status, **outcome.error}
+            else:
+                case = outcome.case
+                results[i] = {"status": outcome.status, "id": case.pk, "number": case.number, "stage": case.stage}
+        return Response({"results": results})
+
+
+def _batch_report(item) -> tuple[str, services.Report]:
+    """(idempotency key, report) of one batch item; InputError names what is wrong with it."""
+    if not isinstance(item, dict):
+        raise InputError("reports", "each report must be a JSON object")
+    key = _text(item, "idempotency_key", 100).strip()
+    if not key:
+        raise InputError(
+            "idempotency_key", "each report of a batch needs its idempotency_key (a resent batch must not file twice)"
+        )
+    report = services.Report(
+        category_code=_text(item, "category_code", 8),
+        position=_position(item, required=True),
+        description=_text(item, "description", 2000),
+        address=_text(item, "address", 200),
+        channel=_text(item, "channel", 16),
+    )
+    return key, report
+
+
 class CaseDetailView(APIView):
     """One case: its Feature, ``history`` (every transition) and the ``actions`` this user may take now."""
 

@@ -12,7 +12,6 @@ appends a :class:`CaseTransition` (the record) and keeps the case's stage timest
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GistIndex
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
@@ -234,11 +233,15 @@ class Case(models.Model):
         _("stage"), max_length=32, choices=[(s.value, workflow.STATE_LABELS[s]) for s in workflow.State], db_index=True
     )
     category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT)
-    grid = models.ForeignKey(UnitGrid, verbose_name=_("unit grid"), null=True, blank=True, on_delete=models.PROTECT)
+    # grid and department are indexed by the (grid, stage) and (department, stage) indexes below; every index
+    # is paid for by every report
+    grid = models.ForeignKey(
+        UnitGrid, verbose_name=_("unit grid"), null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )
     component = models.ForeignKey(
         Component, verbose_name=_("component"), null=True, blank=True, on_delete=models.SET_NULL
     )
-    geom = models.PointField(_("position"), srid=4326)
+    geom = models.PointField(_("position"), srid=4326)  # with its GiST index
     address = models.CharField(_("address"), max_length=200, blank=True)
     description = models.TextField(_("description"), blank=True)
     district = models.ForeignKey(
@@ -248,7 +251,7 @@ class Case(models.Model):
         AdminArea, verbose_name=_("sub-district"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     department = models.ForeignKey(
-        Organisation, verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT
+        Organisation, verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT, db_index=False
     )
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -301,7 +304,6 @@ class Case(models.Model):
     class Meta:
         ordering = ["-reported_at"]
         indexes = [
-            GistIndex(fields=["geom"], name="grid_case_geom_gist"),
             models.Index(fields=["department", "stage"]),
             models.Index(fields=["grid", "stage"]),
         ]

@@ -22,7 +22,7 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from core.errors import InputError
-from core.events import publish
+from core.events import publish, publish_many
 from core.models import Organisation, Role, User
 from core.realtime import Viewer
 
@@ -150,10 +150,13 @@ class Place:
     serial: int | None  # the next case number, when asked for
 
 
-_PLACE_SQL = """
-WITH p AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS geom)
+_PLACES_SQL = """
+WITH p AS (
+  SELECT i, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS geom, cls
+  FROM unnest(%(lon)s::float8[], %(lat)s::float8[], %(cls)s::bigint[]) WITH ORDINALITY AS t(lon, lat, cls, i)
+)
 SELECT
-  EXISTS (SELECT 1 FROM core_adminarea a, p WHERE a.level = 'city' AND ST_Intersects(a.geom, p.geom)),
+  EXISTS (SELECT 1 FROM core_adminarea a WHERE a.level = 'city' AND ST_Intersects(a.geom, p.geom)),
   g.id, g.code, coalesce(g.street_id, s.id), coalesce(g.district_id, s.parent_id), c.id, c.ident,
   CASE WHEN %(number)s THEN nextval('grid_case_number_seq') END
 FROM p
@@ -166,34 +169,54 @@ LEFT JOIN LATERAL (
 ) s ON true
 LEFT JOIN LATERAL (
   SELECT id, ident FROM grid_component k
-  WHERE k.component_class_id = %(cls)s AND k.geom && ST_Expand(p.geom, %(deg)s)
+  WHERE k.component_class_id = p.cls AND k.geom && ST_Expand(p.geom, %(deg)s)
     AND ST_DWithin(k.geom::geography, p.geom::geography, %(metres)s)
   ORDER BY k.geom <-> p.geom LIMIT 1
 ) c ON true
+ORDER BY p.i
 """
 
 
 def locate(point: GEOSGeometry, category: Category | None, number: bool = False) -> Place:
-    """One query: inside the city?, the grid (or at least street and district), the nearest component of the
-    category's class, and (``number``) the serial of a new case number."""
+    """Where one position is (see locate_many); InputError if it is outside the city."""
+    place = locate_many([(point, category)], number)[0]
+    if place is None:
+        raise _outside_city(point)
+    return place
+
+
+def _outside_city(point: GEOSGeometry) -> InputError:
+    return InputError("location", f"position ({point.x:.6f}, {point.y:.6f}) is outside the city")
+
+
+def locate_many(positions: list[tuple[GEOSGeometry, Category | None]], number: bool = False) -> list[Place | None]:
+    """One query for all positions: inside the city? (None if not), the grid (or at least street and district),
+    the nearest component of the category's class, and (``number``) the serial of a new case number."""
     with connection.cursor() as cursor:
         cursor.execute(
-            _PLACE_SQL,
+            _PLACES_SQL,
             {
-                "lon": point.x,
-                "lat": point.y,
-                "cls": category.component_class_id if category else None,
+                "lon": [point.x for point, _ in positions],
+                "lat": [point.y for point, _ in positions],
+                "cls": [category.component_class_id if category else None for _, category in positions],
                 "deg": COMPONENT_SEARCH_M / 80_000,  # a generous box: 1° ≥ 80 km at Chinese latitudes
                 "metres": COMPONENT_SEARCH_M,
                 "number": number,
             },
         )
-        inside, grid_id, grid_code, street_id, district_id, component_id, ident, serial = cursor.fetchone()
-    if not inside:
-        raise InputError("location", f"position ({point.x:.6f}, {point.y:.6f}) is outside the city")
-    grid = UnitGrid(pk=grid_id, code=grid_code) if grid_id else None
-    component = Component(pk=component_id, ident=ident) if component_id else None
-    return Place(grid, street_id, district_id, component, serial)
+        rows = cursor.fetchall()
+    return [
+        Place(
+            UnitGrid(pk=grid_id, code=grid_code) if grid_id else None,
+            street_id,
+            district_id,
+            Component(pk=component_id, ident=ident) if component_id else None,
+            serial,
+        )
+        if inside
+        else None
+        for inside, grid_id, grid_code, street_id, district_id, component_id, ident, serial in rows
+    ]
 
 
 # -- clocks ------------------------------------------------------------------------------------------------
@@ -363,6 +386,28 @@ def _existing(key: str, fingerprint: str) -> Case | None:
     return case
 
 
+def _new_case(actor, report, place, *, channel, stage, category, key, fingerprint, now, open311_client=None) -> Case:
+    return Case(
+        number=_number(now, place.serial),
+        channel=channel,
+        stage=stage,
+        category=category,
+        grid=place.grid,
+        component=place.component,
+        geom=report.position,
+        address=report.address.strip()[:200],
+        description=report.description.strip(),
+        district_id=place.district_id,
+        street_id=place.street_id,
+        reporter=actor if actor is not None and actor.is_authenticated else None,
+        reporter_contact=report.reporter_contact,
+        open311_client=open311_client,
+        idempotency_key=key or None,
+        request_hash=fingerprint,
+        reported_at=now,
+    )
+
+
 def report_case(
     actor: User | None,
     report: Report,
@@ -386,25 +431,11 @@ def report_case(
         # a resent report (same key) fails on the key's unique index and is answered below: no extra query
         # on the common path
         with transaction.atomic():
-            case = Case.objects.create(
-                number=_number(now, place.serial),
-                channel=channel,
-                stage=stage,
-                category=category,
-                grid=place.grid,
-                component=place.component,
-                geom=report.position,
-                address=report.address.strip()[:200],
-                description=report.description.strip(),
-                district_id=place.district_id,
-                street_id=place.street_id,
-                reporter=actor if actor is not None and actor.is_authenticated else None,
-                reporter_contact=report.reporter_contact,
-                open311_client=open311_client,
-                idempotency_key=idempotency_key or None,
-                request_hash=fingerprint,
-                reported_at=now,
-            )
+            case = _new_case(
+                actor, report, place, channel=channel, stage=stage, category=category, key=idempotency_key,
+                fingerprint=fingerprint, now=now, open311_client=open311_client,
+            )  # fmt: skip
+            case.save(force_insert=True)
             step = _record(case, "report", "", stage, actor, roles, now, position=report.position)
             case._prefetched_objects_cache = {"photos": _save_photos(case, step, report.photos)}
             _publish(case, "case.reported", now)
@@ -415,8 +446,108 @@ def report_case(
     return case, True
 
 
-def _record(case, action, from_stage, to_stage, actor, roles, at, **extra) -> CaseTransition:
-    return CaseTransition.objects.create(
+BATCH_LIMIT = 500
+
+
+@dataclass
+class Filed:
+    """One report of a batch: 201 created, 200 the same report again (its key), 400 bad input, 409 key reused."""
+
+    status: int
+    case: Case | None = None
+    error: dict | None = None
+
+
+def _refused(exc: InputError) -> Filed:
+    return Filed(400, error={"error": "invalid_input", "field": exc.field, "detail": exc.detail})
+
+
+def _conflict(key: str, case: Case) -> Filed:
+    detail = str(IdempotencyConflict(key, case))
+    return Filed(409, case, {"error": "idempotency_conflict", "field": "idempotency_key", "detail": detail})
+
+
+def report_cases(actor: User, reports: list[tuple[str, Report]], now: datetime | None = None) -> list[Filed]:
+    """Report many cases at once (a hotline system's or a tablet's queue), each with its idempotency key.
+
+    Each report stands alone: a bad one is answered with its error and the others are filed. The good ones are
+    located in one query and written in one transaction (cases, their first steps, their events), so a batch
+    costs a fraction of as many single reports. Photos go with single reports. Raises WorkflowError when the
+    actor's roles may not report at all.
+    """
+    roles = workflow_roles(actor)
+    now = now or timezone.now()
+    results: list[Filed | None] = [None] * len(reports)
+    pending: dict[str, int] = {}  # key → index of its first report in this batch
+    parsed = {}  # index → (channel, stage, category, fingerprint)
+    for i, (key, report) in enumerate(reports):
+        try:
+            channel = _channel_for(actor, report.channel, None)
+            category = category_by_code(report.category_code)
+        except InputError as exc:
+            results[i] = _refused(exc)
+            continue
+        parsed[i] = (channel, workflow.initial_state(roles, channel), category, report.fingerprint(actor.pk))
+        pending.setdefault(key, i)
+    for _attempt in range(2):  # once more if another request took one of the keys meanwhile
+        try:
+            _file_new(actor, roles, reports, parsed, pending, results, now)
+            break
+        except IntegrityError:
+            if _attempt:
+                raise
+    for i, (key, _report) in enumerate(reports):  # a key sent twice in the batch: the second is the first again
+        if results[i] is None:
+            first = results[pending[key]]
+            if first.case is None:
+                results[i] = first
+            elif first.case.request_hash == parsed[i][3]:
+                results[i] = Filed(200, first.case)
+            else:
+                results[i] = _conflict(key, first.case)
+    return results
+
+
+def _file_new(actor, roles, reports, parsed, pending, results, now) -> None:
+    """Answer the batch's keys seen before from their cases; locate and create the rest in one transaction."""
+    known = Case.objects.filter(idempotency_key__in=list(pending)).select_related("category")
+    for case in known:
+        i = pending[case.idempotency_key]
+        results[i] = Filed(200, case) if case.request_hash == parsed[i][3] else _conflict(case.idempotency_key, case)
+    fresh = [i for i in pending.values() if results[i] is None]
+    places = locate_many([(reports[i][1].position, parsed[i][2]) for i in fresh], number=True)
+    created = []
+    for i, place in zip(fresh, places, strict=True):
+        key, report = reports[i]
+        if place is None:
+            point = report.position
+            results[i] = _refused(
+                InputError("location", f"position ({point.x:.6f}, {point.y:.6f}) is outside the city")
+            )
+            continue
+        channel, stage, category, fingerprint = parsed[i]
+        case = _new_case(
+            actor, report, place, channel=channel, stage=stage, category=category, key=key,
+            fingerprint=fingerprint, now=now,
+        )  # fmt: skip
+        created.append((i, case))
+    if not created:
+        return
+    with transaction.atomic():
+        cases = Case.objects.bulk_create([case for _, case in created])
+        CaseTransition.objects.bulk_create(
+            _transition(case, "report", "", case.stage, actor, roles, now, position=case.geom) for case in cases
+        )
+        orgs = {centre_organisation_id()} - {None}
+        publish_many(
+            "cases", [("case.reported", case_feature(case, now, photo_ids=[]), case.geom, orgs) for case in cases]
+        )
+    for (i, _), case in zip(created, cases, strict=True):
+        results[i] = Filed(201, case)
+
+
+def _transition(case, action, from_stage, to_stage, actor, roles, at, **extra) -> CaseTransition:
+    return CaseTransition(
         case=case,
         at=at,
         action=action,
@@ -427,6 +558,12 @@ def _record(case, action, from_stage, to_stage, actor, roles, at, **extra) -> Ca
         roles=sorted(roles),
         **extra,
     )
+
+
+def _record(case, action, from_stage, to_stage, actor, roles, at, **extra) -> CaseTransition:
+    step = _transition(case, action, from_stage, to_stage, actor, roles, at, **extra)
+    step.save(force_insert=True)
+    return step
 
 
 def _save_photos(case: Case, step: CaseTransition, photos: list[Photo]) -> list[CasePhoto]:

@@ -91,8 +91,9 @@ class KeepAlive:
         return self.request("GET", url, headers=headers)
 
 
-def start_cityops(name: str = "cityops") -> Server:
-    """`uvicorn cityops.asgi:application` as bin/cityops starts it, on the bench database, one worker."""
+def start_cityops(name: str = "cityops", workers: int = 1) -> Server:
+    """`uvicorn cityops.asgi:application` as bin/cityops starts it, on the bench database (one worker process
+    unless told otherwise)."""
     port = free_port()
     env = {
         **os.environ,
@@ -100,7 +101,7 @@ def start_cityops(name: str = "cityops") -> Server:
         "CITYOPS_DB_POOL": os.environ.get("CITYOPS_DB_POOL", "1"),  # as bin/cityops runs the web server
     }
     argv = [sys.executable, "-m", "uvicorn", "cityops.asgi:application", "--app-dir", "platform"]
-    argv += ["--host", "127.0.0.1", "--port", str(port), "--ws", "websockets", *UVICORN_FAST]
+    argv += ["--host", "127.0.0.1", "--port", str(port), "--ws", "websockets", "--workers", str(workers), *UVICORN_FAST]
     return Server(name, argv, env, port).ready("/healthz")
 
 
@@ -114,7 +115,8 @@ def database_connections(settings) -> str:
 
 
 def sign_in(client: KeepAlive, username: str, password: str) -> None:
-    """Sign in through the login form, as a browser does; the client then sends the session cookie."""
+    """Sign in through the login form, as a browser does; the client then sends the session cookie and the CSRF
+    token (rotated by signing in) that a browser's script sends with a POST."""
     status, headers, _ = client.get("/login/")
     cookies = SimpleCookie()
     for header in headers.get_all("Set-Cookie") or []:
@@ -129,7 +131,9 @@ def sign_in(client: KeepAlive, username: str, password: str) -> None:
         cookies.load(header)
     if status != 302 or "sessionid" not in cookies:
         raise RuntimeError(f"could not sign in as {username}: HTTP {status} {body[:200]!r}")
+    token = cookies["csrftoken"].value
     client.headers["Cookie"] = f"csrftoken={token}; sessionid={cookies['sessionid'].value}"
+    client.headers["X-CSRFToken"] = token
 
 
 # ---------------------------------------------------------------------------------------------- pygeoapi
