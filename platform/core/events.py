@@ -42,8 +42,11 @@ def publish_many(topic: str, events: list[tuple[str, dict, GEOSGeometry | None, 
         raise ValueError(f"unknown topic {topic!r}")
     with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENT_LOCK_KEY])
-            cursor.execute("SELECT coalesce(max(seq), 0) FROM core_event")
+            # one round trip: the lock, then (its result set skipped) the head under the lock
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s); SELECT coalesce(max(seq), 0) FROM core_event", [EVENT_LOCK_KEY]
+            )
+            cursor.nextset()
             prev = cursor.fetchone()[0]
         rows = Event.objects.bulk_create(
             Event(
