@@ -133,7 +133,7 @@ CHANNEL_LAYERS = {
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "sessions": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "core.session_cache.SessionCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "session",
     },
