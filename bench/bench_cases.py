@@ -64,15 +64,21 @@ def ensure_grid_layer() -> str:
     return scale
 
 
-def cpu_seconds(pids) -> float:
-    total = 0.0
+def cpu_seconds(pids) -> dict[int, float]:
+    """CPU seconds (user + system) of each process still running."""
+    seconds = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / TICK
-    return total
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / TICK
+    return seconds
+
+
+def used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two readings; a process that started in between counts from zero."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def tree(root: int) -> list[int]:
@@ -141,21 +147,20 @@ def client(args) -> tuple[int, list[float], float]:
 def run(mode: str, args, server, points, password) -> None:
     manager = mp.Manager()
     barrier = manager.Barrier(args.clients + 1)
-    server_pids, pg_pids = tree(server.proc.pid), postgres_pids()
     with mp.get_context("fork").Pool(args.clients) as pool:
         jobs = [
             (i, server.port, password, points, mode, args.batch, args.seconds, barrier) for i in range(args.clients)
         ]
         pending = pool.map_async(client, jobs)
         barrier.wait()
-        before = cpu_seconds(server_pids), cpu_seconds(pg_pids), time.perf_counter()
+        before = cpu_seconds(tree(server.proc.pid)), cpu_seconds(postgres_pids())
         results = pending.get()
-        after = cpu_seconds(server_pids), cpu_seconds(pg_pids), time.perf_counter()
+        after = cpu_seconds(tree(server.proc.pid)), cpu_seconds(postgres_pids())
     filed = sum(r[0] for r in results)
     latencies = sorted(x for r in results for x in r[1])
     per = {
-        "server": (after[0] - before[0]) / filed * 1000,
-        "PostgreSQL": (after[1] - before[1]) / filed * 1000,
+        "server": used(before[0], after[0]) / filed * 1000,
+        "PostgreSQL": used(before[1], after[1]) / filed * 1000,
         "clients": sum(r[2] for r in results) / filed * 1000,
     }
     unit = "request" if mode == "single" else f"batch of {args.batch}"

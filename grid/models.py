@@ -12,6 +12,7 @@ appends a :class:`CaseTransition` (the record) and keeps the case's stage timest
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GistIndex
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
@@ -191,7 +192,8 @@ class Component(models.Model):
 
     class Meta:
         ordering = ["ident"]
-        indexes = [models.Index(fields=["component_class"])]
+        # the nearest component of a class to a case's position: one index walk by class and distance (btree_gist)
+        indexes = [GistIndex(fields=["component_class", "geom"], name="grid_component_class_geom")]
         verbose_name = _("component")
         verbose_name_plural = _("components")
 
