@@ -149,8 +149,9 @@ def _load() -> None:
     if _loaded:
         return
     _loaded = True
-    from dispatch.models import Station, Vehicle
-    from pipelines_mgmt.models import Pipe, Utility
+    from dispatch.models import Incident, Station, Vehicle
+    from grid.models import Case, Component, UnitGrid
+    from pipelines_mgmt.models import Pipe, ServiceConnection, Utility, Valve
 
     from .models import Address, Landcover, Road
 
@@ -308,3 +309,138 @@ def _load() -> None:
                 owner=owner,
             )
         )
+    register(
+        Layer(
+            id="valves",
+            title_zh="阀门",
+            title_en="Valves",
+            model=Valve,
+            geometry_field="geom",
+            geometry_type="Point",
+            properties={
+                "code": Prop("code", STRING, "阀门编号 code"),
+                "network_code": Prop("pipe__network__code", STRING, "管网 network"),
+                "pipe_code": Prop("pipe__code", STRING, "所在管段 pipe"),
+                "normal_state": Prop("normal_state", STRING, "常态 normal state"),
+                "operability": Prop("operability", STRING, "可操作性 operability"),
+                "diameter_mm": Prop("diameter_mm", NUMBER, "口径 diameter (mm)"),
+            },
+            read_roles=pipe_roles,
+            owner="SZ-WATER",
+            tile_min_zoom=13,
+        )
+    )
+    register(
+        Layer(
+            id="customers",
+            title_zh="用户接入点",
+            title_en="Service connections",
+            model=ServiceConnection,
+            geometry_field="geom",
+            geometry_type="Point",
+            properties={
+                "customer_name": Prop("customer_name", STRING, "用户 customer"),
+                "customer_type": Prop("customer_type", STRING, "用户类型 customer type"),
+                "sensitive": Prop("sensitive", BOOLEAN, "重点用户 sensitive"),
+                "network_code": Prop("pipe__network__code", STRING, "管网 network"),
+                "pipe_code": Prop("pipe__code", STRING, "接入管段 pipe"),
+                "address": Prop("address_text", STRING, "地址 address"),
+            },
+            read_roles=pipe_roles,
+            owner="SZ-WATER",
+            tile_min_zoom=14,
+        )
+    )
+    register(
+        Layer(
+            id="unit-grids",
+            title_zh="单元网格",
+            title_en="Unit grids",
+            model=UnitGrid,
+            geometry_field="geom",
+            geometry_type="Polygon",
+            properties={
+                "code": Prop("code", STRING, "网格编码 code"),
+                "area_m2": Prop("area_m2", NUMBER, "面积 area (m²)"),
+                "land_use": Prop("land_use", STRING, "用地 land use"),
+                "community_code": Prop("community__code", STRING, "社区代码 community code"),
+                "street_code": Prop("street__code", STRING, "街道代码 sub-district code"),
+                "district_code": Prop("district__code", STRING, "行政区代码 district code"),
+            },
+            owner="SZ-UMC",
+            tile_min_zoom=12,
+        )
+    )
+    register(
+        Layer(
+            id="components",
+            title_zh="城市部件",
+            title_en="City components",
+            model=Component,
+            geometry_field="geom",
+            geometry_type="Point",
+            properties={
+                "ident": Prop("ident", STRING, "部件标识码 identifier"),
+                "class_code": Prop("component_class__code", STRING, "小类代码 class code"),
+                "class_name": Prop("component_class__name", STRING, "小类名称 class"),
+                "name": Prop("name", STRING, "名称 name"),
+                "status": Prop("status", STRING, "状态 status"),
+                "owner_code": Prop("owner__code", STRING, "主管部门 owner department"),
+                "grid_code": Prop("grid__code", STRING, "网格编码 grid code"),
+            },
+            owner="SZ-UMC",
+            tile_min_zoom=15,
+            tile_cache=False,  # imported in bulk, without model signals
+        )
+    )
+    live_roles = (Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN)
+    register(
+        Layer(
+            id="incidents",
+            title_zh="警情事件",
+            title_en="Incidents",
+            model=Incident,
+            geometry_field="geom",
+            geometry_type="Point",
+            properties={
+                "number": Prop("number", STRING, "事件编号 number"),
+                "type_code": Prop("incident_type__code", STRING, "类型代码 type code"),
+                "type_name": Prop("incident_type__name", STRING, "类型 type"),
+                "priority": Prop("priority", INTEGER, "等级 priority"),
+                "status": Prop("status", STRING, "状态 status"),
+                "address": Prop("address", STRING, "地址 address"),
+                "district_code": Prop("district__code", STRING, "行政区代码 district code"),
+                "call_received_at": Prop("call_received_at", DATETIME, "接警时间 call received"),
+            },
+            read_roles=live_roles,
+            time_field="call_received_at",
+            owner="SZ-ECC",
+            tile_cache=False,
+        )
+    )
+    register(
+        Layer(
+            id="cases",
+            title_zh="城管案卷",
+            title_en="City-management cases",
+            model=Case,
+            geometry_field="geom",
+            geometry_type="Point",
+            properties={
+                "number": Prop("number", STRING, "案卷编号 number"),
+                "stage": Prop("stage", STRING, "阶段 stage"),
+                "channel": Prop("channel", STRING, "来源 channel"),
+                "category_code": Prop("category__code", STRING, "类别代码 category code"),
+                "category_name": Prop("category__name", STRING, "类别 category"),
+                "grid_code": Prop("grid__code", STRING, "网格编码 grid code"),
+                "district_code": Prop("district__code", STRING, "行政区代码 district code"),
+                "reported_at": Prop("reported_at", DATETIME, "上报时间 reported"),
+            },
+            # the case centre's roles see every case; departments and inspectors see theirs in the grid app
+            read_roles=(Role.GRID_DISPATCHER, Role.CALL_TAKER, Role.LEADER, Role.ADMIN),
+            time_field="reported_at",
+            owner="SZ-UMC",
+            tile_min_zoom=10,
+            tile_cache=False,  # batch reports are written in bulk, without model signals
+        )
+    )

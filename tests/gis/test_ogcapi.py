@@ -76,6 +76,10 @@ def test_landing_conformance_and_collections(api):
         "stations",
         "water-pipes",
         "gas-pipes",
+        "valves",
+        "customers",
+        "unit-grids",
+        "components",
     ]
     roads = next(c for c in body["collections"] if c["id"] == "roads")
     assert roads["itemType"] == "feature" and roads["title"] == "道路"
