@@ -107,14 +107,7 @@ class CaseListView(APIView):
         key = request.headers.get("Idempotency-Key", "").strip() or None
         if key is not None and len(key) > 100:
             raise InputError("Idempotency-Key", "at most 100 characters")
-        report = services.Report(
-            category_code=_text(data, "category_code", 8),
-            position=_position(data, required=True),
-            description=_text(data, "description", 2000),
-            address=_text(data, "address", 200),
-            channel=_text(data, "channel", 16),
-            photos=_photos(request),
-        )
+        report = _report(data, photos=_photos(request))
         try:
             case, created = services.report_case(request.user, report, idempotency_key=key)
         except services.IdempotencyConflict as exc:
@@ -145,26 +138,41 @@ class CaseBatchView(APIView):
             raise InputError("reports", 'send a non-empty list of reports: {"reports": [{…}, …]}')
         if len(items) > services.BATCH_LIMIT:
             raise InputError("reports", f"at most {services.BATCH_LIMIT} reports per batch, not {len(items)}")
-        results: list[dict | None] = [None] * len(items)
+        outcomes: list[services.Filed | None] = [None] * len(items)
         reports, positions = [], []
         for i, item in enumerate(items):
             try:
                 reports.append(_batch_report(item))
                 positions.append(i)
             except InputError as exc:
-                results[i] = {"status": 400, "error": "invalid_input", "field": exc.field, "detail": exc.detail}
+                outcomes[i] = services.refused(exc)
         try:
             filed = services.report_cases(request.user, reports)
         except WorkflowError as exc:
             status, body = services.refusal(exc)
             return Response(body, status=status)
         for i, outcome in zip(positions, filed, strict=True):
-            if outcome.error is not None:
-                results[i] = {"status": outcome.status, **outcome.error}
-            else:
-                case = outcome.case
-                results[i] = {"status": outcome.status, "id": case.pk, "number": case.number, "stage": case.stage}
-        return Response({"results": results})
+            outcomes[i] = outcome
+        return Response({"results": [_batch_result(outcome) for outcome in outcomes]})
+
+
+def _batch_result(outcome: services.Filed) -> dict:
+    if outcome.error is not None:
+        return {"status": outcome.status, **outcome.error}
+    case = outcome.case
+    return {"status": outcome.status, "id": case.pk, "number": case.number, "stage": case.stage}
+
+
+def _report(data, photos=()) -> services.Report:
+    """A report's fields from a request body or a batch item; InputError names what is wrong."""
+    return services.Report(
+        category_code=_text(data, "category_code", 8),
+        position=_position(data, required=True),
+        description=_text(data, "description", 2000),
+        address=_text(data, "address", 200),
+        channel=_text(data, "channel", 16),
+        photos=list(photos),
+    )
 
 
 def _batch_report(item) -> tuple[str, services.Report]:
@@ -176,14 +184,7 @@ def _batch_report(item) -> tuple[str, services.Report]:
         raise InputError(
             "idempotency_key", "each report of a batch needs its idempotency_key (a resent batch must not file twice)"
         )
-    report = services.Report(
-        category_code=_text(item, "category_code", 8),
-        position=_position(item, required=True),
-        description=_text(item, "description", 2000),
-        address=_text(item, "address", 200),
-        channel=_text(item, "channel", 16),
-    )
-    return key, report
+    return key, _report(item)
 
 
 class CaseDetailView(APIView):

@@ -458,7 +458,7 @@ class Filed:
     error: dict | None = None
 
 
-def _refused(exc: InputError) -> Filed:
+def refused(exc: InputError) -> Filed:
     return Filed(400, error={"error": "invalid_input", "field": exc.field, "detail": exc.detail})
 
 
@@ -485,7 +485,7 @@ def report_cases(actor: User, reports: list[tuple[str, Report]], now: datetime |
             channel = _channel_for(actor, report.channel, None)
             category = category_by_code(report.category_code)
         except InputError as exc:
-            results[i] = _refused(exc)
+            results[i] = refused(exc)
             continue
         parsed[i] = (channel, workflow.initial_state(roles, channel), category, report.fingerprint(actor.pk))
         pending.setdefault(key, i)
@@ -521,9 +521,7 @@ def _file_new(actor, roles, reports, parsed, pending, results, now) -> None:
         key, report = reports[i]
         if place is None:
             point = report.position
-            results[i] = _refused(
-                InputError("location", f"position ({point.x:.6f}, {point.y:.6f}) is outside the city")
-            )
+            results[i] = refused(InputError("location", f"position ({point.x:.6f}, {point.y:.6f}) is outside the city"))
             continue
         channel, stage, category, fingerprint = parsed[i]
         case = _new_case(
