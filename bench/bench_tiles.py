@@ -12,6 +12,9 @@ Uses the bench database `cityops_bench` (bench/benchdb.py), loading the demo cit
   session cookie), without the HTTP server and socket.
 - uncached: the layer's tables get a new version first (as a data change does), so the tile is rendered;
   cached: the same tile again, from Redis.
+- bare over HTTP: the same bare query behind the smallest Python tile server (peers/bare_tile_server.py: uvicorn
+  with the same loop and parser, an async psycopg pool, no sign-in, roles or cache): what one request and one query
+  cost any Python server. The ratio against it is CityOps' own share of a tile's time.
 - HTTP floor: a signed-in request refused (400, zoom 99) before any tile work: what the server and Django cost.
 Per tile, each figure is the median of --repeats interleaved measurements; per zoom, the median over its tiles.
 The session engine and how the server gets its database connections are printed: under ASGI, CONN_MAX_AGE keeps
@@ -31,15 +34,7 @@ import time
 
 from benchdb import prepare_database
 from peers import servers
-
-BARE = """
-SELECT ST_AsMVT(t, 'roads', 4096, 'geom', 'id') FROM (
-  SELECT id, name, road_class, speed_kmh, oneway, lanes,
-         ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4096, 64, true) AS geom
-  FROM geo_road
-  WHERE geom && ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => 64.0 / 4096), 4326)
-) t WHERE t.geom IS NOT NULL
-"""
+from peers.bare_tile_server import BARE
 
 
 def tiles_covering(bounds, z: int) -> list[tuple[int, int, int]]:
@@ -102,7 +97,9 @@ def main() -> None:
         picked += [tile for size, tile in spread([s for s in sized if s[0] > 0], args.tiles)]
 
     server = servers.start_cityops()
+    bare_server = servers.start_bare_tiles(os.environ["DATABASE_URL"].replace("postgis://", "postgresql://"))
     try:
+        bare_client = servers.KeepAlive(bare_server.port)
         client = servers.KeepAlive(server.port)
         servers.sign_in(client, "planner", settings.CITYOPS_DEMO_PASSWORD)
         cookie = client.headers["Cookie"]
@@ -130,9 +127,9 @@ def main() -> None:
             assert status[0][:3] in ("200", "204"), status
             return seconds, len(body)
 
-        def over_http(path: str, expect=(200, 204)) -> tuple[float, int]:
+        def over_http(path: str, expect=(200, 204), via=client) -> tuple[float, int]:
             started = time.perf_counter()
-            status, _, body = client.get(path)
+            status, _, body = via.get(path)
             seconds = time.perf_counter() - started
             assert status in expect, (status, body[:200])
             return seconds, len(body)
@@ -143,6 +140,7 @@ def main() -> None:
 
         kinds = {
             "bare ST_AsMVT": lambda path, tile: bare(*tile),
+            "bare over HTTP": lambda path, tile: over_http("/{}/{}/{}".format(*tile), via=bare_client),
             "HTTP uncached": lambda path, tile: uncached(over_http, path),
             "HTTP cached": lambda path, tile: over_http(path),
             "in-process uncached": lambda path, tile: uncached(in_process, path),
@@ -177,14 +175,17 @@ def main() -> None:
             per_tile[tile] = {kind: statistics.median(ms) for kind, ms in runs.items()}
 
         header = "".join(f"{kind:>21s}" for kind in kinds)
-        print(f"\n{'tile':>16s} {'bytes':>15s}{header}   uncached/bare HTTP  in-process  cached/bare HTTP")
+        print(
+            f"\n{'tile':>16s} {'bytes':>15s}{header}"
+            "   uncached/bare HTTP  in-process  cached/bare HTTP  uncached/bare-over-HTTP"
+        )
         for tile, ms in per_tile.items():
             b = ms["bare ST_AsMVT"]
             print(
                 f"{'/'.join(map(str, tile)):>16s} {sizes[tile]:7d}/{sizes[(*tile, 'ours')]:7d}"
                 + "".join(f"{ms[kind]:21.2f}" for kind in kinds)
                 + f"   {ms['HTTP uncached'] / b:17.2f}× {ms['in-process uncached'] / b:10.2f}×"
-                f" {ms['HTTP cached'] / b:16.2f}×"
+                f" {ms['HTTP cached'] / b:16.2f}× {ms['HTTP uncached'] / ms['bare over HTTP']:22.2f}×"
             )
         floor = statistics.median(ms["HTTP floor"] for ms in per_tile.values())
         print(f"HTTP floor (signed-in request answered 400 before any tile work): {floor:.2f} ms")
@@ -193,16 +194,19 @@ def main() -> None:
             group = [ms for tile, ms in per_tile.items() if z == "all" or tile[0] == z]
             med = {kind: statistics.median(ms[kind] for ms in group) for kind in kinds}
             ratio = {kind: statistics.median(ms[kind] / ms["bare ST_AsMVT"] for ms in group) for kind in kinds}
+            over_http_ratio = statistics.median(ms["HTTP uncached"] / ms["bare over HTTP"] for ms in group)
             print(
-                f"  z{z!s:>3s}: bare {med['bare ST_AsMVT']:6.2f} ms | HTTP uncached {med['HTTP uncached']:6.2f} ms "
+                f"  z{z!s:>3s}: bare {med['bare ST_AsMVT']:6.2f} ms | bare over HTTP {med['bare over HTTP']:6.2f} ms "
+                f"({ratio['bare over HTTP']:.2f}×) | HTTP uncached {med['HTTP uncached']:6.2f} ms "
                 f"({ratio['HTTP uncached']:.2f}×, goal ≤ 1.3) cached {med['HTTP cached']:6.2f} ms "
                 f"({ratio['HTTP cached']:.2f}×) | in-process uncached {med['in-process uncached']:6.2f} ms "
                 f"({ratio['in-process uncached']:.2f}×) cached {med['in-process cached']:6.2f} ms "
-                f"({ratio['in-process cached']:.2f}×)"
+                f"({ratio['in-process cached']:.2f}×) | HTTP uncached / bare over HTTP {over_http_ratio:.2f}×"
             )
         print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     finally:
         server.stop()
+        bare_server.stop()
 
 
 if __name__ == "__main__":

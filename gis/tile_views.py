@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -23,7 +23,17 @@ PNG = "image/png"
 
 
 VIEWER_SECONDS = 15.0
-_VIEWERS: dict[tuple[str, str], tuple[float, object]] = {}
+_VIEWERS: dict[str, tuple[float, object]] = {}
+
+
+def recall(session_key: str | None):
+    """The user this process saw signed in under `session_key` within VIEWER_SECONDS, or None."""
+    hit = _VIEWERS.get(session_key) if session_key else None
+    return hit[1] if hit and hit[0] > time.monotonic() else None
+
+
+def forget(session_key: str) -> None:
+    _VIEWERS.pop(session_key, None)
 
 
 def _viewer(request):
@@ -31,21 +41,21 @@ def _viewer(request):
 
     A map asks for dozens of tiles a second, each one a request. Django verifies the user the first time
     (backend: active, roles; session auth hash); this process then remembers that user for VIEWER_SECONDS
-    under the session's user id and auth hash, so a tile costs no user query. Signing out takes effect at
-    once (the session is gone); a change of roles, password or active flag within VIEWER_SECONDS."""
-    key = (request.session.get(SESSION_KEY), request.session.get(HASH_SESSION_KEY))
-    if key[0] is None:
+    under the session key, so a tile costs no user query (and tile_server.py serves the session's tiles on the
+    event loop). Signing out takes effect at once (the session is gone); a change of roles, password or active
+    flag within VIEWER_SECONDS."""
+    if request.session.get(SESSION_KEY) is None:
         return None
-    now = time.monotonic()
-    hit = _VIEWERS.get(key)
-    if hit and hit[0] > now:
-        return hit[1]
+    session_key = request.session.session_key
+    user = recall(session_key)
+    if user is not None:
+        return user
     user = request.user
     if not user.is_authenticated:
         return None
     if len(_VIEWERS) > 10_000:
         _VIEWERS.clear()
-    _VIEWERS[key] = (now + VIEWER_SECONDS, user)
+    _VIEWERS[session_key] = (time.monotonic() + VIEWER_SECONDS, user)
     return user
 
 

@@ -89,11 +89,22 @@ farther apart than the tile grid that ST_AsMVTGeom snaps to, and simplifying wou
 _INNER_SQL: dict[tuple, tuple[str, tuple, str]] = {}
 
 
+def _properties(tile_layer: TileLayer) -> dict:
+    props = tile_layer.layer.properties
+    return props if not tile_layer.labels else {k: v for k, v in props.items() if k == "name"}
+
+
+def _inner_key(tile_layer: TileLayer) -> tuple:
+    layer = tile_layer.layer
+    props = _properties(tile_layer)
+    return (layer.id, tile_layer.labels, repr(layer.base_filter), tuple((k, p.path) for k, p in props.items()))
+
+
 def _inner(tile_layer: TileLayer) -> tuple[str, tuple, str]:
     """(SQL, params, output columns) of the layer's rows: compiled by the ORM once per layer definition."""
     layer = tile_layer.layer
-    props = layer.properties if not tile_layer.labels else {k: v for k, v in layer.properties.items() if k == "name"}
-    key = (layer.id, tile_layer.labels, repr(layer.base_filter), tuple((k, p.path) for k, p in props.items()))
+    props = _properties(tile_layer)
+    key = _inner_key(tile_layer)
     if key not in _INNER_SQL:
         quote = connection.ops.quote_name
         aliases = {f"p{i}": name for i, name in enumerate(props)}
@@ -139,18 +150,34 @@ def tile_sql(tile_layer: TileLayer, z: int, x: int, y: int) -> tuple[str, list]:
     return sql, params
 
 
-def render_many(tile_layers_: list[TileLayer], z: int, x: int, y: int) -> list[bytes]:
-    """Each layer's MVT for tile z/x/y (empty below its min zoom), all from one SQL statement."""
-    drawn = [tl for tl in tile_layers_ if z >= tl.layer.tile_min_zoom]
-    if not drawn:
-        return [b"" for _ in tile_layers_]
-    queries = [tile_sql(tile_layer, z, x, y) for tile_layer in drawn]
-    sql = "SELECT " + ", ".join(f"({query})" for query, _ in queries)
+def render_statement(tile_layers_: list[TileLayer], z: int, x: int, y: int) -> tuple[str, list]:
+    """One SQL statement returning one MVT column per layer (each empty below its layer's min zoom)."""
+    queries = [tile_sql(tile_layer, z, x, y) for tile_layer in tile_layers_]
+    return "SELECT " + ", ".join(f"({query})" for query, _ in queries), [p for _, params in queries for p in params]
+
+
+def drawn_at(tile_layers_: list[TileLayer], z: int) -> list[TileLayer]:
+    return [tl for tl in tile_layers_ if z >= tl.layer.tile_min_zoom]
+
+
+def render_many(tile_layers_: list[TileLayer], z: int, x: int, y: int) -> dict[str, bytes]:
+    """Layer name → MVT for tile z/x/y of each layer drawn at zoom z, all from one SQL statement."""
+    if not tile_layers_:
+        return {}
+    sql, params = render_statement(tile_layers_, z, x, y)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [param for _, params in queries for param in params])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
-    bodies = {tl.name: bytes(body) if body else b"" for tl, body in zip(drawn, row, strict=True)}
-    return [bodies.get(tl.name, b"") for tl in tile_layers_]
+    return rendered_bodies(tile_layers_, row)
+
+
+def rendered_bodies(tile_layers_: list[TileLayer], row) -> dict[str, bytes]:
+    return {tl.name: bytes(body) if body else b"" for tl, body in zip(tile_layers_, row, strict=True)}
+
+
+def compiled(tile_layers_: list[TileLayer]) -> bool:
+    """Whether this process has the ORM-compiled SQL of these layers (compiling needs Django's sync database)."""
+    return all(_inner_key(tl) in _INNER_SQL for tl in tile_layers_)
 
 
 # -------------------------------------------------------------------------------------- versions, cache
@@ -177,7 +204,7 @@ def _redis_failed(exc: Exception) -> None:
 
 def _prefix() -> str:
     """Per database: the demo database and each test database have their own versions and tiles."""
-    return f"cityops:tiles:{connection.settings_dict['NAME']}:"
+    return f"cityops:tiles:{settings.DATABASES['default']['NAME']}:"
 
 
 def _models_of(layer: Layer) -> set[type[Model]]:
@@ -259,12 +286,25 @@ class Tile:
 def get_tile(tile_layers_: list[TileLayer], z: int, x: int, y: int) -> Tile:
     """The tile (its layers concatenated): cached layers from Redis when their tables have not changed since they
     were stored, the others rendered. Whatever the number of layers (a basemap tile has nine), that is one Redis
-    look-up, at most one SQL statement and one Redis write."""
-    cached = [tl for tl in tile_layers_ if tl.layer.tile_cache and z >= tl.layer.tile_min_zoom]
-    found = _lookup(cached, z, x, y)
-    missing = [tl for tl in tile_layers_ if z >= tl.layer.tile_min_zoom and found.get(tl.name, (None, None))[1] is None]
-    rendered = dict(zip([tl.name for tl in missing], render_many(missing, z, x, y), strict=True))
-    _store({found[name][2]: body for name, body in rendered.items() if name in found})
+    look-up, at most one SQL statement and one Redis write. (tile_server.py does the same on the event loop.)"""
+    found = _lookup(lookup_of(tile_layers_, z, x, y))
+    missing = missing_from(tile_layers_, z, found)
+    rendered = render_many(missing, z, x, y)
+    store(to_store(found, rendered))
+    return assemble(tile_layers_, z, x, y, found, rendered)
+
+
+def missing_from(tile_layers_: list[TileLayer], z: int, found: dict) -> list[TileLayer]:
+    """The layers drawn at zoom z that the cache did not have."""
+    return [tl for tl in drawn_at(tile_layers_, z) if found.get(tl.name, (None, None))[1] is None]
+
+
+def to_store(found: dict, rendered: dict[str, bytes]) -> dict[str, bytes]:
+    """Cache key → rendered tile, for the rendered layers that are cached."""
+    return {found[name][2]: body for name, body in rendered.items() if name in found}
+
+
+def assemble(tile_layers_: list[TileLayer], z: int, x: int, y: int, found: dict, rendered: dict[str, bytes]) -> Tile:
     parts, signature = [], []
     cacheable = True
     for tile_layer in tile_layers_:
@@ -283,7 +323,7 @@ def get_tile(tile_layers_: list[TileLayer], z: int, x: int, y: int) -> Tile:
 # layer the tile key's head and tail and the indices of its tables in KEYS. A version that is missing (first
 # use, or Redis lost its data) starts from a number never used before (the caller's clock in ns), so an old
 # tile can never match it.
-_LOOKUP = """
+LOOKUP_SCRIPT = """
 local versions = {}
 for i, key in ipairs(KEYS) do
   redis.call('SET', key, ARGV[1], 'NX')
@@ -301,22 +341,36 @@ for n = 2, #ARGV, 3 do
 end
 return out
 """
-_lookup_script = None
 
 
-def _lookup(tile_layers_: list[TileLayer], z: int, x: int, y: int) -> dict[str, tuple[str, bytes | None, str]]:
-    """Layer name → (version, cached tile or None, key to store the tile under); {} without Redis."""
-    global _lookup_script
-    client = _redis() if tile_layers_ else None
-    if client is None:
-        return {}
-    if _lookup_script is None:
-        _lookup_script = client.register_script(_LOOKUP)
+@dataclass(frozen=True)
+class Lookup:
+    """The cache look-up of a tile's cached layers: the script's KEYS and ARGV, and how to read its reply."""
+
+    tile_layers: list[TileLayer]
+    keys: list[str]
+    args: list
+    heads: list[tuple[str, str]]
+
+    def found(self, reply) -> dict[str, tuple[str, bytes | None, str]]:
+        """Layer name → (version, cached tile or None, key to store the tile under)."""
+        out = {}
+        for i, (tile_layer, (head, tail)) in enumerate(zip(self.tile_layers, self.heads, strict=True)):
+            version = reply[2 * i].decode()
+            out[tile_layer.name] = (version, reply[2 * i + 1], head + version + tail)
+        return out
+
+
+def lookup_of(tile_layers_: list[TileLayer], z: int, x: int, y: int) -> Lookup | None:
+    """The look-up for the layers of tile z/x/y that are cached and drawn at zoom z; None if there are none."""
+    cached = [tl for tl in drawn_at(tile_layers_, z) if tl.layer.tile_cache]
+    if not cached:
+        return None
     prefix = _prefix()
     keys: list[str] = []
     args: list = [time.time_ns()]
     heads = []
-    for tile_layer in tile_layers_:
+    for tile_layer in cached:
         indices = []
         for table in tables_of(tile_layer.layer):
             key = f"{prefix}v:{table}"
@@ -326,19 +380,29 @@ def _lookup(tile_layers_: list[TileLayer], z: int, x: int, y: int) -> dict[str, 
         head, tail = f"{prefix}t:{tile_layer.name}:", f":{z}/{x}/{y}"
         args += [head, tail, ",".join(indices)]
         heads.append((head, tail))
+    return Lookup(cached, keys, args, heads)
+
+
+_lookup_script = None
+
+
+def _lookup(lookup: Lookup | None) -> dict[str, tuple[str, bytes | None, str]]:
+    """Run the look-up in one round trip; {} without Redis."""
+    global _lookup_script
+    client = _redis() if lookup else None
+    if client is None:
+        return {}
+    if _lookup_script is None:
+        _lookup_script = client.register_script(LOOKUP_SCRIPT)
     try:
-        reply = _lookup_script(keys=keys, args=args, client=client)
+        reply = _lookup_script(keys=lookup.keys, args=lookup.args, client=client)
     except redis.RedisError as exc:
         _redis_failed(exc)
         return {}
-    found = {}
-    for i, (tile_layer, (head, tail)) in enumerate(zip(tile_layers_, heads, strict=True)):
-        version = reply[2 * i].decode()
-        found[tile_layer.name] = (version, reply[2 * i + 1], head + version + tail)
-    return found
+    return lookup.found(reply)
 
 
-def _store(bodies: dict[str, bytes]) -> None:
+def store(bodies: dict[str, bytes]) -> None:
     """Store rendered layer tiles under their keys, in one round trip."""
     client = _redis() if bodies else None
     if client is None:

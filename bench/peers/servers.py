@@ -105,6 +105,14 @@ def start_cityops(name: str = "cityops", workers: int = 1) -> Server:
     return Server(name, argv, env, port).ready("/healthz")
 
 
+def start_bare_tiles(dsn: str) -> Server:
+    """bare_tile_server.py (the bare ST_AsMVT query behind uvicorn, nothing else) on the database at `dsn`."""
+    port = free_port()
+    env = {**os.environ, "BARE_TILES_DSN": dsn}
+    argv = [sys.executable, "-m", "uvicorn", "bare_tile_server:app", "--app-dir", str(Path(__file__).parent)]
+    return Server("bare-tiles", [*argv, "--host", "127.0.0.1", "--port", str(port), *UVICORN_FAST], env, port).ready()
+
+
 def database_connections(settings) -> str:
     """How the CityOps server gets its database connections (under ASGI, CONN_MAX_AGE keeps none: each request
     runs in its own context and opens its own connection; only a pool reuses them)."""

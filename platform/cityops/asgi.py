@@ -1,5 +1,6 @@
-"""ASGI entry point: HTTP through Django (one thread hop per request, core.http_bridge), WebSocket `/ws/ops/`
-through Channels with session auth."""
+"""ASGI entry point: HTTP through Django (one thread hop per request, core.http_bridge), except the vector tiles of
+viewers already verified (gis.tile_server, on the event loop); WebSocket `/ws/ops/` through Channels with session
+auth."""
 
 import os
 import sys
@@ -20,12 +21,13 @@ setup(set_prefix=False)
 
 from cityops.routing import websocket_urlpatterns  # noqa: E402
 from core.http_bridge import DjangoHTTP  # noqa: E402
+from gis.tile_server import VectorTiles  # noqa: E402
 from gis.upload_limit import UploadLimit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # An oversized upload to the import API is refused from its Content-Length before Django reads it.
-        "http": UploadLimit(DjangoHTTP()),
+        "http": VectorTiles(UploadLimit(DjangoHTTP()), pool_size=int(os.environ.get("CITYOPS_TILE_DB_POOL", "4"))),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
