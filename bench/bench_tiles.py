@@ -5,7 +5,9 @@ Run:  .venv/bin/python bench/bench_tiles.py [--scale city] [--zooms 12 14 16] [-
 
 Uses the bench database `cityops_bench` (bench/benchdb.py), loading the demo city if it is empty.
 - bare: the textbook query (ST_AsMVTGeom over the tile envelope of the same rows and columns of geo_road, nothing
-  else), sent by this process on its own connection: one round trip to PostGIS.
+  else), sent by this process on its own plain psycopg connection: one round trip to PostGIS. The ratios are
+  against it with the server's defaults; "bare, JIT off" is the same on a connection without JIT, as CityOps'
+  tile connections are (gis/tile_server.py), so the gain of that choice is visible on its own.
 - HTTP: `uvicorn cityops.asgi:application` (as bin/cityops starts it, one worker) on loopback, signed in as the
   planner through the login form; one keep-alive connection. This is what a map client waits for.
 - in-process: the same request through Django's whole handler and middleware in this process (WSGIHandler, same
@@ -32,6 +34,7 @@ import platform
 import statistics
 import time
 
+import psycopg
 from benchdb import prepare_database
 from peers import servers
 from peers.bare_tile_server import BARE
@@ -72,7 +75,6 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
-    from django.db import connection
 
     from core.management.commands.load_demo_city import load_demo_city
     from core.models import AdminArea
@@ -84,11 +86,13 @@ def main() -> None:
     city = AdminArea.objects.get(level=AdminArea.Level.CITY).geom.extent
     road_tables = tiles.tables_of(layers.get("roads"))
 
-    def bare(z: int, x: int, y: int) -> tuple[float, int]:
+    dsn = os.environ["DATABASE_URL"].replace("postgis://", "postgresql://")
+    bare_connection = psycopg.connect(dsn, autocommit=True)  # psycopg's defaults: prepared after 5 runs
+    bare_without_jit = psycopg.connect(dsn, autocommit=True, options="-c jit=off")  # as CityOps' tile connections
+
+    def bare(z: int, x: int, y: int, via=bare_connection) -> tuple[float, int]:
         started = time.perf_counter()
-        with connection.cursor() as cursor:
-            cursor.execute(BARE, {"z": z, "x": x, "y": y})
-            body = cursor.fetchone()[0]
+        body = via.execute(BARE, {"z": z, "x": x, "y": y}).fetchone()[0]
         return time.perf_counter() - started, len(body or b"")
 
     picked = []
@@ -97,7 +101,7 @@ def main() -> None:
         picked += [tile for size, tile in spread([s for s in sized if s[0] > 0], args.tiles)]
 
     server = servers.start_cityops()
-    bare_server = servers.start_bare_tiles(os.environ["DATABASE_URL"].replace("postgis://", "postgresql://"))
+    bare_server = servers.start_bare_tiles(dsn)
     try:
         bare_client = servers.KeepAlive(bare_server.port)
         client = servers.KeepAlive(server.port)
@@ -140,6 +144,7 @@ def main() -> None:
 
         kinds = {
             "bare ST_AsMVT": lambda path, tile: bare(*tile),
+            "bare, JIT off": lambda path, tile: bare(*tile, via=bare_without_jit),
             "bare over HTTP": lambda path, tile: over_http("/{}/{}/{}".format(*tile), via=bare_client),
             "HTTP uncached": lambda path, tile: uncached(over_http, path),
             "HTTP cached": lambda path, tile: over_http(path),
@@ -196,7 +201,8 @@ def main() -> None:
             ratio = {kind: statistics.median(ms[kind] / ms["bare ST_AsMVT"] for ms in group) for kind in kinds}
             over_http_ratio = statistics.median(ms["HTTP uncached"] / ms["bare over HTTP"] for ms in group)
             print(
-                f"  z{z!s:>3s}: bare {med['bare ST_AsMVT']:6.2f} ms | bare over HTTP {med['bare over HTTP']:6.2f} ms "
+                f"  z{z!s:>3s}: bare {med['bare ST_AsMVT']:6.2f} ms (JIT off {med['bare, JIT off']:6.2f}) "
+                f"| bare over HTTP {med['bare over HTTP']:6.2f} ms "
                 f"({ratio['bare over HTTP']:.2f}×) | HTTP uncached {med['HTTP uncached']:6.2f} ms "
                 f"({ratio['HTTP uncached']:.2f}×, goal ≤ 1.3) cached {med['HTTP cached']:6.2f} ms "
                 f"({ratio['HTTP cached']:.2f}×) | in-process uncached {med['in-process uncached']:6.2f} ms "
