@@ -63,7 +63,8 @@ def like_regex(pattern: str) -> str:
 
 
 # CQL2 text as pygeofilter parses it, plus one distance predicate it lacks (CQL2 1.0 has none; the planner's
-# "within N metres of a feature" needs one): S_DWITHIN(geometry, <geometry>, <distance>, meters|kilometers).
+# "within N metres of a feature" needs one): S_DWITHIN(geometry, <geometry>, <distance>, meters|kilometers);
+# and strings holding a quote, which CQL2 writes doubled ('O''Brien') and pygeofilter's grammar ends at the first.
 _GRAMMAR_DIR = Path(pygeofilter.parsers.__file__).parent
 _SPATIAL_RULE = "?spatial_predicate: "
 _S_DWITHIN_RULE = (
@@ -74,11 +75,18 @@ _grammar = (_GRAMMAR_DIR / "cql2_text" / "grammar.lark").read_text()
 if _grammar.count(_SPATIAL_RULE) != 1:  # a pygeofilter upgrade changed its grammar: fail at start, not per request
     raise ImportError("pygeofilter's CQL2 text grammar has changed; update gis.cql's S_DWITHIN rule")
 _DISTANCE_UNIT = "\nDISTANCE_UNIT: /(meters|metres|kilometers|kilometres)\\b/i\n"
-_grammar = _grammar.replace(_SPATIAL_RULE, _S_DWITHIN_RULE) + _DISTANCE_UNIT
+_SINGLE_QUOTED = 'SINGLE_QUOTED: "\'" /.*?/ "\'"'
+if _grammar.count(_SINGLE_QUOTED) != 1:
+    raise ImportError("pygeofilter's CQL2 text grammar has changed; update gis.cql's SINGLE_QUOTED rule")
+_grammar = _grammar.replace(_SPATIAL_RULE, _S_DWITHIN_RULE).replace(_SINGLE_QUOTED, "SINGLE_QUOTED: /'(?:[^']|'')*'/")
+_grammar += _DISTANCE_UNIT
 
 
 @v_args(inline=True)
 class _TextTransformer(CQLTransformer):
+    def SINGLE_QUOTED(self, token):  # lark calls a terminal's callback by its name
+        return token[1:-1].replace("''", "'")
+
     def s_dwithin(self, lhs, rhs, distance, units):
         return ast.DistanceWithin(lhs, rhs, distance, str(units).lower())
 

@@ -110,6 +110,17 @@ def test_s_dwithin_parses_in_metres_and_kilometres_and_refuses_other_units():
     assert cql.parse("meters = 3").lhs.name == "meters"
 
 
+def test_a_quote_inside_a_string_is_written_doubled_as_cql2_says():
+    """The query builder writes O'Brien as 'O''Brien'; pygeofilter's own grammar ended the string at the second
+    quote and refused the rest."""
+    assert cql.parse("name = 'O''Brien' AND road_class = 'a'").lhs.rhs == "O'Brien"
+    assert cql.parse("name LIKE '%''s%'").pattern == "%'s%"
+    assert cql.parse("name = ''''").rhs == "'"
+    assert cql.parse("name = 'a' OR name = 'b'").rhs.rhs == "b"
+    q = cql.to_q("name = '老''街'", "cql2-text", layers.get("roads"))
+    assert [(lookup, value.value) for lookup, value in q.children] == [("name__exact", "老'街")]
+
+
 def test_items_within_a_distance_in_metres(api, test_area):
     client = api("planner")
     ids = {a.pk for a in test_area["addresses"]}

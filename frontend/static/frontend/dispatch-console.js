@@ -152,9 +152,9 @@ async function locateTyped() {
   }
 }
 
-/** A CQL2 LIKE pattern that matches `text` literally anywhere (% _ \ escaped; quotes dropped: no address has one). */
+/** A CQL2 LIKE pattern that matches `text` literally anywhere (% _ \ escaped, a quote doubled as CQL2 writes it). */
 function containsPattern(text) {
-  return `'%${text.replace(/'/g, "").replace(/[\\%_]/g, "\\$&")}%'`;
+  return `'%${text.replace(/[\\%_]/g, "\\$&").replaceAll("'", "''")}%'`;
 }
 
 async function searchAddresses(text) {
