@@ -127,7 +127,8 @@ async def test_positions_are_acknowledged_only_once_committed_and_stored_once(in
     assert (ack.reply_serial, ack.reply_id, ack.result) == (serial, MsgId.LOCATION, GeneralResult.SUCCESS)
     assert await stored(PHONE_A) == [single.time]  # the ack came after the commit
 
-    batch = jt808.LocationBatch(jt808.BatchType.BACKFILL, tuple(location(s, lon=114.06) for s in (20, 10, 40)))
+    backfill = tuple(location(s, lon=114.06) for s in (20, 10, 40))
+    batch = jt808.LocationBatch(jt808.BatchType.BACKFILL, backfill)
     serial = await terminal.send(batch)
     ack = (await terminal.receive()).body
     assert (ack.reply_serial, ack.reply_id, ack.result) == (serial, MsgId.LOCATION_BATCH, GeneralResult.SUCCESS)
@@ -138,7 +139,7 @@ async def test_positions_are_acknowledged_only_once_committed_and_stored_once(in
     assert len(await stored(PHONE_A)) == 4
 
     unit = await database_sync_to_async(Vehicle.objects.get)(jt808_phone=PHONE_A)
-    assert unit.last_fix_at == location(10).time  # the newest fix, not the last one received
+    assert unit.last_fix_at == backfill[1].time  # the newest fix (10 s ago), not the last one received
     assert unit.last_position.x == pytest.approx(114.06) and unit.last_speed_kmh == pytest.approx(42.5)
     message = await asyncio.wait_for(layer.receive(feed), 5)
     assert message["type"] == "ops.vehicles"
