@@ -69,7 +69,7 @@ class VectorTiles:
         cookies = parse_cookie(headers.get(b"cookie", b"").decode("latin-1"))
         session_key = cookies.get(settings.SESSION_COOKIE_NAME)
         user = tile_views.recall(session_key)
-        if user is None:
+        if user is None or tiles.redis_resting():
             return None
         z, x, y = int(match["z"]), int(match["x"]), int(match["y"])
         try:
@@ -82,7 +82,8 @@ class VectorTiles:
         lookup = tiles.lookup_of(parts, z, x, y)
         try:
             replies = await self._session_and_lookup(session_key, lookup)
-        except redis.RedisError:
+        except redis.RedisError as exc:
+            tiles.redis_failed(exc)  # Django's path, without the tile cache, for a while
             return None
         if not replies[0]:
             tile_views.forget(session_key)  # signed out (or the session left Redis): Django decides
@@ -161,8 +162,8 @@ class VectorTiles:
             for key, body in bodies.items():
                 pipe.set(key, body, ex=tiles.CACHE_SECONDS)
             await pipe.execute()
-        except redis.RedisError:
-            pass  # the tile was answered; it is rendered again next time
+        except redis.RedisError as exc:
+            tiles.redis_failed(exc)  # the tile was answered; it is rendered again next time
 
 
 _CONNINFO = {"dbname": "NAME", "user": "USER", "password": "PASSWORD", "host": "HOST", "port": "PORT"}

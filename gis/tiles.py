@@ -186,17 +186,22 @@ _client: redis.Redis | None = None
 _redis_down_until = 0.0
 
 
+def redis_resting() -> bool:
+    """Whether the tile cache is left alone for a while after a Redis error."""
+    return time.monotonic() < _redis_down_until
+
+
 def _redis() -> redis.Redis | None:
     """The Redis client, or None for 30 s after an error (tiles are then rendered without the cache)."""
     global _client
-    if time.monotonic() < _redis_down_until:
+    if redis_resting():
         return None
     if _client is None:
         _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
     return _client
 
 
-def _redis_failed(exc: Exception) -> None:
+def redis_failed(exc: Exception) -> None:
     global _redis_down_until
     logger.warning("tile cache unavailable, rendering without it: %s", exc)
     _redis_down_until = time.monotonic() + 30
@@ -243,7 +248,7 @@ def bump(*tables: str) -> None:
             pipe.incr(key)
         pipe.execute()
     except redis.RedisError as exc:
-        _redis_failed(exc)
+        redis_failed(exc)
 
 
 def data_changed(*models: type[Model]) -> None:
@@ -397,7 +402,7 @@ def _lookup(lookup: Lookup | None) -> dict[str, tuple[str, bytes | None, str]]:
     try:
         reply = _lookup_script(keys=lookup.keys, args=lookup.args, client=client)
     except redis.RedisError as exc:
-        _redis_failed(exc)
+        redis_failed(exc)
         return {}
     return lookup.found(reply)
 
@@ -413,4 +418,4 @@ def store(bodies: dict[str, bytes]) -> None:
             pipe.set(key, body, ex=CACHE_SECONDS)
         pipe.execute()
     except redis.RedisError as exc:
-        _redis_failed(exc)
+        redis_failed(exc)

@@ -155,6 +155,28 @@ def test_an_ended_session_and_a_hidden_layer_are_left_to_django(api):
     assert bad[0] == 400 and paths[-1].endswith(f"/{2**12}/0.pbf")
 
 
+def test_when_redis_fails_tiles_go_to_django_and_keep_coming(api, settings, monkeypatch):
+    """A Redis error sends the request on to Django and rests the tile cache, so the next tiles do not wait for
+    Redis's timeout first: the map keeps drawing (rendered each time) until Redis is back."""
+    monkeypatch.setattr(tiles, "_redis_down_until", 0.0)  # restored afterwards: the cache works again
+    cookie = session_cookie(api("planner"))
+    x, y = tile_of(114.05, 22.54, 14)
+    path = f"/tiles/roads/14/{x}/{y}.pbf"
+
+    async def scenario(server, django):
+        first = await fetch(server, path, cookie)  # Django verifies the viewer
+        settings.REDIS_URL = "redis://127.0.0.1:1/0"  # the tile server's own Redis client now fails to connect
+        failed = await fetch(server, path, cookie)
+        resting = tiles.redis_resting()
+        after = await fetch(server, path, cookie)
+        return first, failed, resting, after, list(django.paths)
+
+    first, failed, resting, after, paths = run(scenario)
+    assert first[0] == failed[0] == after[0] == 200
+    assert failed[2] == after[2] == first[2]
+    assert resting and paths == [path, path, path]
+
+
 def test_over_http_a_tile_is_the_same_before_and_after_the_server_knows_the_viewer(asgi_server, demo_city):
     browser = requests.Session()
     browser.get(f"{asgi_server}/login/", timeout=30)
