@@ -40,10 +40,31 @@ def _load_small_city():
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """The test database starts with the small demo city (for tests that roll back), and keeps a copy of it
-    to put back quickly after a transactional test flushed it."""
+    to put back quickly after a transactional test flushed it.
+
+    pytest-django creates the test database only when a collected test has a `django_db` mark or a db fixture;
+    browser tests have neither (their server is another process), so a run of only those would have loaded the
+    city into, and tested against, the real database. The test database is created here in that case."""
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+
     with django_db_blocker.unblock():
+        own = None
+        if connection.settings_dict["NAME"] != connection.creation._get_test_db_name():
+            own = setup_databases(verbosity=0, interactive=False, aliases={"default"})
         _load_small_city()
         demo_snapshot.take()
+    yield
+    with django_db_blocker.unblock():
+        # Connections that outlive their owner (the browser tests' loop has connection objects of its own; a
+        # server process's sessions end a moment after it does) would keep the test database from being dropped.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        if own is not None:
+            teardown_databases(own, verbosity=0)
 
 
 @pytest.fixture(scope="session", autouse=True)
