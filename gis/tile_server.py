@@ -21,8 +21,8 @@ import redis.asyncio
 from django.conf import settings
 from django.contrib.sessions.backends.cached_db import KEY_PREFIX
 from django.core.cache import caches
+from django.db import connections
 from django.http import parse_cookie
-from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 from core.errors import InputError
@@ -41,6 +41,12 @@ class VectorTiles:
         self._redis: redis.asyncio.Redis | None = None
         self._script = None
         self._pool: AsyncConnectionPool | None = None
+        # Django's own connection parameters (OPTIONS such as sslmode, its type adapters), for async connections
+        # bound client-side as Django binds. Without JIT: PostgreSQL's default compiles any plan estimated above
+        # 100k, which a city-wide tile is, and the compiling (5-10 ms) cost more than it saved (z12: 22 → 13 ms).
+        self._connect = connections["default"].get_connection_params()
+        options = " ".join(filter(None, [self._connect.get("options"), "-c jit=off"]))
+        self._connect.update(autocommit=True, cursor_factory=psycopg.AsyncClientCursor, options=options)
         sessions = caches["sessions"]
         self._session_cache_key = lambda session_key: sessions.make_key(KEY_PREFIX + session_key)
         self._headers = [(b"content-type", tiles.MVT.encode()), (b"vary", b"Cookie"), (b"x-frame-options", b"DENY")]
@@ -132,21 +138,9 @@ class VectorTiles:
         return tiles.rendered_bodies(missing, row)
 
     def _connections(self) -> AsyncConnectionPool:
-        """A small pool of its own: Django's connections are synchronous. The same SQL, bound client-side as
-        Django binds it. Without JIT: PostgreSQL's default compiles any plan estimated above 100k, which a
-        city-wide tile is, and the compiling (5-10 ms) cost more than it saved (z12 tiles: 22 → 13 ms)."""
+        """A small pool of its own: Django's connections are synchronous."""
         if self._pool is None:
-            db = settings.DATABASES["default"]
-            conninfo = make_conninfo(
-                **{key: db[name] for key, name in _CONNINFO.items() if db.get(name)}, options="-c jit=off"
-            )
-            self._pool = AsyncConnectionPool(
-                conninfo,
-                min_size=1,
-                max_size=self.pool_size,
-                kwargs={"autocommit": True, "cursor_factory": psycopg.AsyncClientCursor},
-                open=False,
-            )
+            self._pool = AsyncConnectionPool(min_size=1, max_size=self.pool_size, kwargs=self._connect, open=False)
         return self._pool
 
     async def aclose(self) -> None:
@@ -164,6 +158,3 @@ class VectorTiles:
             await pipe.execute()
         except redis.RedisError as exc:
             tiles.redis_failed(exc)  # the tile was answered; it is rendered again next time
-
-
-_CONNINFO = {"dbname": "NAME", "user": "USER", "password": "PASSWORD", "host": "HOST", "port": "PORT"}
