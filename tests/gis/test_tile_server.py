@@ -16,6 +16,7 @@ from core.http_bridge import DjangoHTTP
 from gis import tiles
 from gis.tile_server import VectorTiles
 
+from ..asgi_scope import http_scope
 from .mvt import decode
 from .test_tiles import tile_of
 
@@ -37,20 +38,7 @@ class ReachedDjango:
 
 async def fetch(app, path: str, cookie: str, *headers: tuple[bytes, bytes]):
     """(status, headers, body) of GET `path` sent to the ASGI `app`."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), (b"cookie", cookie.encode()), *headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
+    scope = http_scope("GET", path, [(b"cookie", cookie.encode()), *headers])
     sent = []
 
     async def receive():

@@ -5,6 +5,8 @@ import asyncio
 from core.http_bridge import DjangoHTTP
 from gis.upload_limit import UploadLimit
 
+from ..asgi_scope import http_scope
+
 
 def run(scope_path: str, headers: list, chunks: list[bytes], app=None) -> tuple[list[dict], int]:
     """Send one POST through UploadLimit(Django) (or `app`); return the messages sent back and the chunks read."""
@@ -21,20 +23,7 @@ def run(scope_path: str, headers: list, chunks: list[bytes], app=None) -> tuple[
     async def send(message):
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": scope_path,
-        "raw_path": scope_path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), *headers],
-        "client": ("127.0.0.1", 5000),
-        "server": ("testserver", 80),
-    }
+    scope = http_scope("POST", scope_path, headers)
     asyncio.run(asyncio.wait_for(app(scope, receive, send), 30))
     return sent, read
 
