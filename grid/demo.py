@@ -28,7 +28,7 @@ from django.utils import timezone
 from core.models import Organisation, Role, User
 from gis.models import Landcover
 
-from . import gridding, services
+from . import gridding, services, workflow
 from .categories import load_categories
 from .models import (
     Case,
@@ -484,3 +484,18 @@ def sample_photo() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (64, 48), (90, 140, 60)).save(buf, "JPEG")
     return buf.getvalue()
+
+
+def load_live(context: dict) -> dict:
+    """A case on its way back up: the department returns a dispatched case to the centre as not its own (回退),
+    so the case centre opens on one waiting for re-dispatch besides the overdue ones of the history."""
+    handler = User.objects.get(username="depthandler")
+    case = (
+        Case.objects.filter(stage=workflow.State.DISPATCHED, department=handler.organisation)
+        .order_by("deadline_at", "pk")
+        .first()
+    )
+    if case is not None:
+        note = "经现场核实，该问题属于供水集团管养范围，非本部门职责，申请改派"
+        services.transition(handler, case, workflow.Action.RETURN_TO_CENTER, services.Step(note=note))
+    return {}

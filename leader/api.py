@@ -7,10 +7,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import InputError
+from core.geojson_fields import FeatureCollectionField, FeatureField
+from pipelines_mgmt.api import RepairOrderMapSerializer
 
 from . import layers, periods, reports, selectors, services
 from .models import Annotation
@@ -91,11 +94,37 @@ def _situation_incident(request, incident_id: int):
     return incident
 
 
+class PopulationSerializer(serializers.Serializer):
+    available = serializers.BooleanField(help_text="whether the city has a population raster")
+    total = serializers.IntegerField(allow_null=True, help_text="people in the union of the affected areas")
+    areas = serializers.ListField(child=serializers.DictField(), help_text="{id, symbol, population} per area")
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    type = serializers.CharField()
+    text = serializers.CharField(allow_blank=True)
+    actor = serializers.CharField(allow_null=True)
+
+
+class SituationSerializer(serializers.Serializer):
+    """The situation map's payload (selectors.situation); the page, the reports and the tests read this shape."""
+
+    incident = FeatureField()
+    units = FeatureCollectionField(help_text="assigned units: track (LineString or null) and last position")
+    annotations = FeatureCollectionField(help_text="symbols drawn on the situation map")
+    isolation = RepairOrderMapSerializer(many=True, help_text="repair orders opened for the incident")
+    population = PopulationSerializer()
+    timeline = TimelineEntrySerializer(many=True)
+
+
 class SituationView(LeaderView):
     """Everything linked to one incident: units and tracks, drawn symbols, isolation, population, timeline."""
 
+    @extend_schema(responses=SituationSerializer)
     def get(self, request, incident_id):
-        return Response(selectors.situation(_situation_incident(request, incident_id)))
+        situation = selectors.situation(_situation_incident(request, incident_id))
+        return Response(SituationSerializer(situation).data)
 
 
 class AnnotationListView(LeaderView):

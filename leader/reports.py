@@ -258,17 +258,45 @@ def _symbol_style(feature: dict) -> dict:
     return style
 
 
+VALVE_COLOURS = {False: "#facc15", True: "#16a34a"}  # closed or not
+CUSTOMER_COLOUR = "#7c3aed"
+
+
+def _add_isolation(fmap: folium.Map, order: dict) -> list[list[float]]:
+    """One repair order's pipes, valves and customers on the report; returns the [lat, lon] points they cover."""
+    group = folium.FeatureGroup(name=f"{_('Pipeline isolation')} {order['number']}").add_to(fmap)
+    folium.GeoJson(order["pipes"], style_function=_pipe_style).add_to(group)
+    for customer in order["customers"]["features"]:
+        x, y = customer["geometry"]["coordinates"][:2]
+        folium.CircleMarker(
+            [y, x], radius=3, color=CUSTOMER_COLOUR, weight=1, fill=True, fill_opacity=0.8,
+            tooltip=html.escape(customer["properties"]["name"] or ""),
+        ).add_to(group)  # fmt: skip
+    for valve in order["valves"]["features"]:
+        x, y = valve["geometry"]["coordinates"][:2]
+        props = valve["properties"]
+        folium.CircleMarker(
+            [y, x], radius=6, color="#111827", weight=2, fill=True, fill_color=VALVE_COLOURS[props["closed"]],
+            fill_opacity=1,
+            tooltip=html.escape(f"{props['order']}. {props['code']}"),
+        ).add_to(group)  # fmt: skip
+    points = [[y, x] for pipe in order["pipes"]["features"] for x, y, *_z in _coordinates(pipe["geometry"])]
+    return points or [order["burst_point"]["coordinates"][1::-1]]
+
+
+def _coordinates(geometry: dict) -> list:
+    coords = geometry["coordinates"]
+    return coords if geometry["type"] == "LineString" else [c for part in coords for c in part]
+
+
 def situation_report(situation: dict, districts: dict, *, title: str, subtitle: str, source: str) -> str:
     """The situation map of an incident (态势图) as a standalone HTML map."""
     fmap = new_map(districts)
     incident = situation["incident"]
     lon, lat = incident["geometry"]["coordinates"]
+    extent = [[lat, lon]]
     for order in situation["isolation"]:
-        folium.GeoJson(
-            {"type": "FeatureCollection", "features": order["isolated"] + order["outage"]},
-            name=_("Pipeline isolation"),
-            style_function=lambda f: {"color": "#b91c1c", "weight": 3},
-        ).add_to(fmap)
+        extent += _add_isolation(fmap, order)
     annotations = situation["annotations"]
     if annotations["features"]:
         folium.GeoJson(
@@ -294,14 +322,21 @@ def situation_report(situation: dict, districts: dict, *, title: str, subtitle: 
         tooltip=html.escape(incident["properties"]["number"]),
     ).add_to(fmap)  # fmt: skip
     fmap.location = [lat, lon]
-    fmap.fit_bounds([[lat - 0.01, lon - 0.012], [lat + 0.01, lon + 0.012]])
+    lats, lons = [p[0] for p in extent], [p[1] for p in extent]
+    fmap.fit_bounds([[min(lats) - 0.004, min(lons) - 0.005], [max(lats) + 0.004, max(lons) + 0.005]])
     legend = _swatch("#ef4444", _("Incident"))
     for symbol, colour in SYMBOL_STYLES.items():
         legend += _swatch(colour, Annotation.Symbol(symbol).label)
     for agency, colour in AGENCY_COLOURS.items():
         legend += _swatch(colour, Organisation.Agency(agency).label)
     if situation["isolation"]:
-        legend += _swatch("#b91c1c", _("Pipeline isolation"))
+        legend += (
+            _swatch("#b91c1c", _("Shut in by the isolation"))
+            + _swatch("#f59e0b", _("Without supply (secondary outage)"))
+            + _swatch(VALVE_COLOURS[False], _("Valve to close"))
+            + _swatch(VALVE_COLOURS[True], _("Valve closed"))
+            + _swatch(CUSTOMER_COLOUR, _("Customer without supply"))
+        )
     population = situation["population"]
     if population.get("available") and population.get("total") is not None:
         people = _("People in the affected areas")

@@ -18,6 +18,7 @@ from dispatch import selectors as dispatch_selectors
 from dispatch.features import assignment_json, incident_feature
 from dispatch.models import Incident, TrackPoint
 from gis import rasters
+from pipelines_mgmt import selectors as pipelines_selectors
 from pipelines_mgmt.models import RepairOrder
 
 from . import forecast
@@ -121,11 +122,10 @@ def burst_features(period: Period, area: AdminArea | None) -> tuple[list[dict], 
                 },
             }
         )
-        for cause in ("isolated", "outage"):
-            for pipe in isolation[cause]["pipes"]:
-                pipes.append(
-                    {**pipe, "properties": {**pipe.get("properties", {}), "cause": cause, "order": order.number}}
-                )
+        pipes += [
+            {**pipe, "properties": {**pipe["properties"], "order": order.number}}
+            for pipe in pipelines_selectors.repair_order_map(order)["pipes"]["features"]
+        ]
     return points, pipes
 
 
@@ -277,18 +277,10 @@ def _people(shape) -> int:
 
 
 def isolation_for(incident_id: int) -> list[dict]:
-    """The pipeline isolation plans (repair orders) opened for this incident."""
+    """The pipeline isolation plans (repair orders) opened for this incident, as maps draw them."""
     return [
-        {
-            "number": order.number,
-            "status": order.status,
-            "valves_to_close": order.valves_to_close,
-            "isolated": order.isolation["isolated"]["pipes"],
-            "outage": order.isolation["outage"]["pipes"],
-            "customers": order.isolation["customers"]["count"],
-            "burst_point": json.loads(order.burst_point.geojson),
-        }
-        for order in RepairOrder.objects.filter(incident_id=incident_id)
+        pipelines_selectors.repair_order_map(order)
+        for order in pipelines_selectors.repair_orders_for_incident(incident_id)
     ]
 
 

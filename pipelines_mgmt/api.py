@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geometry, parse_point
+from core.geojson_fields import FeatureCollectionField, GeometryField
 from core.models import Organisation, Role
 from core.permissions import roles_required
 from core.services import record_audit
@@ -173,6 +174,49 @@ class RepairOrderDetailView(APIView):
         if order is None:
             return Response({"error": "not_found", "detail": f"no repair order {number}"}, status=404)
         return Response(_order_json(order))
+
+
+class RepairOrderMapSerializer(serializers.Serializer):
+    """A repair order as every map draws it (selectors.repair_order_map): the one declaration of that shape."""
+
+    number = serializers.CharField()
+    status = serializers.ChoiceField(RepairOrder.Status.choices)
+    status_label = serializers.CharField()
+    utility = serializers.ChoiceField(Utility.choices)
+    network = serializers.CharField()
+    burst_point = GeometryField(help_text="GeoJSON Point, WGS84")
+    customer_count = serializers.IntegerField(min_value=0)
+    sensitive_customer_count = serializers.IntegerField(min_value=0)
+    valve_count = serializers.IntegerField(min_value=0)
+    closed_valve_count = serializers.IntegerField(min_value=0)
+    pipes = FeatureCollectionField(
+        help_text="pipes shut in or without supply; properties: code, diameter_mm, material, length_m, "
+        "cause (isolated | outage)"
+    )
+    valves = FeatureCollectionField(
+        help_text="valves to close (points); properties: code, order, far_side, unverified, closed"
+    )
+    customers = FeatureCollectionField(
+        help_text="customers cut off (points); properties: name, type, sensitive, cause, address"
+    )
+
+
+class ValveClosedSerializer(serializers.Serializer):
+    valve = serializers.IntegerField(help_text="id of a valve in the order's valves to close")
+
+
+class RepairOrderValveClosedView(APIView):
+    """The crew reports a valve of the plan closed (idempotent); consoles and situation maps update live."""
+
+    permission_classes = [REPAIR_ORDER_WRITERS]
+
+    @extend_schema(request=ValveClosedSerializer, responses=RepairOrderMapSerializer)
+    def post(self, request, number):
+        if selectors.repair_order(number) is None:
+            return Response({"error": "not_found", "detail": f"no repair order {number}"}, status=404)
+        data = _validated(ValveClosedSerializer, request.data)
+        order = services.report_valve_closed(request.user, number, data["valve"])
+        return Response(selectors.repair_order_map(order))
 
 
 class RepairOrderPrintView(APIView):

@@ -17,9 +17,11 @@ import numpy as np
 import pyproj
 import shapely
 from django.conf import settings
+from django.contrib.gis.db.models.functions import GeometryDistance
 from django.contrib.gis.geos import LineString, Point
 from shapely.ops import substring
 
+from core.models import AdminArea
 from gis.models import Address
 
 from .models import Network, Node, Pipe, RepairOrder, RepairRecord, ServiceConnection, Utility, Valve
@@ -435,3 +437,21 @@ def _customer(i: int, label: str, road_name: str, hospitals: dict) -> tuple[str,
     if (i * 7919) % 100 < COMMERCIAL_SHARE * 100:
         return ServiceConnection.CustomerType.COMMERCIAL, f"{label.removeprefix('深圳市')}商铺"
     return ServiceConnection.CustomerType.RESIDENTIAL, f"{label.removeprefix('深圳市')}住户"
+
+
+def load_live(context: dict) -> dict:
+    """Where the demo's live gas leak is reported: beside the gas main nearest the city centre (dispatch files
+    the 119 call there, and the incident opens its repair order as a real one would)."""
+    city = AdminArea.objects.filter(level=AdminArea.Level.CITY).first()
+    if city is None:
+        return {}
+    centre = city.geom.point_on_surface
+    pipe = (
+        Pipe.objects.filter(network__utility=Utility.GAS, link_type=Pipe.LinkType.PIPE)
+        .order_by(GeometryDistance("geom", centre))
+        .first()
+    )
+    if pipe is None:
+        return {}
+    on_main = pipe.geom.interpolate_normalized(0.5)
+    return {"gas_leak_point": Point(on_main.x + 0.0001, on_main.y + 0.00008, srid=4326)}

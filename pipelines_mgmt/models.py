@@ -231,6 +231,7 @@ class RepairOrder(models.Model):
     isolation = models.JSONField(_("isolation result"))
     valves_to_close = models.JSONField(_("valves to close, in order"), default=list)
     failed_valves = models.JSONField(_("valves reported as not closing"), default=list)
+    closed_valves = models.JSONField(_("valves reported closed by the crew"), default=list)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN)
     incident_ref = models.CharField(_("incident reference"), max_length=64, null=True, blank=True)
     # A plain number, not a foreign key: the dispatch app's models evolve on their own schedule.

@@ -330,3 +330,62 @@ def topology_report(network: Network, tolerance_m: float = 1.0) -> dict:
         "valve_count": len(valves),
         "defects": defects,
     }
+
+
+def _collection(features: list[dict]) -> dict:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def repair_order_map(order: RepairOrder) -> dict:
+    """A repair order as a map draws it: the burst, its pipes by cause, its valves with the crew's progress
+    and the customers cut off. The one shape every map of an isolation reads (api.RepairOrderMapSerializer)."""
+    isolation = order.isolation
+    closed = set(order.closed_valves)
+    pipes = [
+        {**pipe, "properties": {**pipe["properties"], "cause": cause}}
+        for cause in ("isolated", "outage")
+        for pipe in isolation[cause]["pipes"]["features"]
+    ]
+    valves = [
+        {
+            "type": "Feature",
+            "id": valve["id"],
+            "geometry": valve["geometry"],
+            "properties": {
+                "code": valve["code"],
+                "order": valve["order"],
+                "far_side": valve["far_side"],
+                "unverified": valve["unverified"],
+                "closed": valve["id"] in closed,
+            },
+        }
+        for valve in order.valves_to_close
+    ]
+    customers = [
+        {
+            "type": "Feature",
+            "id": customer["id"],
+            "geometry": customer["geometry"],
+            "properties": {key: customer[key] for key in ("name", "type", "sensitive", "cause", "address")},
+        }
+        for customer in isolation["customers"]["items"]
+    ]
+    return {
+        "number": order.number,
+        "status": order.status,
+        "status_label": str(RepairOrder.Status(order.status).label),
+        "utility": order.network.utility,
+        "network": order.network.code,
+        "burst_point": json.loads(order.burst_point.geojson),
+        "customer_count": isolation["customers"]["count"],
+        "sensitive_customer_count": isolation["customers"]["sensitive_count"],
+        "valve_count": len(valves),
+        "closed_valve_count": sum(v["properties"]["closed"] for v in valves),
+        "pipes": _collection(pipes),
+        "valves": _collection(valves),
+        "customers": _collection(customers),
+    }
+
+
+def repair_orders_for_incident(incident_id: int) -> list[RepairOrder]:
+    return list(RepairOrder.objects.select_related("network").filter(incident_id=incident_id).order_by("created_at"))

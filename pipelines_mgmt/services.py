@@ -4,6 +4,7 @@ from django.contrib.gis.geos import Polygon
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.errors import InputError
 from core.events import publish
 from core.models import User
 from core.services import record_audit
@@ -84,6 +85,7 @@ def repair_order_feature(order: RepairOrder) -> dict:
             "utility": order.network.utility,
             "burst_pipe": order.burst_pipe.code,
             "valves_to_close": len(order.valves_to_close),
+            "valves_closed": len(order.closed_valves),
             "customers": isolation["customers"]["count"],
             "sensitive_customers": isolation["customers"]["sensitive_count"],
             "incident_ref": order.incident_ref,
@@ -134,6 +136,32 @@ def create_repair_order(
         },
     )
     publish("pipeline", "repair_order.created", repair_order_feature(order), geom=order.burst_point)
+    return order
+
+
+FINISHED_ORDER_STATUSES = (RepairOrder.Status.RESTORED, RepairOrder.Status.CANCELLED)
+
+
+@transaction.atomic
+def report_valve_closed(actor: User | None, number: str, valve_id: int) -> RepairOrder:
+    """The crew reports one valve of the plan closed: the order starts isolating and every map follows.
+
+    Reporting a valve twice changes nothing; a valve outside the plan or a finished order is refused.
+    """
+    order = RepairOrder.objects.select_for_update().select_related("network", "burst_pipe").get(number=number)
+    if order.status in FINISHED_ORDER_STATUSES:
+        raise InputError("number", f"repair order {order.number} is {order.get_status_display()}")
+    planned = {valve["id"]: valve["code"] for valve in order.valves_to_close}
+    if valve_id not in planned:
+        raise InputError("valve", f"valve {valve_id} is not one of the valves to close of {order.number}")
+    if valve_id in order.closed_valves:
+        return order
+    order.closed_valves = [*order.closed_valves, valve_id]
+    if order.status == RepairOrder.Status.OPEN:
+        order.status = RepairOrder.Status.ISOLATING
+    order.save(update_fields=["closed_valves", "status"])
+    record_audit(actor, "repair_order.valve_closed", order, f"{order.number} {planned[valve_id]}", {"valve": valve_id})
+    publish("pipeline", "repair_order.updated", repair_order_feature(order), geom=order.burst_point)
     return order
 
 

@@ -17,6 +17,11 @@ urlpatterns = [
     path("profile/", api.ProfileView.as_view(), name="pipelines-profile"),
     path("repair-orders/", api.RepairOrderListView.as_view(), name="pipelines-repair-order-list"),
     path("repair-orders/<str:number>/", api.RepairOrderDetailView.as_view(), name="pipelines-repair-order"),
+    path(
+        "repair-orders/<str:number>/valves-closed/",
+        api.RepairOrderValveClosedView.as_view(),
+        name="pipelines-repair-order-valve-closed",
+    ),
     path("repair-orders/<str:number>/print/", api.RepairOrderPrintView.as_view(), name="pipelines-repair-order-print"),
     path("repair-orders/<str:number>/pdf/", api.RepairOrderPdfView.as_view(), name="pipelines-repair-order-pdf"),
     path("valves/<int:pk>/", api.ValveDetailView.as_view(), name="pipelines-valve"),

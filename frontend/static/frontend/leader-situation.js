@@ -52,6 +52,8 @@ function buildStyle() {
       districts: {type: "geojson", data: empty()},
       roads: {type: "geojson", data: empty()},
       pipes: {type: "geojson", data: empty()},
+      valves: {type: "geojson", data: empty()},
+      customers: {type: "geojson", data: empty()},
       annotations: {type: "geojson", data: empty()},
       tracks: {type: "geojson", data: empty()},
       units: {type: "geojson", data: empty()},
@@ -90,6 +92,35 @@ function buildStyle() {
         type: "line",
         source: "pipes",
         paint: {"line-color": ["match", ["get", "cause"], "isolated", "#ef4444", "#f59e0b"], "line-width": 4},
+      },
+      {
+        id: "customers",
+        type: "circle",
+        source: "customers",
+        paint: {
+          "circle-radius": ["case", ["get", "sensitive"], 6, 3.5],
+          "circle-color": "#a78bfa",
+          "circle-stroke-color": ["case", ["get", "sensitive"], "#fde68a", "#0b1526"],
+          "circle-stroke-width": 1.5,
+        },
+      },
+      {
+        id: "valves",
+        type: "circle",
+        source: "valves",
+        paint: {
+          "circle-radius": 7,
+          "circle-color": ["case", ["get", "closed"], "#22c55e", "#facc15"],
+          "circle-stroke-color": "#0b1526",
+          "circle-stroke-width": 2,
+        },
+      },
+      {
+        id: "valve-label",
+        type: "symbol",
+        source: "valves",
+        layout: {"text-field": ["to-string", ["get", "order"]], "text-font": FONT, "text-size": 11},
+        paint: {"text-color": "#0b1526"},
       },
       {
         id: "area-line",
@@ -182,7 +213,13 @@ function render(map, data) {
     ? strings.notAvailable
     : `${population.total ?? 0} ${strings.people}`;
   document.getElementById("fact-isolation").textContent = data.isolation.length
-    ? data.isolation.map((o) => `${o.number} (${o.customers} ${strings.customers})`).join(", ")
+    ? data.isolation
+        .map(
+          (o) =>
+            `${o.number} ${o.status_label} · ${o.customer_count} ${strings.customers} · ` +
+            `${strings.valvesClosed} ${o.closed_valve_count}/${o.valve_count}`,
+        )
+        .join("; ")
     : strings.none;
 
   map.getSource("incident").setData({type: "FeatureCollection", features: [data.incident]});
@@ -191,13 +228,10 @@ function render(map, data) {
     type: "FeatureCollection",
     features: data.units.features.filter((f) => f.geometry),
   });
-  map.getSource("pipes").setData({
-    type: "FeatureCollection",
-    features: data.isolation.flatMap((o) => [
-      ...o.isolated.map((f) => ({...f, properties: {...f.properties, cause: "isolated"}})),
-      ...o.outage.map((f) => ({...f, properties: {...f.properties, cause: "outage"}})),
-    ]),
-  });
+  document.getElementById("isolation-legend").hidden = !data.isolation.length;
+  for (const part of ["pipes", "valves", "customers"]) {
+    map.getSource(part).setData({type: "FeatureCollection", features: data.isolation.flatMap((o) => o[part].features)});
+  }
   units.clear();
   for (const unit of data.units.features) units.set(unit.properties.vehicle_id, {...unit.properties});
   map.getSource("units").setData(unitPoints());
@@ -330,9 +364,10 @@ function startLive(map) {
     timer = setTimeout(() => reload(map), RELOAD_DELAY_MS);
   };
   new OpsSocket({
-    topics: ["incidents", "vehicles"],
+    topics: ["incidents", "vehicles", "pipeline"],
     onEvent: (event) => {
       const data = event.data ?? {};
+      if (event.topic === "pipeline" && data.properties?.incident_id !== incidentId) return;
       if (data.id === incidentId || data.properties?.incident_id === incidentId || data.properties?.id === incidentId) {
         later();
       }
