@@ -51,6 +51,7 @@ class SimUnit:
     path: list[tuple[float, float]] = field(default_factory=list)
     destination: tuple[float, float] | None = None
     last_sent: datetime | None = None
+    sos: bool = False  # its SOS button was pressed: a terminal keeps the bit set until the platform acknowledges
 
 
 def bearing(lon1, lat1, lon2, lat2) -> int:
@@ -230,9 +231,10 @@ class Options:
 
 
 def load_units(limit: int | None, jt808_wanted: bool) -> list[SimUnit]:
-    from .models import Vehicle
+    from .models import Alarm, Vehicle
 
     close_old_connections()
+    sos = set(Alarm.objects.filter(kind=Alarm.Kind.SOS, cleared_at__isnull=True).values_list("vehicle_id", flat=True))
     rows = Vehicle.objects.select_related("station").order_by("pk")
     if jt808_wanted:
         rows = rows.filter(jt808_phone__isnull=False)
@@ -243,8 +245,11 @@ def load_units(limit: int | None, jt808_wanted: bool) -> list[SimUnit]:
         if here is None:
             continue
         units.append(
-            SimUnit(v.pk, v.call_sign, v.kind, v.plate, v.jt808_phone, v.osmand_id, here.x, here.y, (home.x, home.y))
-        )
+            SimUnit(
+                v.pk, v.call_sign, v.kind, v.plate, v.jt808_phone, v.osmand_id, here.x, here.y, (home.x, home.y),
+                sos=v.pk in sos,
+            )
+        )  # fmt: skip
     return units
 
 
@@ -311,7 +316,7 @@ class Fleet:
             return None  # JT/T 808 times have whole seconds: one fix per second per unit
         unit.last_sent = now
         fix = jt808.Location(
-            alarm=jt808.Alarm(0),
+            alarm=jt808.Alarm.EMERGENCY if unit.sos else jt808.Alarm(0),
             status=jt808.Status.FIXED | jt808.Status.GPS,
             latitude=round(unit.lat, 6),
             longitude=round(unit.lon, 6),

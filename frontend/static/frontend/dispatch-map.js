@@ -175,15 +175,15 @@ function ownBaseLayers() {
 }
 
 /** Incident circles (size by priority, fill by the lead agency, ring by a joined one) and their labels. */
-function incidentLayers(k) {
+function incidentLayers() {
   const radius = (scale) => [
     "interpolate",
     ["linear"],
     ["zoom"],
     10,
-    ["*", scale * k, ["match", ["get", "priority"], 1, 11, 2, 8.5, 3, 6.5, 5]],
+    ["*", scale, ["match", ["get", "priority"], 1, 11, 2, 8.5, 3, 6.5, 5]],
     16,
-    ["*", scale * k, ["match", ["get", "priority"], 1, 22, 2, 17, 3, 13, 10]],
+    ["*", scale, ["match", ["get", "priority"], 1, 22, 2, 17, 3, 13, 10]],
   ];
   return [
     {
@@ -229,7 +229,7 @@ function incidentLayers(k) {
       layout: {
         "text-field": ["get", "type_label"],
         "text-font": FONT_REGULAR,
-        "text-size": 13 * k,
+        "text-size": 13,
         "text-offset": [0, 1.6],
         "text-anchor": "top",
         "text-optional": true,
@@ -239,7 +239,7 @@ function incidentLayers(k) {
   ];
 }
 
-function vehicleLayers(k) {
+function vehicleLayers() {
   return [
     {
       id: "vehicle-status",
@@ -247,7 +247,7 @@ function vehicleLayers(k) {
       source: "vehicles",
       filter: ["match", ["get", "status"], Object.keys(STATUS_RING), true, false],
       paint: {
-        "circle-radius": ["interpolate", ["linear"], ["zoom"], 10, 8 * k, 16, 16 * k],
+        "circle-radius": ["interpolate", ["linear"], ["zoom"], 10, 8, 16, 16],
         "circle-color": "rgba(0,0,0,0)",
         "circle-stroke-width": 2,
         "circle-stroke-color": ["match", ["get", "status"], ...Object.entries(STATUS_RING).flat(), "#ffffff"],
@@ -263,7 +263,7 @@ function vehicleLayers(k) {
         "icon-rotation-alignment": "map",
         "icon-allow-overlap": true,
         "icon-ignore-placement": true,
-        "icon-size": ["interpolate", ["linear"], ["zoom"], 10, 0.55 * k, 16, k],
+        "icon-size": ["interpolate", ["linear"], ["zoom"], 10, 0.55, 16, 1],
       },
     },
     {
@@ -274,7 +274,7 @@ function vehicleLayers(k) {
       layout: {
         "text-field": ["get", "call_sign"],
         "text-font": FONT_REGULAR,
-        "text-size": 11 * k,
+        "text-size": 11,
         "text-offset": [0, 1.5],
         "text-anchor": "top",
         "text-optional": true,
@@ -290,7 +290,7 @@ const OVERLAY_SOURCES = {
   pick: {type: "geojson", data: emptyCollection()},
 };
 
-function ownStyle(k) {
+function ownStyle() {
   return {
     version: 8,
     name: "CityOps dark",
@@ -300,15 +300,15 @@ function ownStyle(k) {
       "district-labels": {type: "geojson", data: emptyCollection()},
       ...OVERLAY_SOURCES,
     },
-    layers: [...ownBaseLayers(), ...incidentLayers(k), ...vehicleLayers(k)],
+    layers: [...ownBaseLayers(), ...incidentLayers(), ...vehicleLayers()],
   };
 }
 
 /** The tile server's style with our overlay sources and layers appended (same-origin, so offline-safe). */
-async function tileStyle(url, k) {
+async function tileStyle(url) {
   const style = await api(url);
   style.sources = {...style.sources, ...OVERLAY_SOURCES};
-  style.layers = [...style.layers, ...incidentLayers(k), ...vehicleLayers(k)];
+  style.layers = [...style.layers, ...incidentLayers(), ...vehicleLayers()];
   return style;
 }
 
@@ -344,14 +344,17 @@ function centerLabels(districts) {
  * Creates the map in `container` and resolves once it has drawn the city: `{map, cityBounds}`.
  * `basemap` is the tile style URL when the server has one, else "" (districts and roads from our API);
  * `padding` keeps the fitted city clear of panels floating over the map (px or {top, right, bottom, left});
- * `symbolScale` enlarges incidents, vehicles and their labels (a wall is read from across the room).
+ * `scale` draws the map as on a 1920×1080 screen enlarged `scale` times (CSS zoom on the container, rendered
+ * at the full resolution of the screen): a 4K wall shows what a 1080p one shows, only sharper.
  */
-export async function createCityMap(container, {basemap, strings, padding = 40, symbolScale = 1}) {
+export async function createCityMap(container, {basemap, strings, padding = 40, scale = 1}) {
   const districts = api("/api/core/areas/?level=district");
-  const style = basemap ? await tileStyle(basemap, symbolScale) : ownStyle(symbolScale);
+  const style = basemap ? await tileStyle(basemap) : ownStyle();
+  if (scale !== 1) container.style.zoom = String(scale);
   const map = new maplibregl.Map({
     container,
     style,
+    pixelRatio: window.devicePixelRatio * scale,
     center: [114.05, 22.54],
     zoom: 11,
     minZoom: 8,

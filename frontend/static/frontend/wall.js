@@ -28,6 +28,9 @@ const PANEL_REFRESH_MS = 1000;
 const KPI_REFRESH_MS = 60_000;
 const COMMITTED = new Set(["dispatched", "en_route", "on_scene"]);
 const WANTED_TOPICS = ["incidents", "vehicles", "alarms"];
+// The wall is laid out for 1920×1080; a larger screen shows the same picture enlarged (rem in wall.css, zoom on
+// the map), so labels keep their share of the screen and stay readable from the operators' desks.
+const WALL_SCALE = Math.max(1, Math.min(window.innerWidth / 1920, window.innerHeight / 1080));
 
 const strings = document.getElementById("map-strings").dataset;
 const labels = JSON.parse(document.getElementById("wall-labels").textContent);
@@ -252,12 +255,13 @@ function startPulse(map) {
   }, 160);
 }
 
-/** The part of the screen the floating panels leave to the city. */
-function panelPadding() {
+/** The part of the screen the floating panels leave to the city, in the map's (unscaled) pixels. */
+function panelPadding(scale) {
   const left = document.querySelector(".wall-incidents").getBoundingClientRect();
   const right = document.querySelector(".wall-side").getBoundingClientRect();
   const head = document.querySelector(".wall-head").getBoundingClientRect();
-  return {top: head.bottom + 10, bottom: 60, left: left.right + 20, right: window.innerWidth - right.left + 20};
+  const px = (value) => value / scale;
+  return {top: px(head.bottom) + 10, bottom: 60, left: px(left.right) + 20, right: px(window.innerWidth - right.left) + 20};
 }
 
 function paintLegend() {
@@ -276,8 +280,8 @@ async function main() {
     ({map} = await createCityMap(container, {
       basemap: container.dataset.basemap,
       strings,
-      padding: panelPadding(),
-      symbolScale: Math.min(2.5, Math.max(1, window.innerWidth / 1920)), // 1 on a 1920 screen, 2.5 on 4800+
+      padding: panelPadding(WALL_SCALE),
+      scale: WALL_SCALE,
     }));
   } catch (error) {
     const message = document.getElementById("map-message");
