@@ -122,7 +122,12 @@ def _bounds(collection: dict) -> list[list[float]] | None:
 
 def new_map(districts: dict) -> OfflineMap:
     """An empty report map of the scope: districts and main roads as its basemap, no tiles from anywhere."""
-    fmap = OfflineMap(location=[22.54, 114.05], zoom_start=12, tiles=None, control_scale=True, attributionControl=False)
+    # No zoom animation: a snapshot is taken on Chromium's virtual clock, on which Leaflet's CSS transitions never
+    # end, so a second fit (an incident's, within 4 zoom levels of the city's) would be drawn half-way.
+    fmap = OfflineMap(
+        location=[22.54, 114.05], zoom_start=12, tiles=None, control_scale=True, attributionControl=False,
+        zoom_animation=False,
+    )  # fmt: skip
     fmap.get_root().header.add_child(
         Element("<style>.leaflet-container{background:#dbe3ec;font-family:'Noto Sans CJK SC',sans-serif}</style>")
     )
@@ -157,7 +162,9 @@ def _legend_rows(layer: dict) -> str:
     return "".join(rows)
 
 
-FRAME_CSS = """
+# The PDF prints the page at the snapshot's size, so it shows what the PNG shows (on a paper-sized page the map
+# would keep the window's view and cut off its right side).
+FRAME_CSS = f"@page {{ size: {SNAPSHOT_SIZE[0]}px {SNAPSHOT_SIZE[1]}px; margin: 0; }}" + """
 .report-title, .report-legend {
   position: fixed; z-index: 1000; padding: 8px 14px; border-radius: 6px; color: #1f2d45;
   background: rgba(255, 255, 255, .94); box-shadow: 0 2px 8px rgba(0, 0, 0, .25);

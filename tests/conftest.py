@@ -83,6 +83,20 @@ def demo_city(django_db_blocker):
 
 
 @pytest.fixture
+def demo_live(demo_city, django_db_blocker):
+    """The demo city's live state, committed as `load_demo_city` makes it (a gas leak with its repair order and
+    drawings, units en route and on scene, a call awaiting dispatch, an SOS, a returned case); the context it
+    built (e.g. "gas_leak_incident"). Afterwards the bare city is put back for the tests that follow."""
+    from core.management.commands.load_demo_city import load_live
+
+    with django_db_blocker.unblock():
+        context = load_live()
+    yield context
+    with django_db_blocker.unblock():
+        demo_snapshot.restore()
+
+
+@pytest.fixture
 def user_for(demo_city, django_user_model):
     """user_for("operator") → the demo account of that role."""
     return lambda username: django_user_model.objects.get(username=username)
