@@ -47,7 +47,9 @@ def test_the_gas_leak_opened_a_repair_order_that_the_situation_shows(api, gas_le
     ]
     assert isolation["valve_count"] == len(order.valves_to_close) > 0
     assert isolation["closed_valve_count"] == 0
-    assert len(isolation["customers"]["features"]) == isolation["customer_count"] == order.isolation["customers"]["count"]
+    assert (
+        len(isolation["customers"]["features"]) == isolation["customer_count"] == order.isolation["customers"]["count"]
+    )
     assert {a["properties"]["symbol"] for a in body["annotations"]["features"]} == {"command_post", "cordon"}
     assert [u["properties"]["status"] for u in body["units"]["features"]] == ["en_route", "en_route"]
 
@@ -115,7 +117,9 @@ def test_the_reports_draw_the_isolated_pipes(api, gas_leak, tmp_path):
     pdf = api("leader").get(f"/api/leader/reports/situation.pdf{query}")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     (tmp_path / "map.pdf").write_bytes(pdf.content)
-    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", tmp_path / "map.pdf", tmp_path / "pdf"], check=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", tmp_path / "map.pdf", tmp_path / "pdf"], check=True
+    )
     for picture in (tmp_path / "map.png", next(tmp_path.glob("pdf*.png"))):
         assert _isolated_red_pixels(picture) > 20, picture.name
 
