@@ -140,3 +140,49 @@ def test_wall_shows_a_new_incident_live_and_catches_up_after_a_dropped_socket(pa
     assert subscribed[-1]["replayed"] >= 1
     expect(item).to_be_visible()
     assert page.errors == []
+
+
+# Parts of the wall whose share of the screen must not depend on its resolution: (selector, what to measure).
+WALL_PARTS = [".wall-head h1", ".wall-kpis", ".kpi b", ".wall-incidents", ".wall-side", ".wall-legend"]
+
+
+def wall_layout(page) -> dict:
+    """Each part's box and font size as fractions of the screen, and where the map draws the city's centre."""
+    return page.evaluate(
+        """(parts) => {
+          const w = window.innerWidth, h = window.innerHeight;
+          const out = {};
+          for (const selector of parts) {
+            const element = document.querySelector(selector);
+            const box = element.getBoundingClientRect();
+            out[selector] = [box.left / w, box.top / h, box.width / w, box.height / h,
+                             parseFloat(getComputedStyle(element).fontSize) * (element.currentCSSZoom ?? 1) / h];
+          }
+          const map = window.cityopsMap, canvas = map.getCanvas().getBoundingClientRect();
+          const centre = map.project(map.getCenter());
+          const scale = canvas.width / map.getCanvas().clientWidth;
+          out.map = [(canvas.left + centre.x * scale) / w, (canvas.top + centre.y * scale) / h, map.getZoom()];
+          return out;
+        }""",
+        WALL_PARTS,
+    )
+
+
+def test_a_4k_wall_shows_the_1080p_layout_enlarged(browser, demo_city, asgi_server):
+    layouts = {}
+    for size in ((1920, 1080), (3840, 2160)):
+        context = browser.new_context(locale="zh-CN", viewport={"width": size[0], "height": size[1]})
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
+        sign_in(page, asgi_server, "operator", "/wall/")  # not open_wall: a 4K software-rendered map is rarely idle
+        page.wait_for_function(MAP_READY, timeout=60_000)
+        expect(page.locator("#live-pill")).to_have_attribute("data-state", "live", timeout=30_000)
+        layouts[size] = wall_layout(page)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / f"wall-{size[0]}x{size[1]}.png")
+        context.close()
+        assert errors == []
+    hd, uhd = layouts[(1920, 1080)], layouts[(3840, 2160)]
+    for part in [*WALL_PARTS, "map"]:
+        assert uhd[part] == pytest.approx(hd[part], rel=0.03, abs=0.002), part

@@ -2,16 +2,14 @@
 and the reports, and the crew's valve reports reaching it live (the demo's 119 gas leak, as the demo loads it)."""
 
 import json
-import subprocess
 
 import jsonschema
-import numpy as np
 import pytest
-from PIL import Image
 
 from core.models import Event
 from pipelines_mgmt.models import RepairOrder
 from tests.openapi import validate
+from tests.report_images import colour_pixels, pdf_first_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -117,20 +115,8 @@ def test_the_reports_draw_the_isolated_pipes(api, gas_leak, tmp_path):
     pdf = api("leader").get(f"/api/leader/reports/situation.pdf{query}")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     (tmp_path / "map.pdf").write_bytes(pdf.content)
-    subprocess.run(
-        ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", tmp_path / "map.pdf", tmp_path / "pdf"], check=True
-    )
-    for picture in (tmp_path / "map.png", next(tmp_path.glob("pdf*.png"))):
-        assert _isolated_red_pixels(picture) > 20, picture.name
-
-
-def _isolated_red_pixels(path) -> int:
-    """Pixels of the isolated pipes' colour (#b91c1c) in the middle of a drawn report (the map fits the isolation
-    there; the legend's swatch of that colour is in a corner), allowing for anti-aliasing."""
-    rgb = np.asarray(Image.open(path).convert("RGB")).astype(int)
-    height, width = rgb.shape[:2]
-    rgb = rgb[height // 4 : height * 3 // 4, width // 4 : width * 3 // 4]
-    return int(((abs(rgb[..., 0] - 0xB9) < 24) & (rgb[..., 1] < 60) & (rgb[..., 2] < 60)).sum())
+    for picture in (tmp_path / "map.png", pdf_first_page(tmp_path / "map.pdf")):
+        assert colour_pixels(picture) > 20, picture.name
 
 
 def test_the_bursts_layer_draws_the_orders_pipes(api, gas_leak):
