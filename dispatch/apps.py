@@ -9,8 +9,10 @@ class DispatchConfig(AppConfig):
     def ready(self):
         from core.realtime import register_snapshot
 
+        from . import layers
         from .selectors import alarm_features, incident_features, vehicle_features
 
         register_snapshot("vehicles", vehicle_features)
         register_snapshot("incidents", incident_features)
         register_snapshot("alarms", alarm_features)
+        layers.register_layers()

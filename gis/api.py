@@ -173,7 +173,7 @@ class RasterZonalView(APIView):
             label = next((p for p in ("code", "name") if p in layer.properties), None)
             zones = []
             rows = (
-                layer.queryset()
+                layer.rows_for(request.user)
                 .order_by(layer.id_field)
                 .values_list(layer.id_field, layer.geometry_field, *([layer.properties[label].path] if label else []))
             )
@@ -316,7 +316,7 @@ class ExportView(APIView):
         fmt = request.query_params.get("f") or ""
         if fmt not in io.FORMATS:
             raise InputError("f", f"f (the file format) must be one of {', '.join(io.FORMATS)}")
-        path, folder = services.export_to_temp(layer, request.query_params, fmt)
+        path, folder = services.export_to_temp(layer, request.query_params, request.user, fmt)
         stream = open(path, "rb")  # noqa: SIM115 (the response closes it once sent)
         response = FileResponse(stream, as_attachment=True, filename=path.name, content_type=io.CONTENT_TYPES[fmt])
         response._resource_closers.append(lambda: shutil.rmtree(folder, ignore_errors=True))  # after the stream
@@ -368,7 +368,7 @@ class LayerStatsView(APIView):
     def get(self, request, layer_id):
         layer = saved_queries.readable_layer(request.user, layer_id)
         params = request.query_params
-        return Response(statistics.by_zone(layer, params, params.get("by"), params.get("field")))
+        return Response(statistics.by_zone(layer, params, request.user, params.get("by"), params.get("field")))
 
 
 class ZoneListView(APIView):

@@ -8,6 +8,7 @@ class GisConfig(AppConfig):
     verbose_name = _("Spatial data")
 
     def ready(self):
-        from . import tiles
+        from . import layers, tiles
 
-        tiles.connect_signals()
+        layers.on_register(tiles.watch_tables)
+        layers.register_basemap_layers()

@@ -1,19 +1,25 @@
-"""The layer registry: which spatial tables are published (OGC API - Features, later tiles/export), how, and to whom.
+"""The layer registry: which spatial tables are published (OGC API - Features, tiles, export, statistics), how,
+and to whom.
 
 Each layer names its model, geometry field, id field and an explicit allow-list of properties
 (public name → ORM path + JSON type). Nothing outside the allow-list is ever serialised, sorted on
 or filtered on: user-supplied names are looked up here before anything reaches the ORM.
+
+Each app declares its own layers (``<app>/layers.py``, registered from its ``AppConfig.ready()``), with the
+row scope of its domain API: every read path asks ``rows_for(user)``, never the bare table. This module
+declares the shared basemap layers only and imports no domain app.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import BigIntegerField, BooleanField, FloatField, Model, QuerySet
+from django.db.models import BigIntegerField, BooleanField, FloatField, Model, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
-from core.models import AdminArea, Role
+from core.models import AdminArea
 
 # JSON types a property may have (also used for queryables and CQL2 literal checks).
 STRING, NUMBER, INTEGER, BOOLEAN, DATETIME = "string", "number", "integer", "boolean", "datetime"
@@ -31,6 +37,18 @@ class Prop:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """The rows of a layer that one viewer may read: a filter, and a key that names it. Compiled tile SQL and
+    cached tiles are kept per key, so a tile of one scope is never served to another."""
+
+    key: str
+    q: Q
+
+
+EVERY_ROW = Scope("all", Q())
+
+
+@dataclass(frozen=True)
 class Layer:
     id: str
     title_zh: str
@@ -45,7 +63,8 @@ class Layer:
     base_filter: dict = field(default_factory=dict)
     time_field: str | None = None
     """Public property name carrying the feature's time (for ``datetime=``), if any."""
-    owner: str = ""
+    scope: Callable[..., Scope] | None = None
+    """scope(user) → the rows the user may read, by the domain API's own rule; None: every row."""
     description: str = ""
     tile_min_zoom: int = 0
     """Below this zoom its vector tiles are empty (dense point layers)."""
@@ -55,6 +74,7 @@ class Layer:
     """Computed columns the property paths may name (typed JSON keys of imported datasets)."""
 
     def queryset(self) -> QuerySet:
+        """Every row of the layer, whoever asks: for code that applies `scope_for` itself (tiles)."""
         qs = self.model.objects.filter(**self.base_filter)
         return qs.annotate(**self.annotations) if self.annotations else qs
 
@@ -62,6 +82,23 @@ class Layer:
         if not user or not user.is_authenticated:
             return False
         return self.read_roles is None or user.has_role(*self.read_roles)
+
+    def scope_for(self, user) -> Scope:
+        """The user's scope of this layer, worked out once per user object (a request, a remembered tile viewer)."""
+        if self.scope is None:
+            return EVERY_ROW
+        known = user.__dict__.setdefault("_layer_scopes", {})
+        if self.id not in known:
+            known[self.id] = self.scope(user)
+        return known[self.id]
+
+    def known_scope(self, user) -> Scope | None:
+        """The scope if it needs no database work now (event-loop callers); None if it must be worked out first."""
+        return EVERY_ROW if self.scope is None else user.__dict__.get("_layer_scopes", {}).get(self.id)
+
+    def rows_for(self, user) -> QuerySet:
+        """The rows `user` may read: what every read path (OGC API, export, statistics, queries) starts from."""
+        return self.queryset().filter(self.scope_for(user).q)
 
     def field_mapping(self) -> dict[str, str]:
         """Public name → ORM path, for every name a client may use (geometry included)."""
@@ -71,6 +108,14 @@ class Layer:
 
 
 _REGISTRY: dict[str, Layer] = {}
+_ON_REGISTER: list[Callable[[Layer], None]] = []
+
+
+def on_register(listener: Callable[[Layer], None]) -> None:
+    """Call `listener` with every layer registered, before and after now (the tile cache watches their tables)."""
+    _ON_REGISTER.append(listener)
+    for layer in _REGISTRY.values():
+        listener(layer)
 
 
 def register(layer: Layer) -> Layer:
@@ -79,6 +124,8 @@ def register(layer: Layer) -> Layer:
     if GEOMETRY_QUERYABLE in layer.properties:
         raise ValueError(f"layer {layer.id!r}: '{GEOMETRY_QUERYABLE}' is reserved for the geometry")
     _REGISTRY[layer.id] = layer
+    for listener in _ON_REGISTER:
+        listener(layer)
     return layer
 
 
@@ -88,7 +135,6 @@ DATASET_PREFIX = "ds-"
 
 
 def all_layers() -> list[Layer]:
-    _load()
     from .models import Dataset
 
     datasets = Dataset.objects.select_related("created_by").order_by("slug")
@@ -96,7 +142,6 @@ def all_layers() -> list[Layer]:
 
 
 def get(layer_id: str) -> Layer | None:
-    _load()
     if layer_id.startswith(DATASET_PREFIX):
         from .models import Dataset
 
@@ -125,14 +170,12 @@ def dataset_layer(dataset) -> Layer:
         annotations=columns,
         read_roles=tuple(dataset.read_roles) or None,
         base_filter={"dataset_id": dataset.pk},
-        owner=dataset.created_by.username if dataset.created_by_id else "",
         description=f"{dataset.source_name} ({dataset.source_format}, {dataset.source_crs})",
     )
 
 
 def builtin_layers() -> list[Layer]:
     """The layers declared in code (no database access, unlike all_layers)."""
-    _load()
     return list(_REGISTRY.values())
 
 
@@ -140,19 +183,8 @@ def layers_for(user) -> list[Layer]:
     return [layer for layer in all_layers() if layer.readable_by(user)]
 
 
-_loaded = False
-
-
-def _load() -> None:
-    """Register the built-in layers on first use (models from other apps are imported lazily)."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    from dispatch.models import Incident, Station, Vehicle
-    from grid.models import Case, Component, UnitGrid
-    from pipelines_mgmt.models import Pipe, ServiceConnection, Utility, Valve
-
+def register_basemap_layers() -> None:
+    """The shared layers every city has: administrative areas, roads, addresses, water and green."""
     from .models import Address, Landcover, Road
 
     area_props = {
@@ -175,7 +207,6 @@ def _load() -> None:
                 geometry_type="MultiPolygon",
                 properties=area_props,
                 base_filter={"level": level},
-                owner="SZ-PLAN",
             )
         )
     register(
@@ -193,7 +224,6 @@ def _load() -> None:
                 "oneway": Prop("oneway", BOOLEAN, "单行 one-way"),
                 "lanes": Prop("lanes", INTEGER, "车道数 lanes"),
             },
-            owner="SZ-PLAN",
         )
     )
     register(
@@ -210,7 +240,6 @@ def _load() -> None:
                 "number": Prop("number", INTEGER, "门牌号 number"),
                 "district_code": Prop("district__code", STRING, "行政区代码 district code"),
             },
-            owner="SZ-PLAN",
             tile_min_zoom=14,
         )
     )
@@ -232,215 +261,5 @@ def _load() -> None:
                 geometry_type="MultiPolygon",
                 properties=landcover_props,
                 base_filter={"kind__in": kinds},
-                owner="SZ-PLAN",
             )
         )
-    register(
-        Layer(
-            id="stations",
-            title_zh="应急站点",
-            title_en="Emergency stations",
-            model=Station,
-            geometry_field="geom",
-            geometry_type="Point",
-            properties={
-                "name": Prop("name", STRING, "名称 name"),
-                "kind": Prop("kind", STRING, "类型 kind"),
-                "address": Prop("address", STRING, "地址 address"),
-                "agency_code": Prop("agency__code", STRING, "所属机构 agency"),
-                "district_code": Prop("district__code", STRING, "行政区代码 district code"),
-            },
-            owner="SZ-ECC",
-        )
-    )
-    register(
-        Layer(
-            id="vehicles",
-            title_zh="车辆",
-            title_en="Vehicles",
-            model=Vehicle,
-            geometry_field="last_position",
-            geometry_type="Point",
-            properties={
-                "call_sign": Prop("call_sign", STRING, "呼号 call sign"),
-                "kind": Prop("kind", STRING, "车型 kind"),
-                "plate": Prop("plate", STRING, "车牌 plate"),
-                "status": Prop("status", STRING, "状态 status"),
-                "crew": Prop("crew", INTEGER, "乘员 crew"),
-                "agency_code": Prop("agency__code", STRING, "所属机构 agency"),
-                "last_fix_at": Prop("last_fix_at", DATETIME, "定位时间 last fix"),
-                "last_speed_kmh": Prop("last_speed_kmh", NUMBER, "速度 speed (km/h)"),
-                "last_heading": Prop("last_heading", INTEGER, "方向 heading"),
-            },
-            read_roles=(Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN),
-            time_field="last_fix_at",
-            owner="SZ-ECC",
-            tile_cache=False,
-        )
-    )
-    pipe_props = {
-        "code": Prop("code", STRING, "管段编号 code"),
-        "network_code": Prop("network__code", STRING, "管网 network"),
-        "link_type": Prop("link_type", STRING, "类型 link type"),
-        "diameter_mm": Prop("diameter_mm", NUMBER, "管径 diameter (mm)"),
-        "material": Prop("material", STRING, "材质 material"),
-        "pressure_class": Prop("pressure_class", STRING, "压力等级 pressure class"),
-        "depth_start_m": Prop("depth_start_m", NUMBER, "起点埋深 depth at start (m)"),
-        "depth_end_m": Prop("depth_end_m", NUMBER, "终点埋深 depth at end (m)"),
-        "install_year": Prop("install_year", INTEGER, "敷设年份 install year"),
-        "length_m": Prop("length_m", NUMBER, "长度 length (m)"),
-    }
-    pipe_roles = (Role.PLANNER, Role.OPERATOR, Role.LEADER, Role.ADMIN)
-    for layer_id, utility, zh, en, owner in [
-        ("water-pipes", Utility.WATER, "供水管线", "Water pipes", "SZ-WATER"),
-        ("gas-pipes", Utility.GAS, "燃气管线", "Gas pipes", "SZ-GAS"),
-    ]:
-        register(
-            Layer(
-                id=layer_id,
-                title_zh=zh,
-                title_en=en,
-                model=Pipe,
-                geometry_field="geom",
-                geometry_type="LineString",
-                properties=pipe_props,
-                read_roles=pipe_roles,
-                base_filter={"network__utility": utility},
-                owner=owner,
-            )
-        )
-    register(
-        Layer(
-            id="valves",
-            title_zh="阀门",
-            title_en="Valves",
-            model=Valve,
-            geometry_field="geom",
-            geometry_type="Point",
-            properties={
-                "code": Prop("code", STRING, "阀门编号 code"),
-                "network_code": Prop("pipe__network__code", STRING, "管网 network"),
-                "pipe_code": Prop("pipe__code", STRING, "所在管段 pipe"),
-                "normal_state": Prop("normal_state", STRING, "常态 normal state"),
-                "operability": Prop("operability", STRING, "可操作性 operability"),
-                "diameter_mm": Prop("diameter_mm", NUMBER, "口径 diameter (mm)"),
-            },
-            read_roles=pipe_roles,
-            owner="SZ-WATER",
-            tile_min_zoom=13,
-        )
-    )
-    register(
-        Layer(
-            id="customers",
-            title_zh="用户接入点",
-            title_en="Service connections",
-            model=ServiceConnection,
-            geometry_field="geom",
-            geometry_type="Point",
-            properties={
-                "customer_name": Prop("customer_name", STRING, "用户 customer"),
-                "customer_type": Prop("customer_type", STRING, "用户类型 customer type"),
-                "sensitive": Prop("sensitive", BOOLEAN, "重点用户 sensitive"),
-                "network_code": Prop("pipe__network__code", STRING, "管网 network"),
-                "pipe_code": Prop("pipe__code", STRING, "接入管段 pipe"),
-                "address": Prop("address_text", STRING, "地址 address"),
-            },
-            read_roles=pipe_roles,
-            owner="SZ-WATER",
-            tile_min_zoom=14,
-        )
-    )
-    register(
-        Layer(
-            id="unit-grids",
-            title_zh="单元网格",
-            title_en="Unit grids",
-            model=UnitGrid,
-            geometry_field="geom",
-            geometry_type="Polygon",
-            properties={
-                "code": Prop("code", STRING, "网格编码 code"),
-                "area_m2": Prop("area_m2", NUMBER, "面积 area (m²)"),
-                "land_use": Prop("land_use", STRING, "用地 land use"),
-                "community_code": Prop("community__code", STRING, "社区代码 community code"),
-                "street_code": Prop("street__code", STRING, "街道代码 sub-district code"),
-                "district_code": Prop("district__code", STRING, "行政区代码 district code"),
-            },
-            owner="SZ-UMC",
-            tile_min_zoom=12,
-        )
-    )
-    register(
-        Layer(
-            id="components",
-            title_zh="城市部件",
-            title_en="City components",
-            model=Component,
-            geometry_field="geom",
-            geometry_type="Point",
-            properties={
-                "ident": Prop("ident", STRING, "部件标识码 identifier"),
-                "class_code": Prop("component_class__code", STRING, "小类代码 class code"),
-                "class_name": Prop("component_class__name", STRING, "小类名称 class"),
-                "name": Prop("name", STRING, "名称 name"),
-                "status": Prop("status", STRING, "状态 status"),
-                "owner_code": Prop("owner__code", STRING, "主管部门 owner department"),
-                "grid_code": Prop("grid__code", STRING, "网格编码 grid code"),
-            },
-            owner="SZ-UMC",
-            tile_min_zoom=15,
-            tile_cache=False,  # imported in bulk, without model signals
-        )
-    )
-    live_roles = (Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN)
-    register(
-        Layer(
-            id="incidents",
-            title_zh="警情事件",
-            title_en="Incidents",
-            model=Incident,
-            geometry_field="geom",
-            geometry_type="Point",
-            properties={
-                "number": Prop("number", STRING, "事件编号 number"),
-                "type_code": Prop("incident_type__code", STRING, "类型代码 type code"),
-                "type_name": Prop("incident_type__name", STRING, "类型 type"),
-                "priority": Prop("priority", INTEGER, "等级 priority"),
-                "status": Prop("status", STRING, "状态 status"),
-                "address": Prop("address", STRING, "地址 address"),
-                "district_code": Prop("district__code", STRING, "行政区代码 district code"),
-                "call_received_at": Prop("call_received_at", DATETIME, "接警时间 call received"),
-            },
-            read_roles=live_roles,
-            time_field="call_received_at",
-            owner="SZ-ECC",
-            tile_cache=False,
-        )
-    )
-    register(
-        Layer(
-            id="cases",
-            title_zh="城管案卷",
-            title_en="City-management cases",
-            model=Case,
-            geometry_field="geom",
-            geometry_type="Point",
-            properties={
-                "number": Prop("number", STRING, "案卷编号 number"),
-                "stage": Prop("stage", STRING, "阶段 stage"),
-                "channel": Prop("channel", STRING, "来源 channel"),
-                "category_code": Prop("category__code", STRING, "类别代码 category code"),
-                "category_name": Prop("category__name", STRING, "类别 category"),
-                "grid_code": Prop("grid__code", STRING, "网格编码 grid code"),
-                "district_code": Prop("district__code", STRING, "行政区代码 district code"),
-                "reported_at": Prop("reported_at", DATETIME, "上报时间 reported"),
-            },
-            # the case centre's roles see every case; departments and inspectors see theirs in the grid app
-            read_roles=(Role.GRID_DISPATCHER, Role.CALL_TAKER, Role.LEADER, Role.ADMIN),
-            time_field="reported_at",
-            owner="SZ-UMC",
-            tile_min_zoom=10,
-            tile_cache=False,  # batch reports are written in bulk, without model signals
-        )
-    )

@@ -265,8 +265,8 @@ class ConformanceView(OgcView):
         return _json({"conformsTo": CONFORMANCE})
 
 
-def _extent(layer: Layer) -> dict:
-    qs = layer.queryset()
+def _extent(layer: Layer, user) -> dict:
+    qs = layer.rows_for(user)
     box = qs.aggregate(e=Extent(layer.geometry_field))["e"]
     extent: dict = {"spatial": {"bbox": [list(box)] if box else [[-180, -90, 180, 90]], "crs": CRS84}}
     if layer.time_field:
@@ -290,7 +290,7 @@ def _collection(view: OgcView, layer: Layer) -> dict:
         "title": layer.title_zh if lang.startswith("zh") else layer.title_en,
         "description": f"{layer.title_zh} / {layer.title_en}",
         "itemType": "feature",
-        "extent": _extent(layer),
+        "extent": _extent(layer, view.request.user),
         "crs": [CRS84],
         "storageCrs": CRS84,
         "links": [
@@ -520,8 +520,9 @@ def _page(layer: Layer, qs: QuerySet, names: list[str], offset: int, limit: int)
         return cursor.fetchone()
 
 
-def query(layer: Layer, params) -> QuerySet:
-    """The layer's features selected by OGC API items parameters (equality, bbox, datetime, CQL2 filter, sortby).
+def query(layer: Layer, params, user) -> QuerySet:
+    """The features of the layer that `user` may read, selected by OGC API items parameters (equality, bbox,
+    datetime, CQL2 filter, sortby).
 
     Shared with export (whose `f` is the file format), so a query result downloads exactly as it pages."""
     q = _equality_q(layer, params)
@@ -533,7 +534,7 @@ def query(layer: Layer, params) -> QuerySet:
         q &= cql.to_q(params["filter"], params.get("filter-lang") or "cql2-text", layer)
     elif params.get("filter-lang") and params["filter-lang"] not in cql.LANGUAGES:
         raise InputError("filter-lang", f"unsupported filter-lang; use one of {', '.join(cql.LANGUAGES)}")
-    return layer.queryset().filter(q).order_by(*_ordering(layer, params.get("sortby")))
+    return layer.rows_for(user).filter(q).order_by(*_ordering(layer, params.get("sortby")))
 
 
 class ItemsView(OgcView):
@@ -550,7 +551,7 @@ class ItemsView(OgcView):
         names = _names(layer, params["properties"], "properties") if "properties" in params else list(layer.properties)
         names = [name.lstrip("+-") for name in names]
 
-        qs = query(layer, params)
+        qs = query(layer, params, request.user)
         try:
             matched, features = _page(layer, qs, names, offset, limit)
         except (DatabaseError, ValueError, TypeError) as exc:
@@ -605,7 +606,7 @@ class ItemView(OgcView):
             fid = int(feature_id)
         except ValueError:
             return _not_found(f"no feature {feature_id!r} in {collection_id}")
-        one = layer.queryset().filter(**{layer.id_field: fid}).order_by(layer.id_field)
+        one = layer.rows_for(request.user).filter(**{layer.id_field: fid}).order_by(layer.id_field)
         feature = next(iter(_page(layer, one, list(layer.properties), 0, 1)[1]), None)
         if feature is None:
             return _not_found(f"no feature {feature_id!r} in {collection_id}")

@@ -194,11 +194,11 @@ def delete_dataset(user, dataset: Dataset) -> None:
         tiles.data_changed(DatasetFeature)
 
 
-def export_layer(layer: Layer, params, fmt: str, directory: Path) -> Path:
+def export_layer(layer: Layer, params, user, fmt: str, directory: Path) -> Path:
     """Write a layer — or the result of an OGC API query on it (bbox, CQL2 filter, …) — as `fmt` into `directory`."""
     if fmt not in io.FORMATS:
         raise InputError("format", f"unsupported format {fmt!r}; use one of {', '.join(io.FORMATS)}")
-    qs = ogcapi.query(layer, params)
+    qs = ogcapi.query(layer, params, user)
     names = list(layer.properties)
     paths = [layer.properties[name].path for name in names]
     try:
@@ -217,11 +217,11 @@ def export_layer(layer: Layer, params, fmt: str, directory: Path) -> Path:
     return io.write(frame, fmt, directory, layer.id.replace("-", "_"))
 
 
-def export_to_temp(layer: Layer, params, fmt: str) -> tuple[Path, Path]:
+def export_to_temp(layer: Layer, params, user, fmt: str) -> tuple[Path, Path]:
     """(file, its temporary folder); the caller removes the folder when the response is sent."""
     folder = Path(tempfile.mkdtemp(prefix="cityops-export-"))
     try:
-        return export_layer(layer, params, fmt, folder), folder
+        return export_layer(layer, params, user, fmt, folder), folder
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -34,16 +34,16 @@ def _districts() -> QuerySet:
     return AdminArea.objects.filter(level=AdminArea.Level.DISTRICT)
 
 
-def _grids() -> QuerySet:
-    from grid.models import UnitGrid
-
-    return UnitGrid.objects.all()
+ZONES = {"district": ZoneKind(_districts, "name")}
+"""Zone kinds by name; a domain app adds its own (grid: unit grids) with register_zone_kind."""
 
 
-ZONES = {
-    "district": ZoneKind(_districts, "name"),
-    "grid": ZoneKind(_grids, "community__name"),
-}
+def register_zone_kind(name: str, kind: ZoneKind) -> None:
+    if name in ZONES:
+        raise ValueError(f"zone kind {name!r} registered twice")
+    ZONES[name] = kind
+
+
 STAT_PARAMS = ("by", "field")
 MAX_ZONE_HITS = 2000
 """Zones listed in a search (the planner's district / unit grid picker)."""
@@ -96,12 +96,12 @@ _NOT_ONLY_TOUCHING = " AND NOT ST_Touches(f.stat_geom, z.zone_geom)"
 """A line or polygon that only shares a boundary with a zone is not in it (a point on the boundary is in both)."""
 
 
-def by_zone(layer: Layer, params, by: str, field: str | None = None) -> dict:
+def by_zone(layer: Layer, params, user, by: str, field: str | None = None) -> dict:
     """Count (and sum/avg of `field`, length or area) of the query's features per zone, zones with none left out."""
     kind = zone_kind(by)
     value_path = numeric_field(layer, field)
     query_params = {k: v for k, v in params.items() if k not in STAT_PARAMS}
-    features = ogcapi.query(layer, query_params).order_by()
+    features = ogcapi.query(layer, query_params, user).order_by()
     columns = {"stat_id": F(layer.id_field), "stat_geom": F(layer.geometry_field)}
     if value_path:
         columns["stat_value"] = F(value_path)

@@ -82,7 +82,7 @@ class VectorTiles:
             tile_views.check_tile(z, x, y)
         except InputError:
             return None
-        parts = tiles.tile_layers(match["layer"], user)
+        parts = tiles.tile_layers(match["layer"], user, on_event_loop=True)
         if parts is None or not tiles.compiled(tiles.drawn_at(parts, z)):
             return None
         lookup = tiles.lookup_of(parts, z, x, y)

@@ -25,7 +25,7 @@ from django.db.models import F, Model
 from django.db.models.signals import post_delete, post_save
 
 from . import layers
-from .layers import Layer
+from .layers import EVERY_ROW, Layer, Scope
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +38,12 @@ MVT = "application/vnd.mapbox-vector-tile"
 
 @dataclass(frozen=True)
 class TileLayer:
-    """One MVT layer: a registry layer's features, or ('labels') one point per feature for its name."""
+    """One MVT layer: a registry layer's features, or ('labels') one point per feature for its name, within the
+    viewer's scope of the layer."""
 
     layer: Layer
     labels: bool = False
+    scope: Scope = EVERY_ROW
 
     @property
     def name(self) -> str:
@@ -64,19 +66,20 @@ TILESETS: dict[str, tuple[tuple[str, bool], ...]] = {
 """Composite tile sets: (layer id, labels?) in drawing order."""
 
 
-def tile_layers(name: str, user) -> list[TileLayer] | None:
-    """The MVT layers of a layer or tile set that `user` may read; None if there is no such thing for them."""
-    if name in TILESETS:
-        out = []
-        for layer_id, labels in TILESETS[name]:
-            layer = layers.get(layer_id)
-            if layer is not None and layer.readable_by(user):
-                out.append(TileLayer(layer, labels))
-        return out or None
-    layer = layers.get(name)
-    if layer is None or not layer.readable_by(user):
-        return None
-    return [TileLayer(layer)]
+def tile_layers(name: str, user, *, on_event_loop: bool = False) -> list[TileLayer] | None:
+    """The MVT layers of a layer or tile set that `user` may read, each within the user's scope; None if there is
+    no such thing for them, or (`on_event_loop`, where no database work may be done) if a scope is not known yet."""
+    wanted = TILESETS.get(name, ((name, False),))
+    out = []
+    for layer_id, labels in wanted:
+        layer = layers.get(layer_id)
+        if layer is None or not layer.readable_by(user):
+            continue
+        scope = layer.known_scope(user) if on_event_loop else layer.scope_for(user)
+        if scope is None:
+            return None
+        out.append(TileLayer(layer, labels, scope))
+    return out or None
 
 
 # ------------------------------------------------------------------------------------------------ SQL
@@ -97,7 +100,13 @@ def _properties(tile_layer: TileLayer) -> dict:
 def _inner_key(tile_layer: TileLayer) -> tuple:
     layer = tile_layer.layer
     props = _properties(tile_layer)
-    return (layer.id, tile_layer.labels, repr(layer.base_filter), tuple((k, p.path) for k, p in props.items()))
+    return (
+        layer.id,
+        tile_layer.labels,
+        tile_layer.scope.key,
+        repr(layer.base_filter),
+        tuple((k, p.path) for k, p in props.items()),
+    )
 
 
 def _inner(tile_layer: TileLayer) -> tuple[str, tuple, str]:
@@ -110,6 +119,7 @@ def _inner(tile_layer: TileLayer) -> tuple[str, tuple, str]:
         aliases = {f"p{i}": name for i, name in enumerate(props)}
         inner = (
             layer.queryset()
+            .filter(tile_layer.scope.q)
             .order_by()
             .values(
                 tile_id=F(layer.id_field),
@@ -262,14 +272,12 @@ def _on_row_change(sender, **kwargs) -> None:
     transaction.on_commit(lambda: bump(table))
 
 
-def connect_signals() -> None:
-    """Bump a table's version whenever one of its rows is saved or deleted through the ORM."""
+def watch_tables(layer: Layer) -> None:
+    """Bump the version of a layer's tables whenever one of their rows is saved or deleted through the ORM
+    (registered for every layer as it is declared; imported datasets' tables are watched from the start)."""
     from .models import Dataset, DatasetFeature
 
-    models = {Dataset, DatasetFeature}
-    for layer in layers.builtin_layers():
-        models |= _models_of(layer)
-    for model in models:
+    for model in {Dataset, DatasetFeature, *_models_of(layer)}:
         post_save.connect(_on_row_change, sender=model, dispatch_uid=f"tiles-{model._meta.label}-save")
         post_delete.connect(_on_row_change, sender=model, dispatch_uid=f"tiles-{model._meta.label}-delete")
 
@@ -382,7 +390,7 @@ def lookup_of(tile_layers_: list[TileLayer], z: int, x: int, y: int) -> Lookup |
             if key not in keys:
                 keys.append(key)
             indices.append(str(keys.index(key) + 1))
-        head, tail = f"{prefix}t:{tile_layer.name}:", f":{z}/{x}/{y}"
+        head, tail = f"{prefix}t:{tile_layer.name}:{tile_layer.scope.key}:", f":{z}/{x}/{y}"
         args += [head, tail, ",".join(indices)]
         heads.append((head, tail))
     return Lookup(cached, keys, args, heads)

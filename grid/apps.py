@@ -9,6 +9,7 @@ class GridConfig(AppConfig):
     def ready(self):
         from core.realtime import register_snapshot
 
-        from . import selectors
+        from . import layers, selectors
 
         register_snapshot("cases", selectors.snapshot)
+        layers.register_layers()

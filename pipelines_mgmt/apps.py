@@ -9,6 +9,8 @@ class PipelinesConfig(AppConfig):
     def ready(self):
         from core.realtime import register_snapshot
 
+        from . import layers
         from .services import pipeline_snapshot
 
         register_snapshot("pipeline", pipeline_snapshot)
+        layers.register_layers()

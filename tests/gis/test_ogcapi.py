@@ -65,7 +65,7 @@ def test_landing_conformance_and_collections(api):
 
     body = client.get("/ogcapi/collections").json()
     ids = [c["id"] for c in body["collections"]]
-    assert ids == [
+    assert ids == [  # the basemap's, then each app's own, in INSTALLED_APPS order
         "districts",
         "streets",
         "communities",
@@ -73,13 +73,13 @@ def test_landing_conformance_and_collections(api):
         "addresses",
         "water",
         "green",
-        "stations",
+        "unit-grids",
+        "components",
         "water-pipes",
         "gas-pipes",
         "valves",
         "customers",
-        "unit-grids",
-        "components",
+        "stations",
     ]
     roads = next(c for c in body["collections"] if c["id"] == "roads")
     assert roads["itemType"] == "feature" and roads["title"] == "道路"

@@ -1,0 +1,116 @@
+"""The dispatch app's map layers (stations, units, incidents) with the row scope of its API."""
+
+from django.db.models import Q
+
+from core.models import Role
+from core.realtime import Viewer
+from gis.layers import DATETIME, EVERY_ROW, INTEGER, NUMBER, STRING, Layer, Prop, Scope, register
+
+from .models import Incident, Station, Vehicle
+from .selectors import viewer_agencies
+
+DESK_ROLES = (Role.OPERATOR, Role.CALL_TAKER, Role.ADMIN)
+
+
+def _jurisdiction_scope(user) -> Scope:
+    """A leader's part of the city, as the decision maps draw it (the organisation's area; none: the city)."""
+    area = None if user.is_superuser or user.organisation_id is None else user.organisation.area
+    return EVERY_ROW if area is None else Scope(f"area:{area.code}", Q(geom__intersects=area.geom))
+
+
+def incident_scope(user) -> Scope:
+    """The incidents API's rule: a desk sees those linked to its agencies (a command centre all of them); a
+    leader those in their jurisdiction, as on the situation map."""
+    viewer = Viewer.for_user(user)
+    scopes = []
+    if viewer.roles & set(DESK_ROLES):
+        agencies = viewer_agencies(viewer)
+        if agencies is None:
+            return EVERY_ROW
+        scopes.append(Scope(f"agencies:{','.join(sorted(agencies))}", Q(agencies__overlap=sorted(agencies))))
+    if Role.LEADER in viewer.roles:
+        scopes.append(_jurisdiction_scope(user))
+    if any(scope is EVERY_ROW for scope in scopes):
+        return EVERY_ROW
+    q = Q(pk__in=[])
+    for scope in scopes:
+        q |= scope.q
+    return Scope("|".join(scope.key for scope in scopes) or "none", q)
+
+
+def vehicle_scope(user) -> Scope:
+    """The live feed's rule for units: those of the viewer's organisations (a city-wide viewer all of them)."""
+    viewer = Viewer.for_user(user)
+    if viewer.org_ids is None:
+        return EVERY_ROW
+    return Scope(f"orgs:{','.join(map(str, sorted(viewer.org_ids)))}", Q(agency_id__in=sorted(viewer.org_ids)))
+
+
+def register_layers() -> None:
+    register(
+        Layer(
+            id="stations",
+            title_zh="应急站点",
+            title_en="Emergency stations",
+            model=Station,
+            geometry_field="geom",
+            geometry_type="Point",
+            properties={
+                "name": Prop("name", STRING, "名称 name"),
+                "kind": Prop("kind", STRING, "类型 kind"),
+                "address": Prop("address", STRING, "地址 address"),
+                "agency_code": Prop("agency__code", STRING, "所属机构 agency"),
+                "district_code": Prop("district__code", STRING, "行政区代码 district code"),
+            },
+        )
+    )
+    register(
+        Layer(
+            id="vehicles",
+            title_zh="车辆",
+            title_en="Vehicles",
+            model=Vehicle,
+            geometry_field="last_position",
+            geometry_type="Point",
+            properties={
+                "call_sign": Prop("call_sign", STRING, "呼号 call sign"),
+                "kind": Prop("kind", STRING, "车型 kind"),
+                "plate": Prop("plate", STRING, "车牌 plate"),
+                "status": Prop("status", STRING, "状态 status"),
+                "crew": Prop("crew", INTEGER, "乘员 crew"),
+                "agency_code": Prop("agency__code", STRING, "所属机构 agency"),
+                "last_fix_at": Prop("last_fix_at", DATETIME, "定位时间 last fix"),
+                "last_speed_kmh": Prop("last_speed_kmh", NUMBER, "速度 speed (km/h)"),
+                "last_heading": Prop("last_heading", INTEGER, "方向 heading"),
+            },
+            read_roles=(Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN),
+            time_field="last_fix_at",
+            scope=vehicle_scope,
+            tile_cache=False,
+        )
+    )
+    live_roles = (Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN)
+    register(
+        Layer(
+            id="incidents",
+            title_zh="警情事件",
+            title_en="Incidents",
+            model=Incident,
+            geometry_field="geom",
+            geometry_type="Point",
+            properties={
+                "number": Prop("number", STRING, "事件编号 number"),
+                "type_code": Prop("incident_type__code", STRING, "类型代码 type code"),
+                "type_name": Prop("incident_type__name", STRING, "类型 type"),
+                "priority": Prop("priority", INTEGER, "等级 priority"),
+                "status": Prop("status", STRING, "状态 status"),
+                "address": Prop("address", STRING, "地址 address"),
+                "district_code": Prop("district__code", STRING, "行政区代码 district code"),
+                "call_received_at": Prop("call_received_at", DATETIME, "接警时间 call received"),
+            },
+            read_roles=live_roles,
+            time_field="call_received_at",
+            scope=incident_scope,
+            tile_cache=False,
+        )
+    )
