@@ -16,9 +16,10 @@ import pyproj
 import shapely
 from shapely import LineString, MultiPolygon, Point
 
+from gis.road_classes import SPEED_KMH
+
 SCALES = ("small", "city", "metro")
 ROAD_CLASSES = ("expressway", "arterial", "secondary", "branch")
-SPEED_KMH = {"expressway": 80.0, "arterial": 60.0, "secondary": 40.0, "branch": 30.0}
 STATION_AGENCIES = {"police_station": "110", "fire_station": "119", "hospital": "120", "traffic_post": "122"}
 CENTRE_LONLAT = (114.05, 22.54)
 METRIC_CRS = "EPSG:4547"  # CGCS2000 3-degree Gauss-Krüger, central meridian 114°E

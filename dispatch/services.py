@@ -22,8 +22,10 @@ from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import hooks
 from core.errors import InputError
 from core.events import call_later, publish, send_to_group
+from core.hooks import IncidentOpened
 from core.models import User
 from core.realtime import VEHICLE_GROUP
 from core.services import record_audit
@@ -414,8 +416,7 @@ def create_incident(
             _note(incident, "linked", ", ".join(agencies), user, now)
         record_audit(_actor(user), "incident.create", incident, incident.number)
         _publish_incident(incident.pk, "incident.created")
-        if incident_type.utility:
-            transaction.on_commit(lambda: _start_burst_analysis(incident.pk, point, incident_type.utility))
+        hooks.incident_opened.fire_on_commit(IncidentOpened(incident.pk, point, incident_type.utility))
     return incident
 
 
@@ -435,21 +436,6 @@ def attach_call(user, incident: Incident, *, caller_number: str = "", call_recei
         )
         _note(incident, "call", " ".join(filter(None, [caller_number, description])), user, received)
         _publish_incident(incident.pk, "incident.updated")
-
-
-def _start_burst_analysis(incident_id: int, point, utility: str) -> None:
-    """Gas leaks and water-main bursts start the pipelines app's burst analysis, when that app offers it."""
-    try:
-        from pipelines_mgmt import services as pipelines
-    except ImportError:
-        return
-    burst_for_incident = getattr(pipelines, "burst_for_incident", None)
-    if burst_for_incident is None:
-        return
-    try:
-        burst_for_incident(incident_id, point, utility)
-    except Exception:  # the incident stands; the analysis can be run by hand from the pipelines console
-        log.exception("burst analysis for incident %s failed", incident_id)
 
 
 def dispatch_units(user, viewer, incident: Incident, vehicle_ids: list[int], etas: dict | None = None) -> None:

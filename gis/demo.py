@@ -4,7 +4,9 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.core.management.color import no_style
 from django.db import connection, transaction
 
-from . import rasters, terrain, tiles
+from data import terrain
+
+from . import rasters, tiles
 from .models import Address, Landcover, Road
 
 BATCH = 2000

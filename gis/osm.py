@@ -18,7 +18,7 @@ import pyrosm
 import shapely
 from shapely import LineString
 
-from data.democity import SPEED_KMH
+from .road_classes import SPEED_KMH
 
 CLASS_OF_HIGHWAY = {
     "motorway": "expressway",

@@ -42,7 +42,7 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,46}$")
 
 
 def max_upload_bytes() -> int:
-    return int(getattr(settings, "CITYOPS_IMPORT_MAX_BYTES", 100 * 1024 * 1024))
+    return settings.CITYOPS_IMPORT_MAX_BYTES
 
 
 def _imports_dir() -> Path:

@@ -7,6 +7,7 @@ Thin: parse and check the request, call ``services`` / ``selectors``, answer JSO
 
 from datetime import datetime, time
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.utils import timezone
@@ -64,6 +65,8 @@ def _position(data, required: bool):
 
 def _photos(request) -> list[services.Photo]:
     files = [*request.FILES.getlist("photo"), *request.FILES.getlist("photos")]
+    if len(files) > settings.CITYOPS_GRID_PHOTOS_PER_REQUEST:
+        raise InputError("photo", f"at most {settings.CITYOPS_GRID_PHOTOS_PER_REQUEST} photos per request")
     return [services.check_photo(f, "photo") for f in files]
 
 

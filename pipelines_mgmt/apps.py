@@ -7,10 +7,12 @@ class PipelinesConfig(AppConfig):
     verbose_name = _("Pipelines")
 
     def ready(self):
+        from core import hooks
         from core.realtime import register_snapshot
 
         from . import layers
-        from .services import pipeline_snapshot
+        from .services import on_incident_opened, pipeline_snapshot
 
         register_snapshot("pipeline", pipeline_snapshot)
+        hooks.incident_opened.connect(on_incident_opened)
         layers.register_layers()

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from core.errors import InputError
 from core.events import publish
+from core.hooks import IncidentOpened
 from core.models import User
 from core.services import record_audit
 
@@ -163,6 +164,12 @@ def report_valve_closed(actor: User | None, number: str, valve_id: int) -> Repai
     record_audit(actor, "repair_order.valve_closed", order, f"{order.number} {planned[valve_id]}", {"valve": valve_id})
     publish("pipeline", "repair_order.updated", repair_order_feature(order), geom=order.burst_point)
     return order
+
+
+def on_incident_opened(opened: IncidentOpened) -> None:
+    """A gas-leak or water-main incident (hooks.incident_opened) opens the repair order of the nearest pipe."""
+    if opened.utility in (Utility.GAS, Utility.WATER):
+        burst_for_incident(opened.incident_id, opened.point, opened.utility)
 
 
 @transaction.atomic

@@ -218,10 +218,21 @@ if PRODUCTION:
 # pyproj (core/geo.py). Revisit when the platform moves to GDAL >= 3.9 (README, "Deployment checks").
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
+# Request bodies: refused with a 413 while they arrive, before anything reads or authenticates them
+# (core/http_bridge.py). Larger limits only where uploads belong: path prefix → bytes.
+CITYOPS_MAX_BODY_BYTES = int(float(os.environ.get("CITYOPS_MAX_BODY_MB", "4")) * 2**20)
+CITYOPS_IMPORT_MAX_BYTES = int(float(os.environ.get("CITYOPS_IMPORT_MAX_MB", "100")) * 2**20)
+
 # 数字城管: the largest accepted case photo, the organisation code of the supervision and command centre
 # (it sees every case event), an optional working-calendar JSON file (grid/calendar.py from_config) and
 # Open311 API keys ("name:key,name:key"; clients can also be added as grid.Open311Client rows).
 CITYOPS_GRID_MAX_PHOTO_BYTES = int(float(os.environ.get("CITYOPS_GRID_MAX_PHOTO_MB", "8")) * 2**20)
+CITYOPS_GRID_PHOTOS_PER_REQUEST = 4
+CITYOPS_BODY_LIMITS = {
+    "/api/gis/imports/": CITYOPS_IMPORT_MAX_BYTES,
+    "/api/pipelines/networks/import/": CITYOPS_IMPORT_MAX_BYTES,
+    "/api/grid/cases/": CITYOPS_GRID_PHOTOS_PER_REQUEST * CITYOPS_GRID_MAX_PHOTO_BYTES + 2**20,
+}
 CITYOPS_GRID_CENTRE = os.environ.get("CITYOPS_GRID_CENTRE", "SZ-UMC")
 CITYOPS_GRID_CALENDAR = os.environ.get("CITYOPS_GRID_CALENDAR", "")
 CITYOPS_OPEN311_KEYS = env_list("CITYOPS_OPEN311_KEYS", "")

@@ -6,11 +6,16 @@ crossing costs about 0.2 ms of CPU, so a signed-in request cost 7-11 ms before d
 read on the loop, the whole request runs through Django's WSGI handler on a pooled thread (Django's classic,
 thread-per-request model), and the response goes back to the loop in one piece: one crossing. A streaming
 response (an export) is sent chunk by chunk from its thread as it is produced. WebSockets stay with Channels.
+
+A body larger than its route allows (settings.CITYOPS_BODY_LIMITS, else CITYOPS_MAX_BODY_BYTES) is refused with
+a 413 before any of it is read when its Content-Length says so, else as soon as that many bytes have arrived:
+nothing is spooled, authenticated or parsed for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +23,24 @@ from concurrent.futures import ThreadPoolExecutor
 from a2wsgi.wsgi import build_environ
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
+
+TOO_LARGE = object()
+
+
+def body_limit(path: str) -> int:
+    """The largest request body accepted on `path`, in bytes."""
+    for prefix, limit in settings.CITYOPS_BODY_LIMITS.items():
+        if path.startswith(prefix):
+            return limit
+    return settings.CITYOPS_MAX_BODY_BYTES
+
+
+async def _too_large(send, limit: int) -> None:
+    detail = f"the request body is larger than the {limit / 2**20:g} MiB this address accepts"
+    content = json.dumps({"error": "too_large", "field": "body", "detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
+    await send({"type": "http.response.start", "status": 413, "headers": [*headers, (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": content})
 
 
 def _latin1_headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
@@ -34,7 +57,15 @@ class DjangoHTTP:
         )
 
     async def __call__(self, scope, receive, send):
-        body = await self._read_body(receive)
+        limit = body_limit(scope["path"])
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > limit:
+            await _too_large(send, limit)
+            return
+        body = await self._read_body(receive, limit)
+        if body is TOO_LARGE:
+            await _too_large(send, limit)
+            return
         if body is None:
             return  # the client went away before sending its whole request
         environ = build_environ(scope, body)
@@ -52,8 +83,9 @@ class DjangoHTTP:
             await send(start)
             await send({"type": "http.response.body", "body": content})
 
-    async def _read_body(self, receive):
-        """The request body, spooled to disk past Django's in-memory upload size, or None on a disconnect."""
+    async def _read_body(self, receive, limit: int):
+        """The request body, spooled to disk past Django's in-memory upload size; None on a disconnect, TOO_LARGE
+        (and the rest left unread) once more than `limit` bytes arrived."""
         body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b")  # noqa: SIM115 (closed by the caller)
         while True:
             message = await receive()
@@ -61,6 +93,9 @@ class DjangoHTTP:
                 body.close()
                 return None
             body.write(message.get("body", b""))
+            if body.tell() > limit:
+                body.close()
+                return TOO_LARGE
             if not message.get("more_body", False):
                 return body
 

@@ -17,7 +17,7 @@ from affine import Affine
 from scipy.ndimage import distance_transform_edt, gaussian_filter
 from shapely import LineString, MultiPolygon, Polygon
 
-from data import democity
+from . import democity
 
 METRIC_CRS = democity.METRIC_CRS
 DEM_CELL_M = 25.0

@@ -1,0 +1,50 @@
+"""Typed reactions between apps: the app where something happens fires a hook after its commit; the apps that
+react connect a handler from their AppConfig.ready(). So no domain app imports another to tell it something,
+and a handler that fails is logged with its name and the payload, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from django.contrib.gis.geos import Point
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+Payload = TypeVar("Payload")
+
+
+class Hook(Generic[Payload]):
+    def __init__(self, name: str):
+        self.name = name
+        self._handlers: list[Callable[[Payload], object]] = []
+
+    def connect(self, handler: Callable[[Payload], object]) -> None:
+        if handler not in self._handlers:
+            self._handlers.append(handler)
+
+    def fire_on_commit(self, payload: Payload) -> None:
+        """Run every handler once the caller's transaction has committed (at once outside one)."""
+        transaction.on_commit(lambda: self._run(payload))
+
+    def _run(self, payload: Payload) -> None:
+        for handler in self._handlers:
+            try:
+                handler(payload)
+            except Exception:  # the fact stands; the reaction can be redone by hand, so it must be seen
+                log.exception("hook %s: handler %s failed for %r", self.name, handler.__qualname__, payload)
+
+
+@dataclass(frozen=True)
+class IncidentOpened:
+    """A new incident: where it is, and the utility network its type concerns ("" for none; "gas", "water")."""
+
+    incident_id: int
+    point: Point
+    utility: str
+
+
+incident_opened: Hook[IncidentOpened] = Hook("incident.opened")
