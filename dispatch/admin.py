@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import MapAdmin
 
+from . import services
 from .models import Alarm, Incident, IncidentType, ResponsePlanItem, RestrictedZone, Station, Vehicle
 
 
@@ -14,11 +16,25 @@ class StationAdmin(MapAdmin):
 
 @admin.register(Vehicle)
 class VehicleAdmin(MapAdmin):
-    list_display = ["call_sign", "kind", "agency", "station", "status", "jt808_phone", "osmand_id", "last_fix_at"]
+    list_display = [
+        "call_sign", "kind", "agency", "station", "status",
+        "jt808_phone", "jt808_registered", "osmand_id", "last_fix_at",
+    ]  # fmt: skip
+    actions = ["release_jt808_registration"]
     list_filter = ["kind", "agency", "status"]
     search_fields = ["call_sign", "plate", "jt808_phone", "osmand_id"]
     readonly_fields = ["last_position", "last_fix_at", "last_speed_kmh", "last_heading"]
     list_select_related = ["agency", "station"]
+
+    @admin.display(boolean=True, description=_("JT/T 808 registered"))
+    def jt808_registered(self, vehicle: Vehicle) -> bool:
+        return bool(vehicle.jt808_auth_code)
+
+    @admin.action(description=_("Let the JT/T 808 terminal register again (its old code stops working)"))
+    def release_jt808_registration(self, request, queryset):
+        for vehicle in queryset:
+            services.release_jt808_registration(request.user, vehicle)
+        self.message_user(request, _("%(count)d terminals may register again.") % {"count": queryset.count()})
 
 
 class ResponsePlanInline(admin.TabularInline):

@@ -16,6 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connections
 
 from . import jt808, selectors, services
@@ -173,7 +174,7 @@ class Connection:
         sender = asyncio.create_task(self._send_replies())
         splitter = jt808.FrameSplitter()
         try:
-            while not sender.done() and (data := await self.reader.read(READ_SIZE)):
+            while not sender.done() and (data := await self._read()):
                 for frame in splitter.feed(data):
                     if sender.done():
                         break
@@ -188,6 +189,16 @@ class Connection:
             self.writer.close()
             with contextlib.suppress(Exception):
                 await self.writer.wait_closed()
+
+    async def _read(self) -> bytes:
+        """The next bytes from the terminal; b"" (end of session) when it has been silent too long."""
+        try:
+            return await asyncio.wait_for(self.reader.read(READ_SIZE), settings.CITYOPS_JT808_IDLE_SECONDS)
+        except TimeoutError:
+            log.info(
+                "terminal %s (%s) silent for %ss: closed", self.phone, self.peer, settings.CITYOPS_JT808_IDLE_SECONDS
+            )
+            return b""
 
     async def _send_replies(self) -> None:
         try:
@@ -299,13 +310,15 @@ class Connection:
 
 
 def _registration(phone: str, plate: str) -> tuple[RegisterResult, str]:
-    """The phone number is no secret: a terminal gets its unit's auth code only if the plate matches too."""
+    """The phone number is no secret: a terminal gets a code only if the plate matches too, and only once (a
+    registered terminal authenticates with the code it stored; an administrator releases it to register again)."""
     unit = selectors.jt808_terminal(phone)
     if unit is None:
         return RegisterResult.TERMINAL_NOT_IN_DATABASE, ""
     if unit.plate and plate.strip() != unit.plate:
         return RegisterResult.VEHICLE_NOT_IN_DATABASE, ""
-    return RegisterResult.SUCCESS, services.issue_jt808_auth_code(unit)
+    code = services.register_jt808_terminal(unit)
+    return (RegisterResult.SUCCESS, code) if code else (RegisterResult.TERMINAL_ALREADY_REGISTERED, "")
 
 
 class IngestServer:

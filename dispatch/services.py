@@ -195,13 +195,25 @@ def record_fixes(fixes: list[Fix]) -> WriteResult:
     return result
 
 
-def issue_jt808_auth_code(vehicle: Vehicle) -> str:
-    """The code a registered terminal authenticates with; kept once issued, so a terminal re-registering
-    after a reset, or on another ingest replica, gets the same one."""
-    if not vehicle.jt808_auth_code:
-        Vehicle.objects.filter(pk=vehicle.pk, jt808_auth_code="").update(jt808_auth_code=secrets.token_hex(8))
-        vehicle.refresh_from_db(fields=["jt808_auth_code"])
-    return vehicle.jt808_auth_code
+def register_jt808_terminal(vehicle: Vehicle) -> str | None:
+    """A fresh random code for the unit's terminal, the first time it registers; None if it is registered already.
+
+    A registered terminal keeps its code (it stores it, as the standard intends) and authenticates with it: a new
+    registration is refused, so whoever knows the phone number and the plate painted on the vehicle gets nothing.
+    An administrator's release (release_jt808_registration) lets the terminal register again.
+    """
+    code = secrets.token_hex(16)
+    claimed = Vehicle.objects.filter(pk=vehicle.pk, jt808_auth_code="").update(jt808_auth_code=code)
+    if not claimed:
+        return None
+    record_audit(None, "jt808.register", vehicle, f"{vehicle.call_sign} {vehicle.jt808_phone}")
+    return code
+
+
+def release_jt808_registration(actor: User | None, vehicle: Vehicle) -> None:
+    """An administrator lets the unit's terminal register anew (replaced or reset): its old code stops working."""
+    Vehicle.objects.filter(pk=vehicle.pk).update(jt808_auth_code="")
+    record_audit(actor, "jt808.release", vehicle, f"{vehicle.call_sign} {vehicle.jt808_phone}")
 
 
 class VehicleFeed:

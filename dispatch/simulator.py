@@ -52,6 +52,7 @@ class SimUnit:
     destination: tuple[float, float] | None = None
     last_sent: datetime | None = None
     sos: bool = False  # its SOS button was pressed: a terminal keeps the bit set until the platform acknowledges
+    auth_code: str = ""  # what its terminal stored when it registered; it authenticates with it from then on
 
 
 def bearing(lon1, lat1, lon2, lat2) -> int:
@@ -156,12 +157,14 @@ class JT808Client:
         self.close()
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         self.splitter, self.inbox = jt808.FrameSplitter(), []
-        terminal_id = f"{self.unit.vehicle_id:07d}"
-        serial = await self._send(jt808.Register(44, 300, "CITYO", "SIM", terminal_id, 1, self.unit.plate))
-        registered = await self._reply_to(serial, MsgId.REGISTER)
-        if registered.result != RegisterResult.SUCCESS:
-            raise PermissionError(f"{self.unit.call_sign}: registration refused ({registered.result})")
-        serial = await self._send(jt808.Authenticate(registered.auth_code))
+        if not self.unit.auth_code:  # a new terminal registers once, and keeps its code
+            terminal_id = f"{self.unit.vehicle_id:07d}"
+            serial = await self._send(jt808.Register(44, 300, "CITYO", "SIM", terminal_id, 1, self.unit.plate))
+            registered = await self._reply_to(serial, MsgId.REGISTER)
+            if registered.result != RegisterResult.SUCCESS:
+                raise PermissionError(f"{self.unit.call_sign}: registration refused ({registered.result})")
+            self.unit.auth_code = registered.auth_code
+        serial = await self._send(jt808.Authenticate(self.unit.auth_code))
         if (await self._reply_to(serial, MsgId.AUTHENTICATE)).result != GeneralResult.SUCCESS:
             raise PermissionError(f"{self.unit.call_sign}: authentication refused")
 
@@ -248,6 +251,7 @@ def load_units(limit: int | None, jt808_wanted: bool) -> list[SimUnit]:
             SimUnit(
                 v.pk, v.call_sign, v.kind, v.plate, v.jt808_phone, v.osmand_id, here.x, here.y, (home.x, home.y),
                 sos=v.pk in sos,
+                auth_code=v.jt808_auth_code,
             )
         )  # fmt: skip
     return units

@@ -6,29 +6,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Station',
+            name="Station",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=128, verbose_name='name')),
-                ('kind', models.CharField(choices=[('police_station', 'Police station'), ('fire_station', 'Fire station'), ('hospital', 'Hospital / ambulance station'), ('traffic_post', 'Traffic police post')], max_length=16, verbose_name='kind')),
-                ('address', models.CharField(blank=True, max_length=128, verbose_name='address')),
-                ('geom', django.contrib.gis.db.models.fields.PointField(srid=4326, verbose_name='location')),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='core.organisation', verbose_name='agency')),
-                ('district', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='core.adminarea', verbose_name='district')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=128, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("police_station", "Police station"),
+                            ("fire_station", "Fire station"),
+                            ("hospital", "Hospital / ambulance station"),
+                            ("traffic_post", "Traffic police post"),
+                        ],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("address", models.CharField(blank=True, max_length=128, verbose_name="address")),
+                ("geom", django.contrib.gis.db.models.fields.PointField(srid=4326, verbose_name="location")),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="core.organisation", verbose_name="agency"
+                    ),
+                ),
+                (
+                    "district",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="core.adminarea", verbose_name="district"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'station',
-                'verbose_name_plural': 'stations',
-                'ordering': ['name'],
+                "verbose_name": "station",
+                "verbose_name_plural": "stations",
+                "ordering": ["name"],
             },
         ),
     ]

@@ -10,7 +10,7 @@ from channels.layers import get_channel_layer
 from django.db import connection
 
 from core.realtime import VEHICLE_GROUP
-from dispatch import jt808
+from dispatch import jt808, services
 from dispatch.demo import demo_terminal
 from dispatch.ingest import IngestServer
 from dispatch.jt808 import GeneralResult, MsgId, RegisterResult
@@ -94,8 +94,11 @@ class Terminal:
         return (await self.receive()).body
 
     async def login(self) -> None:
-        code = (await self.register()).auth_code
-        await self.authenticate(code)
+        """As a terminal does: register the first time, then authenticate with the code it stored."""
+        stored_code = (
+            await Vehicle.objects.filter(jt808_phone=self.phone).values_list("jt808_auth_code", flat=True).afirst()
+        )
+        await self.authenticate(stored_code or (await self.register()).auth_code)
 
     async def authenticate(self, code: str) -> None:
         serial = await self.send(jt808.Authenticate(code))
@@ -263,3 +266,41 @@ async def test_killed_ingest_loses_no_acknowledged_position(gps_ingest):
     rows = await stored(PHONE_A)
     assert len(rows) == len(set(rows)) == len(fixes)
     assert acked == set(rows)
+
+
+async def test_a_registered_terminal_is_not_handed_its_code_again(ingest):
+    """The phone number and the plate painted on the vehicle are no secret: a second registration gets nothing."""
+    first = await Terminal.connect(ingest.port, PHONE_A)
+    registered = await first.register()
+    assert registered.result == RegisterResult.SUCCESS and len(registered.auth_code) >= 32
+    await first.close()
+    impostor = await Terminal.connect(ingest.port, PHONE_A)
+    answer = await impostor.register()
+    assert answer.result == RegisterResult.TERMINAL_ALREADY_REGISTERED and answer.auth_code == ""
+    with pytest.raises(EOFError):
+        await impostor.receive()
+    terminal = await Terminal.connect(ingest.port, PHONE_A)
+    await terminal.authenticate(registered.auth_code)  # the real terminal, with the code it stored
+    await terminal.close()
+
+
+async def test_after_an_administrators_release_the_terminal_registers_anew_and_the_old_code_is_dead(ingest):
+    terminal = await Terminal.connect(ingest.port, PHONE_A)
+    old = (await terminal.register()).auth_code
+    await terminal.close()
+    unit = await Vehicle.objects.aget(jt808_phone=PHONE_A)
+    await database_sync_to_async(services.release_jt808_registration)(None, unit)
+    terminal = await Terminal.connect(ingest.port, PHONE_A)
+    new = await terminal.register()
+    assert new.result == RegisterResult.SUCCESS and new.auth_code not in ("", old)
+    serial = await terminal.send(jt808.Authenticate(old))
+    ack = (await terminal.receive()).body
+    assert (ack.reply_serial, ack.result) == (serial, GeneralResult.FAILURE)
+    await terminal.close()
+
+
+async def test_a_silent_connection_is_closed(ingest, settings):
+    settings.CITYOPS_JT808_IDLE_SECONDS = 0.5
+    silent = await Terminal.connect(ingest.port, PHONE_A)
+    with pytest.raises(EOFError):
+        await silent.receive(timeout=5)
