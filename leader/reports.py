@@ -164,7 +164,9 @@ def _legend_rows(layer: dict) -> str:
 
 # The PDF prints the page at the snapshot's size, so it shows what the PNG shows (on a paper-sized page the map
 # would keep the window's view and cut off its right side).
-FRAME_CSS = f"@page {{ size: {SNAPSHOT_SIZE[0]}px {SNAPSHOT_SIZE[1]}px; margin: 0; }}" + """
+FRAME_CSS = (
+    f"@page {{ size: {SNAPSHOT_SIZE[0]}px {SNAPSHOT_SIZE[1]}px; margin: 0; }}"
+    + """
 .report-title, .report-legend {
   position: fixed; z-index: 1000; padding: 8px 14px; border-radius: 6px; color: #1f2d45;
   background: rgba(255, 255, 255, .94); box-shadow: 0 2px 8px rgba(0, 0, 0, .25);
@@ -179,6 +181,7 @@ FRAME_CSS = f"@page {{ size: {SNAPSHOT_SIZE[0]}px {SNAPSHOT_SIZE[1]}px; margin: 
 .report-legend li { display: flex; align-items: center; gap: 6px; margin: 2px 0; }
 .report-legend i { display: inline-block; width: 16px; height: 12px; border: 1px solid #8893a5; }
 """
+)
 
 
 def add_frame(fmap: folium.Map, *, title: str, subtitle: str, legend_html: str, source: str, at: datetime) -> None:
@@ -296,6 +299,16 @@ def _coordinates(geometry: dict) -> list:
     return coords if geometry["type"] == "LineString" else [c for part in coords for c in part]
 
 
+def _escaped(collection: dict, fields: tuple[str, ...]) -> dict:
+    """The collection with these text properties HTML-escaped: folium's tooltips set them as HTML, and the
+    GeoJSON sits in an inline script that a "</script>" in a label would end."""
+    features = [
+        {**f, "properties": {**f["properties"], **{k: html.escape(str(f["properties"][k])) for k in fields}}}
+        for f in collection["features"]
+    ]
+    return {**collection, "features": features}
+
+
 def situation_report(situation: dict, districts: dict, *, title: str, subtitle: str, source: str) -> str:
     """The situation map of an incident (态势图) as a standalone HTML map."""
     fmap = new_map(districts)
@@ -304,7 +317,7 @@ def situation_report(situation: dict, districts: dict, *, title: str, subtitle: 
     extent = [[lat, lon]]
     for order in situation["isolation"]:
         extent += _add_isolation(fmap, order)
-    annotations = situation["annotations"]
+    annotations = _escaped(situation["annotations"], ("symbol_label", "label"))
     if annotations["features"]:
         folium.GeoJson(
             annotations,

@@ -175,7 +175,10 @@ def test_handler_sees_no_case_before_it_is_dispatched(api, base_case):
     response = api("depthandler").post(
         f"/api/grid/cases/{base_case.pk}/actions/handle/", {"note": "x", "photo": jpeg()}, format="multipart"
     )
-    assert response.status_code == 403 and response.json()["error"] == "permission_denied"
+    # not visible to them: the same 404 as a case that does not exist, so its number does not leak
+    missing = api("depthandler").post("/api/grid/cases/999999999/actions/handle/", {"note": "x"}, format="multipart")
+    assert (response.status_code, response.json()) == (404, missing.json())
+    assert base_case.number not in response.content.decode()
     assert Case.objects.get(pk=base_case.pk).stage == State.FILED
 
 
@@ -184,8 +187,8 @@ def test_handler_of_another_department_is_refused(api, base_case):
     response = api("waterhandler").post(
         f"/api/grid/cases/{base_case.pk}/actions/handle/", {"note": "x", "photo": jpeg()}, format="multipart"
     )
-    # the water group's handler may not act on the urban management bureau's case
-    assert response.status_code == 403 and response.json()["error"] == "permission_denied"
+    # the water group's handler may not act on (nor learn of) the urban management bureau's case
+    assert response.status_code == 404
     assert Case.objects.get(pk=base_case.pk).stage == State.DISPATCHED
 
 
@@ -202,5 +205,5 @@ def test_inspector_of_another_grid_may_not_check(api, base_case, user_for):
     response = client.post(
         f"/api/grid/cases/{base_case.pk}/actions/verify_ok/", {"photo": jpeg(), "location": loc}, format="multipart"
     )
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert Case.objects.get(pk=base_case.pk).stage == State.HANDLED

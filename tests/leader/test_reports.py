@@ -61,3 +61,15 @@ def test_bad_report_requests_are_400(api, demo_city, path, field):
 def test_report_of_an_incident_elsewhere_is_404_for_a_district_leader(api, user_for, districts):  # noqa: F811
     incident = incident_in(districts[1], user_for("calltaker"), "110-THEFT")
     assert api("districtleader").get(f"/api/leader/reports/situation.html?incident={incident.pk}").status_code == 404
+
+
+def test_a_drawn_label_is_text_in_the_report_never_markup(api, user_for, districts):  # noqa: F811
+    incident = incident_in(districts[0], user_for("calltaker"))
+    label = '<img src=x onerror="alert(1)"></script><script>alert(2)</script>'
+    body = {"symbol": "cordon", "geometry": square_around(incident.geom), "label": label}
+    assert (
+        api("leader").post(f"/api/leader/incidents/{incident.pk}/annotations/", body, format="json").status_code == 201
+    )
+    page = api("leader").get(f"/api/leader/reports/situation.html?incident={incident.pk}").content.decode()
+    assert "<img src=x" not in page and "<script>alert(2)" not in page
+    assert "lt;img src=x" in page  # still there, as text (HTML-escaped, its "&" JSON-escaped by folium)
