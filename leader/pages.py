@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import AdminArea
 
-from . import layers, periods, selectors
+from . import layers, periods, selectors, services
 from .models import Annotation
 from .scope import LEADER_ROLES, jurisdiction
 
@@ -61,5 +61,9 @@ def situation(request, incident_id: int):
     return render(
         request,
         "leader/situation.html",
-        {"incident": incident, "symbols": Annotation.Symbol.choices},
+        {
+            "incident": incident,
+            "symbols": Annotation.Symbol.choices,
+            "removes_any": services.removes_any(request.user),
+        },
     )

@@ -217,6 +217,7 @@ def annotation_feature(annotation: Annotation) -> dict:
             "symbol_label": str(Annotation.Symbol(annotation.symbol).label),
             "label": annotation.label,
             "created_at": timezone.localtime(annotation.created_at).isoformat(),
+            "drawn_by_id": annotation.created_by_id,
         },
         annotation.pk,
     )

@@ -2,10 +2,13 @@
 
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import transaction
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import PermissionDenied
 
 from core.errors import InputError
 from core.events import publish
 from core.geo import parse_geometry
+from core.models import Role
 from dispatch import selectors as dispatch_selectors
 from dispatch.models import Incident
 
@@ -42,7 +45,20 @@ def add_annotation(user, incident: Incident, *, symbol: str, geometry, label: st
 
 
 @transaction.atomic
+def removes_any(user) -> bool:
+    """An administrator may remove any symbol drawn on a situation map."""
+    return user.is_superuser or user.has_role(Role.ADMIN)
+
+
+def may_remove(user, annotation: Annotation) -> bool:
+    """Who drew a symbol removes it, or an administrator: a leader does not erase a colleague's cordon."""
+    return removes_any(user) or annotation.created_by_id == user.pk
+
+
 def delete_annotation(user, incident: Incident, annotation: Annotation) -> None:
+    if not may_remove(user, annotation):
+        drawn_by = annotation.created_by.get_full_name() if annotation.created_by_id else "?"
+        raise PermissionDenied(_("drawn by %(name)s: only they or an administrator may remove it") % {"name": drawn_by})
     data = {"type": "Feature", "id": annotation.pk, "geometry": None, "properties": {"incident_id": incident.pk}}
     geom = annotation.geom
     annotation.delete()

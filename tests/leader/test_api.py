@@ -124,9 +124,13 @@ def test_symbols_drawn_on_the_situation_map_are_stored_published_and_shown(api, 
     assert [entry["type"] for entry in situation["timeline"]][:2] == ["call", "created"]
     assert situation["population"]["areas"] or not situation["population"]["available"]
 
-    removed = api("leader").delete(f"{url}{drawn.json()['id']}/")
+    refused = api("districtleader").delete(f"{url}{drawn.json()['id']}/")  # another leader's cordon
+    assert refused.status_code == 403 and "领导 周华" in refused.json()["detail"]
+    assert Annotation.objects.filter(incident_id=incident.pk).count() == 2
+    removed = api("leader").delete(f"{url}{drawn.json()['id']}/")  # by whoever drew it
     assert removed.status_code == 204
     assert Annotation.objects.filter(incident_id=incident.pk).count() == 1
+    assert api("admin").delete(f"{url}{situation['annotations']['features'][1]['id']}/").status_code == 204
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,8 @@ const RELOAD_DELAY_MS = 800;
 
 const root = document.getElementById("situation");
 const incidentId = Number(root.dataset.incident);
+// Who drew a symbol removes it, or an administrator (the server says the same).
+const mayRemove = (feature) => Boolean(root.dataset.removesAny) || feature.properties.drawn_by_id === Number(root.dataset.user);
 const strings = document.getElementById("leader-strings").dataset;
 const empty = () => ({type: "FeatureCollection", features: []});
 const symbolColor = ["match", ["get", "symbol"], ...Object.entries(SYMBOLS).flatMap(([k, v]) => [k, v.color]), "#aaa"];
@@ -262,7 +264,8 @@ function render(map, data) {
         await api(`/api/leader/incidents/${incidentId}/annotations/${feature.id}/`, {method: "DELETE"});
         await reload(map);
       });
-      item.append(name, remove);
+      item.append(name);
+      if (mayRemove(feature)) item.append(remove);
       return item;
     }),
   );
