@@ -22,6 +22,7 @@ import json
 import time
 from urllib.parse import urlencode
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.gis.db.models.aggregates import Extent
@@ -35,6 +36,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -100,6 +102,7 @@ def _not_found(detail: str) -> HttpResponse:
 
 
 _BASIC_CACHE: dict[str, tuple[float, int, str]] = {}
+_LOCKED = "too many failed sign-ins: this account is locked for a while"
 BASIC_CACHE_SECONDS = 300
 
 
@@ -113,6 +116,8 @@ class CachedBasicAuthentication(BasicAuthentication):
     """
 
     def authenticate_credentials(self, userid, password, request=None):
+        if request is not None and AxesProxyHandler.is_locked(request, {"username": userid}):
+            raise AuthenticationFailed(_LOCKED)  # a remembered pair does not get past a locked account either
         key = hmac.new(settings.SECRET_KEY.encode(), f"{userid}\0{password}".encode(), "sha256").hexdigest()
         now = time.monotonic()
         hit = _BASIC_CACHE.get(key)
@@ -139,9 +144,10 @@ class _JsonWhateverAccepted(BaseContentNegotiation):
 
 
 class OgcView(APIView):
-    """Base: session or HTTP Basic auth (HTTPS in production), any signed-in user, JSON only."""
+    """Base: session or HTTP Basic auth (HTTPS in production), any signed-in user, JSON only. Basic comes first,
+    so an anonymous request is a 401 with `WWW-Authenticate: Basic` (what GIS clients answer), not a 403."""
 
-    authentication_classes = [SessionAuthentication, CachedBasicAuthentication]
+    authentication_classes = [CachedBasicAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = _JsonWhateverAccepted

@@ -4,6 +4,7 @@ CITYOPS_ENV=production switches on the HTTPS-only settings that `check --deploy`
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -35,6 +36,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CITYOPS_CSRF_TRUSTED_ORIGINS", "")
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
+    "axes",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -64,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cityops.urls"
@@ -140,7 +143,16 @@ CACHES = {
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_CACHE_ALIAS = "sessions"
-AUTHENTICATION_BACKENDS = ["core.auth.UserWithRolesBackend"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "core.auth.UserWithRolesBackend"]
+# Password guessing (django-axes): an account is locked for AXES_COOLOFF_TIME after AXES_FAILURE_LIMIT failed
+# sign-ins in a row, on the login form and on HTTP Basic (OGC API clients) alike; failures are kept in the
+# database (admin → Axes) and a success resets the count.
+AXES_FAILURE_LIMIT = int(os.environ.get("CITYOPS_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("CITYOPS_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.auth.locked_out"
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -218,7 +230,9 @@ if PRODUCTION:
 # gis.W001: Debian 12 ships GDAL 3.6, which cannot block file/network access from spatial-reference text.
 # CityOps never passes user text to GDAL as an SRS: `crs` inputs are names or EPSG integers parsed by
 # pyproj (core/geo.py). Revisit when the platform moves to GDAL >= 3.9 (README, "Deployment checks").
-SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+# axes.W006: accounts are locked by user name whatever the address, so rotating addresses, agents or cookies gains
+# nothing; locking by address too would lock out a whole command centre behind one intranet NAT.
+SILENCED_SYSTEM_CHECKS = ["gis.W001", "axes.W006"]
 
 # Request bodies: refused with a 413 while they arrive, before anything reads or authenticates them
 # (core/http_bridge.py). Larger limits only where uploads belong: path prefix → bytes.

@@ -6,7 +6,11 @@ built by the ORM: compiling an annotated, grouped queryset cost about 0.8 ms of 
 more than the round trip.
 """
 
+from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from .models import User
 
@@ -31,3 +35,12 @@ class UserWithRolesBackend(ModelBackend):
             return None
         user.set_role_names(user.group_names)
         return user
+
+
+def locked_out(request, credentials, *args, **kwargs) -> HttpResponse:
+    """django-axes' answer to a locked account: JSON for API clients, the sign-in page's own message for people."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    detail = _("Too many failed sign-ins: this account is locked for %(minutes)d minutes.") % {"minutes": minutes}
+    if request.path.startswith(("/api/", "/ogcapi/")):
+        return JsonResponse({"error": "locked_out", "field": "username", "detail": detail}, status=429)
+    return render(request, "frontend/locked.html", {"detail": detail}, status=429)
