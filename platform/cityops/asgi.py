@@ -22,12 +22,11 @@ setup(set_prefix=False)
 from cityops.routing import websocket_urlpatterns  # noqa: E402
 from core.http_bridge import DjangoHTTP  # noqa: E402
 from gis.tile_server import VectorTiles  # noqa: E402
-from gis.upload_limit import UploadLimit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # An oversized upload to the import API is refused from its Content-Length before Django reads it.
-        "http": VectorTiles(UploadLimit(DjangoHTTP()), pool_size=int(os.environ.get("CITYOPS_TILE_DB_POOL", "4"))),
+        # A body larger than its route allows is refused (413) before Django reads it (core/http_bridge.py).
+        "http": VectorTiles(DjangoHTTP(), pool_size=int(os.environ.get("CITYOPS_TILE_DB_POOL", "4"))),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

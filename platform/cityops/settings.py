@@ -244,9 +244,9 @@ CITYOPS_IMPORT_MAX_BYTES = int(float(os.environ.get("CITYOPS_IMPORT_MAX_MB", "10
 # Open311 API keys ("name:key,name:key"; clients can also be added as grid.Open311Client rows).
 CITYOPS_GRID_MAX_PHOTO_BYTES = int(float(os.environ.get("CITYOPS_GRID_MAX_PHOTO_MB", "8")) * 2**20)
 CITYOPS_GRID_PHOTOS_PER_REQUEST = 4
-CITYOPS_BODY_LIMITS = {
-    "/api/gis/imports/": CITYOPS_IMPORT_MAX_BYTES,
-    "/api/pipelines/networks/import/": CITYOPS_IMPORT_MAX_BYTES,
+CITYOPS_BODY_LIMITS = {  # an upload's file, plus 1 MiB for the multipart form around it
+    "/api/gis/imports/": CITYOPS_IMPORT_MAX_BYTES + 2**20,
+    "/api/pipelines/networks/import/": CITYOPS_IMPORT_MAX_BYTES + 2**20,
     "/api/grid/cases/": CITYOPS_GRID_PHOTOS_PER_REQUEST * CITYOPS_GRID_MAX_PHOTO_BYTES + 2**20,
 }
 CITYOPS_GRID_CENTRE = os.environ.get("CITYOPS_GRID_CENTRE", "SZ-UMC")

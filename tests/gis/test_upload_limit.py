@@ -1,16 +1,17 @@
-"""The import API's upload limit at the ASGI level, around the real Django application as cityops.asgi serves it."""
+"""The import API's upload limit at the ASGI level, in the application as cityops.asgi serves it: an oversized
+upload is refused (413) from its declared length without reading a byte, or cut off as soon as it outgrows it."""
 
 import asyncio
 
+from cityops.asgi import application
 from core.http_bridge import DjangoHTTP
-from gis.upload_limit import UploadLimit
 
 from ..asgi_scope import http_scope
 
 
 def run(scope_path: str, headers: list, chunks: list[bytes], app=None) -> tuple[list[dict], int]:
-    """Send one POST through UploadLimit(Django) (or `app`); return the messages sent back and the chunks read."""
-    app = app or UploadLimit(DjangoHTTP(threads=2))
+    """Send one POST through `app` (the served application); the messages sent back and the chunks read."""
+    app = app or application
     sent, read = [], 0
 
     async def receive():
@@ -31,24 +32,19 @@ def run(scope_path: str, headers: list, chunks: list[bytes], app=None) -> tuple[
 def test_a_declared_2gb_upload_is_refused_without_reading_a_byte():
     sent, read = run("/api/gis/imports/", [(b"content-length", str(2 * 1024**3).encode())], [b"x" * 1024])
     assert read == 0
-    assert sent[0]["status"] == 400 and b'"field": "file"' in sent[1]["body"]
+    assert sent[0]["status"] == 413 and b'"field": "body"' in sent[1]["body"]
 
 
 def test_a_body_that_outgrows_the_limit_is_cut_off(settings):
-    settings.CITYOPS_IMPORT_MAX_BYTES = 100_000
+    settings.CITYOPS_BODY_LIMITS = {"/api/gis/imports/": 100_000}
     chunks = [b"x" * 65_536] * 50  # 3.2 MB, no content-length
-    sent, read = run("/api/gis/imports/", [(b"content-type", b"multipart/form-data; boundary=x")], chunks)
-    assert read < 5 and sent[0]["status"] == 400
+    sent, read = run(
+        "/api/gis/imports/", [(b"content-type", b"multipart/form-data; boundary=x")], chunks, app=DjangoHTTP(threads=2)
+    )
+    assert read < 5 and sent[0]["status"] == 413
     assert [m for m in sent if m["type"] == "http.response.start"] == sent[:1]  # Django answered nothing more
 
 
-def test_other_paths_pass_through():
-    sent, _ = run("/api/gis/roads/", [(b"content-length", str(2 * 1024**3).encode())], [b""])
-    assert sent[0]["status"] in (403, 405)  # Django's own answer (not signed in), not the upload limit
-
-
-def test_the_served_application_refuses_an_oversized_import_from_its_declared_length():
-    from cityops.asgi import application
-
-    sent, read = run("/api/gis/imports/", [(b"content-length", str(2 * 2**30).encode())], [b"x"], app=application)
-    assert sent[0]["status"] == 400 and read == 0
+def test_an_upload_within_the_limit_reaches_django():
+    sent, _ = run("/api/gis/imports/", [(b"content-length", b"1024")], [b"x" * 1024])
+    assert sent[0]["status"] in (403, 405)  # Django's own answer (not signed in), not the body limit
