@@ -19,7 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import InputError
 from core.events import publish, publish_many
@@ -32,6 +32,8 @@ from .models import Case, CasePhoto, CaseTransition, Category, Component, Open31
 from .workflow import Action, Clock, Requirement, State, WorkflowError
 
 PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+MAX_PHOTO_PIXELS = 50_000_000  # what a phone or tablet camera takes; a "pixel bomb" declares far more
+STORED_PHOTO_SIDE = 4096
 COMPONENT_SEARCH_M = 30.0  # a reported problem is "at" a component of its class within this distance
 WARNING = WarningPolicy()
 # The API field that satisfies each workflow requirement, so a refusal names what the client must send.
@@ -80,7 +82,8 @@ def workflow_roles(user: User | None) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Photo:
-    """An upload that passed the checks: its bytes, content type, extension and hash."""
+    """An upload that passed the checks, re-encoded as the JPEG that is stored; the hash is the upload's (a retry
+    of the same report has the same fingerprint)."""
 
     content: bytes
     content_type: str
@@ -101,13 +104,31 @@ def check_photo(upload, field: str = "photo") -> Photo:
         raise InputError(field, "photo is empty")
     try:
         with Image.open(io.BytesIO(content)) as image:
-            kind = image.format
-            image.verify()
+            if image.format not in PHOTO_TYPES:
+                raise InputError(field, f"image type {image.format} is not accepted; send JPEG, PNG or WebP")
+            if image.width * image.height > MAX_PHOTO_PIXELS:
+                raise InputError(
+                    field,
+                    f"photo is {image.width}×{image.height} pixels; at most {MAX_PHOTO_PIXELS // 10**6} million",
+                )
+            stored = _reencoded(image)
+    except InputError:
+        raise
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, for sizes far past ours
+        raise InputError(field, f"photo declares too many pixels; at most {MAX_PHOTO_PIXELS // 10**6} million") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InputError(field, "not an image (JPEG, PNG or WebP expected)") from exc
-    if kind not in PHOTO_TYPES:
-        raise InputError(field, f"image type {kind} is not accepted; send JPEG, PNG or WebP")
-    return Photo(content, PHOTO_TYPES[kind], kind.lower().replace("jpeg", "jpg"), hashlib.sha256(content).hexdigest())
+    return Photo(stored, "image/jpeg", "jpg", hashlib.sha256(content).hexdigest())
+
+
+def _reencoded(image: Image.Image) -> bytes:
+    """The photo as it is kept: upright, at most STORED_PHOTO_SIDE pixels a side, a plain JPEG. Only pixels pass:
+    whatever else the file carried (metadata with the camera's position, trailing bytes, a second image) is left."""
+    upright = ImageOps.exif_transpose(image)
+    upright.thumbnail((STORED_PHOTO_SIDE, STORED_PHOTO_SIDE))
+    out = io.BytesIO()
+    upright.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
+    return out.getvalue()
 
 
 _CACHE_SECONDS = 60.0  # reference data edited in the admin shows up within a minute

@@ -2,6 +2,8 @@
 
 import io
 import json
+import struct
+import zlib
 
 import pytest
 from django.contrib.gis.geos import Point
@@ -148,3 +150,46 @@ def test_a_key_belongs_to_its_sender(api, spot):
     assert first.status_code == 201
     other = api("admin").post("/api/grid/cases/", report_body(spot), format="json", HTTP_IDEMPOTENCY_KEY="mine")
     assert other.status_code == 409 and other.json()["field"] == "Idempotency-Key"
+
+
+def pixel_bomb(width: int, height: int) -> io.BytesIO:
+    """A PNG of a few hundred bytes that declares width × height pixels (its data would inflate to gigabytes)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    data = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(50_000))) + chunk(b"IEND", b"")
+    buf = io.BytesIO(b"\x89PNG\r\n\x1a\n" + data)
+    buf.name = "bomb.png"
+    return buf
+
+
+@pytest.mark.parametrize("side", [20_000, 12_000])
+def test_a_pixel_bomb_is_refused_by_what_it_declares(api, spot, side):
+    body = report_body(spot, photo=pixel_bomb(side, side))
+    body["location"] = json.dumps(body["location"])
+    before = counts()
+    response = api("inspector").post("/api/grid/cases/", body, format="multipart", HTTP_IDEMPOTENCY_KEY=f"bomb{side}")
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == "photo" and "pixels" in response.json()["detail"]
+    assert counts() == before
+
+
+def test_a_photo_is_stored_re_encoded_upright_and_without_its_metadata(api, spot):
+    upload = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: the camera was turned; the stored picture is upright
+    exif[0x010F] = "CameraMaker"
+    Image.new("RGB", (5000, 100), (10, 120, 30)).save(upload, "PNG", exif=exif)
+    upload.seek(0)
+    upload.name = "wide.png"
+    body = report_body(spot, photo=upload)
+    body["location"] = json.dumps(body["location"])
+    response = api("inspector").post("/api/grid/cases/", body, format="multipart")
+    assert response.status_code == 201, response.content
+    stored = CasePhoto.objects.get(case_id=response.json()["id"])
+    with Image.open(stored.image.open("rb")) as image:
+        assert (image.format, image.size) == ("JPEG", (82, 4096))  # turned upright, long side at most 4096
+        assert not image.getexif()
+    assert stored.content_type == "image/jpeg"
