@@ -206,6 +206,9 @@ CITYOPS_METRIC_SRID = int(os.environ.get("CITYOPS_METRIC_SRID", "4547"))
 # How often a console connection checks the event log head for events whose fan-out was lost.
 CITYOPS_WS_CATCHUP_SECONDS = float(os.environ.get("CITYOPS_WS_CATCHUP_SECONDS", "5"))
 CITYOPS_JT808_PORT = int(os.environ.get("CITYOPS_JT808_PORT", "6808"))
+# Live consoles: sockets one user may hold open per web process, and the largest message a console may send.
+CITYOPS_WS_PER_USER = int(os.environ.get("CITYOPS_WS_PER_USER", "20"))
+CITYOPS_WS_MAX_MESSAGE_BYTES = 16 * 1024
 # A JT/T 808 connection that sends nothing (no position, no heartbeat) for this long is closed.
 CITYOPS_JT808_IDLE_SECONDS = float(os.environ.get("CITYOPS_JT808_IDLE_SECONDS", "180"))
 # Demo accounts exist only after `load_demo_city`; their shared password.

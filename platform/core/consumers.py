@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from typing import ClassVar
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -10,6 +11,26 @@ from django.conf import settings
 
 from . import realtime, selectors
 from .realtime import EVENT_GROUP, LIVE_ONLY_TOPICS, VEHICLE_GROUP, Viewer, bbox_intersects
+
+JSON_DEPTH = 8  # a subscribe message is three levels deep
+
+
+def _nesting(raw: str | bytes) -> int:
+    """How deep the brackets of a JSON text go (strings ignored), counted without parsing it."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 class SubscribeError(ValueError):
@@ -84,7 +105,13 @@ class _HeadWatch:
 
 
 class OpsConsumer(AsyncJsonWebsocketConsumer):
-    """One console connection: subscribe → snapshot or replay → deltas in seq order, no gaps."""
+    """One console connection: subscribe → snapshot or replay → deltas in seq order, no gaps.
+
+    A user has at most settings.CITYOPS_WS_PER_USER of them open in one web process (a wall, a console and a few
+    situation maps; one more is closed with code 4429), and a message larger than CITYOPS_WS_MAX_MESSAGE_BYTES or
+    nested deeper than JSON_DEPTH is answered with an error, unread."""
+
+    _open: ClassVar[dict[int, int]] = {}  # user id → sockets open in this process
 
     async def dispatch(self, message):
         """As Channels' dispatch, without its thread hop to close stale database connections before every
@@ -100,6 +127,11 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=4401)
             return
+        if OpsConsumer._open.get(user.pk, 0) >= settings.CITYOPS_WS_PER_USER:
+            await self.close(code=4429)
+            return
+        OpsConsumer._open[user.pk] = OpsConsumer._open.get(user.pk, 0) + 1
+        self.counted = user.pk
         self.viewer = await database_sync_to_async(Viewer.for_user)(user)
         self.subscription = None
         self.follows_vehicles = False
@@ -109,6 +141,12 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         _HeadWatch.join(self)
 
     async def disconnect(self, code):
+        counted = getattr(self, "counted", None)
+        if counted is not None:
+            self.counted = None
+            left = OpsConsumer._open.pop(counted, 1) - 1
+            if left:
+                OpsConsumer._open[counted] = left
         if getattr(self, "viewer", None) is not None:
             _HeadWatch.leave(self)
             await self.channel_layer.group_discard(EVENT_GROUP, self.channel_name)
@@ -119,8 +157,15 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
             await self.catch_up(message["head"])
 
     async def receive(self, text_data=None, bytes_data=None):
+        raw = text_data if text_data is not None else bytes_data
+        if raw is not None and len(raw) > settings.CITYOPS_WS_MAX_MESSAGE_BYTES:
+            await self.send_error(f"message is longer than {settings.CITYOPS_WS_MAX_MESSAGE_BYTES} bytes")
+            return
+        if raw is not None and _nesting(raw) > JSON_DEPTH:
+            await self.send_error(f"message is nested deeper than {JSON_DEPTH} levels")
+            return
         try:
-            message = json.loads(text_data if text_data is not None else bytes_data)
+            message = json.loads(raw)
         except (TypeError, ValueError) as exc:
             await self.send_error(f"message is not valid JSON: {exc}")
             return

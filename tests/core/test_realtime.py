@@ -218,3 +218,33 @@ async def test_concurrent_publishers_are_delivered_in_seq_order(demo_city):
     deltas = await receive_deltas(communicator, 8)
     assert [d["seq"] for d in deltas] == sorted(seqs)
     await communicator.disconnect()
+
+
+async def test_one_user_may_hold_only_so_many_sockets(demo_city, settings):
+    settings.CITYOPS_WS_PER_USER = 3
+    open_ = [await connect("operator") for _ in range(3)]
+    assert all(accepted for _, accepted in open_)
+    _refused, accepted = await connect("operator")
+    assert not accepted
+    other, other_accepted = await connect("calltaker")  # another user is not affected
+    assert other_accepted
+    await open_[0][0].disconnect()
+    again, accepted_again = await connect("operator")  # a closed socket frees its place
+    assert accepted_again
+    for communicator in [*(c for c, _ in open_[1:]), other, again]:
+        await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["[" * 100_000 + "]" * 100_000, '{"op": "subscribe", "topics": ["' + "x" * 20_000 + '"]}'],
+    ids=["nested", "long"],
+)
+async def test_a_hostile_message_is_answered_unread_and_the_socket_stays_usable(demo_city, message):
+    communicator, _ = await connect("operator")
+    await communicator.send_to(text_data=message)
+    answer = await communicator.receive_json_from(timeout=5)
+    assert answer["op"] == "error" and ("deeper" in answer["error"] or "longer" in answer["error"])
+    await communicator.send_json_to({"op": "subscribe", "topics": ["incidents"]})
+    assert (await communicator.receive_json_from(timeout=10))["op"] == "snapshot"
+    await communicator.disconnect()
