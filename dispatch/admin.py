@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import MapAdmin
@@ -20,7 +20,7 @@ class VehicleAdmin(MapAdmin):
         "call_sign", "kind", "agency", "station", "status",
         "jt808_phone", "jt808_registered", "osmand_id", "last_fix_at",
     ]  # fmt: skip
-    actions = ["release_jt808_registration"]
+    actions = ["release_jt808_registration", "issue_osmand_token", "revoke_osmand_token"]
     list_filter = ["kind", "agency", "status"]
     search_fields = ["call_sign", "plate", "jt808_phone", "osmand_id"]
     readonly_fields = ["last_position", "last_fix_at", "last_speed_kmh", "last_heading"]
@@ -29,6 +29,19 @@ class VehicleAdmin(MapAdmin):
     @admin.display(boolean=True, description=_("JT/T 808 registered"))
     def jt808_registered(self, vehicle: Vehicle) -> bool:
         return bool(vehicle.jt808_auth_code)
+
+    @admin.action(description=_("Issue a new OsmAnd device token (the old one stops working)"))
+    def issue_osmand_token(self, request, queryset):
+        for vehicle in queryset:
+            token = services.issue_osmand_token(request.user, vehicle)
+            message = _("%(unit)s: enter %(token)s as the phone's device id (shown only now).")
+            self.message_user(request, message % {"unit": vehicle.call_sign, "token": token}, messages.WARNING)
+
+    @admin.action(description=_("Revoke the OsmAnd device token"))
+    def revoke_osmand_token(self, request, queryset):
+        for vehicle in queryset:
+            services.revoke_osmand_token(request.user, vehicle)
+        self.message_user(request, _("%(count)d tokens revoked.") % {"count": queryset.count()})
 
     @admin.action(description=_("Let the JT/T 808 terminal register again (its old code stops working)"))
     def release_jt808_registration(self, request, queryset):

@@ -70,13 +70,13 @@ def _timestamp(raw: str | None) -> datetime:
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
 
 
-def parse_fix(params, vehicle_id: int, device_id: str) -> services.Fix:
+def parse_fix(params, vehicle_id: int, terminal_name: str) -> services.Fix:
     lat, lon = params.get("lat"), params.get("lon")
     if (lat in (None, "") or lon in (None, "")) and params.get("location"):
         lat, _, lon = params["location"].partition(",")
     position = {"lat": lat, "lon": lon}
     return services.Fix(
-        terminal=services.osmand_terminal(device_id),
+        terminal=services.osmand_terminal(terminal_name),
         vehicle_id=vehicle_id,
         fix_time=_timestamp(params.get("timestamp")),
         latitude=_number(position, "lat", required=True),
@@ -89,18 +89,21 @@ def parse_fix(params, vehicle_id: int, device_id: str) -> services.Fix:
 
 @csrf_exempt
 def osmand(request: HttpRequest) -> HttpResponse:
-    """One position per request (GET query, or form body when the query is empty); 200 only after commit."""
+    """One position per request (GET query, or form body when the query is empty); 200 only after commit.
+
+    The device id a phone sends is the secret token an administrator issued for its unit: any other id, a unit's
+    plain name or a guess, gets one and the same answer, so ids cannot be told apart."""
     if request.method not in ("GET", "POST"):
         return HttpResponse("use GET or POST\n", status=405, content_type="text/plain")
     params = request.GET if request.GET else request.POST
-    device_id = params.get("id") or params.get("deviceid")
-    if not device_id:
-        return HttpResponse("'id' (the device id) is required\n", status=400, content_type="text/plain")
-    unit = selectors.osmand_terminal(device_id)
+    token = params.get("id") or params.get("deviceid")
+    if not token:
+        return HttpResponse("'id' (the device token) is required\n", status=400, content_type="text/plain")
+    unit = selectors.osmand_device(token)
     if unit is None:
-        return HttpResponse(f"unknown device id {device_id!r}\n", status=404, content_type="text/plain")
+        return HttpResponse("device not recognised\n", status=403, content_type="text/plain")
     try:
-        fix = parse_fix(params, unit.pk, device_id)
+        fix = parse_fix(params, unit.pk, unit.osmand_id or f"unit-{unit.pk}")
     except OsmAndError as exc:
         return HttpResponse(f"{exc}\n", status=400, content_type="text/plain")
     result = services.record_fixes([fix])
@@ -110,7 +113,7 @@ def osmand(request: HttpRequest) -> HttpResponse:
     try:
         services.apply_avl(result.moved, [fix])
     except Exception:  # the position is stored; the next one re-checks geofences and alarms
-        log.exception("AVL checks failed for device %s", device_id)
+        log.exception("AVL checks failed for unit %s", unit.call_sign)
     return HttpResponse("OK\n", content_type="text/plain")
 
 

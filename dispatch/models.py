@@ -79,6 +79,10 @@ class Vehicle(models.Model):
     )
     jt808_auth_code = models.CharField(_("JT/T 808 auth code"), max_length=32, blank=True, editable=False)
     osmand_id = models.CharField(_("OsmAnd device id"), max_length=64, unique=True, null=True, blank=True)
+    # SHA-256 of the device's secret token (what the phone sends as its "id"); the token itself is shown once.
+    osmand_token_sha256 = models.CharField(
+        _("OsmAnd token (SHA-256)"), max_length=64, unique=True, null=True, blank=True, editable=False
+    )
     last_position = models.PointField(_("last position"), srid=4326, null=True, blank=True)
     last_fix_at = models.DateTimeField(_("last fix time"), null=True, blank=True)
     last_speed_kmh = models.FloatField(_("last speed (km/h)"), null=True, blank=True)

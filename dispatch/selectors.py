@@ -1,5 +1,6 @@
 """Read queries of dispatch: units' last positions, terminals for the ingest, incidents as consoles see them."""
 
+import hashlib
 import time
 from dataclasses import asdict
 
@@ -50,8 +51,10 @@ def jt808_terminal(phone: str) -> Vehicle | None:
     return Vehicle.objects.filter(jt808_phone=phone).first()
 
 
-def osmand_terminal(device_id: str) -> Vehicle | None:
-    return Vehicle.objects.filter(osmand_id=device_id).first()
+def osmand_device(token: str) -> Vehicle | None:
+    """The unit whose phone sends this secret token as its OsmAnd device id (None for any other id)."""
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    return Vehicle.objects.filter(osmand_token_sha256=digest).first()
 
 
 # -- incidents ------------------------------------------------------------------------------------------

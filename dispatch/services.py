@@ -9,6 +9,7 @@ positions are not events (too many, never replayed): they go to consoles on the 
 """
 
 import contextlib
+import hashlib
 import logging
 import math
 import secrets
@@ -64,12 +65,13 @@ ON CONFLICT DO NOTHING
 _MOVE_UNITS = """
 UPDATE dispatch_vehicle v
 SET last_position = ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326),
-    last_fix_at = s.fix_time, last_speed_kmh = s.speed_kmh, last_heading = s.heading
+    last_fix_at = LEAST(s.fix_time, now()), last_speed_kmh = s.speed_kmh, last_heading = s.heading
 FROM (
     SELECT DISTINCT ON (vehicle_id) vehicle_id, lon, lat, fix_time, speed_kmh, heading
     FROM dispatch_track_stage ORDER BY vehicle_id, fix_time DESC
 ) s, core_organisation o
 WHERE v.id = s.vehicle_id AND o.id = v.agency_id AND (v.last_fix_at IS NULL OR v.last_fix_at < s.fix_time)
+-- a fix ahead of the clock (within FUTURE_TOLERANCE) counts as now: it never holds the unit against later fixes
 RETURNING v.id, v.call_sign, v.kind, v.status, v.agency_id, o.agency, s.lon, s.lat, s.speed_kmh, s.heading,
           s.fix_time
 """
@@ -208,6 +210,20 @@ def register_jt808_terminal(vehicle: Vehicle) -> str | None:
         return None
     record_audit(None, "jt808.register", vehicle, f"{vehicle.call_sign} {vehicle.jt808_phone}")
     return code
+
+
+def issue_osmand_token(actor: User | None, vehicle: Vehicle) -> str:
+    """A new secret token (192 bits) for the unit's OsmAnd phone, to enter as its device id; shown once, kept only
+    as a hash. Issuing again rotates it: the old token stops working at once."""
+    token = secrets.token_urlsafe(24)
+    Vehicle.objects.filter(pk=vehicle.pk).update(osmand_token_sha256=hashlib.sha256(token.encode()).hexdigest())
+    record_audit(actor, "osmand.token_issued", vehicle, vehicle.call_sign)
+    return token
+
+
+def revoke_osmand_token(actor: User | None, vehicle: Vehicle) -> None:
+    Vehicle.objects.filter(pk=vehicle.pk).update(osmand_token_sha256=None)
+    record_audit(actor, "osmand.token_revoked", vehicle, vehicle.call_sign)
 
 
 def release_jt808_registration(actor: User | None, vehicle: Vehicle) -> None:

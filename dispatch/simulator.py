@@ -53,6 +53,7 @@ class SimUnit:
     last_sent: datetime | None = None
     sos: bool = False  # its SOS button was pressed: a terminal keeps the bit set until the platform acknowledges
     auth_code: str = ""  # what its terminal stored when it registered; it authenticates with it from then on
+    osmand_token: str = ""  # the secret device id its phone sends (issued when the simulator starts)
 
 
 def bearing(lon1, lat1, lon2, lat2) -> int:
@@ -192,7 +193,7 @@ class OsmAndClient:
     async def report(self, fix: jt808.Location) -> bool:
         query = urllib.parse.urlencode(
             {
-                "id": self.unit.osmand_id,
+                "id": self.unit.osmand_token,
                 "lat": f"{fix.latitude:.6f}",
                 "lon": f"{fix.longitude:.6f}",
                 "timestamp": int(fix.time.timestamp() * 1000),
@@ -255,6 +256,18 @@ def load_units(limit: int | None, jt808_wanted: bool) -> list[SimUnit]:
             )
         )  # fmt: skip
     return units
+
+
+def issue_osmand_tokens(units: list[SimUnit]) -> None:
+    """The simulated phones get fresh device tokens (as an administrator would issue them): a simulator is for the
+    demo and benchmarks, never for a fleet whose real phones hold tokens."""
+    from .models import Vehicle
+    from .services import issue_osmand_token
+
+    close_old_connections()
+    vehicles = Vehicle.objects.in_bulk([unit.vehicle_id for unit in units])
+    for unit in units:
+        unit.osmand_token = issue_osmand_token(None, vehicles[unit.vehicle_id])
 
 
 def load_destinations(vehicle_ids: list[int]) -> dict[int, tuple[float, float]]:
@@ -382,6 +395,9 @@ async def simulate(options: Options) -> Fleet:
     units = await asyncio.to_thread(load_units, options.vehicles, options.osmand is None)
     router = await asyncio.to_thread(load_router)
     fleet = Fleet(options, units, router)
+    await asyncio.to_thread(
+        issue_osmand_tokens, [c.unit for c in fleet.clients.values() if isinstance(c, OsmAndClient)]
+    )
     jt808_count = sum(isinstance(c, JT808Client) for c in fleet.clients.values())
     log.info("simulating %d units (%d as JT/T 808 terminals)", len(fleet.units), jt808_count)
     return fleet

@@ -13,7 +13,7 @@ from core.models import Organisation, User
 from core.realtime import VEHICLE_GROUP, Viewer
 from dispatch import selectors
 from dispatch.models import Station, TrackPoint, Vehicle
-from dispatch.services import Fix, osmand_terminal, record_fixes
+from dispatch.services import Fix, issue_osmand_token, osmand_terminal, record_fixes, revoke_osmand_token
 from tests.ops_socket import connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -73,8 +73,9 @@ async def test_console_gets_unit_snapshot_after_reconnect_and_live_positions_in_
 
     inside, outside = [u async for u in Vehicle.objects.exclude(osmand_id=None).order_by("pk")[:2]]
     stamp = str(int(datetime.now(UTC).timestamp()) - 5)
-    far = await sync_to_async(osmand)(id=outside.osmand_id, lat="22.70", lon="114.30", timestamp=stamp)
-    near = await sync_to_async(osmand)(id=inside.osmand_id, lat="22.55", lon="114.05", timestamp=stamp)
+    inside_token, outside_token = [await sync_to_async(issue_osmand_token)(None, u) for u in (inside, outside)]
+    far = await sync_to_async(osmand)(id=outside_token, lat="22.70", lon="114.30", timestamp=stamp)
+    near = await sync_to_async(osmand)(id=inside_token, lat="22.55", lon="114.05", timestamp=stamp)
     assert (far.status_code, near.status_code) == (200, 200)
     moved = await communicator.receive_json_from(timeout=5)
     assert (moved["op"], moved["topic"]) == ("positions", "vehicles")
@@ -113,14 +114,20 @@ async def vehicle_group_channel():
     return layer, channel
 
 
+def token_of(osmand_id: str) -> tuple[Vehicle, str]:
+    """The unit and a freshly issued device token for its phone (as an administrator issues one)."""
+    unit = Vehicle.objects.get(osmand_id=osmand_id)
+    return unit, issue_osmand_token(None, unit)
+
+
 def test_osmand_position_is_stored_before_ok_and_published():
-    unit = Vehicle.objects.get(osmand_id="SZ-OSMAND-00003")
+    unit, token = token_of("SZ-OSMAND-00003")
     stamp = int(datetime.now(UTC).timestamp()) - 5
 
     async def report_while_listening():
         layer, channel = await vehicle_group_channel()
         response = await sync_to_async(osmand)(
-            id=unit.osmand_id, lat="22.55", lon="114.06", timestamp=str(stamp), speed="10", bearing="45.4"
+            id=token, lat="22.55", lon="114.06", timestamp=str(stamp), speed="10", bearing="45.4"
         )
         return response, await asyncio.wait_for(layer.receive(channel), 5)
 
@@ -133,20 +140,20 @@ def test_osmand_position_is_stored_before_ok_and_published():
     assert unit.last_position.coords == pytest.approx((114.06, 22.55))
     assert message["type"] == "ops.vehicles" and message["features"][0]["id"] == unit.pk
 
-    again = osmand("post", id=unit.osmand_id, lat="22.55", lon="114.06", timestamp=str(stamp * 1000))  # ms, form body
+    again = osmand("post", id=token, lat="22.55", lon="114.06", timestamp=str(stamp * 1000))  # ms, form body
     assert again.status_code == 200
     assert TrackPoint.objects.filter(terminal=osmand_terminal(unit.osmand_id)).count() == 1  # same fix time: once
 
 
 def test_a_held_osmand_position_reaches_the_consoles_without_a_further_fix():
     """Two fixes within a second: the first goes at once, the newest goes when the vehicle is due again."""
-    unit = Vehicle.objects.get(osmand_id="SZ-OSMAND-00004")
+    unit, token = token_of("SZ-OSMAND-00004")
     stamp = int(datetime.now(UTC).timestamp()) - 10
 
     async def two_fixes_then_listen():
         layer, channel = await vehicle_group_channel()
         for i, lon in enumerate(("114.061", "114.062")):
-            response = await sync_to_async(osmand)(id=unit.osmand_id, lat="22.55", lon=lon, timestamp=str(stamp + i))
+            response = await sync_to_async(osmand)(id=token, lat="22.55", lon=lon, timestamp=str(stamp + i))
             assert response.status_code == 200
         received = []
         while len(received) < 2:
@@ -161,16 +168,43 @@ def test_a_held_osmand_position_reaches_the_consoles_without_a_further_fix():
     ("params", "status", "says"),
     [
         ({"lat": "22.5", "lon": "114.0"}, 400, "'id'"),
-        ({"id": "nobody", "lat": "22.5", "lon": "114.0"}, 404, "unknown device id"),
-        ({"id": "SZ-OSMAND-00001", "lon": "114.0"}, 400, "'lat' is required"),
-        ({"id": "SZ-OSMAND-00001", "lat": "north", "lon": "114.0"}, 400, "must be a number"),
-        ({"id": "SZ-OSMAND-00001", "lat": "95", "lon": "114.0"}, 400, "out of range"),
-        ({"id": "SZ-OSMAND-00001", "lat": "0", "lon": "0"}, 400, "0,0"),
-        ({"id": "SZ-OSMAND-00001", "lat": "22.5", "lon": "114.0", "timestamp": "2100000000"}, 400, "future"),
-        ({"id": "SZ-OSMAND-00001", "lat": "22.5", "lon": "114.0", "timestamp": "yesterday"}, 400, "timestamp"),
+        ({"id": "TOKEN", "lon": "114.0"}, 400, "'lat' is required"),
+        ({"id": "TOKEN", "lat": "north", "lon": "114.0"}, 400, "must be a number"),
+        ({"id": "TOKEN", "lat": "95", "lon": "114.0"}, 400, "out of range"),
+        ({"id": "TOKEN", "lat": "0", "lon": "0"}, 400, "0,0"),
+        ({"id": "TOKEN", "lat": "22.5", "lon": "114.0", "timestamp": "2100000000"}, 400, "future"),
+        ({"id": "TOKEN", "lat": "22.5", "lon": "114.0", "timestamp": "yesterday"}, 400, "timestamp"),
     ],
 )
 def test_osmand_refusals(params, status, says):
-    response = osmand(**params)
+    _unit, token = token_of("SZ-OSMAND-00001")
+    response = osmand(**{k: token if v == "TOKEN" else v for k, v in params.items()})
     assert response.status_code == status and says in response.content.decode()
     assert not TrackPoint.objects.exists()
+
+
+@pytest.mark.parametrize("device", ["SZ-OSMAND-00001", "nobody", "wrong-token", "old-token", "revoked"])
+def test_a_position_without_the_device_token_changes_nothing_and_tells_nothing(device):
+    """A unit's plain device id (sequential, guessable), an unknown id, a wrong, rotated or revoked token: one and
+    the same answer, and nothing stored or moved."""
+    unit, old = token_of("SZ-OSMAND-00001")
+    current = issue_osmand_token(None, unit)  # rotated: `old` is dead
+    if device == "revoked":
+        revoke_osmand_token(None, unit)
+    sent = {"old-token": old, "revoked": current}.get(device, device)
+    before = Vehicle.objects.values_list("last_position", "last_fix_at").get(pk=unit.pk)
+    stamp = str(int(datetime.now(UTC).timestamp()) + 240)  # a "pinning" fix 4 minutes ahead
+    response = osmand(id=sent, lat="22.60", lon="114.10", timestamp=stamp, speed="200")
+    assert (response.status_code, response.content) == (403, b"device not recognised\n")
+    assert not TrackPoint.objects.exists()
+    assert Vehicle.objects.values_list("last_position", "last_fix_at").get(pk=unit.pk) == before
+
+
+def test_a_fix_ahead_of_the_clock_does_not_pin_the_unit():
+    """Within the accepted skew a fix from the future is stored, but counts as now: the next real fix moves the unit."""
+    unit, token = token_of("SZ-OSMAND-00002")
+    now = int(datetime.now(UTC).timestamp())
+    assert osmand(id=token, lat="22.55", lon="114.05", timestamp=str(now + 240)).status_code == 200
+    assert osmand(id=token, lat="22.56", lon="114.07", timestamp=str(now + 2)).status_code == 200
+    unit.refresh_from_db()
+    assert unit.last_position.coords == pytest.approx((114.07, 22.56))
