@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 import hmac
 import json
+import math
 import time
 from urllib.parse import urlencode
 
@@ -391,6 +392,8 @@ def _bbox_q(layer: Layer, raw: str) -> Q:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
     if len(numbers) != 4:
         raise InputError("bbox", "bbox must have 4 or 6 numbers")
+    if not all(math.isfinite(n) for n in numbers):
+        raise InputError("bbox", f"bbox numbers must be finite, got {raw!r}")
     west, south, east, north = numbers
     if south > north or not (-90 <= south <= 90 and -90 <= north <= 90):
         raise InputError("bbox", "bbox latitudes must be -90…90 with south ≤ north")
@@ -611,6 +614,8 @@ class ItemView(OgcView):
         try:
             fid = int(feature_id)
         except ValueError:
+            return _not_found(f"no feature {feature_id!r} in {collection_id}")
+        if not 0 < fid < 2**63:  # no row has such an id (and the database would refuse to compare it)
             return _not_found(f"no feature {feature_id!r} in {collection_id}")
         one = layer.rows_for(request.user).filter(**{layer.id_field: fid}).order_by(layer.id_field)
         feature = next(iter(_page(layer, one, list(layer.properties), 0, 1)[1]), None)

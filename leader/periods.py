@@ -38,15 +38,21 @@ class Period:
         return {"kind": self.kind, "from": self.start.isoformat(), "to": self.end.isoformat()}
 
 
+YEARS = (1900, 2999)
+
+
 def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz)
 
 
 def _day(value: str, field: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except (TypeError, ValueError):
         raise InputError(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
+    if not YEARS[0] <= day.year <= YEARS[1]:  # a period and the one before it must stay within the calendar
+        raise InputError(field, f"{value} is outside the years {YEARS[0]}–{YEARS[1]} the decision maps cover")
+    return day
 
 
 def parse(kind: str | None, start: str | None, end: str | None, *, now: datetime, tz: ZoneInfo) -> Period:
