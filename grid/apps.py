@@ -7,9 +7,10 @@ class GridConfig(AppConfig):
     verbose_name = _("Digital city management")
 
     def ready(self):
-        from core.realtime import register_snapshot
+        from core.realtime import register_event_filter, register_snapshot
 
         from . import layers, selectors
 
         register_snapshot("cases", selectors.snapshot)
+        register_event_filter("cases", selectors.case_event_filter)
         layers.register_layers()

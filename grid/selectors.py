@@ -48,6 +48,28 @@ def visible_cases(user: User, viewer: Viewer | None = None) -> QuerySet:
     return qs.filter(scope).distinct() if Role.INSPECTOR in roles else qs.filter(scope)
 
 
+def case_event_filter(viewer: Viewer):
+    """visible_cases' rule as a test of a case event, for the live feed (None: the centre sees every case event of
+    its organisations). Worked out once per subscription: an inspector's grids, a department's organisations."""
+    roles = viewer.roles
+    if roles & set(CENTRE_ROLES):
+        return None
+    departments = set(viewer.org_ids or ()) if Role.DEPARTMENT_HANDLER in roles else set()
+    inspector = Role.INSPECTOR in roles
+    grids = (
+        set(UnitGrid.objects.filter(inspectors=viewer.user_id).values_list("code", flat=True)) if inspector else set()
+    )
+
+    def visible(data: dict) -> bool:
+        props = data["properties"]
+        if (props.get("department") or {}).get("id") in departments:
+            return True
+        people = {(props.get("reporter") or {}).get("id"), props.get("checker_id"), props.get("confirmer_id")}
+        return inspector and (props.get("grid_code") in grids or viewer.user_id in people)
+
+    return visible
+
+
 def parse_bbox(value: str | None):
     if not value:
         return None

@@ -333,6 +333,8 @@ def case_feature(case: Case, now: datetime | None = None, photo_ids: list[int] |
             "description": case.description,
             "department": {"id": department.pk, "name": department.name} if department else None,
             "reporter": reporter,
+            "checker_id": case.checker_id,
+            "confirmer_id": case.confirmer_id,
             "reported_at": case.reported_at.isoformat(),
             "deadline_at": case.deadline_at.isoformat() if case.deadline_at else None,
             "timer_state": timer_state(case, now),

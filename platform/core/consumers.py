@@ -134,6 +134,7 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         self.counted = user.pk
         self.viewer = await database_sync_to_async(Viewer.for_user)(user)
         self.subscription = None
+        self.filters = {}
         self.follows_vehicles = False
         self.last_seq = 0  # every event up to here has been delivered or found invisible
         await self.channel_layer.group_add(EVENT_GROUP, self.channel_name)
@@ -182,6 +183,7 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
     async def start(self, subscription: dict):
         self.subscription = subscription
         topics, bbox, since = subscription["topics"], subscription["bbox"], subscription["since"]
+        self.filters = await database_sync_to_async(realtime.event_filters)(self.viewer, topics)
         await self._follow_vehicles("vehicles" in topics)
         logged = [topic for topic in topics if topic not in LIVE_ONLY_TOPICS]
         if since is not None:
@@ -269,4 +271,7 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
             await self.send_event(event.seq, event.topic, event.type, event.data)
 
     async def send_event(self, seq: int, topic: str, type_: str, data: dict):
-        await self.send_json({"seq": seq, "topic": topic, "type": type_, "data": data})
+        """Every event leaves through here, live or replayed: the topic's own test for this viewer comes last."""
+        visible = self.filters.get(topic)
+        if visible is None or visible(data):
+            await self.send_json({"seq": seq, "topic": topic, "type": type_, "data": data})

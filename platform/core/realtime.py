@@ -35,6 +35,24 @@ def register_snapshot(topic: str, provider: SnapshotProvider) -> None:
     _snapshot_providers[topic] = provider
 
 
+EventFilter = Callable[[dict], bool]
+_event_filters: dict[str, Callable[["Viewer"], EventFilter | None]] = {}
+
+
+def register_event_filter(topic: str, make: Callable[["Viewer"], EventFilter | None]) -> None:
+    """An app whose rows are visible by more than organisation (e.g. an inspector's own grids) gives, per viewer,
+    a test of an event's data; it is worked out once per subscription and applied to live and replayed events."""
+    if topic not in TOPIC_ROLES:
+        raise ValueError(f"unknown topic {topic!r}")
+    _event_filters[topic] = make
+
+
+def event_filters(viewer: "Viewer", topics) -> dict[str, EventFilter]:
+    """The viewer's event tests for these topics (a topic without one: every event its organisations see)."""
+    made = {topic: _event_filters[topic](viewer) for topic in topics if topic in _event_filters}
+    return {topic: test for topic, test in made.items() if test is not None}
+
+
 def snapshot(topic: str, viewer: "Viewer", bbox) -> list[dict]:
     provider = _snapshot_providers.get(topic)
     return provider(viewer, bbox) if provider else []
