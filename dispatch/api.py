@@ -20,6 +20,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_schema import LIST_OF_OBJECTS
 from core.errors import InputError
 from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geometry
 from core.models import Role
@@ -158,7 +159,7 @@ def _feature(pk: int) -> dict:
 class IncidentTypeListView(APIView):
     permission_classes = [DISPATCHERS]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=LIST_OF_OBJECTS)
     def get(self, request):
         return Response(selectors.incident_types())
 

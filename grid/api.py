@@ -18,6 +18,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_schema import LIST_OF_OBJECTS
 from core.errors import InputError
 from core.geo import parse_crs, parse_geometry, parse_point
 from core.models import Organisation, Role
@@ -168,6 +169,8 @@ def _batch_result(outcome: services.Filed) -> dict:
 
 def _report(data, photos=()) -> services.Report:
     """A report's fields from a request body or a batch item; InputError names what is wrong."""
+    if not hasattr(data, "get"):
+        raise InputError("body", f"a report is a JSON object (or a form), not {type(data).__name__}")
     return services.Report(
         category_code=_text(data, "category_code", 8),
         position=_position(data, required=True),
@@ -221,6 +224,8 @@ class CaseActionView(APIView):
         if case is None:  # elsewhere or nowhere: the same answer, so a case's number does not leak
             raise Http404
         data = request.data
+        if not hasattr(data, "get"):
+            raise InputError("body", f"an action's fields are a JSON object (or a form), not {type(data).__name__}")
         step = services.Step(
             note=_text(data, "note", 2000),
             photos=_photos(request),
@@ -299,7 +304,7 @@ class CategoryListView(APIView):
             OpenApiParameter("scheme", str, enum=["gbt47678", "cjt214"]),
             OpenApiParameter("kind", str, enum=["component", "event"]),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses=LIST_OF_OBJECTS,
     )
     def get(self, request):
         p = request.query_params
@@ -337,7 +342,7 @@ class MyTasksView(APIView):
 class DepartmentListView(APIView):
     """Departments a case can be sent to, with the department types they are responsible for."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=LIST_OF_OBJECTS)
     def get(self, request):
         return Response(selectors.departments())
 

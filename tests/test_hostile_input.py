@@ -36,3 +36,9 @@ def test_hostile_input_is_never_a_500(api, client, demo_city, user, path, field)
     assert response.status_code < 500, (response.status_code, response.content[:300])
     if field:
         assert response.status_code == 400 and response.json()["field"] == field
+
+
+@pytest.mark.parametrize("body", [[None, None], "text", 42])
+def test_a_body_that_is_not_an_object_is_a_400(api, demo_city, body):
+    response = api("gridclerk").post("/api/grid/cases/", body, format="json", HTTP_IDEMPOTENCY_KEY="not-an-object")
+    assert response.status_code == 400 and response.json()["field"] == "body"
