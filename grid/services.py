@@ -53,9 +53,8 @@ class IdempotencyConflict(Exception):
     """The Idempotency-Key was already used for a different request."""
 
     def __init__(self, key: str, case: Case):
-        super().__init__(
-            f"Idempotency-Key {key!r} was already used for a different report (case {case.number}); "
-            "send a new key for a new report"
+        super().__init__(  # no case number: the key may be someone else's, and their case is not ours to name
+            f"Idempotency-Key {key!r} was already used for a different report; send a new key for a new report"
         )
         self.key = key
         self.case = case

@@ -59,6 +59,9 @@ def test_report_is_idempotent_by_key(api, spot):
     assert other.status_code == 409
     assert other.json()["field"] == "Idempotency-Key" and "k-1" in other.json()["detail"]
     assert counts() == before
+    # Someone else who sends the same key learns nothing about the case it made.
+    stranger = api("gridclerk").post("/api/grid/cases/", report_body(spot), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert stranger.status_code == 409 and props["number"] not in stranger.content.decode()
 
 
 def test_multipart_report_with_photo_and_gcj02(api, spot):
