@@ -23,7 +23,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from core.errors import InputError
+from core.errors import InputError, without_paths
 from core.geo import OFFSET_CRS, SUPPORTED_CRS_TEXT, parse_crs
 
 FORMATS = {"geojson": "GeoJSON", "gpkg": "GPKG", "shp": "ESRI Shapefile", "csv": "CSV", "kml": "KML"}
@@ -170,7 +170,7 @@ def _read_vector(path: Path, fmt: str, layer: str | None) -> gpd.GeoDataFrame:
     try:
         available = [name for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:  # pyogrio raises DataSourceError & co. for anything GDAL cannot open
-        raise InputError("file", f"GDAL cannot read this {fmt} file: {str(exc)[:200]}") from None
+        raise InputError("file", f"GDAL cannot read this {fmt} file: {without_paths(str(exc))[:200]}") from None
     if not available:
         raise InputError("file", "the file holds no layer")
     if layer and layer not in available:
@@ -181,7 +181,7 @@ def _read_vector(path: Path, fmt: str, layer: str | None) -> gpd.GeoDataFrame:
         try:
             frames.append(pyogrio.read_dataframe(path, layer=name, max_features=MAX_FEATURES + 1, encoding=None))
         except Exception as exc:
-            raise InputError("file", f"GDAL cannot read layer {name!r}: {str(exc)[:200]}") from None
+            raise InputError("file", f"GDAL cannot read layer {name!r}: {without_paths(str(exc))[:200]}") from None
     frame = frames[0] if len(frames) == 1 else gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
     if fmt == "kml":  # LIBKML's bookkeeping fields, and columns no placemark fills; <name> is our `name`
         frame = frame.drop(columns=[c for c in frame.columns if c in _KML_BOOKKEEPING or frame[c].isna().all()])

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.contrib.gis.geos import LineString, Point
 from django.db import transaction
 
+from core.errors import without_paths
 from core.models import Organisation
 
 from . import topology
@@ -87,7 +88,8 @@ def _layers(path: Path) -> tuple[str, list[tuple[str, str]]]:
     try:
         layers = pyogrio.list_layers(source)
     except Exception as exc:  # GDAL's errors come in several types; all mean "not a readable GIS file"
-        raise GisImportError(f"{path.name} is not a readable Shapefile zip, GeoPackage or GeoJSON: {exc}") from exc
+        reason = without_paths(str(exc))
+        raise GisImportError(f"{path.name} is not a readable Shapefile zip, GeoPackage or GeoJSON: {reason}") from exc
     return source, [(str(name), str(kind or "")) for name, kind in layers]
 
 
@@ -113,7 +115,7 @@ def read_file(path: str | Path, options: ImportOptions) -> tuple[gpd.GeoDataFram
         try:
             frame = gpd.read_file(source, layer=layer, engine="pyogrio")
         except Exception as exc:
-            raise GisImportError(f"{path.name}: layer {layer!r} cannot be read: {exc}") from exc
+            raise GisImportError(f"{path.name}: layer {layer!r} cannot be read: {without_paths(str(exc))}") from exc
         frames.append(_to_metric(frame, options.source_epsg, path.name, layer))
     lines, points = frames
     if points is None and lines is not None and (lines.geom_type == "Point").any():  # GeoJSON: one mixed layer

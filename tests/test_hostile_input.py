@@ -1,6 +1,10 @@
 """Input an attacker or a broken client sends: never a 500. What cannot be served is a 400 naming the field; what
 can be (400 ORs, deep parentheses, a period from year 1 to 9999) is answered. Each row is one real API request."""
 
+import io
+import re
+import zipfile
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -42,3 +46,16 @@ def test_hostile_input_is_never_a_500(api, client, demo_city, user, path, field)
 def test_a_body_that_is_not_an_object_is_a_400(api, demo_city, body):
     response = api("gridclerk").post("/api/grid/cases/", body, format="json", HTTP_IDEMPOTENCY_KEY="not-an-object")
     assert response.status_code == 400 and response.json()["field"] == "body"
+
+
+def test_an_unreadable_import_says_why_without_the_servers_paths(api, demo_city, settings):
+    upload = io.BytesIO()
+    with zipfile.ZipFile(upload, "w") as archive:  # a shapefile whose files are not what they say
+        for part in ("roads.shp", "roads.shx", "roads.dbf"):
+            archive.writestr(part, bytes(range(256)) * 4)
+    upload.seek(0)
+    upload.name = "roads.zip"
+    response = api("planner").post("/api/gis/imports/", {"file": upload}, format="multipart")
+    assert response.status_code == 400 and response.json()["field"] == "file", response.content
+    detail = response.json()["detail"]
+    assert not re.search(r"/(tmp|var|work|home|root)/", detail) and str(settings.ROOT_DIR) not in detail
