@@ -19,6 +19,7 @@ from channels.layers import get_channel_layer
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import connection, transaction
 
+from . import event_catalog
 from .models import Event
 from .realtime import EVENT_GROUP, TOPIC_ROLES
 
@@ -40,6 +41,8 @@ def publish_many(topic: str, events: list[tuple[str, dict, GEOSGeometry | None, 
     """`publish` for several (type, data, geom, orgs) at once, in that order: one lock, one insert."""
     if topic not in TOPIC_ROLES:
         raise ValueError(f"unknown topic {topic!r}")
+    for type_, *_ in events:
+        event_catalog.check(topic, type_)
     with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
             # one round trip: the lock, then (its result set skipped) the head under the lock

@@ -1,0 +1,52 @@
+"""Every event type of the live feed, by topic, with the shape of its payload: declared once. `publish()` refuses
+a type that is not here, and a test checks the publishing code and the consoles' scripts against it.
+
+Every payload is a GeoJSON Feature (WGS84) of the changed object — its geometry null for a removal — whose
+properties are listed here: the keys a console may rely on (an event may carry more).
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    topic: str
+    what: str
+    properties: tuple[str, ...]
+
+
+_INCIDENT = ("id", "number", "type_code", "type_label", "agencies", "priority", "status", "status_label", "address")
+_UNIT = ("call_sign", "kind", "status", "agency", "agency_id")
+_CASE = ("id", "number", "stage", "stage_label", "category_code", "grid_code", "department", "timer_state")
+_ORDER = ("number", "status", "network", "utility", "valves_to_close", "valves_closed", "customers", "incident_id")
+
+CATALOG = {
+    event.name: event
+    for event in (
+        EventType("incident.created", "incidents", "a call became an incident", _INCIDENT),
+        EventType("incident.updated", "incidents", "status, units, agencies or calls changed", _INCIDENT),
+        EventType("incident.closed", "incidents", "the incident was closed", _INCIDENT),
+        EventType("unit.status", "incidents", "a unit's status changed", _UNIT),
+        EventType("situation.annotation_added", "incidents", "a symbol was drawn on a situation map",
+                  ("id", "incident_id", "symbol", "label")),
+        EventType("situation.annotation_removed", "incidents", "a drawn symbol was removed", ("incident_id",)),
+        EventType("alarm.raised", "alarms", "an AVL alarm was raised", ("kind", "vehicle_id", "message")),
+        EventType("alarm.cleared", "alarms", "an AVL alarm ended", ("kind", "vehicle_id")),
+        EventType("case.reported", "cases", "a city-management case was reported", _CASE),
+        EventType("case.updated", "cases", "a case moved in its workflow", _CASE),
+        EventType("case.overdue", "cases", "a case passed its time limit", _CASE),
+        EventType("repair_order.created", "pipeline", "a burst's repair order was opened", _ORDER),
+        EventType("repair_order.updated", "pipeline", "a repair order progressed (valves closed)", _ORDER),
+        EventType("valve.updated", "pipeline", "a valve's state or operability changed",
+                  ("code", "network", "normal_state", "operability")),
+        EventType("area.updated", "areas", "an administrative area changed", ("code", "name", "level")),
+    )
+}  # fmt: skip
+
+
+def check(topic: str, type_: str) -> None:
+    """Raise ValueError for an event type the catalog does not declare under this topic."""
+    event = CATALOG.get(type_)
+    if event is None or event.topic != topic:
+        raise ValueError(f"event type {type_!r} is not declared for topic {topic!r} in core.event_catalog")
