@@ -4,6 +4,7 @@ from django.db.models import Q
 
 from core.models import Role
 from core.realtime import Viewer
+from core.selectors import in_area, jurisdiction
 from gis.layers import DATETIME, EVERY_ROW, INTEGER, NUMBER, STRING, Layer, Prop, Scope, register
 
 from .models import Incident, Station, Vehicle
@@ -13,9 +14,9 @@ DESK_ROLES = (Role.OPERATOR, Role.CALL_TAKER, Role.ADMIN)
 
 
 def _jurisdiction_scope(user) -> Scope:
-    """A leader's part of the city, as the decision maps draw it (the organisation's area; none: the city)."""
-    area = None if user.is_superuser or user.organisation_id is None else user.organisation.area
-    return EVERY_ROW if area is None else Scope(f"area:{area.code}", Q(geom__intersects=area.geom))
+    """A leader's part of the city, as the decision maps draw it."""
+    area = jurisdiction(user)
+    return EVERY_ROW if area is None else Scope(f"area:{area.code}", in_area(area))
 
 
 def incident_scope(user) -> Scope:

@@ -7,10 +7,11 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from core.models import AdminArea
+from core.selectors import jurisdiction
 
 from . import layers, periods, selectors, services
 from .models import Annotation
-from .scope import LEADER_ROLES, jurisdiction
+from .scope import LEADER_ROLES
 
 HEADLINE_LABELS = {
     "reports": _("Cases reported"),

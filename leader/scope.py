@@ -4,12 +4,12 @@ Leaders and administrators only. A leader's organisation with a jurisdiction (a 
 limits everything to that area; a city-level organisation, or none, sees the whole city.
 """
 
-from django.db.models import Q
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
 from core.errors import InputError
 from core.models import AdminArea, Role
+from core.selectors import jurisdiction
 
 LEADER_ROLES = (Role.LEADER, Role.ADMIN)
 
@@ -20,13 +20,6 @@ class IsLeader(BasePermission):
     def has_permission(self, request, view):
         user = request.user
         return bool(user and user.is_authenticated and user.has_role(*LEADER_ROLES))
-
-
-def jurisdiction(user) -> AdminArea | None:
-    """The area the user's organisation answers for; None: the whole city."""
-    if user.is_superuser or user.organisation_id is None:
-        return None
-    return user.organisation.area
 
 
 def _within(area: AdminArea, ancestor: AdminArea) -> bool:
@@ -55,8 +48,3 @@ def area_for(user, code: str | None) -> AdminArea | None:
     if area.level not in (AdminArea.Level.CITY, AdminArea.Level.DISTRICT):
         raise InputError("area", "the decision maps compare the city and its districts: give a district code")
     return area
-
-
-def in_area(area: AdminArea | None, field: str = "geom") -> Q:
-    """Rows whose `field` lies in the area (all rows for the whole city)."""
-    return Q() if area is None else Q(**{f"{field}__intersects": area.geom})

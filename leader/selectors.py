@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.models import AdminArea
+from core.selectors import in_area
 from dispatch import selectors as dispatch_selectors
 from dispatch.features import assignment_json, incident_feature
 from dispatch.models import Incident, TrackPoint
@@ -24,7 +25,6 @@ from pipelines_mgmt.models import RepairOrder
 from . import forecast
 from .models import AFFECTED_AREA_SYMBOLS, Annotation
 from .periods import Period
-from .scope import in_area
 
 # Coordinates to 6 decimals (~0.1 m): enough for any map, a third shorter than full precision.
 GEOJSON_DECIMALS = 6

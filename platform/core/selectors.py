@@ -43,3 +43,15 @@ def areas(level: str | None = None, parent_code: str | None = None):
 def areas_containing(point):
     """The administrative areas at every level that contain a point, city first."""
     return list(AdminArea.objects.filter(geom__intersects=point).order_by("code"))
+
+
+def jurisdiction(user) -> AdminArea | None:
+    """The area the user's organisation answers for; None: the whole city."""
+    if user.is_superuser or user.organisation_id is None:
+        return None
+    return user.organisation.area
+
+
+def in_area(area: AdminArea | None, field: str = "geom") -> Q:
+    """Rows whose `field` lies in the area (all rows for the whole city)."""
+    return Q() if area is None else Q(**{f"{field}__intersects": area.geom})
