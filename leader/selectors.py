@@ -124,7 +124,7 @@ def burst_features(period: Period, area: AdminArea | None) -> tuple[list[dict], 
         )
         pipes += [
             {**pipe, "properties": {**pipe["properties"], "order": order.number}}
-            for pipe in pipelines_selectors.repair_order_map(order)["pipes"]["features"]
+            for pipe in pipelines_selectors.repair_order_pipes(order)
         ]
     return points, pipes
 

@@ -336,16 +336,20 @@ def _collection(features: list[dict]) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
+def repair_order_pipes(order: RepairOrder) -> list[dict]:
+    """The order's pipes as features with their `cause`: shut in by the isolation, or without supply."""
+    return [
+        {**pipe, "properties": {**pipe["properties"], "cause": cause}}
+        for cause in ("isolated", "outage")
+        for pipe in order.isolation[cause]["pipes"]["features"]
+    ]
+
+
 def repair_order_map(order: RepairOrder) -> dict:
     """A repair order as a map draws it: the burst, its pipes by cause, its valves with the crew's progress
     and the customers cut off. The one shape every map of an isolation reads (api.RepairOrderMapSerializer)."""
     isolation = order.isolation
     closed = set(order.closed_valves)
-    pipes = [
-        {**pipe, "properties": {**pipe["properties"], "cause": cause}}
-        for cause in ("isolated", "outage")
-        for pipe in isolation[cause]["pipes"]["features"]
-    ]
     valves = [
         {
             "type": "Feature",
@@ -381,7 +385,7 @@ def repair_order_map(order: RepairOrder) -> dict:
         "sensitive_customer_count": isolation["customers"]["sensitive_count"],
         "valve_count": len(valves),
         "closed_valve_count": sum(v["properties"]["closed"] for v in valves),
-        "pipes": _collection(pipes),
+        "pipes": _collection(repair_order_pipes(order)),
         "valves": _collection(valves),
         "customers": _collection(customers),
     }
