@@ -167,10 +167,16 @@ def _batch_result(outcome: services.Filed) -> dict:
     return {"status": outcome.status, "id": case.pk, "number": case.number, "stage": case.stage}
 
 
+def _fields(data, field: str = "body"):
+    """A request body or batch item that has fields (a JSON object or a form); InputError names `field` otherwise."""
+    if not hasattr(data, "get"):
+        raise InputError(field, f"must be a JSON object (or a form), not {type(data).__name__}")
+    return data
+
+
 def _report(data, photos=()) -> services.Report:
     """A report's fields from a request body or a batch item; InputError names what is wrong."""
-    if not hasattr(data, "get"):
-        raise InputError("body", f"a report is a JSON object (or a form), not {type(data).__name__}")
+    data = _fields(data)
     return services.Report(
         category_code=_text(data, "category_code", 8),
         position=_position(data, required=True),
@@ -183,8 +189,7 @@ def _report(data, photos=()) -> services.Report:
 
 def _batch_report(item) -> tuple[str, services.Report]:
     """(idempotency key, report) of one batch item; InputError names what is wrong with it."""
-    if not isinstance(item, dict):
-        raise InputError("reports", "each report must be a JSON object")
+    item = _fields(item, "reports")
     key = _text(item, "idempotency_key", 100).strip()
     if not key:
         raise InputError(
@@ -223,9 +228,7 @@ class CaseActionView(APIView):
         case = selectors.case_for(request.user, pk)
         if case is None:  # elsewhere or nowhere: the same answer, so a case's number does not leak
             raise Http404
-        data = request.data
-        if not hasattr(data, "get"):
-            raise InputError("body", f"an action's fields are a JSON object (or a form), not {type(data).__name__}")
+        data = _fields(request.data)
         step = services.Step(
             note=_text(data, "note", 2000),
             photos=_photos(request),
