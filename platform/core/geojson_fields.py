@@ -4,7 +4,6 @@ validate real answers against, so a payload that changes shape fails there and n
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-POSITION = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3}
 GEOMETRY = {
     "type": "object",
     "required": ["type", "coordinates"],
