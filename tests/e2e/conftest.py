@@ -50,23 +50,34 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
-    """A fresh browser profile per test, as a Chinese-language workstation at wall resolution.
-
-    `page.requests` lists every URL the page asked for (WebSockets included), `page.errors` every
-    console error and uncaught exception.
+def workstations(browser):
+    """workstations(width=1920, height=1080) opens one more Chinese-language workstation (its own browser profile
+    and session). `page.requests` lists every URL the page asked for (WebSockets included), `page.errors` every
+    console error and uncaught exception; at teardown the test fails if any request left the machine.
     """
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1920, "height": 1080})
-    page = context.new_page()
-    page.requests, page.errors = [], []
-    page.on("request", lambda request: page.requests.append(request.url))
-    page.on("websocket", lambda ws: page.requests.append(ws.url))
-    page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    yield page
-    context.close()
-    external = [url for url in page.requests if not is_local(url)]
-    assert not external, f"the page reached outside the intranet: {external}"
+    opened = []
+
+    def open_workstation(width: int = 1920, height: int = 1080):
+        page = browser.new_context(locale="zh-CN", viewport={"width": width, "height": height}).new_page()
+        page.requests, page.errors = [], []
+        page.on("request", lambda request: page.requests.append(request.url))
+        page.on("websocket", lambda ws: page.requests.append(ws.url))
+        page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        opened.append(page)
+        return page
+
+    yield open_workstation
+    for page in opened:
+        page.context.close()
+        external = [url for url in page.requests if not is_local(url)]
+        assert not external, f"the page reached outside the intranet: {external}"
+
+
+@pytest.fixture
+def page(workstations):
+    """A fresh browser profile per test, as a workstation at wall resolution (see `workstations`)."""
+    return workstations()
 
 
 @pytest.fixture

@@ -40,11 +40,12 @@ def situation(page, live):
 
 
 def case_centre(page, live):
-    expect(page.locator("#toast")).to_be_hidden()
+    expect(page.locator("#queue li").first).to_be_visible(timeout=20_000)
+    expect(page.locator("#open-total")).not_to_have_text("0")
 
 
 def tablet(page, live):
-    expect(page.locator("body")).to_have_attribute("data-app-ready", "1")
+    expect(page.locator("#category-picker")).not_to_be_empty()
 
 
 def department(page, live):

@@ -12,34 +12,10 @@ from playwright.sync_api import expect
 from pipelines_mgmt.models import Pipe, RepairOrder, Utility
 from tests.report_images import colour_pixels, pdf_first_page
 
-from .conftest import is_local
 from .test_dispatch_console import MAP_READY, click_map_at, open_console
 from .test_wall import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def second_page(browser):
-    """Another workstation (own profile and session), at laptop size, with the same outside-request check."""
-    pages = []
-
-    def open_page(viewport=(1366, 768)):
-        context = browser.new_context(locale="zh-CN", viewport={"width": viewport[0], "height": viewport[1]})
-        page = context.new_page()
-        page.requests, page.errors = [], []
-        page.on("request", lambda request: page.requests.append(request.url))
-        page.on("websocket", lambda ws: page.requests.append(ws.url))
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
-        pages.append(page)
-        return page
-
-    yield open_page
-    for page in pages:
-        page.context.close()
-        external = [url for url in page.requests if not is_local(url)]
-        assert not external, f"the page reached outside the intranet: {external}"
 
 
 def gas_main_point() -> tuple[float, float]:
@@ -64,7 +40,7 @@ def post_json(page, url: str, body: dict) -> dict:
 
 
 def test_gas_leak_call_to_repair_order_to_live_situation_map_and_reports(
-    page, second_page, demo_city, asgi_server, tmp_path
+    page, workstations, demo_city, asgi_server, tmp_path
 ):
     # The call: a gas smell beside a main, placed on the map by the call taker.
     open_console(page, asgi_server)
@@ -90,7 +66,7 @@ def test_gas_leak_call_to_repair_order_to_live_situation_map_and_reports(
     assert isolation["isolated"]["pipe_count"] > 0 and order.valves_to_close
 
     # The leader's situation map shows the whole isolation.
-    leader = second_page()
+    leader = workstations(1366, 768)
     sign_in(leader, asgi_server, "leader", f"/leader/incidents/{incident_id}/")
     leader.wait_for_function(MAP_READY, timeout=60_000)
     expect(leader.locator("#fact-isolation")).to_contain_text(order.number)
@@ -105,7 +81,7 @@ def test_gas_leak_call_to_repair_order_to_live_situation_map_and_reports(
     }
 
     # The crew reports the first valve closed (an operator's workstation); the map follows without a reload.
-    operator = second_page()
+    operator = workstations(1366, 768)
     sign_in(operator, asgi_server, "operator", "/wall/")
     answer = post_json(
         operator,
