@@ -117,12 +117,13 @@ class CachedBasicAuthentication(BasicAuthentication):
     """
 
     def authenticate_credentials(self, userid, password, request=None):
-        if request is not None and AxesProxyHandler.is_locked(request, {"username": userid}):
-            raise AuthenticationFailed(_LOCKED)  # a remembered pair does not get past a locked account either
         key = hmac.new(settings.SECRET_KEY.encode(), f"{userid}\0{password}".encode(), "sha256").hexdigest()
         now = time.monotonic()
         hit = _BASIC_CACHE.get(key)
         if hit and hit[0] > now:
+            # A remembered pair skips authenticate(), where django-axes checks the lock: check it here instead.
+            if request is not None and AxesProxyHandler.is_locked(request, {"username": userid}):
+                raise AuthenticationFailed(_LOCKED)
             user = get_user_model().objects.filter(pk=hit[1], is_active=True).first()
             if user is not None and user.password == hit[2]:
                 return (user, None)
