@@ -173,7 +173,7 @@ class Load:
 
         from core.events import publish
         from core.realtime import TOPIC_ROLES, VEHICLE_GROUP
-        from dispatch.services import vehicles_message
+        from dispatch.tracks import vehicles_message
 
         layer = get_channel_layer()
         alarms = "alarms" in TOPIC_ROLES

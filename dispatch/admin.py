@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import MapAdmin
 
-from . import services
+from . import tracks
 from .models import Alarm, Incident, IncidentType, ResponsePlanItem, RestrictedZone, Station, Vehicle
 
 
@@ -33,20 +33,20 @@ class VehicleAdmin(MapAdmin):
     @admin.action(description=_("Issue a new OsmAnd device token (the old one stops working)"))
     def issue_osmand_token(self, request, queryset):
         for vehicle in queryset:
-            token = services.issue_osmand_token(request.user, vehicle)
+            token = tracks.issue_osmand_token(request.user, vehicle)
             message = _("%(unit)s: enter %(token)s as the phone's device id (shown only now).")
             self.message_user(request, message % {"unit": vehicle.call_sign, "token": token}, messages.WARNING)
 
     @admin.action(description=_("Revoke the OsmAnd device token"))
     def revoke_osmand_token(self, request, queryset):
         for vehicle in queryset:
-            services.revoke_osmand_token(request.user, vehicle)
+            tracks.revoke_osmand_token(request.user, vehicle)
         self.message_user(request, _("%(count)d tokens revoked.") % {"count": queryset.count()})
 
     @admin.action(description=_("Let the JT/T 808 terminal register again (its old code stops working)"))
     def release_jt808_registration(self, request, queryset):
         for vehicle in queryset:
-            services.release_jt808_registration(request.user, vehicle)
+            tracks.release_jt808_registration(request.user, vehicle)
         self.message_user(request, _("%(count)d terminals may register again.") % {"count": queryset.count()})
 
 

@@ -5,7 +5,6 @@ The OsmAnd protocol (as Traccar documents it) is a plain query string, not a RES
 a plain Django view: no session, no CSRF (devices have neither); the device id is the credential.
 """
 
-import logging
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -27,14 +26,13 @@ from core.models import Role
 from core.permissions import roles_required
 from core.realtime import TOPIC_ROLES, Viewer
 
-from . import selectors, services
+from . import selectors, services, tracks
 from .features import incident_feature
 from .models import AGENCY_CODES, Assignment, Incident, IncidentType
 
-log = logging.getLogger(__name__)
 KNOT_KMH = 1.852  # OsmAnd speeds are knots
 _SECONDS_LIMIT = 2**31 - 1  # Traccar's rule: larger integer timestamps are milliseconds
-_feed = services.SharedVehicleFeed()
+_feed = tracks.SharedVehicleFeed()
 
 
 class OsmAndError(ValueError):
@@ -71,13 +69,13 @@ def _timestamp(raw: str | None) -> datetime:
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
 
 
-def parse_fix(params, vehicle_id: int, terminal_name: str) -> services.Fix:
+def parse_fix(params, vehicle_id: int, terminal_name: str) -> tracks.Fix:
     lat, lon = params.get("lat"), params.get("lon")
     if (lat in (None, "") or lon in (None, "")) and params.get("location"):
         lat, _, lon = params["location"].partition(",")
     position = {"lat": lat, "lon": lon}
-    return services.Fix(
-        terminal=services.osmand_terminal(terminal_name),
+    return tracks.Fix(
+        terminal=tracks.osmand_terminal(terminal_name),
         vehicle_id=vehicle_id,
         fix_time=_timestamp(params.get("timestamp")),
         latitude=_number(position, "lat", required=True),
@@ -107,14 +105,9 @@ def osmand(request: HttpRequest) -> HttpResponse:
         fix = parse_fix(params, unit.pk, unit.osmand_id or f"unit-{unit.pk}")
     except OsmAndError as exc:
         return HttpResponse(f"{exc}\n", status=400, content_type="text/plain")
-    result = services.record_fixes([fix])
+    result = tracks.ingest_fixes([fix], lambda stored: _feed.publish(stored.moved))
     if result.refused[0] is not None:
         return HttpResponse(f"position refused: {result.refused[0]}\n", status=400, content_type="text/plain")
-    _feed.publish(result.moved)
-    try:
-        services.apply_avl(result.moved, [fix])
-    except Exception:  # the position is stored; the next one re-checks geofences and alarms
-        log.exception("AVL checks failed for unit %s", unit.call_sign)
     return HttpResponse("OK\n", content_type="text/plain")
 
 

@@ -1,6 +1,6 @@
 """AVL rules as plain functions: when a unit's position changes its assignment, and which alarms a fix raises.
 
-The thresholds are here, with why; ``services.apply_avl`` runs them on every committed batch of positions.
+The thresholds are here, with why; ``alarms.apply_avl`` runs them on every committed batch of positions.
 """
 
 from datetime import timedelta

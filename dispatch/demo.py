@@ -7,7 +7,7 @@ from django.utils import timezone
 from core.models import AdminArea, User
 from gis.models import Address
 
-from . import avl, services
+from . import avl, services, tracks
 from .models import Assignment, Incident, IncidentType, ResponsePlanItem, Station, Vehicle
 from .plans import load_code_table
 from .selectors import CITY_WIDE
@@ -125,7 +125,7 @@ def _send(calltaker, incident: Incident, kinds: list[str], status: str) -> None:
 def _sos(near) -> None:
     """A patrol car's crew presses the emergency button: a JT/T 808 fix with the SOS bit, through the ingest's path."""
     unit = _nearest_available(Vehicle.Kind.POLICE_CAR, near)
-    fix = services.Fix(
+    fix = tracks.Fix(
         terminal=unit.jt808_phone,
         vehicle_id=unit.pk,
         fix_time=timezone.now(),
@@ -133,4 +133,4 @@ def _sos(near) -> None:
         longitude=unit.last_position.x,
         alarm=avl.SOS_ALARM_BIT,
     )
-    services.apply_avl(services.record_fixes([fix]).moved, [fix])
+    tracks.ingest_fixes([fix], lambda stored: None)  # no live console to feed while the city loads

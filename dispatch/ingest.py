@@ -13,13 +13,16 @@ import contextlib
 import hmac
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connections
 
-from . import jt808, selectors, services
+from core.realtime import VEHICLE_GROUP
+
+from . import jt808, selectors, tracks
 from .jt808 import GeneralResult, MsgId, RegisterResult
 
 log = logging.getLogger(__name__)
@@ -63,12 +66,12 @@ class BatchWriter:
     ``BATCH_DELAY``; one batch is written while the next fills, so the database sees few, large transactions.
     """
 
-    def __init__(self, feed: services.VehicleFeed, batch_size: int = BATCH_SIZE, delay: float = BATCH_DELAY):
+    def __init__(self, feed: tracks.VehicleFeed, batch_size: int = BATCH_SIZE, delay: float = BATCH_DELAY):
         self.feed = feed
         self.moved = asyncio.Event()  # set when a committed batch added positions to the feed
         self.batch_size = batch_size
         self.delay = delay
-        self._queue: list[tuple[list[services.Fix], asyncio.Future]] = []
+        self._queue: list[tuple[list[tracks.Fix], asyncio.Future]] = []
         self._queued = 0
         self._wakeup = asyncio.Event()
         self._full = asyncio.Event()
@@ -89,7 +92,7 @@ class BatchWriter:
         await asyncio.get_running_loop().run_in_executor(self._executor, _close_db)
         self._executor.shutdown()
 
-    def submit(self, fixes: list[services.Fix]) -> asyncio.Future:
+    def submit(self, fixes: list[tracks.Fix]) -> asyncio.Future:
         """A future resolved with the reasons each fix was refused (None = stored) once the batch committed."""
         future = asyncio.get_running_loop().create_future()
         self._queue.append((fixes, future))
@@ -118,14 +121,21 @@ class BatchWriter:
         if self._queued < self.batch_size:
             self._full.clear()
         fixes = [fix for item, _ in taken for fix in item]
+        loop = asyncio.get_running_loop()
+
+        def publish(result: tracks.WriteResult) -> None:  # on the database thread: the feed and acks are the loop's
+            loop.call_soon_threadsafe(self._committed, taken, result)
+
         try:
-            result = await asyncio.get_running_loop().run_in_executor(self._executor, _write, fixes)
+            await loop.run_in_executor(self._executor, _ingest, fixes, publish)
         except Exception as exc:  # nothing committed: no ack, the terminals resend
             log.exception("track batch of %d positions failed", len(fixes))
             for _, future in taken:
                 if not future.done():
                     future.set_exception(exc)
-            return
+
+    def _committed(self, taken: list[tuple[list[tracks.Fix], asyncio.Future]], result: tracks.WriteResult) -> None:
+        """Feed the moved units to the consoles and ack each submitter's fixes."""
         self.feed.add(result.moved)
         self.moved.set()
         at = 0
@@ -133,20 +143,11 @@ class BatchWriter:
             if not future.done():
                 future.set_result(result.refused[at : at + len(item)])
             at += len(item)
-        # After the acks: geofences and alarms must not delay them (the positions are committed already).
-        await asyncio.get_running_loop().run_in_executor(self._executor, _apply_avl, result.moved, fixes)
 
 
-def _write(fixes: list[services.Fix]) -> services.WriteResult:
+def _ingest(fixes: list[tracks.Fix], publish: Callable[[tracks.WriteResult], None]) -> tracks.WriteResult:
     _keep_connection()
-    return services.record_fixes(fixes)
-
-
-def _apply_avl(moved: list[dict], fixes: list[services.Fix]) -> None:
-    try:
-        services.apply_avl(moved, fixes)
-    except Exception:  # a failed rule check must not stop the ingest; the next position re-checks
-        log.exception("AVL checks failed for a batch of %d positions", len(fixes))
+    return tracks.ingest_fixes(fixes, publish)
 
 
 class Connection:
@@ -292,7 +293,7 @@ class Connection:
             return
         items = body.items if isinstance(body, jt808.LocationBatch) else (body,)
         fixes = [
-            services.Fix(
+            tracks.Fix(
                 self.phone,
                 self.vehicle_id,
                 loc.time,
@@ -317,7 +318,7 @@ def _registration(phone: str, plate: str) -> tuple[RegisterResult, str]:
         return RegisterResult.TERMINAL_NOT_IN_DATABASE, ""
     if unit.plate and plate.strip() != unit.plate:
         return RegisterResult.VEHICLE_NOT_IN_DATABASE, ""
-    code = services.register_jt808_terminal(unit)
+    code = tracks.register_jt808_terminal(unit)
     return (RegisterResult.SUCCESS, code) if code else (RegisterResult.TERMINAL_ALREADY_REGISTERED, "")
 
 
@@ -326,7 +327,7 @@ class IngestServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 6808, **batch_options):
         self.host, self.port = host, port
-        self.feed = services.VehicleFeed()
+        self.feed = tracks.VehicleFeed()
         self.batch = BatchWriter(self.feed, **batch_options)
         self._lookups = _db_thread()
         self._server: asyncio.Server | None = None
@@ -376,7 +377,7 @@ class IngestServer:
             due = self.feed.take(time.monotonic())
             if due:
                 try:
-                    await layer.group_send(services.VEHICLE_GROUP, services.vehicles_message(due))
+                    await layer.group_send(VEHICLE_GROUP, tracks.vehicles_message(due))
                 except Exception:  # positions are committed; the next message or a snapshot carries them
                     log.exception("vehicle fan-out failed")
                 await asyncio.sleep(FEED_GAP)

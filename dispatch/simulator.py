@@ -25,7 +25,7 @@ from . import jt808
 from .eta import RoadGraph
 from .jt808 import GeneralResult, MsgId, RegisterResult
 from .recommend import haversine_m
-from .services import osmand_terminal
+from .tracks import osmand_terminal
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +262,7 @@ def issue_osmand_tokens(units: list[SimUnit]) -> None:
     """The simulated phones get fresh device tokens (as an administrator would issue them): a simulator is for the
     demo and benchmarks, never for a fleet whose real phones hold tokens."""
     from .models import Vehicle
-    from .services import issue_osmand_token
+    from .tracks import issue_osmand_token
 
     close_old_connections()
     vehicles = Vehicle.objects.in_bulk([unit.vehicle_id for unit in units])

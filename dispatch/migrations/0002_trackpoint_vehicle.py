@@ -5,7 +5,7 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 # The track table is partitioned by day on fix_time; the ingest creates each day's partition on demand
-# (dispatch.services.ensure_partitions). No foreign key: partitions stay cheap to attach, detach and drop.
+# (dispatch.tracks.ensure_partitions). No foreign key: partitions stay cheap to attach, detach and drop.
 CREATE_TRACK = """
 CREATE TABLE dispatch_track (
     terminal varchar(64) NOT NULL,

@@ -13,8 +13,9 @@ from django.utils import timezone
 from core.models import Event, Organisation, User
 from core.realtime import Viewer
 from dispatch import services
+from dispatch.alarms import apply_avl
 from dispatch.models import Alarm, Assignment, Incident, IncidentType, RestrictedZone, Station, Vehicle
-from dispatch.services import Fix, apply_avl, record_fixes
+from dispatch.tracks import Fix, record_fixes
 from gis.models import Address
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,7 +1,7 @@
 """The coalescing vehicle feed: newest position per vehicle, at most one per vehicle per interval, and the
 exact moment a held position may go (the ingest sleeps until then instead of polling)."""
 
-from dispatch.services import VehicleFeed
+from dispatch.tracks import VehicleFeed
 
 
 def feature(uid: int, x: float) -> dict:

@@ -10,7 +10,7 @@ from channels.layers import get_channel_layer
 from django.db import connection
 
 from core.realtime import VEHICLE_GROUP
-from dispatch import jt808, services
+from dispatch import jt808, tracks
 from dispatch.demo import demo_terminal
 from dispatch.ingest import IngestServer
 from dispatch.jt808 import GeneralResult, MsgId, RegisterResult
@@ -289,7 +289,7 @@ async def test_after_an_administrators_release_the_terminal_registers_anew_and_t
     old = (await terminal.register()).auth_code
     await terminal.close()
     unit = await Vehicle.objects.aget(jt808_phone=PHONE_A)
-    await database_sync_to_async(services.release_jt808_registration)(None, unit)
+    await database_sync_to_async(tracks.release_jt808_registration)(None, unit)
     terminal = await Terminal.connect(ingest.port, PHONE_A)
     new = await terminal.register()
     assert new.result == RegisterResult.SUCCESS and new.auth_code not in ("", old)

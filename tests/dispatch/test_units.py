@@ -13,7 +13,7 @@ from core.models import Organisation, User
 from core.realtime import VEHICLE_GROUP, Viewer
 from dispatch import selectors
 from dispatch.models import Station, TrackPoint, Vehicle
-from dispatch.services import Fix, issue_osmand_token, osmand_terminal, record_fixes, revoke_osmand_token
+from dispatch.tracks import Fix, issue_osmand_token, osmand_terminal, record_fixes, revoke_osmand_token
 from tests.ops_socket import connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
