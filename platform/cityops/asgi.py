@@ -16,6 +16,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django import setup  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 setup(set_prefix=False)
 
@@ -26,7 +27,7 @@ from gis.tile_server import VectorTiles  # noqa: E402
 application = ProtocolTypeRouter(
     {
         # A body larger than its route allows is refused (413) before Django reads it (core/http_bridge.py).
-        "http": VectorTiles(DjangoHTTP(), pool_size=int(os.environ.get("CITYOPS_TILE_DB_POOL", "4"))),
+        "http": VectorTiles(DjangoHTTP(), pool_size=settings.CITYOPS_TILE_DB_POOL),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

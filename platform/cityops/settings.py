@@ -211,6 +211,10 @@ CITYOPS_WS_PER_USER = int(os.environ.get("CITYOPS_WS_PER_USER", "20"))
 CITYOPS_WS_MAX_MESSAGE_BYTES = 16 * 1024
 # A JT/T 808 connection that sends nothing (no position, no heartbeat) for this long is closed.
 CITYOPS_JT808_IDLE_SECONDS = float(os.environ.get("CITYOPS_JT808_IDLE_SECONDS", "180"))
+# Web process: threads that run Django's HTTP requests (core/http_bridge.py; keep below the database pool size),
+# and async database connections for the vector tiles served on the event loop (gis/tile_server.py).
+CITYOPS_HTTP_THREADS = int(os.environ.get("CITYOPS_HTTP_THREADS", "16"))
+CITYOPS_TILE_DB_POOL = int(os.environ.get("CITYOPS_TILE_DB_POOL", "4"))
 # Demo accounts exist only after `load_demo_city`; their shared password.
 CITYOPS_DEMO_PASSWORD = os.environ.get("CITYOPS_DEMO_PASSWORD", "cityops-demo")
 

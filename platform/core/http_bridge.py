@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
@@ -52,9 +51,7 @@ class DjangoHTTP:
 
     def __init__(self, threads: int | None = None):
         self.handler = WSGIHandler()
-        self.pool = ThreadPoolExecutor(
-            threads or int(os.environ.get("CITYOPS_HTTP_THREADS", "16")), thread_name_prefix="http"
-        )
+        self.pool = ThreadPoolExecutor(threads or settings.CITYOPS_HTTP_THREADS, thread_name_prefix="http")
 
     async def __call__(self, scope, receive, send):
         limit = body_limit(scope["path"])
