@@ -13,7 +13,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
@@ -22,7 +21,7 @@ from core.errors import InputError
 from core.geo import SUPPORTED_CRS_TEXT, parse_geometry, parse_point
 from core.permissions import roles_required
 
-from . import coords, io, layers, rasters, saved_queries, selectors, services, statistics
+from . import coords, importing, io, layers, rasters, saved_queries, selectors, services, statistics
 from .models import ImportPreview, Road, SavedQuery
 
 
@@ -206,7 +205,7 @@ class RasterZonalView(APIView):
 
 class ImportUploadRequest(serializers.Serializer):
     file = serializers.FileField()
-    format = serializers.ChoiceField(choices=list(io.FORMATS), required=False)
+    format = serializers.ChoiceField(choices=list(importing.VECTOR_FORMATS), required=False)
     crs = serializers.CharField(required=False, help_text=SUPPORTED_CRS_TEXT + "; overrides the file's own CRS")
     layer = serializers.CharField(required=False, help_text="layer of a GeoPackage")
     wkt_column = serializers.CharField(required=False)
@@ -234,14 +233,10 @@ class ImportListView(APIView):
     """Upload a file (multipart `file`): it is read and checked, not imported; the answer is a preview to commit."""
 
     permission_classes = [roles_required(*services.IMPORT_ROLES, read_roles=services.IMPORT_ROLES)]
-    parser_classes = [MultiPartParser]
+    parser_classes = [importing.UploadParser]
 
     @extend_schema(request={"multipart/form-data": ImportUploadRequest}, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        # Refuse an oversized body from its declared length, before the upload is parsed.
-        declared = request.META.get("CONTENT_LENGTH") or "0"
-        if not declared.isdigit() or int(declared) > services.max_upload_bytes() + 64 * 1024:
-            raise InputError("file", f"the upload is larger than {services.max_upload_bytes()} bytes")
         body = ImportUploadRequest(data=request.data)
         if not body.is_valid():
             field, errors = next(iter(body.errors.items()))

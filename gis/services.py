@@ -27,8 +27,9 @@ from django.utils import timezone
 
 from core.errors import InputError
 from core.models import AdminArea, Role
+from core.services import record_audit
 
-from . import io, layers, ogcapi, osm, tiles
+from . import importing, io, layers, ogcapi, osm, tiles
 from .layers import Layer
 from .models import Dataset, DatasetFeature, ImportPreview, Road
 
@@ -39,10 +40,6 @@ SAMPLE_FEATURES = 10
 AREA_MARGIN_DEG = 0.5  # ~50 km around the city: farther features are almost always a wrong CRS
 MAX_EXPORT_FEATURES = 500_000
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,46}$")
-
-
-def max_upload_bytes() -> int:
-    return settings.CITYOPS_IMPORT_MAX_BYTES
 
 
 def _imports_dir() -> Path:
@@ -63,10 +60,9 @@ def _options(fmt, crs, layer, columns) -> dict:
     return {"format": fmt, "crs": crs or None, "layer": layer or None, "columns": columns or {}}
 
 
-def _read(path: Path, options: dict) -> io.ReadResult:
+def _read(received: importing.Received, options: dict) -> io.ReadResult:
     return io.read(
-        path,
-        options["format"],
+        received,
         crs=options["crs"],
         layer=options["layer"],
         columns=options["columns"],
@@ -80,23 +76,19 @@ def _feature(row, geometry) -> dict:
 
 
 def preview_import(user, upload, *, fmt=None, crs=None, layer=None, columns=None) -> ImportPreview:
-    """Store an uploaded file, read and check it, and return a preview (counts, report, sample features)."""
+    """Store a file (an upload, or import_layer's local file), read and check it, and return a preview (counts,
+    report, sample features)."""
     if not user.has_role(*IMPORT_ROLES):
         raise PermissionError("importing layers needs the planner or administrator role")
-    if upload.size > max_upload_bytes():
-        raise InputError("file", f"the file is {upload.size} bytes; at most {max_upload_bytes()}")
-    fmt = io.detect_format(upload.name, fmt)
+    handler = importing.choose(upload.name, upload.size, importing.VECTOR_FORMATS, fmt)
     _forget_old_previews()
     preview_id = uuid.uuid4()
     folder = _imports_dir() / str(preview_id)
     folder.mkdir(parents=True)
-    path = folder / ("upload" + Path(upload.name).suffix.lower())
     try:
-        with open(path, "wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        options = _options(fmt, crs, layer, columns)
-        result = _read(path, options)
+        options = _options(handler.name, crs, layer, columns)
+        with importing.opened(importing.store(upload, folder), upload.name, handler) as received:
+            result = _read(received, options)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -150,7 +142,8 @@ def commit_import(user, preview: ImportPreview, *, slug: str, title: str, read_r
     path = next(folder.glob("upload*"), None)
     if path is None:
         raise InputError("preview", "the uploaded file is gone; upload it again")
-    result = _read(path, preview.options)
+    with importing.opened(path, preview.file_name, importing.handler(preview.options["format"])) as received:
+        result = _read(received, preview.options)
     if result.frame.empty:
         raise InputError("file", "no feature can be imported; see the report")
     with transaction.atomic():
@@ -180,6 +173,13 @@ def commit_import(user, preview: ImportPreview, *, slug: str, title: str, read_r
         )
         preview.committed = dataset
         preview.save(update_fields=["committed"])
+        record_audit(
+            user,
+            "dataset.import",
+            dataset,
+            f"{layers.DATASET_PREFIX}{slug} from {preview.file_name}",
+            {"features": len(result.frame), "format": dataset.source_format},
+        )
         tiles.data_changed(DatasetFeature)
     shutil.rmtree(folder, ignore_errors=True)
     return dataset

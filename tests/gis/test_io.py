@@ -12,7 +12,8 @@ import pytest
 import shapely
 from django.core.management import call_command
 
-from gis import io, services
+from core.models import AuditEntry
+from gis import io
 from gis.models import Dataset, DatasetFeature, Road
 
 from .mvt import decode
@@ -301,8 +302,10 @@ def test_import_layer_command(tmp_path, user_for):
     out = stdio.StringIO()
     call_command("import_layer", str(path), "--slug", "parks", "--title", "公园", "--user", "planner", stdout=out)
     assert "ds-parks" in out.getvalue()
-    assert Dataset.objects.get(slug="parks").features.count() == 1
-    assert services.max_upload_bytes() > 0
+    dataset = Dataset.objects.get(slug="parks")
+    assert dataset.features.count() == 1
+    audit = AuditEntry.objects.get(action="dataset.import", target_id=str(dataset.pk))
+    assert audit.actor.username == "planner" and audit.changes["features"] == 1
 
 
 def test_uncommitted_uploads_are_forgotten_after_a_day(api, tmp_path):

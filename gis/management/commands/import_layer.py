@@ -6,12 +6,12 @@ The same path as the upload API: read and check (the report is printed), then co
 import json
 from pathlib import Path
 
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import InputError
+from core.geo import SUPPORTED_CRS_TEXT
 from core.models import User
-from gis import io, services
+from gis import importing, services
 
 
 class Command(BaseCommand):
@@ -21,8 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--slug", required=True, help="the layer id becomes ds-<slug>")
         parser.add_argument("--title", required=True)
-        parser.add_argument("--format", choices=list(io.FORMATS))
-        parser.add_argument("--crs", help="source CRS if the file has none or it is wrong: " + io.SUPPORTED_CRS_TEXT)
+        parser.add_argument("--format", choices=list(importing.VECTOR_FORMATS))
+        parser.add_argument("--crs", help="source CRS if the file has none or it is wrong: " + SUPPORTED_CRS_TEXT)
         parser.add_argument("--layer", help="layer of a GeoPackage")
         parser.add_argument("--lon-column")
         parser.add_argument("--lat-column")
@@ -32,17 +32,15 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="print the report, import nothing")
 
     def handle(self, *args, file, slug, title, user, dry_run, read_roles, **options):
-        if not file.is_file():
-            raise CommandError(f"no file {file}")
         account = User.objects.filter(username=user).first()
         if account is None:
             raise CommandError(f"no user {user!r}")
-        upload = SimpleUploadedFile(file.name, file.read_bytes())
         columns = {k: options[f"{k}_column"] for k in ("wkt", "lon", "lat") if options.get(f"{k}_column")}
         try:
-            preview = services.preview_import(
-                account, upload, fmt=options["format"], crs=options["crs"], layer=options["layer"], columns=columns
-            )
+            with importing.local_file(file) as local:
+                preview = services.preview_import(
+                    account, local, fmt=options["format"], crs=options["crs"], layer=options["layer"], columns=columns
+                )
             report = {k: v for k, v in preview.report.items() if k != "sample"}
             self.stdout.write(json.dumps(report, ensure_ascii=False, indent=2, default=str))
             if dry_run:

@@ -1,0 +1,418 @@
+"""The one way files come in: an upload or a server path passes one gate, then its type's handler reads it.
+
+The gate, before a file is parsed: the size limit (settings.CITYOPS_IMPORT_MAX_BYTES), a handler for the type
+the name (or the user's format) claims among those the importing target accepts, the first bytes matching
+that type (a renamed executable or HTML page never reaches GDAL), and a zip unpacked with its sizes and names
+checked (zip bombs, path traversal). Every refusal is an InputError naming the field; no message shows the
+server's folders.
+
+Handlers form a registry, one per file type, each declaring what it accepts (suffixes, first bytes) and how to
+read it. The vector handlers give one normalised result (read_vector): a GeoDataFrame in WGS84 with the file's
+own columns, indexed by row number in the file from 1. The user's `crs` wins over the file's, since files from
+Chinese map services often claim WGS84 but hold GCJ-02. Domain importers map that result to their models; a
+domain app may register a handler of its own from its AppConfig.ready() (pipelines_mgmt: EPANET .inp).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import prcoords
+import pyogrio
+import shapely
+from django.conf import settings
+from django.core.files import File
+from pyproj import CRS
+from rest_framework.parsers import MultiPartParser
+
+from core.errors import InputError, without_paths
+from core.geo import OFFSET_CRS, SUPPORTED_CRS_TEXT, parse_crs
+
+HEAD_BYTES = 4096  # what the type checks look at
+FORM_BYTES = 64 * 1024  # the multipart form around an uploaded file
+MAX_FEATURES = 200_000
+MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
+MAX_ZIP_RATIO = 200  # deflate rarely beats ~10:1 on real vector data; a bomb is 1000:1 and more
+MAX_ZIP_ENTRIES = 64
+WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape")
+LON_COLUMNS = ("lon", "lng", "long", "longitude", "x", "经度")
+LAT_COLUMNS = ("lat", "latitude", "y", "纬度")
+_KML_BOOKKEEPING = {"id", "tessellate", "extrude", "visibility", "drawOrder", "icon", "altitudeMode", "begin", "end"}
+
+
+def max_bytes() -> int:
+    return settings.CITYOPS_IMPORT_MAX_BYTES
+
+
+@dataclass(frozen=True)
+class Received:
+    """A file through the gate: `path` is what its handler reads (a zip's unpacked .shp or folder), `name` the
+    file's own name for messages."""
+
+    path: Path
+    name: str
+    handler: Handler
+
+
+@dataclass(frozen=True)
+class VectorRead:
+    frame: gpd.GeoDataFrame  # WGS84; index = row number in the file, from 1; the file's own columns
+    source_crs: str
+    assumed_crs: bool  # neither the file nor the user said: the format's own CRS was taken
+
+
+# -------------------------------------------------------------------------------------------------- handlers
+
+
+class Handler:
+    """A file type: the suffixes and first bytes it accepts, and what is read from a stored file."""
+
+    name = ""
+    label = ""
+    suffixes: tuple[str, ...] = ()
+
+    def accepts(self, head: bytes) -> bool:
+        raise NotImplementedError
+
+    def unpack(self, path: Path, scratch: Path) -> Path:
+        """What the handler reads: the stored file itself, unless it is an archive."""
+        return path
+
+    def unreadable(self, received: Received, reason: str) -> InputError:
+        return InputError("file", f"{received.name} is not a readable {self.label}: {without_paths(reason)[:200]}")
+
+
+def _text(head: bytes) -> bytes | None:
+    """The start of a text file without its BOM and leading blanks; None for binary content."""
+    if b"\x00" in head:
+        return None
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")
+
+
+class VectorHandler(Handler):
+    """A file GDAL reads as layers of features."""
+
+    default_crs: str | None = None  # the format's CRS by definition, for a file that says none
+    missing_crs = "the file declares no CRS"
+
+    def layers(self, received: Received) -> list[tuple[str, str]]:
+        """[(layer name, geometry type)] as GDAL lists them."""
+        try:
+            found = pyogrio.list_layers(received.path)
+        except Exception as exc:  # pyogrio raises DataSourceError & co. for anything GDAL cannot open
+            raise self.unreadable(received, str(exc)) from None
+        return [(str(name), str(kind or "")) for name, kind in found]
+
+    def read(self, received: Received, layer: str | None, columns: dict) -> gpd.GeoDataFrame:
+        """The features of `layer` (else the first) in the file's own CRS."""
+        available = [name for name, _ in self.layers(received)]
+        if not available:
+            raise InputError("file", f"{received.name} holds no layer")
+        if layer and layer not in available:
+            raise InputError("layer", f"no layer {layer!r}; layers: {', '.join(available)}")
+        frames = [self._read_layer(received, name) for name in ([layer] if layer else self.default_layers(available))]
+        if len(frames) == 1:
+            return frames[0]
+        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+
+    def default_layers(self, available: list[str]) -> list[str]:
+        return available[:1]
+
+    def _read_layer(self, received: Received, layer: str) -> gpd.GeoDataFrame:
+        try:
+            return pyogrio.read_dataframe(received.path, layer=layer, max_features=MAX_FEATURES + 1, encoding=None)
+        except Exception as exc:
+            raise self.unreadable(received, f"layer {layer!r}: {exc}") from None
+
+
+class GeoJsonHandler(VectorHandler):
+    name, label, suffixes = "geojson", "GeoJSON file", (".geojson", ".json")
+    default_crs = "wgs84"  # RFC 7946
+
+    def accepts(self, head):
+        text = _text(head)
+        return text is not None and text.startswith(b"{")
+
+
+class GeoPackageHandler(VectorHandler):
+    name, label, suffixes = "gpkg", "GeoPackage", (".gpkg",)
+
+    def accepts(self, head):
+        return head.startswith(b"SQLite format 3\x00")
+
+
+class ShapefileHandler(VectorHandler):
+    """A zip of one or more shapefiles (each a layer named by its file)."""
+
+    name, label, suffixes = "shp", "zipped shapefile", (".zip",)
+    missing_crs = "the shapefile has no .prj file"
+
+    def accepts(self, head):
+        return head.startswith(b"PK\x03\x04")
+
+    def unpack(self, path, scratch):
+        """Extract the shapefiles after checking sizes and names; the .shp, or the folder when there are several."""
+        try:
+            archive = zipfile.ZipFile(path)
+        except zipfile.BadZipFile:
+            raise InputError("file", "the file is not a readable zip archive") from None
+        with archive:
+            entries = [info for info in archive.infolist() if not info.is_dir()]
+            _check_zip(entries)
+            shps = [info.filename[:-4] for info in entries if info.filename.lower().endswith(".shp")]
+            stems = {stem: Path(stem).name for stem in shps}  # in the zip → in the scratch folder
+            if not stems:
+                raise InputError("file", "the zip holds no .shp file")
+            if len(set(stems.values())) < len(stems):
+                raise InputError("file", "the zip holds two shapefiles of the same name")
+            written = 0
+            for info in entries:
+                stem = next((s for s in stems if info.filename.startswith(s + ".")), None)
+                if stem is None:
+                    continue
+                target = scratch / (stems[stem] + info.filename[len(stem) :].lower())
+                with archive.open(info) as source, open(target, "wb") as out:
+                    while chunk := source.read(1 << 20):
+                        written += len(chunk)
+                        if written > MAX_UNZIPPED_BYTES:  # sizes in the directory can lie
+                            raise InputError("file", "the zip unpacks to more than it declares")
+                        out.write(chunk)
+        return scratch / f"{next(iter(stems.values()))}.shp" if len(stems) == 1 else scratch
+
+
+def _check_zip(entries: list[zipfile.ZipInfo]) -> None:
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise InputError("file", f"the zip holds {len(entries)} files; at most {MAX_ZIP_ENTRIES}")
+    total = sum(info.file_size for info in entries)
+    packed = sum(info.compress_size for info in entries) or 1
+    if total > MAX_UNZIPPED_BYTES:
+        raise InputError("file", f"the zip would unpack to {total} bytes; at most {MAX_UNZIPPED_BYTES}")
+    if total / packed > MAX_ZIP_RATIO:
+        raise InputError("file", f"the zip is compressed {total / packed:.0f}:1, refused as a possible zip bomb")
+    for info in entries:
+        name = Path(info.filename)
+        if name.is_absolute() or ".." in name.parts:
+            raise InputError("file", f"unsafe path in the zip: {info.filename!r}")
+
+
+class CsvHandler(VectorHandler):
+    """A table with a WKT column or longitude/latitude columns (`columns` names them when the defaults miss)."""
+
+    name, label, suffixes = "csv", "CSV file", (".csv",)
+    default_crs = "wgs84"  # lon/lat by convention
+
+    def accepts(self, head):
+        return _text(head) is not None
+
+    def layers(self, received):
+        return [(Path(received.name).stem, "Unknown")]
+
+    def read(self, received, layer, columns):
+        for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
+            try:
+                frame = pd.read_csv(received.path, encoding=encoding, dtype_backend="numpy_nullable")
+                break
+            except UnicodeDecodeError:
+                continue
+            except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+                raise self.unreadable(received, str(exc)) from None
+        else:
+            raise InputError("file", "the CSV is neither UTF-8 nor GB18030 text")
+        lower = {str(name).strip().lower(): name for name in frame.columns}
+
+        def pick(given: str | None, candidates) -> str | None:
+            if given:
+                if given not in frame.columns:
+                    raise InputError(
+                        "columns", f"no column {given!r} in the CSV; columns: {', '.join(map(str, frame.columns))}"
+                    )
+                return given
+            return next((lower[c] for c in candidates if c in lower), None)
+
+        wkt = pick(columns.get("wkt"), WKT_COLUMNS) if not (columns.get("lon") or columns.get("lat")) else None
+        if wkt:
+            text = frame[wkt].astype("string").fillna("").to_numpy(dtype=object)
+            geometry = shapely.from_wkt(text, on_invalid="ignore")
+            frame = frame.drop(columns=[wkt])
+        else:
+            lon, lat = pick(columns.get("lon"), LON_COLUMNS), pick(columns.get("lat"), LAT_COLUMNS)
+            if not lon or not lat:
+                raise InputError(
+                    "columns",
+                    "the CSV needs a WKT column (wkt, geometry) or longitude/latitude columns (lon, lat, 经度, 纬度)",
+                )
+            x = pd.to_numeric(frame[lon], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            y = pd.to_numeric(frame[lat], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            geometry = np.where(np.isnan(x) | np.isnan(y), None, shapely.points(np.nan_to_num(x), np.nan_to_num(y)))
+            frame = frame.drop(columns=[lon, lat])
+        return gpd.GeoDataFrame(frame, geometry=list(geometry), crs=None)
+
+
+class KmlHandler(VectorHandler):
+    """KML: every folder is a layer, and all of them are read unless one is named."""
+
+    name, label, suffixes = "kml", "KML file", (".kml",)
+    default_crs = "wgs84"  # KML is WGS84 by definition
+
+    def accepts(self, head):
+        text = _text(head)
+        return text is not None and text.startswith(b"<") and b"<kml" in text.lower()
+
+    def default_layers(self, available):
+        return available
+
+    def read(self, received, layer, columns):
+        frame = super().read(received, layer, columns)
+        # LIBKML's bookkeeping fields, and columns no placemark fills; <name> is our `name`
+        frame = frame.drop(columns=[c for c in frame.columns if c in _KML_BOOKKEEPING or frame[c].isna().all()])
+        return frame.rename(columns={"Name": "name"})
+
+
+_HANDLERS: dict[str, Handler] = {}
+
+
+def register(handler: Handler) -> Handler:
+    """Make a file type importable (by its name in a target's `formats`)."""
+    _HANDLERS[handler.name] = handler
+    return handler
+
+
+def handler(name: str) -> Handler:
+    return _HANDLERS[name]
+
+
+VECTOR_FORMATS = tuple(
+    register(h).name for h in (GeoJsonHandler(), GeoPackageHandler(), ShapefileHandler(), CsvHandler(), KmlHandler())
+)
+
+
+# ------------------------------------------------------------------------------------------------------ gate
+
+
+def choose(name: str, size: int, formats: Sequence[str], fmt: str | None = None) -> Handler:
+    """Before a byte is read: the size limit, then the handler of the type `fmt` (or else the name) claims."""
+    if size > max_bytes():
+        raise InputError("file", f"the file is {size} bytes; at most {max_bytes()}")
+    if fmt:
+        if fmt not in formats:
+            raise InputError("format", f"unsupported format {fmt!r}; use one of {', '.join(formats)}")
+        return _HANDLERS[fmt]
+    suffix = Path(name).suffix.lower()
+    found = next((_HANDLERS[f] for f in formats if suffix in _HANDLERS[f].suffixes), None)
+    if found is None:
+        kinds = [f"{_HANDLERS[f].suffixes[0]} ({_HANDLERS[f].label})" for f in formats]
+        choices = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
+        raise InputError("file", f"cannot tell the type of {name!r}; give a {choices}")
+    return found
+
+
+def store(file: File, folder: Path) -> Path:
+    """Write an upload (or an opened local file) into `folder`, chunk by chunk."""
+    path = folder / ("upload" + Path(file.name).suffix.lower())
+    with open(path, "wb") as out:
+        for chunk in file.chunks():
+            out.write(chunk)
+    return path
+
+
+@contextmanager
+def opened(path: Path, name: str, handler: Handler) -> Iterator[Received]:
+    """A stored file whose first bytes must match its handler, unpacked into a scratch folder kept while in use."""
+    with open(path, "rb") as stored:
+        head = stored.read(HEAD_BYTES)
+    if not head:
+        raise InputError("file", "the file is empty")
+    if not handler.accepts(head):
+        raise InputError("file", f"{name} does not hold what it claims: it is not a {handler.label}")
+    with tempfile.TemporaryDirectory(prefix="cityops-import-") as scratch:
+        yield Received(handler.unpack(path, Path(scratch)), name, handler)
+
+
+@contextmanager
+def receive(file: File, formats: Sequence[str], *, fmt: str | None = None) -> Iterator[Received]:
+    """The whole gate for a file read once: checked, stored in a temporary folder, opened."""
+    chosen = choose(file.name, file.size, formats, fmt)
+    with (
+        tempfile.TemporaryDirectory(prefix="cityops-upload-") as folder,
+        opened(store(file, Path(folder)), file.name, chosen) as received,
+    ):
+        yield received
+
+
+def local_file(path: str | Path) -> File:
+    """A file on this server (a command's argument) as the gate takes an upload; use it in a `with`."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file", f"no file {path}")
+    return File(path.open("rb"), name=path.name)
+
+
+class UploadParser(MultiPartParser):
+    """Multipart, refused from its declared length before it is parsed (under ASGI the body limit answers 413
+    even earlier: core/http_bridge.py)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        declared = parser_context["request"].META.get("CONTENT_LENGTH") or "0"
+        if not declared.isdigit() or int(declared) > max_bytes() + FORM_BYTES:
+            raise InputError("file", f"the upload is larger than {max_bytes()} bytes")
+        return super().parse(stream, media_type, parser_context)
+
+
+# ---------------------------------------------------------------------------------------------------- reading
+
+
+def read_vector(received: Received, *, layer: str | None = None, crs: str | None = None, columns=None) -> VectorRead:
+    """A layer of a vector file in WGS84 (`crs`, wgs84, cgcs2000, gcj02, bd09 or EPSG:n, overrides the file's)."""
+    if not isinstance(received.handler, VectorHandler):
+        raise InputError("file", f"a {received.handler.label} holds no map features")
+    given = parse_crs(crs) if crs else None
+    frame = received.handler.read(received, layer, columns or {})
+    if len(frame) > MAX_FEATURES:
+        raise InputError("file", f"more than {MAX_FEATURES} features; split the file")
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    if given:
+        source_crs = given
+    elif frame.crs is not None:
+        epsg = frame.crs.to_epsg()
+        source_crs = f"epsg:{epsg}" if epsg else frame.crs.to_string()
+    elif received.handler.default_crs:
+        source_crs = received.handler.default_crs
+    else:
+        raise InputError(
+            "crs", f"{received.handler.missing_crs}; give its CRS ({SUPPORTED_CRS_TEXT}) instead of letting us guess"
+        )
+    geometry = _to_wgs84(frame.geometry, source_crs)
+    wgs84 = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name), geometry=geometry, crs=4326)
+    return VectorRead(wgs84, source_crs, assumed_crs=not given and frame.crs is None)
+
+
+def _to_wgs84(geometry: gpd.GeoSeries, source_crs: str) -> gpd.GeoSeries:
+    if source_crs in OFFSET_CRS:
+        return gpd.GeoSeries(
+            [None if g is None else _offset_inverse(g, source_crs) for g in geometry], index=geometry.index, crs=4326
+        )
+    if source_crs in ("wgs84", "cgcs2000"):  # CGCS2000 equals WGS84 at city scale
+        return gpd.GeoSeries(geometry.values, index=geometry.index, crs=4326)
+    try:
+        target = CRS.from_user_input(source_crs)
+    except Exception:
+        raise InputError("crs", f"unknown CRS {source_crs!r}") from None
+    return gpd.GeoSeries(geometry.values, index=geometry.index, crs=target).to_crs(4326)
+
+
+def _offset_inverse(geometry, crs: str):
+    inverse = OFFSET_CRS[crs]
+
+    def convert(xy):
+        out = [inverse(prcoords.Coords(lat, lon), check_china=False) for lon, lat in xy]
+        return np.array([(p.lon, p.lat) for p in out]).reshape(-1, 2)
+
+    return shapely.transform(geometry, convert)
