@@ -25,6 +25,7 @@ from core.models import Organisation, Role
 from core.permissions import roles_required
 
 from . import selectors, services
+from .features import case_feature
 from .models import CasePhoto
 from .workflow import Action, WorkflowError
 
@@ -121,7 +122,7 @@ class CaseListView(APIView):
         except WorkflowError as exc:
             status, body = services.refusal(exc)
             return Response(body, status=status)
-        return Response(services.case_feature(case), status=201 if created else 200)
+        return Response(case_feature(case), status=201 if created else 200)
 
 
 class CaseBatchView(APIView):

@@ -12,8 +12,8 @@ from core.models import Organisation, Role, User
 from core.realtime import Viewer
 
 from . import workflow
+from .features import case_feature, photo_url
 from .models import Case, CasePhoto, Category, Component, Kind, Responsibility, UnitGrid
-from .services import case_feature, photo_url
 
 CENTRE_ROLES = (Role.ADMIN, Role.LEADER, Role.CALL_TAKER, Role.GRID_DISPATCHER, Role.OPERATOR)
 CASE_ROLES = (*CENTRE_ROLES, Role.INSPECTOR, Role.DEPARTMENT_HANDLER)
@@ -145,9 +145,14 @@ def history(case: Case) -> list[dict]:
     return out
 
 
-def allowed_actions(user: User, case: Case) -> list[str]:
-    from .services import workflow_roles
+def workflow_roles(user: User | None) -> frozenset[str]:
+    """The user's roles that the workflow knows (none for an anonymous client, an Open311 one)."""
+    if user is None or not user.is_authenticated:
+        return frozenset()
+    return frozenset(user.role_names) & {str(r) for r in workflow.ROLES}
 
+
+def allowed_actions(user: User, case: Case) -> list[str]:
     return [str(a) for a in workflow.allowed_actions(case.stage, workflow_roles(user))]
 
 

@@ -28,8 +28,10 @@ from core.realtime import Viewer
 
 from . import workflow
 from .calendar import TimeLimit, WarningPolicy, WorkingCalendar, china_2026
+from .features import case_feature, timer_state
 from .models import Case, CasePhoto, CaseTransition, Category, Component, Open311Client, UnitGrid
-from .workflow import Action, Clock, Requirement, State, WorkflowError
+from .selectors import workflow_roles
+from .workflow import Action, Clock, Requirement, WorkflowError
 
 PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MAX_PHOTO_PIXELS = 50_000_000  # what a phone or tablet camera takes; a "pixel bomb" declares far more
@@ -63,17 +65,11 @@ class IdempotencyConflict(Exception):
 @lru_cache(maxsize=1)
 def working_calendar() -> WorkingCalendar:
     """The city's working calendar: ``CITYOPS_GRID_CALENDAR`` (a JSON file, see calendar.py) or China 2026."""
-    path = getattr(settings, "CITYOPS_GRID_CALENDAR", "")
+    path = settings.CITYOPS_GRID_CALENDAR
     if path:
         with open(path, encoding="utf-8") as f:
             return WorkingCalendar.from_config(json.load(f))
     return china_2026()
-
-
-def workflow_roles(user: User | None) -> frozenset[str]:
-    if user is None or not user.is_authenticated:
-        return frozenset()
-    return frozenset(user.role_names) & {str(r) for r in workflow.ROLES}
 
 
 # -- input checks ------------------------------------------------------------------------------------------
@@ -280,67 +276,7 @@ def _stop_clock(case: Case) -> None:
     case.clock, case.clock_seconds, case.deadline_at, case.yellow_at, case.alerted = "", None, None, None, ""
 
 
-def timer_state(case: Case, now: datetime | None = None) -> str | None:
-    """green / yellow / red of the running clock; None when no clock runs (reported, suspended, closed …)."""
-    if case.deadline_at is None:
-        return None
-    now = now or timezone.now()
-    if now > case.deadline_at:
-        return Case.Timer.RED
-    if case.yellow_at is not None and now >= case.yellow_at:
-        return Case.Timer.YELLOW
-    return Case.Timer.GREEN
-
-
-# -- features and events -----------------------------------------------------------------------------------
-
-
-def photo_url(photo_id: int) -> str:
-    return f"/api/grid/photos/{photo_id}/"
-
-
-def _person(user: User | None) -> dict | None:
-    if user is None:
-        return None
-    return {"id": user.pk, "username": user.username, "name": user.get_full_name() or user.username}
-
-
-def case_feature(case: Case, now: datetime | None = None, photo_ids: list[int] | None = None) -> dict:
-    """A case as a GeoJSON Feature (the API's and the event log's shape)."""
-    if photo_ids is None:
-        photo_ids = [p.pk for p in case.photos.all()]
-    category, department = case.category, case.department
-    reporter = _person(case.reporter)
-    if reporter is None and case.reporter_contact:
-        reporter = {"id": None, "username": None, "name": case.reporter_contact.get("name") or case.channel}
-    return {
-        "type": "Feature",
-        "id": case.pk,
-        "geometry": {"type": "Point", "coordinates": [case.geom.x, case.geom.y]},
-        "properties": {
-            "id": case.pk,
-            "number": case.number,
-            "stage": case.stage,
-            "stage_label": workflow.STATE_LABELS[State(case.stage)],
-            "channel": case.channel,
-            "category_code": category.code,
-            "category_label": category.name,
-            "category_kind": category.kind,
-            "grid_code": case.grid.code if case.grid_id else None,
-            "component_id": case.component.ident if case.component_id else None,
-            "address": case.address,
-            "description": case.description,
-            "department": {"id": department.pk, "name": department.name} if department else None,
-            "reporter": reporter,
-            "checker_id": case.checker_id,
-            "confirmer_id": case.confirmer_id,
-            "reported_at": case.reported_at.isoformat(),
-            "deadline_at": case.deadline_at.isoformat() if case.deadline_at else None,
-            "timer_state": timer_state(case, now),
-            "photos": [photo_url(pk) for pk in photo_ids],
-            "updated_at": case.updated_at.isoformat() if case.updated_at else None,
-        },
-    }
+# -- events ------------------------------------------------------------------------------------------------
 
 
 def centre_organisation_id() -> int | None:

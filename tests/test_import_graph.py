@@ -1,5 +1,6 @@
 """The shape ARCHITECTURE.md promises, checked on the source: no import cycle between apps, the shared apps
-(core, gis) import no domain app, and only the demo's own modules import the demo generator in data/.
+(core, gis) import no domain app, an app's reads (selectors) never import its writes (services), and only the
+demo's own modules import the demo generator in data/.
 
 Every import statement counts, also one inside a function (that is how cycles used to hide).
 """
@@ -61,3 +62,27 @@ def test_only_the_demo_imports_the_demo_generator():
 def test_the_walk_sees_imports_inside_functions():
     """dispatch/apps.py imports core only inside ready(): the walk must find it, or the tests above prove little."""
     assert ("dispatch", "core", APPS["dispatch"] / "apps.py") in imports()
+
+
+def imported_modules(app: str, path: Path) -> set[str]:
+    """The dotted modules a file of ``app`` imports, relative imports resolved (``from . import x`` may be a module)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            package = ".".join(filter(None, [app if node.level else None, node.module]))
+            found |= {package} | {f"{package}.{alias.name}" for alias in node.names}
+    return found
+
+
+def test_selectors_import_no_services():
+    """Reads must not depend on writes: what both need (a Feature's shape) lives in a module both import."""
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for app, folder in APPS.items()
+        for path in folder.rglob("selectors.py")
+        for module in imported_modules(app, path)
+        if module == f"{app}.services" or module.startswith(f"{app}.services.")
+    ]
+    assert wrong == []

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from core.models import AdminArea, Event, Organisation
-from grid import services
+from grid import features, services
 from grid.calendar import SHANGHAI
 from grid.models import Case
 
@@ -43,9 +43,9 @@ def test_dispatch_and_handling_over_a_holiday_weekend(make_case):
     assert case.dispatch_deadline == at(2026, 9, 24, 17, 0)
     # 17:30-18:00 Thursday, then 中秋 (Fri 25 - Sun 27), then Monday 08:30-12:00 and 14:00-15:00
     assert case.handling_deadline == case.deadline_at == at(2026, 9, 28, 15, 0)
-    assert services.timer_state(case, at(2026, 9, 28, 10, 0)) == "green"
-    assert services.timer_state(case, at(2026, 9, 28, 14, 0)) == "yellow"  # 4 of 5 working hours used
-    assert services.timer_state(case, at(2026, 9, 28, 15, 1)) == "red"
+    assert features.timer_state(case, at(2026, 9, 28, 10, 0)) == "green"
+    assert features.timer_state(case, at(2026, 9, 28, 14, 0)) == "yellow"  # 4 of 5 working hours used
+    assert features.timer_state(case, at(2026, 9, 28, 15, 1)) == "red"
 
 
 def test_working_day_limit_skips_national_day(make_case):
@@ -82,7 +82,7 @@ def test_suspension_keeps_the_remaining_working_time(make_case, user_for):
     case = make_case("06012", at(2026, 9, 24, 16, 0), dispatched=at(2026, 9, 24, 17, 30))
     leader = user_for("shiftleader")
     case = services.transition(leader, case, "suspend", services.Step(note="暴雨停工"), now=at(2026, 9, 28, 10))
-    assert case.stage == "suspended" and case.deadline_at is None and services.timer_state(case) is None
+    assert case.stage == "suspended" and case.deadline_at is None and features.timer_state(case) is None
     assert case.paused_seconds == 3 * 3600  # 10:00-12:00 and 14:00-15:00
     case = services.transition(leader, case, "resume", now=at(2026, 9, 30, 17, 0))
     # 17:00-18:00 Wednesday, 国庆 Oct 1-7, then 08:30-10:30 Thursday Oct 8
