@@ -26,7 +26,7 @@ from core.models import Role
 from core.permissions import roles_required
 from core.realtime import TOPIC_ROLES, Viewer
 
-from . import selectors, services, tracks
+from . import device_security, selectors, services, tracks
 from .features import incident_feature
 from .models import AGENCY_CODES, Assignment, Incident, IncidentType
 
@@ -91,13 +91,19 @@ def osmand(request: HttpRequest) -> HttpResponse:
     """One position per request (GET query, or form body when the query is empty); 200 only after commit.
 
     The device id a phone sends is the secret token an administrator issued for its unit: any other id, a unit's
-    plain name or a guess, gets one and the same answer, so ids cannot be told apart."""
+    plain name or a guess, gets one and the same answer, so ids cannot be told apart; too many positions from one
+    address or with one id, known or not, get a 429 before the id is looked up."""
     if request.method not in ("GET", "POST"):
         return HttpResponse("use GET or POST\n", status=405, content_type="text/plain")
     params = request.GET if request.GET else request.POST
     token = params.get("id") or params.get("deviceid")
     if not token:
         return HttpResponse("'id' (the device token) is required\n", status=400, content_type="text/plain")
+    retry_after = device_security.osmand_retry_after(token, request.META.get("REMOTE_ADDR", ""))
+    if retry_after is not None:
+        response = HttpResponse("too many positions\n", status=429, content_type="text/plain")
+        response["Retry-After"] = str(retry_after)
+        return response
     unit = selectors.osmand_device(token)
     if unit is None:
         return HttpResponse("device not recognised\n", status=403, content_type="text/plain")

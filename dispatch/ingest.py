@@ -5,7 +5,8 @@ is decoded on its own (a bad frame is logged and dropped, never fatal), and repl
 one sender task. Location frames (0x0200, 0x0704) go to the shared ``BatchWriter``; their 0x8001 waits for
 the batch's commit, so a terminal that does not get the ack resends, and ``(terminal, fix_time)``
 de-duplication makes the resend harmless. Database work runs in two dedicated threads (writes; look-ups)
-so the event loop never blocks on PostgreSQL.
+so the event loop never blocks on PostgreSQL. An address holds at most CITYOPS_JT808_CONNECTIONS_PER_ADDRESS
+connections, and repeated failed authentications cut it off for a while (``device_security``).
 """
 
 import asyncio
@@ -13,6 +14,7 @@ import contextlib
 import hmac
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,7 +24,7 @@ from django.db import connections
 
 from core.realtime import VEHICLE_GROUP
 
-from . import jt808, selectors, tracks
+from . import device_security, jt808, selectors, tracks
 from .jt808 import GeneralResult, MsgId, RegisterResult
 
 log = logging.getLogger(__name__)
@@ -158,6 +160,7 @@ class Connection:
         self.reader = reader
         self.writer = writer
         self.peer = writer.get_extra_info("peername")
+        self.source = _source(writer)
         self.serial = 0
         self.phone: str | None = None  # set by a successful 0x0102
         self.vehicle_id: int | None = None
@@ -258,6 +261,8 @@ class Connection:
         await self.replies.put(self.response(header, GeneralResult.FAILURE))
 
     async def _register(self, header: jt808.Header, body: jt808.Register) -> None:
+        if await self._backing_off():
+            return
         outcome, code = await self.server.lookup(_registration, header.phone, body.plate)
         if outcome is RegisterResult.SUCCESS:
             log.info("terminal %s registered (plate %s)", header.phone, body.plate)
@@ -273,9 +278,12 @@ class Connection:
         reply = jt808.encode_frame(jt808.response_header(header, MsgId.REGISTER_RESPONSE, self.next_serial()), result)
         await self.replies.put(reply)
         if outcome is not RegisterResult.SUCCESS:
+            await self._failed(header.phone)
             await self.replies.put(CLOSE)
 
     async def _authenticate(self, header: jt808.Header, body: jt808.Authenticate) -> None:
+        if await self._backing_off():
+            return
         unit = await self.server.lookup(selectors.jt808_terminal, header.phone)
         expected = unit.jt808_auth_code if unit is not None else ""
         if expected and hmac.compare_digest(expected.encode(), body.auth_code.encode()):
@@ -285,6 +293,25 @@ class Connection:
             log.warning("authentication refused for terminal %s (%s)", header.phone, self.peer)
             result = GeneralResult.FAILURE
         await self.replies.put(self.response(header, result))
+        if result is GeneralResult.FAILURE:
+            await self._failed(header.phone)
+
+    async def _backing_off(self) -> bool:
+        """An address cut off after failed authentications gets no answer from a connection opened before."""
+        if await self.server.guard.refused(self.source):
+            log.warning("terminal %s closed: its address is backing off after failed authentications", self.peer)
+            await self.replies.put(CLOSE)
+            return True
+        return False
+
+    async def _failed(self, phone: str) -> None:
+        """Count the failure; past the limit the address is cut off, and a new burst is an alarm and audited."""
+        refused, bursts = await self.server.guard.failed(self.source, phone)
+        if bursts:
+            await self.server.lookup(device_security.report_auth_failures, self.source, phone, bursts)
+        if refused:
+            log.warning("terminal %s cut off after failed authentications (%s)", self.peer, ", ".join(bursts))
+            await self.replies.put(CLOSE)
 
     async def _locations(self, header: jt808.Header, body: jt808.Location | jt808.LocationBatch) -> None:
         if self.phone is None or header.phone != self.phone:
@@ -322,6 +349,11 @@ def _registration(phone: str, plate: str) -> tuple[RegisterResult, str]:
     return (RegisterResult.SUCCESS, code) if code else (RegisterResult.TERMINAL_ALREADY_REGISTERED, "")
 
 
+def _source(writer: asyncio.StreamWriter) -> str:
+    """The peer's address: what the per-address limits count."""
+    return (writer.get_extra_info("peername") or ("",))[0]
+
+
 class IngestServer:
     """The listening socket, the shared batch writer and the coalesced vehicle feed of one process."""
 
@@ -333,6 +365,8 @@ class IngestServer:
         self._server: asyncio.Server | None = None
         self._publisher: asyncio.Task | None = None
         self._connections: dict[asyncio.Task, asyncio.StreamWriter] = {}
+        self._per_source: Counter[str] = Counter()
+        self.guard = device_security.Jt808Guard()
 
     async def start(self) -> None:
         self.batch.start()
@@ -358,12 +392,29 @@ class IngestServer:
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         self._connections[task] = writer
+        source = _source(writer)
+        self._per_source[source] += 1
         try:
-            await Connection(self, reader, writer).serve()
+            if await self._admitted(source):
+                await Connection(self, reader, writer).serve()
         except Exception:  # one broken session must never take the server or other terminals down
             log.exception("connection from %s failed", writer.get_extra_info("peername"))
         finally:
+            writer.close()
             self._connections.pop(task, None)
+            self._per_source[source] -= 1
+            if not self._per_source[source]:
+                del self._per_source[source]
+
+    async def _admitted(self, source: str) -> bool:
+        """Refused at once: a connection beyond the address's share, or from an address backing off."""
+        if self._per_source[source] > settings.CITYOPS_JT808_CONNECTIONS_PER_ADDRESS:
+            log.warning("connection from %s refused: %d open from that address", source, self._per_source[source] - 1)
+            return False
+        if await self.guard.refused(source):
+            log.warning("connection from %s refused: backing off after failed authentications", source)
+            return False
+        return True
 
     async def _publish(self) -> None:
         """Send positions as soon as their batch is committed, or when the 1 Hz coalescing lets a held one go;

@@ -216,7 +216,7 @@ def register_jt808_terminal(vehicle: Vehicle) -> str | None:
     claimed = Vehicle.objects.filter(pk=vehicle.pk, jt808_auth_code="").update(jt808_auth_code=code)
     if not claimed:
         return None
-    record_audit(None, "jt808.register", vehicle, f"{vehicle.call_sign} {vehicle.jt808_phone}")
+    record_audit(None, "device.jt808_registered", vehicle, f"{vehicle.call_sign} {vehicle.jt808_phone}")
     return code
 
 
@@ -224,20 +224,23 @@ def issue_osmand_token(actor: User | None, vehicle: Vehicle) -> str:
     """A new secret token (192 bits) for the unit's OsmAnd phone, to enter as its device id; shown once, kept only
     as a hash. Issuing again rotates it: the old token stops working at once."""
     token = secrets.token_urlsafe(24)
-    Vehicle.objects.filter(pk=vehicle.pk).update(osmand_token_sha256=hashlib.sha256(token.encode()).hexdigest())
-    record_audit(actor, "osmand.token_issued", vehicle, vehicle.call_sign)
+    unit = Vehicle.objects.filter(pk=vehicle.pk)
+    rotated = unit.filter(osmand_token_sha256__isnull=False).exists()
+    unit.update(osmand_token_sha256=hashlib.sha256(token.encode()).hexdigest())
+    action = "device.osmand_token_rotated" if rotated else "device.osmand_token_issued"
+    record_audit(actor, action, vehicle, vehicle.call_sign)
     return token
 
 
 def revoke_osmand_token(actor: User | None, vehicle: Vehicle) -> None:
     Vehicle.objects.filter(pk=vehicle.pk).update(osmand_token_sha256=None)
-    record_audit(actor, "osmand.token_revoked", vehicle, vehicle.call_sign)
+    record_audit(actor, "device.osmand_token_revoked", vehicle, vehicle.call_sign)
 
 
 def release_jt808_registration(actor: User | None, vehicle: Vehicle) -> None:
     """An administrator lets the unit's terminal register anew (replaced or reset): its old code stops working."""
     Vehicle.objects.filter(pk=vehicle.pk).update(jt808_auth_code="")
-    record_audit(actor, "jt808.release", vehicle, f"{vehicle.call_sign} {vehicle.jt808_phone}")
+    record_audit(actor, "device.jt808_released", vehicle, f"{vehicle.call_sign} {vehicle.jt808_phone}")
 
 
 class VehicleFeed:

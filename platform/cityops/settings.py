@@ -211,6 +211,24 @@ CITYOPS_WS_PER_USER = int(os.environ.get("CITYOPS_WS_PER_USER", "20"))
 CITYOPS_WS_MAX_MESSAGE_BYTES = 16 * 1024
 # A JT/T 808 connection that sends nothing (no position, no heartbeat) for this long is closed.
 CITYOPS_JT808_IDLE_SECONDS = float(os.environ.get("CITYOPS_JT808_IDLE_SECONDS", "180"))
+# Where the servers listen (bin/cityops and run_gps_ingest read these): every interface by default, because
+# terminals connect from the mobile network and consoles from the intranet; a proxy in front may want 127.0.0.1.
+CITYOPS_WEB_HOST = os.environ.get("CITYOPS_WEB_HOST", "0.0.0.0")  # noqa: S104
+CITYOPS_JT808_HOST = os.environ.get("CITYOPS_JT808_HOST", "0.0.0.0")  # noqa: S104
+# GPS device limits (dispatch/device_security.py, shared by all processes through Redis). OsmAnd, in `limits`
+# notation: a phone reports at 1-5 Hz, so 10/second per device token leaves room to send a backlog after a dead
+# spot at twice the fastest rate; 1500/second per source address lets a fleet of a few hundred phones behind one
+# NAT (a depot, a carrier's CGNAT) report at 5 Hz, and still stops one address from flooding the track table.
+CITYOPS_OSMAND_DEVICE_RATE = os.environ.get("CITYOPS_OSMAND_DEVICE_RATE", "10/second")
+CITYOPS_OSMAND_ADDRESS_RATE = os.environ.get("CITYOPS_OSMAND_ADDRESS_RATE", "1500/second")
+# JT/T 808: this many wrong auth codes or refused registrations from one address, or for one terminal phone, within
+# the back-off period cut the address off for that period (raised once as an alarm). A real terminal authenticates
+# once per connection with the code it stored, so a handful of failures is a reset terminal or someone guessing.
+CITYOPS_JT808_AUTH_FAILURE_LIMIT = int(os.environ.get("CITYOPS_JT808_AUTH_FAILURE_LIMIT", "5"))
+CITYOPS_JT808_AUTH_BACKOFF_MINUTES = int(os.environ.get("CITYOPS_JT808_AUTH_BACKOFF_MINUTES", "15"))
+# Concurrent JT/T 808 connections from one address per ingest process: room for a depot's or a carrier NAT's few
+# hundred terminals, and one address cannot hold the process's file descriptors (1024 by default) alone.
+CITYOPS_JT808_CONNECTIONS_PER_ADDRESS = int(os.environ.get("CITYOPS_JT808_CONNECTIONS_PER_ADDRESS", "500"))
 # Web process: threads that run Django's HTTP requests (core/http_bridge.py; keep below the database pool size),
 # and async database connections for the vector tiles served on the event loop (gis/tile_server.py).
 CITYOPS_HTTP_THREADS = int(os.environ.get("CITYOPS_HTTP_THREADS", "16"))

@@ -26,8 +26,7 @@ class Command(BaseCommand):
     help = "Serve JT/T 808 vehicle terminals over TCP and store their positions in PostGIS."
 
     def add_arguments(self, parser):
-        # Terminals connect from the mobile network, so the default is every interface.
-        parser.add_argument("--host", default="0.0.0.0")  # noqa: S104
+        parser.add_argument("--host", default=settings.CITYOPS_JT808_HOST)
         parser.add_argument("--port", type=int, default=settings.CITYOPS_JT808_PORT)
 
     def handle(self, *args, host, port, **options):

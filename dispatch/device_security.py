@@ -1,0 +1,159 @@
+"""What a GPS device may try, counted in Redis so that every web and ingest process shares the counts (the
+`limits` library, moving windows): OsmAnd positions per device token and per source address, and JT/T 808 failed
+authentications and refused registrations per source address and per terminal phone. A burst of failures cuts
+its source off for a back-off period and is raised once as an operator alarm, with an audit row.
+
+A Redis outage lets devices through (logged): emergency units' positions matter more than the limits, which come
+back with Redis.
+"""
+
+import hashlib
+import logging
+import math
+import time
+from functools import cache
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from limits import RateLimitItem, RateLimitItemPerMinute, parse
+from limits.aio.storage import RedisStorage as AsyncRedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter as AsyncMovingWindowRateLimiter
+from limits.errors import StorageError
+from limits.storage import RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from core.events import publish
+from core.services import record_audit
+
+from .models import Vehicle
+
+log = logging.getLogger(__name__)
+
+AUTH_FAILED = "device_auth_failed"  # the alarm kind
+
+
+def key_prefix() -> str:
+    """This installation's Redis namespace (the channel layer's prefix; each test run has its own)."""
+    return f"{settings.CHANNEL_LAYERS['default']['CONFIG']['prefix']}:limits"
+
+
+@cache
+def storage() -> RedisStorage:
+    return RedisStorage(settings.REDIS_URL, key_prefix=key_prefix(), wrap_exceptions=True)
+
+
+# -- OsmAnd ------------------------------------------------------------------------------------------------
+
+
+def osmand_retry_after(token: str, source: str) -> int | None:
+    """Count one position against its source address and its device token: None if it may go on, else the
+    seconds until it may.
+
+    The token is counted whether or not it is any unit's (by its hash: Redis never holds a token), before it is
+    looked up, so a refusal says nothing about which tokens exist."""
+    limiter = MovingWindowRateLimiter(storage())
+    limits = (
+        (parse(settings.CITYOPS_OSMAND_ADDRESS_RATE), "address", source),
+        (parse(settings.CITYOPS_OSMAND_DEVICE_RATE), "device", hashlib.sha256(token.encode()).hexdigest()),
+    )
+    try:
+        for item, scope, key in limits:
+            if not limiter.hit(item, "osmand", scope, key):
+                reset_at = limiter.get_window_stats(item, "osmand", scope, key).reset_time
+                return max(1, math.ceil(reset_at - time.time()))
+    except StorageError:
+        log.exception("OsmAnd rate limits unavailable: position let through")
+    return None
+
+
+# -- JT/T 808 ----------------------------------------------------------------------------------------------
+
+
+def _failures() -> RateLimitItem:
+    """Failures allowed per source or terminal within the back-off period; the last of them starts a back-off."""
+    return RateLimitItemPerMinute(
+        settings.CITYOPS_JT808_AUTH_FAILURE_LIMIT, settings.CITYOPS_JT808_AUTH_BACKOFF_MINUTES
+    )
+
+
+def _once_per_backoff() -> RateLimitItem:
+    return RateLimitItemPerMinute(1, settings.CITYOPS_JT808_AUTH_BACKOFF_MINUTES)
+
+
+class Jt808Guard:
+    """The ingest process's view of the failure counts (asynchronous: it runs on the event loop)."""
+
+    def __init__(self):
+        redis = AsyncRedisStorage(
+            f"async+{settings.REDIS_URL}", implementation="redispy", key_prefix=key_prefix(), wrap_exceptions=True
+        )
+        self._limiter = AsyncMovingWindowRateLimiter(redis)
+
+    async def refused(self, source: str) -> bool:
+        """Whether the source address is in a back-off period."""
+        try:
+            return not await self._limiter.test(_once_per_backoff(), "jt808", "refused", source)
+        except StorageError:
+            log.exception("JT/T 808 failure counts unavailable: connection from %s let through", source)
+            return False
+
+    async def failed(self, source: str, phone: str) -> tuple[bool, list[str]]:
+        """Count a wrong authentication code or a refused registration: whether the source is refused from now on,
+        and the bursts this failure began ("source", "terminal"; each once per back-off period: raise the alarm).
+
+        When the source, or the terminal phone (tried from anywhere), has reached the limit, the source is refused
+        for the back-off period: a terminal tried from many addresses cuts off each of them at its first failure,
+        while the real terminal, which has the code, goes on authenticating."""
+        limiter, failures, once = self._limiter, _failures(), _once_per_backoff()
+        try:
+            reached = []
+            for scope, key in (("source", source), ("terminal", phone)):
+                await limiter.hit(failures, "jt808", "failures", scope, key)
+                if not await limiter.test(failures, "jt808", "failures", scope, key):
+                    reached.append((scope, key))
+            if not reached:
+                return False, []
+            await limiter.hit(once, "jt808", "refused", source)
+            return True, [scope for scope, key in reached if await limiter.hit(once, "jt808", "burst", scope, key)]
+        except StorageError:
+            log.exception("JT/T 808 failure counts unavailable: failure from %s not counted", source)
+            return False, []
+
+
+def report_auth_failures(source: str, phone: str, bursts: list[str]) -> None:
+    """The operator alarm on the live feed and the audit row of a failed-authentication burst (``Jt808Guard.failed``):
+    a source address cut off, or a terminal phone tried too often (then from several addresses, each cut off)."""
+    unit = Vehicle.objects.select_related("agency").filter(jt808_phone=phone).first()
+    limit, minutes = settings.CITYOPS_JT808_AUTH_FAILURE_LIMIT, settings.CITYOPS_JT808_AUTH_BACKOFF_MINUTES
+    if "source" in bursts:
+        detail = _("%(count)d failed authentications or registrations from %(source)s in %(minutes)d min")
+    else:
+        detail = _("%(count)d failed authentications or registrations of terminal %(phone)s in %(minutes)d min")
+    detail %= {"count": limit, "source": source, "phone": phone, "minutes": minutes}
+    message = _("JT/T 808 terminal %(phone)s from %(source)s: %(detail)s; the address is refused for %(minutes)d min")
+    message %= {"phone": phone, "source": source, "detail": detail, "minutes": minutes}
+    now = timezone.now()
+    feature = {
+        "type": "Feature",
+        "id": f"{AUTH_FAILED}:{source}:{phone}:{now.timestamp():.0f}",
+        "geometry": None,
+        "properties": {
+            "kind": AUTH_FAILED,
+            "kind_label": _("Failed device authentications"),
+            "source": source,
+            "terminal": phone,
+            "bursts": bursts,
+            "vehicle_id": unit.pk if unit else None,
+            "call_sign": unit.call_sign if unit else "",
+            "agency": unit.agency.agency if unit else "",
+            "message": message,
+            "at": now.isoformat(),
+            "cleared_at": None,
+        },
+    }
+    with transaction.atomic():
+        event = publish("alarms", "alarm.device_auth_failed", feature, orgs=[unit.agency_id] if unit else ())
+        changes = {"source": source, "terminal": phone, "bursts": bursts, "failures": limit, "event": event.seq}
+        record_audit(None, "device.auth_failed", unit or event, message, changes)
