@@ -1,7 +1,8 @@
 """Building and importing the grid layers: unit grids (generated or from a GIS file) and components (部件).
 
-Files are read with geopandas/pyogrio (GeoPackage, Shapefile, GeoJSON …) and reprojected to WGS84. Every
-import runs in one transaction: a file with one bad row changes nothing, and the error names the row.
+Files come through gis.importing (GeoPackage, zipped Shapefile, GeoJSON, CSV with coordinates, KML; size and
+type checked) in WGS84. Every import runs in one transaction with its audit row: a file with one bad row
+changes nothing, and the error names the row (counted from 1, as in the file).
 """
 
 import re
@@ -12,10 +13,13 @@ import pyproj
 import shapely
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
+from django.core.files import File
 from django.db import connection, transaction
 
 from core.errors import InputError
-from core.models import AdminArea, Organisation
+from core.models import AdminArea, Organisation, User
+from core.services import record_audit
+from gis import importing
 from gis.models import Landcover, Road
 
 from . import gridding
@@ -83,20 +87,18 @@ def _text(record, field: str | None) -> str:
     return str(value).strip()
 
 
-def _read(path: str, layer: str | None):
-    import geopandas
-
-    frame = geopandas.read_file(path, layer=layer, engine="pyogrio")
-    if frame.crs is None:
-        raise InputError("file", "the layer has no coordinate reference system")
-    return frame.to_crs(4326)
+def _read(file: File, layer: str | None):
+    with importing.receive(file, importing.VECTOR_FORMATS) as received:
+        return importing.read_vector(received, layer=layer).frame
 
 
 @transaction.atomic
-def import_unit_grids(path: str, layer: str | None = None, code_field: str | None = "code", replace=False) -> int:
+def import_unit_grids(
+    actor: User | None, file: File, layer: str | None = None, code_field: str | None = "code", replace=False
+) -> int:
     """Unit grids from a polygon layer. A valid 15-digit ``code_field`` is kept (its first 12 digits must be a
     community); otherwise the grid is coded in the community that holds it (west→east, north→south)."""
-    frame = _read(path, layer)
+    frame = _read(file, layer)
     if replace:
         _replace(UnitGrid.objects.all())
     communities = {
@@ -134,6 +136,7 @@ def import_unit_grids(path: str, layer: str | None = None, code_field: str | Non
         )
     UnitGrid.objects.bulk_create(grids, batch_size=2000)
     _assign_components_to_grids()
+    record_audit(actor, "unit_grid.import", UnitGrid, f"{len(grids)} unit grids from {file.name}", {"replace": replace})
     return len(grids)
 
 
@@ -205,10 +208,11 @@ def component_ident(raw: str, legacy_classes: dict[str, str]) -> Ident:
 
 
 @transaction.atomic
-def import_components(path: str, layer: str | None = None, id_field: str = "ObjID", name_field: str = "ObjName",
-                      owner_field: str = "DeptName1", status_field: str = "ObjState") -> int:  # fmt: skip
+def import_components(actor: User | None, file: File, layer: str | None = None, id_field: str = "ObjID",
+                      name_field: str = "ObjName", owner_field: str = "DeptName1",
+                      status_field: str = "ObjState") -> int:  # fmt: skip
     """Components from a point layer with the standard attribute names (ObjID, ObjName, DeptName1, ObjState)."""
-    frame = _read(path, layer)
+    frame = _read(file, layer)
     classes = {c.code: c for c in ComponentClass.objects.all()}
     legacy = {c.legacy_code: c.code for c in classes.values() if c.legacy_code}
     owners = {o.name: o for o in Organisation.objects.all()}
@@ -239,4 +243,5 @@ def import_components(path: str, layer: str | None = None, id_field: str = "ObjI
         )
     Component.objects.bulk_create(rows, batch_size=5000)
     _assign_components_to_grids()
+    record_audit(actor, "component.import", Component, f"{len(rows)} components from {file.name}")
     return len(rows)

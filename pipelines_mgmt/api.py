@@ -1,11 +1,7 @@
 """Pipelines REST API (mounted at /api/pipelines/): networks, burst isolation, repair orders, valves, topology."""
 
-import tempfile
-from pathlib import Path
 from urllib.parse import quote
 
-from django.core.validators import slug_re
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -20,7 +16,7 @@ from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geometry, parse_point
 from core.geojson_fields import FeatureCollectionField, GeometryField
 from core.models import Organisation, Role
 from core.permissions import roles_required
-from core.services import record_audit
+from gis import importing
 
 from . import gis_import, planning, printing, selectors, services
 from .models import Network, RepairOrder, Utility, Valve
@@ -33,8 +29,6 @@ REPAIR_ORDER_ROLES = (Role.OPERATOR, Role.CALL_TAKER, Role.ADMIN)
 REPAIR_ORDER_WRITERS = roles_required(*REPAIR_ORDER_ROLES, read_roles=VIEW_ROLES)
 VALVE_WRITERS = roles_required(Role.OPERATOR, Role.ADMIN, read_roles=VIEW_ROLES)
 NETWORK_IMPORTERS = roles_required(Role.ADMIN, Role.PLANNER, read_roles=VIEW_ROLES)
-# First bytes of each accepted file type: the name alone proves nothing about the content.
-FILE_MAGIC = {".zip": (b"PK\x03\x04",), ".gpkg": (b"SQLite format 3\x00",), ".geojson": (b"{",), ".json": (b"{",)}
 
 
 def _validated(serializer_class, data) -> dict:
@@ -390,7 +384,8 @@ class ProfileView(APIView):
 
 
 class NetworkImportView(APIView):
-    """Import a network from a GIS file (multipart `file`: Shapefile .zip, .gpkg or .geojson; at most 64 MB).
+    """Import a network from a GIS file (multipart `file`: Shapefile .zip, .gpkg or .geojson; at most
+    CITYOPS_IMPORT_MAX_MB).
 
     Fields: `code`, `name`, `utility`, `owner` (organisation code), `tolerance_m` (snap, default 0.5),
     `mapping` (JSON: our field → the file's column). The topology is built from the geometry and checked
@@ -399,52 +394,31 @@ class NetworkImportView(APIView):
     """
 
     permission_classes = [NETWORK_IMPORTERS]
+    parser_classes = [importing.UploadParser]
 
     @extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
         upload = request.FILES.get("file")
         if upload is None:
             raise PipelineInputError("file", "attach the GIS file as multipart field 'file'")
-        suffix = Path(upload.name).suffix.lower()
-        if suffix not in gis_import.SUFFIXES:
-            raise PipelineInputError("file", f"{upload.name}: give a .zip (Shapefile), .gpkg or .geojson file")
-        if upload.size > gis_import.MAX_UPLOAD_BYTES:
-            raise PipelineInputError("file", f"the file is {upload.size} bytes; at most {gis_import.MAX_UPLOAD_BYTES}")
-        head = upload.read(32).lstrip()
-        upload.seek(0)
-        if not head.startswith(FILE_MAGIC[suffix]):
-            raise PipelineInputError("file", f"{upload.name} does not hold what its {suffix} name says")
-        code = request.data.get("code", "")
-        if not code or not slug_re.fullmatch(code) or len(code) > 32:
-            raise PipelineInputError("code", "a network code of letters, digits, - and _ (at most 32)")
-        utility = request.data.get("utility", "")
-        if utility not in Utility.values:
-            raise PipelineInputError("utility", f"one of {', '.join(Utility.values)}")
         owner = Organisation.objects.filter(code=request.data.get("owner", "")).first()
         if owner is None:
             raise PipelineInputError("owner", "the code of the organisation that owns the network")
         try:
             tolerance = float(request.data.get("tolerance_m", 0.5))
         except ValueError:
-            tolerance = -1
-        if not 0 < tolerance <= 10:
-            raise PipelineInputError("tolerance_m", "a snap tolerance in metres, above 0 and at most 10")
+            raise PipelineInputError("tolerance_m", "a snap tolerance in metres") from None
         try:
             mapping = gis_import.parse_mapping(request.data.get("mapping"))
         except gis_import.GisImportError as error:
             raise PipelineInputError("mapping", str(error)) from None
+        code = request.data.get("code", "")
         options = gis_import.ImportOptions(
-            code=code, name=request.data.get("name") or code, utility=utility, owner=owner, tolerance_m=tolerance,
-            mapping=mapping,
+            code=code, name=request.data.get("name") or code, utility=request.data.get("utility", ""), owner=owner,
+            tolerance_m=tolerance, mapping=mapping,
         )  # fmt: skip
         try:
-            with tempfile.NamedTemporaryFile(suffix=suffix) as handle, transaction.atomic():
-                for chunk in upload.chunks():
-                    handle.write(chunk)
-                handle.flush()
-                network, report = gis_import.import_file(handle.name, options)
-                record_audit(request.user, "network.import", network, f"{network.code} from {upload.name}",
-                             report["counts"])  # fmt: skip
+            network, report = services.import_network(request.user, upload, options)
         except gis_import.GisImportError as error:
             body = {"error": "invalid_input", "field": "file", "detail": str(error)}
             if error.report is not None:

@@ -9,10 +9,13 @@ class PipelinesConfig(AppConfig):
     def ready(self):
         from core import hooks
         from core.realtime import register_snapshot
+        from gis import importing
 
         from . import layers
+        from .importers import EpanetHandler
         from .services import on_incident_opened, pipeline_snapshot
 
+        importing.register(EpanetHandler())
         register_snapshot("pipeline", pipeline_snapshot)
         hooks.incident_opened.connect(on_incident_opened)
         layers.register_layers()

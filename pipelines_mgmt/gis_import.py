@@ -1,10 +1,11 @@
 """Import of a pipe network from GIS files (zipped Shapefile, GeoPackage, GeoJSON) and export to GeoPackage.
 
-GIS files hold lines, not a graph: the topology is built from the geometry (topology.build_from_lines: snap,
-split at tees and valves) and checked before anything is written. A file whose lines do not form one
-connected network, or with any topology error, is refused with the validation report; an accepted file is
-written in one transaction. Attributes are read through a mapping (our field → the file's column), so a
-utility's own column names (管径, 材质, …) work without editing the file.
+The file comes through gis.importing (size, type and zip checks, layers in WGS84); GIS files hold lines, not a
+graph: the topology is built from the geometry (topology.build_from_lines: snap, split at tees and valves) and
+checked before anything is written. A file whose lines do not form one connected network, or with any
+topology error, is refused with the validation report; services.import_network writes an accepted one in one
+transaction. Attributes are read through a mapping (our field → the file's column), so a utility's own column
+names (管径, 材质, …) work without editing the file.
 """
 
 import json
@@ -15,23 +16,19 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import pyproj
 import shapely
 from django.conf import settings
 from django.contrib.gis.geos import LineString, Point
-from django.db import transaction
 
-from core.errors import without_paths
 from core.models import Organisation
+from gis import importing
 
 from . import topology
 from .models import Network, Node, Pipe, Utility, Valve
-from .services import bump_network_version
 
 BATCH = 2000
-SUFFIXES = (".zip", ".gpkg", ".geojson", ".json")
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+FORMATS = ("shp", "gpkg", "geojson")  # gis.importing handlers; the first named in a refusal
 # Our field → the column names looked for when the mapping does not name one (first found wins).
 DEFAULT_COLUMNS = {
     "code": ("code", "id", "编号", "管线编号"),
@@ -79,59 +76,33 @@ class ImportOptions:
     mapping: dict = field(default_factory=dict)
     pipe_layer: str | None = None
     point_layer: str | None = None
-    source_epsg: int | None = None  # for files without a CRS
+    crs: str | None = None  # the file's CRS when it says none or a wrong one (wgs84, gcj02, EPSG:n …)
 
 
-def _layers(path: Path) -> tuple[str, list[tuple[str, str]]]:
-    """(path as GDAL reads it, [(layer, geometry type)])."""
-    source = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
-    try:
-        layers = pyogrio.list_layers(source)
-    except Exception as exc:  # GDAL's errors come in several types; all mean "not a readable GIS file"
-        reason = without_paths(str(exc))
-        raise GisImportError(f"{path.name} is not a readable Shapefile zip, GeoPackage or GeoJSON: {reason}") from exc
-    return source, [(str(name), str(kind or "")) for name, kind in layers]
-
-
-def read_file(path: str | Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
-    """The line layer and the point layer (valves and sources) of a file, in the metric CRS."""
-    path = Path(path)
-    if path.suffix.lower() not in SUFFIXES:
-        raise GisImportError(f"{path.name}: give a .zip (Shapefile), .gpkg or .geojson file")
-    source, layers = _layers(path)
+def read_layers(received: importing.Received, options: ImportOptions):
+    """The line layer and the point layer (valves and sources, or None) of a file, in the metric CRS."""
+    layers = received.handler.layers(received)
     # A GeoJSON file with lines and points is one layer of geometry type "Unknown": read it as both.
     mixed = [name for name, kind in layers if "LineString" not in kind and "Point" not in kind]
     line_layers = [name for name, kind in layers if "LineString" in kind] + mixed
     point_layers = [name for name, kind in layers if "Point" in kind]
     pipe_layer = options.pipe_layer or (line_layers[0] if line_layers else None)
     if pipe_layer is None:
-        raise GisImportError(f"{path.name} has no line layer; layers: {', '.join(n for n, _ in layers) or 'none'}")
+        names = ", ".join(n for n, _ in layers) or "none"
+        raise GisImportError(f"{received.name} has no line layer; layers: {names}")
     point_layer = options.point_layer or (point_layers[0] if point_layers else None)
-    frames = []
-    for layer in (pipe_layer, point_layer):
-        if layer is None:
-            frames.append(None)
-            continue
-        try:
-            frame = gpd.read_file(source, layer=layer, engine="pyogrio")
-        except Exception as exc:
-            raise GisImportError(f"{path.name}: layer {layer!r} cannot be read: {without_paths(str(exc))}") from exc
-        frames.append(_to_metric(frame, options.source_epsg, path.name, layer))
-    lines, points = frames
-    if points is None and lines is not None and (lines.geom_type == "Point").any():  # GeoJSON: one mixed layer
+    lines = _metric_layer(received, pipe_layer, options.crs)
+    points = _metric_layer(received, point_layer, options.crs) if point_layer else None
+    if points is None and (lines.geom_type == "Point").any():  # GeoJSON: one mixed layer
         points = lines[lines.geom_type == "Point"]
-    if lines is not None:
-        lines = lines[lines.geom_type.isin(["LineString", "MultiLineString"])]
-    if lines is None or lines.empty:
-        raise GisImportError(f"{path.name}: the layer {pipe_layer!r} holds no lines")
+    lines = lines[lines.geom_type.isin(["LineString", "MultiLineString"])]
+    if lines.empty:
+        raise GisImportError(f"{received.name}: the layer {pipe_layer!r} holds no lines")
     return lines, points
 
 
-def _to_metric(frame: gpd.GeoDataFrame, source_epsg: int | None, name: str, layer: str) -> gpd.GeoDataFrame:
-    if frame.crs is None:
-        if source_epsg is None:
-            raise GisImportError(f"{name}: layer {layer!r} has no CRS; say which one (EPSG code)")
-        frame = frame.set_crs(source_epsg)
+def _metric_layer(received: importing.Received, layer: str, crs: str | None) -> gpd.GeoDataFrame:
+    frame = importing.read_vector(received, layer=layer, crs=crs).frame
     frame = frame[~frame.geometry.isna() & ~frame.geometry.is_empty]
     return frame.to_crs(settings.CITYOPS_METRIC_SRID)
 
@@ -171,13 +142,13 @@ def _material(value) -> str:
     return MATERIAL_WORDS.get(text, MATERIAL_WORDS.get(text.upper(), Pipe.Material.OTHER))
 
 
-def build(path: str | Path, options: ImportOptions) -> topology.BuiltNetwork:
+def build(received: importing.Received, options: ImportOptions) -> topology.BuiltNetwork:
     """Read a file and build its network (no database writes); raises GisImportError with the report."""
-    lines, points = read_file(path, options)
+    lines, points = read_layers(received, options)
     line_rows = _records(lines, ("code", "diameter_mm", "material", "install_year", "depth_start_m", "depth_end_m",
                                  "pressure_class"), options.mapping)  # fmt: skip
     parts = []
-    for row, (geometry, attrs) in enumerate(zip(lines.geometry, line_rows, strict=True), start=1):
+    for row, geometry, attrs in zip(lines.index, lines.geometry, line_rows, strict=True):  # row in the file
         for line in (
             shapely.get_parts(shapely.line_merge(geometry)) if geometry.geom_type != "LineString" else [geometry]
         ):
@@ -187,7 +158,7 @@ def build(path: str | Path, options: ImportOptions) -> topology.BuiltNetwork:
     if points is not None and not points.empty:
         point_rows = _records(points, ("code", "kind", "name", "normal_state", "operability", "diameter_mm"),
                               options.mapping)  # fmt: skip
-        for row, (geometry, attrs) in enumerate(zip(points.geometry, point_rows, strict=True), start=1):
+        for row, geometry, attrs in zip(points.index, points.geometry, point_rows, strict=True):
             kind = str(attrs["kind"] or "valve").strip().lower()
             if kind in SOURCE_WORDS:
                 sources.append((geometry, attrs | {"row": row}))
@@ -227,14 +198,9 @@ def report_json(built: topology.BuiltNetwork) -> dict:
     }
 
 
-@transaction.atomic
-def import_file(path: str | Path, options: ImportOptions) -> tuple[Network, dict]:
-    """Build, check and write a network from a GIS file in one transaction: (the network, its report)."""
-    if options.utility not in Utility.values:
-        raise GisImportError(f"unknown utility {options.utility!r}")
-    if Network.objects.filter(code=options.code).exists():
-        raise GisImportError(f"network {options.code!r} already exists")
-    built = build(path, options)
+def write_network(received: importing.Received, options: ImportOptions) -> tuple[Network, dict]:
+    """Build, check and write a network from a GIS file: (the network, its report); the caller's transaction."""
+    built = build(received, options)
     to_wgs84 = pyproj.Transformer.from_crs(settings.CITYOPS_METRIC_SRID, 4326, always_xy=True)
     network = Network.objects.create(code=options.code, name=options.name, utility=options.utility, owner=options.owner)
     xy = np.array(built.node_xy, dtype=float)
@@ -301,14 +267,13 @@ def import_file(path: str | Path, options: ImportOptions) -> tuple[Network, dict
             )
         )
     Valve.objects.bulk_create(valves, batch_size=BATCH)
-    bump_network_version(network.pk)
     return network, report_json(built)
 
 
 def export_geopackage(network: Network) -> bytes:
     """The network as a GeoPackage: layers `pipes` (lines) and `points` (valves and sources), WGS84.
 
-    The layout is the one `import_file` reads, so an exported network imports back unchanged.
+    The layout is the one `write_network` reads, so an exported network imports back unchanged.
     """
     pipes = list(
         Pipe.objects.filter(network=network)

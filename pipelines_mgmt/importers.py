@@ -1,5 +1,8 @@
 """Import of hydraulic models (EPANET .inp, read by WNTR) into a pipe network, all or nothing.
 
+The file comes through gis.importing like every import; EpanetHandler is the .inp type, registered from
+PipelinesConfig.ready(), and services.import_epanet writes the model in one transaction.
+
 EPANET coordinates are in whatever plane the modeller drew in, so they are georeferenced on the way in:
 either they are in a known CRS (`epsg`), or they are model units placed into the deployment's metric CRS
 by an offset and a scale. Every link becomes a Pipe row (pumps and control valves with their link type),
@@ -8,31 +11,40 @@ EPANET control valves also get an isolation Valve row at their start node; a WNT
 or generated with `generate_valve_layer`) becomes Valve rows on (link, node).
 """
 
+from __future__ import annotations
+
 import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyproj
 import shapely
-import wntr
 from django.conf import settings
 from django.contrib.gis.geos import LineString, Point
-from django.db import transaction
 from pyproj.exceptions import CRSError
 
+from core.errors import without_paths
 from core.models import Organisation
+from gis import importing
 
 from .models import Network, Node, Pipe, Utility, Valve
-from .services import bump_network_version
+from .selectors import PipelineInputError
+
+if TYPE_CHECKING:
+    import wntr
 
 BATCH = 2000
 VALVE_SETBACK_M = 1.0
 
 
-class InpImportError(ValueError):
+class InpImportError(PipelineInputError):
     """The file cannot be imported; the message says why, and nothing was written."""
+
+    def __init__(self, detail: str):
+        super().__init__("file", detail)
 
 
 @dataclass(frozen=True)
@@ -62,27 +74,42 @@ class Georef:
         return np.column_stack(self._from_model.transform(xy[:, 0], xy[:, 1]))
 
 
-def read_inp(path: str | Path) -> wntr.network.WaterNetworkModel:
-    """Read an .inp file with WNTR, turning its errors into one message that names the line."""
-    path = Path(path)
-    if not path.is_file():
-        raise InpImportError(f"no such file: {path}")
-    try:
-        model = wntr.network.WaterNetworkModel(str(path))
-    except Exception as exc:  # WNTR raises many kinds; the innermost EPANET error names the line
-        reasons = [str(exc)]
-        cause = exc.__cause__ or exc.__context__
-        while cause is not None and len(reasons) < 3:
-            reasons.append(str(cause))
-            cause = cause.__cause__ or cause.__context__
-        raise InpImportError(f"{path.name} is not a valid EPANET file: {': '.join(reasons[:2])}") from exc
-    missing = sorted(set(model.node_name_list) - _nodes_with_coordinates(path))
-    if missing:
-        shown = ", ".join(missing[:5]) + (", …" if len(missing) > 5 else "")
-        raise InpImportError(
-            f"{len(missing)} node(s) have no [COORDINATES] in {path.name}, so cannot be placed: {shown}"
-        )
-    return model
+class EpanetHandler(importing.Handler):
+    """EPANET .inp: text whose first line that is not a comment opens a [SECTION]."""
+
+    name, label, suffixes = "inp", "EPANET model", (".inp",)
+
+    def accepts(self, head: bytes) -> bool:
+        return b"\x00" not in head and re.match(rb"(?:\xef\xbb\xbf)?(?:\s*;[^\n]*\n)*\s*\[", head) is not None
+
+    def read(self, received: importing.Received) -> wntr.network.WaterNetworkModel:
+        """The model as WNTR reads it, its errors turned into one message that names the line."""
+        import wntr  # 2.5 s to import: only when a model is read, not in every process that registers the type
+
+        try:
+            model = wntr.network.WaterNetworkModel(str(received.path))
+        except Exception as exc:  # WNTR raises many kinds; the innermost EPANET error names the line
+            reasons = [str(exc)]
+            cause = exc.__cause__ or exc.__context__
+            while cause is not None and len(reasons) < 3:
+                reasons.append(str(cause))
+                cause = cause.__cause__ or cause.__context__
+            reason = without_paths(": ".join(reasons[:2]))
+            raise InpImportError(f"{received.name} is not a valid EPANET file: {reason}") from exc
+        missing = sorted(set(model.node_name_list) - _nodes_with_coordinates(received.path))
+        if missing:
+            shown = ", ".join(missing[:5]) + (", …" if len(missing) > 5 else "")
+            raise InpImportError(
+                f"{len(missing)} node(s) have no [COORDINATES] in {received.name}, so cannot be placed: {shown}"
+            )
+        return model
+
+
+def generated_valve_layer(model: wntr.network.WaterNetworkModel, kind: str, n: int, seed: int):
+    """Isolation valves WNTR places on a model (the .inp format has none): `strategic` N-n, or `random` n."""
+    from wntr.network.layer import generate_valve_layer
+
+    return generate_valve_layer(model, kind, n, seed=seed)
 
 
 def _nodes_with_coordinates(path: Path) -> set[str]:
@@ -97,7 +124,6 @@ def _nodes_with_coordinates(path: Path) -> set[str]:
     return names
 
 
-@transaction.atomic
 def import_model(
     model: wntr.network.WaterNetworkModel,
     *,
@@ -108,9 +134,7 @@ def import_model(
     georef: Georef,
     valve_layer=None,
 ) -> Network:
-    """Write a WNTR model as a new network in one transaction; `valve_layer` is a DataFrame (link, node)."""
-    if Network.objects.filter(code=code).exists():
-        raise InpImportError(f"network {code!r} already exists")
+    """Write a WNTR model as a new network (the caller's transaction); `valve_layer` is a DataFrame (link, node)."""
     to_wgs84 = pyproj.Transformer.from_crs(settings.CITYOPS_METRIC_SRID, 4326, always_xy=True)
     names = list(model.node_name_list)
     model_xy = np.array([model.get_node(n).coordinates for n in names], dtype=float).reshape(-1, 2)
@@ -152,7 +176,6 @@ def import_model(
                 | {"operability": Valve.Operability.WORKING}
             )
     Valve.objects.bulk_create((Valve(**fields) for fields in valves), batch_size=BATCH)
-    bump_network_version(network.pk)
     return network
 
 

@@ -1,16 +1,19 @@
 """State changes of the pipelines app; each one audited and published in its own transaction."""
 
 from django.contrib.gis.geos import Polygon
+from django.core.files import File
+from django.core.validators import slug_re
 from django.db import connection, transaction
 from django.utils import timezone
 
 from core.errors import InputError
 from core.events import publish
 from core.hooks import IncidentOpened
-from core.models import User
+from core.models import Organisation, User
 from core.services import record_audit
+from gis import importing
 
-from . import selectors
+from . import gis_import, importers, selectors
 from .models import Network, RepairOrder, Utility, Valve
 
 INCIDENT_TOLERANCE_M = 150.0
@@ -213,3 +216,59 @@ def pipeline_snapshot(viewer, bbox) -> list[dict]:
     if bbox is not None:
         orders = orders.filter(burst_point__bboverlaps=Polygon.from_bbox(bbox))
     return [repair_order_feature(order) for order in orders.order_by("-created_at")[:500]]
+
+
+# -- network imports: an upload (API) or a local file (import_gis, import_inp) through the same function ------
+
+
+def _check_new_network(code: str, utility: str) -> None:
+    if not code or not slug_re.fullmatch(code) or len(code) > 32:
+        raise selectors.PipelineInputError("code", "a network code of letters, digits, - and _ (at most 32)")
+    if utility not in Utility.values:
+        raise selectors.PipelineInputError("utility", f"one of {', '.join(Utility.values)}")
+    if Network.objects.filter(code=code).exists():
+        raise selectors.PipelineInputError("code", f"network {code!r} already exists")
+
+
+def import_network(actor: User | None, file: File, options: gis_import.ImportOptions) -> tuple[Network, dict]:
+    """A network from a GIS file, its topology built and checked first, then written and audited in one
+    transaction: (the network, its validation report)."""
+    _check_new_network(options.code, options.utility)
+    if not 0 < options.tolerance_m <= 10:
+        raise selectors.PipelineInputError("tolerance_m", "a snap tolerance in metres, above 0 and at most 10")
+    with importing.receive(file, gis_import.FORMATS) as received, transaction.atomic():
+        network, report = gis_import.write_network(received, options)
+        bump_network_version(network.pk)
+        record_audit(actor, "network.import", network, f"{network.code} from {file.name}", report["counts"])
+    return network, report
+
+
+def import_epanet(
+    actor: User | None,
+    file: File,
+    *,
+    code: str,
+    name: str,
+    utility: str,
+    owner: Organisation,
+    georef: importers.Georef,
+    valves: tuple[str, int, int] | None = None,
+) -> Network:
+    """A network from an EPANET model, written and audited in one transaction; `valves` (strategic or random,
+    n, seed) adds the isolation valves WNTR generates."""
+    _check_new_network(code, utility)
+    with importing.receive(file, (importers.EpanetHandler.name,)) as received:
+        model = received.handler.read(received)
+    layer = importers.generated_valve_layer(model, *valves) if valves else None
+    with transaction.atomic():
+        network = importers.import_model(
+            model, code=code, name=name, utility=utility, owner=owner, georef=georef, valve_layer=layer
+        )
+        bump_network_version(network.pk)
+        counts = {
+            "nodes": model.num_nodes,
+            "links": model.num_links,
+            "generated_valves": 0 if layer is None else len(layer),
+        }
+        record_audit(actor, "network.import", network, f"{network.code} from {file.name}", counts)
+    return network

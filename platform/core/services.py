@@ -7,15 +7,24 @@ from .events import publish
 from .models import AdminArea, AuditEntry, User
 
 
-def record_audit(actor: User | None, action: str, target, summary: str = "", changes: dict | None = None):
-    """One audit row; call it inside the transaction that makes the change."""
+def record_audit(
+    actor: User | None,
+    action: str,
+    target,
+    summary: str = "",
+    changes: dict | None = None,
+    source: str | None = None,
+):
+    """One audit row; call it inside the transaction that makes the change. `target` may be None (a failed sign-in
+    names no account), `source` is the client's address where a request or a device connection made the change."""
     return AuditEntry.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         action=action,
-        target_type=target._meta.label_lower,
-        target_id=str(target.pk),
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
         summary=summary[:255],
         changes=changes or {},
+        source=source,
     )
 
 

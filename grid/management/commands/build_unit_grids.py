@@ -1,12 +1,13 @@
 """`manage.py build_unit_grids [--target-m2 10000] [--community CODE …] [--replace]` or `--from FILE`.
 
 Cuts communities into ~10,000 m² unit grids along roads, water and community boundaries (grid/gridding.py),
-or imports an existing grid layer (GeoPackage, Shapefile, GeoJSON; `--code-field` holds 15-digit codes).
+or imports an existing grid layer (GeoPackage, zipped Shapefile, GeoJSON …; `--code-field` holds 15-digit codes).
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import InputError
+from gis import importing
 from grid import gridding, importers
 
 
@@ -24,7 +25,8 @@ class Command(BaseCommand):
     def handle(self, *args, target_m2, community, replace, path, layer, code_field, **options):
         try:
             if path:
-                n = importers.import_unit_grids(path, layer, code_field, replace)
+                with importing.local_file(path) as file:
+                    n = importers.import_unit_grids(None, file, layer, code_field, replace)
             else:
                 n = importers.build_unit_grids(target_m2, community, replace)
         except InputError as exc:

@@ -7,6 +7,7 @@ the legacy identifier). One bad row refuses the whole file, naming the row.
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import InputError
+from gis import importing
 from grid import importers
 
 
@@ -23,7 +24,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, path, layer, id_field, name_field, owner_field, status_field, **options):
         try:
-            n = importers.import_components(path, layer, id_field, name_field, owner_field, status_field)
+            with importing.local_file(path) as file:
+                n = importers.import_components(None, file, layer, id_field, name_field, owner_field, status_field)
         except InputError as exc:
             raise CommandError(f"{exc.field}: {exc.detail}") from exc
         self.stdout.write(self.style.SUCCESS(f"{n} components imported"))

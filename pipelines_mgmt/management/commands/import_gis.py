@@ -4,8 +4,11 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import InputError
 from core.models import Organisation
-from pipelines_mgmt.gis_import import GisImportError, ImportOptions, import_file, parse_mapping
+from gis import importing
+from pipelines_mgmt import services
+from pipelines_mgmt.gis_import import GisImportError, ImportOptions, parse_mapping
 from pipelines_mgmt.management.commands.import_inp import DEFAULT_OWNER
 from pipelines_mgmt.models import Utility
 
@@ -26,15 +29,13 @@ class Command(BaseCommand):
         parser.add_argument("--map", dest="mapping", help='field=column pairs, or JSON: {"diameter_mm": "管径"}')
         parser.add_argument("--pipe-layer", help="layer of the pipes (default: the first line layer)")
         parser.add_argument("--point-layer", help="layer of valves and sources (default: the first point layer)")
-        parser.add_argument("--epsg", type=int, help="CRS of a file that does not say")
+        parser.add_argument("--epsg", type=int, help="CRS of a file that does not say (or says wrong)")
 
     def handle(self, *args, **opts):
         owner_code = opts["owner"] or DEFAULT_OWNER.get(opts["utility"])
         owner = Organisation.objects.filter(code=owner_code).first() if owner_code else None
         if owner is None:
             raise CommandError(f"unknown owner organisation {owner_code!r}; give --owner CODE")
-        if opts["tolerance"] <= 0:
-            raise CommandError("--tolerance must be positive")
         try:
             options = ImportOptions(
                 code=opts["network"],
@@ -45,9 +46,12 @@ class Command(BaseCommand):
                 mapping=parse_mapping(opts["mapping"]),
                 pipe_layer=opts["pipe_layer"],
                 point_layer=opts["point_layer"],
-                source_epsg=opts["epsg"],
+                crs=f"EPSG:{opts['epsg']}" if opts["epsg"] else None,
             )
-            network, report = import_file(opts["file"], options)
+            with importing.local_file(opts["file"]) as file:
+                network, report = services.import_network(None, file, options)
+        except InputError as exc:
+            raise CommandError(f"{exc.field}: {exc.detail}; nothing was imported") from exc
         except GisImportError as exc:
             if exc.report:
                 for defect in exc.report["defects"]:

@@ -3,10 +3,12 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from wntr.network.layer import generate_valve_layer
 
+from core.errors import InputError
 from core.models import Organisation
-from pipelines_mgmt.importers import Georef, InpImportError, import_model, read_inp
+from gis import importing
+from pipelines_mgmt import services
+from pipelines_mgmt.importers import Georef
 from pipelines_mgmt.models import Node, Pipe, Utility, Valve
 
 # Who owns an imported network when --owner is not given (the demo city's utilities).
@@ -42,20 +44,18 @@ class Command(BaseCommand):
         if owner is None:
             raise CommandError(f"unknown owner organisation {owner_code!r}; give --owner CODE")
         try:
-            model = read_inp(opts["file"])
-            layer = None
-            if opts["valve_layer"]:
-                layer = generate_valve_layer(model, opts["valve_layer"], opts["valve_n"], seed=opts["seed"])
-            network = import_model(
-                model,
-                code=opts["network"],
-                name=opts["name"] or opts["network"],
-                utility=opts["utility"],
-                owner=owner,
-                georef=georef,
-                valve_layer=layer,
-            )
-        except InpImportError as exc:
+            with importing.local_file(opts["file"]) as file:
+                network = services.import_epanet(
+                    None,
+                    file,
+                    code=opts["network"],
+                    name=opts["name"] or opts["network"],
+                    utility=opts["utility"],
+                    owner=owner,
+                    georef=georef,
+                    valves=(opts["valve_layer"], opts["valve_n"], opts["seed"]) if opts["valve_layer"] else None,
+                )
+        except InputError as exc:
             raise CommandError(f"{exc}; nothing was imported") from exc
         counts = {
             "nodes": Node.objects.filter(network=network).count(),
