@@ -168,9 +168,7 @@ class ReportView(LeaderView):
         else:
             raise InputError("view", f"view must be one of {', '.join((*layers.LAYERS, 'situation'))}")
         body = page.encode() if fmt == "html" else reports.snapshot(page, fmt)
-        response = HttpResponse(body, content_type=REPORT_TYPES[fmt])
-        response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-        return response
+        return reports.attachment(body, REPORT_TYPES[fmt], f"{name}.{fmt}")
 
     def _layer(self, request, view):
         period, area = period_and_area(request)

@@ -22,6 +22,7 @@ import folium
 from branca.element import Element
 from django.conf import settings
 from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -373,6 +374,28 @@ def render(fmap: folium.Map) -> str:
     if found:  # a folium element brought its own CDN link: refuse to hand out a file that breaks offline
         raise RuntimeError(f"map report would load an outside asset near: {page[found.start() : found.start() + 80]}")
     return page
+
+
+# The policy a report is downloaded under, instead of the site's (settings CONTENT_SECURITY_POLICY): see attachment().
+REPORT_POLICY = (
+    "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "img-src data:; frame-ancestors 'none'"
+)
+
+
+def attachment(body: bytes, content_type: str, filename: str) -> HttpResponse:
+    """A report as a download, under REPORT_POLICY: a sandbox with its own narrow policy.
+
+    The HTML report is a document of its own whose map is drawn by Leaflet code inlined into it, which the site's
+    policy (no inline script) would stop. Should a browser show it from CityOps' address instead of saving it, the
+    sandbox gives it an opaque origin, so its script reaches no session, cookie or API of CityOps, and the policy
+    lets it load nothing from anywhere (all it needs is inline). Allowing inline script in the site's policy for
+    this one response would instead hand that script CityOps' origin. PNG and PDF snapshots get the same header.
+    """
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Security-Policy"] = REPORT_POLICY
+    return response
 
 
 def snapshot(page_html: str, fmt: str) -> bytes:

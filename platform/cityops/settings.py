@@ -211,6 +211,30 @@ CITYOPS_WS_PER_USER = int(os.environ.get("CITYOPS_WS_PER_USER", "20"))
 CITYOPS_WS_MAX_MESSAGE_BYTES = 16 * 1024
 # A JT/T 808 connection that sends nothing (no position, no heartbeat) for this long is closed.
 CITYOPS_JT808_IDLE_SECONDS = float(os.environ.get("CITYOPS_JT808_IDLE_SECONDS", "180"))
+# --- Content-Security-Policy (django-csp) -------------------------------------------------------------------------
+# No page runs inline script: page scripts are static modules, MapLibre is imported by its static URL (no import
+# map), the API docs load Swagger UI's set-up as a file (SpectacularSwaggerSplitView). 'self' also admits
+# WebSockets to the page's own host (CSP Level 3), which is all the live feed uses. Styles: MapLibre and the
+# consoles set element styles from script (CSSOM, which CSP does not restrict) and need nothing more; inline
+# styles are allowed for the pages that carry <style> elements (the repair order's print page and its server-drawn
+# SVG map, the API docs): a style runs no code. Map reports (leader/reports.py) carry their own sandboxed policy.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# --- end Content-Security-Policy ----------------------------------------------------------------------------------
+
 # Where the servers listen (bin/cityops and run_gps_ingest read these): every interface by default, because
 # terminals connect from the mobile network and consoles from the intranet; a proxy in front may want 127.0.0.1.
 CITYOPS_WEB_HOST = os.environ.get("CITYOPS_WEB_HOST", "0.0.0.0")  # noqa: S104

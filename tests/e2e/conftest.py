@@ -41,6 +41,12 @@ def is_local(url: str) -> bool:
     return parts.scheme in {"data", "blob", "about"} or parts.hostname in LOCAL_HOSTS
 
 
+def as_function(expression: str) -> str:
+    """A bare JavaScript expression as a function: Playwright polls a bare expression with eval(), which the pages'
+    Content-Security-Policy refuses (no 'unsafe-eval'); a function it compiles through the DevTools protocol."""
+    return expression if expression.lstrip().startswith(("(", "function", "async")) else f"() => ({expression})"
+
+
 @pytest.fixture(scope="session")
 def browser():
     with sync_playwright() as playwright:
@@ -64,6 +70,8 @@ def workstations(browser):
         page.on("websocket", lambda ws: page.requests.append(ws.url))
         page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
         page.on("pageerror", lambda error: page.errors.append(str(error)))
+        wait_for_function = page.wait_for_function
+        page.wait_for_function = lambda expression, **options: wait_for_function(as_function(expression), **options)
         opened.append(page)
         return page
 

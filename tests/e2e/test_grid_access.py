@@ -54,7 +54,7 @@ def test_tablet_service_worker_and_manifest_are_served_from_its_scope(client):
     body = worker.content.decode()
     version = re.search(r'const VERSION = "([0-9a-f]{16})"', body).group(1)
     shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", body).group(1))
-    assert shell[0] == "/m/" and "/static/frontend/tablet-outbox.js" in shell
+    assert shell[0] == "/m/" and "/static/frontend/grid/tablet-outbox.js" in shell
     for url in shell[1:]:
         assert client.get(url).status_code == 200, url  # every file of the shell exists
     assert client.get("/m/sw.js").content.decode().count(version) == 1  # stable while nothing changes

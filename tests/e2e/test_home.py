@@ -117,7 +117,7 @@ def test_ops_socket_resumes_from_its_last_seq(page, demo_city, asgi_server, logi
     page.on("websocket", watch)
     page.evaluate(
         """async () => {
-            const {OpsSocket} = await import("/static/frontend/ops-socket.js");
+            const {OpsSocket} = await import("/static/frontend/lib/ops-socket.js");
             const probe = window.probe = {events: [], states: []};
             probe.socket = new OpsSocket({
                 topics: ["areas"],

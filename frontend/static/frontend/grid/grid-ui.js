@@ -1,11 +1,13 @@
 /**
- * What the three city-management screens (/grid/, /m/, /dept/) share: the page config, API calls,
- * case timers, case details and history, the photo viewer, photo downscaling, the category picker and
- * the workflow action forms.
+ * What the three city-management screens (/grid/, /m/, /dept/) share: the page config, case timers, case
+ * details and history, the photo viewer, photo downscaling, the category picker and the workflow action forms.
  *
  * The page passes its config with json_script (grid/pages.py: page_config): translated strings, stage and
  * action labels, and which actions the user's roles allow in each stage. Text shown here comes from there.
  */
+
+import {ApiError, api, itemsOf} from "../lib/api.js";
+import {el} from "../lib/dom.js";
 
 const SHANGHAI = "Asia/Shanghai";
 // The server sends these as data; this is only the order cases are listed in.
@@ -18,75 +20,6 @@ export function readConfig(id = "grid-config") {
 /** fmt("{n} left", {n: 3}) → "3 left". */
 export function fmt(template, values = {}) {
   return template.replace(/\{(\w+)\}/g, (match, key) => (key in values ? String(values[key]) : match));
-}
-
-/** `el("button", {class: "x", onclick}, "text", child)`: attributes, event handlers and children in one call. */
-export function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else if (name === "dataset") Object.assign(node.dataset, value);
-    else node.setAttribute(name, value === true ? "" : String(value));
-  }
-  node.append(...children.flat(Infinity).filter((child) => child !== null && child !== undefined && child !== false));
-  return node;
-}
-
-// --- API ---
-
-export function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : (document.querySelector("[name=csrfmiddlewaretoken]")?.value ?? "");
-}
-
-/** A refusal by the server (4xx/5xx), with its JSON message; a network failure stays a TypeError. */
-export class ApiError extends Error {
-  constructor(status, data) {
-    super(describeError(status, data));
-    this.status = status;
-    this.data = data;
-    this.field = data?.field ?? null;
-  }
-}
-
-export function describeError(status, data) {
-  if (data && typeof data === "object") {
-    const text = data.detail ?? data.message ?? data.error;
-    if (text) return data.field ? `${data.field}: ${text}` : String(text);
-  }
-  return `HTTP ${status}`;
-}
-
-export async function parseBody(response) {
-  const type = response.headers.get("Content-Type") ?? "";
-  if (type.includes("json")) return response.json();
-  return null;
-}
-
-/**
- * GET when neither `json` nor `form` is given; `form` (FormData) goes as multipart. Answers the parsed JSON,
- * throws ApiError for a refusal.
- */
-export async function api(url, {method, json, form, headers = {}} = {}) {
-  const init = {method: method ?? (json || form ? "POST" : "GET"), headers: {Accept: "application/json", ...headers}};
-  if (init.method !== "GET") init.headers["X-CSRFToken"] = csrfToken();
-  if (json !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(json);
-  } else if (form) {
-    init.body = form;
-  }
-  const response = await fetch(url, init);
-  const data = await parseBody(response);
-  if (!response.ok) throw new ApiError(response.status, data);
-  return data;
-}
-
-/** Lists come as arrays, as DRF pages ({results}) or as GeoJSON collections ({features}). */
-export function itemsOf(data) {
-  if (Array.isArray(data)) return data;
-  return data?.results ?? data?.features ?? [];
 }
 
 export function categoryOf(item) {
@@ -456,6 +389,52 @@ export function actionButtons(feature, config, onChoose, only = null) {
       el("button", {type: "button", class: `action action-${action}`, dataset: {action}, onclick: () => onChoose(action)}, config.actionLabels[action] ?? action),
     ),
   );
+}
+
+// --- case lists and the open case (case centre, department) ---
+
+export const caseId = (feature) => String(feature.properties.id ?? feature.id);
+
+/** Most urgent first: red, yellow, green, then by deadline. */
+export function byUrgency(strings, now = Date.now()) {
+  return (a, b) => {
+    const ta = timerOf(a.properties, strings, now).state;
+    const tb = timerOf(b.properties, strings, now).state;
+    if (ta !== tb) return (TIMER_ORDER[ta] ?? 3) - (TIMER_ORDER[tb] ?? 3);
+    return (a.properties.deadline_at ?? "9").localeCompare(b.properties.deadline_at ?? "9");
+  };
+}
+
+/** A case in a list: number, live timer, category, stage and address on one button. */
+export function caseCard(feature, config, {current, onclick}) {
+  const p = feature.properties;
+  const id = caseId(feature);
+  return el(
+    "button",
+    {type: "button", class: "case-card", "aria-current": current ? "true" : null, dataset: {id, number: p.number ?? "", stage: p.stage}, onclick},
+    el("span", {class: "card-number"}, p.number ?? id),
+    liveTimerBadge(p, config.strings),
+    el("span", {class: "card-category"}, p.category_label ?? p.category_code ?? ""),
+    el("span", {class: "card-stage"}, config.stageLabels[p.stage] ?? p.stage_label ?? p.stage),
+    el("span", {class: "card-address"}, p.address || p.grid_code || ""),
+  );
+}
+
+/** The open case: head, stage, the user's actions (their form goes into `formSlot`), photos, facts and history. */
+export function caseDetail(feature, config, onChoose, formSlot) {
+  const p = feature.properties;
+  const S = config.strings;
+  return [
+    el("div", {class: "detail-head", dataset: {id: caseId(feature), stage: p.stage}}, el("h2", {}, p.number ?? caseId(feature)), liveTimerBadge(p, S)),
+    el("p", {class: "detail-stage"}, config.stageLabels[p.stage] ?? p.stage_label ?? p.stage),
+    actionButtons(feature, config, onChoose),
+    formSlot,
+    el("h3", {}, S.photos),
+    photoStrip(photoUrls(p), S),
+    caseFacts(feature, config),
+    el("h3", {}, S.history),
+    historyList(feature.history, config),
+  ];
 }
 
 export function liveStatusPainter(pill, strings) {

@@ -3,48 +3,18 @@
  * fix with photos and a note, ask for more time, or return a case that is not ours to the center.
  * The list follows the live feed, so a newly dispatched case appears without a reload.
  */
-import {
-  actionButtons,
-  actionForm,
-  api,
-  caseFacts,
-  el,
-  fmt,
-  historyList,
-  itemsOf,
-  liveStatusPainter,
-  liveTimerBadge,
-  photoStrip,
-  photoUrls,
-  readConfig,
-  startTimerTicks,
-  TIMER_ORDER,
-  timerOf,
-} from "./grid-ui.js";
-import {OpsSocket} from "./ops-socket.js";
+import {api, itemsOf} from "../lib/api.js";
+import {byId, el, flash} from "../lib/dom.js";
+import {OpsSocket} from "../lib/ops-socket.js";
+import {actionForm, byUrgency, caseCard, caseDetail, caseId, fmt, liveStatusPainter, readConfig, startTimerTicks} from "./grid-ui.js";
 
 const config = readConfig();
 const S = config.strings;
-const $ = (id) => document.getElementById(id);
+const $ = byId;
 const CLOSED_STAGES = new Set(["closed", "invalid"]);
 let selectedId = null;
 
-const caseId = (feature) => String(feature.properties.id ?? feature.id);
-
-function toast(text) {
-  const box = $("toast");
-  box.textContent = text;
-  box.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => (box.hidden = true), 4000);
-}
-
-function byUrgency(a, b) {
-  const ta = timerOf(a.properties, S).state;
-  const tb = timerOf(b.properties, S).state;
-  if (ta !== tb) return (TIMER_ORDER[ta] ?? 3) - (TIMER_ORDER[tb] ?? 3);
-  return (a.properties.deadline_at ?? "9").localeCompare(b.properties.deadline_at ?? "9");
-}
+const toast = (text) => flash($("toast"), text, 4000);
 
 async function loadList() {
   const list = $("dept-cases");
@@ -55,27 +25,14 @@ async function loadList() {
     list.replaceChildren(el("li", {class: "form-message", role: "alert"}, error.message || S.loadFailed));
     return;
   }
-  features.sort(byUrgency);
+  features.sort(byUrgency(S));
   $("dept-count").textContent = String(features.length);
   list.removeAttribute("aria-busy");
   list.replaceChildren(
     ...(features.length
       ? features.map((feature) => {
-          const p = feature.properties;
           const id = caseId(feature);
-          return el(
-            "li",
-            {},
-            el(
-              "button",
-              {type: "button", class: "case-card", "aria-current": id === selectedId ? "true" : null, dataset: {id, number: p.number ?? "", stage: p.stage}, onclick: () => select(id)},
-              el("span", {class: "card-number"}, p.number ?? id),
-              liveTimerBadge(p, S),
-              el("span", {class: "card-category"}, p.category_label ?? p.category_code ?? ""),
-              el("span", {class: "card-stage"}, config.stageLabels[p.stage] ?? p.stage_label ?? p.stage),
-              el("span", {class: "card-address"}, p.address || p.grid_code || ""),
-            ),
-          );
+          return el("li", {}, caseCard(feature, config, {current: id === selectedId, onclick: () => select(id)}));
         })
       : [el("li", {class: "empty"}, S.noCases)]),
   );
@@ -93,7 +50,6 @@ async function select(id) {
     return;
   }
   if (selectedId !== id) return;
-  const p = feature.properties;
   const formSlot = el("div", {class: "form-slot"});
   const onChoose = async (action) => {
     formSlot.replaceChildren(
@@ -107,17 +63,7 @@ async function select(id) {
       }),
     );
   };
-  $("dept-case").replaceChildren(
-    el("div", {class: "detail-head", dataset: {id, stage: p.stage}}, el("h2", {}, p.number ?? id), liveTimerBadge(p, S)),
-    el("p", {class: "detail-stage"}, config.stageLabels[p.stage] ?? p.stage_label ?? p.stage),
-    actionButtons(feature, config, onChoose),
-    formSlot,
-    el("h3", {}, S.photos),
-    photoStrip(photoUrls(p), S),
-    caseFacts(feature, config),
-    el("h3", {}, S.history),
-    historyList(feature.history, config),
-  );
+  $("dept-case").replaceChildren(...caseDetail(feature, config, onChoose, formSlot));
 }
 
 function main() {

@@ -139,3 +139,13 @@ export class OpsSocket {
     this.onStatus(state, detail);
   }
 }
+
+/** Wires an OpsSocket's status into a live pill carrying `data-label-<state>` attributes. */
+export function livePill(pill) {
+  const label = pill.querySelector(".live-label");
+  return (state, detail) => {
+    pill.dataset.state = state;
+    label.textContent = pill.dataset[`label${state[0].toUpperCase()}${state.slice(1)}`] ?? state;
+    pill.title = detail ?? "";
+  };
+}

@@ -5,7 +5,9 @@
  * statistics by district or unit grid, export, and saved queries. The CQL2 text is the query: the builder only
  * writes it, the user may edit it, and every request sends it as it stands.
  */
-import {emptyCollection, extentOf} from "./planner-map.js";
+import {api} from "../lib/api.js";
+import {el} from "../lib/dom.js";
+import {emptyCollection, extentOf} from "../lib/geo.js";
 
 const PAGE_SIZE = 20;
 const MAP_LIMIT = 5000;
@@ -73,7 +75,7 @@ export function conditionText(field, op, value, value2) {
   return `${name} ${op} ${low}`;
 }
 
-export function setupQuery(map, {h, api, showMessage, format, panelPadding, isActive}) {
+export function setupQuery(map, {showMessage, failure, format, panelPadding, isActive}) {
   const config = JSON.parse(document.getElementById("planner-config").textContent).query;
   const strings = config.strings;
   const $ = (id) => document.getElementById(id);
@@ -131,14 +133,14 @@ export function setupQuery(map, {h, api, showMessage, format, panelPadding, isAc
   function renderCatalog() {
     $("query-catalog").replaceChildren(
       ...config.layers.map((layer) =>
-        h(
+        el(
           "li",
           {},
-          h(
+          el(
             "button",
             {type: "button", class: "query-layer", dataset: {layer: layer.id}, "aria-pressed": "false", onclick: () => selectLayer(layer.id)},
             layer.title,
-            h("small", {}, `${strings.geometryTypes[layer.geometryType] ?? layer.geometryType} · ${layer.fields.length} ${strings.fields}`),
+            el("small", {}, `${strings.geometryTypes[layer.geometryType] ?? layer.geometryType} · ${layer.fields.length} ${strings.fields}`),
           ),
         ),
       ),
@@ -154,15 +156,15 @@ export function setupQuery(map, {h, api, showMessage, format, panelPadding, isAc
     const fields = $("query-fields");
     fields.hidden = false;
     fields.replaceChildren(
-      h("h3", {}, `${state.layer.title} · ${strings.fields}`),
-      h("ul", {id: "query-field-list"}, ...state.layer.fields.map((f) => h("li", {}, h("code", {}, f.name), ` ${f.title}`, h("small", {}, f.type)))),
+      el("h3", {}, `${state.layer.title} · ${strings.fields}`),
+      el("ul", {id: "query-field-list"}, ...state.layer.fields.map((f) => el("li", {}, el("code", {}, f.name), ` ${f.title}`, el("small", {}, f.type)))),
     );
     state.conditions = [];
     renderConditions();
     const numeric = state.layer.fields.filter((f) => f.type === "number" || f.type === "integer");
     $("query-stats-field").replaceChildren(
-      h("option", {value: ""}, strings.statsNone),
-      ...numeric.map((f) => h("option", {value: f.name}, `${strings.statsField} ${f.title}`)),
+      el("option", {value: ""}, strings.statsNone),
+      ...numeric.map((f) => el("option", {value: f.name}, `${strings.statsField} ${f.title}`)),
     );
     $("query-builder").hidden = false;
     for (const id of ["query-results", "query-stats", "query-export"]) $(id).hidden = true;
@@ -178,25 +180,25 @@ export function setupQuery(map, {h, api, showMessage, format, panelPadding, isAc
 
   function valueInput(field, value, onInput, label) {
     if (field.type === "boolean") {
-      return h(
+      return el(
         "select",
         {class: "query-value", "aria-label": label, onchange: (e) => onInput(e.target.value)},
-        h("option", {value: "true", selected: value !== "false"}, strings.yes),
-        h("option", {value: "false", selected: value === "false"}, strings.no),
+        el("option", {value: "true", selected: value !== "false"}, strings.yes),
+        el("option", {value: "false", selected: value === "false"}, strings.no),
       );
     }
     const type = {number: "number", integer: "number", datetime: "datetime-local"}[field.type] ?? "text";
-    return h("input", {class: "query-value", type, value: value ?? "", "aria-label": label, step: field.type === "integer" ? "1" : "any",
+    return el("input", {class: "query-value", type, value: value ?? "", "aria-label": label, step: field.type === "integer" ? "1" : "any",
       oninput: (e) => onInput(e.target.value)});
   }
 
   function conditionRow(condition, index) {
     const field = fieldOf(condition.field);
     const changed = () => writeText();
-    const row = h(
+    const row = el(
       "div",
       {class: "query-condition", dataset: {index}},
-      h(
+      el(
         "select",
         {class: "query-field", "aria-label": strings.fields, onchange: (e) => {
           condition.field = e.target.value;
@@ -206,21 +208,21 @@ export function setupQuery(map, {h, api, showMessage, format, panelPadding, isAc
           renderConditions();
           writeText();
         }},
-        ...state.layer.fields.map((f) => h("option", {value: f.name, selected: f.name === condition.field}, f.title)),
+        ...state.layer.fields.map((f) => el("option", {value: f.name, selected: f.name === condition.field}, f.title)),
       ),
-      h(
+      el(
         "select",
         {class: "query-op", "aria-label": strings.operator, onchange: (e) => {
           condition.op = e.target.value;
           renderConditions();
           writeText();
         }},
-        ...OPERATORS[field.type].map((op) => h("option", {value: op, selected: op === condition.op}, op)),
+        ...OPERATORS[field.type].map((op) => el("option", {value: op, selected: op === condition.op}, op)),
       ),
       valueInput(field, condition.value, (v) => { condition.value = v; changed(); }, condition.op === "BETWEEN" ? strings.from : strings.value),
       condition.op === "BETWEEN" ? valueInput(field, condition.value2, (v) => { condition.value2 = v; changed(); }, strings.to) : null,
-      condition.op === "IN" ? h("small", {}, strings.listHint) : null,
-      h("button", {type: "button", class: "query-remove", "aria-label": strings.removeCondition, title: strings.removeCondition, onclick: () => {
+      condition.op === "IN" ? el("small", {}, strings.listHint) : null,
+      el("button", {type: "button", class: "query-remove", "aria-label": strings.removeCondition, title: strings.removeCondition, onclick: () => {
         state.conditions.splice(index, 1);
         renderConditions();
         writeText();
@@ -241,10 +243,10 @@ export function setupQuery(map, {h, api, showMessage, format, panelPadding, isAc
   const spatialOp = $("query-spatial-op");
   const shapeSelect = $("query-shape");
   spatialOp.replaceChildren(
-    h("option", {value: ""}, strings.spatialNone),
-    ...Object.entries(strings.spatialOps).map(([op, label]) => h("option", {value: op}, label)),
+    el("option", {value: ""}, strings.spatialNone),
+    ...Object.entries(strings.spatialOps).map(([op, label]) => el("option", {value: op}, label)),
   );
-  shapeSelect.replaceChildren(...Object.entries(strings.shapes).map(([shape, label]) => h("option", {value: shape}, label)));
+  shapeSelect.replaceChildren(...Object.entries(strings.shapes).map(([shape, label]) => el("option", {value: shape}, label)));
   $("query-draw").textContent = strings.drawPolygon;
 
   function shapeGeometry() {
@@ -331,12 +333,12 @@ export function setupQuery(map, {h, api, showMessage, format, panelPadding, isAc
     try {
       state.districts = (await api("/api/gis/zones/?by=district")).features;
     } catch (error) {
-      showMessage(error.message);
+      showMessage(failure(error));
       return;
     }
     $("query-district").replaceChildren(
-      h("option", {value: ""}, "—"),
-      ...state.districts.map((d) => h("option", {value: d.properties.code}, `${d.properties.name} (${d.properties.code})`)),
+      el("option", {value: ""}, "—"),
+      ...state.districts.map((d) => el("option", {value: d.properties.code}, `${d.properties.name} (${d.properties.code})`)),
     );
   }
 
@@ -345,7 +347,7 @@ export function setupQuery(map, {h, api, showMessage, format, panelPadding, isAc
     state.zone = district ? {by: "district", ...district.properties, geometry: district.geometry} : null;
     showShape();
     writeText();
-    if (district) map.fitBounds(extentOf({features: [district]}), {padding: panelPadding(), duration: 300});
+    if (district) map.fitBounds(extentOf([district]), {padding: panelPadding(), duration: 300});
   });
 
   let gridTimer = null;
@@ -358,11 +360,11 @@ export function setupQuery(map, {h, api, showMessage, format, panelPadding, isAc
       try {
         hits = await api(`/api/gis/zones/?by=grid&q=${encodeURIComponent(text)}`);
       } catch (error) {
-        return showMessage(error.message);
+        return showMessage(failure(error));
       }
       $("query-grid-hits").replaceChildren(
         ...hits.features.slice(0, GRID_HITS).map((grid) =>
-          h("li", {}, h("button", {type: "button", class: "item-button", onclick: () => pickGrid(grid)}, grid.properties.code, h("small", {}, grid.properties.name))),
+          el("li", {}, el("button", {type: "button", class: "item-button", onclick: () => pickGrid(grid)}, grid.properties.code, el("small", {}, grid.properties.name))),
         ),
       );
     }, 250);
@@ -374,7 +376,7 @@ export function setupQuery(map, {h, api, showMessage, format, panelPadding, isAc
     $("query-grid-hits").replaceChildren();
     showShape();
     writeText();
-    map.fitBounds(extentOf({features: [grid]}), {padding: panelPadding(), maxZoom: 18, duration: 300});
+    map.fitBounds(extentOf([grid]), {padding: panelPadding(), maxZoom: 18, duration: 300});
   }
 
   // --- the CQL2 text ---
@@ -402,7 +404,7 @@ export function setupQuery(map, {h, api, showMessage, format, panelPadding, isAc
   }
 
   function showError(error) {
-    $("query-error").textContent = error.message;
+    $("query-error").textContent = failure(error);
     $("query-error").hidden = false;
   }
 
@@ -426,7 +428,7 @@ export function setupQuery(map, {h, api, showMessage, format, panelPadding, isAc
       map.getSource("query-results").setData({type: "FeatureCollection", features: all.features.map((f) => ({...f, properties: {fid: f.id}}))});
       map.getSource("query-selected").setData(emptyCollection());
       if (all.features.length) {
-        map.fitBounds(extentOf(all), {padding: panelPadding(), maxZoom: 17, duration: 0});
+        map.fitBounds(extentOf(all.features), {padding: panelPadding(), maxZoom: 17, duration: 0});
       }
     } catch (error) {
       showError(error);
@@ -453,20 +455,20 @@ export function setupQuery(map, {h, api, showMessage, format, panelPadding, isAc
     $("query-matched").textContent = format(strings.matched, {count: page.numberMatched});
     const table = $("query-table");
     if (!page.features.length) {
-      table.replaceChildren(h("caption", {}, strings.noResults));
+      table.replaceChildren(el("caption", {}, strings.noResults));
     } else {
       table.replaceChildren(
-        h("thead", {}, h("tr", {}, h("th", {}, "id"), ...columns.map((c) => h("th", {title: c.name}, c.title)), h("th", {}, ""))),
-        h(
+        el("thead", {}, el("tr", {}, el("th", {}, "id"), ...columns.map((c) => el("th", {title: c.name}, c.title)), el("th", {}, ""))),
+        el(
           "tbody",
           {},
           ...page.features.map((feature) =>
-            h(
+            el(
               "tr",
               {dataset: {fid: feature.id}},
-              h("td", {}, String(feature.id)),
-              ...columns.map((c) => h("td", {}, cell(feature.properties[c.name]))),
-              h("td", {}, h("button", {type: "button", class: "query-select", onclick: () => selectFeature(feature, true)}, strings.useAsReference)),
+              el("td", {}, String(feature.id)),
+              ...columns.map((c) => el("td", {}, cell(feature.properties[c.name]))),
+              el("td", {}, el("button", {type: "button", class: "query-select", onclick: () => selectFeature(feature, true)}, strings.useAsReference)),
             ),
           ),
         ),
@@ -502,14 +504,14 @@ export function setupQuery(map, {h, api, showMessage, format, panelPadding, isAc
     map.getSource("query-selected").setData({type: "FeatureCollection", features: [{type: "Feature", geometry: feature.geometry, properties: {}}]});
     $("query-feature-picked").textContent = `${strings.selectedFeature}: ${state.layer.title} #${feature.id}`;
     for (const row of document.querySelectorAll("#query-table tbody tr")) row.classList.toggle("selected", row.dataset.fid === String(feature.id));
-    if (fly && feature.geometry) map.fitBounds(extentOf({features: [feature]}), {padding: panelPadding(), maxZoom: 17, duration: 300});
+    if (fly && feature.geometry) map.fitBounds(extentOf([feature]), {padding: panelPadding(), maxZoom: 17, duration: 300});
     if (shapeSelect.value === "feature") writeText();
   }
 
   $("query-run").addEventListener("click", run);
 
   // --- statistics ---
-  $("query-stats-by").replaceChildren(...Object.entries(strings.statsBy).map(([by, label]) => h("option", {value: by}, label)));
+  $("query-stats-by").replaceChildren(...Object.entries(strings.statsBy).map(([by, label]) => el("option", {value: by}, label)));
   $("query-stats-run").addEventListener("click", async () => {
     const params = queryParams({by: $("query-stats-by").value});
     if ($("query-stats-field").value) params.set("field", $("query-stats-field").value);
@@ -521,19 +523,19 @@ export function setupQuery(map, {h, api, showMessage, format, panelPadding, isAc
     }
     const table = $("query-stats-table");
     $("query-stats-note").textContent = format(strings.statsNote, {matched: stats.matched});
-    if (!stats.zones.length) return table.replaceChildren(h("caption", {}, strings.noStats));
+    if (!stats.zones.length) return table.replaceChildren(el("caption", {}, strings.noStats));
     const extra = [...(stats.field ? ["sum", "avg"] : []), ...(stats.measure ? [stats.measure] : [])];
     table.replaceChildren(
-      h("thead", {}, h("tr", {}, h("th", {}, strings.code), h("th", {}, strings.zone), h("th", {}, strings.count), ...extra.map((k) => h("th", {}, strings[k])))),
-      h("tbody", {}, ...stats.zones.map((z) =>
-        h("tr", {dataset: {code: z.code}}, h("td", {}, z.code), h("td", {}, z.name ?? ""), h("td", {class: "count"}, String(z.count)), ...extra.map((k) => h("td", {}, cell(z[k])))),
+      el("thead", {}, el("tr", {}, el("th", {}, strings.code), el("th", {}, strings.zone), el("th", {}, strings.count), ...extra.map((k) => el("th", {}, strings[k])))),
+      el("tbody", {}, ...stats.zones.map((z) =>
+        el("tr", {dataset: {code: z.code}}, el("td", {}, z.code), el("td", {}, z.name ?? ""), el("td", {class: "count"}, String(z.count)), ...extra.map((k) => el("td", {}, cell(z[k])))),
       )),
     );
     document.body.dataset.queryStats = String(Number(document.body.dataset.queryStats ?? 0) + 1);
   });
 
   // --- export ---
-  $("query-export-format").replaceChildren(...config.exportFormats.map((f) => h("option", {value: f}, strings.formats[f] ?? f)));
+  $("query-export-format").replaceChildren(...config.exportFormats.map((f) => el("option", {value: f}, strings.formats[f] ?? f)));
   function updateExportLink() {
     const params = queryParams({f: $("query-export-format").value});
     $("query-export-link").href = `/api/gis/layers/${encodeURIComponent(state.layer.id)}/export/?${params}`;
@@ -546,21 +548,21 @@ export function setupQuery(map, {h, api, showMessage, format, panelPadding, isAc
     try {
       queries = await api("/api/gis/saved-queries/");
     } catch (error) {
-      return showMessage(error.message);
+      return showMessage(failure(error));
     }
     const titles = Object.fromEntries(config.layers.map((l) => [l.id, l.title]));
     $("query-saved-list").replaceChildren(
       ...(queries.length
         ? queries.map((q) =>
-            h(
+            el(
               "li",
               {dataset: {query: q.id}},
-              h("span", {class: "what"}, q.name, h("small", {}, `${titles[q.layer] ?? q.layer}${q.mine ? "" : ` · ${format(strings.sharedBy, {owner: q.owner})}`}`)),
-              h("button", {type: "button", class: "query-load", onclick: () => loadQuery(q)}, strings.load),
-              q.mine ? h("button", {type: "button", class: "query-delete", onclick: () => deleteQuery(q)}, strings.delete) : null,
+              el("span", {class: "what"}, q.name, el("small", {}, `${titles[q.layer] ?? q.layer}${q.mine ? "" : ` · ${format(strings.sharedBy, {owner: q.owner})}`}`)),
+              el("button", {type: "button", class: "query-load", onclick: () => loadQuery(q)}, strings.load),
+              q.mine ? el("button", {type: "button", class: "query-delete", onclick: () => deleteQuery(q)}, strings.delete) : null,
             ),
           )
-        : [h("li", {class: "planner-empty"}, strings.noSaved)]),
+        : [el("li", {class: "planner-empty"}, strings.noSaved)]),
     );
   }
 
@@ -575,9 +577,9 @@ export function setupQuery(map, {h, api, showMessage, format, panelPadding, isAc
 
   async function deleteQuery(query) {
     try {
-      await api(`/api/gis/saved-queries/${query.id}/`, undefined, "DELETE");
+      await api(`/api/gis/saved-queries/${query.id}/`, {method: "DELETE"});
     } catch (error) {
-      return showMessage(error.message);
+      return showMessage(failure(error));
     }
     await loadSaved();
   }
@@ -586,10 +588,12 @@ export function setupQuery(map, {h, api, showMessage, format, panelPadding, isAc
     if (!state.layer) return showMessage(strings.chooseLayer);
     try {
       await api("/api/gis/saved-queries/", {
-        name: $("query-save-name").value,
-        layer: state.layer.id,
-        cql2: currentText(),
-        shared: $("query-save-shared").checked,
+        json: {
+          name: $("query-save-name").value,
+          layer: state.layer.id,
+          cql2: currentText(),
+          shared: $("query-save-shared").checked,
+        },
       });
     } catch (error) {
       return showError(error);

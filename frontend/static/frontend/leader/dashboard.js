@@ -6,13 +6,13 @@
  * their class colour, so this page and the exported report show the same classes. No glyphs, tiles or
  * fonts from outside: labels use local fonts, the population raster comes from /tiles/raster/.
  */
-import * as maplibregl from "maplibre-gl";
+import {api} from "../lib/api.js";
+import {el, svg} from "../lib/dom.js";
+import {emptyCollection as empty, extentOf} from "../lib/geo.js";
+import {FONTS as FONT, createMap, maplibregl} from "../lib/map.js";
+import {OpsSocket} from "../lib/ops-socket.js";
 
-import {OpsSocket} from "./ops-socket.js";
-
-const FONT = ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC"];
 const EXTRUSION_MAX_M = 2500;
-const AGENCY_COLORS = {110: "#3b82f6", 119: "#ef4444", 120: "#10b981", 122: "#f59e0b"};
 const LIVE_REFRESH_MS = 60000; // the server keeps each layer for a minute
 
 const strings = document.getElementById("leader-strings").dataset;
@@ -30,8 +30,6 @@ const state = {
   is3d: false,
 };
 
-const empty = () => ({type: "FeatureCollection", features: []});
-
 function query(extra = {}) {
   const params = new URLSearchParams();
   if (state.period === "custom") {
@@ -47,17 +45,6 @@ function query(extra = {}) {
 
 function layerQuery() {
   return query({by: state.by, metric: state.metric, agency: state.agency});
-}
-
-async function getJSON(url) {
-  const response = await fetch(url, {headers: {Accept: "application/json"}});
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const error = new Error(body.detail ? String(body.detail) : `${url}: HTTP ${response.status}`);
-    error.status = response.status;
-    throw error;
-  }
-  return body;
 }
 
 function showMessage(text) {
@@ -170,20 +157,6 @@ function buildStyle() {
   };
 }
 
-function extentOf(features) {
-  const box = [Infinity, Infinity, -Infinity, -Infinity];
-  const walk = (coords) => {
-    if (typeof coords[0] === "number") {
-      box[0] = Math.min(box[0], coords[0]);
-      box[1] = Math.min(box[1], coords[1]);
-      box[2] = Math.max(box[2], coords[0]);
-      box[3] = Math.max(box[3], coords[1]);
-    } else coords.forEach(walk);
-  };
-  for (const feature of features) if (feature.geometry) walk(feature.geometry.coordinates);
-  return [[box[0], box[1]], [box[2], box[3]]];
-}
-
 function setVisible(map, id, visible) {
   map.setLayoutProperty(id, "visibility", visible ? "visible" : "none");
 }
@@ -217,23 +190,14 @@ function formatValue(value, kind) {
 
 function renderLegend(layer) {
   const box = document.getElementById("map-legend");
-  const title = document.createElement("h3");
-  title.textContent = layer.title;
-  const list = document.createElement("ul");
-  const row = (color, text, css = "") => {
-    const item = document.createElement("li");
-    const swatch = document.createElement("i");
-    swatch.style.background = color;
-    if (css) swatch.style.cssText += css;
-    item.append(swatch, text);
-    list.append(item);
-  };
+  const list = el("ul");
+  const row = (color, text, shape = {}) => list.append(el("li", {}, el("i", {style: {background: color, ...shape}}), text));
   if (state.layer === "incidents") {
-    row("linear-gradient(90deg,#1d4ed8,#10b981,#facc15,#ef4444)", strings.densityLegend, "width:3rem");
+    row("linear-gradient(90deg,#1d4ed8,#10b981,#facc15,#ef4444)", strings.densityLegend, {width: "3rem"});
   } else if (state.layer === "bursts") {
-    row("#ef4444", strings.burst, "border-radius:50%");
-    row("#ef4444", strings.isolated, "height:4px");
-    row("#f59e0b", strings.outage, "height:4px");
+    row("#ef4444", strings.burst, {"border-radius": "50%"});
+    row("#ef4444", strings.isolated, {height: "4px"});
+    row("#f59e0b", strings.outage, {height: "4px"});
   } else {
     for (const entry of layer.legend) {
       const text = entry.label ?? `${formatValue(entry.from, entry.kind)} – ${formatValue(entry.to, entry.kind)}`;
@@ -241,8 +205,8 @@ function renderLegend(layer) {
     }
     row("#c5ccd6", strings.noData);
   }
-  if (state.population) row("linear-gradient(90deg,#fde68a,#b45309)", strings.population, "width:3rem");
-  box.replaceChildren(title, list);
+  if (state.population) row("linear-gradient(90deg,#fde68a,#b45309)", strings.population, {width: "3rem"});
+  box.replaceChildren(el("h3", {}, layer.title), list);
 }
 
 let layerRequest = 0;
@@ -252,7 +216,7 @@ async function loadLayer(map) {
   document.body.dataset.layerReady = "";
   let layer;
   try {
-    layer = await getJSON(`/api/leader/layers/${state.layer}/?${layerQuery()}`);
+    layer = await api(`/api/leader/layers/${state.layer}/?${layerQuery()}`);
   } catch (error) {
     if (ticket === layerRequest) showMessage(error.message || strings.loadFailed);
     throw error;
@@ -308,26 +272,15 @@ const headlinesBox = () => document.getElementById("headlines");
 async function loadSummary() {
   const box = headlinesBox();
   box.setAttribute("aria-busy", "true");
-  const summary = await getJSON(`/api/leader/summary/?${query()}`);
+  const summary = await api(`/api/leader/summary/?${query()}`);
   box.replaceChildren(
     ...summary.headlines.map((headline) => {
-      const card = document.createElement("article");
-      card.className = "headline";
-      card.dataset.key = headline.key;
-      card.dataset.source = headline.source;
-      const label = document.createElement("h3");
-      label.textContent = headlineLabels[headline.key] ?? headline.key;
-      const value = document.createElement("p");
-      value.className = "value";
-      value.textContent = formatHeadline(headline.unit, headline.value);
+      const value = el("p", {class: "value"}, formatHeadline(headline.unit, headline.value));
       if (headline.objective_s) {
-        const objective = document.createElement("small");
-        objective.textContent = ` / ${headline.objective_s} ${strings.seconds}`;
-        value.append(objective);
+        value.append(el("small", {}, ` / ${headline.objective_s} ${strings.seconds}`));
         if (headline.met !== null) value.dataset.met = String(headline.met);
       }
-      const change = document.createElement("p");
-      change.className = "change";
+      const change = el("p", {class: "change"});
       if (headline.change !== null && headline.change !== undefined) {
         const up = headline.change > 0;
         const arrow = headline.change === 0 ? "＝" : up ? "▲" : "▼";
@@ -340,8 +293,13 @@ async function loadSummary() {
           change.dataset.tone = up === headline.higher_is_better ? "good" : "bad";
         }
       }
-      card.append(label, value, change);
-      return card;
+      return el(
+        "article",
+        {class: "headline", dataset: {key: headline.key, source: headline.source}},
+        el("h3", {}, headlineLabels[headline.key] ?? headline.key),
+        value,
+        change,
+      );
     }),
   );
   box.removeAttribute("aria-busy");
@@ -349,19 +307,11 @@ async function loadSummary() {
 
 // --- trends ---
 
-const SVG = "http://www.w3.org/2000/svg";
-
-function svg(name, attrs) {
-  const node = document.createElementNS(SVG, name);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  return node;
-}
-
 async function loadTrend() {
   const indicator = document.getElementById("trend-indicator").value;
   const params = new URLSearchParams();
   if (state.area) params.set("area", state.area);
-  const trend = await getJSON(`/api/leader/trends/${indicator}/?${params}`);
+  const trend = await api(`/api/leader/trends/${indicator}/?${params}`);
   const chart = document.getElementById("trend-chart");
   const points = [...trend.series.map((p) => p.value), ...trend.forecast.map((p) => p.value)];
   const max = Math.max(...points, 1);
@@ -379,10 +329,7 @@ async function loadTrend() {
       .map((p, i) => [p, i])
       .filter(([p]) => p.anomaly)
       .map(([p, i]) => {
-        const dot = svg("circle", {cx: i * step, cy: y(p.value), r: 5, class: "anomaly"});
-        dot.append(svg("title", {}));
-        dot.firstChild.textContent = `${p.week}: ${p.value} (z ${p.z})`;
-        return dot;
+        return svg("circle", {cx: i * step, cy: y(p.value), r: 5, class: "anomaly"}, svg("title", {}, `${p.week}: ${p.value} (z ${p.z})`));
       }),
   );
   const note = document.getElementById("trend-note");
@@ -483,33 +430,15 @@ function startLive(map) {
 }
 
 async function main() {
-  const map = new maplibregl.Map({
-    container: "map",
-    style: buildStyle(),
-    center: [114.05, 22.54],
-    zoom: 11,
-    maxPitch: 70,
-    attributionControl: false,
-    localIdeographFontFamily: `${FONT.map((name) => `"${name}"`).join(", ")}, sans-serif`,
-    locale: {
-      "Map.Title": strings.mapTitle,
-      "NavigationControl.ZoomIn": strings.zoomIn,
-      "NavigationControl.ZoomOut": strings.zoomOut,
-      "NavigationControl.ResetBearing": strings.resetBearing,
-      "Popup.Close": strings.closePopup,
-    },
-  });
-  window.cityopsMap = map;
-  map.addControl(new maplibregl.NavigationControl({visualizePitch: true}), "top-right");
-  map.addControl(new maplibregl.ScaleControl({unit: "metric"}), "bottom-right");
+  const map = createMap("map", {style: buildStyle(), navigation: {visualizePitch: true}, zoom: 11, maxPitch: 70, minZoom: 0, maxZoom: 22});
   map.on("click", "thematic-fill", (event) => popup(map, event));
   map.on("click", "thematic-extrusion", (event) => popup(map, event));
   setupControls(map);
 
   try {
     const [districts, roads] = await Promise.all([
-      getJSON("/api/core/areas/?level=district"),
-      getJSON("/api/gis/roads/"),
+      api("/api/core/areas/?level=district"),
+      api("/api/gis/roads/"),
       map.once("load"),
     ]);
     for (const feature of districts.features) feature.properties.code ??= String(feature.id);
@@ -528,13 +457,12 @@ async function main() {
 
 function popup(map, event) {
   const props = event.features[0].properties;
-  const root = document.createElement("div");
-  root.className = "leader-popup";
-  const title = document.createElement("h3");
-  title.textContent = props.name ?? props.code;
-  const value = document.createElement("p");
-  value.textContent = formatValue(props.value === "null" ? null : props.value, state.metric === "count" ? "" : "share");
-  root.append(title, value);
+  const root = el(
+    "div",
+    {class: "leader-popup"},
+    el("h3", {}, props.name ?? props.code),
+    el("p", {}, formatValue(props.value === "null" ? null : props.value, state.metric === "count" ? "" : "share")),
+  );
   new maplibregl.Popup({maxWidth: "18rem"}).setLngLat(event.lngLat).setDOMContent(root).addTo(map);
 }
 

@@ -5,14 +5,11 @@
  * The style has no `glyphs` URL on purpose: MapLibre (since 5.11) then draws every label with the
  * local fonts named in `text-font`, so no glyph PBF is ever requested.
  */
-import * as maplibregl from "maplibre-gl";
-
-import {OpsSocket} from "./ops-socket.js";
-
-const CITY_CENTER = [114.05, 22.54];
-const CITY_ZOOM = 12;
-const FONT_REGULAR = ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC"];
-const FONT_BOLD = ["Noto Sans CJK SC Bold", ...FONT_REGULAR];
+import {api} from "../lib/api.js";
+import {el} from "../lib/dom.js";
+import {emptyCollection, extentOf, labelPoint} from "../lib/geo.js";
+import {FONTS as FONT_REGULAR, FONTS_BOLD as FONT_BOLD, createMap, maplibregl} from "../lib/map.js";
+import {OpsSocket, livePill} from "../lib/ops-socket.js";
 
 // Soft fills that tell neighbouring districts apart without fighting the roads drawn over them.
 const DISTRICT_COLORS = [
@@ -48,8 +45,6 @@ function roadWidth(extra = 0) {
   });
   return expression;
 }
-
-const emptyCollection = () => ({type: "FeatureCollection", features: []});
 
 function buildStyle() {
   const halo = {"text-halo-color": "rgba(255,255,255,0.92)", "text-halo-width": 1.6, "text-halo-blur": 0.4};
@@ -184,94 +179,6 @@ function buildStyle() {
   };
 }
 
-// --- geometry helpers (label points, extents) ---
-
-function polygonsOf(geometry) {
-  return geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
-}
-
-function ringArea(ring) {
-  let sum = 0;
-  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-    sum += (ring[j][0] - ring[i][0]) * (ring[j][1] + ring[i][1]);
-  }
-  return Math.abs(sum / 2);
-}
-
-function extentOf(features) {
-  const box = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const feature of features) {
-    for (const polygon of polygonsOf(feature.geometry)) {
-      for (const [x, y] of polygon[0]) {
-        box[0] = Math.min(box[0], x);
-        box[1] = Math.min(box[1], y);
-        box[2] = Math.max(box[2], x);
-        box[3] = Math.max(box[3], y);
-      }
-    }
-  }
-  return box;
-}
-
-/** Even-odd test over all rings, so holes count as outside. */
-function inside(polygon, x, y) {
-  let result = false;
-  for (const ring of polygon) {
-    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-      const [xi, yi] = ring[i];
-      const [xj, yj] = ring[j];
-      if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) result = !result;
-    }
-  }
-  return result;
-}
-
-/** Squared distance to the nearest edge, x scaled by cos(latitude) so that it is roughly metric. */
-function edgeDistance(polygon, x, y, kx) {
-  let best = Infinity;
-  for (const ring of polygon) {
-    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-      const ax = ring[j][0] * kx;
-      const ay = ring[j][1];
-      const dx = ring[i][0] * kx - ax;
-      const dy = ring[i][1] - ay;
-      const len = dx * dx + dy * dy;
-      const t = len ? Math.max(0, Math.min(1, ((x * kx - ax) * dx + (y - ay) * dy) / len)) : 0;
-      const ex = ax + t * dx - x * kx;
-      const ey = ay + t * dy - y;
-      best = Math.min(best, ex * ex + ey * ey);
-    }
-  }
-  return best;
-}
-
-/**
- * A point well inside the largest part of an area, where its name reads best. A centroid can fall
- * outside a concave district, and MapLibre's own polygon labels repeat on every tile.
- */
-function labelPoint(geometry) {
-  const polygon = polygonsOf(geometry).reduce((a, b) => (ringArea(b[0]) > ringArea(a[0]) ? b : a));
-  const [minX, minY, maxX, maxY] = extentOf([{geometry: {type: "Polygon", coordinates: polygon}}]);
-  const kx = Math.cos((((minY + maxY) / 2) * Math.PI) / 180);
-  let best = [(minX + maxX) / 2, (minY + maxY) / 2];
-  let bestDistance = -1;
-  let [x0, y0, w, h] = [minX, minY, maxX - minX, maxY - minY];
-  for (const steps of [24, 10]) {
-    for (let i = 0; i <= steps; i++) {
-      for (let j = 0; j <= steps; j++) {
-        const x = x0 + (w * i) / steps;
-        const y = y0 + (h * j) / steps;
-        if (!inside(polygon, x, y)) continue;
-        const distance = edgeDistance(polygon, x, y, kx);
-        if (distance > bestDistance) [best, bestDistance] = [[x, y], distance];
-      }
-    }
-    // Refine around the best sample of the coarse grid.
-    [x0, y0, w, h] = [best[0] - w / steps, best[1] - h / steps, (2 * w) / steps, (2 * h) / steps];
-  }
-  return best;
-}
-
 function labelCollection(areas) {
   return {
     type: "FeatureCollection",
@@ -285,20 +192,10 @@ function labelCollection(areas) {
 
 // --- data ---
 
-async function getJSON(url) {
-  const response = await fetch(url, {headers: {Accept: "application/json"}});
-  if (response.status === 401 || response.status === 403) {
-    // The session expired: reloading lets the server send us to the login page.
-    window.location.reload();
-  }
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return response.json();
-}
-
 async function loadAreas() {
   const [districts, streets] = await Promise.all([
-    getJSON("/api/core/areas/?level=district"),
-    getJSON("/api/core/areas/?level=street"),
+    api("/api/core/areas/?level=district"),
+    api("/api/core/areas/?level=street"),
   ]);
   // The API carries an area's code as the GeoJSON feature id; styling and lookups read it as a property.
   for (const feature of [...districts.features, ...streets.features]) feature.properties.code ??= String(feature.id);
@@ -336,25 +233,17 @@ function renderDistrictList(map, districts) {
   list.replaceChildren(
     ...districts.features.map((feature) => {
       const {code, name, color} = feature.properties;
-      const item = document.createElement("li");
-      const button = document.createElement("button");
-      button.type = "button";
-      button.dataset.code = code;
-      const swatch = document.createElement("span");
-      swatch.className = "swatch";
-      swatch.style.background = color;
-      const label = document.createElement("span");
-      label.className = "name";
-      label.textContent = name;
-      const codeLabel = document.createElement("span");
-      codeLabel.className = "code";
-      codeLabel.textContent = code;
-      button.append(swatch, label, codeLabel);
+      const button = el(
+        "button",
+        {type: "button", dataset: {code}},
+        el("span", {class: "swatch", style: {background: color}}),
+        el("span", {class: "name"}, name),
+        el("span", {class: "code"}, code),
+      );
       button.addEventListener("click", () => map.fitBounds(extentOf([feature]), {padding: mapPadding(), maxZoom: 14}));
       button.addEventListener("mouseenter", () => setHovered(map, code));
       button.addEventListener("mouseleave", () => setHovered(map, null));
-      item.append(button);
-      return item;
+      return el("li", {}, button);
     }),
   );
   list.removeAttribute("aria-busy");
@@ -414,23 +303,15 @@ function setupInteractions(map) {
 }
 
 function areaPopup(district, street) {
-  const root = document.createElement("div");
-  root.className = "area-popup";
-  const title = document.createElement("h3");
-  title.textContent = street ? street.name : district.name;
-  const details = document.createElement("dl");
   const rows = street
     ? [[strings.district, `${district.name} (${district.code})`], [strings.code, street.code]]
     : [[strings.code, district.code]];
-  for (const [term, value] of rows) {
-    const dt = document.createElement("dt");
-    dt.textContent = term;
-    const dd = document.createElement("dd");
-    dd.textContent = value;
-    details.append(dt, dd);
-  }
-  root.append(title, details);
-  return root;
+  return el(
+    "div",
+    {class: "area-popup"},
+    el("h3", {}, street ? street.name : district.name),
+    el("dl", {}, rows.map(([term, value]) => [el("dt", {}, term), el("dd", {}, value)])),
+  );
 }
 
 // --- live feed ---
@@ -457,8 +338,6 @@ function vehicleLayer(map) {
 
 function startLiveFeed(map, topics, onAreasChanged) {
   const vehicles = vehicleLayer(map);
-  const pill = document.getElementById("live-pill");
-  const label = pill.querySelector(".live-label");
   const total = document.getElementById("live-count");
   const topicList = document.getElementById("topic-list");
   const counters = {};
@@ -466,21 +345,12 @@ function startLiveFeed(map, topics, onAreasChanged) {
 
   topicList.replaceChildren(
     ...topics.map((topic) => {
-      const chip = document.createElement("li");
-      chip.dataset.topic = topic;
-      counters[topic] = document.createElement("b");
-      counters[topic].textContent = "0";
-      chip.append(topicList.dataset[topic] ?? topic, counters[topic]);
-      return chip;
+      counters[topic] = el("b", {}, "0");
+      return el("li", {dataset: {topic}}, topicList.dataset[topic] ?? topic, counters[topic]);
     }),
   );
 
-  const setState = (state, detail) => {
-    pill.dataset.state = state;
-    const key = `label${state[0].toUpperCase()}${state.slice(1)}`;
-    label.textContent = pill.dataset[key] ?? state;
-    pill.title = detail ?? "";
-  };
+  const setState = livePill(document.getElementById("live-pill"));
   if (topics.length === 0) {
     setState("stopped");
     return;
@@ -524,30 +394,11 @@ async function main() {
   setupPanelToggle();
   paintLegend();
 
-  const map = new maplibregl.Map({
-    container: "map",
-    style: buildStyle(),
-    center: CITY_CENTER,
-    zoom: CITY_ZOOM,
-    minZoom: 8,
-    maxZoom: 19,
-    attributionControl: false,
-    localIdeographFontFamily: `${FONT_REGULAR.map((name) => `"${name}"`).join(", ")}, sans-serif`,
-    locale: {
-      "Map.Title": strings.mapTitle,
-      "NavigationControl.ZoomIn": strings.zoomIn,
-      "NavigationControl.ZoomOut": strings.zoomOut,
-      "NavigationControl.ResetBearing": strings.resetBearing,
-      "Popup.Close": strings.closePopup,
-    },
-  });
-  window.cityopsMap = map;
-  map.addControl(new maplibregl.NavigationControl({visualizePitch: true}), "top-right");
-  map.addControl(new maplibregl.ScaleControl({unit: "metric"}), "bottom-right");
+  const map = createMap("map", {style: buildStyle(), navigation: {visualizePitch: true}});
   setupInteractions(map);
 
-  const data = Promise.all([loadAreas(), getJSON("/api/gis/roads/")]);
-  const me = getJSON("/api/core/me/");
+  const data = Promise.all([loadAreas(), api("/api/gis/roads/")]);
+  const me = api("/api/core/me/");
   try {
     const [[areas, roads]] = await Promise.all([data, map.once("load")]);
     map.getSource("roads").setData(roads);

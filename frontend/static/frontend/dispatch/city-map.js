@@ -1,78 +1,23 @@
 /**
  * What the command wall and the dispatcher console share: the dark city map (the vector-tile basemap when
  * the server has one, otherwise districts and roads from our own API), agency colours, the heading arrow
- * drawn in the page, the incident and vehicle layers, and JSON requests with the session's CSRF token.
+ * drawn in the page, and the incident and vehicle layers.
  *
- * Nothing here is fetched from outside the intranet: no glyph server (labels use local fonts, see
- * home.js), no sprite (vehicle arrows are drawn on a canvas and added with map.addImage).
+ * Nothing here is fetched from outside the intranet: no glyph server (labels use local fonts, lib/map.js),
+ * no sprite (vehicle arrows are drawn on a canvas and added with map.addImage).
  */
-import * as maplibregl from "maplibre-gl";
+import {INCIDENT_CLOSED, INCIDENT_CREATED, INCIDENT_UPDATED} from "/events.js";
 
-export {maplibregl};
+import {api} from "../lib/api.js";
+import {collection, emptyCollection, extentOf} from "../lib/geo.js";
+import {FONTS, createMap} from "../lib/map.js";
 
-export const FONT_REGULAR = ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC"];
 export const AGENCIES = ["110", "119", "120", "122"];
 // 110 police blue, 119 fire red, 120 ambulance green (drawn with white), 122 traffic police amber.
 export const AGENCY_COLORS = {110: "#3b82f6", 119: "#ef4444", 120: "#10b981", 122: "#f59e0b"};
 const OTHER_COLOR = "#94a3b8";
 export const VEHICLE_STATUSES = ["available", "dispatched", "en_route", "on_scene", "returning", "out_of_service"];
 const STATUS_RING = {dispatched: "#facc15", en_route: "#38bdf8", on_scene: "#f472b6", out_of_service: "#475569"};
-
-export const emptyCollection = () => ({type: "FeatureCollection", features: []});
-export const collection = (features) => ({type: "FeatureCollection", features});
-
-// --- HTTP ---
-
-const csrfToken = () => document.querySelector("input[name=csrfmiddlewaretoken]")?.value ?? "";
-
-/** An API answer that is not 2xx: `status` and the parsed body, so that callers can show field errors. */
-export class ApiError extends Error {
-  constructor(status, body) {
-    super(typeof body?.detail === "string" ? body.detail : `HTTP ${status}`);
-    this.status = status;
-    this.body = body;
-  }
-}
-
-export async function api(url, {method = "GET", body} = {}) {
-  const headers = {Accept: "application/json"};
-  if (body !== undefined) {
-    headers["Content-Type"] = "application/json";
-    headers["X-CSRFToken"] = csrfToken();
-  }
-  const response = await fetch(url, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "same-origin",
-  });
-  if (response.status === 401) window.location.reload(); // session expired: the server sends us to login
-  const text = await response.text();
-  let data = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    data = {detail: text};
-  }
-  if (!response.ok) throw new ApiError(response.status, data);
-  return data;
-}
-
-/**
- * The API's 400 bodies as {field: message}: `{"error": "invalid_input", "field", "detail"}` from InputError,
- * or DRF's `{"detail": {field: [messages]}}` / `{field: [messages]}` from serializer validation.
- */
-export function fieldErrors(body) {
-  if (!body || typeof body !== "object") return {};
-  if (typeof body.field === "string") return {[body.field]: String(body.detail)};
-  const source = body.detail && typeof body.detail === "object" ? body.detail : body;
-  const errors = {};
-  for (const [field, value] of Object.entries(source)) {
-    if (field === "error") continue;
-    errors[field] = Array.isArray(value) ? value.map(String).join(" ") : typeof value === "object" ? JSON.stringify(value) : String(value);
-  }
-  return errors;
-}
 
 // --- styling helpers ---
 
@@ -165,7 +110,7 @@ function ownBaseLayers() {
       source: "district-labels",
       layout: {
         "text-field": ["get", "name"],
-        "text-font": FONT_REGULAR,
+        "text-font": FONTS,
         "text-size": ["interpolate", ["linear"], ["zoom"], 9, 12, 13, 18],
         "text-letter-spacing": 0.2,
       },
@@ -228,7 +173,7 @@ function incidentLayers() {
       minzoom: 11,
       layout: {
         "text-field": ["get", "type_label"],
-        "text-font": FONT_REGULAR,
+        "text-font": FONTS,
         "text-size": 13,
         "text-offset": [0, 1.6],
         "text-anchor": "top",
@@ -273,7 +218,7 @@ function vehicleLayers() {
       minzoom: 13.5,
       layout: {
         "text-field": ["get", "call_sign"],
-        "text-font": FONT_REGULAR,
+        "text-font": FONTS,
         "text-size": 11,
         "text-offset": [0, 1.5],
         "text-anchor": "top",
@@ -312,20 +257,6 @@ async function tileStyle(url) {
   return style;
 }
 
-function extentOf(features) {
-  const box = [Infinity, Infinity, -Infinity, -Infinity];
-  const visit = (coords) => {
-    if (typeof coords[0] === "number") {
-      box[0] = Math.min(box[0], coords[0]);
-      box[1] = Math.min(box[1], coords[1]);
-      box[2] = Math.max(box[2], coords[0]);
-      box[3] = Math.max(box[3], coords[1]);
-    } else coords.forEach(visit);
-  };
-  for (const feature of features) visit(feature.geometry.coordinates);
-  return box;
-}
-
 function centerLabels(districts) {
   // The centre of each district's bounding box: good enough for a faint background label.
   return collection(
@@ -344,33 +275,12 @@ function centerLabels(districts) {
  * Creates the map in `container` and resolves once it has drawn the city: `{map, cityBounds}`.
  * `basemap` is the tile style URL when the server has one, else "" (districts and roads from our API);
  * `padding` keeps the fitted city clear of panels floating over the map (px or {top, right, bottom, left});
- * `scale` draws the map as on a 1920×1080 screen enlarged `scale` times (CSS zoom on the container, rendered
- * at the full resolution of the screen): a 4K wall shows what a 1080p one shows, only sharper.
+ * `scale` enlarges it for a wall larger than 1920×1080 and `navigation` adds zoom buttons (lib/map.js createMap).
  */
-export async function createCityMap(container, {basemap, strings, padding = 40, scale = 1}) {
+export async function createCityMap(container, {basemap, padding = 40, scale = 1, navigation = false}) {
   const districts = api("/api/core/areas/?level=district");
   const style = basemap ? await tileStyle(basemap) : ownStyle();
-  if (scale !== 1) container.style.zoom = String(scale);
-  const map = new maplibregl.Map({
-    container,
-    style,
-    pixelRatio: window.devicePixelRatio * scale,
-    center: [114.05, 22.54],
-    zoom: 11,
-    minZoom: 8,
-    maxZoom: 19,
-    maxCanvasSize: [8192, 8192], // a 7680×2160 wall at full resolution (MapLibre clamps to the GPU limit)
-    attributionControl: false,
-    localIdeographFontFamily: `${FONT_REGULAR.map((name) => `"${name}"`).join(", ")}, sans-serif`,
-    locale: {
-      "Map.Title": strings.mapTitle,
-      "NavigationControl.ZoomIn": strings.zoomIn,
-      "NavigationControl.ZoomOut": strings.zoomOut,
-      "NavigationControl.ResetBearing": strings.resetBearing,
-      "Popup.Close": strings.closePopup,
-    },
-  });
-  window.cityopsMap = map;
+  const map = createMap(container, {style, navigation, scaleBar: false, scale, zoom: 11});
   await map.once("load");
   addVehicleImages(map);
   const areas = await districts;
@@ -384,6 +294,14 @@ export async function createCityMap(container, {basemap, strings, padding = 40, 
   map.fitBounds(cityBounds, {padding, duration: 0});
   await map.once("idle");
   return {map, cityBounds};
+}
+
+// The events that carry an incident's new state.
+export const INCIDENT_CHANGES = new Set([INCIDENT_CREATED, INCIDENT_UPDATED, INCIDENT_CLOSED]);
+
+/** The incident an incident event carries, marked closed when the event closed it. */
+export function incidentFromEvent(type, data) {
+  return type === INCIDENT_CLOSED ? {...data, properties: {...data.properties, status: "closed"}} : data;
 }
 
 /** Incident Features as the layers draw them: lead agency (the type's) and a joined agency as flat properties. */
@@ -428,22 +346,4 @@ export function formatTime(iso) {
   if (!iso) return "—";
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? "—" : date.toLocaleTimeString("zh-CN", {hour12: false});
-}
-
-/** Wires an OpsSocket's status into a live pill carrying `data-label-<state>` attributes. */
-export function livePill(pill) {
-  const label = pill.querySelector(".live-label");
-  return (state, detail) => {
-    pill.dataset.state = state;
-    label.textContent = pill.dataset[`label${state[0].toUpperCase()}${state.slice(1)}`] ?? state;
-    pill.title = detail ?? "";
-  };
-}
-
-/** `el(tag, className, text)`: a small element builder that never parses HTML (user text stays text). */
-export function el(tag, className = "", text = null) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== null && text !== undefined) node.textContent = String(text);
-  return node;
 }

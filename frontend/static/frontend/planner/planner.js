@@ -6,19 +6,11 @@
  * warnings. Everything comes from /api/pipelines/; every text from the page (translated server-side).
  * The second tab is the layer query builder (planner-query.js); map clicks go to the open tab.
  */
-import * as maplibregl from "maplibre-gl";
-
-import {
-  FONT,
-  addNetworkLayers,
-  addOverlayLayers,
-  baseStyle,
-  emptyCollection,
-  extentOf,
-  isolationFeatures,
-  pipeLayerId,
-  setNetworkVisible,
-} from "./planner-map.js";
+import {api} from "../lib/api.js";
+import {el, flash} from "../lib/dom.js";
+import {emptyCollection, extentOf} from "../lib/geo.js";
+import {createMap} from "../lib/map.js";
+import {addNetworkLayers, addOverlayLayers, baseStyle, isolationFeatures, pipeLayerId, setNetworkVisible} from "./planner-map.js";
 import {drawProfile} from "./planner-profile.js";
 import {setupQuery} from "./planner-query.js";
 
@@ -41,17 +33,6 @@ const state = {
 
 // --- small helpers ---
 
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "dataset") Object.assign(node.dataset, value);
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value === true ? "" : value);
-  }
-  node.append(...children.filter((child) => child !== null && child !== undefined));
-  return node;
-}
-
 function format(template, values) {
   return template.replace(/%\((\w+)\)s/g, (_, key) => String(values[key]));
 }
@@ -60,36 +41,13 @@ function metres(value) {
   return `${Number(value).toLocaleString(document.documentElement.lang, {maximumFractionDigits: 1})} ${strings.metres}`;
 }
 
-function csrfToken() {
-  return document.cookie.split("; ").find((c) => c.startsWith("csrftoken="))?.split("=")[1] ?? "";
-}
-
-async function api(url, body, method = body === undefined ? "GET" : "POST") {
-  const options = method === "GET"
-    ? {headers: {Accept: "application/json"}}
-    : {
-        method,
-        headers: {Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken()},
-        body: body === undefined ? undefined : JSON.stringify(body),
-      };
-  const response = await fetch(url, options);
-  if (response.status === 401) window.location.reload();
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    // The API names the problem in English (as every CityOps API does); the prefix says it in the page's language.
-    const error = new Error(`${strings.requestFailed}: ${data.detail ?? `HTTP ${response.status}`}`);
-    error.field = data.field;
-    throw error;
-  }
-  return data;
+/** The API names the problem in English (as every CityOps API does); the prefix says it in the page's language. */
+function failure(error) {
+  return `${strings.requestFailed}: ${error.message}`;
 }
 
 function showMessage(text) {
-  const box = document.getElementById("planner-message");
-  box.textContent = text;
-  box.hidden = !text;
-  clearTimeout(showMessage.timer);
-  if (text) showMessage.timer = setTimeout(() => (box.hidden = true), 8000);
+  flash(document.getElementById("planner-message"), text, 8000);
 }
 
 function setHint(text) {
@@ -112,9 +70,9 @@ async function runIsolation(map) {
   setHint(strings.working);
   const request = {...state.burst, failed_valves: [...state.failedValves.keys()]};
   try {
-    state.result = await api("/api/pipelines/isolation/", request);
+    state.result = await api("/api/pipelines/isolation/", {json: request});
   } catch (error) {
-    showMessage(error.message);
+    showMessage(failure(error));
     setHint(strings.clickPipe);
     result.removeAttribute("aria-busy");
     if (!state.result) result.hidden = true;
@@ -125,14 +83,11 @@ async function runIsolation(map) {
   renderIsolation(map);
   result.removeAttribute("aria-busy");
   setHint(strings.clickPipe);
-  const box = extentOf({
-    type: "FeatureCollection",
-    features: [
-      ...state.result.isolated.pipes.features,
-      ...state.result.valves_to_close.map((v) => ({geometry: v.geometry})),
-      {geometry: state.result.burst.point},
-    ],
-  });
+  const box = extentOf([
+    ...state.result.isolated.pipes.features,
+    ...state.result.valves_to_close.map((v) => ({geometry: v.geometry})),
+    {geometry: state.result.burst.point},
+  ]);
   map.fitBounds(box, {padding: panelPadding(), maxZoom: 17.5, duration: 400});
   await map.once("idle");
   state.isolationCount += 1;
@@ -141,18 +96,18 @@ async function runIsolation(map) {
 
 function valveItem(map, valve) {
   const side = strings.farSide[valve.far_side] ?? valve.far_side;
-  return h(
+  return el(
     "li",
     {class: "valve-item", dataset: {valve: valve.id, order: valve.order}},
-    h("span", {class: "order"}, String(valve.order)),
-    h(
+    el("span", {class: "order"}, String(valve.order)),
+    el(
       "span",
       {class: "what"},
       valve.code,
-      valve.unverified ? h("span", {class: "flag"}, ` · ${strings.unverified}`) : null,
-      h("small", {}, `${side} · ${metres(valve.distance_m)}`),
+      valve.unverified ? el("span", {class: "flag"}, ` · ${strings.unverified}`) : null,
+      el("small", {}, `${side} · ${metres(valve.distance_m)}`),
     ),
-    h(
+    el(
       "button",
       {
         type: "button",
@@ -171,34 +126,34 @@ function renderIsolation(map) {
   const r = state.result;
   const pipe = r.burst.pipe;
   const root = document.getElementById("planner-result");
-  const summary = h(
+  const summary = el(
     "dl",
     {class: "summary"},
-    h("dt", {}, strings.burstPipe),
-    h("dd", {id: "planner-burst-pipe"}, `${pipe.code}${pipe.diameter_mm ? ` · DN${Math.round(pipe.diameter_mm)}` : ""}`),
-    h("dt", {}, strings.isolatedArea),
-    h("dd", {}, `${r.isolated.pipe_count} ${strings.pipes} · ${metres(r.isolated.length_m)}`),
-    h("dt", {}, strings.outageArea),
-    h("dd", {}, `${r.outage.pipe_count} ${strings.pipes} · ${metres(r.outage.length_m)}`),
-    h("dt", {}, strings.customers),
-    h("dd", {}, `${r.customers.count} (${strings.sensitive} ${r.customers.sensitive_count})`),
+    el("dt", {}, strings.burstPipe),
+    el("dd", {id: "planner-burst-pipe"}, `${pipe.code}${pipe.diameter_mm ? ` · DN${Math.round(pipe.diameter_mm)}` : ""}`),
+    el("dt", {}, strings.isolatedArea),
+    el("dd", {}, `${r.isolated.pipe_count} ${strings.pipes} · ${metres(r.isolated.length_m)}`),
+    el("dt", {}, strings.outageArea),
+    el("dd", {}, `${r.outage.pipe_count} ${strings.pipes} · ${metres(r.outage.length_m)}`),
+    el("dt", {}, strings.customers),
+    el("dd", {}, `${r.customers.count} (${strings.sensitive} ${r.customers.sensitive_count})`),
   );
   const valves = r.valves_to_close.length
-    ? h("ol", {id: "planner-valves"}, ...r.valves_to_close.map((valve) => valveItem(map, valve)))
-    : h("p", {id: "planner-valves-none"}, strings.noValves);
+    ? el("ol", {id: "planner-valves"}, ...r.valves_to_close.map((valve) => valveItem(map, valve)))
+    : el("p", {id: "planner-valves-none"}, strings.noValves);
   const failed = state.failedValves.size
     ? [
-        h("h3", {}, strings.failedValves),
-        h(
+        el("h3", {}, strings.failedValves),
+        el(
           "ul",
           {id: "planner-failed"},
           ...[...state.failedValves.values()].map((valve) =>
-            h(
+            el(
               "li",
               {class: "valve-item failed", dataset: {valve: valve.id}},
-              h("span", {class: "order"}, "×"),
-              h("span", {class: "what"}, valve.code),
-              h(
+              el("span", {class: "order"}, "×"),
+              el("span", {class: "what"}, valve.code),
+              el(
                 "button",
                 {
                   type: "button",
@@ -215,37 +170,37 @@ function renderIsolation(map) {
       ]
     : [];
   const closed = r.closed_boundary_valves.length
-    ? [h("h3", {}, strings.closedBoundary), h("p", {}, r.closed_boundary_valves.map((v) => v.code).join("、"))]
+    ? [el("h3", {}, strings.closedBoundary), el("p", {}, r.closed_boundary_valves.map((v) => v.code).join("、"))]
     : [];
   const customers = r.customers.items.slice(0, CUSTOMERS_LISTED).map((c) =>
-    h(
+    el(
       "li",
       {class: `customer-item${c.sensitive ? " sensitive" : ""}`},
       c.name,
-      c.sensitive ? h("span", {class: "tag sensitive"}, strings.sensitive) : null,
-      h("small", {}, `${c.address ?? ""} · ${c.cause === "isolated" ? strings.causeIsolated : strings.causeOutage}`),
+      c.sensitive ? el("span", {class: "tag sensitive"}, strings.sensitive) : null,
+      el("small", {}, `${c.address ?? ""} · ${c.cause === "isolated" ? strings.causeIsolated : strings.causeOutage}`),
     ),
   );
   if (r.customers.count > CUSTOMERS_LISTED) {
-    customers.push(h("li", {}, format(strings.moreCustomers, {count: r.customers.count - CUSTOMERS_LISTED})));
+    customers.push(el("li", {}, format(strings.moreCustomers, {count: r.customers.count - CUSTOMERS_LISTED})));
   }
-  const actions = h(
+  const actions = el(
     "div",
     {class: "planner-actions", id: "planner-order-actions"},
-    h("button", {type: "button", onclick: () => showProfile(map, r.network.code, [pipe.id], pipe.code)}, strings.profileOfPipe),
+    el("button", {type: "button", onclick: () => showProfile(map, r.network.code, [pipe.id], pipe.code)}, strings.profileOfPipe),
     config.canOpenRepairOrders
-      ? h("button", {type: "button", class: "primary", id: "planner-open-order", onclick: () => openRepairOrder()}, strings.openRepairOrder)
+      ? el("button", {type: "button", class: "primary", id: "planner-open-order", onclick: () => openRepairOrder()}, strings.openRepairOrder)
       : null,
   );
   root.replaceChildren(
-    h("h2", {}, `${r.network.name} · ${pipe.code}`),
+    el("h2", {}, `${r.network.name} · ${pipe.code}`),
     summary,
-    h("h3", {}, strings.valvesToClose),
+    el("h3", {}, strings.valvesToClose),
     valves,
     ...failed,
     ...closed,
-    h("h3", {}, strings.customers),
-    customers.length ? h("ul", {id: "planner-customers"}, ...customers) : h("p", {}, strings.noCustomers),
+    el("h3", {}, strings.customers),
+    customers.length ? el("ul", {id: "planner-customers"}, ...customers) : el("p", {}, strings.noCustomers),
     actions,
   );
 }
@@ -254,19 +209,19 @@ async function openRepairOrder() {
   const button = document.getElementById("planner-open-order");
   button.disabled = true;
   try {
-    const order = await api("/api/pipelines/repair-orders/", {...state.burst, failed_valves: [...state.failedValves.keys()]});
+    const order = await api("/api/pipelines/repair-orders/", {json: {...state.burst, failed_valves: [...state.failedValves.keys()]}});
     button.replaceWith(
-      h(
+      el(
         "span",
         {class: "done", id: "planner-order-number", dataset: {number: order.number}},
         format(strings.repairOrderOpened, {number: order.number}),
       ),
-      h("a", {href: order.print_url, target: "_blank", rel: "noopener", id: "planner-order-print"}, strings.printOrder),
-      h("a", {href: order.pdf_url, target: "_blank", rel: "noopener", id: "planner-order-pdf"}, strings.pdfOrder),
+      el("a", {href: order.print_url, target: "_blank", rel: "noopener", id: "planner-order-print"}, strings.printOrder),
+      el("a", {href: order.pdf_url, target: "_blank", rel: "noopener", id: "planner-order-pdf"}, strings.pdfOrder),
     );
   } catch (error) {
     button.disabled = false;
-    showMessage(error.message);
+    showMessage(failure(error));
   }
 }
 
@@ -288,12 +243,14 @@ async function pickRunPoint(map, lngLat) {
   const root = document.getElementById("planner-result");
   try {
     state.run = await api("/api/pipelines/connectivity/", {
-      network,
-      start: {type: "Point", coordinates: state.picks[0]},
-      end: {type: "Point", coordinates: state.picks[1]},
+      json: {
+        network,
+        start: {type: "Point", coordinates: state.picks[0]},
+        end: {type: "Point", coordinates: state.picks[1]},
+      },
     });
   } catch (error) {
-    showMessage(error.message);
+    showMessage(failure(error));
     state.picks = [];
     setHint(strings.clickStart);
     return;
@@ -303,18 +260,18 @@ async function pickRunPoint(map, lngLat) {
   const verdict = run.in_service ? strings.connected : run.physically ? strings.connectedPhysically : strings.notConnected;
   root.hidden = false;
   root.replaceChildren(
-    h("h2", {}, verdict),
-    h(
+    el("h2", {}, verdict),
+    el(
       "dl",
       {class: "summary"},
-      h("dt", {}, strings.runLength),
-      h("dd", {}, `${run.pipes.length} ${strings.pipes} · ${metres(run.length_m)}`),
+      el("dt", {}, strings.runLength),
+      el("dd", {}, `${run.pipes.length} ${strings.pipes} · ${metres(run.length_m)}`),
     ),
     run.pipes.length
-      ? h(
+      ? el(
           "div",
           {class: "planner-actions"},
-          h("button", {type: "button", onclick: () => showProfile(map, run.network, run.pipes, `${run.start.code} → ${run.end.code}`)}, strings.profileOfRun),
+          el("button", {type: "button", onclick: () => showProfile(map, run.network, run.pipes, `${run.start.code} → ${run.end.code}`)}, strings.profileOfRun),
         )
       : null,
   );
@@ -324,14 +281,14 @@ async function pickRunPoint(map, lngLat) {
 async function showProfile(map, network, pipes, title) {
   const drawer = document.getElementById("planner-profile");
   try {
-    const profile = await api("/api/pipelines/profile/", {network, pipes});
+    const profile = await api("/api/pipelines/profile/", {json: {network, pipes}});
     drawer.hidden = false;
     document.getElementById("planner-profile-title").textContent = `${strings.profile} · ${title}`;
     document.getElementById("planner-profile-note").textContent =
       `${metres(profile.length_m)} · ${profile.ground_source === "dem" ? strings.groundFromDem : strings.groundFromNodes}`;
     drawProfile(document.getElementById("planner-profile-chart"), profile, strings);
   } catch (error) {
-    showMessage(error.message);
+    showMessage(failure(error));
   }
 }
 
@@ -342,28 +299,28 @@ function listFeatures(map, rootId, title, collection, describe) {
   const items = collection.features.slice(0, LIST_LIMIT).map((feature) => {
     const [label, detail, tag, tagText] = describe(feature.properties);
     const point = feature.geometry.type === "Point" ? feature.geometry.coordinates : null;
-    return h(
+    return el(
       "li",
       {},
-      h(
+      el(
         "button",
         {
           type: "button",
           class: "item-button",
-          onclick: () => (point ? map.flyTo({center: point, zoom: 18}) : map.fitBounds(extentOf({features: [feature]}), {padding: panelPadding(), maxZoom: 18})),
+          onclick: () => (point ? map.flyTo({center: point, zoom: 18}) : map.fitBounds(extentOf([feature]), {padding: panelPadding(), maxZoom: 18})),
         },
         label,
-        h("span", {class: `tag ${tag}`}, tagText),
-        h("small", {}, detail),
+        el("span", {class: `tag ${tag}`}, tagText),
+        el("small", {}, detail),
       ),
     );
   });
   root.hidden = false;
   root.replaceChildren(
-    h("h2", {}, `${title} (${collection.features.length})`),
-    items.length ? h("ul", {}, ...items) : h("p", {}, title === strings.warnings ? strings.noWarnings : strings.noViolations),
+    el("h2", {}, `${title} (${collection.features.length})`),
+    items.length ? el("ul", {}, ...items) : el("p", {}, title === strings.warnings ? strings.noWarnings : strings.noViolations),
     collection.features.length > LIST_LIMIT
-      ? h("p", {class: "planner-hint"}, format(strings.shown, {shown: LIST_LIMIT, total: collection.features.length}))
+      ? el("p", {class: "planner-hint"}, format(strings.shown, {shown: LIST_LIMIT, total: collection.features.length}))
       : null,
   );
 }
@@ -378,7 +335,7 @@ function setupOverlayToggle(map, checkboxId, layers, listId, load) {
         await load();
         loaded = true;
       } catch (error) {
-        showMessage(error.message);
+        showMessage(failure(error));
       }
     }
     document.getElementById(listId).hidden = !on || !loaded;
@@ -485,26 +442,7 @@ function setupTabs(query) {
 
 async function main() {
   setHint(strings.clickPipe);
-  const map = new maplibregl.Map({
-    container: "planner-map",
-    style: baseStyle(),
-    center: [114.05, 22.54],
-    zoom: 12,
-    minZoom: 8,
-    maxZoom: 20,
-    attributionControl: false,
-    localIdeographFontFamily: `${FONT.map((name) => `"${name}"`).join(", ")}, sans-serif`,
-    locale: {
-      "Map.Title": strings.mapTitle,
-      "NavigationControl.ZoomIn": strings.zoomIn,
-      "NavigationControl.ZoomOut": strings.zoomOut,
-      "NavigationControl.ResetBearing": strings.resetBearing,
-      "Popup.Close": strings.closePopup,
-    },
-  });
-  window.cityopsMap = map;
-  map.addControl(new maplibregl.NavigationControl({visualizePitch: false}), "top-right");
-  map.addControl(new maplibregl.ScaleControl({unit: "metric"}), "bottom-right");
+  const map = createMap("planner-map", {style: baseStyle(), navigation: {visualizePitch: false}, maxZoom: 20});
 
   try {
     const networkData = Promise.all(config.networks.map((n) => api(`/api/pipelines/networks/${n.code}/features/`)));
@@ -515,7 +453,7 @@ async function main() {
     config.networks.forEach((network, i) => addNetworkLayers(map, network, collections[i]));
     map.getSource("roads").setData(await roads);
     const all = {type: "FeatureCollection", features: collections.flatMap((c) => c.features)};
-    if (all.features.length) map.fitBounds(extentOf(all), {padding: panelPadding(), duration: 0});
+    if (all.features.length) map.fitBounds(extentOf(all.features), {padding: panelPadding(), duration: 0});
     await map.once("idle");
     document.body.dataset.mapReady = "1";
   } catch (error) {
@@ -533,7 +471,7 @@ async function main() {
     loadWarnings(map),
   );
   setupClicks(map);
-  const query = setupQuery(map, {h, api, showMessage, format, panelPadding, isActive: () => state.tab === "query"});
+  const query = setupQuery(map, {showMessage, failure, format, panelPadding, isActive: () => state.tab === "query"});
   setupTabs(query);
 }
 

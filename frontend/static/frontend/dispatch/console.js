@@ -6,22 +6,13 @@
  * Every API error is shown next to the input it names (`field` of the 400 body); other errors above
  * the form or the incident detail.
  */
-import {
-  AGENCIES,
-  ApiError,
-  agencyColor,
-  api,
-  createCityMap,
-  el,
-  fieldErrors,
-  formatDuration,
-  formatTime,
-  incidentForMap,
-  livePill,
-  maplibregl,
-  throttledSource,
-} from "./dispatch-map.js";
-import {OpsSocket} from "./ops-socket.js";
+import {UNIT_STATUS} from "/events.js";
+
+import {ApiError, api, fieldErrors} from "../lib/api.js";
+import {byId, el} from "../lib/dom.js";
+import {maplibregl} from "../lib/map.js";
+import {OpsSocket, livePill} from "../lib/ops-socket.js";
+import {AGENCIES, agencyColor, createCityMap, formatDuration, formatTime, INCIDENT_CHANGES, incidentForMap, incidentFromEvent, throttledSource} from "./city-map.js";
 
 const strings = document.getElementById("map-strings").dataset;
 const statusStrings = document.getElementById("status-strings").dataset;
@@ -39,7 +30,7 @@ let pendingLocate = null; // typed coordinates being checked: a submit waits for
 let marker = null;
 let incidentTypes = [];
 
-const $ = (id) => document.getElementById(id);
+const $ = byId;
 
 // --- errors next to fields ---
 
@@ -73,7 +64,7 @@ function showErrors(form, errors, banner) {
 }
 
 function showBanner(banner, error) {
-  banner.textContent = error instanceof ApiError ? Object.values(fieldErrors(error.body)).join(" ") || error.message : String(error);
+  banner.textContent = error instanceof ApiError ? Object.values(fieldErrors(error.data)).join(" ") || error.message : String(error);
   banner.hidden = false;
 }
 
@@ -86,7 +77,7 @@ async function loadTypes() {
     const group = document.createElement("optgroup");
     group.label = labels.agency[agency];
     for (const type of incidentTypes.filter((t) => t.agency === agency)) {
-      const option = el("option", "", type.label);
+      const option = el("option", {}, type.label);
       option.value = type.code;
       group.append(option);
     }
@@ -148,7 +139,7 @@ async function locateTyped() {
     if (!(error instanceof ApiError)) throw error;
     clearLocation(); // never send an earlier place for coordinates that were refused
     // lon/lat/crs of the locate API are all about this one field of the form.
-    showErrors(form, {location: Object.values(fieldErrors(error.body)).join(" ")}, $("intake-error"));
+    showErrors(form, {location: Object.values(fieldErrors(error.data)).join(" ")}, $("intake-error"));
   }
 }
 
@@ -198,12 +189,12 @@ function setupSearch() {
       list.replaceChildren(
         ...(shown.length
           ? shown.map((result, index) => {
-              const item = el("li", "", result.label);
+              const item = el("li", {}, result.label);
               item.setAttribute("role", "option");
               item.dataset.index = index;
               return item;
             })
-          : [el("li", "empty", strings.noResults)]),
+          : [el("li", {class: "empty"}, strings.noResults)]),
       );
     }, 250);
   });
@@ -249,14 +240,14 @@ async function submitIntake(extra = {}) {
   const submit = $("intake-submit");
   submit.disabled = true;
   try {
-    const feature = await api("/api/dispatch/incidents/", {method: "POST", body: intakeBody(extra)});
+    const feature = await api("/api/dispatch/incidents/", {json: intakeBody(extra)});
     putIncident(feature);
     resetIntake();
     await select(feature.id);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    if (error.status === 409 && error.body?.error === "possible_duplicate") askDuplicate(error.body.duplicates);
-    else if (error.status === 400) showErrors(form, fieldErrors(error.body), $("intake-error"));
+    if (error.status === 409 && error.data?.error === "possible_duplicate") askDuplicate(error.data.duplicates);
+    else if (error.status === 400) showErrors(form, fieldErrors(error.data), $("intake-error"));
     else showBanner($("intake-error"), error);
   } finally {
     submit.disabled = false;
@@ -283,12 +274,12 @@ function askDuplicate(duplicates) {
     ...duplicates.map((feature) => {
       const p = feature.properties ?? feature;
       const item = el("li");
-      const text = el("div", "duplicate-text");
+      const text = el("div", {class: "duplicate-text"});
       text.append(
-        el("b", "", `${p.number} ${p.type_label ?? ""}`),
-        el("span", "", `${p.address || ""} · ${formatTime(p.times?.call_received)} · ${p.status_label ?? p.status}`),
+        el("b", {}, `${p.number} ${p.type_label ?? ""}`),
+        el("span", {}, `${p.address || ""} · ${formatTime(p.times?.call_received)} · ${p.status_label ?? p.status}`),
       );
-      const attach = el("button", "primary", strings.attach);
+      const attach = el("button", {class: "primary"}, strings.attach);
       attach.type = "button";
       attach.dataset.sameAs = feature.id ?? p.id;
       item.append(text, attach);
@@ -337,22 +328,22 @@ function renderList() {
     ...(sorted.length
       ? sorted.map((feature) => {
           const p = feature.properties;
-          const item = el("li", `incident priority-${p.priority}`);
+          const item = el("li", {class: `incident priority-${p.priority}`});
           item.dataset.id = feature.id;
           item.dataset.status = p.status;
           if (feature.id === selectedId) item.setAttribute("aria-current", "true");
-          const head = el("div", "incident-head");
-          head.append(el("span", "priority", `${strings.priority}${p.priority}`));
+          const head = el("div", {class: "incident-head"});
+          head.append(el("span", {class: "priority"}, `${strings.priority}${p.priority}`));
           for (const agency of p.agencies ?? []) {
-            const chip = el("span", "agency-chip", agency);
+            const chip = el("span", {class: "agency-chip"}, agency);
             chip.style.setProperty("--agency", agencyColor(agency));
             head.append(chip);
           }
-          head.append(el("b", "type", p.type_label), el("span", "status", p.status_label ?? p.status));
-          item.append(head, el("div", "incident-line", `${p.number} · ${p.address || p.district || ""}`));
+          head.append(el("b", {class: "type"}, p.type_label), el("span", {class: "status"}, p.status_label ?? p.status));
+          item.append(head, el("div", {class: "incident-line"}, `${p.number} · ${p.address || p.district || ""}`));
           return item;
         })
-      : [el("li", "empty", strings.noIncidents)]),
+      : [el("li", {class: "empty"}, strings.noIncidents)]),
   );
   $("incident-count").textContent = String(incidents.size);
 }
@@ -394,7 +385,7 @@ function renderDetail(feature) {
   $("agency-toggles").replaceChildren(
     ...AGENCIES.map((agency) => {
       const linked = (p.agencies ?? []).includes(agency);
-      const button = el("button", linked ? "agency-toggle linked" : "agency-toggle", labels.agency[agency]);
+      const button = el("button", {class: linked ? "agency-toggle linked" : "agency-toggle"}, labels.agency[agency]);
       button.type = "button";
       button.dataset.agency = agency;
       button.setAttribute("aria-pressed", String(linked));
@@ -409,16 +400,16 @@ function renderDetail(feature) {
   $("assignments").replaceChildren(
     ...(assignments.length
       ? assignments.map((a) => {
-          const item = el("li", "assignment");
+          const item = el("li", {class: "assignment"});
           item.dataset.id = a.id;
           item.dataset.vehicle = a.vehicle_id;
           item.dataset.status = a.status;
           item.style.setProperty("--agency", agencyColor(a.agency));
           const text = el("div");
-          text.append(el("b", "", a.call_sign), el("span", "", ` ${a.kind_label} · `), el("span", "status", a.status_label ?? a.status));
-          const buttons = el("div", "status-buttons");
+          text.append(el("b", {}, a.call_sign), el("span", {}, ` ${a.kind_label} · `), el("span", {class: "status"}, a.status_label ?? a.status));
+          const buttons = el("div", {class: "status-buttons"});
           for (const next of ASSIGNMENT_NEXT[a.status] ?? []) {
-            const button = el("button", "", statusStrings[next]);
+            const button = el("button", {}, statusStrings[next]);
             button.type = "button";
             button.dataset.assignment = a.id;
             button.dataset.status = next;
@@ -427,12 +418,12 @@ function renderDetail(feature) {
           item.append(text, buttons);
           return item;
         })
-      : [el("li", "empty", strings.noAssignments)]),
+      : [el("li", {class: "empty"}, strings.noAssignments)]),
   );
 
   $("incident-status-buttons").replaceChildren(
     ...INCIDENT_NEXT.map((status) => {
-      const button = el("button", "", statusStrings[status]);
+      const button = el("button", {}, statusStrings[status]);
       button.type = "button";
       button.dataset.status = status;
       button.disabled = p.status === "closed" || (status === "under_control" && p.status === "under_control");
@@ -444,7 +435,7 @@ function renderDetail(feature) {
     ...(feature.timeline ?? []).map((entry) => {
       const item = el("li");
       item.dataset.type = entry.type;
-      item.append(el("time", "", formatTime(entry.at)), el("span", "", entry.text), el("small", "", entry.actor ?? ""));
+      item.append(el("time", {}, formatTime(entry.at)), el("span", {}, entry.text), el("small", {}, entry.actor ?? ""));
       return item;
     }),
   );
@@ -471,7 +462,7 @@ async function refreshRecommendation() {
   list.replaceChildren(
     ...(units.length
       ? units.map((unit) => {
-          const item = el("li", unit.recommended ? "unit recommended" : "unit");
+          const item = el("li", {class: unit.recommended ? "unit recommended" : "unit"});
           item.dataset.vehicle = unit.vehicle_id;
           item.dataset.kind = unit.kind;
           item.style.setProperty("--agency", agencyColor(unit.agency));
@@ -483,15 +474,15 @@ async function refreshRecommendation() {
           const method = unit.method === "network" || unit.method === "road" ? strings.road : strings.straightLine;
           label.append(
             box,
-            el("b", "", unit.call_sign),
-            el("span", "kind", labels.vehicle_kind[unit.kind] ?? unit.kind),
-            el("span", "eta", `${strings.eta} ${formatDuration(unit.eta_s)}`),
-            el("span", "distance", `${(unit.distance_m / 1000).toFixed(1)} km · ${method}`),
+            el("b", {}, unit.call_sign),
+            el("span", {class: "kind"}, labels.vehicle_kind[unit.kind] ?? unit.kind),
+            el("span", {class: "eta"}, `${strings.eta} ${formatDuration(unit.eta_s)}`),
+            el("span", {class: "distance"}, `${(unit.distance_m / 1000).toFixed(1)} km · ${method}`),
           );
           item.append(label);
           return item;
         })
-      : [el("li", "empty", strings.noUnits)]),
+      : [el("li", {class: "empty"}, strings.noUnits)]),
   );
   button.disabled = !units.some((unit) => unit.recommended);
 }
@@ -518,22 +509,22 @@ function setupDetailActions() {
   });
   $("dispatch-button").addEventListener("click", (event) => {
     event.currentTarget.disabled = true;
-    act(() => api(`${base()}/dispatch/`, {method: "POST", body: {vehicle_ids: checkedVehicles()}}));
+    act(() => api(`${base()}/dispatch/`, {json: {vehicle_ids: checkedVehicles()}}));
   });
   $("assignments").addEventListener("click", (event) => {
     const button = event.target.closest("button[data-assignment]");
     if (!button) return;
-    act(() => api(`/api/dispatch/assignments/${button.dataset.assignment}/status/`, {method: "POST", body: {status: button.dataset.status}}));
+    act(() => api(`/api/dispatch/assignments/${button.dataset.assignment}/status/`, {json: {status: button.dataset.status}}));
   });
   $("incident-status-buttons").addEventListener("click", (event) => {
     const button = event.target.closest("button[data-status]");
-    if (button) act(() => api(`${base()}/status/`, {method: "POST", body: {status: button.dataset.status}}));
+    if (button) act(() => api(`${base()}/status/`, {json: {status: button.dataset.status}}));
   });
   $("agency-toggles").addEventListener("click", (event) => {
     const button = event.target.closest("button[data-agency]");
     if (!button) return;
     const key = button.getAttribute("aria-pressed") === "true" ? "unlink" : "link";
-    act(() => api(`${base()}/agencies/`, {method: "POST", body: {[key]: button.dataset.agency}}));
+    act(() => api(`${base()}/agencies/`, {json: {[key]: button.dataset.agency}}));
   });
   $("incident-list").addEventListener("click", (event) => {
     const item = event.target.closest("li[data-id]");
@@ -582,10 +573,10 @@ function startLiveFeed(topics) {
       vehicleLayer.schedule();
     },
     onEvent({type, data}) {
-      if (type.startsWith("incident.")) {
-        putIncident(type === "incident.closed" ? {...data, properties: {...data.properties, status: "closed"}} : data);
+      if (INCIDENT_CHANGES.has(type)) {
+        putIncident(incidentFromEvent(type, data));
         if (data.id === selectedId) selectedChanged();
-      } else if (type === "unit.status") {
+      } else if (type === UNIT_STATUS) {
         putVehicle(data);
         vehicleLayer.schedule();
       }
@@ -596,12 +587,11 @@ function startLiveFeed(topics) {
 async function main() {
   const container = $("map");
   try {
-    ({map} = await createCityMap(container, {basemap: "", strings}));
+    ({map} = await createCityMap(container, {basemap: "", navigation: {}}));
   } catch (error) {
     showBanner($("intake-error"), strings.loadFailed);
     throw error;
   }
-  map.addControl(new maplibregl.NavigationControl(), "top-right");
   incidentLayer = throttledSource(map, "incidents", incidents, 200, incidentForMap);
   $("intake").addEventListener("submit", (event) => {
     event.preventDefault();

@@ -7,20 +7,23 @@
  * per kind (closed incidents are dropped, alarms are capped), GeoJSON sources replaced in place on a
  * throttle, panels redrawn on a timer with one delegated listener each, no per-event listeners or timers.
  */
+import {ALARM_CLEARED, ALARM_RAISED, UNIT_STATUS} from "/events.js";
+
+import {api} from "../lib/api.js";
+import {el} from "../lib/dom.js";
+import {OpsSocket, livePill} from "../lib/ops-socket.js";
 import {
   AGENCIES,
   VEHICLE_STATUSES,
   agencyColor,
-  api,
   createCityMap,
-  el,
   formatDuration,
   formatTime,
+  INCIDENT_CHANGES,
   incidentForMap,
-  livePill,
+  incidentFromEvent,
   throttledSource,
-} from "./dispatch-map.js";
-import {OpsSocket} from "./ops-socket.js";
+} from "./city-map.js";
 
 const MAX_ALARMS = 50;
 const MAX_LISTED_INCIDENTS = 40;
@@ -82,34 +85,34 @@ function sinceCall(properties, now) {
 
 function incidentItem(feature, now) {
   const p = feature.properties;
-  const item = el("li", `incident priority-${p.priority}`);
+  const item = el("li", {class: `incident priority-${p.priority}`});
   item.dataset.id = feature.id;
   item.dataset.status = p.status;
-  const head = el("div", "incident-head");
-  head.append(el("span", "priority", `${strings.priority}${p.priority}`));
+  const head = el("div", {class: "incident-head"});
+  head.append(el("span", {class: "priority"}, `${strings.priority}${p.priority}`));
   for (const agency of p.agencies ?? []) {
-    const chip = el("span", "agency-chip", agency);
+    const chip = el("span", {class: "agency-chip"}, agency);
     chip.style.setProperty("--agency", agencyColor(agency));
     head.append(chip);
   }
-  head.append(el("span", "type", p.type_label), el("span", "elapsed", formatDuration(sinceCall(p, now))));
-  const line = el("div", "incident-line");
+  head.append(el("span", {class: "type"}, p.type_label), el("span", {class: "elapsed"}, formatDuration(sinceCall(p, now))));
+  const line = el("div", {class: "incident-line"});
   line.append(
-    el("span", "status", p.status_label ?? labels.incident_status[p.status] ?? p.status),
-    el("span", "number", p.number),
-    el("span", "address", p.address || p.district || ""),
+    el("span", {class: "status"}, p.status_label ?? labels.incident_status[p.status] ?? p.status),
+    el("span", {class: "number"}, p.number),
+    el("span", {class: "address"}, p.address || p.district || ""),
   );
   item.append(head, line);
   if (p.assignments?.length) {
-    const units = el("ul", "units");
+    const units = el("ul", {class: "units"});
     for (const assignment of p.assignments) {
-      const unit = el("li", "unit");
+      const unit = el("li", {class: "unit"});
       unit.dataset.vehicle = assignment.vehicle_id;
       unit.dataset.status = assignment.status;
       unit.style.setProperty("--agency", agencyColor(assignment.agency));
       unit.append(
-        el("b", "", assignment.call_sign),
-        el("span", "", assignment.status_label ?? labels.vehicle_status[assignment.status] ?? assignment.status),
+        el("b", {}, assignment.call_sign),
+        el("span", {}, assignment.status_label ?? labels.vehicle_status[assignment.status] ?? assignment.status),
       );
       units.append(unit);
     }
@@ -121,7 +124,7 @@ function incidentItem(feature, now) {
 function renderIncidents(now) {
   const list = document.getElementById("incident-list");
   const sorted = [...incidents.values()].sort(incidentOrder).slice(0, MAX_LISTED_INCIDENTS);
-  if (sorted.length === 0) list.replaceChildren(el("li", "empty", strings.noIncidents));
+  if (sorted.length === 0) list.replaceChildren(el("li", {class: "empty"}, strings.noIncidents));
   else list.replaceChildren(...sorted.map((feature) => incidentItem(feature, now)));
   document.getElementById("incident-count").textContent = String(incidents.size);
 }
@@ -130,7 +133,7 @@ function buildBoard() {
   const table = document.getElementById("status-board");
   const headRow = table.tHead.rows[0];
   for (const status of VEHICLE_STATUSES) {
-    const th = el("th", "", labels.vehicle_status[status] ?? status);
+    const th = el("th", {}, labels.vehicle_status[status] ?? status);
     th.scope = "col";
     th.dataset.status = status;
     headRow.append(th);
@@ -139,7 +142,7 @@ function buildBoard() {
   for (const agency of [...AGENCIES, "other"]) {
     const row = table.tBodies[0].insertRow();
     row.dataset.agency = agency;
-    const th = el("th", "", agency === "other" ? strings.other : labels.agency[agency]);
+    const th = el("th", {}, agency === "other" ? strings.other : labels.agency[agency]);
     th.scope = "row";
     th.style.setProperty("--agency", agencyColor(agency));
     row.append(th);
@@ -173,17 +176,17 @@ function renderBoard(cells) {
 
 function renderAlarms() {
   const list = document.getElementById("alarm-list");
-  if (alarms.length === 0) list.replaceChildren(el("li", "empty", strings.noAlarms));
+  if (alarms.length === 0) list.replaceChildren(el("li", {class: "empty"}, strings.noAlarms));
   else {
     list.replaceChildren(
       ...alarms.map((alarm) => {
         const p = alarm.properties ?? {};
-        const item = el("li", `alarm kind-${p.kind ?? "other"}`);
+        const item = el("li", {class: `alarm kind-${p.kind ?? "other"}`});
         item.dataset.id = alarm.id;
         item.append(
-          el("time", "", formatTime(p.at)),
-          el("b", "", p.kind_label ?? p.kind ?? ""),
-          el("span", "", [p.call_sign, p.message ?? p.detail].filter(Boolean).join(" · ")),
+          el("time", {}, formatTime(p.at)),
+          el("b", {}, p.kind_label ?? p.kind ?? ""),
+          el("span", {}, [p.call_sign, p.message ?? p.detail].filter(Boolean).join(" · ")),
         );
         return item;
       }),
@@ -279,7 +282,6 @@ async function main() {
   try {
     ({map} = await createCityMap(container, {
       basemap: container.dataset.basemap,
-      strings,
       padding: panelPadding(WALL_SCALE),
       scale: WALL_SCALE,
     }));
@@ -346,13 +348,13 @@ async function main() {
       changed();
     },
     onEvent({type, data}) {
-      if (type.startsWith("incident.")) {
-        putIncident(type === "incident.closed" ? {...data, properties: {...data.properties, status: "closed"}} : data);
+      if (INCIDENT_CHANGES.has(type)) {
+        putIncident(incidentFromEvent(type, data));
         incidentLayer.schedule();
-      } else if (type === "unit.status") {
+      } else if (type === UNIT_STATUS) {
         putVehicle(data);
         vehicleLayer.schedule();
-      } else if (type.startsWith("alarm.")) {
+      } else if (type === ALARM_RAISED || type === ALARM_CLEARED) {
         putAlarm(data);
       }
       changed();

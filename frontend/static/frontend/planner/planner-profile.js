@@ -3,15 +3,9 @@
  * POST /api/pipelines/profile/. Drawn with DOM calls only (no chart library: offline, and text stays escaped).
  */
 
-const SVG = "http://www.w3.org/2000/svg";
-const MARGIN = {top: 14, right: 16, bottom: 34, left: 54};
+import {svg as el} from "../lib/dom.js";
 
-function el(name, attrs = {}, text) {
-  const node = document.createElementNS(SVG, name);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+const MARGIN = {top: 14, right: 16, bottom: 34, left: 54};
 
 /** "Nice" tick values covering [low, high]. */
 function ticks(low, high, count) {

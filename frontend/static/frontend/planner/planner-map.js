@@ -3,8 +3,9 @@
  * and the analysis overlays (isolation, connectivity run, clearance violations, replacement warnings).
  * No glyphs URL: MapLibre draws labels with the local fonts named in `text-font` (offline intranet).
  */
+import {emptyCollection} from "../lib/geo.js";
+import {FONTS as FONT} from "../lib/map.js";
 
-export const FONT = ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC"];
 export const UTILITY_COLORS = {
   water: "#1f6fd1",
   gas: "#e39b00",
@@ -14,8 +15,6 @@ export const UTILITY_COLORS = {
   telecom: "#1b9e6b",
 };
 const OPERABILITY_COLORS = ["match", ["get", "operability"], "inoperable", "#e0413a", "unknown", "#f0a020", "#ffffff"];
-
-export const emptyCollection = () => ({type: "FeatureCollection", features: []});
 
 export function pipeLayerId(code) {
   return `pipes-${code}`;
@@ -277,21 +276,4 @@ export function isolationFeatures(result, failedValves) {
   }
   features.push({type: "Feature", geometry: result.burst.point, properties: {role: "burst"}});
   return {type: "FeatureCollection", features};
-}
-
-/** [minx, miny, maxx, maxy] of every coordinate in a FeatureCollection. */
-export function extentOf(collection) {
-  const box = [Infinity, Infinity, -Infinity, -Infinity];
-  const visit = (coords) => {
-    if (typeof coords[0] === "number") {
-      box[0] = Math.min(box[0], coords[0]);
-      box[1] = Math.min(box[1], coords[1]);
-      box[2] = Math.max(box[2], coords[0]);
-      box[3] = Math.max(box[3], coords[1]);
-    } else {
-      coords.forEach(visit);
-    }
-  };
-  for (const feature of collection.features) if (feature.geometry) visit(feature.geometry.coordinates);
-  return box;
 }

@@ -6,16 +6,18 @@
  * its cache; every report and verification goes to the IndexedDB outbox (tablet-outbox.js) and is sent
  * with its idempotency key when the network returns. The sync bar always says where things stand.
  */
+import {api, itemsOf} from "../lib/api.js";
+import {byId, el, flash} from "../lib/dom.js";
+import {extentOf} from "../lib/geo.js";
+import {maplibregl} from "../lib/map.js";
+import {OpsSocket} from "../lib/ops-socket.js";
 import {
   actionButtons,
-  api,
   caseFacts,
   downscalePhoto,
-  el,
   fmt,
   formatTime,
   historyList,
-  itemsOf,
   liveTimerBadge,
   loadCategories,
   categoryPicker,
@@ -24,8 +26,7 @@ import {
   readConfig,
   startTimerTicks,
 } from "./grid-ui.js";
-import {addCaseLayer, createMap, extentOf, maplibregl} from "./grid-map.js";
-import {OpsSocket} from "./ops-socket.js";
+import {addCaseLayer, createMap} from "./grid-map.js";
 import {Outbox, syncState} from "./tablet-outbox.js";
 
 const config = readConfig();
@@ -45,12 +46,12 @@ const state = {
   tasks: [],
 };
 
-const $ = (id) => document.getElementById(id);
+const $ = byId;
 
 // --- coordinates: the device may report GCJ-02 (Chinese map SDKs); the server converts, the map needs WGS84 ---
 
 const GCJ_A = 6378245.0;
-const GCJ_EE = 0.00669342162296594323;
+const GCJ_EE = 0.006693421622965943;
 
 function gcjOffset(lon, lat) {
   const x = lon - 105;
@@ -95,13 +96,7 @@ function showTab(name) {
   }
 }
 
-function toast(text) {
-  const box = $("toast");
-  box.textContent = text;
-  box.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => (box.hidden = true), 4000);
-}
+const toast = (text) => flash($("toast"), text, 4000);
 
 // --- outbox and the sync bar ---
 
@@ -427,7 +422,7 @@ async function main() {
   setInterval(paintOutbox, 1000); // the retry countdown
   startTimerTicks(document, S);
 
-  const {map, ready} = createMap("map", {theme: "light", strings: S});
+  const {map, ready} = createMap("map", {theme: "light"});
   window.cityopsTablet = {
     outbox,
     // For a native wrapper that gets positions from a Chinese map SDK: setPosition(lon, lat, "gcj02").

@@ -5,29 +5,18 @@
  * Open cases come from the live feed's snapshot (topic "cases") and stay current through its deltas, so a
  * report from a tablet appears here without a reload; details and history are read when a case is opened.
  */
-import {
-  actionButtons,
-  actionForm,
-  api,
-  caseFacts,
-  el,
-  fmt,
-  historyList,
-  liveStatusPainter,
-  liveTimerBadge,
-  photoStrip,
-  photoUrls,
-  readConfig,
-  startTimerTicks,
-  TIMER_ORDER,
-  timerOf,
-} from "./grid-ui.js";
-import {addCaseLayer, bboxParam, createMap} from "./grid-map.js";
-import {OpsSocket} from "./ops-socket.js";
+import {CASE_OVERDUE, CASE_REPORTED} from "/events.js";
+
+import {api} from "../lib/api.js";
+import {byId, el, flash} from "../lib/dom.js";
+import {bboxParam} from "../lib/geo.js";
+import {OpsSocket} from "../lib/ops-socket.js";
+import {addCaseLayer, createMap} from "./grid-map.js";
+import {actionForm, byUrgency, caseCard, caseDetail, caseId, fmt, liveStatusPainter, readConfig, startTimerTicks} from "./grid-ui.js";
 
 const config = readConfig();
 const S = config.strings;
-const $ = (id) => document.getElementById(id);
+const $ = byId;
 
 const QUEUES = [
   {key: "reported", label: S.queueReported, stages: ["reported", "confirming"]},
@@ -45,28 +34,12 @@ let currentQueue = "reported";
 let selectedId = null;
 let map = null;
 
-const caseId = (feature) => String(feature.properties.id ?? feature.id);
-
-function toast(text) {
-  const box = $("toast");
-  box.textContent = text;
-  box.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => (box.hidden = true), 5000);
-}
+const toast = (text) => flash($("toast"), text, 5000);
 
 // --- queues ---
 
 function queueOf(feature) {
   return QUEUES.find((queue) => queue.stages.includes(feature.properties.stage))?.key ?? null;
-}
-
-/** Most urgent first: red, yellow, green, then by deadline. */
-function byUrgency(a, b) {
-  const ta = timerOf(a.properties, S).state;
-  const tb = timerOf(b.properties, S).state;
-  if (ta !== tb) return (TIMER_ORDER[ta] ?? 3) - (TIMER_ORDER[tb] ?? 3);
-  return (a.properties.deadline_at ?? "9").localeCompare(b.properties.deadline_at ?? "9");
 }
 
 function paintQueues(highlight = null) {
@@ -86,25 +59,12 @@ function paintQueues(highlight = null) {
     ),
   );
   $("open-total").textContent = String(cases.size);
-  const shown = [...cases.values()].filter((feature) => queueOf(feature) === currentQueue).sort(byUrgency);
+  const shown = [...cases.values()].filter((feature) => queueOf(feature) === currentQueue).sort(byUrgency(S));
   $("queue").replaceChildren(
     ...(shown.length
       ? shown.map((feature) => {
-          const p = feature.properties;
           const id = caseId(feature);
-          return el(
-            "li",
-            {class: id === highlight ? "is-new" : null},
-            el(
-              "button",
-              {type: "button", class: "case-card", "aria-current": id === selectedId ? "true" : null, dataset: {id, number: p.number ?? "", stage: p.stage}, onclick: () => select(id)},
-              el("span", {class: "card-number"}, p.number ?? id),
-              liveTimerBadge(p, S),
-              el("span", {class: "card-category"}, p.category_label ?? p.category_code ?? ""),
-              el("span", {class: "card-stage"}, config.stageLabels[p.stage] ?? p.stage_label ?? p.stage),
-              el("span", {class: "card-address"}, p.address || p.grid_code || ""),
-            ),
-          );
+          return el("li", {class: id === highlight ? "is-new" : null}, caseCard(feature, config, {current: id === selectedId, onclick: () => select(id)}));
         })
       : [el("li", {class: "empty"}, S.noCases)]),
   );
@@ -144,7 +104,7 @@ async function loadGrids() {
     return;
   }
   hint.hidden = true;
-  const data = await api(`/api/grid/grids/?bbox=${bboxParam(map)}`).catch(() => null);
+  const data = await api(`/api/grid/grids/?bbox=${bboxParam(map.getBounds())}`).catch(() => null);
   if (data) {
     grids = data;
     paintGridCounts();
@@ -179,7 +139,6 @@ async function select(id, {fly = true} = {}) {
 }
 
 function renderDetail(feature) {
-  const p = feature.properties;
   const formSlot = el("div", {class: "form-slot"});
   const onChoose = async (action) => {
     formSlot.replaceChildren(
@@ -194,17 +153,7 @@ function renderDetail(feature) {
     );
     formSlot.querySelector("textarea, select, input")?.focus();
   };
-  $("case-detail").replaceChildren(
-    el("div", {class: "detail-head", dataset: {id: caseId(feature), stage: p.stage}}, el("h2", {}, p.number ?? caseId(feature)), liveTimerBadge(p, S)),
-    el("p", {class: "detail-stage"}, config.stageLabels[p.stage] ?? p.stage_label ?? p.stage),
-    actionButtons(feature, config, onChoose),
-    formSlot,
-    el("h3", {}, S.photos),
-    photoStrip(photoUrls(p), S),
-    caseFacts(feature, config),
-    el("h3", {}, S.history),
-    historyList(feature.history, config),
-  );
+  $("case-detail").replaceChildren(...caseDetail(feature, config, onChoose, formSlot));
 }
 
 // --- live ---
@@ -221,8 +170,8 @@ function onEvent(event) {
   const id = caseId(feature);
   upsert(feature);
   // New and newly overdue cases flash in their queue.
-  const highlight = event.type === "case.reported" || event.type === "case.overdue" ? id : null;
-  if (event.type === "case.reported") toast(fmt(S.newCase, {number: feature.properties.number ?? id}));
+  const highlight = event.type === CASE_REPORTED || event.type === CASE_OVERDUE ? id : null;
+  if (event.type === CASE_REPORTED) toast(fmt(S.newCase, {number: feature.properties.number ?? id}));
   paintQueues(highlight);
   paintMap();
   // The open case changed under the user's eyes (another console acted on it): show its new state.

@@ -3,12 +3,12 @@
  * operators draw (command post, cordon, evacuation route, water source, hazard area), the pipeline
  * isolation, the population inside the affected areas and the timeline — kept current from /ws/ops/.
  */
-import * as maplibregl from "maplibre-gl";
-
-import {OpsSocket} from "./ops-socket.js";
-
-const FONT = ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC"];
-const AGENCY_COLORS = {110: "#3b82f6", 119: "#ef4444", 120: "#10b981", 122: "#f59e0b"};
+import {api} from "../lib/api.js";
+import {el} from "../lib/dom.js";
+import {emptyCollection as empty} from "../lib/geo.js";
+import {FONTS as FONT, createMap} from "../lib/map.js";
+import {OpsSocket} from "../lib/ops-socket.js";
+import {AGENCY_COLORS} from "../dispatch/city-map.js";
 const SYMBOLS = {
   command_post: {color: "#3b82f6", draws: "Point"},
   water_source: {color: "#0ea5e9", draws: "Point"},
@@ -23,23 +23,7 @@ const incidentId = Number(root.dataset.incident);
 // Who drew a symbol removes it, or an administrator (the server says the same).
 const mayRemove = (feature) => Boolean(root.dataset.removesAny) || feature.properties.drawn_by_id === Number(root.dataset.user);
 const strings = document.getElementById("leader-strings").dataset;
-const empty = () => ({type: "FeatureCollection", features: []});
 const symbolColor = ["match", ["get", "symbol"], ...Object.entries(SYMBOLS).flatMap(([k, v]) => [k, v.color]), "#aaa"];
-
-function csrfToken() {
-  return document.cookie.split("; ").find((c) => c.startsWith("csrftoken="))?.split("=")[1] ?? "";
-}
-
-async function api(url, options = {}) {
-  const response = await fetch(url, {
-    ...options,
-    headers: {Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken()},
-  });
-  if (response.status === 204) return null;
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.detail ? String(body.detail) : `HTTP ${response.status}`);
-  return body;
-}
 
 function showMessage(text) {
   const box = document.getElementById("map-message");
@@ -189,7 +173,6 @@ function buildStyle() {
 
 // --- rendering the situation ---
 
-let situation = null;
 const units = new Map();
 
 function unitPoints() {
@@ -205,7 +188,6 @@ function unitPoints() {
 }
 
 function render(map, data) {
-  situation = data;
   const props = data.incident.properties;
   document.getElementById("fact-type").textContent = props.type_label;
   document.getElementById("fact-status").textContent = props.status_label;
@@ -241,43 +223,33 @@ function render(map, data) {
   const unitList = document.getElementById("unit-list");
   unitList.replaceChildren(
     ...data.units.features.map((unit) => {
-      const item = document.createElement("li");
-      const name = document.createElement("span");
-      name.textContent = `${unit.properties.call_sign} · ${unit.properties.kind_label}`;
-      const status = document.createElement("span");
-      status.textContent = unit.properties.status_label;
-      item.append(name, status);
-      return item;
+      return el("li", {}, el("span", {}, `${unit.properties.call_sign} · ${unit.properties.kind_label}`), el("span", {}, unit.properties.status_label));
     }),
   );
   const annotationList = document.getElementById("annotation-list");
   annotationList.replaceChildren(
     ...data.annotations.features.map((feature) => {
-      const item = document.createElement("li");
-      item.dataset.symbol = feature.properties.symbol;
-      const name = document.createElement("span");
-      name.textContent = `${feature.properties.symbol_label} ${feature.properties.label}`.trim();
-      const remove = document.createElement("button");
-      remove.type = "button";
-      remove.textContent = annotationList.dataset.delete;
-      remove.addEventListener("click", async () => {
+      const remove = async () => {
         await api(`/api/leader/incidents/${incidentId}/annotations/${feature.id}/`, {method: "DELETE"});
         await reload(map);
-      });
-      item.append(name);
-      if (mayRemove(feature)) item.append(remove);
-      return item;
+      };
+      return el(
+        "li",
+        {dataset: {symbol: feature.properties.symbol}},
+        el("span", {}, `${feature.properties.symbol_label} ${feature.properties.label}`.trim()),
+        mayRemove(feature) ? el("button", {type: "button", onclick: remove}, annotationList.dataset.delete) : null,
+      );
     }),
   );
   const timeline = document.getElementById("timeline");
   timeline.replaceChildren(
     ...data.timeline.map((entry) => {
-      const item = document.createElement("li");
-      const time = document.createElement("time");
-      time.dateTime = entry.at;
-      time.textContent = new Date(entry.at).toLocaleString();
-      item.append(time, entry.actor ? `${entry.text} — ${entry.actor}` : entry.text);
-      return item;
+      return el(
+        "li",
+        {},
+        el("time", {datetime: entry.at}, new Date(entry.at).toLocaleString()),
+        entry.actor ? `${entry.text} — ${entry.actor}` : entry.text,
+      );
     }),
   );
 }
@@ -329,10 +301,7 @@ function setupDrawing(map) {
   const save = async (geometry) => {
     const label = document.getElementById("draw-label").value;
     try {
-      await api(`/api/leader/incidents/${incidentId}/annotations/`, {
-        method: "POST",
-        body: JSON.stringify({symbol, geometry, label}),
-      });
+      await api(`/api/leader/incidents/${incidentId}/annotations/`, {json: {symbol, geometry, label}});
       document.getElementById("draw-label").value = "";
       stop();
       await reload(map);
@@ -390,24 +359,7 @@ function startLive(map) {
 }
 
 async function main() {
-  const map = new maplibregl.Map({
-    container: "map",
-    style: buildStyle(),
-    center: [114.05, 22.54],
-    zoom: 15,
-    attributionControl: false,
-    localIdeographFontFamily: `${FONT.map((name) => `"${name}"`).join(", ")}, sans-serif`,
-    locale: {
-      "Map.Title": strings.mapTitle,
-      "NavigationControl.ZoomIn": strings.zoomIn,
-      "NavigationControl.ZoomOut": strings.zoomOut,
-      "NavigationControl.ResetBearing": strings.resetBearing,
-      "Popup.Close": strings.closePopup,
-    },
-  });
-  window.cityopsMap = map;
-  map.addControl(new maplibregl.NavigationControl({visualizePitch: true}), "top-right");
-  map.addControl(new maplibregl.ScaleControl({unit: "metric"}), "bottom-right");
+  const map = createMap("map", {style: buildStyle(), navigation: {visualizePitch: true}, zoom: 15, minZoom: 0, maxZoom: 22});
   try {
     const [districts, roads, data] = await Promise.all([
       api("/api/core/areas/?level=district"),

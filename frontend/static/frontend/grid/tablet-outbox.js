@@ -20,7 +20,7 @@
  * ("queued" | "sending" | "failed" | "sent"), attempts, error, result: {id, number}, sentAt}.
  */
 
-import {csrfToken, describeError, parseBody} from "./grid-ui.js";
+import {csrfToken, describeError, parseBody} from "../lib/api.js";
 
 const DB_NAME = "cityops-m";
 const STORE = "outbox";

@@ -2,20 +2,16 @@
  * The map of the city-management screens: districts and roads from our own API (no outside tiles, no
  * glyph server: labels use local fonts), unit grids, and cases coloured by their timer.
  */
-import * as maplibregl from "maplibre-gl";
+import {api} from "../lib/api.js";
+import {emptyCollection as empty} from "../lib/geo.js";
+import {FONTS, createMap as createBaseMap} from "../lib/map.js";
 
-import {api} from "./grid-ui.js";
-
-export const CITY_CENTER = [114.05, 22.54];
-const FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC"];
 export const TIMER_COLORS = {green: "#1fb57a", yellow: "#f0a020", red: "#e0413a"};
 
 const THEMES = {
   light: {background: "#dbe3ec", district: "#f3f1ea", districtLine: "#7d8aa3", road: "#ffffff", roadCasing: "#c3ccd9", grid: "#6b7fa8", label: "#24324b", halo: "#ffffff"},
   dark: {background: "#0a1424", district: "#13223a", districtLine: "#3d5680", road: "#2a3c5a", roadCasing: "#1a2a44", grid: "#5d86c9", label: "#c4d3ee", halo: "#0a1424"},
 };
-
-const empty = () => ({type: "FeatureCollection", features: []});
 
 function style(theme) {
   const t = THEMES[theme];
@@ -55,26 +51,8 @@ export function addCaseLayer(map, id, theme = "light") {
  * A map in `container` with districts and roads; `ready` resolves once they are drawn (map `idle`), and
  * sets `document.body.dataset.mapReady` for the browser tests.
  */
-export function createMap(container, {theme = "light", strings}) {
-  const map = new maplibregl.Map({
-    container,
-    style: style(theme),
-    center: CITY_CENTER,
-    zoom: 12,
-    minZoom: 8,
-    maxZoom: 19,
-    attributionControl: false,
-    localIdeographFontFamily: `${FONTS.map((name) => `"${name}"`).join(", ")}, sans-serif`,
-    locale: {
-      "Map.Title": strings.mapTitle,
-      "NavigationControl.ZoomIn": strings.zoomIn,
-      "NavigationControl.ZoomOut": strings.zoomOut,
-      "NavigationControl.ResetBearing": strings.resetBearing,
-    },
-  });
-  window.cityopsMap = map;
-  map.addControl(new maplibregl.NavigationControl({showCompass: false}), "top-right");
-  map.addControl(new maplibregl.ScaleControl({unit: "metric"}), "bottom-right");
+export function createMap(container, {theme = "light"} = {}) {
+  const map = createBaseMap(container, {style: style(theme), navigation: {showCompass: false}});
   const ready = (async () => {
     const [districts, roads] = await Promise.all([
       api("/api/core/areas/?level=district"),
@@ -89,24 +67,3 @@ export function createMap(container, {theme = "light", strings}) {
   })();
   return {map, ready};
 }
-
-export function extentOf(features) {
-  const box = [Infinity, Infinity, -Infinity, -Infinity];
-  const visit = (coords) => {
-    if (typeof coords[0] === "number") {
-      box[0] = Math.min(box[0], coords[0]);
-      box[1] = Math.min(box[1], coords[1]);
-      box[2] = Math.max(box[2], coords[0]);
-      box[3] = Math.max(box[3], coords[1]);
-    } else coords.forEach(visit);
-  };
-  for (const feature of features) if (feature.geometry) visit(feature.geometry.coordinates);
-  return Number.isFinite(box[0]) ? box : null;
-}
-
-export function bboxParam(map) {
-  const b = map.getBounds();
-  return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(",");
-}
-
-export {maplibregl};
