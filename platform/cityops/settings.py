@@ -226,7 +226,7 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:", "blob:"],
         "connect-src": ["'self'"],
-        "worker-src": ["'self'", "blob:"],
+        "worker-src": ["'self'"],  # MapLibre's worker is a module file beside it; the tablet's service worker
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],

@@ -1,6 +1,7 @@
 """The event catalog is the one list of event types: every publishing call in the code uses a declared type under
-its topic, the consoles' scripts name only declared types, publish() refuses anything else, and real events — the
-demo's live state, made through the services — carry the properties the catalog promises."""
+its topic, the consoles' scripts import every type they react to from the module served from it (/events.js) and
+write none as text, publish() refuses anything else, and real events — the demo's live state, made through the
+services — carry the properties the catalog promises."""
 
 import ast
 import re
@@ -16,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APP_FOLDERS = [ROOT / "platform", *(ROOT / name for name in ("gis", "grid", "pipelines_mgmt", "dispatch", "leader"))]
 JS = ROOT / "frontend" / "static" / "frontend"
 FAMILIES = {name.split(".")[0] for name in CATALOG}
+IMPORTS_FROM_EVENTS = re.compile(r'import\s*\{([^}]*)\}\s*from\s*"/events\.js"')
 
 
 def published_types() -> list[tuple[str, str | None, str]]:
@@ -46,13 +48,29 @@ def test_every_publishing_call_uses_a_declared_type_under_its_topic():
     assert wrong == []
 
 
-def test_the_consoles_scripts_name_only_declared_types():
+def test_the_consoles_scripts_write_no_event_type_as_text():
     families = "|".join(sorted(FAMILIES))
     literal = re.compile(rf"[\"'`]((?:{families})\.[a-z_]*)[\"'`]")
-    named = {match for path in JS.glob("*.js") for match in literal.findall(path.read_text(encoding="utf-8"))}
-    assert named, "the consoles react to events by type"
-    # a family prefix ("incident.") stands for all its types
-    assert {name for name in named if name not in CATALOG and not name.endswith(".")} == set()
+    written = [
+        f"{path.relative_to(ROOT)}: {name}" for path in JS.rglob("*.js") for name in literal.findall(path.read_text())
+    ]
+    assert written == []  # they import each type from /events.js
+
+
+@pytest.mark.django_db
+def test_the_consoles_import_only_types_the_served_module_declares(client):
+    response = client.get("/events.js")
+    assert response["Content-Type"].startswith("text/javascript")
+    exported = dict(re.findall(r'^export const (\w+) = "([^"]+)";$', response.content.decode(), re.MULTILINE))
+    assert sorted(exported.values()) == sorted(CATALOG)
+    imported = {
+        name.strip()
+        for path in JS.rglob("*.js")
+        for names in IMPORTS_FROM_EVENTS.findall(path.read_text(encoding="utf-8"))
+        for name in names.split(",")
+    } - {""}
+    assert {"INCIDENT_CLOSED", "UNIT_STATUS", "CASE_REPORTED", "ALARM_RAISED"} <= imported  # the walk does find them
+    assert imported - set(exported) == set()
 
 
 @pytest.mark.django_db
