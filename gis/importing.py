@@ -134,7 +134,7 @@ class VectorHandler(Handler):
 
 
 class GeoJsonHandler(VectorHandler):
-    name, label, suffixes = "geojson", "GeoJSON file", (".geojson", ".json")
+    name, label, suffixes = "geojson", "GeoJSON", (".geojson", ".json")
     default_crs = "wgs84"  # RFC 7946
 
     def accepts(self, head):
@@ -206,7 +206,7 @@ def _check_zip(entries: list[zipfile.ZipInfo]) -> None:
 class CsvHandler(VectorHandler):
     """A table with a WKT column or longitude/latitude columns (`columns` names them when the defaults miss)."""
 
-    name, label, suffixes = "csv", "CSV file", (".csv",)
+    name, label, suffixes = "csv", "CSV", (".csv",)
     default_crs = "wgs84"  # lon/lat by convention
 
     def accepts(self, head):
@@ -259,7 +259,7 @@ class CsvHandler(VectorHandler):
 class KmlHandler(VectorHandler):
     """KML: every folder is a layer, and all of them are read unless one is named."""
 
-    name, label, suffixes = "kml", "KML file", (".kml",)
+    name, label, suffixes = "kml", "KML", (".kml",)
     default_crs = "wgs84"  # KML is WGS84 by definition
 
     def accepts(self, head):
@@ -310,7 +310,7 @@ def choose(name: str, size: int, formats: Sequence[str], fmt: str | None = None)
     if found is None:
         kinds = [f"{_HANDLERS[f].suffixes[0]} ({_HANDLERS[f].label})" for f in formats]
         choices = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
-        raise InputError("file", f"cannot tell the type of {name!r}; give a {choices}")
+        raise InputError("file", f"cannot tell the type of {name!r}; give a {choices} file")
     return found
 
 
@@ -331,7 +331,7 @@ def opened(path: Path, name: str, handler: Handler) -> Iterator[Received]:
     if not head:
         raise InputError("file", "the file is empty")
     if not handler.accepts(head):
-        raise InputError("file", f"{name} does not hold what it claims: it is not a {handler.label}")
+        raise InputError("file", f"{name} does not hold what it claims (expected {handler.label} content)")
     with tempfile.TemporaryDirectory(prefix="cityops-import-") as scratch:
         yield Received(handler.unpack(path, Path(scratch)), name, handler)
 
@@ -372,7 +372,7 @@ class UploadParser(MultiPartParser):
 def read_vector(received: Received, *, layer: str | None = None, crs: str | None = None, columns=None) -> VectorRead:
     """A layer of a vector file in WGS84 (`crs`, wgs84, cgcs2000, gcj02, bd09 or EPSG:n, overrides the file's)."""
     if not isinstance(received.handler, VectorHandler):
-        raise InputError("file", f"a {received.handler.label} holds no map features")
+        raise InputError("file", f"{received.name} holds no map features ({received.handler.label})")
     given = parse_crs(crs) if crs else None
     frame = received.handler.read(received, layer, columns or {})
     if len(frame) > MAX_FEATURES:

@@ -4,10 +4,10 @@ import json
 
 import pytest
 import shapely
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from shapely.geometry import LineString, box
 
-from core.models import AdminArea
+from core.models import AdminArea, AuditEntry
 from grid import gridding
 from grid.importers import component_ident
 from grid.models import Component, UnitGrid
@@ -85,3 +85,32 @@ def test_import_grid_layer(demo_city, tmp_path):
     layer.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     call_command("build_unit_grids", "--from", str(layer), "--replace")
     assert sorted(UnitGrid.objects.values_list("code", flat=True)) == [f"{community.code}001", f"{community.code}900"]
+
+
+@pytest.mark.django_db
+def test_components_from_a_csv_are_imported_and_audited(demo_city, tmp_path):
+    """Any importable type works for the grid's layers (here a CSV with 经度/纬度), and each import is audited."""
+    spot = UnitGrid.objects.order_by("code").first().geom.point_on_surface
+    layer = tmp_path / "components.csv"
+    layer.write_text(f"ObjID,ObjName,ObjState,经度,纬度\n44030401037999002,路灯,完好,{spot.x},{spot.y}\n")
+    call_command("import_components", str(layer))
+    lamp = Component.objects.get(ident="44030401037999002")
+    assert lamp.geom.equals_exact(spot, 1e-9) and lamp.status == "intact"
+    audit = AuditEntry.objects.get(action="component.import")
+    assert audit.target_type == "grid.component" and audit.summary == "1 components from components.csv"
+
+
+@pytest.mark.django_db
+def test_a_grid_layer_import_is_audited_and_a_bad_file_named(demo_city, tmp_path):
+    community = AdminArea.objects.filter(level="community").order_by("code").first()
+    feature = {"type": "Feature", "geometry": json.loads(community.geom.json), "properties": {}}
+    layer = tmp_path / "grids.geojson"
+    layer.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    call_command("build_unit_grids", "--from", str(layer), "--replace")
+    audit = AuditEntry.objects.get(action="unit_grid.import")
+    assert audit.summary == "1 unit grids from grids.geojson" and audit.changes == {"replace": True}
+
+    fake = tmp_path / "grids.gpkg"
+    fake.write_bytes(layer.read_bytes())
+    with pytest.raises(CommandError, match=r"file: grids\.gpkg does not hold what it claims"):
+        call_command("build_unit_grids", "--from", str(fake), "--replace")

@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
+from core.models import AuditEntry
 from pipelines_mgmt.graph import network_graph
 from pipelines_mgmt.models import Network, Node, Pipe, Valve
 
@@ -150,4 +151,52 @@ def test_command_refuses_a_broken_file_and_writes_nothing(demo_city, tmp_path):
     with pytest.raises(CommandError, match="nothing was imported"):
         call_command("import_gis", str(path), network="broken", stderr=errors)
     assert "isolated_component" in errors.getvalue()
+    assert counts() == before
+
+
+def test_the_api_and_the_command_import_the_same_rows_each_with_an_audit_row(api, demo_city, tmp_path):
+    lines = [
+        ([(0, 0), (100, 0)], {"编号": "M1", "管径": 300, "材质": "球墨铸铁"}),
+        ([(100, 0), (200, 0)], {"编号": "M2", "管径": 200, "材质": "PE"}),
+    ]
+    content = geojson(lines, [((0, 0), {"kind": "source"}), ((150, 0), {"编号": "V1", "kind": "valve"})])
+    assert upload(api("admin"), "net.geojson", content, code="via-api").status_code == 201
+    path = tmp_path / "net.geojson"
+    path.write_bytes(content)
+    call_command("import_gis", str(path), network="via-cli", stdout=io.StringIO())
+
+    def rows(code):
+        pipes = Pipe.objects.filter(network__code=code).order_by("code")
+        valves = Valve.objects.filter(pipe__network__code=code).order_by("code")
+        return (
+            [(p.code, p.diameter_mm, p.material, p.length_m, p.geom.wkt) for p in pipes],
+            [(v.code, v.pipe.code, v.geom.wkt) for v in valves],
+        )
+
+    assert rows("via-api") == rows("via-cli") and len(rows("via-api")[0]) == 3
+    audits = {a.summary: a for a in AuditEntry.objects.filter(action="network.import")}
+    assert audits["via-api from net.geojson"].actor.username == "admin"
+    assert audits["via-cli from net.geojson"].actor is None  # the command line: no signed-in user
+    assert audits["via-cli from net.geojson"].changes == audits["via-api from net.geojson"].changes
+
+
+def test_an_upload_is_refused_from_its_declared_length(api, demo_city):
+    response = api("admin").generic(
+        "POST",
+        "/api/pipelines/networks/import/",
+        b"--x--\r\n",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(2 * 1024**3),
+    )
+    assert response.status_code == 400 and response.json()["field"] == "file"
+    assert response.json()["detail"].startswith("the upload is larger than")
+
+
+def test_a_file_over_the_limit_is_refused_on_the_command_line_too(demo_city, tmp_path, settings):
+    settings.CITYOPS_IMPORT_MAX_BYTES = 100
+    path = tmp_path / "net.geojson"
+    path.write_bytes(geojson([([(0, 0), (100, 0)], {})], [((0, 0), {"kind": "source"})]))
+    before = counts()
+    with pytest.raises(CommandError, match="at most 100; nothing was imported"):
+        call_command("import_gis", str(path), network="too-big")
     assert counts() == before

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from wntr.metrics.topographic import valve_segments
 from wntr.network.layer import generate_valve_layer
 
+from core.models import AuditEntry
 from pipelines_mgmt.graph import network_graph
 from pipelines_mgmt.models import Network, Node, Pipe, Valve
 
@@ -189,3 +190,17 @@ def test_bad_options_are_refused(demo_city, args, fragment):
 def test_an_existing_network_code_is_refused(demo_city):
     with pytest.raises(CommandError, match="already exists"):
         import_inp(NET3, "sz-water", *offset_args())
+
+
+def test_the_command_line_import_is_audited(demo_city):
+    network = import_inp(NET3, "net3-audited", *offset_args())
+    audit = AuditEntry.objects.get(action="network.import", target_id=str(network.pk))
+    assert audit.actor is None and audit.summary == "net3-audited from Net3.inp"
+    assert audit.changes == {"nodes": 97, "links": 119, "generated_valves": 0}
+
+
+def test_a_file_that_is_not_a_model_is_refused_by_its_first_bytes(demo_city, tmp_path):
+    path = tmp_path / "model.inp"
+    path.write_bytes(b"PK\x03\x04 a zip named .inp")
+    with pytest.raises(CommandError, match=r"\(expected EPANET model content\); nothing was imported"):
+        import_inp(path, "not-a-model", *offset_args())
