@@ -1,7 +1,9 @@
-"""The import API's upload limit at the ASGI level, in the application as cityops.asgi serves it: an oversized
+"""The import APIs' upload limit at the ASGI level, in the application as cityops.asgi serves it: an oversized
 upload is refused (413) from its declared length without reading a byte, or cut off as soon as it outgrows it."""
 
 import asyncio
+
+import pytest
 
 from cityops.asgi import application
 from core.http_bridge import DjangoHTTP
@@ -29,8 +31,9 @@ def run(scope_path: str, headers: list, chunks: list[bytes], app=None) -> tuple[
     return sent, read
 
 
-def test_a_declared_2gb_upload_is_refused_without_reading_a_byte():
-    sent, read = run("/api/gis/imports/", [(b"content-length", str(2 * 1024**3).encode())], [b"x" * 1024])
+@pytest.mark.parametrize("path", ["/api/gis/imports/", "/api/pipelines/networks/import/"])
+def test_a_declared_2gb_upload_is_refused_without_reading_a_byte(path):
+    sent, read = run(path, [(b"content-length", str(2 * 1024**3).encode())], [b"x" * 1024])
     assert read == 0
     assert sent[0]["status"] == 413 and b'"field": "body"' in sent[1]["body"]
 
