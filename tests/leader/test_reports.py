@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from leader.reports import EXTERNAL_ASSET
+from leader.reports import EXTERNAL_ASSET, REPORT_POLICY
 
 from .test_api import districts, incident_in, square_around  # noqa: F401 - fixtures and helpers shared
 
@@ -18,6 +18,9 @@ def test_incident_density_report_is_one_self_contained_file(api, user_for, distr
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     assert response["Content-Disposition"].startswith('attachment; filename="cityops-incidents-')
+    # Its inline Leaflet runs only sandboxed (no CityOps origin), loading nothing: not under the site's policy.
+    assert response["Content-Security-Policy"] == REPORT_POLICY
+    assert REPORT_POLICY.startswith("sandbox allow-scripts;") and "default-src 'none'" in REPORT_POLICY
     page = response.content.decode()
     assert not EXTERNAL_ASSET.search(page)
     assert "cdn." not in page and "cdnjs" not in page
