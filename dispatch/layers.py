@@ -1,50 +1,32 @@
 """The dispatch app's map layers (stations, units, incidents) with the row scope of its API."""
 
-from django.db.models import Q
-
-from core.models import Role
+from core.models import Domain, Role
 from core.realtime import Viewer
-from core.selectors import in_area, jurisdiction
 from gis.layers import DATETIME, EVERY_ROW, INTEGER, NUMBER, STRING, Layer, Prop, Scope, register
 
 from .models import Incident, Station, Vehicle
-from .selectors import viewer_agencies
-
-DESK_ROLES = (Role.OPERATOR, Role.CALL_TAKER, Role.ADMIN)
+from .selectors import incident_visibility, unit_visibility
 
 
-def _jurisdiction_scope(user) -> Scope:
-    """A leader's part of the city, as the decision maps draw it."""
-    area = jurisdiction(user)
-    return EVERY_ROW if area is None else Scope(f"area:{area.code}", in_area(area))
+def _viewer_scope(user, rule) -> Scope:
+    """A dispatch rule of core.realtime.Viewer as a layer scope, keyed by what decides it (organisations, area)."""
+    viewer = Viewer.for_user(user)
+    orgs, area = viewer.orgs_in(Domain.DISPATCH), viewer.area_in(Domain.DISPATCH)
+    if orgs is None and area is None:
+        return EVERY_ROW
+    key = f"orgs:{','.join(map(str, sorted(orgs))) if orgs is not None else '*'}|area:{area or '*'}"
+    return Scope(key, rule(viewer))
 
 
 def incident_scope(user) -> Scope:
-    """The incidents API's rule: a desk sees those linked to its agencies (a command centre all of them); a
-    leader those in their jurisdiction, as on the situation map."""
-    viewer = Viewer.for_user(user)
-    scopes = []
-    if viewer.roles & set(DESK_ROLES):
-        agencies = viewer_agencies(viewer)
-        if agencies is None:
-            return EVERY_ROW
-        scopes.append(Scope(f"agencies:{','.join(sorted(agencies))}", Q(agencies__overlap=sorted(agencies))))
-    if Role.LEADER in viewer.roles:
-        scopes.append(_jurisdiction_scope(user))
-    if any(scope is EVERY_ROW for scope in scopes):
-        return EVERY_ROW
-    q = Q(pk__in=[])
-    for scope in scopes:
-        q |= scope.q
-    return Scope("|".join(scope.key for scope in scopes) or "none", q)
+    """The incidents API's rule: a desk sees those linked to its agencies, a command centre (the city's, a district
+    government's) every incident in its area."""
+    return _viewer_scope(user, incident_visibility)
 
 
 def vehicle_scope(user) -> Scope:
-    """The live feed's rule for units: those of the viewer's organisations (a city-wide viewer all of them)."""
-    viewer = Viewer.for_user(user)
-    if viewer.org_ids is None:
-        return EVERY_ROW
-    return Scope(f"orgs:{','.join(map(str, sorted(viewer.org_ids)))}", Q(agency_id__in=sorted(viewer.org_ids)))
+    """The live feed's rule for units: its agencies' units, a command centre's every unit in its area."""
+    return _viewer_scope(user, unit_visibility)
 
 
 def register_layers() -> None:

@@ -11,8 +11,9 @@ from django.db.models import Count, Max, Prefetch, Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from core.models import AdminArea, Organisation
+from core.models import AdminArea, Domain, Organisation
 from core.realtime import Viewer, bbox_intersects
+from core.selectors import in_commanded_area
 
 from . import kpi
 from .eta import RoadGraph, rank_units
@@ -21,11 +22,20 @@ from .models import Alarm, Assignment, Incident, IncidentType, TrackPoint, Vehic
 from .recommend import Candidate, open_needs, recommend
 
 
+def unit_visibility(viewer: Viewer) -> Q:
+    """The units a viewer may see: its agencies' (a command centre's: every agency's, in its area)."""
+    rule = in_commanded_area(viewer, Domain.DISPATCH, "last_position")
+    orgs = viewer.orgs_in(Domain.DISPATCH)
+    return rule if orgs is None else rule & Q(agency_id__in=sorted(orgs))
+
+
+def visible_units(viewer: Viewer):
+    return Vehicle.objects.filter(unit_visibility(viewer))
+
+
 def vehicle_features(viewer: Viewer, bbox: tuple[float, float, float, float] | None) -> list[dict]:
     """Snapshot provider of topic "vehicles": every visible unit with a known position, as GeoJSON Features."""
-    units = Vehicle.objects.filter(last_position__isnull=False).select_related("agency")
-    if viewer.org_ids is not None:
-        units = units.filter(agency_id__in=viewer.org_ids)
+    units = visible_units(viewer).filter(last_position__isnull=False).select_related("agency")
     if bbox is not None:
         units = units.filter(last_position__within=Polygon.from_bbox(bbox))
     return [
@@ -66,9 +76,10 @@ ACTIVE_ASSIGNMENT = ~Q(status=Assignment.Status.CLEARED)
 
 def viewer_agencies(viewer: Viewer) -> set[str] | None:
     """The agency codes (110/119/120/122) whose share a viewer works; None: every agency (command centre)."""
-    if viewer.org_ids is None:
+    orgs = viewer.orgs_in(Domain.DISPATCH)
+    if orgs is None:
         return None
-    return set(Organisation.objects.filter(pk__in=viewer.org_ids).exclude(agency="").values_list("agency", flat=True))
+    return set(Organisation.objects.filter(pk__in=orgs).exclude(agency="").values_list("agency", flat=True))
 
 
 def agency_org_ids(agencies) -> list[int]:
@@ -77,14 +88,23 @@ def agency_org_ids(agencies) -> list[int]:
 
 
 def incidents_for(viewer: Viewer):
-    """Incidents a viewer may see: those linked to one of its agencies (all, for a city-wide viewer)."""
-    rows = Incident.objects.select_related("incident_type", "district").prefetch_related(
-        Prefetch("assignments", Assignment.objects.select_related("vehicle").order_by("dispatched_at", "id"))
+    """Incidents a viewer may see: those linked to one of its agencies (a command centre's: every incident in its
+    area)."""
+    rows = (
+        Incident.objects.filter(incident_visibility(viewer))
+        .select_related("incident_type", "district")
+        .prefetch_related(
+            Prefetch("assignments", Assignment.objects.select_related("vehicle").order_by("dispatched_at", "id"))
+        )
     )
-    agencies = viewer_agencies(viewer)
-    if agencies is not None:
-        rows = rows.filter(agencies__overlap=sorted(agencies))
     return rows.annotate(call_count=Count("calls", distinct=True))
+
+
+def incident_visibility(viewer: Viewer) -> Q:
+    """incidents_for's rule as a filter, for the map layers too."""
+    agencies = viewer_agencies(viewer)
+    rule = in_commanded_area(viewer, Domain.DISPATCH)
+    return rule if agencies is None else rule & Q(agencies__overlap=sorted(agencies))
 
 
 def incident_list(viewer: Viewer, status: str) -> list[dict]:
@@ -241,9 +261,7 @@ MAX_TRACK_POINTS = 50_000
 
 def unit_features(viewer: Viewer) -> list[dict]:
     """The status board: every unit the viewer may see, with or without a position."""
-    units = Vehicle.objects.select_related("agency", "station")
-    if viewer.org_ids is not None:
-        units = units.filter(agency_id__in=viewer.org_ids)
+    units = visible_units(viewer).select_related("agency", "station")
     features = []
     for u in units:
         position = u.last_position
@@ -272,10 +290,7 @@ def unit_features(viewer: Viewer) -> list[dict]:
 
 
 def visible_vehicle(viewer: Viewer, vehicle_id: int) -> Vehicle | None:
-    units = Vehicle.objects.filter(pk=vehicle_id)
-    if viewer.org_ids is not None:
-        units = units.filter(agency_id__in=viewer.org_ids)
-    return units.first()
+    return visible_units(viewer).filter(pk=vehicle_id).first()
 
 
 def track(vehicle: Vehicle, start, end) -> dict:
@@ -307,9 +322,7 @@ def track(vehicle: Vehicle, start, end) -> dict:
 
 
 def alarms_for(viewer: Viewer, open_only: bool) -> list[dict]:
-    rows = Alarm.objects.select_related("vehicle__agency")
-    if viewer.org_ids is not None:
-        rows = rows.filter(vehicle__agency_id__in=viewer.org_ids)
+    rows = Alarm.objects.select_related("vehicle__agency").filter(vehicle__in=visible_units(viewer))
     if open_only:
         rows = rows.filter(cleared_at__isnull=True)
     return [alarm_feature(a) for a in rows[:500]]

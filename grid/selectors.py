@@ -1,6 +1,7 @@
 """Read queries of 数字城管: who sees which cases, lists, history, categories, grids, components, indicators."""
 
 import json
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 from django.contrib.gis.geos import GEOSGeometry, Polygon
@@ -8,8 +9,9 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from core.errors import InputError
-from core.models import Organisation, Role, User
+from core.models import Domain, Organisation, Role, User
 from core.realtime import Viewer
+from core.selectors import in_commanded_area
 
 from . import workflow
 from .features import case_feature, photo_url
@@ -34,7 +36,9 @@ def visible_cases(user: User, viewer: Viewer | None = None) -> QuerySet:
     roles = viewer.roles
     qs = Case.objects.all()
     if roles & set(CENTRE_ROLES):
-        return qs if viewer.org_ids is None else qs.filter(department__in=viewer.org_ids)
+        orgs = viewer.orgs_in(Domain.GRID)
+        qs = qs.filter(in_commanded_area(viewer, Domain.GRID))
+        return qs if orgs is None else qs.filter(department__in=orgs)
     scope = Q(pk__in=[])
     if Role.DEPARTMENT_HANDLER in roles:
         scope |= Q(department__in=viewer.org_ids or [])
@@ -403,14 +407,38 @@ KPI_COUNTERS = {
 REWORKS = "返工次数"  # a sum of rework_count over the cases of 应结案数, not a count
 
 
-def case_indicator_counts(start, end, as_of, group_column: str | None, scope_department: int | None = None):
+@dataclass(frozen=True)
+class KpiScope:
+    """The cases a viewer's indicators count: visible_cases' rule by department and area (None: no limit)."""
+
+    departments: list[int] | None = None
+    area_id: int | None = None
+
+    @classmethod
+    def of(cls, viewer: Viewer) -> "KpiScope":
+        """A centre: its organisations' cases, or every case in its area when it commands cases; a department: its
+        own."""
+        if viewer.roles & set(CENTRE_ROLES):
+            orgs = viewer.orgs_in(Domain.GRID)
+            return cls(None if orgs is None else sorted(orgs), viewer.area_in(Domain.GRID))
+        return cls(sorted(viewer.org_ids or ()))
+
+    @property
+    def limited(self) -> bool:
+        return self.departments is not None or self.area_id is not None
+
+
+def case_indicator_counts(start, end, as_of, group_column: str | None, scope: KpiScope = KpiScope()):
     """{group id: {counter: n}} for cases reported or filed in ``[start, end)``; one scan of grid_case."""
     key = group_column or "NULL::bigint"
     where = f"({_CASE_FLAGS['reported_in']} OR {_CASE_FLAGS['filed_in']})"
     params = {"start": start, "end": end, "as_of": as_of}
-    if scope_department is not None:
-        where += " AND department_id = %(dept)s"
-        params["dept"] = scope_department
+    if scope.departments is not None:
+        where += " AND department_id = ANY(%(departments)s)"
+        params["departments"] = scope.departments
+    if scope.area_id is not None:
+        where += " AND ST_Intersects(geom, (SELECT geom FROM core_adminarea WHERE id = %(area)s))"
+        params["area"] = scope.area_id
     # the SQL text is built from the fixed fragments above only; every value is a parameter
     sql = f"SELECT {key}, {_MASK}, count(*), sum(rework_count) FROM grid_case WHERE {where} GROUP BY 1, 2"  # noqa: S608
     with transaction.atomic(), connection.cursor() as cursor:
@@ -511,7 +539,7 @@ def _group_names(group_by: str, ids) -> dict:
     return {u.pk: (u.username, u.get_full_name() or u.username) for u in User.objects.filter(pk__in=ids)}
 
 
-def kpi_report(start, end, group_by: str, as_of, scope_department: int | None = None) -> dict:
+def kpi_report(start, end, group_by: str, as_of, scope: KpiScope = KpiScope()) -> dict:
     """The indicators per group (and in total) for ``[start, end)`` as of ``as_of``, with grades."""
     from . import kpi
 
@@ -519,7 +547,7 @@ def kpi_report(start, end, group_by: str, as_of, scope_department: int | None = 
         counts = inspector_indicator_counts(start, end, as_of)
         make, fields = kpi.InspectorIndicators, INSPECTOR_KPI_FIELDS
     else:
-        counts = case_indicator_counts(start, end, as_of, KPI_GROUPS[group_by], scope_department)
+        counts = case_indicator_counts(start, end, as_of, KPI_GROUPS[group_by], scope)
         make, fields = kpi.Indicators, KPI_FIELDS
     names = _group_names(group_by, counts)
     rows, total = [], {}

@@ -1,11 +1,14 @@
 """Django admin for the core tables; every edit made here lands in the audit log too."""
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.gis.admin import GISModelAdmin
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import AdminArea, AuditEntry, Event, Organisation, User
+from .models import AdminArea, AuditEntry, Domain, Event, Organisation, User
+from .security_log import SECURITY_ACTIONS
 from .services import record_audit
 from .widgets import OfflineMapWidget
 
@@ -37,9 +40,24 @@ class AdminAreaAdmin(MapAdmin):
     raw_id_fields = ["parent"]
 
 
+class OrganisationForm(forms.ModelForm):
+    oversees = forms.MultipleChoiceField(
+        label=_("city-wide command over"),
+        choices=Domain.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=Organisation._meta.get_field("oversees").help_text,
+    )
+
+    class Meta:
+        model = Organisation
+        fields = ["code", "name", "kind", "agency", "parent", "area", "oversees"]
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(AuditedAdmin):
-    list_display = ["code", "name", "kind", "agency", "parent", "area"]
+    form = OrganisationForm
+    list_display = ["code", "name", "kind", "agency", "parent", "area", "oversees"]
     list_filter = ["kind", "agency"]
     search_fields = ["code", "name"]
     raw_id_fields = ["parent", "area"]
@@ -65,11 +83,32 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class AuditCategoryFilter(admin.SimpleListFilter):
+    """Security events (sign-ins, permission changes, devices, exports) apart from the changes of city data."""
+
+    title = _("category")
+    parameter_name = "category"
+
+    def lookups(self, request, model_admin):
+        return [("security", _("Security")), ("data", _("City data"))]
+
+    def queryset(self, request, queryset):
+        security = Q()
+        for prefix in SECURITY_ACTIONS:
+            security |= Q(action__startswith=prefix)
+        if self.value() == "security":
+            return queryset.filter(security)
+        if self.value() == "data":
+            return queryset.exclude(security)
+        return queryset
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["at", "actor", "action", "target_type", "target_id", "summary"]
-    list_filter = ["action", "target_type"]
-    search_fields = ["target_id", "summary"]
+    list_display = ["at", "actor", "action", "target_type", "target_id", "summary", "source"]
+    list_filter = [AuditCategoryFilter, "action", "target_type"]
+    search_fields = ["target_id", "summary", "source"]
+    date_hierarchy = "at"
 
 
 @admin.register(Event)

@@ -224,17 +224,20 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         for one filter is also encoded once and kept on the message for the consoles with the same filter."""
         if self.subscription is None:
             return
-        bbox, orgs = self.subscription["bbox"], self.viewer.org_ids
+        domain = realtime.TOPIC_DOMAINS["vehicles"]
+        bbox, orgs, area = self.subscription["bbox"], self.viewer.orgs_in(domain), self.viewer.area_in(domain)
         encoded = message.setdefault("encoded", {})
-        text = encoded.get((bbox, orgs))
+        text = encoded.get((bbox, orgs, area))
         if text is None:
+            inside = self.filters.get("vehicles")
             features = [
                 feature
                 for feature in message["features"]
                 if (orgs is None or feature["properties"].get("agency_id") in orgs)
                 and bbox_intersects([*feature["geometry"]["coordinates"], *feature["geometry"]["coordinates"]], bbox)
+                and (inside is None or inside(feature))
             ]
-            text = encoded[(bbox, orgs)] = (
+            text = encoded[(bbox, orgs, area)] = (
                 json.dumps({"op": "positions", "topic": "vehicles", "features": features}) if features else ""
             )
         if text:
@@ -251,7 +254,7 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         if (
             message["topic"] in self.subscription["topics"]
             and bbox_intersects(message["bbox"], self.subscription["bbox"])
-            and self.viewer.sees_orgs(message["orgs"])
+            and self.viewer.sees_orgs(message["topic"], message["orgs"])
         ):
             await self.send_event(message["seq"], message["topic"], message["event_type"], message["data"])
 

@@ -7,27 +7,31 @@ from django.contrib.gis.geos import GEOSGeometry
 
 from .models import AdminArea, Organisation, Role, User
 
-# (code, name, kind, agency, parent code)
+# (code, name, kind, agency, parent code, the domains it commands city-wide)
 ORGANISATIONS = [
-    ("SZ-GOV", "深圳市人民政府", "government", "", None),
-    ("SZ-ECC", "深圳市应急指挥中心", "government", "", "SZ-GOV"),
-    ("SZ-UMC", "深圳市数字化城市管理监督指挥中心", "government", "", "SZ-GOV"),
-    ("SZ-PSB-110", "深圳市公安局110指挥中心", "agency", "110", "SZ-GOV"),
-    ("SZ-FIRE-119", "深圳市消防救援支队", "agency", "119", "SZ-GOV"),
-    ("SZ-EMS-120", "深圳市急救中心", "agency", "120", "SZ-GOV"),
-    ("SZ-TRAFFIC-122", "深圳市公安局交通警察支队", "agency", "122", "SZ-GOV"),
-    ("SZ-URBAN", "深圳市城市管理和综合执法局", "department", "", "SZ-GOV"),
-    ("SZ-WATER", "深圳市水务局", "department", "", "SZ-GOV"),
-    ("SZ-TRANSPORT", "深圳市交通运输局", "department", "", "SZ-GOV"),
-    ("SZ-PLAN", "深圳市规划和自然资源局", "department", "", "SZ-GOV"),
-    ("SZ-HOUSING", "深圳市住房和建设局", "department", "", "SZ-GOV"),
-    ("SZ-WATER-GROUP", "深圳市水务集团", "utility", "", "SZ-WATER"),
-    ("SZ-GAS", "深圳市燃气集团", "utility", "", "SZ-HOUSING"),
-    ("SZ-POWER", "深圳供电局", "utility", "", "SZ-GOV"),
+    ("SZ-GOV", "深圳市人民政府", "government", "", None, ("dispatch", "grid")),
+    ("SZ-ECC", "深圳市应急指挥中心", "government", "", "SZ-GOV", ("dispatch", "grid")),
+    ("SZ-UMC", "深圳市数字化城市管理监督指挥中心", "government", "", "SZ-GOV", ("grid",)),
+    ("SZ-PSB-110", "深圳市公安局110指挥中心", "agency", "110", "SZ-GOV", ()),
+    ("SZ-FIRE-119", "深圳市消防救援支队", "agency", "119", "SZ-GOV", ()),
+    ("SZ-EMS-120", "深圳市急救中心", "agency", "120", "SZ-GOV", ()),
+    ("SZ-TRAFFIC-122", "深圳市公安局交通警察支队", "agency", "122", "SZ-GOV", ()),
+    ("SZ-URBAN", "深圳市城市管理和综合执法局", "department", "", "SZ-GOV", ()),
+    ("SZ-WATER", "深圳市水务局", "department", "", "SZ-GOV", ()),
+    ("SZ-TRANSPORT", "深圳市交通运输局", "department", "", "SZ-GOV", ()),
+    ("SZ-PLAN", "深圳市规划和自然资源局", "department", "", "SZ-GOV", ()),
+    ("SZ-HOUSING", "深圳市住房和建设局", "department", "", "SZ-GOV", ()),
+    ("SZ-WATER-GROUP", "深圳市水务集团", "utility", "", "SZ-WATER", ()),
+    ("SZ-GAS", "深圳市燃气集团", "utility", "", "SZ-HOUSING", ()),
+    ("SZ-POWER", "深圳供电局", "utility", "", "SZ-GOV", ()),
 ]
 
-# District governments (code, name, district code, parent code): organisations with a jurisdiction.
-DISTRICT_ORGANISATIONS = [("SZ-440304-GOV", "福田区人民政府", "440304", "SZ-GOV")]
+
+# District governments (code, name, district code, parent code): they command incidents and cases in their district.
+DISTRICT_ORGANISATIONS = [
+    ("SZ-440304-GOV", "福田区人民政府", "440304", "SZ-GOV"),
+    ("SZ-440303-GOV", "罗湖区人民政府", "440303", "SZ-GOV"),
+]
 
 # (username, role, organisation code, full name)
 DEMO_ACCOUNTS = [
@@ -41,6 +45,7 @@ DEMO_ACCOUNTS = [
     ("admin", Role.ADMIN, None, "系统管理员"),
     # A district leader: the leader role in a district government, so the decision maps show that district only.
     ("districtleader", Role.LEADER, "SZ-440304-GOV", "区领导 孙磊"),
+    ("luohuleader", Role.LEADER, "SZ-440303-GOV", "区领导 马骏"),
     # One dispatcher per agency desk: each works its agency's share of joint incidents (联动).
     ("dispatcher110", Role.CALL_TAKER, "SZ-PSB-110", "110调度员 黄伟"),
     ("dispatcher119", Role.CALL_TAKER, "SZ-FIRE-119", "119调度员 吴军"),
@@ -60,17 +65,29 @@ def load_demo(city, context: dict) -> dict:
             geom=GEOSGeometry(memoryview(item.geometry.wkb), srid=4326),
         )
     orgs: dict[str, Organisation] = {}
-    for code, name, kind, agency, parent in ORGANISATIONS:
+    for code, name, kind, agency, parent, oversees in ORGANISATIONS:
         orgs[code] = Organisation.objects.create(
-            code=code, name=name, kind=kind, agency=agency, parent=orgs.get(parent) if parent else None
+            code=code,
+            name=name,
+            kind=kind,
+            agency=agency,
+            parent=orgs.get(parent) if parent else None,
+            oversees=list(oversees),
         )
     for code, name, area_code, parent in DISTRICT_ORGANISATIONS:
         if area_code in areas:
             orgs[code] = Organisation.objects.create(
-                code=code, name=name, kind=Organisation.Kind.GOVERNMENT, parent=orgs[parent], area=areas[area_code]
+                code=code,
+                name=name,
+                kind=Organisation.Kind.GOVERNMENT,
+                parent=orgs[parent],
+                area=areas[area_code],
+                oversees=["dispatch", "grid"],
             )
     password = make_password(settings.CITYOPS_DEMO_PASSWORD)  # hashed once: a hash costs ~0.5 s
     for username, role, org_code, full_name in DEMO_ACCOUNTS:
+        if org_code and org_code not in orgs:
+            continue  # a district the city at this scale does not have
         user = User.objects.create(
             username=username,
             password=password,

@@ -45,6 +45,13 @@ class AdminArea(models.Model):
         return f"{self.name} ({self.code})"
 
 
+class Domain(models.TextChoices):
+    """The operations a command centre can oversee city-wide: declared per organisation, never inferred."""
+
+    DISPATCH = "dispatch", _("Joint dispatch: every agency's incidents and units")
+    GRID = "grid", _("City management: every department's cases")
+
+
 class Organisation(models.Model):
     """A government body, department, emergency agency or utility; a tree, optionally tied to an area."""
 
@@ -74,6 +81,16 @@ class Organisation(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         help_text=_("Empty means the whole city."),
+    )
+    oversees = ArrayField(
+        models.CharField(max_length=16, choices=Domain.choices),
+        verbose_name=_("city-wide command over"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Its people see every organisation's rows in these domains (a city command centre); "
+            "otherwise only their own organisation and those below it."
+        ),
     )
 
     class Meta:
@@ -120,10 +137,11 @@ class AuditEntry(models.Model):
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(User, verbose_name=_("actor"), null=True, on_delete=models.SET_NULL)
     action = models.CharField(_("action"), max_length=64)
-    target_type = models.CharField(_("object type"), max_length=64)
-    target_id = models.CharField(_("object id"), max_length=64)
+    target_type = models.CharField(_("object type"), max_length=64, blank=True)
+    target_id = models.CharField(_("object id"), max_length=64, blank=True)
     summary = models.CharField(_("summary"), max_length=255, blank=True)
     changes = models.JSONField(_("changes"), default=dict, blank=True)
+    source = models.GenericIPAddressField(_("source address"), null=True, blank=True)
 
     class Meta:
         ordering = ["-at"]

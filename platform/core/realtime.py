@@ -3,7 +3,11 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .models import Organisation, Role, User
+import shapely
+import shapely.geometry
+import shapely.prepared
+
+from .models import AdminArea, Domain, Organisation, Role, User
 
 ALL_ROLES = frozenset(Role.values)
 TOPIC_ROLES: dict[str, frozenset[str]] = {
@@ -11,10 +15,26 @@ TOPIC_ROLES: dict[str, frozenset[str]] = {
     "vehicles": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN}),
     "alarms": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN}),
     "cases": frozenset(
-        {Role.OPERATOR, Role.GRID_DISPATCHER, Role.INSPECTOR, Role.DEPARTMENT_HANDLER, Role.LEADER, Role.ADMIN}
+        {
+            Role.OPERATOR,
+            Role.CALL_TAKER,
+            Role.GRID_DISPATCHER,
+            Role.INSPECTOR,
+            Role.DEPARTMENT_HANDLER,
+            Role.LEADER,
+            Role.ADMIN,
+        }
     ),
     "pipeline": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.PLANNER, Role.LEADER, Role.ADMIN}),
     "areas": ALL_ROLES,
+}
+# The domain whose organisation rule a topic's events follow (an event names the organisations it concerns);
+# a topic without one is filtered by role (and the app's event filter) only.
+TOPIC_DOMAINS: dict[str, str] = {
+    "incidents": Domain.DISPATCH,
+    "vehicles": Domain.DISPATCH,
+    "alarms": Domain.DISPATCH,
+    "cases": Domain.GRID,
 }
 # Topics whose updates are not in the event log: high-rate positions, coalesced at the source and sent
 # as `{"op": "positions"}`; a console always gets their snapshot (the current positions), never a replay.
@@ -48,9 +68,35 @@ def register_event_filter(topic: str, make: Callable[["Viewer"], EventFilter | N
 
 
 def event_filters(viewer: "Viewer", topics) -> dict[str, EventFilter]:
-    """The viewer's event tests for these topics (a topic without one: every event its organisations see)."""
-    made = {topic: _event_filters[topic](viewer) for topic in topics if topic in _event_filters}
-    return {topic: test for topic, test in made.items() if test is not None}
+    """The viewer's event tests for these topics (a topic without one: every event its organisations see): the
+    app's own test and, for a command centre with an area, the event's place in that area."""
+    made = {}
+    for topic in topics:
+        tests = [
+            test
+            for test in (
+                _event_filters[topic](viewer) if topic in _event_filters else None,
+                area_test(viewer.area_in(TOPIC_DOMAINS.get(topic))),
+            )
+            if test is not None
+        ]
+        if tests:
+            made[topic] = tests[0] if len(tests) == 1 else lambda data, tests=tests: all(t(data) for t in tests)
+    return made
+
+
+def area_test(area_id: int | None) -> EventFilter | None:
+    """Whether a GeoJSON Feature lies in an area (a feature without a geometry, e.g. a removal, always does)."""
+    if area_id is None:
+        return None
+    area = AdminArea.objects.get(pk=area_id)
+    prepared = shapely.prepared.prep(shapely.from_wkb(bytes(area.geom.wkb)))
+
+    def inside(feature: dict) -> bool:
+        geometry = feature.get("geometry")
+        return geometry is None or prepared.intersects(shapely.geometry.shape(geometry))
+
+    return inside
 
 
 def snapshot(topic: str, viewer: "Viewer", bbox) -> list[dict]:
@@ -64,25 +110,37 @@ class Viewer:
 
     user_id: int
     roles: frozenset[str]
-    org_ids: frozenset[int] | None  # None: city-wide
+    org_ids: frozenset[int] | None  # the user's organisation and those below it; None: every organisation
+    oversees: frozenset[str] = frozenset()  # the domains (core.models.Domain) its organisation commands
+    area_id: int | None = None  # where it commands them: its organisation's area (None: the whole city)
 
     @classmethod
     def for_user(cls, user: User) -> "Viewer":
         roles = frozenset(user.role_names)
         org = user.organisation
-        city_wide = (
-            user.is_superuser
-            or (org is None and bool(roles & {Role.ADMIN, Role.LEADER}))
-            # A city-level command centre coordinates every agency and department (joint dispatch).
-            or (org is not None and org.kind == Organisation.Kind.GOVERNMENT and org.area_id is None)
-        )
-        return cls(user.pk, roles, None if city_wide else frozenset(_org_and_descendants(user.organisation_id)))
+        if user.is_superuser or (org is None and bool(roles & {Role.ADMIN, Role.LEADER})):
+            return cls(user.pk, roles, None)
+        oversees = frozenset(org.oversees) if org is not None else frozenset()
+        area_id = org.area_id if org is not None else None
+        return cls(user.pk, roles, frozenset(_org_and_descendants(user.organisation_id)), oversees, area_id)
+
+    def orgs_in(self, domain: str | None) -> frozenset[int] | None:
+        """The organisations whose rows of this domain the viewer sees (None: all of them). A command centre sees
+        every organisation's rows of the domains it oversees, within its area (area_in); others their own."""
+        if self.org_ids is None or domain is None or domain in self.oversees:
+            return None
+        return self.org_ids
+
+    def area_in(self, domain: str | None) -> int | None:
+        """The area the viewer's rows of this domain must lie in (None: no limit by place)."""
+        return self.area_id if domain in self.oversees else None
 
     def allowed_topics(self) -> set[str]:
         return {topic for topic, roles in TOPIC_ROLES.items() if roles & self.roles}
 
-    def sees_orgs(self, event_orgs) -> bool:
-        return not event_orgs or self.org_ids is None or bool(self.org_ids.intersection(event_orgs))
+    def sees_orgs(self, topic: str, event_orgs) -> bool:
+        orgs = self.orgs_in(TOPIC_DOMAINS.get(topic))
+        return not event_orgs or orgs is None or bool(orgs.intersection(event_orgs))
 
 
 def _org_and_descendants(org_id: int | None) -> set[int]:

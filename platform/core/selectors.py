@@ -4,7 +4,7 @@ from django.contrib.gis.geos import Polygon
 from django.db.models import Max, Q
 
 from .models import AdminArea, Event
-from .realtime import REPLAY_LIMIT, Viewer
+from .realtime import REPLAY_LIMIT, TOPIC_DOMAINS, Viewer
 
 
 def event_head() -> int:
@@ -20,11 +20,13 @@ def events_after(since: int, topics, viewer: Viewer, bbox=None, until: int | Non
     REPLAY_LIMIT events match; the caller then sends a fresh snapshot instead.
     """
     upper = until if until is not None else event_head()
-    rows = Event.objects.filter(seq__gt=since, seq__lte=upper, topic__in=list(topics)).order_by("seq")
+    visible = Q(pk__in=[])
+    for topic in topics:
+        orgs = viewer.orgs_in(TOPIC_DOMAINS.get(topic))
+        visible |= Q(topic=topic) & (Q() if orgs is None else Q(orgs=[]) | Q(orgs__overlap=sorted(orgs)))
+    rows = Event.objects.filter(visible, seq__gt=since, seq__lte=upper).order_by("seq")
     if bbox is not None:
         rows = rows.filter(Q(geom__isnull=True) | Q(geom__bboverlaps=Polygon.from_bbox(bbox)))
-    if viewer.org_ids is not None:
-        rows = rows.filter(Q(orgs=[]) | Q(orgs__overlap=list(viewer.org_ids)))
     events = list(rows[: REPLAY_LIMIT + 1])
     if len(events) > REPLAY_LIMIT:
         return None, event_head()
@@ -55,3 +57,9 @@ def jurisdiction(user) -> AdminArea | None:
 def in_area(area: AdminArea | None, field: str = "geom") -> Q:
     """Rows whose `field` lies in the area (all rows for the whole city)."""
     return Q() if area is None else Q(**{f"{field}__intersects": area.geom})
+
+
+def in_commanded_area(viewer: Viewer, domain: str, field: str = "geom") -> Q:
+    """Rows of a domain the viewer commands that lie in its organisation's area (all rows: no such limit)."""
+    area_id = viewer.area_in(domain)
+    return Q() if area_id is None else in_area(AdminArea.objects.get(pk=area_id), field)

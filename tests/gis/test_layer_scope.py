@@ -2,8 +2,9 @@
 items, OGC API item, export, statistics and vector tiles answer agrees with the domain's own rule — the
 dispatch API for incidents and units (the leader's situation map for a leader), the case API's rule for cases.
 
-One table drives it (ROLES × KINDS); on the demo's live state (three incidents of different agencies in three
-districts, units of every agency, the case history of every department).
+One table drives it (tests/access_rules.py: ROLES × KINDS, shared with the live feed's matrix); on the demo's live
+state (three incidents of different agencies in three districts, units of every agency, the case history of every
+department).
 """
 
 import json
@@ -12,62 +13,12 @@ import math
 import pytest
 
 from core.models import AdminArea
-from core.realtime import Viewer
-from dispatch import selectors as dispatch_selectors
-from dispatch.models import Incident, Vehicle
 from gis import layers
-from grid.models import Case
-from grid.selectors import visible_cases
+from tests.access_rules import KINDS, ROLES
 
 from .mvt import decode
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ROLES = [
-    "operator",
-    "calltaker",
-    "dispatcher110",
-    "dispatcher119",
-    "dispatcher120",
-    "leader",
-    "districtleader",
-    "griddispatcher",
-    "inspector",
-    "depthandler",
-    "planner",
-    "admin",
-]
-
-
-def incidents_rule(api, user) -> set[str] | None:
-    """The dispatch API's list for a desk, the situation map's answers for a leader."""
-    numbers = set()
-    desk = api(user.username).get("/api/dispatch/incidents/?status=all")
-    if desk.status_code == 200:
-        numbers |= {f["properties"]["number"] for f in desk.json()["features"]}
-    if user.has_role("leader"):
-        for incident in Incident.objects.all():
-            if api(user.username).get(f"/api/leader/incidents/{incident.pk}/situation/").status_code == 200:
-                numbers.add(incident.number)
-    return numbers
-
-
-def vehicles_rule(api, user) -> set[str]:
-    """The live feed's rule for units (the vehicles topic's snapshot)."""
-    return {f["properties"]["call_sign"] for f in dispatch_selectors.vehicle_features(Viewer.for_user(user), None)}
-
-
-def cases_rule(api, user) -> set[str]:
-    return set(visible_cases(user).values_list("number", flat=True))
-
-
-# layer id → (model, the property that names an object, the domain's rule)
-KINDS = {
-    "incidents": (Incident, "number", incidents_rule),
-    "vehicles": (Vehicle, "call_sign", vehicles_rule),
-    "cases": (Case, "number", cases_rule),
-}
-
 
 def tiles_over_city(z: int):
     west, south, east, north = AdminArea.objects.get(level="city").geom.extent
