@@ -13,6 +13,7 @@ import math
 import time
 from functools import cache
 
+import redis.asyncio
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -86,10 +87,18 @@ class Jt808Guard:
     """The ingest process's view of the failure counts (asynchronous: it runs on the event loop)."""
 
     def __init__(self):
-        redis = AsyncRedisStorage(
-            f"async+{settings.REDIS_URL}", implementation="redispy", key_prefix=key_prefix(), wrap_exceptions=True
+        self._pool = redis.asyncio.ConnectionPool.from_url(settings.REDIS_URL)
+        storage = AsyncRedisStorage(
+            f"async+{settings.REDIS_URL}",
+            implementation="redispy",
+            key_prefix=key_prefix(),
+            wrap_exceptions=True,
+            connection_pool=self._pool,
         )
-        self._limiter = AsyncMovingWindowRateLimiter(redis)
+        self._limiter = AsyncMovingWindowRateLimiter(storage)
+
+    async def close(self) -> None:
+        await self._pool.disconnect()
 
     async def refused(self, source: str) -> bool:
         """Whether the source address is in a back-off period."""

@@ -382,6 +382,7 @@ class IngestServer:
             writer.transport.abort()
         await asyncio.gather(*self._connections, return_exceptions=True)
         await self.batch.stop()
+        await self.guard.close()
         self._publisher.cancel()
         await asyncio.get_running_loop().run_in_executor(self._lookups, _close_db)
         self._lookups.shutdown()
