@@ -324,16 +324,16 @@ def store(file: File, folder: Path) -> Path:
 
 
 @contextmanager
-def opened(path: Path, name: str, handler: Handler) -> Iterator[Received]:
+def opened(path: Path, name: str, chosen: Handler) -> Iterator[Received]:
     """A stored file whose first bytes must match its handler, unpacked into a scratch folder kept while in use."""
     with open(path, "rb") as stored:
         head = stored.read(HEAD_BYTES)
     if not head:
         raise InputError("file", "the file is empty")
-    if not handler.accepts(head):
-        raise InputError("file", f"{name} does not hold what it claims (expected {handler.label} content)")
+    if not chosen.accepts(head):
+        raise InputError("file", f"{name} does not hold what it claims (expected {chosen.label} content)")
     with tempfile.TemporaryDirectory(prefix="cityops-import-") as scratch:
-        yield Received(handler.unpack(path, Path(scratch)), name, handler)
+        yield Received(chosen.unpack(path, Path(scratch)), name, chosen)
 
 
 @contextmanager
@@ -371,8 +371,6 @@ class UploadParser(MultiPartParser):
 
 def read_vector(received: Received, *, layer: str | None = None, crs: str | None = None, columns=None) -> VectorRead:
     """A layer of a vector file in WGS84 (`crs`, wgs84, cgcs2000, gcj02, bd09 or EPSG:n, overrides the file's)."""
-    if not isinstance(received.handler, VectorHandler):
-        raise InputError("file", f"{received.name} holds no map features ({received.handler.label})")
     given = parse_crs(crs) if crs else None
     frame = received.handler.read(received, layer, columns or {})
     if len(frame) > MAX_FEATURES:

@@ -228,10 +228,11 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(api, tmp_path):
     assert not list((tmp_path / "var" / "imports").glob("*/*"))  # nothing kept
 
 
-def test_a_2gb_upload_is_refused_from_its_declared_length(api):
+@pytest.mark.parametrize("path", ["/api/gis/imports/", "/api/pipelines/networks/import/"])
+def test_a_2gb_upload_is_refused_from_its_declared_length(api, path):
     response = api("planner").generic(
         "POST",
-        "/api/gis/imports/",
+        path,
         b"--x--\r\n",
         content_type="multipart/form-data; boundary=x",
         CONTENT_LENGTH=str(2 * 1024**3),

@@ -180,18 +180,6 @@ def test_the_api_and_the_command_import_the_same_rows_each_with_an_audit_row(api
     assert audits["via-cli from net.geojson"].changes == audits["via-api from net.geojson"].changes
 
 
-def test_an_upload_is_refused_from_its_declared_length(api, demo_city):
-    response = api("admin").generic(
-        "POST",
-        "/api/pipelines/networks/import/",
-        b"--x--\r\n",
-        content_type="multipart/form-data; boundary=x",
-        CONTENT_LENGTH=str(2 * 1024**3),
-    )
-    assert response.status_code == 400 and response.json()["field"] == "file"
-    assert response.json()["detail"].startswith("the upload is larger than")
-
-
 def test_a_file_over_the_limit_is_refused_on_the_command_line_too(demo_city, tmp_path, settings):
     settings.CITYOPS_IMPORT_MAX_BYTES = 100
     path = tmp_path / "net.geojson"
