@@ -11,12 +11,13 @@ from django.contrib.gis.geos import Point
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.errors import Refusal
 from core.events import publish
 
 from . import avl
 from .features import alarm_feature
 from .models import Alarm, Assignment, Vehicle
-from .services import ConflictError, set_assignment_status
+from .services import set_assignment_status
 
 if TYPE_CHECKING:  # tracks imports this module to run the rules after each batch
     from .tracks import Fix
@@ -61,7 +62,7 @@ def apply_avl(moved: list[dict], fixes: "list[Fix]" = ()) -> None:
             if (step := avl.assignment_step(status, speed or 0.0, to_incident, to_station))
         ]
     for assignment_id, step in steps:
-        with contextlib.suppress(ConflictError):  # a dispatcher moved it first
+        with contextlib.suppress(Refusal):  # a dispatcher moved it first
             set_assignment_status(None, Assignment(pk=assignment_id), step, source="avl")
     _update_alarms(moved, fixes)
 

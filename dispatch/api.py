@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_schema import LIST_OF_OBJECTS
-from core.errors import InputError
+from core.errors import InputError, Refusal
 from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geometry
 from core.models import Role
 from core.permissions import roles_required
@@ -136,10 +136,6 @@ def _validated(serializer_class, data) -> dict:
     raise InputError(field, " ".join(str(problem) for problem in problems))
 
 
-def _conflict(exc: services.ConflictError) -> Response:
-    return Response({"error": "conflict", "detail": exc.detail, **exc.extra}, status=status.HTTP_409_CONFLICT)
-
-
 def _viewer(request) -> Viewer:
     return Viewer.for_user(request.user)
 
@@ -203,10 +199,7 @@ class IncidentListView(APIView):
         }
         if "same_as" in data:
             incident = _incident_or_404(request, data["same_as"])
-            try:
-                services.attach_call(request.user, incident, **call)
-            except services.ConflictError as exc:
-                return _conflict(exc)
+            services.attach_call(request.user, incident, **call)
             return Response(_feature(incident.pk))
         incident_type = IncidentType.objects.filter(code=data["type_code"], active=True).first()
         if incident_type is None:
@@ -216,26 +209,15 @@ class IncidentListView(APIView):
         point = parse_geometry(data["location"], parse_crs(data["crs"]), field="location")
         if point.geom_type != "Point":
             raise InputError("location", _("must be a GeoJSON Point, not %(type)s") % {"type": point.geom_type})
-        try:
-            incident = services.create_incident(
-                request.user,
-                incident_type=incident_type,
-                point=point,
-                priority=data.get("priority"),
-                address=data["address"],
-                confirm_new=data["confirm_new"],
-                **call,
-            )
-        except services.PossibleDuplicate as dup:
-            return Response(
-                {
-                    "error": "possible_duplicate",
-                    "detail": "an open incident nearby looks like the same event; "
-                    "send same_as=<id> to attach the call, or confirm_new=true",
-                    "duplicates": [incident_feature(i) for i in dup.duplicates],
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
+        incident = services.create_incident(
+            request.user,
+            incident_type=incident_type,
+            point=point,
+            priority=data.get("priority"),
+            address=data["address"],
+            confirm_new=data["confirm_new"],
+            **call,
+        )
         return Response(_feature(incident.pk), status=status.HTTP_201_CREATED)
 
 
@@ -270,10 +252,7 @@ class DispatchView(APIView):
     def post(self, request, pk):
         incident = _incident_or_404(request, pk)
         ids = list(dict.fromkeys(_validated(DispatchRequestSerializer, request.data)["vehicle_ids"]))
-        try:
-            services.dispatch_units(request.user, _viewer(request), incident, ids, selectors.etas(incident, ids))
-        except services.ConflictError as exc:
-            return _conflict(exc)
+        services.dispatch_units(request.user, _viewer(request), incident, ids, selectors.etas(incident, ids))
         return Response(_feature(incident.pk))
 
 
@@ -288,10 +267,7 @@ class IncidentStatusView(APIView):
     def post(self, request, pk):
         incident = _incident_or_404(request, pk)
         target = _validated(IncidentStatusSerializer, request.data)["status"]
-        try:
-            services.set_incident_status(request.user, incident, target)
-        except services.ConflictError as exc:
-            return _conflict(exc)
+        services.set_incident_status(request.user, incident, target)
         return Response(_feature(incident.pk))
 
 
@@ -311,15 +287,10 @@ class AssignmentStatusView(APIView):
             raise NotFound(f"no assignment {pk} visible to you")
         agencies = selectors.viewer_agencies(_viewer(request))
         if agencies is not None and assignment.agency not in agencies:
-            return _conflict(
-                services.ConflictError(_("the unit belongs to agency %(agency)s") % {"agency": assignment.agency})
-            )
+            raise Refusal(_("the unit belongs to agency %(agency)s") % {"agency": assignment.agency})
         target = _validated(AssignmentStatusSerializer, request.data)["status"]
         target = Assignment.Status.CLEARED if target == "available" else target
-        try:
-            services.set_assignment_status(request.user, assignment, target)
-        except services.ConflictError as exc:
-            return _conflict(exc)
+        services.set_assignment_status(request.user, assignment, target)
         return Response(_feature(assignment.incident_id))
 
 
@@ -342,10 +313,7 @@ class AgencyLinkView(APIView):
     def post(self, request, pk):
         incident = _incident_or_404(request, pk)
         data = _validated(AgencyLinkSerializer, request.data)
-        try:
-            services.link_agency(request.user, _viewer(request), incident, **data)
-        except services.ConflictError as exc:
-            return _conflict(exc)
+        services.link_agency(request.user, _viewer(request), incident, **data)
         return Response(_feature(incident.pk))
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import hooks
-from core.errors import InputError
+from core.errors import InputError, Refusal
 from core.events import publish
 from core.hooks import IncidentOpened
 from core.models import User
@@ -41,21 +41,17 @@ INCIDENT_STATUS_FOR = {
 }
 
 
-class ConflictError(Exception):
-    """The request is valid but the current state forbids it (409); nothing was changed."""
-
-    def __init__(self, detail: str, **extra):
-        super().__init__(detail)
-        self.detail = detail
-        self.extra = extra
-
-
-class PossibleDuplicate(Exception):
+class PossibleDuplicate(Refusal):
     """Open incidents that look like the same event; the call taker decides (confirm_new or same_as)."""
 
+    code = "possible_duplicate"
+
     def __init__(self, duplicates: list[Incident]):
-        super().__init__(f"{len(duplicates)} possible duplicates")
-        self.duplicates = duplicates
+        super().__init__(
+            "an open incident nearby looks like the same event; "
+            "send same_as=<id> to attach the call, or confirm_new=true",
+            duplicates=[incident_feature(incident) for incident in duplicates],
+        )
 
 
 def _actor(user) -> User | None:
@@ -177,7 +173,7 @@ def attach_call(user, incident: Incident, *, caller_number: str = "", call_recei
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.status == Incident.Status.CLOSED:
-            raise ConflictError(_("incident %(number)s is closed; create a new one") % {"number": incident.number})
+            raise Refusal(_("incident %(number)s is closed; create a new one") % {"number": incident.number})
         Call.objects.create(
             incident=incident,
             caller_number=caller_number,
@@ -197,7 +193,7 @@ def dispatch_units(user, viewer, incident: Incident, vehicle_ids: list[int], eta
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.status in (Incident.Status.UNDER_CONTROL, Incident.Status.CLOSED):
-            raise ConflictError(
+            raise Refusal(
                 _("incident %(number)s is %(status)s; no more units can be sent")
                 % {"number": incident.number, "status": incident.get_status_display()}
             )
@@ -209,7 +205,7 @@ def dispatch_units(user, viewer, incident: Incident, vehicle_ids: list[int], eta
         allowed = agencies_allowed if agencies_allowed is not None else {u.agency.agency for u in units.values()}
         foreign = [u for u in units.values() if u.agency.agency not in allowed]
         if foreign:
-            raise ConflictError(
+            raise Refusal(
                 _("unit %(unit)s belongs to agency %(agency)s; link that agency instead")
                 % {"unit": foreign[0].call_sign, "agency": foreign[0].agency.agency},
                 vehicle_ids=[u.pk for u in foreign],
@@ -222,7 +218,7 @@ def dispatch_units(user, viewer, incident: Incident, vehicle_ids: list[int], eta
         ]
         if busy:
             names = ", ".join(f"{u.call_sign} ({u.get_status_display()})" for u in busy)
-            raise ConflictError(_("not available: %(units)s") % {"units": names}, vehicle_ids=[u.pk for u in busy])
+            raise Refusal(_("not available: %(units)s") % {"units": names}, vehicle_ids=[u.pk for u in busy])
         etas = etas or {}
         Assignment.objects.bulk_create(
             Assignment(
@@ -260,7 +256,7 @@ def set_assignment_status(user, assignment: Assignment, status: str, *, source: 
         locked = Assignment.objects.select_for_update(of=("self",)).select_related("vehicle__agency")
         assignment = locked.get(pk=assignment.pk)
         if ASSIGNMENT_ORDER.index(status) <= ASSIGNMENT_ORDER.index(assignment.status):
-            raise ConflictError(
+            raise Refusal(
                 _("unit %(unit)s is already %(current)s; it cannot go back to %(target)s")
                 % {
                     "unit": assignment.vehicle.call_sign,
@@ -293,7 +289,7 @@ def set_incident_status(user, incident: Incident, status: str) -> None:
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if INCIDENT_ORDER.index(status) <= INCIDENT_ORDER.index(incident.status):
-            raise ConflictError(
+            raise Refusal(
                 _("incident %(number)s is already %(current)s; it cannot go back to %(target)s")
                 % {
                     "number": incident.number,
@@ -334,24 +330,22 @@ def link_agency(user, viewer, incident: Incident, *, link: str | None = None, un
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.status == Incident.Status.CLOSED:
-            raise ConflictError(_("incident %(number)s is closed") % {"number": incident.number})
+            raise Refusal(_("incident %(number)s is closed") % {"number": incident.number})
         if link:
             if link in incident.agencies:
-                raise ConflictError(_("agency %(agency)s is already linked") % {"agency": link})
+                raise Refusal(_("agency %(agency)s is already linked") % {"agency": link})
             incident.agencies = sorted({*incident.agencies, link})
             _note(incident, "linked", link, user)
         else:
             mine = selectors.viewer_agencies(viewer)
             if mine is not None and unlink not in mine:
-                raise ConflictError(
-                    _("only agency %(agency)s or the command centre may withdraw it") % {"agency": unlink}
-                )
+                raise Refusal(_("only agency %(agency)s or the command centre may withdraw it") % {"agency": unlink})
             if unlink not in incident.agencies:
-                raise ConflictError(_("agency %(agency)s is not linked") % {"agency": unlink})
+                raise Refusal(_("agency %(agency)s is not linked") % {"agency": unlink})
             if len(incident.agencies) == 1:
-                raise ConflictError(_("an incident needs at least one agency"))
+                raise Refusal(_("an incident needs at least one agency"))
             if incident.assignments.filter(selectors.ACTIVE_ASSIGNMENT, agency=unlink).exists():
-                raise ConflictError(_("agency %(agency)s still has units on this incident") % {"agency": unlink})
+                raise Refusal(_("agency %(agency)s still has units on this incident") % {"agency": unlink})
             incident.agencies = [a for a in incident.agencies if a != unlink]
             _note(incident, "unlinked", unlink, user)
         incident.save(update_fields=["agencies"])

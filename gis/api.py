@@ -438,8 +438,5 @@ class SavedQueryDetailView(APIView):
     @extend_schema(operation_id="gis_saved_query_delete", responses={204: None})
     def delete(self, request, pk):
         query = get_object_or_404(selectors.saved_queries_for(request.user), pk=pk)
-        try:
-            saved_queries.delete_query(request.user, query)
-        except PermissionError as exc:
-            raise PermissionDenied(str(exc)) from None
+        saved_queries.delete_query(request.user, query)
         return Response(status=204)

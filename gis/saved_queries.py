@@ -7,7 +7,7 @@ import unicodedata
 
 from django.db import IntegrityError, transaction
 
-from core.errors import InputError
+from core.errors import Forbidden, InputError
 from core.models import Role
 
 from . import cql, layers
@@ -39,7 +39,7 @@ def readable_layer(user, layer_id) -> layers.Layer:
 
 def save_query(user, *, name, layer_id, cql2: str = "", shared: bool = False) -> SavedQuery:
     if not user.has_role(*QUERY_ROLES):
-        raise PermissionError("saving queries needs the planner, operator, leader or administrator role")
+        raise Forbidden("saving queries needs the planner, operator, leader or administrator role")
     name = clean_name(name)
     layer = readable_layer(user, layer_id)
     text = (cql2 or "").strip()
@@ -63,5 +63,5 @@ def save_query(user, *, name, layer_id, cql2: str = "", shared: bool = False) ->
 
 def delete_query(user, query: SavedQuery) -> None:
     if query.owner_id != user.pk:
-        raise PermissionError("only the owner may delete a saved query")
+        raise Forbidden("only the owner may delete a saved query")
     query.delete()

@@ -8,7 +8,6 @@ Thin: parse and check the request, call ``services`` / ``selectors``, answer JSO
 from datetime import datetime, time
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -27,7 +26,7 @@ from core.permissions import roles_required
 from . import selectors, services
 from .features import case_feature
 from .models import CasePhoto
-from .workflow import Action, WorkflowError
+from .workflow import Action
 
 CASE_ACCESS = roles_required(
     Role.INSPECTOR, Role.CALL_TAKER, Role.GRID_DISPATCHER, Role.DEPARTMENT_HANDLER, Role.LEADER, Role.ADMIN,
@@ -113,15 +112,7 @@ class CaseListView(APIView):
         if key is not None and len(key) > 100:
             raise InputError("Idempotency-Key", "at most 100 characters")
         report = _report(data, photos=_photos(request))
-        try:
-            case, created = services.report_case(request.user, report, idempotency_key=key)
-        except services.IdempotencyConflict as exc:
-            return Response(
-                {"error": "idempotency_conflict", "field": "Idempotency-Key", "detail": str(exc)}, status=409
-            )
-        except WorkflowError as exc:
-            status, body = services.refusal(exc)
-            return Response(body, status=status)
+        case, created = services.report_case(request.user, report, idempotency_key=key)
         return Response(case_feature(case), status=201 if created else 200)
 
 
@@ -151,11 +142,7 @@ class CaseBatchView(APIView):
                 positions.append(i)
             except InputError as exc:
                 outcomes[i] = services.refused(exc)
-        try:
-            filed = services.report_cases(request.user, reports)
-        except WorkflowError as exc:
-            status, body = services.refusal(exc)
-            return Response(body, status=status)
+        filed = services.report_cases(request.user, reports)
         for i, outcome in zip(positions, filed, strict=True):
             outcomes[i] = outcome
         return Response({"results": [_batch_result(outcome) for outcome in outcomes]})
@@ -241,13 +228,7 @@ class CaseActionView(APIView):
         )
         if action == Action.DISPATCH and step.department is None:
             step.department = selectors.responsible_department(case)
-        try:
-            case = services.transition(request.user, case, action, step)
-        except WorkflowError as exc:
-            status, body = services.refusal(exc)
-            return Response(body, status=status)
-        except PermissionDenied as exc:
-            return Response({"error": "permission_denied", "detail": str(exc), "action": action}, status=403)
+        case = services.transition(request.user, case, action, step)
         return Response(_feature(case))
 
 

@@ -15,13 +15,12 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
-from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from core.errors import InputError
+from core.errors import Forbidden, InputError, Refusal
 from core.events import publish, publish_many
 from core.models import Organisation, Role, User
 from core.realtime import Viewer
@@ -31,32 +30,24 @@ from .calendar import TimeLimit, WarningPolicy, WorkingCalendar, china_2026
 from .features import case_feature, timer_state
 from .models import Case, CasePhoto, CaseTransition, Category, Component, Open311Client, UnitGrid
 from .selectors import workflow_roles
-from .workflow import Action, Clock, Requirement, WorkflowError
+from .workflow import Action, Clock
 
 PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MAX_PHOTO_PIXELS = 50_000_000  # what a phone or tablet camera takes; a "pixel bomb" declares far more
 STORED_PHOTO_SIDE = 4096
 COMPONENT_SEARCH_M = 30.0  # a reported problem is "at" a component of its class within this distance
 WARNING = WarningPolicy()
-# The API field that satisfies each workflow requirement, so a refusal names what the client must send.
-REQUIREMENT_FIELDS = {
-    Requirement.PHOTO: "photo",
-    Requirement.POSITION: "location",
-    Requirement.CATEGORY: "category_code",
-    Requirement.GRID: "location",
-    Requirement.DEPARTMENT: "department_id",
-    Requirement.NOTE: "note",
-    Requirement.EXTENSION: "postpone_hours",
-    Requirement.PREVIOUS_STATE: "stage",
-}
 
 
-class IdempotencyConflict(Exception):
+class IdempotencyConflict(Refusal):
     """The Idempotency-Key was already used for a different request."""
+
+    code = "idempotency_conflict"
 
     def __init__(self, key: str, case: Case):
         super().__init__(  # no case number: the key may be someone else's, and their case is not ours to name
-            f"Idempotency-Key {key!r} was already used for a different report; send a new key for a new report"
+            f"Idempotency-Key {key!r} was already used for a different report; send a new key for a new report",
+            field="Idempotency-Key",
         )
         self.key = key
         self.case = case
@@ -567,9 +558,10 @@ def _check_field_inspector(case: Case, actor: User, action: str) -> None:
         return
     if assigned is None and not (case.grid_id and case.grid.inspectors.exists()):
         return
-    raise PermissionDenied(
+    raise Forbidden(
         f"case {case.number} is in unit grid {case.grid.code if case.grid_id else '-'}, not one of your grids, "
-        f"and is not assigned to you: '{action}' refused"
+        f"and is not assigned to you: '{action}' refused",
+        action=action,
     )
 
 
@@ -592,7 +584,7 @@ def _context(case: Case, actor: User, step: Step, category: Category) -> dict:
 
 
 def transition(actor: User, case: Case, action: str, step: Step | None = None, now: datetime | None = None) -> Case:
-    """Perform ``action`` on ``case`` as ``actor``; raises WorkflowError (refused), InputError, PermissionDenied."""
+    """Perform ``action`` on ``case`` as ``actor``; raises WorkflowError (refused), InputError, Forbidden."""
     step = step or Step()
     now = now or timezone.now()
     roles = workflow_roles(actor)
@@ -702,22 +694,6 @@ def _apply(case: Case, rule: workflow.Rule, action: str, step: Step, now: dateti
         case Action.CLOSE:
             case.closed_at = now
             _stop_clock(case)
-
-
-def refusal(exc: WorkflowError) -> tuple[int, dict]:
-    """HTTP status and JSON body of a refused transition (409 illegal, 403 role, 400 missing input)."""
-    body = {"error": exc.code, "detail": str(exc), "stage": exc.state, "action": exc.action, "roles": exc.roles}
-    if exc.code == "illegal_transition":
-        return 409, body
-    if exc.code == "role_not_allowed":
-        return 403, body
-    if Requirement.OWN_DEPARTMENT in exc.missing:
-        body["error"] = "wrong_department"
-        return 403, body
-    body["error"] = "invalid_input"
-    body["field"] = REQUIREMENT_FIELDS.get(exc.missing[0], "action") if exc.missing else "action"
-    body["missing"] = [m.value for m in exc.missing]
-    return 400, body
 
 
 # -- overdue sweep -----------------------------------------------------------------------------------------

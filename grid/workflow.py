@@ -1,8 +1,8 @@
 """The case (案卷) workflow of 数字城管 as data: states, actions, roles, conditions and stage clocks.
 
-Pure Python, no Django: ``grid/services.py`` loads the case, builds a *context* from the database
-(photos, position, department, the actor's organisation …), calls :func:`transition`, records the
-transition and publishes it. Nothing here reads the database or the clock.
+Pure Python, no Django (its error is a plain ``core.errors.Refusal``): ``grid/services.py`` loads the case,
+builds a *context* from the database (photos, position, department, the actor's organisation …), calls
+:func:`transition`, records the transition and publishes it. Nothing here reads the database or the clock.
 
 Workflow (grid-standards.md §4.1: 信息收集 → 立案 → 派遣 → 处置 → 处置反馈 → 核查结案)::
 
@@ -55,10 +55,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from core.errors import Refusal
+
 __all__ = [
     "ACTION_LABELS",
     "PREVIOUS",
     "REPORTING_ROLES",
+    "REQUIREMENT_FIELDS",
     "REQUIREMENT_LABELS",
     "ROLES",
     "RULES",
@@ -145,6 +148,19 @@ class Requirement(StrEnum):
     NOTE = "note"  # context["note"]: a non-blank reason
     EXTENSION = "extension"  # context["extension"]: the requested extra time (> 0)
     PREVIOUS_STATE = "previous_state"  # context["previous_state"]: where to go back to (resume / deny)
+
+
+# The API field that satisfies each requirement, so a refusal names what the client must send.
+REQUIREMENT_FIELDS = {
+    Requirement.PHOTO: "photo",
+    Requirement.POSITION: "location",
+    Requirement.CATEGORY: "category_code",
+    Requirement.GRID: "location",
+    Requirement.DEPARTMENT: "department_id",
+    Requirement.NOTE: "note",
+    Requirement.EXTENSION: "postpone_hours",
+    Requirement.PREVIOUS_STATE: "stage",
+}
 
 
 STATE_LABELS: dict[State, str] = {
@@ -360,8 +376,11 @@ for _rule in _RULES:
     RULES[_rule.state, _rule.action] = _rule
 
 
-class WorkflowError(Exception):
-    """A refused transition; ``code`` is ``illegal_transition``, ``role_not_allowed`` or ``requirement_unmet``."""
+class WorkflowError(Refusal):
+    """A refused transition; ``code`` is ``illegal_transition``, ``role_not_allowed`` or ``requirement_unmet``.
+
+    Answered 409 (not possible in this stage), 403 (the role, or another department's case) or 400 (the first
+    missing input named as ``field``), always naming the stage, the action and the actor's roles."""
 
     def __init__(
         self,
@@ -378,6 +397,29 @@ class WorkflowError(Exception):
         self.roles = sorted(str(r) for r in roles)
         self.missing = tuple(missing)
         super().__init__(message)
+
+    @property
+    def status(self) -> int:
+        if self.code == "illegal_transition":
+            return 409
+        if self.code == "role_not_allowed" or Requirement.OWN_DEPARTMENT in self.missing:
+            return 403
+        return 400
+
+    def as_json(self) -> dict:
+        body = {
+            "error": self.code,
+            "detail": self.detail,
+            "stage": self.state,
+            "action": self.action,
+            "roles": self.roles,
+        }
+        if self.code in ("illegal_transition", "role_not_allowed"):
+            return body
+        if Requirement.OWN_DEPARTMENT in self.missing:
+            return {**body, "error": "wrong_department"}
+        field = REQUIREMENT_FIELDS.get(self.missing[0], "action") if self.missing else "action"
+        return {**body, "error": "invalid_input", "field": field, "missing": [m.value for m in self.missing]}
 
 
 def _label(table: Mapping, key: str) -> str:

@@ -1,4 +1,7 @@
-"""The one error type for input a client must fix; every API answers it with a 400 naming the field."""
+"""The errors services raise for a client to read; the central API handler (core/api_errors.py) answers each:
+``InputError`` (input the client must fix, a 400 naming the field) and ``Refusal`` (a well-formed request the
+current state refuses, with its status and code). Pure Python: plain modules such as grid/workflow.py raise them too.
+"""
 
 import re
 
@@ -10,6 +13,29 @@ class InputError(ValueError):
         super().__init__(detail)
         self.field = field
         self.detail = detail
+
+
+class Refusal(Exception):
+    """A well-formed request that the current state refuses (409 ``conflict`` unless a subclass says otherwise);
+    nothing was changed. Answered as ``{"error": code, "detail": detail, **extra}``."""
+
+    status = 409
+    code = "conflict"
+
+    def __init__(self, detail: str, **extra):
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    def as_json(self) -> dict:
+        return {"error": self.code, "detail": self.detail, **self.extra}
+
+
+class Forbidden(Refusal):
+    """The user's role reaches the endpoint, but not this object (not theirs, not their grid): a 403."""
+
+    status = 403
+    code = "permission_denied"
 
 
 _SERVER_PATH = re.compile(r"(?:/[^/\s'\":,]+)+/([^/\s'\":,]+)")

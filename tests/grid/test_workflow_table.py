@@ -105,7 +105,7 @@ def test_every_action_and_role(base_case, user_for, state):
                 try:
                     moved = services.transition(user, case, action, step)
                 except WorkflowError as refused:
-                    status, body = services.refusal(refused)
+                    status, body = refused.status, refused.as_json()
                     assert (outcome, body["error"]) == ("refused", expected), f"{where}: {body}"
                     assert status == (409 if expected == "illegal_transition" else 403), where
                     assert (body["stage"], body["action"]) == (state, action), where
