@@ -5,7 +5,9 @@ the ``group``), a service request is a case (``service_request_id`` = the case n
 stays internal and is exposed as ``open``/``closed`` with the stage name in ``status_notes``; the handling
 deadline is ``expected_datetime`` and the department ``agency_responsible``.
 
-Reading is public, as the spec has it; creating needs an ``api_key`` (an :class:`Open311Client` row, or
+Reading is public, as the spec has it, but only of the requests the city publishes: by default those citizens
+filed through Open311 (``CITYOPS_OPEN311_PUBLIC_CHANNELS`` adds the hotline's or the inspectors' own reports);
+anything else is a 404 like a missing number. Creating needs an ``api_key`` (an :class:`Open311Client` row, or
 ``CITYOPS_OPEN311_KEYS`` = "name:key,…"). JSON and XML (``.json`` / ``.xml``); errors are a list of
 ``{"code", "description"}``. A POST may carry an ``Idempotency-Key`` header, so a hotline system that resends
 after a timeout creates the case once. Uploaded ``media`` is checked like every photo; a ``media_url`` is
@@ -207,11 +209,16 @@ def _client(key: str) -> Open311Client | None:
     return None
 
 
+def published_requests():
+    """The cases the city shows the public: those of the channels it publishes."""
+    return Case.objects.filter(channel__in=settings.CITYOPS_OPEN311_PUBLIC_CHANNELS)
+
+
 class RequestListView(Open311View):
     def get(self, request, fmt):
         fmt = _fmt(fmt)
         p = request.query_params
-        qs = Case.objects.select_related("category", "department", "grid")
+        qs = published_requests().select_related("category", "department", "grid")
         if p.get("service_request_id"):
             qs = qs.filter(number__in=[n.strip() for n in p["service_request_id"].split(",") if n.strip()])
         else:
@@ -268,7 +275,7 @@ class RequestListView(Open311View):
 class RequestDetailView(Open311View):
     def get(self, request, number, fmt):
         fmt = _fmt(fmt)
-        case = Case.objects.select_related("category", "department", "grid").filter(number=number).first()
+        case = published_requests().select_related("category", "department", "grid").filter(number=number).first()
         if case is None:
             raise Http404
         photos = _citizen_photos([case])

@@ -93,3 +93,24 @@ def test_refusals_are_spec_errors(spot):
     assert far.status_code == 400 and "outside the city" in far.json()[0]["description"]
     assert Case.objects.count() == before
     assert client.get("/open311/v2/requests/nope.json").status_code == 404
+
+
+def test_the_public_sees_only_the_channels_the_city_publishes(spot, api, settings):
+    inspector_report = api("inspector").post(
+        "/api/grid/cases/",
+        {
+            "category_code": "06010",
+            "description": "内部巡查",
+            "location": {"type": "Point", "coordinates": [spot.x, spot.y]},
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="internal-1",
+    )
+    number = inspector_report.json()["properties"]["number"]
+    client = Client()
+    assert client.get(f"/open311/v2/requests/{number}.json").status_code == 404  # as if it did not exist
+    listed = client.get("/open311/v2/requests.json").json()
+    assert number not in {r["service_request_id"] for r in listed}
+    assert {Case.objects.get(number=r["service_request_id"]).channel for r in listed} <= {"open311"}
+    settings.CITYOPS_OPEN311_PUBLIC_CHANNELS = ["open311", "inspector"]
+    assert client.get(f"/open311/v2/requests/{number}.json").status_code == 200
