@@ -1,7 +1,7 @@
 """State changes of the core app; each one audited and published in its own transaction."""
 
 from django.contrib.gis.geos import MultiPolygon
-from django.db import transaction
+from django.db import models, transaction
 
 from .events import publish
 from .models import AdminArea, AuditEntry, User
@@ -15,13 +15,14 @@ def record_audit(
     changes: dict | None = None,
     source: str | None = None,
 ):
-    """One audit row; call it inside the transaction that makes the change. `target` may be None (a failed sign-in
-    names no account), `source` is the client's address where a request or a device connection made the change."""
+    """One audit row; call it inside the transaction that makes the change. `target` is a row, a model (a bulk
+    import: no id) or None (a failed sign-in names no account); `source` is the client's address where a request or
+    a device connection made the change."""
     return AuditEntry.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         action=action,
         target_type=target._meta.label_lower if target is not None else "",
-        target_id=str(target.pk) if target is not None else "",
+        target_id=str(target.pk) if isinstance(target, models.Model) else "",
         summary=summary[:255],
         changes=changes or {},
         source=source,

@@ -120,8 +120,9 @@ def _square(lon, lat, size=0.001):
 def test_bad_area_update_changes_nothing(api, payload, field):
     area = AdminArea.objects.filter(level="district").first()
     before = (area.name, area.geom.wkb)
+    client = api("admin")  # signs in first: a sign-in is logged, a refused change must leave no trace
     audits, events = AuditEntry.objects.count(), Event.objects.count()
-    response = api("admin").patch(f"/api/core/areas/{area.code}/", payload, format="json")
+    response = client.patch(f"/api/core/areas/{area.code}/", payload, format="json")
     assert response.status_code == 400
     assert field in json.dumps(response.json())
     area.refresh_from_db()

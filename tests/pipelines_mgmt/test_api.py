@@ -169,7 +169,9 @@ def nearest_pipe_distance(network, lon, lat):
 
 
 def counts():
-    return RepairOrder.objects.count(), AuditEntry.objects.count(), Event.objects.count()
+    """What a refused request must not change (the sign-in of the client that sends it is logged, and may be)."""
+    data_audit = AuditEntry.objects.exclude(action__startswith="auth.")
+    return RepairOrder.objects.count(), data_audit.count(), Event.objects.count()
 
 
 @pytest.mark.parametrize("endpoint", ["/api/pipelines/isolation/", "/api/pipelines/repair-orders/"])
