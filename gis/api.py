@@ -17,9 +17,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
+from core import limits
 from core.errors import InputError
 from core.geo import SUPPORTED_CRS_TEXT, parse_geometry, parse_point
 from core.permissions import roles_required
+from core.security_log import source_of
+from core.services import record_audit
 
 from . import coords, importing, io, layers, rasters, saved_queries, selectors, services, statistics
 from .models import ImportPreview, Road, SavedQuery
@@ -311,7 +314,16 @@ class ExportView(APIView):
         fmt = request.query_params.get("f") or ""
         if fmt not in io.FORMATS:
             raise InputError("f", f"f (the file format) must be one of {', '.join(io.FORMATS)}")
-        path, folder = services.export_to_temp(layer, request.query_params, request.user, fmt)
+        with limits.slot("export"):
+            path, folder = services.export_to_temp(layer, request.query_params, request.user, fmt)
+        record_audit(
+            request.user,
+            "export.layer",
+            None,
+            f"{layer_id} ({fmt})",
+            {"query": {key: request.query_params.get(key) for key in request.query_params}},
+            source=source_of(request),
+        )
         stream = open(path, "rb")  # noqa: SIM115 (the response closes it once sent)
         response = FileResponse(stream, as_attachment=True, filename=path.name, content_type=io.CONTENT_TYPES[fmt])
         response._resource_closers.append(lambda: shutil.rmtree(folder, ignore_errors=True))  # after the stream

@@ -8,6 +8,7 @@ Thin: parse and check the request, call ``services`` / ``selectors``, answer JSO
 from datetime import datetime, time
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -22,6 +23,7 @@ from core.errors import InputError
 from core.geo import parse_crs, parse_geometry, parse_point
 from core.models import Organisation, Role
 from core.permissions import roles_required
+from core.realtime import Viewer
 
 from . import selectors, services
 from .features import case_feature
@@ -393,11 +395,7 @@ class KpiView(APIView):
         if group_by not in selectors.KPI_GROUPS:
             raise InputError("group_by", f"group_by must be one of {', '.join(selectors.KPI_GROUPS)}")
         as_of = _moment(p.get("as_of"), "as_of", min(end, now))
-        return Response(selectors.kpi_report(start, end, group_by, as_of, _kpi_scope(request.user)))
-
-
-def _kpi_scope(user):
-    """A department handler sees its department's row only; the centre and leaders see everything."""
-    if user.has_role(*selectors.CENTRE_ROLES):
-        return None
-    return user.organisation_id or -1
+        scope = selectors.KpiScope.of(Viewer.for_user(request.user))
+        if group_by == "inspector" and scope.limited:
+            raise PermissionDenied("the inspectors' indicators are the supervision centre's")
+        return Response(selectors.kpi_report(start, end, group_by, as_of, scope))

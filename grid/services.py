@@ -22,7 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import Forbidden, InputError, Refusal
 from core.events import publish, publish_many
-from core.models import Organisation, Role, User
+from core.models import Domain, Organisation, Role, User
 from core.realtime import Viewer
 
 from . import workflow
@@ -567,7 +567,8 @@ def _check_field_inspector(case: Case, actor: User, action: str) -> None:
 
 def _context(case: Case, actor: User, step: Step, category: Category) -> dict:
     viewer = Viewer.for_user(actor)
-    own = case.department_id is not None and (viewer.org_ids is None or case.department_id in viewer.org_ids)
+    orgs = viewer.orgs_in(Domain.GRID)
+    own = case.department_id is not None and (orgs is None or case.department_id in orgs)
     extension = step.extension_hours if step.extension_hours is not None else case.requested_extension_hours
     return {
         "photos": step.photos,

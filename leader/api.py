@@ -13,6 +13,8 @@ from rest_framework.views import APIView
 
 from core.errors import InputError
 from core.geojson_fields import FeatureCollectionField, FeatureField
+from core.security_log import source_of
+from core.services import record_audit
 from pipelines_mgmt.api import RepairOrderMapSerializer
 
 from . import layers, periods, reports, selectors, services
@@ -168,6 +170,7 @@ class ReportView(LeaderView):
         else:
             raise InputError("view", f"view must be one of {', '.join((*layers.LAYERS, 'situation'))}")
         body = page.encode() if fmt == "html" else reports.snapshot(page, fmt)
+        record_audit(request.user, "export.report", None, f"{name}.{fmt}", source=source_of(request))
         return reports.attachment(body, REPORT_TYPES[fmt], f"{name}.{fmt}")
 
     def _layer(self, request, view):

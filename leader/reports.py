@@ -28,6 +28,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from folium.plugins import HeatMap
 
+from core import limits
 from core.models import Organisation
 from gis.models import Road
 
@@ -413,5 +414,6 @@ def snapshot(page_html: str, fmt: str) -> bytes:
             f"--window-size={SNAPSHOT_SIZE[0]},{SNAPSHOT_SIZE[1]}", "--virtual-time-budget=4000",
             f"--user-data-dir={Path(tmp) / 'profile'}", *output, source.as_uri(),
         ]  # fmt: skip
-        subprocess.run(command, check=True, capture_output=True, timeout=SNAPSHOT_TIMEOUT_S)
+        with limits.slot("render"):
+            subprocess.run(command, check=True, capture_output=True, timeout=SNAPSHOT_TIMEOUT_S)
         return target.read_bytes()

@@ -12,10 +12,13 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import limits
 from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geometry, parse_point
 from core.geojson_fields import FeatureCollectionField, GeometryField
 from core.models import Organisation, Role
 from core.permissions import roles_required
+from core.security_log import source_of
+from core.services import record_audit
 from gis import importing
 
 from . import gis_import, planning, printing, selectors, services
@@ -236,7 +239,10 @@ class RepairOrderPdfView(APIView):
         order = selectors.repair_order(number)
         if order is None:
             return Response({"error": "not_found", "detail": f"no repair order {number}"}, status=404)
-        response = HttpResponse(printing.repair_order_pdf(order), content_type="application/pdf")
+        with limits.slot("render"):
+            pdf = printing.repair_order_pdf(order)
+        record_audit(request.user, "export.repair_order_pdf", order, order.number, source=source_of(request))
+        response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(order.number)}.pdf"
         return response
 

@@ -27,8 +27,14 @@ DEBUG = env_bool("CITYOPS_DEBUG", False)
 
 _DEV_SECRET = "cityops-insecure-demo-key-set-CITYOPS_SECRET_KEY-in-production"  # noqa: S105
 SECRET_KEY = os.environ.get("CITYOPS_SECRET_KEY", "" if PRODUCTION else _DEV_SECRET)
-if not SECRET_KEY:
-    raise RuntimeError("CITYOPS_SECRET_KEY must be set when CITYOPS_ENV=production")
+# Production refuses to start on a secret anyone can read here or guess, or with debug pages on.
+if PRODUCTION and (SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    raise RuntimeError(
+        "CITYOPS_SECRET_KEY must be set to a random value of at least 50 characters when CITYOPS_ENV=production "
+        "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(64))')"
+    )
+if PRODUCTION and DEBUG:
+    raise RuntimeError("CITYOPS_DEBUG must be off when CITYOPS_ENV=production")
 
 ALLOWED_HOSTS = env_list("CITYOPS_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CITYOPS_CSRF_TRUSTED_ORIGINS", "")
@@ -156,9 +162,13 @@ AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": int(os.environ.get("CITYOPS_PASSWORD_MIN_LENGTH", "12"))},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "core.passwords.CharacterKindsValidator"},
 ]
 
 LANGUAGE_CODE = "zh-hans"
@@ -201,16 +211,6 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"AgencyCodeEnum": ["110", "119", "120", "122"]},
 }
 
-# Metric work (lengths, buffers, clearances) happens in this projected CRS; demo: CGCS2000 3° GK CM 114°E.
-CITYOPS_METRIC_SRID = int(os.environ.get("CITYOPS_METRIC_SRID", "4547"))
-# How often a console connection checks the event log head for events whose fan-out was lost.
-CITYOPS_WS_CATCHUP_SECONDS = float(os.environ.get("CITYOPS_WS_CATCHUP_SECONDS", "5"))
-CITYOPS_JT808_PORT = int(os.environ.get("CITYOPS_JT808_PORT", "6808"))
-# Live consoles: sockets one user may hold open per web process, and the largest message a console may send.
-CITYOPS_WS_PER_USER = int(os.environ.get("CITYOPS_WS_PER_USER", "20"))
-CITYOPS_WS_MAX_MESSAGE_BYTES = 16 * 1024
-# A JT/T 808 connection that sends nothing (no position, no heartbeat) for this long is closed.
-CITYOPS_JT808_IDLE_SECONDS = float(os.environ.get("CITYOPS_JT808_IDLE_SECONDS", "180"))
 # --- Content-Security-Policy (django-csp) -------------------------------------------------------------------------
 # No page runs inline script: page scripts are static modules, MapLibre is imported by its static URL (no import
 # map), the API docs load Swagger UI's set-up as a file (SpectacularSwaggerSplitView). 'self' also admits
@@ -235,6 +235,16 @@ CONTENT_SECURITY_POLICY = {
 }
 # --- end Content-Security-Policy ----------------------------------------------------------------------------------
 
+# Metric work (lengths, buffers, clearances) happens in this projected CRS; demo: CGCS2000 3° GK CM 114°E.
+CITYOPS_METRIC_SRID = int(os.environ.get("CITYOPS_METRIC_SRID", "4547"))
+# How often a console connection checks the event log head for events whose fan-out was lost.
+CITYOPS_WS_CATCHUP_SECONDS = float(os.environ.get("CITYOPS_WS_CATCHUP_SECONDS", "5"))
+CITYOPS_JT808_PORT = int(os.environ.get("CITYOPS_JT808_PORT", "6808"))
+# Live consoles: sockets one user may hold open per web process, and the largest message a console may send.
+CITYOPS_WS_PER_USER = int(os.environ.get("CITYOPS_WS_PER_USER", "20"))
+CITYOPS_WS_MAX_MESSAGE_BYTES = 16 * 1024
+# A JT/T 808 connection that sends nothing (no position, no heartbeat) for this long is closed.
+CITYOPS_JT808_IDLE_SECONDS = float(os.environ.get("CITYOPS_JT808_IDLE_SECONDS", "180"))
 # Where the servers listen (bin/cityops and run_gps_ingest read these): every interface by default, because
 # terminals connect from the mobile network and consoles from the intranet; a proxy in front may want 127.0.0.1.
 CITYOPS_WEB_HOST = os.environ.get("CITYOPS_WEB_HOST", "0.0.0.0")  # noqa: S104
@@ -286,6 +296,11 @@ SILENCED_SYSTEM_CHECKS = ["gis.W001", "axes.W006"]
 # Request bodies: refused with a 413 while they arrive, before anything reads or authenticates them
 # (core/http_bridge.py). Larger limits only where uploads belong: path prefix → bytes.
 CITYOPS_MAX_BODY_BYTES = int(float(os.environ.get("CITYOPS_MAX_BODY_MB", "4")) * 2**20)
+# Costly work running at once per web process (core/limits.py): layer exports and Chromium report renders.
+CITYOPS_CONCURRENT_LIMITS = {
+    "export": int(os.environ.get("CITYOPS_CONCURRENT_EXPORTS", "2")),
+    "render": int(os.environ.get("CITYOPS_CONCURRENT_RENDERS", "2")),
+}
 CITYOPS_IMPORT_MAX_BYTES = int(float(os.environ.get("CITYOPS_IMPORT_MAX_MB", "100")) * 2**20)
 
 # 数字城管: the largest accepted case photo, the organisation code of the supervision and command centre
@@ -301,3 +316,6 @@ CITYOPS_BODY_LIMITS = {  # an upload's file, plus 1 MiB for the multipart form a
 CITYOPS_GRID_CENTRE = os.environ.get("CITYOPS_GRID_CENTRE", "SZ-UMC")
 CITYOPS_GRID_CALENDAR = os.environ.get("CITYOPS_GRID_CALENDAR", "")
 CITYOPS_OPEN311_KEYS = env_list("CITYOPS_OPEN311_KEYS", "")
+# The case channels whose requests Open311 shows the public (open311, hotline, inspector); inspectors' internal
+# reports are not public unless the city says so.
+CITYOPS_OPEN311_PUBLIC_CHANNELS = env_list("CITYOPS_OPEN311_PUBLIC_CHANNELS", "open311")
