@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connections
 
 from core.realtime import VEHICLE_GROUP
+from core.resilience import Outage
 
 from . import device_security, jt808, selectors, tracks
 from .jt808 import GeneralResult, MsgId, RegisterResult
@@ -79,6 +80,7 @@ class BatchWriter:
         self._full = asyncio.Event()
         self._executor = _db_thread()
         self._task: asyncio.Task | None = None
+        self._outage = Outage("track batch write", log)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -90,7 +92,8 @@ class BatchWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             while self._queue:
-                await self._flush()
+                if await self._flush():
+                    break  # the database is away: what is left was not acked, the terminals resend it
         await asyncio.get_running_loop().run_in_executor(self._executor, _close_db)
         self._executor.shutdown()
 
@@ -109,9 +112,13 @@ class BatchWriter:
             await self._wakeup.wait()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._full.wait(), self.delay)
-            await self._flush()
+            backoff = await self._flush()
+            if backoff:  # the database is away: wait longer after each failure in a row
+                await asyncio.sleep(backoff)
 
-    async def _flush(self) -> None:
+    async def _flush(self) -> float:
+        """Write one batch; after a failure (nothing committed, nothing acked: the terminals resend) the seconds to
+        wait before the next, else 0."""
         taken, count = [], 0
         while self._queue and (not taken or count + len(self._queue[0][0]) <= self.batch_size):
             item = self._queue.pop(0)
@@ -131,10 +138,12 @@ class BatchWriter:
         try:
             await loop.run_in_executor(self._executor, _ingest, fixes, publish)
         except Exception as exc:  # nothing committed: no ack, the terminals resend
-            log.exception("track batch of %d positions failed", len(fixes))
             for _, future in taken:
                 if not future.done():
                     future.set_exception(exc)
+            return self._outage.failed(exc)
+        self._outage.succeeded()
+        return 0.0
 
     def _committed(self, taken: list[tuple[list[tracks.Fix], asyncio.Future]], result: tracks.WriteResult) -> None:
         """Feed the moved units to the consoles and ack each submitter's fixes."""
@@ -421,6 +430,7 @@ class IngestServer:
         """Send positions as soon as their batch is committed, or when the 1 Hz coalescing lets a held one go;
         batches committed less than FEED_GAP after the last message share the next one."""
         layer = get_channel_layer()
+        fan_out = Outage("vehicle fan-out to the consoles", log)
         while True:
             wait = self.feed.next_due(time.monotonic())
             with contextlib.suppress(TimeoutError):
@@ -430,6 +440,8 @@ class IngestServer:
             if due:
                 try:
                     await layer.group_send(VEHICLE_GROUP, tracks.vehicles_message(due))
-                except Exception:  # positions are committed; the next message or a snapshot carries them
-                    log.exception("vehicle fan-out failed")
+                except Exception as exc:  # positions are committed; the next message or a snapshot carries them
+                    await asyncio.sleep(fan_out.failed(exc))
+                else:
+                    fan_out.succeeded()
                 await asyncio.sleep(FEED_GAP)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from psycopg_pool import ConnectionPool
 
 ROOT_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(os.environ.get("CITYOPS_VAR_DIR", ROOT_DIR / "var"))
@@ -105,11 +106,21 @@ DATABASES = {
 }
 # Under ASGI every request runs in a new context, so CONN_MAX_AGE keeps nothing and each request would open a
 # PostgreSQL connection (~5-30 ms); the web server runs with a pool of connections per process instead.
+# A new connection gives up after CITYOPS_DB_CONNECT_TIMEOUT seconds, so an outage fails requests fast (and the
+# health check says so) instead of hanging them.
+DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
+    os.environ.get("CITYOPS_DB_CONNECT_TIMEOUT", "3")
+)
 if env_bool("CITYOPS_DB_POOL", False):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    # Each connection is checked before it is lent (a SELECT 1 on an idle one): after PostgreSQL restarts, the pool
+    # replaces its dead connections instead of failing the requests that get them; a request waits at most
+    # CITYOPS_DB_POOL_WAIT seconds for a free connection.
+    DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": 2,
         "max_size": int(os.environ.get("CITYOPS_DB_POOL_MAX", "20")),
+        "check": ConnectionPool.check_connection,
+        "timeout": float(os.environ.get("CITYOPS_DB_POOL_WAIT", "5")),
     }
 # Lets parallel test runs on one server use separate test databases (default: test_<name>).
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("CITYOPS_TEST_DATABASE")}
@@ -145,6 +156,8 @@ CACHES = {
         "BACKEND": "core.session_cache.SessionCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "session",
+        # Redis away: a session call gives up quickly and the database answers (core/session_cache.py).
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     },
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

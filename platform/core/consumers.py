@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 from typing import ClassVar
 
 from channels.consumer import get_handler_name
@@ -11,7 +12,9 @@ from django.conf import settings
 
 from . import realtime, selectors
 from .realtime import EVENT_GROUP, LIVE_ONLY_TOPICS, VEHICLE_GROUP, Viewer, bbox_intersects
+from .resilience import Outage
 
+log = logging.getLogger(__name__)
 JSON_DEPTH = 8  # a subscribe message is three levels deep
 
 
@@ -94,12 +97,19 @@ class _HeadWatch:
 
     @classmethod
     async def _watch(cls, loop, consoles: set) -> None:
+        """Runs while the process has consoles, whatever fails: PostgreSQL or Redis restarting only delays it."""
+        outage = Outage("event-log head watch", log)
         try:
             while consoles:
                 await asyncio.sleep(settings.CITYOPS_WS_CATCHUP_SECONDS)
-                head = await database_sync_to_async(selectors.event_head)()
-                for console in list(consoles):  # through each console's own queue: in order with its events
-                    await console.channel_layer.send(console.channel_name, {"type": "ops.tick", "head": head})
+                try:
+                    head = await database_sync_to_async(selectors.event_head)()
+                    for console in list(consoles):  # through each console's own queue: in order with its events
+                        await console.channel_layer.send(console.channel_name, {"type": "ops.tick", "head": head})
+                except Exception as exc:
+                    await asyncio.sleep(outage.failed(exc))
+                else:
+                    outage.succeeded()
         finally:
             cls._consoles.pop(loop, None)
 

@@ -3,8 +3,10 @@
 import json
 import os
 import platform
+import socket
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 
@@ -39,6 +41,26 @@ def test_healthz_says_degraded_when_redis_is_unreachable(client, settings):
     assert response.status_code == 503
     body = response.json()
     assert (body["status"], body["database"], body["redis"]) == ("degraded", "ok", "down")
+
+
+def test_healthz_answers_within_a_second_when_the_database_does_not(client, settings):
+    """A server that accepts connections and never answers (a frozen PostgreSQL): the probe gives up on its own."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    database = settings.DATABASES["default"]
+    real_port = database["PORT"]
+    database["PORT"] = silent.getsockname()[1]
+    answers = []
+    try:
+        probe = threading.Thread(target=lambda: answers.append(client.get("/healthz")), daemon=True)
+        probe.start()
+        probe.join(10)  # a hang detector, not a speed test: without its own timeout the probe never returns
+    finally:
+        database["PORT"] = real_port
+        silent.close()
+    assert answers, "/healthz hung on a silent database"
+    assert answers[0].status_code == 503 and answers[0].json()["database"] == "down"
 
 
 def test_openapi_schema_and_docs_are_served_locally(client):

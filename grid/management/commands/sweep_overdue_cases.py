@@ -4,12 +4,17 @@ Each case is published once per colour (``case.updated`` for yellow, ``case.over
 cron every minute, or as a process with ``--every 60``.
 """
 
+import logging
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections
 from django.utils.dateparse import parse_datetime
 
+from core.resilience import Outage
 from grid.services import sweep_overdue
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -25,9 +30,18 @@ class Command(BaseCommand):
             moment = parse_datetime(now)
             if moment is None or moment.tzinfo is None:
                 raise CommandError("--now must be an ISO date-time with a zone, e.g. 2026-09-28T16:00:00+08:00")
-        while True:
+        if not every:
             counts = sweep_overdue(moment)
             self.stdout.write(f"yellow: {counts['yellow']}, red: {counts['red']}")
-            if not every:
-                return
+            return
+        outage = Outage("overdue-case sweep", log, max_delay_s=every)
+        while True:  # a database or Redis outage delays the sweep, never ends the process
+            try:
+                counts = sweep_overdue(moment)
+            except Exception as exc:
+                close_old_connections()
+                time.sleep(outage.failed(exc))
+                continue
+            outage.succeeded()
+            log.info("yellow: %d, red: %d", counts["yellow"], counts["red"])
             time.sleep(every)

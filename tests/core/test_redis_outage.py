@@ -1,0 +1,109 @@
+"""Signed-in users keep working while Redis is away (sessions: database with a Redis copy), a sign-out during the
+outage stays signed out when Redis answers again, and loops that use PostgreSQL or Redis live through failures.
+
+Redis here is a private redis-server on a scratch port, stopped and frozen (DEBUG SLEEP) by the test."""
+
+import logging
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+from django.core.cache import caches
+from django.test import Client, override_settings
+
+from core.resilience import Outage
+
+pytestmark = pytest.mark.django_db
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ScratchRedis:
+    def __init__(self):
+        self.port = _free_port()
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        for _ in range(100):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("scratch redis did not start")
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+
+    def cli(self, *args):
+        subprocess.run([shutil.which("redis-cli"), "-p", str(self.port), *args], capture_output=True, check=True)
+
+
+@pytest.fixture
+def redis_sessions(settings):
+    redis = ScratchRedis()
+    redis.start()
+    sessions = {**settings.CACHES["sessions"], "LOCATION": f"redis://127.0.0.1:{redis.port}/0"}
+    with override_settings(CACHES={**settings.CACHES, "sessions": sessions}):
+        yield redis
+    if redis.process.poll() is None:
+        redis.stop()
+
+
+def signed_in(client: Client) -> bool:
+    return client.get("/api/core/me/").status_code == 200
+
+
+def test_signed_in_users_keep_working_and_can_sign_in_while_redis_is_down(redis_sessions, demo_city, settings):
+    client = Client()
+    client.post("/login/", {"username": "operator", "password": settings.CITYOPS_DEMO_PASSWORD})
+    assert signed_in(client)
+    assert any(key for key in caches["sessions"]._cache.get_client().scan_iter("session:*"))  # really cached
+    redis_sessions.stop()
+    assert [signed_in(client) for _ in range(5)] == [True] * 5
+    fresh = Client()
+    assert fresh.post("/login/", {"username": "planner", "password": settings.CITYOPS_DEMO_PASSWORD}).status_code == 302
+    assert signed_in(fresh)
+
+
+def test_a_sign_out_during_an_outage_is_not_undone_by_the_stale_copy(redis_sessions, demo_city, settings):
+    client = Client()
+    client.post("/login/", {"username": "operator", "password": settings.CITYOPS_DEMO_PASSWORD})
+    cookie = client.cookies["sessionid"].value
+    assert signed_in(client)
+    # Freeze Redis (it keeps its data): every call times out, as in a network partition.
+    freezer = threading.Thread(target=redis_sessions.cli, args=("DEBUG", "SLEEP", "2"))
+    freezer.start()
+    time.sleep(0.2)
+    client.post("/logout/")
+    freezer.join()
+    time.sleep(1.2)  # past the back-off
+    replay = Client()
+    replay.cookies["sessionid"] = cookie
+    assert not signed_in(replay)
+    assert not signed_in(replay)
+
+
+def test_an_outage_is_one_story_in_the_log_not_a_traceback_per_attempt(caplog):
+    outage = Outage("test dependency", logging.getLogger("test.outage"), first_delay_s=0.1, max_delay_s=1.0)
+    with caplog.at_level(logging.WARNING, logger="test.outage"):
+        delays = [outage.failed(ConnectionError("refused")) for _ in range(50)]
+        outage.succeeded()
+    assert max(delays) <= 1.0 and delays[-1] > delays[0]
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 2  # the first failure and the recovery (no 30 s report in this short run)
+    assert "retrying with back-off" in messages[0] and caplog.records[0].exc_info is not None
+    assert "recovered after 50 failed attempts" in messages[1]
+    assert not outage.ongoing
