@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
 
+from core import health
 from core.events import call_later, send_to_group
 from core.models import User
 from core.realtime import VEHICLE_GROUP
@@ -198,6 +199,7 @@ def ingest_fixes(fixes: list[Fix], publish: Callable[[WriteResult], None]) -> Wr
     a terminal's answer must not wait on geofences; their failure is logged, not raised: the next fix re-checks."""
     result = record_fixes(fixes)
     publish(result)
+    health.count_fixes(result.inserted)  # after the acks: a slow Redis must not delay them
     try:
         apply_avl(result.moved, fixes)
     except Exception:

@@ -282,6 +282,11 @@ CITYOPS_HTTP_THREADS = int(os.environ.get("CITYOPS_HTTP_THREADS", "16"))
 CITYOPS_TILE_DB_POOL = int(os.environ.get("CITYOPS_TILE_DB_POOL", "4"))
 # Demo accounts exist only after `load_demo_city`; their shared password.
 CITYOPS_DEMO_PASSWORD = os.environ.get("CITYOPS_DEMO_PASSWORD", "cityops-demo")
+# System health (core/health.py): the probes' timeout; the replication lag above which the database is degraded;
+# the bearer token that Prometheus sends to /metrics (unset: /metrics is off; a city does not publish it).
+CITYOPS_HEALTH_TIMEOUT_S = float(os.environ.get("CITYOPS_HEALTH_TIMEOUT_S", "1"))
+CITYOPS_HEALTH_MAX_LAG_S = float(os.environ.get("CITYOPS_HEALTH_MAX_LAG_S", "5"))
+CITYOPS_METRICS_TOKEN = os.environ.get("CITYOPS_METRICS_TOKEN", "")
 
 LOGGING = {
     "version": 1,

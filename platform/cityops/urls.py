@@ -4,11 +4,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core.admin import system_health
+from core.metrics import metrics
 from core.views import healthz
 from dispatch.api import osmand as dispatch_osmand
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("gps/osmand", dispatch_osmand, name="gps-osmand"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -22,6 +25,7 @@ urlpatterns = [
     path("open311/v2/", include("grid.open311_urls")),
     path("tiles/", include("gis.tile_urls")),
     path("api/leader/", include("leader.urls")),
+    path("admin/system-health/", admin.site.admin_view(system_health), name="admin-system-health"),
     path("admin/", admin.site.urls),
     path("ogcapi/", include("gis.ogc_urls")),
     path("", include("dispatch.page_urls")),

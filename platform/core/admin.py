@@ -4,10 +4,13 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.gis.admin import GISModelAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from .models import AdminArea, AuditEntry, Domain, Event, Organisation, User
+from . import health
+from .models import AdminArea, AuditEntry, Domain, Event, Organisation, Role, User
 from .security_log import SECURITY_ACTIONS
 from .services import record_audit
 from .widgets import OfflineMapWidget
@@ -115,3 +118,21 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 class EventAdmin(ReadOnlyAdmin):
     list_display = ["seq", "at", "topic", "type"]
     list_filter = ["topic"]
+
+
+def system_health(request):
+    """系统状态: the same health reading as /api/core/health/ and /metrics, for administrators (linked from the
+    admin index; mounted in cityops.urls behind admin.site.admin_view)."""
+    if not (request.user.is_superuser or request.user.has_role(Role.ADMIN)):
+        raise PermissionDenied
+    reading = health.read()
+    rows = [(health.COMPONENT_LABELS[c.name], c.status, health.STATUS_LABELS[c.status], c.detail)
+            for c in reading.components]  # fmt: skip
+    context = {
+        **admin.site.each_context(request),
+        "title": _("System status"),
+        "reading": reading,
+        "overall": health.STATUS_LABELS[reading.status],
+        "rows": rows,
+    }
+    return TemplateResponse(request, "admin/system_health.html", context)

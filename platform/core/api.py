@@ -1,4 +1,4 @@
-"""Core REST API: administrative areas, point location, the current user."""
+"""Core REST API: administrative areas, point location, the current user, system health."""
 
 import json
 
@@ -9,10 +9,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from . import selectors, services
+from . import health, selectors, services
 from .geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geometry, parse_point
-from .models import AdminArea
-from .permissions import ADMIN_ONLY_WRITES
+from .models import AdminArea, Role
+from .permissions import ADMIN_ONLY_WRITES, roles_required
 from .realtime import Viewer
 
 
@@ -167,3 +167,50 @@ class MeView(APIView):
                 "topics": sorted(Viewer.for_user(user).allowed_topics()),
             }
         )
+
+
+class HealthComponentSerializer(serializers.Serializer):
+    name = serializers.ChoiceField(choices=health.COMPONENTS)
+    label = serializers.CharField(help_text="the component's name in the user's language")
+    status = serializers.ChoiceField(
+        choices=[health.UP, health.DEGRADED, health.DOWN, health.UNKNOWN],
+        help_text="unknown: its heartbeat could not be read (Redis down)",
+    )
+    detail = serializers.CharField(allow_blank=True, help_text="why it is not up, for people")
+
+
+class HealthStandbySerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="application_name of the standby (pg_stat_replication)")
+    state = serializers.CharField()
+    sync_state = serializers.CharField(help_text="sync, async, potential or quorum")
+    lag_seconds = serializers.FloatField(allow_null=True, help_text="replay lag")
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[health.UP, health.DEGRADED, health.DOWN], help_text="the worst of the components' statuses"
+    )
+    components = HealthComponentSerializer(many=True)
+    standbys = HealthStandbySerializer(many=True, help_text="empty when the database has no standby")
+    replication_lag_seconds = serializers.FloatField(allow_null=True, help_text="the largest standby replay lag")
+    gps_fixes_total = serializers.IntegerField(allow_null=True, help_text="GPS fixes stored since Redis started")
+    gps_fixes_per_second = serializers.FloatField(allow_null=True, help_text="ingest rate over the last minute")
+    consoles_connected = serializers.IntegerField(allow_null=True, help_text="live-feed WebSocket consoles open")
+    events_published_total = serializers.IntegerField(allow_null=True, help_text="the event log's head seq")
+    at = serializers.FloatField(help_text="when it was read (Unix time)")
+
+
+class HealthView(APIView):
+    """The system-health panel's data (the wall and the admin page 系统状态 show the same reading):
+
+    `status` and each of `components` (database, redis, gps_ingest, case_timers) is up, degraded or down (a
+    heartbeat component is unknown while Redis is down); `standbys` and `replication_lag_seconds` describe
+    PostgreSQL replication; the figures are null when their store (Redis or PostgreSQL) is down. Poll it every few
+    seconds; a component turning down is also announced on the live feed (alarms: system.component_down / _up).
+    """
+
+    permission_classes = [roles_required(Role.ADMIN, read_roles=(Role.OPERATOR, Role.LEADER, Role.ADMIN))]
+
+    @extend_schema(responses=HealthSerializer)
+    def get(self, request):
+        return Response(HealthSerializer(health.read().as_dict()).data)

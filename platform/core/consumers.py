@@ -10,7 +10,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from . import realtime, selectors
+from . import health, realtime, selectors
 from .realtime import EVENT_GROUP, LIVE_ONLY_TOPICS, VEHICLE_GROUP, Viewer, bbox_intersects
 from .resilience import Outage
 
@@ -142,6 +142,7 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
             return
         OpsConsumer._open[user.pk] = OpsConsumer._open.get(user.pk, 0) + 1
         self.counted = user.pk
+        health.console_opened()
         self.viewer = await database_sync_to_async(Viewer.for_user)(user)
         self.subscription = None
         self.filters = {}
@@ -155,6 +156,7 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         counted = getattr(self, "counted", None)
         if counted is not None:
             self.counted = None
+            health.console_closed()
             left = OpsConsumer._open.pop(counted, 1) - 1
             if left:
                 OpsConsumer._open[counted] = left

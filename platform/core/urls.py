@@ -7,4 +7,5 @@ urlpatterns = [
     path("areas/<str:code>/", api.AreaDetailView.as_view(), name="area-detail"),
     path("locate/", api.LocateView.as_view(), name="locate"),
     path("me/", api.MeView.as_view(), name="me"),
+    path("health/", api.HealthView.as_view(), name="health"),
 ]

@@ -6,6 +6,7 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from core import health
 from dispatch.ingest import IngestServer
 
 
@@ -14,12 +15,21 @@ async def serve(host: str, port: int) -> None:
     either way: acks follow commits; this only saves terminals a resend)."""
     server = IngestServer(host, port)
     await server.start()
+    heartbeat = asyncio.create_task(_beat())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    heartbeat.cancel()
     await server.stop()
+
+
+async def _beat() -> None:
+    """The ingest's heartbeat (core.health): written by this event loop, so a stuck loop stops it too."""
+    while True:
+        await asyncio.to_thread(health.beat, "gps_ingest")
+        await asyncio.sleep(health.BEAT_EVERY_S)
 
 
 class Command(BaseCommand):

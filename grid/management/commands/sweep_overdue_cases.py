@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 from django.utils.dateparse import parse_datetime
 
+from core import health
 from core.resilience import Outage
 from grid.services import sweep_overdue
 
@@ -35,6 +36,7 @@ class Command(BaseCommand):
             self.stdout.write(f"yellow: {counts['yellow']}, red: {counts['red']}")
             return
         outage = Outage("overdue-case sweep", log, max_delay_s=every)
+        watch = health.Watch()  # the trouble alarm rides on this loop's waits
         while True:  # a database or Redis outage delays the sweep, never ends the process
             try:
                 counts = sweep_overdue(moment)
@@ -44,4 +46,4 @@ class Command(BaseCommand):
                 continue
             outage.succeeded()
             log.info("yellow: %d, red: %d", counts["yellow"], counts["red"])
-            time.sleep(every)
+            health.keep_watch(every, watch)
