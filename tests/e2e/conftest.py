@@ -4,6 +4,7 @@ Every page records the requests and WebSockets it opens; a test fails at teardow
 the machine, because CityOps runs on an offline intranet.
 """
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -41,10 +42,13 @@ def is_local(url: str) -> bool:
     return parts.scheme in {"data", "blob", "about"} or parts.hostname in LOCAL_HOSTS
 
 
+FUNCTION = re.compile(r"\s*(\(|function\b|async\b|[A-Za-z_$][\w$]*\s*=>)")
+
+
 def as_function(expression: str) -> str:
     """A bare JavaScript expression as a function: Playwright polls a bare expression with eval(), which the pages'
     Content-Security-Policy refuses (no 'unsafe-eval'); a function it compiles through the DevTools protocol."""
-    return expression if expression.lstrip().startswith(("(", "function", "async")) else f"() => ({expression})"
+    return expression if FUNCTION.match(expression) else f"() => ({expression})"
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-MAP_READY = "document.body.dataset.mapReady === '1'"
+MAP_READY = "() => document.body.dataset.mapReady === '1'"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
