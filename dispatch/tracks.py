@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
 
@@ -133,7 +134,7 @@ def refusal(fix: Fix, now: datetime) -> str | None:
 def ensure_partitions(days) -> None:
     """Create the day partitions the batch needs, outside its transaction (DDL locks the parent table)."""
     for day in sorted(days):
-        name = f"dispatch_track_{day:%Y%m%d}"
+        name = _partition_name(day)
         if name in _known_partitions:
             continue
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -148,6 +149,10 @@ def ensure_partitions(days) -> None:
                 raise
             log.info("partition %s created concurrently (%s)", name, exc)
         _known_partitions.add(name)
+
+
+def _partition_name(day) -> str:
+    return f"dispatch_track_{day:%Y%m%d}"
 
 
 def _partition_exists(name: str) -> bool:
@@ -166,7 +171,23 @@ def record_fixes(fixes: list[Fix]) -> WriteResult:
             log.warning("GPS fix refused from terminal %s: %s", fix.terminal, reason)
     if not accepted:
         return result
-    ensure_partitions({fix.fix_time.astimezone(UTC).date() for fix in accepted})
+    days = {fix.fix_time.astimezone(UTC).date() for fix in accepted}
+    ensure_partitions(days)
+    try:
+        _write(accepted, result)
+    except (psycopg.errors.CheckViolation, IntegrityError) as exc:
+        if "no partition" not in str(exc):
+            raise
+        # A partition this process remembered is gone (rolled back with the transaction that made it, or dropped):
+        # forget it, make it again, write once more.
+        _known_partitions.difference_update(_partition_name(day) for day in days)
+        ensure_partitions(days)
+        _write(accepted, result)
+    return result
+
+
+def _write(accepted: list[Fix], result: WriteResult) -> None:
+    """COPY the batch into a staging table, insert what is new, move the units forward: one transaction."""
     with transaction.atomic(), connection.cursor() as wrapper:
         cursor = wrapper.cursor  # psycopg 3 cursor: Django's wrapper has no COPY
         cursor.execute(_STAGE)
@@ -190,7 +211,6 @@ def record_fixes(fixes: list[Fix]) -> WriteResult:
         result.inserted = cursor.rowcount
         cursor.execute(_MOVE_UNITS)
         result.moved = [vehicle_feature(*row) for row in cursor.fetchall()]
-    return result
 
 
 def ingest_fixes(fixes: list[Fix], publish: Callable[[WriteResult], None]) -> WriteResult:

@@ -8,7 +8,6 @@ Thin: parse and check the request, call ``services`` / ``selectors``, answer JSO
 from datetime import datetime, time
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -19,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_schema import LIST_OF_OBJECTS
-from core.errors import InputError
+from core.errors import Forbidden, InputError
 from core.geo import parse_crs, parse_geometry, parse_point
 from core.models import Organisation, Role
 from core.permissions import roles_required
@@ -397,5 +396,5 @@ class KpiView(APIView):
         as_of = _moment(p.get("as_of"), "as_of", min(end, now))
         scope = selectors.KpiScope.of(Viewer.for_user(request.user))
         if group_by == "inspector" and scope.limited:
-            raise PermissionDenied("the inspectors' indicators are the supervision centre's")
+            raise Forbidden("the inspectors' indicators are the supervision centre's")
         return Response(selectors.kpi_report(start, end, group_by, as_of, scope))

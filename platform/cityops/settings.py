@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from psycopg_pool import ConnectionPool
 
 ROOT_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(os.environ.get("CITYOPS_VAR_DIR", ROOT_DIR / "var"))
@@ -64,6 +63,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "core.middleware.ApiErrorsMiddleware",
 ]
 
 ROOT_URLCONF = "cityops.urls"
@@ -116,10 +117,10 @@ if env_bool("CITYOPS_DB_POOL", False):
     # Each connection is checked before it is lent (a SELECT 1 on an idle one): after PostgreSQL restarts, the pool
     # replaces its dead connections instead of failing the requests that get them; a request waits at most
     # CITYOPS_DB_POOL_WAIT seconds for a free connection.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # Django hands the pool psycopg's check_connection
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": 2,
         "max_size": int(os.environ.get("CITYOPS_DB_POOL_MAX", "20")),
-        "check": ConnectionPool.check_connection,
         "timeout": float(os.environ.get("CITYOPS_DB_POOL_WAIT", "5")),
     }
 # Lets parallel test runs on one server use separate test databases (default: test_<name>).
@@ -288,10 +289,13 @@ CITYOPS_HEALTH_TIMEOUT_S = float(os.environ.get("CITYOPS_HEALTH_TIMEOUT_S", "1")
 CITYOPS_HEALTH_MAX_LAG_S = float(os.environ.get("CITYOPS_HEALTH_MAX_LAG_S", "5"))
 CITYOPS_METRICS_TOKEN = os.environ.get("CITYOPS_METRICS_TOKEN", "")
 
+# One line per record: time, level, logger, request id (core.log_context), message.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "core.log_context.RequestIdFilter"}},
+    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "line"}},
     "root": {"handlers": ["console"], "level": os.environ.get("CITYOPS_LOG_LEVEL", "INFO")},
 }
 

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from core.admin import system_health
 from core.metrics import metrics
-from core.views import healthz
+from core.views import healthz, not_found
 from dispatch.api import osmand as dispatch_osmand
 
 urlpatterns = [
@@ -34,3 +34,4 @@ urlpatterns = [
     path("", include("leader.page_urls")),
     path("", include("frontend.urls")),
 ]
+handler404 = not_found

@@ -6,6 +6,9 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
+
+from .middleware import API_PREFIXES
 
 
 @require_GET
@@ -36,3 +39,11 @@ def healthz(request):
     healthy = report["database"] == "ok" and report["redis"] == "ok"
     report["status"] = "ok" if healthy else "degraded"
     return JsonResponse(report, status=200 if healthy else 503)
+
+
+def not_found(request, exception):
+    """A missing address under the machine interfaces is a JSON 404 like every other API error; a page, the usual
+    page."""
+    if request.path.startswith(API_PREFIXES):
+        return JsonResponse({"error": "not_found", "detail": f"nothing at {request.path}"}, status=404)
+    return page_not_found(request, exception)

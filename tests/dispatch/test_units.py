@@ -11,7 +11,7 @@ from django.test import Client
 
 from core.models import Organisation, User
 from core.realtime import VEHICLE_GROUP, Viewer
-from dispatch import selectors
+from dispatch import selectors, tracks
 from dispatch.models import Station, TrackPoint, Vehicle
 from dispatch.tracks import Fix, issue_osmand_token, osmand_terminal, record_fixes, revoke_osmand_token
 from tests.ops_socket import connect
@@ -98,6 +98,20 @@ def test_invalid_fixes_are_refused_and_never_stored():
     result = record_fixes(fixes)
     assert all(result.refused) and result.inserted == 0
     assert not TrackPoint.objects.exists()
+
+
+def test_a_partition_remembered_but_gone_is_made_again_and_the_batch_stored():
+    """A day partition made inside a transaction that rolled back (or dropped since) is still in the writer's
+    memory: the batch must not fail forever on "no partition" — the writer makes it again."""
+    unit = Vehicle.objects.exclude(jt808_phone="").first()
+    at = datetime.now(UTC) - timedelta(days=2)
+    name = tracks._partition_name(at.date())
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    tracks._known_partitions.add(name)
+    result = record_fixes([Fix(unit.jt808_phone, unit.pk, at, 22.54, 114.05)])
+    assert result.refused == [None] and result.inserted == 1
+    assert TrackPoint.objects.filter(vehicle=unit, fix_time=at).exists()
 
 
 def osmand(method="get", **params):
