@@ -17,6 +17,7 @@ from .widgets import OfflineMapWidget
 
 admin.site.site_header = _("CityOps administration")
 admin.site.site_title = _("CityOps")
+admin.site.index_template = "admin/cityops_index.html"  # the index with a link to 系统状态 (system_health below)
 
 
 class AuditedAdmin(admin.ModelAdmin):
