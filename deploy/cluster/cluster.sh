@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# The replicated deployment on one machine, on loopback ports, with the topology of a multi-host installation
+# (README "Replicated deployment"). Called as `bin/cityops cluster start|stop|status|revive|backup|destroy`.
+#   host a, host b  each: etcd, Patroni (+ its PostgreSQL), Redis, Sentinel, a web node, a JT/T 808 ingest node
+#   host c          the witness and the front: etcd, Sentinel, HAProxy
+# Everything lives under var/cluster/ (git-ignored). The processes daemonize themselves; `revive` starts
+# whichever is not running (the drills use it to bring a killed "host" back).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+TEMPLATES="$ROOT/deploy/cluster"
+export CLUSTER="$ROOT/var/cluster"
+RUN="$CLUSTER/run"
+LOG="$CLUSTER/log"
+CONF="$CLUSTER/conf"
+
+# Port block 57xxx (the single-node servers use 55432/56379/8000/6808).
+export HAPROXY_WEB_PORT="${CITYOPS_CLUSTER_WEB_PORT:-57000}" HAPROXY_JT808_PORT="${CITYOPS_CLUSTER_JT808_PORT:-57808}"
+export HAPROXY_PG_PORT=57400 HAPROXY_REDIS_PORT=57600 HAPROXY_STATS_PORT=57999
+export PG_A_PORT=57431 PG_B_PORT=57432 REST_A_PORT=57801 REST_B_PORT=57802
+export REDIS_A_PORT=57631 REDIS_B_PORT=57632
+export WEB_A_PORT=57101 WEB_B_PORT=57102 INGEST_A_PORT=57111 INGEST_B_PORT=57112
+declare -A ETCD_CLIENT=([a]=57231 [b]=57232 [c]=57233) ETCD_PEER=([a]=57241 [b]=57242 [c]=57243)
+declare -A SENTINEL=([a]=57261 [b]=57262 [c]=57263)
+declare -A PG=([a]=$PG_A_PORT [b]=$PG_B_PORT) REST=([a]=$REST_A_PORT [b]=$REST_B_PORT)
+declare -A REDIS=([a]=$REDIS_A_PORT [b]=$REDIS_B_PORT) WEB=([a]=$WEB_A_PORT [b]=$WEB_B_PORT)
+declare -A INGEST=([a]=$INGEST_A_PORT [b]=$INGEST_B_PORT)
+export ETCD_HOSTS="127.0.0.1:57231,127.0.0.1:57232,127.0.0.1:57233"
+export ETCD_INITIAL_CLUSTER="a=http://127.0.0.1:57241,b=http://127.0.0.1:57242,c=http://127.0.0.1:57243"
+
+# What the web and ingest nodes connect to: always HAProxy, never a database or Redis node directly.
+export DATABASE_URL="postgis://cityops@127.0.0.1:$HAPROXY_PG_PORT/cityops"
+export REDIS_URL="redis://127.0.0.1:$HAPROXY_REDIS_PORT/0"
+export PYTHONPATH="$ROOT/platform:$ROOT" CITYOPS_VAR_DIR="$CLUSTER/shared"
+PSQL=(/usr/lib/postgresql/15/bin/psql -h 127.0.0.1 -p "$HAPROXY_PG_PORT" -U cityops -v ON_ERROR_STOP=1 -qAt)
+
+log() { printf '\033[1;34m[cluster]\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31m[cluster] %s\033[0m\n' "$*" >&2; exit 1; }
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+wait_for() { # seconds, then a command that succeeds when ready
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do [ $SECONDS -lt $deadline ] || return 1; sleep 0.3; done
+}
+
+render() { # template, output, extra VAR=value...
+  local template="$1" out="$2"; shift 2
+  env "$@" envsubst <"$TEMPLATES/$template" >"$out"
+}
+
+render_configs() {
+  mkdir -p "$RUN" "$LOG" "$CONF" "$CLUSTER/shared" "$CLUSTER/backup" "$CLUSTER"/{a,b,c}/{run,redis}
+  for node in a b c; do
+    render etcd.yml "$CONF/etcd-$node.yml" NODE=$node ETCD_CLIENT_PORT="${ETCD_CLIENT[$node]}" \
+      ETCD_PEER_PORT="${ETCD_PEER[$node]}"
+    # Sentinel and Redis rewrite their own files as masters move: rendered once, kept afterwards.
+    [ -f "$CONF/sentinel-$node.conf" ] ||
+      render sentinel.conf "$CONF/sentinel-$node.conf" NODE=$node SENTINEL_PORT="${SENTINEL[$node]}"
+  done
+  for node in a b; do
+    render patroni.yml "$CONF/patroni-$node.yml" NODE=$node PG_PORT="${PG[$node]}" REST_PORT="${REST[$node]}"
+    local replicaof=""; [ $node = b ] && replicaof="replicaof 127.0.0.1 $REDIS_A_PORT"
+    [ -f "$CONF/redis-$node.conf" ] ||
+      render redis.conf "$CONF/redis-$node.conf" NODE=$node REDIS_PORT="${REDIS[$node]}" REPLICAOF="$replicaof"
+  done
+  render pgbackrest.conf "$CONF/pgbackrest.conf"
+  cp "$CONF/pgbackrest.conf" "$CLUSTER/pgbackrest.conf"
+  render haproxy.cfg "$CONF/haproxy.cfg"
+  if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$CLUSTER"; fi
+  chmod 700 "$CLUSTER"/{a,b}
+}
+
+spawn() { # name, command...: a background process whose pid is kept in run/<name>.pid
+  local name="$1"; shift
+  alive "$name" && return
+  nohup "$@" >>"$LOG/$name.log" 2>&1 &
+  echo $! >"$RUN/$name.pid"
+}
+
+start_etcd() { spawn "etcd-$1" etcd --config-file "$CONF/etcd-$1.yml"; }
+
+start_patroni() {
+  alive "patroni-$1" && return
+  # Patroni is Debian's (system Python): keep the project's PYTHONPATH out of it. It runs as postgres.
+  as_postgres env -u PYTHONPATH sh -c 'echo $$ > "$1"; exec patroni "$2" >>"$3" 2>&1' _ \
+    "$RUN/patroni-$1.pid" "$CONF/patroni-$1.yml" "$LOG/patroni-$1.log" &
+  wait_for 5 test -s "$RUN/patroni-$1.pid"
+}
+
+sentinel_master_port() { # the Redis master the sentinels agree on, if any answers
+  local port
+  for port in "${SENTINEL[@]}"; do
+    redis-cli -p "$port" sentinel get-master-addr-by-name cityops 2>/dev/null | sed -n 2p | grep . && return
+  done
+  return 1
+}
+
+start_redis() {
+  alive "redis-$1" && return
+  # A node coming back while the other is master rejoins as its replica at once instead of as a second
+  # master until Sentinel notices (Sentinel still made the choice: this only reads it).
+  local master extra=()
+  master="$(sentinel_master_port || true)"
+  if [ -n "$master" ] && [ "$master" != "${REDIS[$1]}" ]; then extra=(--replicaof 127.0.0.1 "$master"); fi
+  redis-server "$CONF/redis-$1.conf" "${extra[@]}"
+}
+
+start_sentinel() { alive "sentinel-$1" || redis-sentinel "$CONF/sentinel-$1.conf"; }
+
+start_haproxy() { alive haproxy || haproxy -f "$CONF/haproxy.cfg" -D; }
+
+start_web() {
+  CITYOPS_DB_POOL=1 spawn "web-$1" .venv/bin/uvicorn cityops.asgi:application --host 127.0.0.1 --port "${WEB[$1]}" \
+    --ws websockets --ws-per-message-deflate false
+}
+
+start_ingest() {
+  spawn "ingest-$1" .venv/bin/python manage.py run_gps_ingest --host 127.0.0.1 --port "${INGEST[$1]}"
+}
+
+start_infrastructure() {
+  for node in a b c; do start_etcd $node; done
+  wait_for 30 etcdctl --endpoints="$ETCD_HOSTS" endpoint health || die "etcd did not come up; see var/cluster/log"
+  for node in a b; do start_patroni $node; start_redis $node; done
+  for node in a b c; do start_sentinel $node; done
+  start_haproxy
+}
+
+start_app_nodes() {
+  for node in a b; do start_web $node; start_ingest $node; done
+}
+
+# Starts whichever process of the cluster is not running (a killed "host" comes back).
+revive() {
+  start_infrastructure
+  start_app_nodes
+}
+
+primary_reachable() { "${PSQL[@]}" -d postgres -c "SELECT NOT pg_is_in_recovery()" | grep -q t; }
+
+start() {
+  command -v patroni >/dev/null || die "Debian packages missing: run through bin/cityops cluster start"
+  render_configs
+  log "starting etcd ×3, Patroni ×2, Redis ×2, Sentinel ×3, HAProxy"
+  start_infrastructure
+  wait_for 90 primary_reachable || die "no PostgreSQL primary behind HAProxy; see var/cluster/log/patroni-*.log"
+  if [ -z "$("${PSQL[@]}" -d postgres -c "SELECT 1 FROM pg_database WHERE datname='cityops'")" ]; then
+    "${PSQL[@]}" -d postgres -c "CREATE DATABASE cityops"
+  fi
+  if [ ! -f "$CLUSTER/backup/backup/cityops/backup.info" ]; then
+    log "pgBackRest: creating the stanza and the first full backup"
+    as_postgres pgbackrest --config="$CLUSTER/pgbackrest.conf" --stanza=cityops stanza-create
+    backup
+  fi
+  wait_for 30 redis-cli -p "$HAPROXY_REDIS_PORT" ping || die "no Redis master behind HAProxy"
+  .venv/bin/python manage.py migrate --noinput -v 0
+  .venv/bin/python manage.py load_demo_city --scale "${CITYOPS_DEMO_SCALE:-small}" --if-empty
+  log "starting web ×2 and JT/T 808 ingest ×2"
+  start_app_nodes
+  wait_for 60 curl -fs "http://127.0.0.1:$HAPROXY_WEB_PORT/healthz" || die "web nodes did not come up"
+  log "cluster running"
+  cat <<MSG
+
+  Web + WebSocket     http://127.0.0.1:$HAPROXY_WEB_PORT/   (ws://127.0.0.1:$HAPROXY_WEB_PORT/ws/ops/)
+  GPS (JT/T 808 TCP)  127.0.0.1:$HAPROXY_JT808_PORT
+  PostgreSQL primary  $DATABASE_URL
+  Redis master        $REDIS_URL
+  HAProxy stats       http://127.0.0.1:$HAPROXY_STATS_PORT/
+
+MSG
+}
+
+backup() { # a base backup (full the first time, then incremental) of the current primary
+  as_postgres pgbackrest --config="$CLUSTER/pgbackrest.conf" --stanza=cityops --type="${1:-incr}" backup
+}
+
+stop_pid() { # name: TERM, then KILL after 20 s
+  alive "$1" || { rm -f "$RUN/$1.pid"; return 0; }
+  local pid; pid="$(cat "$RUN/$1.pid")"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$RUN/$1.pid"
+}
+
+stop() {
+  for name in web-a web-b ingest-a ingest-b haproxy sentinel-a sentinel-b sentinel-c redis-a redis-b \
+    patroni-a patroni-b etcd-a etcd-b etcd-c; do
+    stop_pid "$name"
+  done
+  log "cluster stopped (data kept in var/cluster; \`bin/cityops cluster destroy\` removes it)"
+}
+
+status() {
+  for name in etcd-a etcd-b etcd-c patroni-a patroni-b redis-a redis-b sentinel-a sentinel-b sentinel-c \
+    haproxy web-a web-b ingest-a ingest-b; do
+    if alive "$name"; then echo "$name: running"; else echo "$name: stopped"; fi
+  done
+  echo "redis master (sentinel): 127.0.0.1:$(sentinel_master_port || echo '?')"
+  env -u PYTHONPATH patronictl -c "$CONF/patroni-a.yml" list 2>/dev/null || true
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  revive) revive ;;
+  backup) shift; backup "$@" ;;
+  destroy) stop; rm -rf "$CLUSTER"; log "removed var/cluster" ;;
+  *) echo "usage: bin/cityops cluster start|stop|status|revive|backup [full|diff|incr]|destroy" >&2; exit 2 ;;
+esac
