@@ -22,12 +22,13 @@ setup(set_prefix=False)
 
 from cityops.routing import websocket_urlpatterns  # noqa: E402
 from core.http_bridge import DjangoHTTP  # noqa: E402
+from core.ws_guard import TryAgainLater  # noqa: E402
 from gis.tile_server import VectorTiles  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # A body larger than its route allows is refused (413) before Django reads it (core/http_bridge.py).
         "http": VectorTiles(DjangoHTTP(), pool_size=settings.CITYOPS_TILE_DB_POOL),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(TryAgainLater(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
     }
 )

@@ -140,15 +140,18 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         if OpsConsumer._open.get(user.pk, 0) >= settings.CITYOPS_WS_PER_USER:
             await self.close(code=4429)
             return
+        # What can fail (PostgreSQL, Redis) comes before anything is counted: a failure here reaches
+        # core.ws_guard.TryAgainLater, which closes the socket with 1013.
+        viewer = await database_sync_to_async(Viewer.for_user)(user)
+        await self.channel_layer.group_add(EVENT_GROUP, self.channel_name)
+        self.viewer = viewer
         OpsConsumer._open[user.pk] = OpsConsumer._open.get(user.pk, 0) + 1
         self.counted = user.pk
         health.console_opened()
-        self.viewer = await database_sync_to_async(Viewer.for_user)(user)
         self.subscription = None
         self.filters = {}
         self.follows_vehicles = False
         self.last_seq = 0  # every event up to here has been delivered or found invisible
-        await self.channel_layer.group_add(EVENT_GROUP, self.channel_name)
         await self.accept()
         _HeadWatch.join(self)
 

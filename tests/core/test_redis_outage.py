@@ -107,3 +107,20 @@ def test_an_outage_is_one_story_in_the_log_not_a_traceback_per_attempt(caplog):
     assert "retrying with back-off" in messages[0] and caplog.records[0].exc_info is not None
     assert "recovered after 50 failed attempts" in messages[1]
     assert not outage.ongoing
+
+
+async def test_a_console_whose_set_up_fails_is_told_to_try_again_later(demo_city):
+    """Redis away when a console connects: the socket is accepted and closed with 1013 (try again later), which
+    the console's OpsSocket answers by reconnecting with back-off — not a failed handshake."""
+    from tests.ops_socket import connect
+
+    dead = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": f"redis://127.0.0.1:{_free_port()}/0"}]},
+        }
+    }
+    with override_settings(CHANNEL_LAYERS=dead):
+        communicator, connected = await connect("operator")
+        assert connected
+        assert await communicator.receive_output(timeout=10) == {"type": "websocket.close", "code": 1013}
