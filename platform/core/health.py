@@ -226,15 +226,20 @@ class Watch:
     """The trouble alarm: one `system.component_down` on the live feed's alarms topic (and an audit row) when a
     component turns down, one `system.component_up` when it is back. What was last announced is read from the event
     log, so a restarted watcher neither repeats nor forgets an alarm. A database outage cannot be written while it
-    lasts: it is announced, with its start, as soon as the database answers again."""
+    lasts: it is announced, with its start, as soon as the database answers again. A missing heartbeat counts only
+    once the watcher has run for HEARTBEAT_TTL_S: the loops started with it have not beaten yet."""
+
+    HEARTBEATS = ("gps_ingest", "case_timers")
 
     def __init__(self):
         self.announced: dict[str, str] = {}
         self.unannounced_down: dict[str, tuple[float, str]] = {}  # seen down, not yet written: since, detail
+        self.started = time.monotonic()
 
     def check(self, reading: Reading) -> None:
+        starting = time.monotonic() - self.started < HEARTBEAT_TTL_S
         for component in reading.components:
-            if component.status == UNKNOWN:
+            if component.status == UNKNOWN or (starting and component.name in self.HEARTBEATS):
                 continue
             if component.status == DOWN:
                 self.unannounced_down.setdefault(component.name, (reading.at, component.detail))

@@ -194,3 +194,15 @@ async def test_consoles_connected_counts_open_live_feeds(demo_city):
     assert await settles(before + 1)
     await communicator.disconnect()
     assert await settles(before)
+
+
+def test_a_heartbeat_not_yet_written_at_start_up_raises_no_alarm(demo_city):
+    health._redis().delete("cityops:health:heartbeat:case_timers")
+    health.beat("gps_ingest")
+    watch = health.Watch()  # started with the loops, which have not beaten yet
+    watch.check(health.read())
+    assert not Event.objects.filter(type__startswith="system.component_").exists()
+    watch.started -= health.HEARTBEAT_TTL_S  # the start-up grace is over and still no heartbeat
+    watch.check(health.read())
+    alarm = Event.objects.get(type__startswith="system.component_")
+    assert (alarm.type, alarm.data["properties"]["component"]) == ("system.component_down", "case_timers")
