@@ -15,6 +15,7 @@ from .realtime import EVENT_GROUP, LIVE_ONLY_TOPICS, VEHICLE_GROUP, Viewer, bbox
 from .resilience import Outage
 
 log = logging.getLogger(__name__)
+SNAPSHOT_PAGE = 500  # features per snapshot message (~400 KB of cases)
 JSON_DEPTH = 8  # a subscribe message is three levels deep
 
 
@@ -229,8 +230,14 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         return head, {topic: realtime.snapshot(topic, self.viewer, bbox) for topic in topics}
 
     async def _send_snapshots(self, snapshots: dict, seq: int):
+        """Each topic's snapshot in pages of SNAPSHOT_PAGE features (`page` of `pages`): no message grows with the
+        city, and a console on a slow link sees the first ones while the rest arrive."""
         for topic, features in snapshots.items():
-            await self.send_json({"op": "snapshot", "topic": topic, "seq": seq, "features": features})
+            pages = max(1, -(-len(features) // SNAPSHOT_PAGE))
+            for page in range(pages):
+                part = features[page * SNAPSHOT_PAGE : (page + 1) * SNAPSHOT_PAGE]
+                message = {"op": "snapshot", "topic": topic, "seq": seq, "page": page, "pages": pages}
+                await self.send_json({**message, "features": part})
 
     async def ops_vehicles(self, message: dict):
         """Coalesced positions from the GPS ingest (not in the event log): filtered, then passed on.

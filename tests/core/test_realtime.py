@@ -10,6 +10,7 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.contrib.auth.models import Group
 from django.contrib.gis.geos import Point
 
+from core import consumers
 from core.consumers import OpsConsumer
 from core.events import publish
 from core.models import Event, Organisation, Role, User
@@ -210,6 +211,23 @@ async def test_snapshot_without_since_reports_the_head(demo_city):
     assert {m["topic"] for m in snapshots} == {"incidents", "cases"}
     assert all(m["seq"] == head for m in snapshots)
     assert answer[-1] == {"op": "subscribed", "topics": ["cases", "incidents"], "seq": head, "replayed": 0}
+    await communicator.disconnect()
+
+
+async def test_a_large_snapshot_comes_in_bounded_pages_holding_every_feature(demo_city, monkeypatch):
+    from grid.models import Case
+    from grid.workflow import TERMINAL_STATES
+
+    monkeypatch.setattr(consumers, "SNAPSHOT_PAGE", 5)  # the small city's open cases make several pages
+    open_cases = await Case.objects.exclude(stage__in=[str(s) for s in TERMINAL_STATES]).acount()
+    communicator, _ = await connect("griddispatcher")
+    answer = await subscribe(communicator, topics=["cases"])
+    pages = [m for m in answer if m.get("op") == "snapshot"]
+    assert open_cases > 5
+    assert len(pages) > 1 and all(len(m["features"]) <= 5 for m in pages)
+    assert [m["page"] for m in pages] == list(range(len(pages))) and {m["pages"] for m in pages} == {len(pages)}
+    ids = [f["id"] for m in pages for f in m["features"]]
+    assert len(ids) == len(set(ids)) == min(open_cases, 5000)
     await communicator.disconnect()
 
 

@@ -47,6 +47,7 @@ export class OpsSocket {
     this._ws = null;
     this._attempt = 0;
     this._timer = null;
+    this._pages = {}; // topic → features of a paged snapshot still arriving
     // Back on the network: don't sit out the rest of the backoff.
     this._reconnectNow = () => {
       if (this._timer !== null) this._connect();
@@ -76,6 +77,7 @@ export class OpsSocket {
     this._setStatus(this._attempt === 0 ? "connecting" : "reconnecting");
     const ws = new WebSocket(this.url);
     this._ws = ws;
+    this._pages = {};
     ws.onopen = () => ws.send(JSON.stringify(this._subscribeMessage()));
     // Late callbacks from a socket that stop() or a reconnect already replaced are ignored.
     ws.onmessage = (message) => {
@@ -96,7 +98,13 @@ export class OpsSocket {
   _handle(message) {
     switch (message.op) {
       case "snapshot":
-        this.onSnapshot(message.topic, message.features);
+        // A large snapshot comes in pages: the topic is replaced once, when its last page is in.
+        if (message.page === 0 || message.pages === undefined) this._pages[message.topic] = [];
+        this._pages[message.topic].push(...message.features);
+        if (message.pages === undefined || message.page === message.pages - 1) {
+          this.onSnapshot(message.topic, this._pages[message.topic]);
+          delete this._pages[message.topic];
+        }
         break;
       case "subscribed":
         // Adopted only now: a connection lost halfway through the snapshots must not skip the rest.
