@@ -1,0 +1,610 @@
+"""Fault drills on the replicated deployment: under live load, kill one component at a time and check that
+nothing acknowledged is lost or duplicated and that every console gets every event once, in order.
+
+Run on a started cluster (`bin/cityops cluster start`):
+  .venv/bin/python bench/drill_cluster.py [--faults pg-primary redis-master ...] [--seconds 40] [--rate 1500]
+Each drill runs its own load through HAProxy for --seconds, with the fault injected a third of the way in:
+- GPS: --terminals JT/T 808 terminals (register, authenticate, --window frames in flight each); a terminal whose
+  connection drops reconnects and resends what was not acknowledged (the key (terminal, fix time) makes a resend
+  harmless). Acknowledged = the platform's general response to the frame.
+- cases: reports on POST /api/grid/cases/ with an Idempotency-Key, retried with the same key until a 201.
+- incidents: calls on POST /api/dispatch/incidents/ (not retried: a lost answer is not an acknowledgement);
+  each carries a unique marker in its description.
+- --consoles consoles on /ws/ops/ (incidents + cases); a dropped console reconnects with `since` = the last
+  seq it got, as the wall does.
+Afterwards the database is compared with what was acknowledged, and each console's seqs with the event log.
+"Resume" is the longest stretch, after the fault, in which a load stream got no success (GPS ack, case 201,
+incident 201, console event): the time until service resumed. The killed processes are then started again
+(`cluster.sh revive`) and the cluster must be whole (sync standby streaming, Redis replica linked) before the
+next drill. Prints one table row per fault.
+"""
+
+import argparse
+import asyncio
+import http.client
+import itertools
+import json
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+CLUSTER = ROOT / "var" / "cluster"
+RUN = CLUSTER / "run"
+WEB_PORT, JT808_PORT = 57000, 57808
+REST_PORTS = {"a": 57801, "b": 57802}
+REDIS_PORTS = {"a": 57631, "b": 57632}
+SENTINEL_PORTS = [57261, 57262, 57263]
+WEB_NODE_PORTS = {"a": 57101, "b": 57102}
+PHONE_BASE = 17_700_000_000
+PASSWORD = os.environ.get("CITYOPS_DEMO_PASSWORD", "cityops-demo")
+CATEGORIES = ["06010", "06012", "09009", "07001", "01002"]
+FAULTS = ["pg-primary", "redis-master", "web-node", "ingest-node", "web-sigstop", "host"]
+
+os.environ.update(
+    DATABASE_URL="postgis://cityops@127.0.0.1:57400/cityops",
+    REDIS_URL="redis://127.0.0.1:57600/0",
+    CITYOPS_VAR_DIR=str(CLUSTER / "shared"),
+    DJANGO_SETTINGS_MODULE="cityops.settings",
+    CITYOPS_LOG_LEVEL="WARNING",
+)
+sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
+
+
+# ------------------------------------------------------------------------------------------------ the cluster
+
+
+def pid_of(name: str) -> int | None:
+    try:
+        pid = int((RUN / f"{name}.pid").read_text())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def postmaster_pid(node: str) -> int | None:
+    try:
+        return int((CLUSTER / node / "pg" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def http_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
+
+
+def pg_primary_node() -> str:
+    return next(node for node, port in REST_PORTS.items() if http_status(f"http://127.0.0.1:{port}/primary") == 200)
+
+
+def redis_master_node() -> str:
+    for port in SENTINEL_PORTS:
+        answer = subprocess.run(
+            ["redis-cli", "-p", str(port), "sentinel", "get-master-addr-by-name", "cityops"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        if len(answer) == 2:
+            return next(node for node, p in REDIS_PORTS.items() if str(p) == answer[1])
+    raise RuntimeError("no sentinel answers")
+
+
+def kill(name: str, sig: int = signal.SIGKILL) -> None:
+    pid = pid_of(name)
+    if pid:
+        os.kill(pid, sig)
+
+
+def kill_database_node(node: str) -> None:
+    """The database "host" dies: Patroni and its PostgreSQL at once."""
+    postmaster = postmaster_pid(node)
+    kill(f"patroni-{node}")
+    if postmaster:
+        os.kill(postmaster, signal.SIGKILL)
+
+
+def inject(fault: str) -> tuple[str, callable]:
+    """Injects `fault`; returns what was hit and what undoes it besides `revive` (for SIGSTOP: SIGCONT)."""
+    if fault == "pg-primary":
+        node = pg_primary_node()
+        kill_database_node(node)
+        return f"PostgreSQL primary {node} (Patroni + postmaster, kill -9)", lambda: None
+    if fault == "redis-master":
+        node = redis_master_node()
+        kill(f"redis-{node}")
+        return f"Redis master {node} (kill -9)", lambda: None
+    if fault == "web-node":
+        kill("web-a")
+        return "web node a (kill -9)", lambda: None
+    if fault == "ingest-node":
+        kill("ingest-a")
+        return "ingest node a (kill -9)", lambda: None
+    if fault == "web-sigstop":
+        kill("web-b", signal.SIGSTOP)
+        return "web node b (SIGSTOP 20 s)", lambda: kill("web-b", signal.SIGCONT)
+    if fault == "host":
+        node = pg_primary_node()
+        kill_database_node(node)
+        for name in (f"redis-{node}", f"sentinel-{node}", f"etcd-{node}", f"web-{node}", f"ingest-{node}"):
+            kill(name)
+        return f"host {node} (every process, kill -9; it held the PG primary)", lambda: None
+    raise ValueError(fault)
+
+
+def cluster_whole() -> bool:
+    """Sync standby streaming, Redis master with a linked replica, both web nodes healthy."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{REST_PORTS['a']}/cluster", timeout=2) as response:
+            members = json.load(response)["members"]
+    except OSError:
+        return False
+    if not any(m["role"] == "sync_standby" and m["state"] in ("streaming", "running") for m in members):
+        return False
+    info = subprocess.run(["redis-cli", "-p", "57600", "info", "replication"], capture_output=True, text=True).stdout
+    if "connected_slaves:1" not in info:
+        return False
+    return all(http_status(f"http://127.0.0.1:{port}/healthz") == 200 for port in WEB_NODE_PORTS.values())
+
+
+def revive_and_wait(timeout: float = 120) -> float:
+    started = time.monotonic()
+    subprocess.run([str(ROOT / "deploy" / "cluster" / "cluster.sh"), "revive"], check=True, capture_output=True)
+    while not cluster_whole():
+        if time.monotonic() - started > timeout:
+            raise SystemExit("the cluster did not become whole again; see var/cluster/log")
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
+# ------------------------------------------------------------------------------------------------ set-up
+
+
+def prepare(terminals: int) -> dict:
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    from core.models import Organisation, User
+    from dispatch.models import IncidentType, Vehicle
+    from gis.models import Address
+
+    agency, _ = Organisation.objects.get_or_create(
+        code="DRILL-119", defaults={"name": "drill fire", "kind": "agency", "agency": "119"}
+    )
+    for n in range(terminals):
+        Vehicle.objects.get_or_create(
+            jt808_phone=str(PHONE_BASE + n),
+            defaults={"call_sign": f"DRILL-{n:04d}", "kind": "fire_engine", "agency": agency},
+        )
+    user, _ = User.objects.get_or_create(username="drill-console", defaults={"is_superuser": True})
+    client = Client()
+    client.force_login(user)
+    points = [(p.x, p.y) for p in Address.objects.order_by("?").values_list("geom", flat=True)[:500]]
+    incident_type = IncidentType.objects.filter(active=True).values_list("code", flat=True).first()
+    return {"cookie": client.cookies["sessionid"].value, "points": points, "incident_type": incident_type}
+
+
+# ------------------------------------------------------------------------------------------------ load
+
+
+class Timeline:
+    """Success times of one load stream (monotonic clock, shared by the processes of this machine)."""
+
+    def __init__(self):
+        self.successes: list[float] = []
+
+    def longest_gap_after(self, fault_at: float, until: float) -> float:
+        times = [fault_at, *(t for t in self.successes if t > fault_at), until]
+        return max(b - a for a, b in itertools.pairwise(times))
+
+
+class Terminal:
+    """One JT/T 808 terminal reporting every `interval` seconds through HAProxy; on a dropped connection it
+    reconnects, authenticates again and resends every frame not yet acknowledged."""
+
+    def __init__(self, n: int, interval: float, window: int, base: datetime, acked: list, timeline: list):
+        self.phone, self.n, self.interval, self.window, self.base = str(PHONE_BASE + n), n, interval, window, base
+        self.acked, self.timeline = acked, timeline
+        self.serial = self.frame_no = 0
+        self.pending: dict[int, object] = {}  # frame number -> location, not yet acknowledged
+        self.in_flight: dict[int, int] = {}  # serial -> frame number, on this connection
+
+    async def run(self, until: float) -> None:
+        while (time.monotonic() < until or self.pending) and time.monotonic() < until + 60:
+            try:
+                reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", JT808_PORT), 3)
+            except (OSError, TimeoutError):
+                await asyncio.sleep(0.5)
+                continue
+            try:
+                await self.session(reader, writer, until)
+            except (OSError, EOFError, TimeoutError, asyncio.IncompleteReadError):
+                pass
+            finally:
+                writer.close()
+            await asyncio.sleep(0.2)
+
+    async def session(self, reader, writer, until: float) -> None:
+        from dispatch import jt808
+
+        splitter, inbox = jt808.FrameSplitter(), []
+        self.in_flight = {}
+
+        async def receive() -> jt808.Message:
+            while not inbox:
+                data = await asyncio.wait_for(reader.read(65536), 10)
+                if not data:
+                    raise EOFError
+                inbox.extend(splitter.feed(data))
+            return jt808.decode_frame(inbox.pop(0))
+
+        def send(body) -> int:
+            self.serial = self.serial % 65535 + 1
+            writer.write(jt808.encode_frame(jt808.Header(body.MSG_ID, self.phone, self.serial), body))
+            return self.serial
+
+        async def acknowledgements() -> None:
+            while True:
+                number = self.in_flight.pop(getattr((await receive()).body, "reply_serial", -1), None)
+                if number is not None and number in self.pending:
+                    self.acked.append((self.phone, self.pending.pop(number).time.isoformat()))
+                    self.timeline.append(time.monotonic())
+
+        send(jt808.Register(44, 300, "DRILL", "D1", f"{self.n:07d}", 1, ""))
+        code = (await receive()).body.auth_code
+        send(jt808.Authenticate(code))
+        await receive()
+        for number, body in list(self.pending.items()):  # resend what was never acknowledged
+            self.in_flight[send(body)] = number
+        receiver = asyncio.ensure_future(acknowledgements())
+        try:
+            while time.monotonic() < until:
+                if receiver.done():
+                    receiver.result()
+                if len(self.in_flight) < self.window:
+                    self.frame_no += 1
+                    body = jt808.Location(
+                        jt808.Alarm(0),
+                        jt808.Status.FIXED | jt808.Status.GPS,
+                        22.5 + self.n * 1e-4,
+                        114.0 + self.frame_no * 1e-5,
+                        10,
+                        40.0,
+                        self.frame_no % 360,
+                        self.base - timedelta(seconds=self.frame_no),
+                    )
+                    self.pending[self.frame_no] = body
+                    self.in_flight[send(body)] = self.frame_no
+                await asyncio.sleep(self.interval)
+            await asyncio.wait_for(asyncio.shield(self.drained()), 15)
+        finally:
+            receiver.cancel()
+
+    async def drained(self) -> None:
+        while self.pending:
+            await asyncio.sleep(0.1)
+
+
+def gps_process(terminals: int, rate: float, window: int, base: str, until: float, out) -> None:
+    acked, timeline = [], []
+    interval, start = terminals / rate, datetime.fromisoformat(base)
+
+    async def run():
+        await asyncio.gather(
+            *(Terminal(n, interval, window, start, acked, timeline).run(until) for n in range(terminals))
+        )
+
+    asyncio.run(run())
+    out.put(("gps", acked, timeline))
+
+
+def sign_in(username: str) -> dict:
+    """Session cookie and CSRF token through the login form, as a browser gets them."""
+    conn = http.client.HTTPConnection("127.0.0.1", WEB_PORT, timeout=10)
+    conn.request("GET", "/login/")
+    response = conn.getresponse()
+    response.read()
+    cookies = SimpleCookie()
+    for header in response.headers.get_all("Set-Cookie") or []:
+        cookies.load(header)
+    token = cookies["csrftoken"].value
+    form = urlencode({"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token})
+    conn.request(
+        "POST",
+        "/login/",
+        form,
+        {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={token}"},
+    )
+    response = conn.getresponse()
+    response.read()
+    for header in response.headers.get_all("Set-Cookie") or []:
+        cookies.load(header)
+    token = cookies["csrftoken"].value
+    return {"Cookie": f"csrftoken={token}; sessionid={cookies['sessionid'].value}", "X-CSRFToken": token}
+
+
+def post(path: str, body: dict, headers: dict) -> int:
+    """One POST on a new connection through HAProxy; 0 when no answer came."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", WEB_PORT, timeout=10)
+        conn.request("POST", path, json.dumps(body), {**headers, "Content-Type": "application/json"})
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        return response.status
+    except OSError:
+        return 0
+
+
+def case_reporter(points, rate: float, until: float, acked: list, timeline: list) -> None:
+    headers = sign_in("inspector")
+    i = 0
+    while time.monotonic() < until:
+        i += 1
+        key = f"drill-{uuid.uuid4()}"
+        x, y = points[i % len(points)]
+        body = {
+            "category_code": CATEGORIES[i % len(CATEGORIES)],
+            "description": "drill",
+            "location": {"type": "Point", "coordinates": [x, y]},
+        }
+        for _ in range(60):  # the same key until the platform acknowledges it
+            status = post("/api/grid/cases/", body, {**headers, "Idempotency-Key": key})
+            if status == 201:
+                acked.append(key)
+                timeline.append(time.monotonic())
+                break
+            time.sleep(0.5)
+        time.sleep(1 / rate)
+
+
+def incident_caller(points, incident_type: str, rate: float, until: float, acked: list, sent: list, timeline):
+    headers = sign_in("operator")
+    i = 0
+    while time.monotonic() < until:
+        i += 1
+        marker = f"drill-{uuid.uuid4()}"
+        x, y = points[(i * 7) % len(points)]
+        body = {
+            "type_code": incident_type,
+            "description": marker,
+            "confirm_new": True,
+            "location": {"type": "Point", "coordinates": [x, y]},
+        }
+        sent.append(marker)
+        if post("/api/dispatch/incidents/", body, headers) == 201:
+            acked.append(marker)
+            timeline.append(time.monotonic())
+        else:
+            time.sleep(0.5)
+        time.sleep(1 / rate)
+
+
+def http_process(points, incident_type, case_rate, incident_rate, until, out) -> None:
+    cases, incidents, sent, case_times, incident_times = [], [], [], [], []
+    threads = [
+        threading.Thread(target=case_reporter, args=(points, case_rate, until, cases, case_times)),
+        threading.Thread(
+            target=incident_caller, args=(points, incident_type, incident_rate, until, incidents, sent, incident_times)
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    out.put(("http", cases, incidents, sent, case_times, incident_times))
+
+
+async def console(cookie: str, until: float, record: dict) -> None:
+    import websockets
+
+    headers = {"Cookie": f"sessionid={cookie}", "Origin": f"http://127.0.0.1:{WEB_PORT}"}
+    since = None
+    while time.monotonic() < until + 10:
+        try:
+            async with websockets.connect(
+                f"ws://127.0.0.1:{WEB_PORT}/ws/ops/",
+                additional_headers=headers,
+                max_size=2**24,
+                open_timeout=5,
+                ping_interval=2,
+                ping_timeout=3,
+            ) as ws:
+                await ws.send(json.dumps({"op": "subscribe", "topics": ["incidents", "cases"], "since": since}))
+                while time.monotonic() < until + 10:
+                    try:
+                        message = json.loads(await asyncio.wait_for(ws.recv(), 1))
+                    except TimeoutError:
+                        continue
+                    if message.get("op") == "subscribed":
+                        record.setdefault("first", message["seq"])
+                        since = since if since is not None else message["seq"]
+                    elif message.get("op") == "reset":
+                        record["resets"] += 1
+                    elif "seq" in message and "op" not in message:
+                        record["seqs"].append(message["seq"])
+                        record["times"].append(time.monotonic())
+                        since = message["seq"]
+        except Exception:  # any failure of the connection: reconnect, as the wall does
+            record["reconnects"] += 1
+            await asyncio.sleep(0.5)
+
+
+def console_process(cookie: str, consoles: int, until: float, out) -> None:
+    records = [{"seqs": [], "times": [], "resets": 0, "reconnects": 0} for _ in range(consoles)]
+
+    async def run():
+        await asyncio.gather(*(console(cookie, until, record) for record in records))
+
+    asyncio.run(run())
+    out.put(("consoles", records))
+
+
+# ------------------------------------------------------------------------------------------------ one drill
+
+
+def verify(acked_fixes, cases, incidents, sent_incidents, records) -> dict:
+    from django.db import connection
+
+    phones = sorted({phone for phone, _ in acked_fixes})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT terminal, fix_time, count(*) FROM dispatch_track WHERE terminal = ANY(%s) "
+            "GROUP BY terminal, fix_time",
+            [phones],
+        )
+        stored = {(t, f.astimezone(UTC).isoformat()): c for t, f, c in cursor.fetchall()}
+        cursor.execute(
+            "SELECT idempotency_key, count(*) FROM grid_case WHERE idempotency_key = ANY(%s) GROUP BY 1", [cases]
+        )
+        case_rows = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT description, count(*) FROM dispatch_incident WHERE description = ANY(%s) GROUP BY 1",
+            [sent_incidents],
+        )
+        incident_rows = dict(cursor.fetchall())
+        first = min((r["first"] for r in records if "first" in r), default=0)
+        cursor.execute(
+            "SELECT seq FROM core_event WHERE topic IN ('incidents', 'cases') AND seq > %s ORDER BY seq", [first]
+        )
+        logged = [row[0] for row in cursor.fetchall()]
+    acked_keys = {(phone, datetime.fromisoformat(at).astimezone(UTC).isoformat()) for phone, at in acked_fixes}
+    consoles_ok = 0
+    for record in records:
+        seqs, start = record["seqs"], record.get("first", 0)
+        expected = [seq for seq in logged if seq > start]
+        if seqs == expected:
+            consoles_ok += 1
+    return {
+        "fixes": len(acked_keys),
+        "fixes_lost": sum(1 for key in acked_keys if key not in stored),
+        "fixes_dup": sum(1 for count in stored.values() if count > 1),
+        "cases": len(cases),
+        "cases_lost": sum(1 for key in cases if key not in case_rows),
+        "cases_dup": sum(1 for count in case_rows.values() if count > 1),
+        "incidents": len(incidents),
+        "incidents_lost": sum(1 for marker in incidents if marker not in incident_rows),
+        "incidents_dup": sum(1 for count in incident_rows.values() if count > 1),
+        "consoles_ok": consoles_ok,
+        "consoles": len(records),
+        "resets": sum(r["resets"] for r in records),
+        "reconnects": sum(r["reconnects"] for r in records),
+        "events": len(logged),
+    }
+
+
+def drill(fault: str, index: int, args, setup: dict) -> dict:
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    started = time.monotonic()
+    until = started + args.seconds
+    base = (datetime.now(UTC) - timedelta(hours=1 + index)).replace(microsecond=0).isoformat()
+    processes = [
+        ctx.Process(target=gps_process, args=(args.terminals, args.rate, args.window, base, until, out)),
+        ctx.Process(target=http_process, args=(setup["points"], setup["incident_type"], 5, 2, until, out)),
+        ctx.Process(target=console_process, args=(setup["cookie"], args.consoles, until, out)),
+    ]
+    for process in processes:
+        process.start()
+    time.sleep(args.seconds / 3)
+    fault_at = time.monotonic()
+    what, undo = inject(fault)
+    if fault == "web-sigstop":
+        time.sleep(20)
+    undo()
+    results = {}
+    for _ in processes:
+        item = out.get(timeout=args.seconds + 180)
+        results[item[0]] = item[1:]
+    for process in processes:
+        process.join()
+    acked_fixes, gps_times = results["gps"]
+    cases, incidents, sent, case_times, incident_times = results["http"]
+    (records,) = results["consoles"]
+    time.sleep(2)
+    outcome = verify(acked_fixes, cases, incidents, sent, records)
+    streams = {"gps": gps_times, "cases": case_times, "incidents": incident_times}
+    streams["events"] = sorted(t for r in records for t in r["times"])
+    resume = {}
+    for name, times in streams.items():
+        timeline = Timeline()
+        timeline.successes = times
+        resume[name] = timeline.longest_gap_after(fault_at, until)
+    gps_window = [t for t in gps_times if started + 3 < t < fault_at]
+    rate = len(gps_window) / max(fault_at - started - 3, 1)
+    heal = revive_and_wait()
+    return {"fault": fault, "what": what, "rate": rate, "resume": resume, "heal": heal, **outcome}
+
+
+def print_table(rows: list[dict]) -> None:
+    print()
+    print(
+        f"{'fault':<13} {'fix/s':>6} {'fixes':>7} {'lost':>4} {'dup':>3} {'cases':>5} {'l/d':>5} {'inc':>4} "
+        f"{'l/d':>5} {'consoles ok':>11} {'rst':>3} {'resume s gps/case/inc/ws':>25} {'whole s':>7}"
+    )
+    for r in rows:
+        resume = "/".join(f"{r['resume'][k]:.1f}" for k in ("gps", "cases", "incidents", "events"))
+        print(
+            f"{r['fault']:<13} {r['rate']:>6.0f} {r['fixes']:>7} {r['fixes_lost']:>4} {r['fixes_dup']:>3} "
+            f"{r['cases']:>5} {r['cases_lost']:>2}/{r['cases_dup']:<2} {r['incidents']:>4} "
+            f"{r['incidents_lost']:>2}/{r['incidents_dup']:<2} {r['consoles_ok']:>5}/{r['consoles']:<5} "
+            f"{r['resets']:>3} {resume:>25} {r['heal']:>7.1f}"
+        )
+    print()
+    for r in rows:
+        print(f"{r['fault']}: {r['what']}; {r['events']} events, {r['reconnects']} console reconnects")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--faults", nargs="+", choices=FAULTS, default=FAULTS)
+    parser.add_argument("--seconds", type=float, default=40)
+    parser.add_argument("--terminals", type=int, default=100)
+    parser.add_argument("--rate", type=float, default=1500, help="GPS fixes per second, all terminals together")
+    parser.add_argument("--window", type=int, default=8, help="JT/T 808 frames in flight per terminal")
+    parser.add_argument("--consoles", type=int, default=50)
+    args = parser.parse_args()
+    if not cluster_whole():
+        revive_and_wait()
+    setup = prepare(args.terminals)
+    rows = []
+    for index, fault in enumerate(args.faults):
+        print(f"drill {fault} ...", flush=True)
+        rows.append(drill(fault, index, args, setup))
+    print_table(rows)
+    failed = [
+        r["fault"]
+        for r in rows
+        if r["fixes_lost"]
+        or r["fixes_dup"]
+        or r["cases_lost"]
+        or r["cases_dup"]
+        or r["incidents_lost"]
+        or r["incidents_dup"]
+        or r["consoles_ok"] != r["consoles"]
+    ]
+    if failed:
+        print(f"FAILED: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
