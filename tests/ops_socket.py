@@ -17,3 +17,14 @@ async def connect(username: str | None) -> tuple[WebsocketCommunicator, bool]:
     communicator = WebsocketCommunicator(application, "/ws/ops/", headers=headers)
     connected, _ = await communicator.connect()
     return communicator, connected
+
+
+async def subscribe(communicator, timeout: float = 5, **fields) -> list[dict]:
+    """Send a subscribe and collect everything up to and including the 'subscribed' (or 'error') answer."""
+    await communicator.send_json_to({"op": "subscribe", **fields})
+    received = []
+    while True:
+        message = await communicator.receive_json_from(timeout=timeout)
+        received.append(message)
+        if message.get("op") in ("subscribed", "error"):
+            return received

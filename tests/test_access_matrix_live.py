@@ -15,22 +15,12 @@ from core.realtime import Viewer
 from dispatch.models import Incident
 from grid.models import Case
 from tests.access_rules import KINDS, ROLES
-from tests.ops_socket import connect
+from tests.ops_socket import connect, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LIVE_KINDS = ("incidents", "cases")  # the vehicles topic's positions are coalesced, not logged: snapshot only
 NEW_INCIDENTS = [("110-THEFT", 0), ("119-FIRE-BUILDING", 1), ("120-ILLNESS", 0), ("119-FIRE-BUILDING", 0)]
-
-
-async def subscribe(communicator, **fields) -> list[dict]:
-    await communicator.send_json_to({"op": "subscribe", **fields})
-    received = []
-    while True:
-        message = await communicator.receive_json_from(timeout=20)
-        received.append(message)
-        if message.get("op") in ("subscribed", "error"):
-            return received
 
 
 def names_in(messages: list[dict], topic: str, op: str | None = None) -> set[str]:
@@ -113,7 +103,7 @@ async def test_the_live_feed_shows_what_the_domain_rule_allows(api, user_for, de
             continue
         communicator, connected = await connect(username)
         assert connected, username
-        answer = await subscribe(communicator, topics=topics)
+        answer = await subscribe(communicator, timeout=20, topics=topics)
         assert answer[-1]["op"] == "subscribed", (username, answer[-1])
         consoles[username] = (communicator, topics)
         snapshots[username] = answer
@@ -124,7 +114,7 @@ async def test_the_live_feed_shows_what_the_domain_rule_allows(api, user_for, de
     for username, (communicator, topics) in consoles.items():
         await communicator.disconnect()
         again, _ = await connect(username)
-        replayed[username] = await subscribe(again, topics=topics, since=head)
+        replayed[username] = await subscribe(again, timeout=20, topics=topics, since=head)
         await again.disconnect()
     assert set(consoles["admin"][1]) == set(KINDS)
     wrong, differs = await sync_to_async(compare)(

@@ -14,7 +14,7 @@ from core import consumers
 from core.consumers import OpsConsumer
 from core.events import publish
 from core.models import Event, Organisation, Role, User
-from tests.ops_socket import connect
+from tests.ops_socket import connect, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,17 +38,6 @@ async def test_a_group_message_reaches_every_local_channel_decoded_once():
     assert received[1] is received[0] and received[2] is received[0]
     for channel in channels:
         await layer.group_discard(group, channel)
-
-
-async def subscribe(communicator, **fields) -> list[dict]:
-    """Send a subscribe and collect everything up to and including the 'subscribed' answer."""
-    await communicator.send_json_to({"op": "subscribe", **fields})
-    received = []
-    while True:
-        message = await communicator.receive_json_from(timeout=5)
-        received.append(message)
-        if message.get("op") in ("subscribed", "error"):
-            return received
 
 
 @sync_to_async
