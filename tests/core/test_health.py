@@ -13,6 +13,7 @@ from django.test import Client, override_settings
 
 from core import health
 from core.models import AuditEntry, Event
+from tests.openapi import validate
 from tests.ops_socket import connect
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +58,7 @@ def test_the_api_reads_every_component_and_the_figures(api, demo_city):
     assert body["events_published_total"] == (Event.objects.order_by("-seq").values_list("seq", flat=True).first() or 0)
     assert body["standbys"] == [] and body["replication_lag_seconds"] is None  # the test database has no standby
     assert isinstance(body["consoles_connected"], int) and isinstance(body["gps_fixes_per_second"], float)
+    validate(body, "Health")  # the shape the wall's panel relies on, as /api/schema/ declares it
 
 
 @pytest.mark.parametrize("username, code", [("leader", 200), ("admin", 200), ("planner", 403), ("inspector", 403)])
@@ -68,8 +70,9 @@ def test_anonymous_is_refused(client):
     assert client.get("/api/core/health/").status_code in (401, 403)
 
 
-def test_a_closed_redis_port_reads_redis_down_and_heartbeats_unknown(settings):
+def test_a_closed_redis_port_reads_redis_down_and_heartbeats_unknown(settings, api):
     _redis_down(settings)
+    validate(api("operator").get("/api/core/health/").json(), "Health")  # null figures, unknown heartbeats
     reading = health.read()
     assert _statuses(reading) == {"database": "up", "redis": "down", "gps_ingest": "unknown", "case_timers": "unknown"}
     assert reading.status == "down" and reading.gps_fixes_total is None
