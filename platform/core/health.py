@@ -13,6 +13,7 @@ about two seconds instead of waiting on the web's connection pool.
 import logging
 import os
 import socket
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -106,17 +107,31 @@ def beat(component: str) -> None:
         log.warning("heartbeat of %s not written: %s", component, exc)
 
 
+class _FixCount:
+    """Fixes stored but not yet counted in Redis. After a Redis failure the writers do not try again for
+    BEAT_EVERY_S (a hung Redis would otherwise hold every batch for the probe timeout); the count is added later."""
+
+    lock = threading.Lock()
+    pending = 0
+    retry_at = 0.0
+
+
 def count_fixes(count: int) -> None:
     """Count GPS fixes stored (all paths call it through dispatch.tracks.ingest_fixes); a Redis outage only logs."""
-    if count <= 0:
-        return
-    bucket = f"{_PREFIX}gps_fixes:{int(time.time()) // _BUCKET_S}"
-    try:
-        with _redis().pipeline(transaction=False) as pipe:
-            pipe.incrby(f"{_PREFIX}gps_fixes_total", count).incrby(bucket, count).expire(bucket, RATE_WINDOW_S * 2)
-            pipe.execute()
-    except redis.RedisError as exc:
-        log.warning("%d GPS fixes not counted: %s", count, exc)
+    with _FixCount.lock:
+        _FixCount.pending += count
+        if _FixCount.pending <= 0 or time.monotonic() < _FixCount.retry_at:
+            return
+        count, _FixCount.pending = _FixCount.pending, 0
+        bucket = f"{_PREFIX}gps_fixes:{int(time.time()) // _BUCKET_S}"
+        try:
+            with _redis().pipeline(transaction=False) as pipe:
+                pipe.incrby(f"{_PREFIX}gps_fixes_total", count).incrby(bucket, count).expire(bucket, RATE_WINDOW_S * 2)
+                pipe.execute()
+        except redis.RedisError as exc:
+            _FixCount.pending += count
+            _FixCount.retry_at = time.monotonic() + BEAT_EVERY_S
+            log.warning("%d GPS fixes not counted yet: %s", count, exc)
 
 
 class _Consoles:

@@ -209,3 +209,18 @@ def test_a_heartbeat_not_yet_written_at_start_up_raises_no_alarm(demo_city):
     watch.check(health.read())
     alarm = Event.objects.get(type__startswith="system.component_")
     assert (alarm.type, alarm.data["properties"]["component"]) == ("system.component_down", "case_timers")
+
+
+def test_fixes_stored_while_redis_is_away_are_counted_when_it_answers(settings):
+    before = health.read().gps_fixes_total
+    real = settings.REDIS_URL
+    _redis_down(settings)
+    health.count_fixes(3)
+    started = time.monotonic()
+    health.count_fixes(4)  # Redis is not tried again during the pause: the ingest's batch does not wait
+    assert time.monotonic() - started < 0.05
+    settings.REDIS_URL = real
+    assert health.read().gps_fixes_total == before
+    health._FixCount.retry_at = 0  # the pause is over
+    health.count_fixes(1)
+    assert health.read().gps_fixes_total == before + 8
