@@ -150,11 +150,14 @@ def inject(fault: str) -> tuple[str, callable]:
 
 def cluster_whole() -> bool:
     """Sync standby streaming, Redis master with a linked replica, both web nodes healthy."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{REST_PORTS['a']}/cluster", timeout=2) as response:
-            members = json.load(response)["members"]
-    except OSError:
-        return False
+    members = []
+    for port in REST_PORTS.values():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/cluster", timeout=2) as response:
+                members = json.load(response)["members"]
+                break
+        except OSError:
+            continue
     if not any(m["role"] == "sync_standby" and m["state"] in ("streaming", "running") for m in members):
         return False
     info = subprocess.run(["redis-cli", "-p", "57600", "info", "replication"], capture_output=True, text=True).stdout
@@ -165,7 +168,14 @@ def cluster_whole() -> bool:
 
 def revive_and_wait(timeout: float = 120) -> float:
     started = time.monotonic()
-    subprocess.run([str(ROOT / "deploy" / "cluster" / "cluster.sh"), "revive"], check=True, capture_output=True)
+    with (CLUSTER / "log" / "drill-revive.log").open("a") as log:
+        subprocess.run(
+            [str(ROOT / "deploy" / "cluster" / "cluster.sh"), "revive"],
+            check=True,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     while not cluster_whole():
         if time.monotonic() - started > timeout:
             raise SystemExit("the cluster did not become whole again; see var/cluster/log")
@@ -464,6 +474,7 @@ def console_process(cookie: str, consoles: int, until: float, out) -> None:
 def verify(acked_fixes, cases, incidents, sent_incidents, records) -> dict:
     from django.db import connection
 
+    connection.close()  # opened before the fault: it may lead to a node that is gone
     phones = sorted({phone for phone, _ in acked_fixes})
     with connection.cursor() as cursor:
         cursor.execute(

@@ -74,7 +74,7 @@ render_configs() {
 spawn() { # name, command...: a background process whose pid is kept in run/<name>.pid
   local name="$1"; shift
   alive "$name" && return
-  nohup "$@" >>"$LOG/$name.log" 2>&1 &
+  nohup "$@" </dev/null >>"$LOG/$name.log" 2>&1 &
   echo $! >"$RUN/$name.pid"
 }
 
@@ -83,8 +83,8 @@ start_etcd() { spawn "etcd-$1" etcd --config-file "$CONF/etcd-$1.yml"; }
 start_patroni() {
   alive "patroni-$1" && return
   # Patroni is Debian's (system Python): keep the project's PYTHONPATH out of it. It runs as postgres.
-  as_postgres env -u PYTHONPATH sh -c 'echo $$ > "$1"; exec patroni "$2" >>"$3" 2>&1' _ \
-    "$RUN/patroni-$1.pid" "$CONF/patroni-$1.yml" "$LOG/patroni-$1.log" &
+  as_postgres env -u PYTHONPATH sh -c 'echo $$ > "$1"; exec patroni "$2"' _ \
+    "$RUN/patroni-$1.pid" "$CONF/patroni-$1.yml" </dev/null >>"$LOG/patroni-$1.log" 2>&1 &
   wait_for 5 test -s "$RUN/patroni-$1.pid"
 }
 
