@@ -6,13 +6,14 @@
  * Every API error is shown next to the input it names (`field` of the 400 body); other errors above
  * the form or the incident detail.
  */
-import {UNIT_STATUS} from "/events.js";
+import {SYSTEM_COMPONENT_DOWN, SYSTEM_COMPONENT_UP, UNIT_STATUS} from "/events.js";
 
 import {ApiError, api, fieldErrors} from "../lib/api.js";
 import {byId, el} from "../lib/dom.js";
 import {maplibregl} from "../lib/map.js";
 import {OpsSocket, livePill} from "../lib/ops-socket.js";
 import {AGENCIES, agencyColor, createCityMap, formatDuration, formatTime, INCIDENT_CHANGES, incidentForMap, incidentFromEvent, throttledSource} from "./city-map.js";
+import {watchHealth} from "./system-health.js";
 
 const strings = document.getElementById("map-strings").dataset;
 const statusStrings = document.getElementById("status-strings").dataset;
@@ -548,7 +549,16 @@ function selectedChanged() {
   }, 300);
 }
 
-function startLiveFeed(topics) {
+/** The header's health dot: the summary in words, every component's state in its tooltip. */
+function showHealth(view) {
+  const indicator = $("health-indicator");
+  indicator.hidden = false;
+  indicator.dataset.status = view.status;
+  indicator.title = view.tooltip;
+  $("health-text").textContent = view.summary;
+}
+
+function startLiveFeed(topics, refreshHealth) {
   const vehicleLayer = throttledSource(map, "vehicles", vehicles, 1000);
   const putVehicle = (feature) => {
     const known = vehicles.get(feature.id);
@@ -579,6 +589,8 @@ function startLiveFeed(topics) {
       } else if (type === UNIT_STATUS) {
         putVehicle(data);
         vehicleLayer.schedule();
+      } else if (type === SYSTEM_COMPONENT_DOWN || type === SYSTEM_COMPONENT_UP) {
+        refreshHealth();
       }
     },
   }).start();
@@ -601,8 +613,10 @@ async function main() {
   setupDuplicateDialog();
   setupDetailActions();
   renderList();
+  const refreshHealth = watchHealth($("health-strings").dataset, showHealth);
   const [me] = await Promise.all([api("/api/core/me/"), loadTypes()]);
-  startLiveFeed(["incidents", "vehicles"].filter((topic) => me.topics.includes(topic)));
+  // alarms: for the trouble alarm (system.component_*), which refreshes the health dot at once
+  startLiveFeed(["incidents", "vehicles", "alarms"].filter((topic) => me.topics.includes(topic)), refreshHealth);
   window.cityopsConsole = {incidents, vehicles, select};
   document.body.dataset.mapReady = "1";
 }

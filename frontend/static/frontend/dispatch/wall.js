@@ -7,7 +7,7 @@
  * per kind (closed incidents are dropped, alarms are capped), GeoJSON sources replaced in place on a
  * throttle, panels redrawn on a timer with one delegated listener each, no per-event listeners or timers.
  */
-import {ALARM_CLEARED, ALARM_RAISED, UNIT_STATUS} from "/events.js";
+import {ALARM_CLEARED, ALARM_RAISED, SYSTEM_COMPONENT_DOWN, SYSTEM_COMPONENT_UP, UNIT_STATUS} from "/events.js";
 
 import {api} from "../lib/api.js";
 import {el} from "../lib/dom.js";
@@ -24,6 +24,7 @@ import {
   incidentFromEvent,
   throttledSource,
 } from "./city-map.js";
+import {UNREACHABLE, componentAlarm, componentAlarmId, watchHealth} from "./system-health.js";
 
 const MAX_ALARMS = 50;
 const MAX_LISTED_INCIDENTS = 40;
@@ -37,11 +38,14 @@ const WALL_SCALE = Math.max(1, Math.min(window.innerWidth / 1920, window.innerHe
 
 const strings = document.getElementById("map-strings").dataset;
 const labels = JSON.parse(document.getElementById("wall-labels").textContent);
+const healthStrings = document.getElementById("health-strings").dataset;
 
 const incidents = new Map(); // id → Incident Feature, open incidents only
 const vehicles = new Map(); // id → vehicle Feature
 let alarms = []; // newest first, at most MAX_ALARMS
 let panelsDirty = true;
+const flashing = new Set(); // components announced down on the live feed: their chips flash until they are back
+let refreshHealth = () => {};
 
 // --- stores ---
 
@@ -217,6 +221,70 @@ function renderCounts() {
   setText("kpi-alarms", alarms.length);
 }
 
+// --- system health ---
+
+function healthChip(chip) {
+  const item = el(
+    "li",
+    {class: "health-chip", dataset: {component: chip.name, status: chip.status}, title: chip.detail || null},
+    el("span", {class: "symbol", "aria-hidden": "true"}, chip.symbol),
+    el("span", {class: "label"}, chip.label),
+    el("b", {class: "state"}, chip.state),
+  );
+  item.classList.toggle("flash", flashing.has(chip.name));
+  return item;
+}
+
+function renderHealth(view) {
+  const panel = document.getElementById("health-panel");
+  panel.hidden = false;
+  panel.dataset.status = view.status;
+  panel.title = view.tooltip;
+  setText("health-summary", view.summary);
+  const chips = document.getElementById("health-chips");
+  if (view.status === UNREACHABLE) chips.replaceChildren(el("li", {class: "empty"}, healthStrings.unreachable));
+  else chips.replaceChildren(...view.chips.map(healthChip));
+  document.getElementById("health-figures").replaceChildren(
+    ...view.figures.map(({name, label, value}) => el("div", {dataset: {figure: name}}, el("dt", {}, label), el("dd", {}, value))),
+  );
+}
+
+/** A component that is down is one of the wall's alarms until it is back (an unreadable API changes nothing). */
+function raiseHealthAlarms(view) {
+  for (const chip of view.chips) {
+    const id = componentAlarmId(chip.name);
+    const known = alarms.find((alarm) => alarm.id === id);
+    if (chip.status !== "down") {
+      if (known) putAlarm({id, properties: {open: false}});
+    } else if (known) {
+      known.properties.message = componentAlarm(chip, known.properties.at, healthStrings).properties.message;
+    } else {
+      putAlarm(componentAlarm(chip, new Date().toISOString(), healthStrings));
+    }
+  }
+}
+
+function showHealth(view) {
+  for (const name of flashing) if (!view.down.some((chip) => chip.name === name)) flashing.delete(name);
+  renderHealth(view);
+  raiseHealthAlarms(view);
+  panelsDirty = true;
+}
+
+/** system.component_down / _up on the live feed: the alarm at once (dated by the event), then a fresh reading. */
+function onComponentEvent(type, {properties}) {
+  const name = properties.component;
+  if (type === SYSTEM_COMPONENT_DOWN) {
+    flashing.add(name);
+    const chip = {name, label: healthStrings[`component_${name}`] ?? properties.component_label, detail: ""};
+    if (!alarms.some((alarm) => alarm.id === componentAlarmId(name))) putAlarm(componentAlarm(chip, properties.at, healthStrings));
+  } else {
+    flashing.delete(name);
+    putAlarm({id: componentAlarmId(name), properties: {open: false}});
+  }
+  refreshHealth();
+}
+
 /**
  * Total response time at the 90th percentile per agency, from the KPI API (rows per agency and district):
  * the headline is the agency's worst district, marked against the agency's objective.
@@ -276,6 +344,7 @@ function paintLegend() {
 async function main() {
   paintLegend();
   startClock();
+  refreshHealth = watchHealth(healthStrings, showHealth); // the panel stays hidden for a user who may not read it
   const boardCells = buildBoard();
   const container = document.getElementById("map");
   let map;
@@ -337,7 +406,8 @@ async function main() {
         features.forEach(putVehicle);
         vehicleLayer.schedule();
       } else if (topic === "alarms") {
-        alarms = [];
+        // The AVL alarms the server holds open, and the system alarms this wall raised from the health reading.
+        alarms = alarms.filter((alarm) => alarm.properties.kind === "system");
         features.slice(0, MAX_ALARMS).reverse().forEach(putAlarm);
       }
       changed();
@@ -356,6 +426,8 @@ async function main() {
         vehicleLayer.schedule();
       } else if (type === ALARM_RAISED || type === ALARM_CLEARED) {
         putAlarm(data);
+      } else if (type === SYSTEM_COMPONENT_DOWN || type === SYSTEM_COMPONENT_UP) {
+        onComponentEvent(type, data);
       }
       changed();
     },
