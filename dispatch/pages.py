@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
 
+from core.api import HealthView
 from core.models import Organisation, Role
 
 from .models import Incident, Vehicle
@@ -41,6 +42,11 @@ def _labels() -> dict:
     }
 
 
+def _may_read_health(request) -> bool:
+    """Whether the page shows the system-health panel: only to those the health API answers (a GET there)."""
+    return all(permission().has_permission(request, None) for permission in HealthView.permission_classes)
+
+
 @role_page(*WALL_ROLES)
 def wall(request):
     context = {
@@ -49,10 +55,11 @@ def wall(request):
         "basemap_url": reverse("tile-style", args=["basemap-dark"]),
         "agencies": Organisation.Agency.values,
         "agency_choices": Organisation.Agency.choices,
+        "health_panel": _may_read_health(request),
     }
     return render(request, "dispatch/wall.html", context)
 
 
 @role_page(*CONSOLE_ROLES)
 def console(request):
-    return render(request, "dispatch/console.html", {"labels": _labels()})
+    return render(request, "dispatch/console.html", {"labels": _labels(), "health_panel": _may_read_health(request)})

@@ -613,7 +613,8 @@ async function main() {
   setupDuplicateDialog();
   setupDetailActions();
   renderList();
-  const refreshHealth = watchHealth($("health-strings").dataset, showHealth);
+  // The health dot is on the page for the roles the health API answers.
+  const refreshHealth = $("health-indicator") ? watchHealth($("health-strings").dataset, showHealth) : () => {};
   const [me] = await Promise.all([api("/api/core/me/"), loadTypes()]);
   // alarms: for the trouble alarm (system.component_*), which refreshes the health dot at once
   startLiveFeed(["incidents", "vehicles", "alarms"].filter((topic) => me.topics.includes(topic)), refreshHealth);

@@ -344,7 +344,7 @@ function paintLegend() {
 async function main() {
   paintLegend();
   startClock();
-  refreshHealth = watchHealth(healthStrings, showHealth); // the panel stays hidden for a user who may not read it
+  if (document.getElementById("health-panel")) refreshHealth = watchHealth(healthStrings, showHealth); // not for all roles
   const boardCells = buildBoard();
   const container = document.getElementById("map");
   let map;
