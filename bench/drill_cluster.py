@@ -14,9 +14,10 @@ Each drill runs its own load through HAProxy for --seconds, with the fault injec
   seq it got, as the wall does.
 Afterwards the database is compared with what was acknowledged, and each console's seqs with the event log.
 "Resume" is the longest stretch, after the fault, in which a load stream got no success (GPS ack, case 201,
-incident 201, console event): the time until service resumed. The killed processes are then started again
-(`cluster.sh revive`) and the cluster must be whole (sync standby streaming, Redis replica linked) before the
-next drill. Prints one table row per fault.
+incident 201, console event): the time until service resumed. Each host's supervisord restarts a killed process;
+a killed host (its supervisord too) is started again by `bin/cityops cluster revive`. The cluster must be whole
+again (sync standby streaming, Redis replica linked, both web nodes healthy; "whole s") before the next drill.
+Prints one table row per fault.
 """
 
 import argparse
@@ -40,7 +41,6 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER = ROOT / "var" / "cluster"
-RUN = CLUSTER / "run"
 WEB_PORT, JT808_PORT = 57000, 57808
 REST_PORTS = {"a": 57801, "b": 57802}
 REDIS_PORTS = {"a": 57631, "b": 57632}
@@ -65,10 +65,19 @@ sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
 
 
 def pid_of(name: str) -> int | None:
+    """The pid of program `name` ("web-a", "haproxy", …) from its host's supervisord."""
+    program, _, host = name.rpartition("-") if "-" in name else (name, "", "c")
+    answer = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "supervisorctl"), "-c", str(CLUSTER / host / "supervisord.conf"), "pid", program],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return int(answer) if answer.isdigit() and answer != "0" else None
+
+
+def supervisord_pid(host: str) -> int | None:
     try:
-        pid = int((RUN / f"{name}.pid").read_text())
-        os.kill(pid, 0)
-        return pid
+        return int((CLUSTER / host / "run" / "supervisord.pid").read_text())
     except (OSError, ValueError):
         return None
 
@@ -113,11 +122,10 @@ def kill(name: str, sig: int = signal.SIGKILL) -> None:
 
 
 def kill_database_node(node: str) -> None:
-    """The database "host" dies: Patroni and its PostgreSQL at once."""
-    postmaster = postmaster_pid(node)
-    kill(f"patroni-{node}")
-    if postmaster:
-        os.kill(postmaster, signal.SIGKILL)
+    """The database node dies: Patroni and its PostgreSQL at once."""
+    postmaster, patroni = postmaster_pid(node), pid_of(f"patroni-{node}")
+    for pid in filter(None, (patroni, postmaster)):
+        os.kill(pid, signal.SIGKILL)
 
 
 def inject(fault: str) -> tuple[str, callable]:
@@ -141,9 +149,11 @@ def inject(fault: str) -> tuple[str, callable]:
         return "web node b (SIGSTOP 20 s)", lambda: kill("web-b", signal.SIGCONT)
     if fault == "host":
         node = pg_primary_node()
+        programs = [pid_of(f"{name}-{node}") for name in ("redis", "sentinel", "etcd", "web", "ingest")]
+        os.kill(supervisord_pid(node), signal.SIGKILL)  # first, so that it restarts nothing
         kill_database_node(node)
-        for name in (f"redis-{node}", f"sentinel-{node}", f"etcd-{node}", f"web-{node}", f"ingest-{node}"):
-            kill(name)
+        for pid in filter(None, programs):
+            os.kill(pid, signal.SIGKILL)
         return f"host {node} (every process, kill -9; it held the PG primary)", lambda: None
     raise ValueError(fault)
 
@@ -170,7 +180,7 @@ def revive_and_wait(timeout: float = 120) -> float:
     started = time.monotonic()
     with (CLUSTER / "log" / "drill-revive.log").open("a") as log:
         subprocess.run(
-            [str(ROOT / "deploy" / "cluster" / "cluster.sh"), "revive"],
+            [str(ROOT / "bin" / "cityops"), "cluster", "revive"],
             check=True,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -186,7 +196,7 @@ def revive_and_wait(timeout: float = 120) -> float:
 # ------------------------------------------------------------------------------------------------ set-up
 
 
-def prepare(terminals: int) -> dict:
+def prepare(terminals: int, consoles: int) -> dict:
     import django
 
     django.setup()
@@ -204,12 +214,15 @@ def prepare(terminals: int) -> dict:
             jt808_phone=str(PHONE_BASE + n),
             defaults={"call_sign": f"DRILL-{n:04d}", "kind": "fire_engine", "agency": agency},
         )
-    user, _ = User.objects.get_or_create(username="drill-console", defaults={"is_superuser": True})
-    client = Client()
-    client.force_login(user)
+    cookies = []
+    for n in range(consoles):  # one account per console, as on a real floor (connections per user are capped)
+        user, _ = User.objects.get_or_create(username=f"drill-console-{n:03d}", defaults={"is_superuser": True})
+        client = Client()
+        client.force_login(user)
+        cookies.append(client.cookies["sessionid"].value)
     points = [(p.x, p.y) for p in Address.objects.order_by("?").values_list("geom", flat=True)[:500]]
     incident_type = IncidentType.objects.filter(active=True).values_list("code", flat=True).first()
-    return {"cookie": client.cookies["sessionid"].value, "points": points, "incident_type": incident_type}
+    return {"cookies": cookies, "points": points, "incident_type": incident_type}
 
 
 # ------------------------------------------------------------------------------------------------ load
@@ -234,6 +247,7 @@ class Terminal:
         self.phone, self.n, self.interval, self.window, self.base = str(PHONE_BASE + n), n, interval, window, base
         self.acked, self.timeline = acked, timeline
         self.serial = self.frame_no = 0
+        self.auth_code: str | None = None
         self.pending: dict[int, object] = {}  # frame number -> location, not yet acknowledged
         self.in_flight: dict[int, int] = {}  # serial -> frame number, on this connection
 
@@ -278,9 +292,10 @@ class Terminal:
                     self.acked.append((self.phone, self.pending.pop(number).time.isoformat()))
                     self.timeline.append(time.monotonic())
 
-        send(jt808.Register(44, 300, "DRILL", "D1", f"{self.n:07d}", 1, ""))
-        code = (await receive()).body.auth_code
-        send(jt808.Authenticate(code))
+        if self.auth_code is None:  # registered once; a reconnecting terminal only authenticates
+            send(jt808.Register(44, 300, "DRILL", "D1", f"{self.n:07d}", 1, ""))
+            self.auth_code = (await receive()).body.auth_code
+        send(jt808.Authenticate(self.auth_code))
         await receive()
         for number, body in list(self.pending.items()):  # resend what was never acknowledged
             self.in_flight[send(body)] = number
@@ -458,11 +473,11 @@ async def console(cookie: str, until: float, record: dict) -> None:
             await asyncio.sleep(0.5)
 
 
-def console_process(cookie: str, consoles: int, until: float, out) -> None:
-    records = [{"seqs": [], "times": [], "resets": 0, "reconnects": 0} for _ in range(consoles)]
+def console_process(cookies: list[str], until: float, out) -> None:
+    records = [{"seqs": [], "times": [], "resets": 0, "reconnects": 0} for _ in cookies]
 
     async def run():
-        await asyncio.gather(*(console(cookie, until, record) for record in records))
+        await asyncio.gather(*(console(cookie, until, record) for cookie, record in zip(cookies, records, strict=True)))
 
     asyncio.run(run())
     out.put(("consoles", records))
@@ -531,7 +546,7 @@ def drill(fault: str, index: int, args, setup: dict) -> dict:
     processes = [
         ctx.Process(target=gps_process, args=(args.terminals, args.rate, args.window, base, until, out)),
         ctx.Process(target=http_process, args=(setup["points"], setup["incident_type"], 5, 2, until, out)),
-        ctx.Process(target=console_process, args=(setup["cookie"], args.consoles, until, out)),
+        ctx.Process(target=console_process, args=(setup["cookies"], until, out)),
     ]
     for process in processes:
         process.start()
@@ -595,7 +610,7 @@ def main() -> int:
     args = parser.parse_args()
     if not cluster_whole():
         revive_and_wait()
-    setup = prepare(args.terminals)
+    setup = prepare(args.terminals, args.consoles)
     rows = []
     for index, fault in enumerate(args.faults):
         print(f"drill {fault} ...", flush=True)

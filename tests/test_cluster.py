@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CLUSTER = ROOT / "deploy" / "cluster" / "cluster.sh"
+CLUSTER = [str(ROOT / "bin" / "cityops"), "cluster"]
 
 pytestmark = [
     pytest.mark.skipif(not shutil.which("patroni"), reason="the cluster's Debian packages (bin/cityops) are missing"),
@@ -22,15 +22,16 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def cluster():
     """The cluster on its loopback ports; one that was already running is used and left running."""
-    was_running = "haproxy: running" in subprocess.run([CLUSTER, "status"], capture_output=True, text=True).stdout
+    status = subprocess.run([*CLUSTER, "status"], capture_output=True, text=True).stdout.splitlines()
+    was_running = any("haproxy" in line and "RUNNING" in line for line in status)
     # Output to a file, not a pipe: the daemons it starts must not hold the test's pipe open.
     with tempfile.TemporaryFile("w+") as output:
-        started = subprocess.run([CLUSTER, "start"], stdout=output, stderr=subprocess.STDOUT, timeout=400)
+        started = subprocess.run([*CLUSTER, "start"], stdout=output, stderr=subprocess.STDOUT, timeout=400)
         output.seek(0)
         assert started.returncode == 0, output.read()[-3000:]
     yield
     if not was_running:
-        subprocess.run([CLUSTER, "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=200)
+        subprocess.run([*CLUSTER, "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=200)
 
 
 def run_bench(*args: str) -> subprocess.CompletedProcess:

@@ -3,8 +3,9 @@
 # (README "Replicated deployment"). Called as `bin/cityops cluster start|stop|status|revive|backup|destroy`.
 #   host a, host b  each: etcd, Patroni (+ its PostgreSQL), Redis, Sentinel, a web node, a JT/T 808 ingest node
 #   host c          the witness and the front: etcd, Sentinel, HAProxy
-# Everything lives under var/cluster/ (git-ignored). The processes daemonize themselves; `revive` starts
-# whichever is not running (the drills use it to bring a killed "host" back).
+# Everything lives under var/cluster/ (git-ignored). Each "host" runs its processes under its own supervisord
+# (the configuration pieces of bin/cityops, which exports them), which restarts a process that dies; `revive`
+# starts a host whose supervisord is gone (the drills use it to bring a killed "host" back).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -38,7 +39,7 @@ PSQL=(/usr/lib/postgresql/15/bin/psql -h 127.0.0.1 -p "$HAPROXY_PG_PORT" -U city
 log() { printf '\033[1;34m[cluster]\033[0m %s\n' "$*"; }
 die() { printf '\033[1;31m[cluster] %s\033[0m\n' "$*" >&2; exit 1; }
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+HOSTS=(a b c)
 wait_for() { # seconds, then a command that succeeds when ready
   local deadline=$((SECONDS + $1)); shift
   until "$@" >/dev/null 2>&1; do [ $SECONDS -lt $deadline ] || return 1; sleep 0.3; done
@@ -50,7 +51,7 @@ render() { # template, output, extra VAR=value...
 }
 
 render_configs() {
-  mkdir -p "$RUN" "$LOG" "$CONF" "$CLUSTER/shared" "$CLUSTER/backup" "$CLUSTER"/{a,b,c}/{run,redis}
+  mkdir -p "$RUN" "$LOG" "$CONF" "$CLUSTER/shared" "$CLUSTER/backup" "$CLUSTER"/{a,b,c}/{run,log,redis}
   for node in a b c; do
     render etcd.yml "$CONF/etcd-$node.yml" NODE=$node ETCD_CLIENT_PORT="${ETCD_CLIENT[$node]}" \
       ETCD_PEER_PORT="${ETCD_PEER[$node]}"
@@ -71,21 +72,32 @@ render_configs() {
   chmod 700 "$CLUSTER"/{a,b}
 }
 
-spawn() { # name, command...: a background process whose pid is kept in run/<name>.pid
-  local name="$1"; shift
-  alive "$name" && return
-  nohup "$@" </dev/null >>"$LOG/$name.log" 2>&1 &
-  echo $! >"$RUN/$name.pid"
-}
+supervisorctl() { local host="$1"; shift; .venv/bin/supervisorctl -c "$CLUSTER/$host/supervisord.conf" "$@"; }
+supervisord_running() { [ -f "$CLUSTER/$1/run/supervisord.pid" ] && kill -0 "$(cat "$CLUSTER/$1/run/supervisord.pid")" 2>/dev/null; }
 
-start_etcd() { spawn "etcd-$1" etcd --config-file "$CONF/etcd-$1.yml"; }
-
-start_patroni() {
-  alive "patroni-$1" && return
-  # Patroni is Debian's (system Python): keep the project's PYTHONPATH out of it. It runs as postgres.
-  as_postgres env -u PYTHONPATH sh -c 'echo $$ > "$1"; exec patroni "$2"' _ \
-    "$RUN/patroni-$1.pid" "$CONF/patroni-$1.yml" </dev/null >>"$LOG/patroni-$1.log" 2>&1 &
-  wait_for 5 test -s "$RUN/patroni-$1.pid"
+# One host's supervisord: its programs, restarted at once when they die. The web and ingest nodes inherit
+# DATABASE_URL/REDIS_URL (HAProxy) from this script's environment.
+host_supervisor_conf() {
+  local host="$1" user=()
+  if [ "$(id -u)" = 0 ]; then user=(user=postgres); fi
+  supervisor_daemon "$CLUSTER/$host"
+  supervisor_program program etcd "etcd --config-file $CONF/etcd-$host.yml" "stdout_logfile=$LOG/etcd-$host.log"
+  supervisor_program program sentinel "redis-sentinel $CONF/sentinel-$host.conf --daemonize no" \
+    "stdout_logfile=$LOG/sentinel-$host.log"
+  if [ "$host" = c ]; then
+    supervisor_program program haproxy "haproxy -db -f $CONF/haproxy.cfg" "stdout_logfile=$LOG/haproxy.log"
+    return
+  fi
+  # Patroni is Debian's (system Python): the project's PYTHONPATH is kept out of it. It runs as postgres.
+  supervisor_program program patroni "patroni $CONF/patroni-$host.yml" "${user[@]}" 'environment=PYTHONPATH=""' \
+    "stdout_logfile=$LOG/patroni-$host.log"
+  supervisor_program program redis "$TEMPLATES/cluster.sh redis-server $host" "stdout_logfile=$LOG/redis-$host.log"
+  # No per-message deflate, as bin/cityops start runs the web.
+  supervisor_program program web "$ROOT/.venv/bin/uvicorn cityops.asgi:application --host 127.0.0.1 \
+--port ${WEB[$host]} --ws websockets --ws-per-message-deflate false" 'environment=CITYOPS_DB_POOL="1"' \
+    "stdout_logfile=$LOG/web-$host.log"
+  supervisor_program program ingest "$ROOT/.venv/bin/python manage.py run_gps_ingest --host 127.0.0.1 \
+--port ${INGEST[$host]}" "stdout_logfile=$LOG/ingest-$host.log"
 }
 
 sentinel_master_port() { # the Redis master the sentinels agree on, if any answers
@@ -96,45 +108,26 @@ sentinel_master_port() { # the Redis master the sentinels agree on, if any answe
   return 1
 }
 
-start_redis() {
-  alive "redis-$1" && return
-  # A node coming back while the other is master rejoins as its replica at once instead of as a second
-  # master until Sentinel notices (Sentinel still made the choice: this only reads it).
+# Redis of a host, in the foreground for supervisord. A node coming back while the other is master starts as its
+# replica at once instead of as a second master until Sentinel notices (Sentinel made the choice: this reads it).
+redis_server() {
   local master extra=()
   master="$(sentinel_master_port || true)"
   if [ -n "$master" ] && [ "$master" != "${REDIS[$1]}" ]; then extra=(--replicaof 127.0.0.1 "$master"); fi
-  redis-server "$CONF/redis-$1.conf" "${extra[@]}"
+  exec redis-server "$CONF/redis-$1.conf" --daemonize no "${extra[@]}"
 }
 
-start_sentinel() { alive "sentinel-$1" || redis-sentinel "$CONF/sentinel-$1.conf"; }
-
-start_haproxy() { alive haproxy || haproxy -f "$CONF/haproxy.cfg" -D; }
-
-start_web() {
-  CITYOPS_DB_POOL=1 spawn "web-$1" .venv/bin/uvicorn cityops.asgi:application --host 127.0.0.1 --port "${WEB[$1]}" \
-    --ws websockets --ws-per-message-deflate false
-}
-
-start_ingest() {
-  spawn "ingest-$1" .venv/bin/python manage.py run_gps_ingest --host 127.0.0.1 --port "${INGEST[$1]}"
-}
-
-start_infrastructure() {
-  for node in a b c; do start_etcd $node; done
-  wait_for 30 etcdctl --endpoints="$ETCD_HOSTS" endpoint health || die "etcd did not come up; see var/cluster/log"
-  for node in a b; do start_patroni $node; start_redis $node; done
-  for node in a b c; do start_sentinel $node; done
-  start_haproxy
-}
-
-start_app_nodes() {
-  for node in a b; do start_web $node; start_ingest $node; done
-}
-
-# Starts whichever process of the cluster is not running (a killed "host" comes back).
+# Starts the supervisord of every host that has none running, and whatever program of a running one is stopped.
 revive() {
-  start_infrastructure
-  start_app_nodes
+  declare -F supervisor_program >/dev/null || die "run it as bin/cityops cluster …"
+  for host in "${HOSTS[@]}"; do
+    host_supervisor_conf "$host" >"$CLUSTER/$host/supervisord.conf"
+    if supervisord_running "$host"; then
+      supervisorctl "$host" start all >/dev/null || true
+    else
+      .venv/bin/supervisord -c "$CLUSTER/$host/supervisord.conf"
+    fi
+  done
 }
 
 primary_reachable() { "${PSQL[@]}" -d postgres -c "SELECT NOT pg_is_in_recovery()" | grep -q t; }
@@ -142,8 +135,8 @@ primary_reachable() { "${PSQL[@]}" -d postgres -c "SELECT NOT pg_is_in_recovery(
 start() {
   command -v patroni >/dev/null || die "Debian packages missing: run through bin/cityops cluster start"
   render_configs
-  log "starting etcd ×3, Patroni ×2, Redis ×2, Sentinel ×3, HAProxy"
-  start_infrastructure
+  log "starting hosts a, b (etcd, Patroni, Redis, Sentinel, web, ingest) and c (etcd, Sentinel, HAProxy)"
+  revive
   wait_for 90 primary_reachable || die "no PostgreSQL primary behind HAProxy; see var/cluster/log/patroni-*.log"
   if [ -z "$("${PSQL[@]}" -d postgres -c "SELECT 1 FROM pg_database WHERE datname='cityops'")" ]; then
     "${PSQL[@]}" -d postgres -c "CREATE DATABASE cityops"
@@ -156,8 +149,6 @@ start() {
   wait_for 30 redis-cli -p "$HAPROXY_REDIS_PORT" ping || die "no Redis master behind HAProxy"
   .venv/bin/python manage.py migrate --noinput -v 0
   .venv/bin/python manage.py load_demo_city --scale "${CITYOPS_DEMO_SCALE:-small}" --if-empty
-  log "starting web ×2 and JT/T 808 ingest ×2"
-  start_app_nodes
   wait_for 60 curl -fs "http://127.0.0.1:$HAPROXY_WEB_PORT/healthz" || die "web nodes did not come up"
   log "cluster running"
   cat <<MSG
@@ -175,27 +166,20 @@ backup() { # a base backup (full the first time, then incremental) of the curren
   as_postgres pgbackrest --config="$CLUSTER/pgbackrest.conf" --stanza=cityops --type="${1:-incr}" backup
 }
 
-stop_pid() { # name: TERM, then KILL after 20 s
-  alive "$1" || { rm -f "$RUN/$1.pid"; return 0; }
-  local pid; pid="$(cat "$RUN/$1.pid")"
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$RUN/$1.pid"
-}
-
 stop() {
-  for name in web-a web-b ingest-a ingest-b haproxy sentinel-a sentinel-b sentinel-c redis-a redis-b \
-    patroni-a patroni-b etcd-a etcd-b etcd-c; do
-    stop_pid "$name"
+  for host in a b c; do
+    if supervisord_running "$host"; then
+      local pid; pid="$(cat "$CLUSTER/$host/run/supervisord.pid")"
+      kill "$pid"
+      for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    fi
   done
   log "cluster stopped (data kept in var/cluster; \`bin/cityops cluster destroy\` removes it)"
 }
 
 status() {
-  for name in etcd-a etcd-b etcd-c patroni-a patroni-b redis-a redis-b sentinel-a sentinel-b sentinel-c \
-    haproxy web-a web-b ingest-a ingest-b; do
-    if alive "$name"; then echo "$name: running"; else echo "$name: stopped"; fi
+  for host in a b c; do
+    if supervisord_running "$host"; then { supervisorctl "$host" status || true; } | sed "s/^/$host: /"; else echo "$host: down"; fi
   done
   echo "redis master (sentinel): 127.0.0.1:$(sentinel_master_port || echo '?')"
   env -u PYTHONPATH patronictl -c "$CONF/patroni-a.yml" list 2>/dev/null || true
@@ -205,7 +189,8 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  revive) revive ;;
+  revive) render_configs; revive ;;
+  redis-server) redis_server "$2" ;;
   backup) shift; backup "$@" ;;
   destroy) stop; rm -rf "$CLUSTER"; log "removed var/cluster" ;;
   *) echo "usage: bin/cityops cluster start|stop|status|revive|backup [full|diff|incr]|destroy" >&2; exit 2 ;;
