@@ -75,6 +75,23 @@ def test_a_component_down_event_refreshes_the_panel_at_once_and_flashes_the_chip
     assert page.errors == []
 
 
+def test_the_panel_says_when_the_health_api_does_not_answer_and_recovers_by_itself(page, demo_city, asgi_server):
+    # The server "away" for this one URL: the browser's connection to it fails, as with a stopped web node.
+    page.route(f"**{HEALTH}", lambda route: route.abort("connectionrefused"))
+    open_wall(page, asgi_server)
+    panel = page.locator("#health-panel")
+    expect(panel).to_have_attribute("data-status", "unreachable", timeout=15_000)
+    expect(page.locator("#health-summary")).to_have_text("状态不可读")
+    expect(page.locator("#health-chips")).to_have_text("服务器无响应：系统状态未知")
+    # Quietly: no error message on screen and no uncaught error, only the browser's own line for the failed request.
+    assert page.locator("[role=alert]:visible").count() == 0
+    assert all("ERR_CONNECTION_REFUSED" in error for error in page.errors), page.errors
+
+    page.unroute(f"**{HEALTH}")
+    expect(panel).to_have_attribute("data-status", health(page, asgi_server)["status"], timeout=15_000)  # next poll
+    expect(page.locator(".health-chip")).to_have_count(4)
+
+
 def test_the_dispatch_console_shows_the_summary_with_the_components_in_its_tooltip(page, demo_city, asgi_server):
     sign_in(page, asgi_server, "operator", "/dispatch/")
     indicator = page.locator("#health-indicator")
