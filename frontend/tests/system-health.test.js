@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import {test} from "node:test";
 
-import {componentAlarm, componentAlarmId, healthView, readHealth} from "../static/frontend/dispatch/system-health.js";
+import {HEALTH_POLL_MS, componentAlarm, componentAlarmId, healthView, readHealth, watchHealth} from "../static/frontend/dispatch/system-health.js";
 
 const strings = {
   component_database: "数据库",
@@ -117,4 +117,28 @@ test("readHealth: the reading, null when the server fails or is away, undefined 
   assert.equal(await readHealth(), null);
   assert.equal(await readHealth(), null);
   assert.equal(await readHealth(), undefined);
+});
+
+const answer = (status, body) => new Response(JSON.stringify(body), {status, headers: {"Content-Type": "application/json"}});
+const settle = () => new Promise((done) => setImmediate(done));
+
+test("watchHealth: a late answer to an older question is dropped; it polls, and stops when refused", async (t) => {
+  t.mock.timers.enable({apis: ["setTimeout"]});
+  const asked = [];
+  t.mock.method(globalThis, "fetch", () => new Promise((resolve) => asked.push(resolve)));
+  const shown = [];
+  const refresh = watchHealth(strings, (view) => shown.push(view.summary));
+  refresh(); // a system.component_* event while the first reading is on its way
+  asked[1](answer(200, reading({status: "up"})));
+  await settle();
+  asked[0](answer(200, reading({status: "down"})));
+  await settle();
+  assert.deepEqual(shown, ["系统正常"]);
+
+  t.mock.timers.tick(HEALTH_POLL_MS);
+  assert.equal(asked.length, 3);
+  asked[2](answer(403, {detail: "forbidden"}));
+  await settle();
+  t.mock.timers.tick(3 * HEALTH_POLL_MS);
+  assert.deepEqual([asked.length, shown], [3, ["系统正常"]]);
 });
