@@ -209,11 +209,13 @@ def prepare(terminals: int, consoles: int) -> dict:
     agency, _ = Organisation.objects.get_or_create(
         code="DRILL-119", defaults={"name": "drill fire", "kind": "agency", "agency": "119"}
     )
+    auth_codes = []  # what a terminal keeps from its registration (a code is given once)
     for n in range(terminals):
-        Vehicle.objects.get_or_create(
+        unit, _ = Vehicle.objects.get_or_create(
             jt808_phone=str(PHONE_BASE + n),
             defaults={"call_sign": f"DRILL-{n:04d}", "kind": "fire_engine", "agency": agency},
         )
+        auth_codes.append(unit.jt808_auth_code or None)
     cookies = []
     for n in range(consoles):  # one account per console, as on a real floor (connections per user are capped)
         user, _ = User.objects.get_or_create(username=f"drill-console-{n:03d}", defaults={"is_superuser": True})
@@ -222,7 +224,7 @@ def prepare(terminals: int, consoles: int) -> dict:
         cookies.append(client.cookies["sessionid"].value)
     points = [(p.x, p.y) for p in Address.objects.order_by("?").values_list("geom", flat=True)[:500]]
     incident_type = IncidentType.objects.filter(active=True).values_list("code", flat=True).first()
-    return {"cookies": cookies, "points": points, "incident_type": incident_type}
+    return {"auth_codes": auth_codes, "cookies": cookies, "points": points, "incident_type": incident_type}
 
 
 # ------------------------------------------------------------------------------------------------ load
@@ -243,11 +245,11 @@ class Terminal:
     """One JT/T 808 terminal reporting every `interval` seconds through HAProxy; on a dropped connection it
     reconnects, authenticates again and resends every frame not yet acknowledged."""
 
-    def __init__(self, n: int, interval: float, window: int, base: datetime, acked: list, timeline: list):
+    def __init__(self, n: int, code: str | None, interval: float, window: int, base: datetime, acked, timeline):
         self.phone, self.n, self.interval, self.window, self.base = str(PHONE_BASE + n), n, interval, window, base
         self.acked, self.timeline = acked, timeline
         self.serial = self.frame_no = 0
-        self.auth_code: str | None = None
+        self.auth_code = code
         self.pending: dict[int, object] = {}  # frame number -> location, not yet acknowledged
         self.in_flight: dict[int, int] = {}  # serial -> frame number, on this connection
 
@@ -328,13 +330,13 @@ class Terminal:
             await asyncio.sleep(0.1)
 
 
-def gps_process(terminals: int, rate: float, window: int, base: str, until: float, out) -> None:
+def gps_process(codes: list, rate: float, window: int, base: str, until: float, out) -> None:
     acked, timeline = [], []
-    interval, start = terminals / rate, datetime.fromisoformat(base)
+    interval, start = len(codes) / rate, datetime.fromisoformat(base)
 
     async def run():
         await asyncio.gather(
-            *(Terminal(n, interval, window, start, acked, timeline).run(until) for n in range(terminals))
+            *(Terminal(n, code, interval, window, start, acked, timeline).run(until) for n, code in enumerate(codes))
         )
 
     asyncio.run(run())
@@ -544,7 +546,7 @@ def drill(fault: str, index: int, args, setup: dict) -> dict:
     until = started + args.seconds
     base = (datetime.now(UTC) - timedelta(hours=1 + index)).replace(microsecond=0).isoformat()
     processes = [
-        ctx.Process(target=gps_process, args=(args.terminals, args.rate, args.window, base, until, out)),
+        ctx.Process(target=gps_process, args=(setup["auth_codes"], args.rate, args.window, base, until, out)),
         ctx.Process(target=http_process, args=(setup["points"], setup["incident_type"], 5, 2, until, out)),
         ctx.Process(target=console_process, args=(setup["cookies"], until, out)),
     ]
