@@ -22,6 +22,7 @@ Prints one table row per fault.
 
 import argparse
 import asyncio
+import contextlib
 import http.client
 import itertools
 import json
@@ -123,9 +124,9 @@ def kill(name: str, sig: int = signal.SIGKILL) -> None:
 
 def kill_database_node(node: str) -> None:
     """The database node dies: Patroni and its PostgreSQL at once."""
-    postmaster, patroni = postmaster_pid(node), pid_of(f"patroni-{node}")
-    for pid in filter(None, (patroni, postmaster)):
-        os.kill(pid, signal.SIGKILL)
+    for pid in filter(None, (postmaster_pid(node), pid_of(f"patroni-{node}"))):
+        with contextlib.suppress(ProcessLookupError):  # a pid file may outlive its process
+            os.kill(pid, signal.SIGKILL)
 
 
 def inject(fault: str) -> tuple[str, callable]:
@@ -149,11 +150,12 @@ def inject(fault: str) -> tuple[str, callable]:
         return "web node b (SIGSTOP 20 s)", lambda: kill("web-b", signal.SIGCONT)
     if fault == "host":
         node = pg_primary_node()
-        programs = [pid_of(f"{name}-{node}") for name in ("redis", "sentinel", "etcd", "web", "ingest")]
+        programs = ("patroni", "redis", "sentinel", "etcd", "web", "ingest")
+        pids = [postmaster_pid(node), *(pid_of(f"{name}-{node}") for name in programs)]  # while it can answer
         os.kill(supervisord_pid(node), signal.SIGKILL)  # first, so that it restarts nothing
-        kill_database_node(node)
-        for pid in filter(None, programs):
-            os.kill(pid, signal.SIGKILL)
+        for pid in filter(None, pids):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         return f"host {node} (every process, kill -9; it held the PG primary)", lambda: None
     raise ValueError(fault)
 
