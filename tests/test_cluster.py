@@ -63,7 +63,6 @@ def test_primary_failover_loses_nothing_acknowledged(primary_failover):
     assert (row["fixes lost/dup"], row["cases"], row["incidents"]) == ("0/0", "0/0", "0/0"), row["line"]
 
 
-@pytest.mark.xfail(reason="issue 16 item 2: consoles miss the events after a failover (bench/drill_cluster.py)")
 def test_primary_failover_consoles_get_every_event_once_in_order(primary_failover):
     ok, total = primary_failover["consoles ok"].split("/")
     assert ok == total, primary_failover["line"]
