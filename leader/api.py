@@ -90,7 +90,7 @@ class TrendView(LeaderView):
 
 
 def _situation_incident(request, incident_id: int):
-    incident = selectors.situation_incident(area_for(request.user, None), incident_id)
+    incident = selectors.situation_incident(request.user, incident_id)
     if incident is None:  # elsewhere or nowhere: the same answer, so nothing leaks
         raise Http404("no such incident in your jurisdiction")
     return incident

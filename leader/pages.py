@@ -56,7 +56,7 @@ def dashboard(request):
 @login_required
 def situation(request, incident_id: int):
     _leader(request)
-    incident = selectors.situation_incident(jurisdiction(request.user), incident_id)
+    incident = selectors.situation_incident(request.user, incident_id)
     if incident is None:
         raise Http404("no such incident in your jurisdiction")
     return render(

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.models import AdminArea
+from core.realtime import Viewer
 from core.selectors import in_area
 from dispatch import selectors as dispatch_selectors
 from dispatch.features import assignment_json, incident_feature
@@ -202,9 +203,10 @@ def trend(indicator: str, area: AdminArea | None, end: datetime) -> dict:
 # --- the situation map of one incident --------------------------------------------------------------
 
 
-def situation_incident(area: AdminArea | None, incident_id: int) -> Incident | None:
-    """The incident if it lies in the leader's area (None hides whether it exists elsewhere)."""
-    return dispatch_selectors.incidents_for(dispatch_selectors.CITY_WIDE).filter(in_area(area), pk=incident_id).first()
+def situation_incident(user, incident_id: int) -> Incident | None:
+    """The incident if the user may see it — the incidents' one rule (a city government every incident, a district
+    government those in its district: Organisation.oversees); None hides whether it exists elsewhere."""
+    return dispatch_selectors.visible_incident(Viewer.for_user(user), incident_id)
 
 
 def annotation_feature(annotation: Annotation) -> dict:

@@ -24,7 +24,11 @@ ROLES = [
     # A city-management call taker: the call-taker role in a centre that commands cases, not incidents.
     "gridclerk",
     "inspector",
+    "patrol001",  # a second inspector, other grids
     "depthandler",
+    "waterhandler",  # a second department
+    # A leader in the city-management centre (approves postponements): commands cases, not incidents.
+    "shiftleader",
     "planner",
     "admin",
 ]
