@@ -13,6 +13,7 @@ from django.conf import settings
 from . import health, realtime, selectors
 from .realtime import EVENT_GROUP, LIVE_ONLY_TOPICS, VEHICLE_GROUP, Viewer, bbox_intersects
 from .resilience import Outage
+from .ws_guard import TRY_AGAIN_LATER
 
 log = logging.getLogger(__name__)
 SNAPSHOT_PAGE = 500  # features per snapshot message (~400 KB of cases)
@@ -131,7 +132,17 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"no handler for message type {message['type']}")
-        await handler(message)
+        try:
+            await handler(message)
+        except Exception:
+            if message["type"] in ("websocket.connect", "websocket.disconnect"):
+                raise  # set-up: core.ws_guard answers 1013; tear-down: nothing left to tell
+            # PostgreSQL or Redis failed while serving this console (a replay, a catch-up): close with "try again
+            # later" — the console reconnects with `since` and gets what it missed — instead of dying silently,
+            # which would skip disconnect() and its bookkeeping.
+            log.warning("console of user %s failed on %s; closed with 1013", self.counted, message["type"],
+                        exc_info=True)  # fmt: skip
+            await self.close(code=TRY_AGAIN_LATER)
 
     async def connect(self):
         user = self.scope.get("user")

@@ -124,3 +124,24 @@ async def test_a_console_whose_set_up_fails_is_told_to_try_again_later(demo_city
         communicator, connected = await connect("operator")
         assert connected
         assert await communicator.receive_output(timeout=10) == {"type": "websocket.close", "code": 1013}
+
+
+async def test_a_console_whose_replay_fails_is_closed_with_1013_and_not_counted_any_more(demo_city, monkeypatch):
+    """The database failing under a connected console (here: its replay) closes it with "try again later" —
+    the console reconnects with `since` — and its slot in the per-user cap is given back."""
+    from django.db import OperationalError
+
+    from core import consumers, selectors
+    from tests.ops_socket import connect
+
+    def database_gone(*args, **kwargs):
+        raise OperationalError("terminating connection due to administrator command")
+
+    communicator, connected = await connect("operator")
+    assert connected
+    user_id = next(iter(consumers.OpsConsumer._open))
+    monkeypatch.setattr(selectors, "events_after", database_gone)
+    await communicator.send_json_to({"op": "subscribe", "topics": ["incidents"], "since": 0})
+    assert await communicator.receive_output(timeout=10) == {"type": "websocket.close", "code": 1013}
+    await communicator.disconnect()
+    assert user_id not in consumers.OpsConsumer._open
