@@ -12,6 +12,7 @@ connections, and repeated failed authentications cut it off for a while (``devic
 import asyncio
 import contextlib
 import hmac
+import ipaddress
 import logging
 import time
 from collections import Counter
@@ -164,12 +165,13 @@ def _ingest(fixes: list[tracks.Fix], publish: Callable[[tracks.WriteResult], Non
 class Connection:
     """One terminal's TCP session: what it proved (authenticated phone → unit) and its ordered replies."""
 
-    def __init__(self, server: "IngestServer", reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+    def __init__(self, server: "IngestServer", reader: asyncio.StreamReader, writer: asyncio.StreamWriter, source: str):
         self.server = server
         self.reader = reader
         self.writer = writer
-        self.peer = writer.get_extra_info("peername")
-        self.source = _source(writer)
+        peer = writer.get_extra_info("peername")
+        self.peer = peer if source == _peer_address(writer) else f"{source} (via {peer[0]})"  # for the log
+        self.source = source
         self.serial = 0
         self.phone: str | None = None  # set by a successful 0x0102
         self.vehicle_id: int | None = None
@@ -358,9 +360,49 @@ def _registration(phone: str, plate: str) -> tuple[RegisterResult, str]:
     return (RegisterResult.SUCCESS, code) if code else (RegisterResult.TERMINAL_ALREADY_REGISTERED, "")
 
 
-def _source(writer: asyncio.StreamWriter) -> str:
-    """The peer's address: what the per-address limits count."""
+PROXY_LINE_MAX = 107  # the longest PROXY protocol v1 line, CRLF included
+
+
+def _peer_address(writer: asyncio.StreamWriter) -> str:
     return (writer.get_extra_info("peername") or ("",))[0]
+
+
+def parse_proxy_line(line: bytes) -> str | None:
+    """The client address in a PROXY protocol v1 line (``PROXY TCP4 src dst sport dport``; ``PROXY UNKNOWN``: "");
+    None when the line is not one."""
+    parts = line.rstrip(b"\r\n").split(b" ")
+    if parts[:2] == [b"PROXY", b"UNKNOWN"]:
+        return ""
+    if len(parts) != 6 or parts[0] != b"PROXY" or parts[1] not in (b"TCP4", b"TCP6"):
+        return None
+    try:
+        address = ipaddress.ip_address(parts[2].decode("ascii"))
+        ports = [int(p) for p in parts[4:]]
+    except ValueError:
+        return None
+    if (address.version == 4) != (parts[1] == b"TCP4") or not all(0 <= p <= 65535 for p in ports):
+        return None
+    return str(address)
+
+
+async def _source(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> str | None:
+    """The terminal's address — what the per-address limits count: the peer's, or, behind a trusted load balancer,
+    the one its PROXY line names (None: a trusted peer that sent no valid line, e.g. its health check)."""
+    peer = _peer_address(writer)
+    if peer not in settings.CITYOPS_JT808_TRUSTED_PROXIES:
+        return peer
+    try:
+        async with asyncio.timeout(settings.CITYOPS_JT808_IDLE_SECONDS):
+            start = await reader.readexactly(len(b"PROXY "))
+            if start != b"PROXY ":
+                return None  # a frame straight from the balancer's address: not announced, not served
+            line = start + await reader.readuntil(b"\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
+        return None
+    if len(line) > PROXY_LINE_MAX:
+        return None
+    address = parse_proxy_line(line)
+    return None if address is None else address or peer
 
 
 class IngestServer:
@@ -402,13 +444,17 @@ class IngestServer:
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         self._connections[task] = writer
-        source = _source(writer)
+        source = await _source(reader, writer)
+        if source is None:  # a trusted load balancer's health check, or a line that is not PROXY protocol
+            self._connections.pop(task, None)
+            writer.close()
+            return
         self._per_source[source] += 1
         try:
             if await self._admitted(source):
-                await Connection(self, reader, writer).serve()
+                await Connection(self, reader, writer, source).serve()
         except Exception:  # one broken session must never take the server or other terminals down
-            log.exception("connection from %s failed", writer.get_extra_info("peername"))
+            log.exception("connection from %s failed", source)
         finally:
             writer.close()
             self._connections.pop(task, None)

@@ -97,7 +97,7 @@ host_supervisor_conf() {
 --port ${WEB[$host]} --ws websockets --ws-per-message-deflate false" 'environment=CITYOPS_DB_POOL="1"' \
     "stdout_logfile=$LOG/web-$host.log"
   supervisor_program program ingest "$ROOT/.venv/bin/python manage.py run_gps_ingest --host 127.0.0.1 \
---port ${INGEST[$host]}" "stdout_logfile=$LOG/ingest-$host.log"
+--port ${INGEST[$host]}" 'environment=CITYOPS_JT808_TRUSTED_PROXIES="127.0.0.1"' "stdout_logfile=$LOG/ingest-$host.log"
 }
 
 sentinel_master_port() { # the Redis master the sentinels agree on, if any answers

@@ -277,6 +277,9 @@ CITYOPS_JT808_AUTH_BACKOFF_MINUTES = int(os.environ.get("CITYOPS_JT808_AUTH_BACK
 # Concurrent JT/T 808 connections from one address per ingest process: room for a depot's or a carrier NAT's few
 # hundred terminals, and one address cannot hold the process's file descriptors (1024 by default) alone.
 CITYOPS_JT808_CONNECTIONS_PER_ADDRESS = int(os.environ.get("CITYOPS_JT808_CONNECTIONS_PER_ADDRESS", "500"))
+# Load balancers in front of the JT/T 808 ingest (HAProxy `send-proxy`): a connection from one of these addresses
+# starts with a PROXY protocol v1 line naming the terminal's address, which the limits, alarms and logs then use.
+CITYOPS_JT808_TRUSTED_PROXIES = frozenset(env_list("CITYOPS_JT808_TRUSTED_PROXIES", ""))
 # Web process: threads that run Django's HTTP requests (core/http_bridge.py; keep below the database pool size),
 # and async database connections for the vector tiles served on the event loop (gis/tile_server.py).
 CITYOPS_HTTP_THREADS = int(os.environ.get("CITYOPS_HTTP_THREADS", "16"))

@@ -18,7 +18,7 @@ from channels.db import database_sync_to_async
 from django.db import connection
 
 from core.models import AuditEntry, Event
-from dispatch import jt808
+from dispatch import ingest, jt808
 from dispatch.demo import demo_terminal
 from dispatch.jt808 import GeneralResult
 from dispatch.models import TrackPoint, Vehicle
@@ -219,6 +219,64 @@ async def test_connections_beyond_the_cap_from_one_address_are_refused(guarded_i
     await held.pop().close()
     await asyncio.sleep(0.2)
     assert await answered(await terminal_from(guarded_ingest.port, "127.0.0.30"))
+
+
+@pytest.fixture
+def ingest_behind_a_balancer(django_db_setup, monkeypatch):
+    """The ingest with a low failure limit, trusting the load balancer at 127.0.0.40 (PROXY protocol v1)."""
+    monkeypatch.setenv("CITYOPS_JT808_AUTH_FAILURE_LIMIT", str(FAILURE_LIMIT))
+    monkeypatch.setenv("CITYOPS_JT808_TRUSTED_PROXIES", "127.0.0.40")
+    ingest = GpsIngestProcess()
+    ingest.start()
+    yield ingest
+    ingest.stop()
+
+
+async def through_balancer(port: int, client: str, phone: str = PHONE) -> Terminal:
+    """A terminal at `client` reaching the ingest through the balancer, which announces it in a PROXY line."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.0.40", 0))
+    writer.write(f"PROXY TCP4 {client} 127.0.0.1 40000 {port}\r\n".encode())
+    return Terminal(phone, reader, writer)
+
+
+async def test_behind_a_load_balancer_the_terminal_address_is_counted_not_the_balancers(ingest_behind_a_balancer):
+    """Every terminal behind HAProxy shares its address: one guessing terminal must cut off itself, not the
+    fleet. The balancer's health check (connect, close) and a connection without a PROXY line change nothing."""
+    port = ingest_behind_a_balancer.port
+    unit = await Vehicle.objects.aget(jt808_phone=PHONE)
+    code = await database_sync_to_async(register_jt808_terminal)(unit)
+    health_check = socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.40", 0))
+    health_check.close()
+    guesser = await through_balancer(port, "10.20.30.40")
+    for n in range(FAILURE_LIMIT):
+        await guesser.send(jt808.Authenticate(f"guess-{n}"))
+        assert (await guesser.receive()).body.result == GeneralResult.FAILURE
+    with pytest.raises(EOFError):
+        await guesser.receive()
+    assert await closed_without_answer(await through_balancer(port, "10.20.30.40"))  # that terminal stays cut off
+    real = await through_balancer(port, "10.20.30.41")
+    await real.authenticate(code)  # the fleet behind the same balancer goes on
+    await real.close()
+    unannounced = await terminal_from(port, "127.0.0.40")
+    assert await closed_without_answer(unannounced)
+    audit = await AuditEntry.objects.aget(action="device.auth_failed")
+    assert audit.changes["source"] == "10.20.30.40"
+
+
+@pytest.mark.parametrize(
+    ("line", "address"),
+    [
+        (b"PROXY TCP4 10.1.2.3 10.0.0.1 56324 6808\r\n", "10.1.2.3"),
+        (b"PROXY TCP6 2001:db8::1 2001:db8::2 56324 6808\r\n", "2001:db8::1"),
+        (b"PROXY UNKNOWN\r\n", ""),
+        (b"PROXY TCP4 2001:db8::1 10.0.0.1 1 2\r\n", None),
+        (b"PROXY TCP4 10.1.2.3 10.0.0.1 99999 6808\r\n", None),
+        (b"PROXY TCP4 not-an-address 10.0.0.1 1 2\r\n", None),
+        (b"~\x01\x02 a JT/T 808 frame\r\n", None),
+    ],
+)
+def test_proxy_protocol_lines(line, address):
+    assert ingest.parse_proxy_line(line) == address
 
 
 def test_device_credentials_are_audited_under_device():
