@@ -182,7 +182,7 @@ status() {
     if supervisord_running "$host"; then { supervisorctl "$host" status || true; } | sed "s/^/$host: /"; else echo "$host: down"; fi
   done
   echo "redis master (sentinel): 127.0.0.1:$(sentinel_master_port || echo '?')"
-  env -u PYTHONPATH patronictl -c "$CONF/patroni-a.yml" list 2>/dev/null || true
+  timeout 10 env -u PYTHONPATH patronictl -c "$CONF/patroni-a.yml" list 2>/dev/null || true
 }
 
 case "${1:-}" in
