@@ -88,7 +88,7 @@ class Reading:
 _clients: dict[int, redis.Redis] = {}
 
 
-def _redis() -> redis.Redis:
+def redis_client() -> redis.Redis:
     """This process's client with short timeouts (a new one after a fork or a change of settings.REDIS_URL)."""
     key = hash((os.getpid(), settings.REDIS_URL))
     if key not in _clients:
@@ -102,7 +102,7 @@ def _redis() -> redis.Redis:
 def beat(component: str) -> None:
     """Say that `component`'s loop is alive; call it at least every BEAT_EVERY_S. A Redis outage only logs."""
     try:
-        _redis().set(f"{_PREFIX}heartbeat:{component}", time.time(), ex=int(HEARTBEAT_TTL_S))
+        redis_client().set(f"{_PREFIX}heartbeat:{component}", time.time(), ex=int(HEARTBEAT_TTL_S))
     except redis.RedisError as exc:
         log.warning("heartbeat of %s not written: %s", component, exc)
 
@@ -125,7 +125,7 @@ def count_fixes(count: int) -> None:
         count, _FixCount.pending = _FixCount.pending, 0
         bucket = f"{_PREFIX}gps_fixes:{int(time.time()) // _BUCKET_S}"
         try:
-            with _redis().pipeline(transaction=False) as pipe:
+            with redis_client().pipeline(transaction=False) as pipe:
                 pipe.incrby(f"{_PREFIX}gps_fixes_total", count).incrby(bucket, count).expire(bucket, RATE_WINDOW_S * 2)
                 pipe.execute()
         except redis.RedisError as exc:
@@ -155,7 +155,7 @@ class _Consoles:
     @classmethod
     def _report(cls) -> None:
         try:
-            _redis().set(cls.key, cls.count, ex=int(CONSOLES_TTL_S))
+            redis_client().set(cls.key, cls.count, ex=int(CONSOLES_TTL_S))
         except redis.RedisError as exc:
             log.warning("console count not written: %s", exc)
 
@@ -175,14 +175,20 @@ def console_closed() -> None:
     _Consoles.changed(-1)
 
 
-def _database() -> tuple[Component, list[Standby], float | None, int | None]:
+def probe_connection() -> psycopg.Connection:
+    """A connection of the probe's own with short timeouts, never the request pool's (which may be waiting on a
+    dead server itself); libpq waits at least 2 s to connect."""
     db = settings.DATABASES["default"]
+    return psycopg.connect(
+        host=db["HOST"], port=db["PORT"] or None, dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None,
+        connect_timeout=max(2, round(settings.CITYOPS_HEALTH_TIMEOUT_S)),
+        options=f"-c statement_timeout={int(settings.CITYOPS_HEALTH_TIMEOUT_S * 1000)}",
+    )  # fmt: skip
+
+
+def _database() -> tuple[Component, list[Standby], float | None, int | None]:
     try:
-        with psycopg.connect(
-            host=db["HOST"], port=db["PORT"] or None, dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"],
-            connect_timeout=max(2, round(settings.CITYOPS_HEALTH_TIMEOUT_S)),
-            options=f"-c statement_timeout={int(settings.CITYOPS_HEALTH_TIMEOUT_S * 1000)}",
-        ) as conn:  # fmt: skip
+        with probe_connection() as conn:
             head = conn.execute("SELECT coalesce(max(seq), 0) FROM core_event").fetchone()[0]
             standbys = [
                 Standby(name, state, sync_state, lag)
@@ -211,7 +217,7 @@ def read() -> Reading:
     current = int(time.time()) // _BUCKET_S  # the bucket being filled is left out: the rate is of complete ones
     buckets = [f"{_PREFIX}gps_fixes:{b}" for b in range(current - RATE_WINDOW_S // _BUCKET_S, current)]
     try:
-        client = _redis()
+        client = redis_client()
         consoles = [key for key in client.scan_iter(f"{_PREFIX}consoles:*", count=1000)]
         with client.pipeline(transaction=False) as pipe:
             pipe.get(f"{_PREFIX}heartbeat:gps_ingest").get(f"{_PREFIX}heartbeat:case_timers")

@@ -2,40 +2,32 @@
 
 import psycopg
 import redis
-from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 
+from . import health
 from .middleware import API_PREFIXES
 
 
 @require_GET
 @never_cache
 def healthz(request):
-    """Liveness for load balancers and operators: database, PostGIS and Redis, each checked for real within a
-    second — on connections of its own with short timeouts, never the request pool's, which may be waiting on a
-    dead server itself."""
+    """Liveness for load balancers and operators: database, PostGIS and Redis, each checked for real on the health
+    probe's own short-timeout connections (core.health)."""
     report = {"database": "down", "postgis": None, "redis": "down"}
-    db = settings.DATABASES["default"]
     try:
-        with psycopg.connect(
-            dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None, host=db["HOST"],
-            port=db["PORT"] or None, connect_timeout=1, options="-c statement_timeout=500",
-        ) as conn:  # fmt: skip
+        with health.probe_connection() as conn:
             report["postgis"] = conn.execute("SELECT postgis_lib_version()").fetchone()[0]
         report["database"] = "ok"
     except psycopg.Error as exc:
         report["database_error"] = type(exc).__name__
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.4, socket_timeout=0.4)
     try:
-        client.ping()
+        health.redis_client().ping()
         report["redis"] = "ok"
     except redis.RedisError as exc:
         report["redis_error"] = type(exc).__name__
-    finally:
-        client.close()
     healthy = report["database"] == "ok" and report["redis"] == "ok"
     report["status"] = "ok" if healthy else "degraded"
     return JsonResponse(report, status=200 if healthy else 503)

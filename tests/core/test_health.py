@@ -89,7 +89,7 @@ def test_a_closed_database_port_reads_database_down_within_the_probe_timeout():
 
 
 def test_a_loop_without_heartbeat_reads_down(settings):
-    health._redis().delete("cityops:health:heartbeat:case_timers")
+    health.redis_client().delete("cityops:health:heartbeat:case_timers")
     assert _statuses(health.read())["case_timers"] == "down"
     health.beat("case_timers")
     assert _statuses(health.read())["case_timers"] == "up"
@@ -200,7 +200,7 @@ async def test_consoles_connected_counts_open_live_feeds(demo_city):
 
 
 def test_a_heartbeat_not_yet_written_at_start_up_raises_no_alarm(demo_city):
-    health._redis().delete("cityops:health:heartbeat:case_timers")
+    health.redis_client().delete("cityops:health:heartbeat:case_timers")
     health.beat("gps_ingest")
     watch = health.Watch()  # started with the loops, which have not beaten yet
     watch.check(health.read())
