@@ -70,14 +70,14 @@ def register_event_filter(topic: str, make: Callable[["Viewer"], EventFilter | N
 def event_filters(viewer: "Viewer", topics) -> dict[str, EventFilter]:
     """The viewer's event tests for these topics (a topic without one: every event its organisations see): the
     app's own test and, for a command centre with an area, the event's place in that area."""
-    made = {}
+    made, area_tests = {}, {}
     for topic in topics:
+        area_id = viewer.area_in(TOPIC_DOMAINS.get(topic))
+        if area_id not in area_tests:  # one area read and prepared per subscription, whatever its topics
+            area_tests[area_id] = area_test(area_id)
         tests = [
             test
-            for test in (
-                _event_filters[topic](viewer) if topic in _event_filters else None,
-                area_test(viewer.area_in(TOPIC_DOMAINS.get(topic))),
-            )
+            for test in (_event_filters[topic](viewer) if topic in _event_filters else None, area_tests[area_id])
             if test is not None
         ]
         if tests:
