@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from .test_wall import MAP_IDLE
+
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 MAP_READY = "document.body.dataset.mapReady === '1'"
 
@@ -77,9 +79,7 @@ def test_dashboard_switches_layers_and_periods_and_tilts_into_3d(page, demo_city
     page.check("#view-3d")
     page.wait_for_function("window.cityopsMap.getPitch() > 50", timeout=10_000)
     page.wait_for_function("!window.cityopsMap.isMoving()")
-    page.evaluate(
-        "new Promise((done) => { window.cityopsMap.once('idle', done); window.cityopsMap.triggerRepaint(); })"
-    )
+    page.evaluate(MAP_IDLE)
     assert rendered(page, "thematic-extrusion"), "the districts stand up as extrusions"
     assert any("/tiles/raster/population/" in url for url in page.requests)
     shoot(page, "cases-3d")
@@ -182,9 +182,7 @@ def test_situation_map_draws_symbols_and_follows_live_updates(page, demo_city, a
     with ThreadPoolExecutor(1) as pool:
         pool.submit(_draw_from_elsewhere, incident_id, point).result()
     expect(page.locator('#annotation-list li[data-symbol="water_source"]')).to_contain_text("消防栓", timeout=20_000)
-    page.evaluate(
-        "new Promise((done) => { window.cityopsMap.once('idle', done); window.cityopsMap.triggerRepaint(); })"
-    )
+    page.evaluate(MAP_IDLE)
     assert {p["symbol"] for p in rendered(page, "symbol-points")} == {"water_source"}
     assert {p["symbol"] for p in rendered(page, "area-fill")} == {"hazard_area"}
     shoot(page, "situation")

@@ -10,6 +10,9 @@ from playwright.sync_api import expect
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 MAP_READY = "() => document.body.dataset.mapReady === '1'"
+# 'idle' fires after a frame with nothing left to load; the repaint makes that frame happen even if the map is
+# already idle (MapLibre's once() returns the map, so "once(...) || done()" never resolved on an idle map).
+MAP_IDLE = "() => new Promise((done) => { window.cityopsMap.once('idle', done); window.cityopsMap.triggerRepaint(); })"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -27,7 +30,7 @@ def open_wall(page, base_url: str, username: str = "operator"):
     sign_in(page, base_url, username, "/wall/")
     page.wait_for_function(MAP_READY, timeout=60_000)
     expect(page.locator("#live-pill")).to_have_attribute("data-state", "live", timeout=30_000)
-    page.evaluate("() => new Promise((done) => window.cityopsMap.once('idle', done) || done())")
+    page.evaluate(MAP_IDLE)
 
 
 def city_point(page, base_url: str) -> list[float]:
