@@ -23,6 +23,18 @@ class Road(models.Model):
     geom = models.LineStringField(_("geometry"), srid=4326)
     osm_way_id = models.BigIntegerField(_("OSM way id"), null=True, blank=True, db_index=True)
     """Set for segments imported from OpenStreetMap (one way is cut into segments at intersections)."""
+    highway = models.CharField(_("OSM highway type"), max_length=32, blank=True)
+    speed_backward_kmh = models.FloatField(
+        _("speed against the digitised direction (km/h)"),
+        null=True,
+        blank=True,
+        help_text=_("Only where it differs from the speed (OSM maxspeed:backward); none on a one-way road."),
+    )
+    emergency_only = models.BooleanField(
+        _("emergency vehicles only"),
+        default=False,
+        help_text=_("Closed to general traffic but open to emergency vehicles (bus-only, access=no + emergency=yes)."),
+    )
 
     class Meta:
         verbose_name = _("road segment")
@@ -30,6 +42,30 @@ class Road(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TurnRestriction(models.Model):
+    """An OSM turn restriction (type=restriction) between two road segments that meet at its via node.
+
+    `no_*` forbids the turn from `from_road` into `to_road`; `only_*` forbids every other turn out of
+    `from_road` at that node. Deleted with either road, so re-importing a city replaces them.
+
+    Any change to roads or turn restrictions raises the road network version (a one-row table written by a
+    trigger in the same transaction, migration 0005): `gis.selectors.road_network_version`."""
+
+    class Kind(models.TextChoices):
+        NO = "no", _("No turn")
+        ONLY = "only", _("Only this turn")
+
+    kind = models.CharField(_("kind"), max_length=4, choices=Kind.choices)
+    from_road = models.ForeignKey(Road, on_delete=models.CASCADE, related_name="restrictions_from")
+    to_road = models.ForeignKey(Road, on_delete=models.CASCADE, related_name="restrictions_to")
+    via = models.PointField(_("via node"), srid=4326)
+    osm_relation_id = models.BigIntegerField(_("OSM relation id"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("turn restriction")
+        verbose_name_plural = _("turn restrictions")
 
 
 class Address(models.Model):
