@@ -3,6 +3,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 
@@ -43,6 +44,60 @@ class AdminArea(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+
+def validate_tile_url(value: str) -> None:
+    """An XYZ / WMTS-REST tile URL template as MapLibre requests it: http(s), with {z}, {x} and {y}."""
+    if not value.startswith(("http://", "https://")) or any(part not in value for part in ("{z}", "{x}", "{y}")):
+        raise ValidationError(_("Give an http(s) tile URL template containing {z}, {x} and {y}."), code="tile_url")
+
+
+class CityProfile(models.Model):
+    """The city this deployment runs: its boundary, projected CRS, country and map home view, all from data.
+
+    One profile per database (its boundary is the one city-level area); `manage.py setup_city` makes it from a
+    boundary file or an OSM extract, the demo loader makes the demo city's.
+    """
+
+    name = models.CharField(_("name"), max_length=64)
+    boundary = models.OneToOneField(
+        AdminArea,
+        verbose_name=_("boundary"),
+        on_delete=models.PROTECT,
+        limit_choices_to={"level": AdminArea.Level.CITY},
+        help_text=_("The city-level administrative area; incidents outside it are refused."),
+    )
+    projected_srid = models.PositiveIntegerField(
+        _("projected CRS (EPSG code)"), help_text=_("Metric work in this city, e.g. 4547 for CGCS2000 3° zone 114°E.")
+    )
+    country = models.CharField(
+        _("country code"), max_length=2, help_text=_("ISO 3166-1 alpha-2; picks the OSM road speed defaults.")
+    )
+    home_center = models.PointField(_("map home centre"), srid=4326)
+    home_zoom = models.FloatField(_("map home zoom"))
+    base_layer_url = models.CharField(
+        _("external base layer URL"),
+        max_length=500,
+        blank=True,
+        validators=[validate_tile_url],
+        help_text=_(
+            "Optional Web Mercator tile URL template (XYZ, or WMTS with {z}, {x} and {y} in place of TileMatrix, "
+            "TileCol and TileRow), e.g. an intranet Tianditu service; the self-served base map stays the default."
+        ),
+    )
+    base_layer_attribution = models.CharField(_("external base layer attribution"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("city profile")
+        verbose_name_plural = _("city profile")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(home_zoom__gte=0, home_zoom__lte=22), name="core_cityprofile_zoom_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Domain(models.TextChoices):
@@ -178,3 +233,43 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.topic}/{self.type}"
+
+
+class Job(models.Model):
+    """A background job that people follow: how far it got and how it ended. Its queue row (procrastinate's,
+    same id) says whether it waits, runs or ended; this row adds the progress written while it runs."""
+
+    class Stage(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
+        READING = "reading", _("Reading the file")
+        WRITING = "writing", _("Importing")
+        SAVING = "saving", _("Saving")
+        DONE = "done", _("Done")
+
+    queue_job = models.OneToOneField(
+        "procrastinate.ProcrastinateJob",
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("queue job"),
+    )
+    kind = models.CharField(_("kind"), max_length=32)
+    title = models.CharField(_("title"), max_length=255)
+    created_by = models.ForeignKey(User, verbose_name=_("started by"), null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(_("started"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    options = models.JSONField(_("options"), default=dict)
+    stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices, default=Stage.QUEUED)
+    done = models.BigIntegerField(_("done"), default=0)
+    total = models.BigIntegerField(_("total"), null=True, blank=True)
+    result = models.JSONField(_("result"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} {self.title}"
