@@ -99,7 +99,8 @@ class _HeadWatch:
 
     @classmethod
     async def _watch(cls, loop, consoles: set) -> None:
-        """Runs while the process has consoles, whatever fails: PostgreSQL or Redis restarting only delays it."""
+        """Runs while the process has consoles, whatever fails: PostgreSQL restarting only delays it, and the tick
+        does not travel through Redis, so consoles catch up from the event log while Redis is away."""
         outage = Outage("event-log head watch", log)
         try:
             while consoles:
@@ -107,7 +108,7 @@ class _HeadWatch:
                 try:
                     head = await database_sync_to_async(selectors.event_head)()
                     for console in list(consoles):  # through each console's own queue: in order with its events
-                        await console.channel_layer.send(console.channel_name, {"type": "ops.tick", "head": head})
+                        console.channel_layer.send_local(console.channel_name, {"type": "ops.tick", "head": head})
                 except Exception as exc:
                     await asyncio.sleep(outage.failed(exc))
                 else:

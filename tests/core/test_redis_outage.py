@@ -3,6 +3,7 @@ outage stays signed out when Redis answers again, and loops that use PostgreSQL 
 
 Redis here is a private redis-server on a scratch port, stopped and frozen (DEBUG SLEEP) by the test."""
 
+import asyncio
 import logging
 import shutil
 import socket
@@ -145,3 +146,47 @@ async def test_a_console_whose_replay_fails_is_closed_with_1013_and_not_counted_
     assert await communicator.receive_output(timeout=10) == {"type": "websocket.close", "code": 1013}
     await communicator.disconnect()
     assert user_id not in consumers.OpsConsumer._open
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_consoles_catch_up_while_redis_is_away_and_hear_live_events_again_once_it_is_back(demo_city, settings):
+    """The head watch's tick does not travel through Redis, so with Redis dead an event whose fan-out was lost
+    still reaches the console from the event log; once Redis is back, the layer has re-subscribed by itself and
+    live messages flow again (no catch-up involved: it is set to a minute by then)."""
+    from asgiref.sync import sync_to_async
+    from channels.layers import get_channel_layer
+
+    from core.events import channel_message
+    from core.models import Event
+    from core.realtime import EVENT_GROUP
+    from tests.ops_socket import connect, subscribe
+
+    redis = ScratchRedis()
+    redis.start()
+    layer = {**settings.CHANNEL_LAYERS["default"], "CONFIG": {"hosts": [f"redis://127.0.0.1:{redis.port}/0"]}}
+    settings.CITYOPS_WS_CATCHUP_SECONDS = 0.2
+    record = sync_to_async(lambda: Event.objects.create(topic="incidents", type="incident.updated", data={}).seq)
+    try:
+        with override_settings(CHANNEL_LAYERS={"default": layer}):
+            communicator, _ = await connect("operator")
+            await subscribe(communicator, topics=["incidents"])
+            redis.stop()
+            during = await record()  # committed; its fan-out cannot happen
+            assert (await communicator.receive_json_from(timeout=5))["seq"] == during
+
+            settings.CITYOPS_WS_CATCHUP_SECONDS = 60
+            await asyncio.sleep(0.5)  # the watch is now in its minute-long sleep
+            redis.start()  # on the same port, as its supervisor restarts it
+            after = await record()
+            message = channel_message(await Event.objects.aget(seq=after), during)
+            for _ in range(40):  # until the layer's subscription is back (a repeat is dropped by seq)
+                await get_channel_layer().group_send(EVENT_GROUP, message)
+                if not await communicator.receive_nothing(timeout=0.5):
+                    assert (await communicator.receive_json_from())["seq"] == after
+                    break
+            else:
+                pytest.fail("no live message reached the console after Redis came back")
+            await communicator.disconnect()
+    finally:
+        if redis.process.poll() is None:
+            redis.stop()
