@@ -52,6 +52,8 @@ PASSWORD = os.environ.get("CITYOPS_DEMO_PASSWORD", "cityops-demo")
 CATEGORIES = ["06010", "06012", "09009", "07001", "01002"]
 # The database faults last: see README "Replicated deployment" on JT/T 808 authentication back-off behind HAProxy.
 FAULTS = ["web-node", "ingest-node", "web-sigstop", "redis-master", "pg-primary", "host"]
+# Seconds after the load ends by which every console must hold every event up to the head (else it failed).
+DELIVERY_DEADLINE = 45
 
 os.environ.update(
     DATABASE_URL="postgis://cityops@127.0.0.1:57400/cityops",
@@ -443,12 +445,21 @@ def http_process(points, incident_type, case_rate, incident_rate, until, out) ->
     out.put(("http", cases, incidents, sent, case_times, incident_times))
 
 
-async def console(cookie: str, until: float, record: dict) -> None:
+async def console(cookie: str, until: float, final, record: dict) -> None:
+    """Runs until it holds every event up to `final` (the event-log head once the load has ended, set by the
+    drill) or DELIVERY_DEADLINE seconds after the load: a console is judged on all events, not on a cut-off."""
     import websockets
 
     headers = {"Cookie": f"sessionid={cookie}", "Origin": f"http://127.0.0.1:{WEB_PORT}"}
     since = None
-    while time.monotonic() < until + 10:
+
+    def running() -> bool:
+        done = final.value and since is not None and since >= final.value
+        if done and "complete" not in record:
+            record["complete"] = time.monotonic()
+        return not done and time.monotonic() < until + DELIVERY_DEADLINE
+
+    while running():
         try:
             async with websockets.connect(
                 f"ws://127.0.0.1:{WEB_PORT}/ws/ops/",
@@ -459,7 +470,7 @@ async def console(cookie: str, until: float, record: dict) -> None:
                 ping_timeout=3,
             ) as ws:
                 await ws.send(json.dumps({"op": "subscribe", "topics": ["incidents", "cases"], "since": since}))
-                while time.monotonic() < until + 10:
+                while running():
                     try:
                         message = json.loads(await asyncio.wait_for(ws.recv(), 1))
                     except TimeoutError:
@@ -478,20 +489,31 @@ async def console(cookie: str, until: float, record: dict) -> None:
             await asyncio.sleep(0.5)
 
 
-def console_process(cookies: list[str], until: float, out) -> None:
+def console_process(cookies: list[str], until: float, final, out) -> None:
     records = [{"seqs": [], "times": [], "resets": 0, "reconnects": 0} for _ in cookies]
 
     async def run():
-        await asyncio.gather(*(console(cookie, until, record) for cookie, record in zip(cookies, records, strict=True)))
+        await asyncio.gather(
+            *(console(cookie, until, final, record) for cookie, record in zip(cookies, records, strict=True))
+        )
 
     asyncio.run(run())
     out.put(("consoles", records))
 
 
+def event_head() -> int:
+    from django.db import connection
+
+    connection.close()  # opened before the fault: it may lead to a node that is gone
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(max(seq), 0) FROM core_event WHERE topic IN ('incidents', 'cases')")
+        return cursor.fetchone()[0]
+
+
 # ------------------------------------------------------------------------------------------------ one drill
 
 
-def verify(acked_fixes, cases, incidents, sent_incidents, records) -> dict:
+def verify(acked_fixes, cases, incidents, sent_incidents, records, final: int) -> dict:
     from django.db import connection
 
     connection.close()  # opened before the fault: it may lead to a node that is gone
@@ -514,13 +536,14 @@ def verify(acked_fixes, cases, incidents, sent_incidents, records) -> dict:
         incident_rows = dict(cursor.fetchall())
         first = min((r["first"] for r in records if "first" in r), default=0)
         cursor.execute(
-            "SELECT seq FROM core_event WHERE topic IN ('incidents', 'cases') AND seq > %s ORDER BY seq", [first]
+            "SELECT seq FROM core_event WHERE topic IN ('incidents', 'cases') AND seq > %s AND seq <= %s ORDER BY seq",
+            [first, final],
         )
         logged = [row[0] for row in cursor.fetchall()]
     acked_keys = {(phone, datetime.fromisoformat(at).astimezone(UTC).isoformat()) for phone, at in acked_fixes}
     consoles_ok = missing = duplicated = out_of_order = 0
     for record in records:
-        seqs, start = record["seqs"], record.get("first", 0)
+        seqs, start = [seq for seq in record["seqs"] if seq <= final], record.get("first", 0)
         expected = [seq for seq in logged if seq > start]
         consoles_ok += seqs == expected
         missing += len(set(expected) - set(seqs))
@@ -553,10 +576,11 @@ def drill(fault: str, index: int, args, setup: dict) -> dict:
     started = time.monotonic()
     until = started + args.seconds
     base = (datetime.now(UTC) - timedelta(hours=1 + index)).replace(microsecond=0).isoformat()
+    final = ctx.Value("q", 0)  # the event-log head once the load is over: what every console must reach
     processes = [
         ctx.Process(target=gps_process, args=(setup["auth_codes"], args.rate, args.window, base, until, out)),
         ctx.Process(target=http_process, args=(setup["points"], setup["incident_type"], 5, 2, until, out)),
-        ctx.Process(target=console_process, args=(setup["cookies"], until, out)),
+        ctx.Process(target=console_process, args=(setup["cookies"], until, final, out)),
     ]
     for process in processes:
         process.start()
@@ -570,13 +594,17 @@ def drill(fault: str, index: int, args, setup: dict) -> dict:
     for _ in processes:
         item = out.get(timeout=args.seconds + 180)
         results[item[0]] = item[1:]
+        if "gps" in results and "http" in results and not final.value:
+            final.value = event_head()
+            load_over = time.monotonic()
     for process in processes:
         process.join()
     acked_fixes, gps_times = results["gps"]
     cases, incidents, sent, case_times, incident_times = results["http"]
     (records,) = results["consoles"]
-    time.sleep(2)
-    outcome = verify(acked_fixes, cases, incidents, sent, records)
+    outcome = verify(acked_fixes, cases, incidents, sent, records, final.value)
+    complete = [r["complete"] for r in records if "complete" in r]
+    outcome["delivered_s"] = max(complete) - load_over if len(complete) == len(records) else float("nan")
     streams = {"gps": gps_times, "cases": case_times, "incidents": incident_times}
     streams["events"] = sorted(t for r in records for t in r["times"])
     resume = {}
@@ -609,7 +637,8 @@ def print_table(rows: list[dict]) -> None:
         print(
             f"{r['fault']}: {r['what']}; {r['events']} events, {r['reconnects']} console reconnects; over all "
             f"consoles {r['console_missing']} events missing, {r['console_duplicated']} duplicated, "
-            f"{r['console_out_of_order']} out of order"
+            f"{r['console_out_of_order']} out of order; every console held every event "
+            f"{r['delivered_s']:.1f} s after the load ended (nan: not all within {DELIVERY_DEADLINE} s)"
         )
 
 
