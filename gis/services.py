@@ -13,25 +13,28 @@ import re
 import shutil
 import tempfile
 import uuid
+from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import geopandas as gpd
 import shapely
 from django.conf import settings
-from django.contrib.gis.geos import GEOSGeometry
+from django.contrib.gis.geos import GEOSGeometry, Point
 from django.core.management.color import no_style
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from core.errors import InputError
-from core.models import AdminArea, Role
+from core.models import Role
+from core.selectors import city_boundary
 from core.services import record_audit
 
 from . import importing, io, layers, ogcapi, osm, tiles
 from .layers import Layer
-from .models import Dataset, DatasetFeature, ImportPreview, Road
+from .models import Dataset, DatasetFeature, ImportPreview, Road, TurnRestriction
 
 IMPORT_ROLES = (Role.PLANNER, Role.ADMIN)
 DEFAULT_READ_ROLES = [Role.PLANNER, Role.OPERATOR, Role.LEADER, Role.ADMIN]
@@ -39,6 +42,7 @@ PREVIEW_HOURS = 24
 SAMPLE_FEATURES = 10
 AREA_MARGIN_DEG = 0.5  # ~50 km around the city: farther features are almost always a wrong CRS
 MAX_EXPORT_FEATURES = 500_000
+OSM_BATCH = 2000  # roads per INSERT (and per progress step) of an OSM import
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,46}$")
 
 
@@ -47,8 +51,8 @@ def _imports_dir() -> Path:
 
 
 def city_area() -> tuple[float, float, float, float] | None:
-    """Where imported features may lie: the city's extent plus a margin; None before a city is loaded."""
-    city = AdminArea.objects.filter(level=AdminArea.Level.CITY).first()
+    """Where imported features may lie: the city's extent plus a margin; None before a city is set up."""
+    city = city_boundary()
     if city is None:
         return None
     west, south, east, north = city.geom.extent
@@ -227,41 +231,86 @@ def export_to_temp(layer: Layer, params, user, fmt: str) -> tuple[Path, Path]:
         raise
 
 
-def import_osm_roads(path: Path, *, replace: bool = False, bounding_box: list[float] | None = None) -> dict:
-    """Load the drivable roads of an OSM PBF file into the road layer (used for routing and the base map).
+def import_osm_roads(
+    path: Path,
+    *,
+    replace: bool = False,
+    bounding_box: list[float] | None = None,
+    country: str = "CN",
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Load the roads emergency vehicles may use and the turn restrictions of an OSM PBF file into the road layer
+    (used for routing and the base map); the report counts them and says how well the network hangs together.
 
     `replace` removes every road first (e.g. the demo city's); otherwise roads of the same OSM ways are replaced,
-    so importing an updated extract twice does not duplicate them. One transaction."""
-    roads = osm.read_roads(path, bounding_box)
+    so importing an updated extract twice does not duplicate them. `country` gives the default speeds of untagged
+    roads. `progress(done, total)` follows reading the ways (first half) and writing them (second half). One
+    transaction: a failure leaves the roads as they were."""
+    steps = 0
+
+    def reading(done: int, total: int) -> None:
+        nonlocal steps
+        steps = total
+        if progress is not None:
+            progress(done, 2 * total)
+
+    try:
+        network = osm.read_network(path, country=country, bounding_box=bounding_box, progress=reading)
+    except osm.OsmFileError as exc:
+        raise InputError("file", str(exc)) from None
+    roads = network.roads
     if not roads:
-        raise InputError("file", "the file holds no drivable road")
+        raise InputError("file", "the file holds no road that vehicles may use")
     with transaction.atomic():
         if replace:
-            removed = Road.objects.all().delete()[0]
+            removed = Road.objects.all().delete()[1].get(Road._meta.label, 0)
         else:
-            removed = Road.objects.filter(osm_way_id__in={r.way_id for r in roads}).delete()[0]
+            removed = Road.objects.filter(osm_way_id__in={r.way_id for r in roads}).delete()[1].get(Road._meta.label, 0)
         next_id = (Road.objects.aggregate(top=Max("id"))["top"] or 0) + 1
-        Road.objects.bulk_create(
-            (
+        for start in range(0, len(roads), OSM_BATCH):
+            batch = roads[start : start + OSM_BATCH]
+            Road.objects.bulk_create(
                 Road(
-                    id=next_id + i,
+                    id=next_id + start + i,
                     name=r.name,
                     road_class=r.road_class,
+                    highway=r.highway,
                     speed_kmh=r.speed_kmh,
+                    speed_backward_kmh=r.speed_backward_kmh,
                     oneway=r.oneway,
+                    emergency_only=r.emergency_only,
                     lanes=r.lanes,
                     geom=GEOSGeometry(memoryview(shapely.to_wkb(r.geometry)), srid=4326),
                     osm_way_id=r.way_id,
                 )
-                for i, r in enumerate(roads)
+                for i, r in enumerate(batch)
+            )
+            if progress is not None:
+                progress(steps + steps * (start + len(batch)) // len(roads), 2 * steps)
+        TurnRestriction.objects.bulk_create(
+            (
+                TurnRestriction(
+                    kind=t.kind,
+                    from_road_id=next_id + t.from_road,
+                    to_road_id=next_id + t.to_road,
+                    via=Point(*t.via, srid=4326),
+                    osm_relation_id=t.relation_id,
+                )
+                for t in network.restrictions
             ),
-            batch_size=2000,
+            batch_size=OSM_BATCH,
         )
         with connection.cursor() as cursor:  # explicit ids: move the id sequence past them
             for sql in connection.ops.sequence_reset_sql(no_style(), [Road]):
                 cursor.execute(sql)
         tiles.data_changed(Road)
-    classes: dict[str, int] = {}
-    for r in roads:
-        classes[r.road_class] = classes.get(r.road_class, 0) + 1
-    return {"segments": len(roads), "ways": len({r.way_id for r in roads}), "removed": removed, "classes": classes}
+    return {
+        "segments": len(roads),
+        "ways": len({r.way_id for r in roads}),
+        "removed": removed,
+        "classes": dict(Counter(r.road_class for r in roads)),
+        "emergency_only": sum(r.emergency_only for r in roads),
+        "turn_restrictions": len(network.restrictions),
+        "skipped": dict(network.skipped),
+        "connectivity": osm.connectivity(roads),
+    }
