@@ -17,6 +17,8 @@ from pathlib import Path
 import pygeofilter.parsers
 from django.contrib.gis.measure import D
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from lark import Lark, v_args
 from pygeofilter import ast, values
 from pygeofilter.backends.django.evaluate import DjangoFilterEvaluator
@@ -28,7 +30,10 @@ from core.errors import InputError
 
 from .layers import BOOLEAN, DATETIME, GEOMETRY_QUERYABLE, INTEGER, NUMBER, STRING, Layer
 
-LANGUAGES = ("cql2-text", "cql2-json")
+LANGUAGES = ("cql2-text", "cql2-json", "cql-text")
+"""`cql-text` is the draft name GDAL's OAPIF driver looks for before it sends a filter: parsed as CQL2 text, with
+GDAL's way of writing a timestamp ('2024-05-01T08:00:00Z', a quoted string) and a boolean (0/1) understood."""
+TEXT_LANGUAGES = ("cql2-text", "cql-text")
 MAX_FILTER_LENGTH = 20_000
 MAX_DISTANCE_M = 100_000
 METRES_PER_UNIT = {"meters": 1.0, "metres": 1.0, "kilometers": 1000.0, "kilometres": 1000.0}
@@ -143,7 +148,7 @@ def parse(text, lang: str = "cql2-text"):
     if isinstance(text, str) and len(text) > MAX_FILTER_LENGTH:
         raise FilterError(f"filter longer than {MAX_FILTER_LENGTH} characters")
     try:
-        if lang == "cql2-text":
+        if lang in TEXT_LANGUAGES:
             return parse_cql2_text(text)
         data = json.loads(text) if isinstance(text, str | bytes) else text
         if not isinstance(data, dict):
@@ -241,9 +246,35 @@ def _check_types(node, layer: Layer) -> None:
             _check_types(sub, layer)
 
 
+def _gdal_timestamp(text: str) -> dt.datetime | None:
+    """GDAL writes a date-time as '2024-05-01T08:00:00Z' and a date as '2024-05-01T'."""
+    try:
+        value = parse_datetime(text)
+        if value is None and (day := parse_date(text.removesuffix("T"))):
+            value = dt.datetime.combine(day, dt.time.min)
+    except ValueError:
+        return None
+    return timezone.make_aware(value, dt.UTC) if value and timezone.is_naive(value) else value
+
+
+def _read_gdal_literals(node, layer: Layer) -> None:
+    """Give a cql-text comparison's literal the property's type where GDAL writes it otherwise."""
+    if isinstance(node, ast.Comparison) and isinstance(node.lhs, ast.Attribute) and node.lhs.name in layer.properties:
+        kind = layer.properties[node.lhs.name].type
+        if kind == DATETIME and isinstance(node.rhs, str):
+            node.rhs = _gdal_timestamp(node.rhs) or node.rhs
+        elif kind == BOOLEAN and node.rhs in (0, 1) and not isinstance(node.rhs, bool):
+            node.rhs = bool(node.rhs)
+    if isinstance(node, ast.Node):
+        for sub in node.get_sub_nodes():
+            _read_gdal_literals(sub, layer)
+
+
 def to_q(text, lang: str, layer: Layer) -> Q:
     """Parse, check against the layer's allow-list, and translate to a Q (raises FilterError)."""
     node = parse(text, lang)
+    if lang == "cql-text":
+        _read_gdal_literals(node, layer)
     check(node, layer)
     try:
         q = _Evaluator(layer.field_mapping(), None).evaluate(node)

@@ -18,6 +18,12 @@ urlpatterns = [
         ogcapi.QueryablesView.as_view(),
         name="queryables",
     ),
+    re_path(r"^collections/(?P<collection_id>[\w-]+)/schema/?$", ogcapi.SchemaView.as_view(), name="schema"),
+    re_path(
+        r"^collections/(?P<collection_id>[\w-]+)/feature-schema/?$",
+        ogcapi.FeatureSchemaView.as_view(),
+        name="feature-schema",
+    ),
     re_path(r"^collections/(?P<collection_id>[\w-]+)/items/?$", ogcapi.ItemsView.as_view(), name="items"),
     re_path(
         r"^collections/(?P<collection_id>[\w-]+)/items/(?P<feature_id>[^/]+)/?$",

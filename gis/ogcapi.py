@@ -1,7 +1,14 @@
-"""OGC API - Features (Part 1 core + GeoJSON, Part 3 filtering with CQL2) over the layer registry.
+"""OGC API - Features (Part 1 core + GeoJSON, Part 2 CRS, Part 3 filtering with CQL2, Part 5 schemas) over the
+layer registry.
 
-Endpoints (under /ogcapi/): landing page, conformance, collections, collection, queryables, items, item.
-Everything is JSON (`f=json`); items are `application/geo+json`. Coordinates are CRS84 (lon/lat).
+Endpoints (under /ogcapi/): landing page, conformance, collections, collection, queryables, schema, items, item.
+Everything is JSON (`f=json`); items are `application/geo+json`. Coordinates are CRS84 (lon/lat) unless `crs` asks
+for another supported CRS (EPSG:4326, CGCS2000 EPSG:4490, the city's projected CRS), written in that CRS's own axis
+order as Part 2 requires; `bbox-crs` names the CRS of `bbox` the same way.
+
+Field types for GIS clients: each collection links a Part 5 schema (rel `…/ogc/1.0/schema`, which QGIS reads) and a
+JSON Schema of one GeoJSON feature (rel `describedBy`, which GDAL's OAPIF driver reads), so a copy keeps decimals,
+integers and date-times instead of guessing them from the first page.
 
 Access: a signed-in user (browser session) or HTTP Basic authentication, which is how GDAL's OAPIF
 driver (`GDAL_HTTP_USERPWD`), QGIS and OWSLib authenticate. Basic auth sends the password with every
@@ -9,20 +16,26 @@ request, so production must serve /ogcapi/ over HTTPS only. Anonymous requests g
 layer the user's roles may not read is a 404 and is absent from /collections (its existence is not
 revealed).
 
-Filters: `filter` + `filter-lang` (cql2-text | cql2-json) are parsed by pygeofilter, and every
-property name is checked against the layer's allow-list before a Django Q is built (gis.cql).
+Filters: `filter` + `filter-lang` (cql2-text | cql2-json | cql-text) are parsed by pygeofilter, and every
+property name is checked against the layer's allow-list before a Django Q is built (gis.cql). CQL2-JSON may also be
+POSTed as the body of an items request (OWSLib's `cql=`). GDAL's OAPIF driver sends a `-where` clause to the server
+only when the OpenAPI document lists `cql-text` in the items `filter-lang` enum and names the property as a query
+parameter of that collection's items path, so /api describes every readable collection's own items path.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hmac
 import json
 import math
 import time
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
+import pyproj
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -49,6 +62,12 @@ from . import cql, layers
 from .layers import DATETIME, GEOMETRY_QUERYABLE, Layer
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
+CGCS2000 = EPSG + "4490"
+JSON_SCHEMA = "application/schema+json"
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+REL_SCHEMA = "http://www.opengis.net/def/rel/ogc/1.0/schema"
+REL_QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
@@ -57,10 +76,15 @@ MAX_LIMIT = 10_000
 
 _F1 = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
 _F3 = "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/"
+_F5 = "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/"
 _CQL2 = "http://www.opengis.net/spec/cql2/1.0/conf/"
 CONFORMANCE = [
     _F1 + "core",
     _F1 + "geojson",
+    _F1 + "oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    _F5 + "schemas",  # QGIS reads a collection's schema for field types only when this is declared
+    _F5 + "core-roles-features",
     _F3 + "filter",
     _F3 + "features-filter",
     _F3 + "queryables",
@@ -76,6 +100,7 @@ CONFORMANCE = [
 
 ITEMS_PARAMS = {
     "f",
+    "crs",
     "bbox",
     "bbox-crs",
     "limit",
@@ -100,6 +125,51 @@ def _bad(field: str, detail: str) -> HttpResponse:
 
 def _not_found(detail: str) -> HttpResponse:
     return _json({"error": "not_found", "detail": detail}, status=404)
+
+
+# ---------------------------------------------------------------------------------------------- CRS (Part 2)
+
+
+@dataclass(frozen=True)
+class OutputCrs:
+    """A CRS coordinates may be served or a bbox given in."""
+
+    uri: str
+    srid: int
+    north_first: bool
+    """The CRS's first axis is latitude or northing (EPSG:4326, EPSG:4490, the CGCS2000 Gauss-Krüger zones), so its
+    coordinates are written (y, x) — Part 2 follows the CRS's own axis order; CRS84 is the lon/lat exception."""
+    decimals: int
+
+
+def projected_srid() -> int:
+    """The city's projected CRS (the demo's: CGCS2000 3° Gauss-Krüger CM 114°E), offered besides the geographic ones."""
+    return settings.CITYOPS_METRIC_SRID
+
+
+@functools.cache
+def _crs_table(projected: int) -> dict[str, OutputCrs]:
+    table = {}
+    for uri, srid in [(CRS84, 4326), (EPSG + "4326", 4326), (CGCS2000, 4490), (EPSG + str(projected), projected)]:
+        crs = pyproj.CRS.from_epsg(srid)
+        north_first = uri != CRS84 and crs.axis_info[0].direction in ("north", "south")
+        table[uri] = OutputCrs(uri, srid, north_first, 7 if crs.is_geographic else 3)
+    return table
+
+
+def supported_crs() -> dict[str, OutputCrs]:
+    """URI → CRS, CRS84 (the default) first."""
+    return _crs_table(projected_srid())
+
+
+def _crs_param(params, name: str) -> OutputCrs:
+    raw = params.get(name)
+    table = supported_crs()
+    if raw in (None, ""):
+        return table[CRS84]
+    if raw not in table:
+        raise InputError(name, f"unsupported {name} {raw!r}; supported: {', '.join(table)}")
+    return table[raw]
 
 
 _BASIC_CACHE: dict[str, tuple[float, int, str]] = {}
@@ -221,30 +291,64 @@ def _param(name: str, schema: dict, description: str = "") -> dict:
 
 
 class OpenApiView(OgcView):
-    """The OpenAPI 3.0 description of this OGC API (GDAL reads the items `limit` bounds from it)."""
+    """The OpenAPI 3.0 description of this OGC API. GDAL reads the items `limit` bounds from it, and decides from the
+    items path of a collection whether a `-where` clause goes to the server (see the module docstring)."""
 
     def get(self, request):
         ok = {"description": "OK", "content": {JSON: {}}}
         geo = {"description": "OK", "content": {GEOJSON: {}}}
+        schema = {"description": "OK", "content": {JSON_SCHEMA: {}}}
         cid = {"name": "collectionId", "in": "path", "required": True, "schema": {"type": "string"}}
         fid = {"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"}}
-        items_params = [
-            cid,
-            _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
-            _param("offset", {"type": "integer", "minimum": 0, "default": 0}),
-            _param("bbox", {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6}),
-            _param("datetime", {"type": "string"}),
-            _param("properties", {"type": "string"}, "comma-separated property names"),
-            _param("sortby", {"type": "string"}, "comma-separated property names, each with an optional +/-"),
-            _param("filter", {"type": "string"}, "CQL2 filter"),
-            _param("filter-lang", {"type": "string", "enum": list(cql.LANGUAGES), "default": "cql2-text"}),
-        ]
+        crs_list = {"type": "string", "enum": list(supported_crs()), "default": CRS84}
+        shared = {
+            "limit": _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
+            "offset": _param("offset", {"type": "integer", "minimum": 0, "default": 0}),
+            "crs": _param("crs", crs_list, "CRS of the coordinates returned"),
+            "bbox": _param("bbox", {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6}),
+            "bbox-crs": _param("bbox-crs", crs_list, "CRS of bbox, in that CRS's axis order"),
+            "datetime": _param("datetime", {"type": "string"}),
+            "properties": _param("properties", {"type": "string"}, "comma-separated property names"),
+            "sortby": _param("sortby", {"type": "string"}, "comma-separated property names, each with an optional +/-"),
+            "filter": _param("filter", {"type": "string"}, "CQL2 filter"),
+            "filter-lang": _param(
+                "filter-lang", {"type": "string", "enum": list(cql.LANGUAGES), "default": "cql2-text"}
+            ),
+            "filter-crs": _param("filter-crs", {"type": "string", "enum": [CRS84], "default": CRS84}),
+        }
+        refs = [{"$ref": f"#/components/parameters/{name}"} for name in shared]
+        cql2_json_body = {
+            "description": "a CQL2-JSON filter (the same query as GET with filter-lang=cql2-json)",
+            "content": {JSON: {"schema": {"type": "object"}}, "application/query-cql-json": {}},
+        }
+
+        def items_operation(operation_id: str, parameters: list) -> dict:
+            return {
+                "get": {"operationId": operation_id, "parameters": parameters, "responses": {"200": geo}},
+                "post": {
+                    "operationId": f"{operation_id}ByCql2Json",
+                    "parameters": parameters,
+                    "requestBody": cql2_json_body,
+                    "responses": {"200": geo},
+                },
+            }
+
+        # Each readable collection's own items path names its properties as query parameters (Part 1 equality
+        # filters, which ItemsView serves): GDAL and QGIS learn the queryable property names from there.
+        own_paths = {
+            f"/collections/{layer.id}/items": items_operation(
+                f"items-{layer.id}",
+                refs + [_param(name, _SCHEMA_TYPES[prop.type], prop.title) for name, prop in layer.properties.items()],
+            )
+            for layer in layers.layers_for(request.user)
+        }
         doc = {
             "openapi": "3.0.3",
             "info": {"title": "CityOps OGC API - Features", "version": "1.0.0"},
             "servers": [{"url": self.url("landing").rstrip("/")}],
             "components": {
                 "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}},
+                "parameters": shared,
             },
             "security": [{"basic": []}],
             "paths": {
@@ -255,14 +359,23 @@ class OpenApiView(OgcView):
                     "get": {"operationId": "collection", "parameters": [cid], "responses": {"200": ok}}
                 },
                 "/collections/{collectionId}/queryables": {
-                    "get": {"operationId": "queryables", "parameters": [cid], "responses": {"200": ok}}
+                    "get": {"operationId": "queryables", "parameters": [cid], "responses": {"200": schema}}
                 },
-                "/collections/{collectionId}/items": {
-                    "get": {"operationId": "items", "parameters": items_params, "responses": {"200": geo}}
+                "/collections/{collectionId}/schema": {
+                    "get": {"operationId": "schema", "parameters": [cid], "responses": {"200": schema}}
                 },
+                "/collections/{collectionId}/feature-schema": {
+                    "get": {"operationId": "featureSchema", "parameters": [cid], "responses": {"200": schema}}
+                },
+                "/collections/{collectionId}/items": items_operation("items", [cid, *refs]),
                 "/collections/{collectionId}/items/{featureId}": {
-                    "get": {"operationId": "item", "parameters": [cid, fid], "responses": {"200": geo}}
+                    "get": {
+                        "operationId": "item",
+                        "parameters": [cid, fid, {"$ref": "#/components/parameters/crs"}],
+                        "responses": {"200": geo},
+                    }
                 },
+                **own_paths,
             },
         }
         return _json(doc, content_type=OPENAPI)
@@ -299,16 +412,24 @@ def _collection(view: OgcView, layer: Layer) -> dict:
         "description": f"{layer.title_zh} / {layer.title_en}",
         "itemType": "feature",
         "extent": _extent(layer, view.request.user),
-        "crs": [CRS84],
+        "crs": list(supported_crs()),
         "storageCrs": CRS84,
         "links": [
             {"rel": "self", "type": JSON, "title": "this collection", "href": view.url("collection", layer.id)},
             {"rel": "items", "type": GEOJSON, "title": "features", "href": view.url("items", layer.id)},
             {
-                "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-                "type": "application/schema+json",
+                "rel": REL_QUERYABLES,
+                "type": JSON_SCHEMA,
                 "title": "queryables",
                 "href": view.url("queryables", layer.id),
+            },
+            {"rel": REL_SCHEMA, "type": JSON_SCHEMA, "title": "schema", "href": view.url("schema", layer.id)},
+            {
+                # GDAL's OAPIF driver matches this spelling and reads a schema of the whole GeoJSON feature
+                "rel": "describedBy",
+                "type": JSON_SCHEMA,
+                "title": "JSON Schema of one feature",
+                "href": view.url("feature-schema", layer.id),
             },
         ],
     }
@@ -341,31 +462,69 @@ _SCHEMA_TYPES = {
 }
 
 
-class QueryablesView(OgcView):
+def _geometry_schema(layer: Layer) -> dict:
+    return {"title": "geometry", "format": f"geometry-{layer.geometry_type.lower()}", "x-ogc-role": "primary-geometry"}
+
+
+def _property_schemas(layer: Layer) -> dict:
+    """Public name → JSON Schema of each allow-listed property, in the order features carry them."""
+    schemas = {}
+    for seq, (name, prop) in enumerate(layer.properties.items(), start=1):
+        schemas[name] = {"title": prop.title or name, **_SCHEMA_TYPES[prop.type], "x-ogc-propertySeq": seq}
+        if name == layer.time_field:
+            schemas[name]["x-ogc-role"] = "primary-instant"
+    return schemas
+
+
+class _SchemaView(OgcView):
+    """A JSON Schema (2020-12) about one collection; `schema(layer)` gives its body."""
+
+    name = ""
+
     def get(self, request, collection_id):
         layer = self.layer_or_404(collection_id)
         if layer is None:
             return _not_found(f"no collection {collection_id!r}")
-        props = {
-            GEOMETRY_QUERYABLE: {
-                "title": "geometry",
-                "format": f"geometry-{layer.geometry_type.lower()}",
-                "x-ogc-role": "primary-geometry",
-            }
-        }
-        for name, prop in layer.properties.items():
-            props[name] = {"title": prop.title or name, **_SCHEMA_TYPES[prop.type]}
-        return _json(
-            {
-                "$schema": "https://json-schema.org/draft/2020-12/schema",
-                "$id": self.url("queryables", layer.id),
-                "type": "object",
-                "title": layer.title_en,
-                "properties": props,
-                "additionalProperties": False,
+        body = {"$schema": JSON_SCHEMA_DIALECT, "$id": self.url(self.name, layer.id), "title": layer.title_en}
+        return _json({**body, "type": "object", **self.schema(layer)}, content_type=JSON_SCHEMA)
+
+
+class QueryablesView(_SchemaView):
+    """Part 3: the properties a filter may name."""
+
+    name = "queryables"
+
+    def schema(self, layer: Layer) -> dict:
+        props = {GEOMETRY_QUERYABLE: _geometry_schema(layer), **_property_schemas(layer)}
+        return {"properties": props, "additionalProperties": False}
+
+
+class SchemaView(_SchemaView):
+    """Part 5: the feature as a flat list of typed properties with their roles (what QGIS reads for field types)."""
+
+    name = "schema"
+
+    def schema(self, layer: Layer) -> dict:
+        identifier = {"title": "id", "type": "integer", "x-ogc-role": "id", "readOnly": True}
+        return {"properties": {"id": identifier, "geometry": _geometry_schema(layer), **_property_schemas(layer)}}
+
+
+class FeatureSchemaView(_SchemaView):
+    """One item of /items as a GeoJSON feature, its typed properties nested in `properties`: the shape GDAL's OAPIF
+    driver reads from the `describedBy` link (it ignores a Part 5 schema, whose properties are not nested)."""
+
+    name = "feature-schema"
+
+    def schema(self, layer: Layer) -> dict:
+        return {
+            "required": ["type", "geometry", "properties"],
+            "properties": {
+                "type": {"type": "string", "enum": ["Feature"]},
+                "id": {"type": "integer"},
+                "geometry": {"type": "object", "title": f"GeoJSON {layer.geometry_type}"},
+                "properties": {"type": "object", "properties": _property_schemas(layer)},
             },
-            content_type="application/schema+json",
-        )
+        }
 
 
 # ---------------------------------------------------------------------------------------------- items
@@ -384,7 +543,23 @@ def _int_param(params, name: str, default: int, minimum: int) -> int:
     return value
 
 
-def _bbox_q(layer: Layer, raw: str) -> Q:
+BOX_EDGE_POINTS = 16
+"""Points per side of a bbox given in another CRS: its straight sides are curves in lon/lat."""
+
+
+def _box_in(crs: OutputCrs, x0: float, y0: float, x1: float, y1: float) -> Polygon:
+    steps = [i / BOX_EDGE_POINTS for i in range(BOX_EDGE_POINTS)]
+    ring = (
+        [(x0 + (x1 - x0) * t, y0) for t in steps]
+        + [(x1, y0 + (y1 - y0) * t) for t in steps]
+        + [(x1 - (x1 - x0) * t, y1) for t in steps]
+        + [(x0, y1 - (y1 - y0) * t) for t in steps]
+        + [(x0, y0)]
+    )
+    return Polygon(ring, srid=crs.srid)  # PostGIS transforms it to the layer's CRS
+
+
+def _bbox_q(layer: Layer, raw: str, crs: OutputCrs) -> Q:
     try:
         numbers = [float(part) for part in raw.split(",")]
     except ValueError:
@@ -395,10 +570,17 @@ def _bbox_q(layer: Layer, raw: str) -> Q:
         raise InputError("bbox", "bbox must have 4 or 6 numbers")
     if not all(math.isfinite(n) for n in numbers):
         raise InputError("bbox", f"bbox numbers must be finite, got {raw!r}")
+    field = f"{layer.geometry_field}__intersects"
+    if crs.uri != CRS84:
+        # lower corner, upper corner, each in the CRS's axis order
+        a0, b0, a1, b1 = numbers
+        x0, y0, x1, y1 = (b0, a0, b1, a1) if crs.north_first else (a0, b0, a1, b1)
+        if x0 > x1 or y0 > y1:
+            raise InputError("bbox", f"bbox must be the lower corner, then the upper corner, in {crs.uri} axis order")
+        return Q(**{field: _box_in(crs, x0, y0, x1, y1)})
     west, south, east, north = numbers
     if south > north or not (-90 <= south <= 90 and -90 <= north <= 90):
         raise InputError("bbox", "bbox latitudes must be -90…90 with south ≤ north")
-    field = f"{layer.geometry_field}__intersects"
     if west <= east:
         return Q(**{field: Polygon.from_bbox((west, south, east, north))})
     # Crossing the antimeridian: two boxes.
@@ -499,7 +681,20 @@ def _equality_q(layer: Layer, params) -> Q:
     return q
 
 
-def _page(layer: Layer, qs: QuerySet, names: list[str], offset: int, limit: int) -> tuple[int, list[str]]:
+def _geometry_sql(layer: Layer, crs: OutputCrs) -> str:
+    """The page row's geometry as GeoJSON in `crs`: transformed by PostGIS (the same PROJ as pyproj), axes swapped
+    where the CRS puts latitude or northing first. SRIDs and decimals are our integers, never request text."""
+    geometry = "q.ogc_geom"
+    if crs.srid != layer.model._meta.get_field(layer.geometry_field).srid:
+        geometry = f"ST_Transform({geometry}, {crs.srid:d})"
+    if crs.north_first:
+        geometry = f"ST_FlipCoordinates({geometry})"
+    return f"ST_AsGeoJSON({geometry}, {crs.decimals:d}, 0)"
+
+
+def _page(
+    layer: Layer, qs: QuerySet, names: list[str], offset: int, limit: int, crs: OutputCrs
+) -> tuple[int, list[str]]:
     """(numberMatched, the page's features as GeoJSON text) in one statement, the JSON written by PostgreSQL.
 
     ST_AsGeoJSON and json_build_object run on the page's rows only (the inner query pages plain columns),
@@ -519,7 +714,7 @@ def _page(layer: Layer, qs: QuerySet, names: list[str], offset: int, limit: int)
     sql = (
         f"SELECT (SELECT count(*) FROM ({count_sql}) c), ARRAY("  # noqa: S608 (ORM SQL and our aliases; values bound)
         """SELECT '{"type":"Feature","id":' || to_json(q.ogc_id)::text || ',"geometry":' """
-        """|| COALESCE(ST_AsGeoJSON(q.ogc_geom, 7, 0), 'null') || ',"properties":' """
+        f"""|| COALESCE({_geometry_sql(layer, crs)}, 'null') || ',"properties":' """
         f"|| json_build_object({properties})::text || '}}' FROM ({rows_sql}) q ORDER BY q.ogc_n)"
     )
     # Inside a transaction (ATOMIC_REQUESTS, a test) a savepoint keeps it usable when the database refuses the
@@ -537,7 +732,7 @@ def query(layer: Layer, params, user) -> QuerySet:
     Shared with export (whose `f` is the file format), so a query result downloads exactly as it pages."""
     q = _equality_q(layer, params)
     if params.get("bbox"):
-        q &= _bbox_q(layer, params["bbox"])
+        q &= _bbox_q(layer, params["bbox"], _crs_param(params, "bbox-crs"))
     if params.get("datetime"):
         q &= _datetime_q(layer, params["datetime"]) or Q()
     if params.get("filter"):
@@ -549,21 +744,37 @@ def query(layer: Layer, params, user) -> QuerySet:
 
 class ItemsView(OgcView):
     def get(self, request, collection_id):
+        return self.items(collection_id, request.query_params)
+
+    def post(self, request, collection_id):
+        """A CQL2-JSON filter as the body (OWSLib's `cql=`): the same query as GET with filter-lang=cql2-json, whose
+        next/prev links are plain GETs."""
+        if request.query_params.get("filter"):
+            raise InputError("filter", "send the filter either in the body or in the query string, not both")
+        try:
+            body = json.loads(request.body or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InputError("filter", f"the body must be a CQL2-JSON filter: {exc}") from None
+        params = request.query_params.copy()
+        params["filter"] = json.dumps(body, ensure_ascii=False)
+        params["filter-lang"] = "cql2-json"
+        return self.items(collection_id, params)
+
+    def items(self, collection_id, params):
         layer = self.layer_or_404(collection_id)
         if layer is None:
             return _not_found(f"no collection {collection_id!r}")
-        params = request.query_params
-        for crs_param in ("bbox-crs", "filter-crs"):
-            if params.get(crs_param) not in (None, "", CRS84):
-                raise InputError(crs_param, f"only {CRS84} is supported")
+        if params.get("filter-crs") not in (None, "", CRS84):
+            raise InputError("filter-crs", f"only {CRS84} is supported")
+        crs = _crs_param(params, "crs")
         limit = min(_int_param(params, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
         offset = _int_param(params, "offset", 0, 0)
         names = _names(layer, params["properties"], "properties") if "properties" in params else list(layer.properties)
         names = [name.lstrip("+-") for name in names]
 
-        qs = query(layer, params, request.user)
+        qs = query(layer, params, self.request.user)
         try:
-            matched, features = _page(layer, qs, names, offset, limit)
+            matched, features = _page(layer, qs, names, offset, limit, crs)
         except (DatabaseError, ValueError, TypeError) as exc:
             # e.g. a literal the column type cannot take; the message is the database's, not SQL from user text
             raise InputError("filter", f"the query could not be run: {str(exc).splitlines()[0][:200]}") from None
@@ -584,7 +795,7 @@ class ItemsView(OgcView):
             )[1:]
         )
         response = HttpResponse(body, content_type=f"{GEOJSON}; charset=utf-8")
-        response["Content-Crs"] = f"<{CRS84}>"
+        response["Content-Crs"] = f"<{crs.uri}>"
         return response
 
     def _links(self, layer, params, offset, limit, returned, matched) -> list[dict]:
@@ -618,8 +829,9 @@ class ItemView(OgcView):
             return _not_found(f"no feature {feature_id!r} in {collection_id}")
         if not 0 < fid < 2**63:  # no row has such an id (and the database would refuse to compare it)
             return _not_found(f"no feature {feature_id!r} in {collection_id}")
+        crs = _crs_param(request.query_params, "crs")
         one = layer.rows_for(request.user).filter(**{layer.id_field: fid}).order_by(layer.id_field)
-        feature = next(iter(_page(layer, one, list(layer.properties), 0, 1)[1]), None)
+        feature = next(iter(_page(layer, one, list(layer.properties), 0, 1, crs)[1]), None)
         if feature is None:
             return _not_found(f"no feature {feature_id!r} in {collection_id}")
         links = [
@@ -627,4 +839,6 @@ class ItemView(OgcView):
             {"rel": "collection", "type": JSON, "href": self.url("collection", layer.id)},
         ]
         body = feature[:-1] + ',"links":' + json.dumps(links) + "}"
-        return HttpResponse(body, content_type=f"{GEOJSON}; charset=utf-8")
+        response = HttpResponse(body, content_type=f"{GEOJSON}; charset=utf-8")
+        response["Content-Crs"] = f"<{crs.uri}>"
+        return response
