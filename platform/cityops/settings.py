@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "procrastinate.contrib.django",
     "core",
     "gis.apps.GisConfig",
     "grid",
@@ -125,6 +126,11 @@ if env_bool("CITYOPS_DB_POOL", False):
     }
 # Lets parallel test runs on one server use separate test databases (default: test_<name>).
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("CITYOPS_TEST_DATABASE")}
+# A second connection to the same database: a background job writes its progress through it, outside the
+# import's own transaction, so others see it move while the import stays all-or-nothing (core/jobs.py).
+DATABASES["progress"] = DATABASES["default"] | {
+    "OPTIONS": {"connect_timeout": DATABASES["default"]["OPTIONS"]["connect_timeout"]}  # no pool: one writer
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
 
@@ -300,6 +306,8 @@ LOGGING = {
     "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "line"}},
     "root": {"handlers": ["console"], "level": os.environ.get("CITYOPS_LOG_LEVEL", "INFO")},
+    # procrastinate announces its task registry at every start of every command; its workers' job logs stay.
+    "loggers": {name: {"level": "WARNING"} for name in ("procrastinate.blueprints", "procrastinate.periodic")},
 }
 
 if PRODUCTION:
@@ -327,6 +335,9 @@ CITYOPS_CONCURRENT_LIMITS = {
     "render": int(os.environ.get("CITYOPS_CONCURRENT_RENDERS", "2")),
 }
 CITYOPS_IMPORT_MAX_BYTES = int(float(os.environ.get("CITYOPS_IMPORT_MAX_MB", "100")) * 2**20)
+# Background jobs (procrastinate, core/jobs.py): a worker beats every 5 s; one silent for 20 s is taken for dead
+# and its job is run again. One job at a time per worker: imports are heavy.
+PROCRASTINATE_WORKER_DEFAULTS = {"update_heartbeat_interval": 5, "stalled_worker_timeout": 20, "concurrency": 1}
 
 # 数字城管: the largest accepted case photo, the organisation code of the supervision and command centre
 # (it sees every case event), an optional working-calendar JSON file (grid/calendar.py from_config) and
@@ -336,6 +347,7 @@ CITYOPS_GRID_PHOTOS_PER_REQUEST = 4
 CITYOPS_BODY_LIMITS = {  # an upload's file, plus 1 MiB for the multipart form around it
     "/api/gis/imports/": CITYOPS_IMPORT_MAX_BYTES + 2**20,
     "/api/pipelines/networks/import/": CITYOPS_IMPORT_MAX_BYTES + 2**20,
+    "/api/core/jobs/": CITYOPS_IMPORT_MAX_BYTES + 2**20,
     "/api/grid/cases/": CITYOPS_GRID_PHOTOS_PER_REQUEST * CITYOPS_GRID_MAX_PHOTO_BYTES + 2**20,
 }
 CITYOPS_GRID_CENTRE = os.environ.get("CITYOPS_GRID_CENTRE", "SZ-UMC")

@@ -1,0 +1,50 @@
+"""The OpenStreetMap road import as a background job (core/jobs.py runs it, shows its progress, rolls it back)."""
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from django.utils.translation import gettext_lazy as _
+
+from core import jobs
+from core.errors import InputError
+
+from . import services
+
+
+def _bounding_box(text: str) -> list[float] | None:
+    if not text:
+        return None
+    try:
+        box = [float(v) for v in str(text).split(",")]
+    except ValueError:
+        box = []
+    if len(box) != 4 or box[0] >= box[2] or box[1] >= box[3]:
+        raise InputError("bbox", "four numbers: west,south,east,north (WGS84)")
+    return box
+
+
+def _check_options(fields: Mapping) -> dict:
+    return {
+        "replace": str(fields.get("replace", "")).lower() in ("1", "true", "on", "yes"),
+        "bbox": _bounding_box(fields.get("bbox", "")),
+    }
+
+
+def _import(path: Path, options: dict, progress, user) -> dict:
+    return services.import_osm_roads(
+        path,
+        replace=options["replace"],
+        bounding_box=options["bbox"],
+        **jobs.with_progress(services.import_osm_roads, progress),
+    )
+
+
+OSM_ROADS = jobs.register_import(
+    jobs.ImportKind(
+        name="osm_roads",
+        label=_("OpenStreetMap roads"),
+        suffixes=(".osm.pbf", ".pbf"),
+        check_options=_check_options,
+        work=_import,
+    )
+)

@@ -1,0 +1,112 @@
+"""Pipe network imports as background jobs (core/jobs.py): an EPANET model or a GIS file, through the same
+service functions as the API and the commands."""
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from django.utils.translation import gettext_lazy as _
+
+from core import jobs
+from core.models import Organisation
+from gis import importing
+
+from . import gis_import, services
+from .importers import Georef
+from .models import Utility
+from .selectors import PipelineInputError
+
+
+def _number(fields: Mapping, name: str, default: float | None = None) -> float | None:
+    text = str(fields.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise PipelineInputError(name, "a number") from None
+
+
+def _network_fields(fields: Mapping) -> dict:
+    """What both imports need; the network's code and utility are checked again when the job writes it."""
+    code = str(fields.get("code") or "").strip()
+    if not code:
+        raise PipelineInputError("code", "the code of the new network")
+    utility = str(fields.get("utility") or Utility.WATER)
+    if utility not in Utility.values:
+        raise PipelineInputError("utility", f"one of {', '.join(Utility.values)}")
+    owner = str(fields.get("owner") or "")
+    if not Organisation.objects.filter(code=owner).exists():
+        raise PipelineInputError("owner", "the code of the organisation that owns the network")
+    return {"code": code, "name": str(fields.get("name") or code), "utility": utility, "owner": owner}
+
+
+def _epanet_options(fields: Mapping) -> dict:
+    epsg = str(fields.get("epsg") or "").upper().removeprefix("EPSG:")
+    if epsg and not epsg.isdigit():
+        raise PipelineInputError("epsg", "an EPSG code, e.g. 4547")
+    offset_x, offset_y = _number(fields, "offset_x"), _number(fields, "offset_y")
+    if not epsg and (offset_x is None or offset_y is None):
+        raise PipelineInputError("epsg", "the model's CRS, or offset_x and offset_y into the city's metric CRS")
+    scale = _number(fields, "scale", 1.0)
+    if scale <= 0:
+        raise PipelineInputError("scale", "metres per model unit, above 0")
+    georef = {"epsg": int(epsg)} if epsg else {"offset_x": offset_x, "offset_y": offset_y, "scale": scale}
+    return _network_fields(fields) | {"georef": georef}
+
+
+def _import_epanet(path: Path, options: dict, progress, user) -> dict:
+    with importing.local_file(path) as file:
+        network = services.import_epanet(
+            user,
+            file,
+            code=options["code"],
+            name=options["name"],
+            utility=options["utility"],
+            owner=Organisation.objects.get(code=options["owner"]),
+            georef=Georef(**options["georef"]),
+            **jobs.with_progress(services.import_epanet, progress),
+        )
+    return {"network": network.code}
+
+
+def _gis_options(fields: Mapping) -> dict:
+    tolerance = _number(fields, "tolerance_m", 0.5)
+    if not 0 < tolerance <= 10:
+        raise PipelineInputError("tolerance_m", "a snap tolerance in metres, above 0 and at most 10")
+    try:
+        mapping = gis_import.parse_mapping(fields.get("mapping"))
+    except gis_import.GisImportError as error:
+        raise PipelineInputError("mapping", str(error)) from None
+    return _network_fields(fields) | {"tolerance_m": tolerance, "mapping": mapping}
+
+
+def _import_gis(path: Path, options: dict, progress, user) -> dict:
+    owner = Organisation.objects.get(code=options["owner"])
+    with importing.local_file(path) as file:
+        network, report = services.import_network(
+            user,
+            file,
+            gis_import.ImportOptions(**(options | {"owner": owner})),
+            **jobs.with_progress(services.import_network, progress),
+        )
+    return {"network": network.code, "report": report}
+
+
+EPANET = jobs.register_import(
+    jobs.ImportKind(
+        name="epanet",
+        label=_("EPANET water model"),
+        suffixes=(".inp",),
+        check_options=_epanet_options,
+        work=_import_epanet,
+    )
+)
+GIS_NETWORK = jobs.register_import(
+    jobs.ImportKind(
+        name="pipe_network",
+        label=_("Pipe network from a GIS file"),
+        suffixes=(".zip", ".gpkg", ".geojson", ".json"),
+        check_options=_gis_options,
+        work=_import_gis,
+    )
+)

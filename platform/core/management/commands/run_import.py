@@ -1,0 +1,66 @@
+"""`manage.py run_import KIND FILE [field=value ...] [--no-wait]`: queue an import for the background workers
+(`manage.py procrastinate worker`, run by bin/cityops) and follow it with a progress bar; Ctrl-C cancels it."""
+
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from core import jobs
+from core.errors import InputError
+from core.models import Job
+from gis import importing
+
+POLL_S = 0.2
+
+
+class Command(BaseCommand):
+    help = "Import a file as a background job and show its progress (kinds: osm_roads, epanet, pipe_network)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", help="osm_roads, epanet or pipe_network")
+        parser.add_argument("file", type=Path)
+        parser.add_argument(
+            "fields",
+            nargs="*",
+            metavar="field=value",
+            help="the import's options, as in the import screen: osm_roads replace=1 bbox=W,S,E,N; epanet code= "
+            "owner= epsg= (or offset_x= offset_y= scale=); pipe_network code= owner= tolerance_m= mapping=",
+        )
+        parser.add_argument("--no-wait", action="store_true", help="queue it, print its number and return")
+
+    def handle(self, *args, kind, file, fields, no_wait, **options):
+        pairs = [field.partition("=") for field in fields]
+        if any(not sep for _, sep, _ in pairs):
+            raise CommandError("options are given as field=value")
+        try:
+            with importing.local_file(file) as upload:
+                job = jobs.start_import(kind, None, upload, {name: value for name, _, value in pairs})
+        except InputError as exc:
+            raise CommandError(f"{exc.field}: {exc.detail}") from None
+        self.stdout.write(f"job {job.pk}: {job.title}")
+        if no_wait:
+            return
+        described = self._follow(job.pk)
+        if described["state"] != "succeeded":
+            raise CommandError(f"job {job.pk} {described['state']}: {described['error'] or 'nothing was imported'}")
+        self.stdout.write(self.style.SUCCESS(f"job {job.pk} done: {described['result']}"))
+
+    def _follow(self, job_id: int) -> dict:
+        """A bar that follows the job's row until the job ends; the first Ctrl-C asks the job to stop."""
+        with tqdm(file=self.stdout, unit="", dynamic_ncols=True, mininterval=0) as bar:
+            while True:
+                try:
+                    described = jobs.describe(Job.objects.select_related("queue_job", "created_by").get(pk=job_id))
+                    if (described["stage_label"], described["total"]) != (bar.desc, bar.total):
+                        bar.reset(total=described["total"])
+                        bar.set_description_str(described["stage_label"], refresh=False)
+                    bar.n = described["done"]
+                    bar.refresh()
+                    if described["finished"]:
+                        return described
+                    time.sleep(POLL_S)
+                except KeyboardInterrupt:
+                    self.stderr.write("cancelling: the import stops at its next step and writes nothing")
+                    jobs.cancel(Job.objects.select_related("queue_job").get(pk=job_id))
