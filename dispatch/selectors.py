@@ -184,10 +184,6 @@ def incident_types() -> list[dict]:
     ]
 
 
-def city_area() -> AdminArea | None:
-    return AdminArea.objects.filter(level=AdminArea.Level.CITY).first()
-
-
 def district_at(point) -> AdminArea | None:
     return AdminArea.objects.filter(level=AdminArea.Level.DISTRICT, geom__intersects=point).first()
 

@@ -15,6 +15,7 @@ from core.errors import InputError, Refusal
 from core.events import publish
 from core.hooks import IncidentOpened
 from core.models import User
+from core.selectors import city_boundary
 from core.services import record_audit
 
 from . import selectors
@@ -116,14 +117,14 @@ def create_incident(
 ) -> Incident:
     """A new incident from a call, linked to every agency its response plan involves.
 
-    Refuses a point outside the city (InputError "location") and, unless ``confirm_new``, raises
+    Refuses a point outside the city profile's boundary (InputError "location") and, unless ``confirm_new``, raises
     PossibleDuplicate when an open incident of the same type or agency is near in space and time.
     """
     now = timezone.now()
     received = call_received_at or now
     if received > now + CALL_TIME_TOLERANCE:
         raise InputError("call_received_at", _("%(time)s is in the future") % {"time": received.isoformat()})
-    city = selectors.city_area()
+    city = city_boundary()
     if city is not None and not city.geom.intersects(point):
         raise InputError(
             "location",

@@ -30,6 +30,7 @@ from folium.plugins import HeatMap
 
 from core import limits
 from core.models import Organisation
+from core.selectors import city_home
 from gis.models import Road
 
 from .models import Annotation
@@ -123,12 +124,14 @@ def _bounds(collection: dict) -> list[list[float]] | None:
 
 
 def new_map(districts: dict) -> OfflineMap:
-    """An empty report map of the scope: districts and main roads as its basemap, no tiles from anywhere."""
+    """An empty report map of the scope, starting at the city profile's home view: districts and main roads as its
+    basemap, no tiles from anywhere."""
     # No zoom animation: a snapshot is taken on Chromium's virtual clock, on which Leaflet's CSS transitions never
     # end, so a second fit (an incident's, within 4 zoom levels of the city's) would be drawn half-way.
+    home = city_home()  # its zoom is MapLibre's (512 px tiles); Leaflet's 256 px tiles count one level more
     fmap = OfflineMap(
-        location=[22.54, 114.05], zoom_start=12, tiles=None, control_scale=True, attributionControl=False,
-        zoom_animation=False,
+        location=home["center"][::-1], zoom_start=round(home["zoom"]) + 1, tiles=None, control_scale=True,
+        attributionControl=False, zoom_animation=False,
     )  # fmt: skip
     fmap.get_root().header.add_child(
         Element("<style>.leaflet-container{background:#dbe3ec;font-family:'Noto Sans CJK SC',sans-serif}</style>")

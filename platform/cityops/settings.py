@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     "core.middleware.ApiErrorsMiddleware",
+    "core.home_view.BaseLayerPolicyMiddleware",  # inside CSPMiddleware: widens a map page's policy before it is sent
 ]
 
 ROOT_URLCONF = "cityops.urls"
@@ -94,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "core.navigation.consoles",
+                "core.home_view.home_view",
             ],
         },
     },

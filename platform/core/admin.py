@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from . import health
-from .models import AdminArea, AuditEntry, Domain, Event, Organisation, Role, User
+from .models import AdminArea, AuditEntry, CityProfile, Domain, Event, Organisation, Role, User
 from .security_log import SECURITY_ACTIONS
 from .services import record_audit
 from .widgets import OfflineMapWidget
@@ -42,6 +42,31 @@ class AdminAreaAdmin(MapAdmin):
     list_filter = ["level"]
     search_fields = ["code", "name"]
     raw_id_fields = ["parent"]
+
+
+@admin.register(CityProfile)
+class CityProfileAdmin(MapAdmin):
+    """The city's settings after `setup_city`: its home view, CRS, country and external base layer. The command
+    (or the demo loader) makes it with the areas; here it is only corrected, never added or removed."""
+
+    list_display = ["name", "boundary", "projected_srid", "country", "home_zoom"]
+    fields = [
+        "name",
+        "boundary",
+        "projected_srid",
+        "country",
+        "home_center",
+        "home_zoom",
+        "base_layer_url",
+        "base_layer_attribution",
+    ]
+    readonly_fields = ["boundary"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class OrganisationForm(forms.ModelForm):

@@ -3,9 +3,12 @@
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
-from django.contrib.gis.geos import GEOSGeometry
 
-from .models import AdminArea, Organisation, Role, User
+from data import democity
+
+from .city import LEVELS, Area
+from .models import AdminArea, CityProfile, Organisation, Role, User
+from .services import create_city
 
 # (code, name, kind, agency, parent code, the domains it commands city-wide)
 ORGANISATIONS = [
@@ -54,16 +57,22 @@ DEMO_ACCOUNTS = [
 ]
 
 
+# The demo city's profile: the map home view the consoles have always opened on, and Shenzhen's CGCS2000 zone.
+HOME = (*democity.CENTRE_LONLAT, 12.0)
+PROJECTED_SRID = int(democity.METRIC_CRS.removeprefix("EPSG:"))
+
+
 def load_demo(city, context: dict) -> dict:
-    areas: dict[str, AdminArea] = {}
-    for item in sorted(city.areas, key=lambda a: len(a.code)):
-        areas[item.code] = AdminArea.objects.create(
-            code=item.code,
-            name=item.name,
-            level=item.level,
-            parent=areas.get(item.parent_code) if item.parent_code else None,
-            geom=GEOSGeometry(memoryview(item.geometry.wkb), srid=4326),
-        )
+    """The demo city as one city profile (areas through the same service as a real city), then its people."""
+    outermost_first = sorted(city.areas, key=lambda a: LEVELS.index(a.level))
+    create_city(
+        [Area(a.name, a.level, a.geometry, a.code, a.parent_code or "") for a in outermost_first],
+        name=outermost_first[0].name,
+        country="CN",
+        projected_srid=PROJECTED_SRID,
+        home=HOME,
+    )
+    areas = {area.code: area for area in AdminArea.objects.all()}
     orgs: dict[str, Organisation] = {}
     for code, name, kind, agency, parent, oversees in ORGANISATIONS:
         orgs[code] = Organisation.objects.create(
@@ -102,6 +111,7 @@ def load_demo(city, context: dict) -> dict:
 
 def clear_demo() -> None:
     User.objects.filter(username__in=[a[0] for a in DEMO_ACCOUNTS]).delete()
+    CityProfile.objects.all().delete()
     _delete_tree(Organisation)
     _delete_tree(AdminArea)
 

@@ -5,6 +5,8 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 
 class Role(models.TextChoices):
@@ -52,6 +54,18 @@ def validate_tile_url(value: str) -> None:
         raise ValidationError(_("Give an http(s) tile URL template containing {z}, {x} and {y}."), code="tile_url")
 
 
+def validate_projected_srid(value: int) -> None:
+    """An EPSG code of a projected CRS (metres on the ground), the kind metric work needs."""
+    try:
+        crs = CRS.from_epsg(value)
+    except CRSError:
+        raise ValidationError(_("EPSG:%(code)s is not a known CRS."), params={"code": value}, code="crs") from None
+    if not crs.is_projected:
+        raise ValidationError(
+            _("EPSG:%(code)s (%(name)s) is not a projected CRS."), params={"code": value, "name": crs.name}, code="crs"
+        )
+
+
 class CityProfile(models.Model):
     """The city this deployment runs: its boundary, projected CRS, country and map home view, all from data.
 
@@ -68,7 +82,9 @@ class CityProfile(models.Model):
         help_text=_("The city-level administrative area; incidents outside it are refused."),
     )
     projected_srid = models.PositiveIntegerField(
-        _("projected CRS (EPSG code)"), help_text=_("Metric work in this city, e.g. 4547 for CGCS2000 3° zone 114°E.")
+        _("projected CRS (EPSG code)"),
+        validators=[validate_projected_srid],
+        help_text=_("Metric work in this city, e.g. 4547 for CGCS2000 3° zone 114°E."),
     )
     country = models.CharField(
         _("country code"), max_length=2, help_text=_("ISO 3166-1 alpha-2; picks the OSM road speed defaults.")

@@ -1,9 +1,10 @@
 """Read queries of the core app."""
 
+from django.contrib.gis.db.models import Extent
 from django.contrib.gis.geos import Polygon
 from django.db.models import Max, Q
 
-from .models import AdminArea, Event
+from .models import AdminArea, CityProfile, Event
 from .realtime import REPLAY_LIMIT, TOPIC_DOMAINS, Viewer
 
 
@@ -31,6 +32,35 @@ def events_after(since: int, topics, viewer: Viewer, bbox=None, until: int | Non
     if len(events) > REPLAY_LIMIT:
         return None, event_head()
     return events, upper
+
+
+def city_profile() -> CityProfile | None:
+    """The city this deployment runs (None until `setup_city` or the demo loader made it)."""
+    return CityProfile.objects.select_related("boundary").first()
+
+
+def city_boundary() -> AdminArea | None:
+    """The city's boundary area: what incidents and imports must lie in (None before a city is set up)."""
+    profile = city_profile()
+    return profile.boundary if profile else None
+
+
+def city_home() -> dict:
+    """Where every map starts, for the page scripts: the profile's centre and zoom, the boundary's extent (a map
+    that shows the whole city fits it) and the optional external base layer; the whole world before a city."""
+    profile = CityProfile.objects.first()
+    if profile is None:
+        return {"center": [0.0, 20.0], "zoom": 2.0, "bounds": None, "baseLayer": None}
+    west, south, east, north = AdminArea.objects.filter(pk=profile.boundary_id).aggregate(e=Extent("geom"))["e"]
+    base_layer = None
+    if profile.base_layer_url:
+        base_layer = {"url": profile.base_layer_url, "attribution": profile.base_layer_attribution}
+    return {
+        "center": [profile.home_center.x, profile.home_center.y],
+        "zoom": profile.home_zoom,
+        "bounds": [west, south, east, north],
+        "baseLayer": base_layer,
+    }
 
 
 def areas(level: str | None = None, parent_code: str | None = None):

@@ -2,12 +2,20 @@
 
 from django.contrib.gis.forms import OSMWidget
 
+from .selectors import city_home
+
 
 class OfflineMapWidget(OSMWidget):
+    """Starts at the city profile's home view (read when drawn: the widget is made once, at import)."""
+
     template_name = "core/offline_map_widget.html"
-    default_lon = 114.05
-    default_lat = 22.54
-    default_zoom = 11
+
+    def get_context(self, name, value, attrs):
+        home = city_home()
+        lon, lat = home["center"]
+        # the home zoom is MapLibre's (512 px tiles); OpenLayers' 256 px tiles count one level more for the same view
+        self.attrs.update(default_lon=lon, default_lat=lat, default_zoom=home["zoom"] + 1)
+        return super().get_context(name, value, attrs)
 
     class Media:
         extend = False  # drop the parent's CDN links

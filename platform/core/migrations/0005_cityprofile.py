@@ -42,6 +42,7 @@ class Migration(migrations.Migration):
                 (
                     "projected_srid",
                     models.PositiveIntegerField(
+                        validators=[core.models.validate_projected_srid],
                         help_text="Metric work in this city, e.g. 4547 for CGCS2000 3° zone 114°E.",
                         verbose_name="projected CRS (EPSG code)",
                     ),

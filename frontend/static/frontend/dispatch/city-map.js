@@ -10,7 +10,7 @@ import {INCIDENT_CLOSED, INCIDENT_CREATED, INCIDENT_UPDATED} from "/events.js";
 
 import {api} from "../lib/api.js";
 import {collection, emptyCollection, extentOf} from "../lib/geo.js";
-import {FONTS, createMap} from "../lib/map.js";
+import {FONTS, cityHome, createMap} from "../lib/map.js";
 
 export const AGENCIES = ["110", "119", "120", "122"];
 // 110 police blue, 119 fire red, 120 ambulance green (drawn with white), 122 traffic police amber.
@@ -272,7 +272,8 @@ function centerLabels(districts) {
 }
 
 /**
- * Creates the map in `container` and resolves once it has drawn the city: `{map, cityBounds}`.
+ * Creates the map in `container` and resolves once it has drawn the city (the profile's boundary fitted in
+ * view): `{map, cityBounds}`.
  * `basemap` is the tile style URL when the server has one, else "" (districts and roads from our API);
  * `padding` keeps the fitted city clear of panels floating over the map (px or {top, right, bottom, left});
  * `scale` enlarges it for a wall larger than 1920×1080 and `navigation` adds zoom buttons (lib/map.js createMap).
@@ -280,7 +281,7 @@ function centerLabels(districts) {
 export async function createCityMap(container, {basemap, padding = 40, scale = 1, navigation = false}) {
   const districts = api("/api/core/areas/?level=district");
   const style = basemap ? await tileStyle(basemap) : ownStyle();
-  const map = createMap(container, {style, navigation, scaleBar: false, scale, zoom: 11});
+  const map = createMap(container, {style, navigation, scaleBar: false, scale});
   await map.once("load");
   addVehicleImages(map);
   const areas = await districts;
@@ -290,8 +291,8 @@ export async function createCityMap(container, {basemap, padding = 40, scale = 1
     map.getSource("district-labels").setData(centerLabels(areas));
     map.getSource("roads").setData(roads);
   }
-  const cityBounds = extentOf(areas.features);
-  map.fitBounds(cityBounds, {padding, duration: 0});
+  const cityBounds = cityHome().bounds;
+  if (cityBounds) map.fitBounds(cityBounds, {padding, duration: 0});
   await map.once("idle");
   return {map, cityBounds};
 }

@@ -430,7 +430,7 @@ function startLive(map) {
 }
 
 async function main() {
-  const map = createMap("map", {style: buildStyle(), navigation: {visualizePitch: true}, zoom: 11, maxPitch: 70, minZoom: 0, maxZoom: 22});
+  const map = createMap("map", {style: buildStyle(), navigation: {visualizePitch: true}, maxPitch: 70, minZoom: 0, maxZoom: 22});
   map.on("click", "thematic-fill", (event) => popup(map, event));
   map.on("click", "thematic-extrusion", (event) => popup(map, event));
   setupControls(map);
