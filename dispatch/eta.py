@@ -1,22 +1,27 @@
-"""Road-network travel times and unit recommendation, without Django.
+"""Road-network travel times and unit ranking, without Django.
 
-The road graph is built once from segments (demo roads now, OSM imports later) and kept in memory as
-CSR arrays.  Ranking N units for one incident costs ONE Dijkstra search: it runs from the incident on
-the transposed (reversed) graph, so a single search gives every node's travel time *to* the incident.
+The road graph is built once from segments (demo roads, OSM imports) and kept in memory as CSR arrays.
+Ranking N units for one incident costs ONE Dijkstra search: it runs from the incident on the transposed
+(reversed) graph, so a single search gives every node's travel time *to* the incident.
 
 Geometry: all metric work (segment lengths, snapping, straight-line distances) happens in one local
 transverse Mercator projection centred on the network, so every length in the module is measured the
 same way.  At city scale its scale error is below 1e-5 (8e-6 at 25 km from the centre; 1.2e-4 at 100 km).
 
-Points snap to the nearest segment by orthogonal projection (shapely STRtree); the segment's travel time
-is split between its two end nodes by the fraction along it, and a one-way segment can only be left
-forwards and entered from its start.  Points farther than ``max_snap_m`` from any road are off the
-network; they, and units that cannot reach the incident (another strongly connected part), get a
-straight-line estimate marked ``method="straight_line"``.
+Snapping: a point is tied to up to ``SNAP_CANDIDATES`` segments, the nearest ones within ``SNAP_SPREAD_M``
+of its nearest segment, so on a dual carriageway both carriageways are candidates and each is tried in
+every direction it may be driven.  The distance from the point to a candidate is covered at
+``ACCESS_SPEED_KMH`` and added to the route; a point farther than ``off_network_m`` from every road is
+flagged off the network (still routed from its nearest roads, with the distance shown).
+
+Turn restrictions (no_*/only_* via a node) are honoured by splitting each via node into one copy per
+incoming edge, whose outgoing edges are the turns allowed from that edge.  A unit that cannot reach the
+incident by road at all gets no time: it is listed apart with the reason, never ranked among the routable.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -27,26 +32,41 @@ import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-DEFAULT_MAX_SNAP_M = 500.0
-DEFAULT_FALLBACK_SPEED_KMH = 30.0  # urban emergency-vehicle average when no route is known
-DEFAULT_DETOUR_FACTOR = 1.3  # typical road/straight-line ratio (circuity) of an urban grid
-SNAP_PREFILTER_M = 50.0  # radius of the cheap candidate search before the full nearest search
+SNAP_CANDIDATES = 4  # k: segments a point may start from or arrive on
+SNAP_SPREAD_M = 50.0  # candidates lie within this much of the nearest segment (covers a dual carriageway)
+ACCESS_SPEED_KMH = 30.0  # speed over the distance between a point and its road
 AT_NODE_M = 1e-3  # a snap this close to a segment end is at that node (may leave it any way)
 
-NETWORK = "network"
-STRAIGHT_LINE = "straight_line"
+NO_ROUTE = "no_route"  # no road route from the unit's roads to the incident's (one-way, island, turn ban)
 
 
 class UnitETA(NamedTuple):
-    """One ranked unit: travel time to the incident (s), route length (m) and how it was estimated.
-
-    For ``straight_line`` the distance is the straight distance times the detour factor.
-    """
+    """A unit with a road route: travel time (s) and route length (m) to the incident, and its snap."""
 
     unit_id: Any
     eta_seconds: float
     distance_m: float
-    method: str
+    snap_m: float  # from the unit to the road its route starts on
+    off_network: bool
+
+
+class Unroutable(NamedTuple):
+    """A unit without a road route to the incident: why, and how far it is in a straight line."""
+
+    unit_id: Any
+    reason: str
+    straight_m: float
+    snap_m: float
+    off_network: bool
+
+
+class Ranking(NamedTuple):
+    """Routable units fastest first; the unroutable apart, nearest first; the incident's own snap."""
+
+    routable: list[UnitETA]
+    unroutable: list[Unroutable]
+    incident_snap_m: float
+    incident_off_network: bool
 
 
 @dataclass(frozen=True)
@@ -58,12 +78,33 @@ class Snap:
     distance_m: float
 
 
+class Segment(NamedTuple):
+    """One road segment: WGS84 coordinates (or LineString) digitised in the travel direction when one-way;
+    ``speed_backward_kmh`` against that direction where it differs (None: the same)."""
+
+    segment_id: Any
+    geometry: Any
+    speed_kmh: float
+    oneway: bool
+    speed_backward_kmh: float | None = None
+
+
+class TurnRestriction(NamedTuple):
+    """No turn ("no") or only this turn ("only") from one segment into another at their shared node."""
+
+    kind: str
+    from_segment: Any
+    via: tuple[float, float]
+    to_segment: Any
+
+
 class RoadGraph:
     """The road network as CSR arrays of travel times (s), plus the segments for snapping.
 
     Nodes are segment end points joined by exact coordinates.  Segment ``k`` runs from ``seg_from[k]``
     to ``seg_to[k]`` in the direction its coordinates are digitised (the travel direction when one-way).
-    Between two nodes only the fastest parallel edge is kept (a shortest path never uses the others).
+    ``csr`` is the plain node graph (fastest of parallel edges, no turn restrictions) for drawing routes;
+    ETAs search the turn-expanded graph, whose extra nodes are copies of restricted via nodes.
     """
 
     def __init__(
@@ -74,72 +115,106 @@ class RoadGraph:
         seg_to: np.ndarray,
         seg_length_m: np.ndarray,
         seg_time_s: np.ndarray,
+        seg_time_back_s: np.ndarray,
         seg_oneway: np.ndarray,
         seg_lines: np.ndarray,
         transformer: pyproj.Transformer,
-        max_snap_m: float,
+        restrictions: list[tuple[str, int, int, int]],
     ):
         self.segment_ids = segment_ids
         self.node_lonlat = node_lonlat
         self.seg_from, self.seg_to = seg_from, seg_to
-        self.seg_length_m, self.seg_time_s, self.seg_oneway = seg_length_m, seg_time_s, seg_oneway
+        self.seg_length_m, self.seg_time_s, self.seg_time_back_s = seg_length_m, seg_time_s, seg_time_back_s
+        self.seg_oneway = seg_oneway
         self.seg_lines = seg_lines  # projected LineStrings, metres
-        self.max_snap_m = max_snap_m
         self._transformer = transformer
         self._tree = shapely.STRtree(seg_lines)
         self._node_index = {tuple(p): i for i, p in enumerate(node_lonlat.tolist())}
         n = len(node_lonlat)
 
         # Directed edges: every segment forwards, two-way segments also backwards; self-loops never help.
-        back = ~seg_oneway
-        tail = np.concatenate([seg_from, seg_to[back]])
-        head = np.concatenate([seg_to, seg_from[back]])
-        time = np.concatenate([seg_time_s, seg_time_s[back]])
-        length = np.concatenate([seg_length_m, seg_length_m[back]])
-        keep = tail != head
-        tail, head, time, length = tail[keep], head[keep], time[keep], length[keep]
-        # Keep the fastest of parallel edges: sort by (tail, head, time) and take the first of each pair.
-        order = np.lexsort((time, head, tail))
-        tail, head, time, length = tail[order], head[order], time[order], length[order]
-        first = np.ones(len(tail), dtype=bool)
-        first[1:] = (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])
-        tail, head, time, length = tail[first], head[first], time[first], length[first]
-        self.edge_tail, self.edge_head, self.edge_time_s, self.edge_length_m = tail, head, time, length
-        self._edge_key = tail.astype(np.int64) * (n + 1) + head  # sorted, for (tail, head) -> length
+        real = seg_from != seg_to
+        d_seg = np.concatenate([np.flatnonzero(real), np.flatnonzero(real & ~seg_oneway)])
+        d_fwd = np.arange(len(d_seg)) < real.sum()
+        d_tail = np.where(d_fwd, seg_from[d_seg], seg_to[d_seg])
+        d_head = np.where(d_fwd, seg_to[d_seg], seg_from[d_seg])
+        d_time = np.where(d_fwd, seg_time_s[d_seg], seg_time_back_s[d_seg])
+        d_len = seg_length_m[d_seg]
+        self.edge_tail, self.edge_head, self.edge_time_s, self.edge_length_m = _fastest(d_tail, d_head, d_time, d_len)
+        self.csr = csr_matrix((self.edge_time_s, (self.edge_tail, self.edge_head)), shape=(n, n))
 
-        self.csr = csr_matrix((time, (tail, head)), shape=(n, n))
-        # Transposed graph with one spare row (node n) for the per-query virtual source at the incident.
-        rev = csr_matrix((time, (head, tail)), shape=(n + 1, n + 1))
+        # Turn expansion: each directed edge into a restricted via node ends at a copy of that node of its own.
+        rules: dict[tuple[int, int], tuple[set, set]] = defaultdict(lambda: (set(), set()))
+        for kind, from_seg, via, to_seg in restrictions:
+            rules[(from_seg, via)][0 if kind == "only" else 1].add(to_seg)
+        vias = np.array(sorted({via for _, via in rules}), dtype=np.int64)
+        split = np.isin(d_head, vias)
+        x_head_of = d_head.copy()
+        x_head_of[split] = n + np.arange(split.sum())
+        copy_of = d_head[split]  # copy n + j stands for node copy_of[j] reached by edge split_edges[j]
+        split_edges = np.flatnonzero(split)
+        self.n_expanded = n + len(copy_of)
+        self.expanded_lonlat = np.concatenate([node_lonlat, node_lonlat[copy_of]])
+        self.copies = defaultdict(list)  # node → its copies (a point exactly at the node is reached from each)
+        for j, v in enumerate(copy_of.tolist()):
+            self.copies[v].append(n + j)
+
+        x_tail, x_edge = [d_tail], [np.arange(len(d_seg))]
+        out_of = defaultdict(list)
+        for f in np.flatnonzero(np.isin(d_tail, vias)).tolist():
+            out_of[int(d_tail[f])].append(f)
+        for j, e in enumerate(split_edges.tolist()):
+            only, banned = rules.get((int(d_seg[e]), int(copy_of[j])), (set(), set()))
+            allowed = [f for f in out_of[int(copy_of[j])] if (not only or d_seg[f] in only) and d_seg[f] not in banned]
+            x_tail.append(np.full(len(allowed), n + j, dtype=np.int64))
+            x_edge.append(np.array(allowed, dtype=np.int64))
+        x_tail, x_edge = np.concatenate(x_tail), np.concatenate(x_edge)
+        self._x_tail, self._x_seg, self._x_fwd = x_tail, d_seg[x_edge], d_fwd[x_edge]
+        order = np.lexsort((self._x_fwd, self._x_seg))
+        self._x_tail, self._x_seg, self._x_fwd = x_tail[order], self._x_seg[order], self._x_fwd[order]
+        self._x_key = self._x_seg * 2 + self._x_fwd  # sorted: (segment, direction) → its edges' tails
+
+        # Where driving a segment forwards / backwards arrives (a copy at a restricted via node).
+        self.fwd_node, self.back_node = seg_to.copy(), seg_from.copy()
+        self.fwd_node[d_seg[d_fwd]] = x_head_of[d_fwd]
+        self.back_node[d_seg[~d_fwd]] = x_head_of[~d_fwd]
+
+        tail, head, time, length = _fastest(x_tail, x_head_of[x_edge], d_time[x_edge], d_len[x_edge])
+        nx_ = self.n_expanded
+        self._x_edge_key, self._x_edge_length = tail.astype(np.int64) * (nx_ + 1) + head, length
+        # Transposed graph with one spare row (node nx_) for the per-query virtual source at the incident.
+        rev = csr_matrix((time, (head, tail)), shape=(nx_ + 1, nx_ + 1))
         rev.sort_indices()
         self._rev_data, self._rev_indices, self._rev_indptr = rev.data, rev.indices, rev.indptr
+        self.n_restricted_turns = sum(len(a) + len(b) for a, b in rules.values())
 
     # -- building -------------------------------------------------------------------------------------
 
     @classmethod
-    def from_segments(
-        cls,
-        segments: Iterable[tuple[Any, Any, float, bool]],
-        *,
-        max_snap_m: float = DEFAULT_MAX_SNAP_M,
-    ) -> RoadGraph:
-        """Build from (segment_id, lon/lat coordinates or LineString, speed_kmh, oneway) tuples.
+    def from_segments(cls, segments: Iterable[tuple], restrictions: Iterable[tuple] = ()) -> RoadGraph:
+        """Build from Segment tuples (id, lon/lat coordinates or LineString, speed_kmh, oneway[, backward speed])
+        and TurnRestriction tuples (kind, from segment id, via (lon, lat), to segment id).
 
-        Coordinates are WGS84 (lon, lat), digitised in the travel direction when one-way.  Edge weights
-        are travel times: projected length / speed.  Raises ValueError on a bad segment.
+        Edge weights are travel times: projected length / speed.  Raises ValueError on a bad segment; a
+        restriction whose segments do not meet at its via node is ignored (the road changed since).
         """
-        ids, coords, speeds, oneway = [], [], [], []
-        for seg_id, geometry, speed_kmh, is_oneway in segments:
+        ids, coords, speeds, back_speeds, oneway = [], [], [], [], []
+        for row in segments:
+            seg_id, geometry, speed_kmh, is_oneway, speed_back = Segment(*row)
             xy = shapely.get_coordinates(geometry) if isinstance(geometry, shapely.Geometry) else geometry
             xy = np.asarray(xy, dtype=float)
             if xy.ndim != 2 or xy.shape[0] < 2 or xy.shape[1] != 2:
                 raise ValueError(f"segment {seg_id!r}: need at least two (lon, lat) points")
             if not np.isfinite(xy).all() or (np.abs(xy[:, 0]) > 180).any() or (np.abs(xy[:, 1]) > 90).any():
                 raise ValueError(f"segment {seg_id!r}: coordinates are not WGS84 lon/lat")
-            if not (np.isfinite(speed_kmh) and speed_kmh > 0):
-                raise ValueError(f"segment {seg_id!r}: speed must be a positive number, got {speed_kmh!r}")
+            speed_back = speed_kmh if speed_back is None else speed_back
+            for speed in (speed_kmh, speed_back):
+                if not (np.isfinite(speed) and speed > 0):
+                    raise ValueError(f"segment {seg_id!r}: speed must be a positive number, got {speed!r}")
             ids.append(seg_id)
             coords.append(xy)
             speeds.append(float(speed_kmh))
+            back_speeds.append(float(speed_back))
             oneway.append(bool(is_oneway))
         if not ids:
             raise ValueError("no road segments")
@@ -162,7 +237,19 @@ class RoadGraph:
         lines = shapely.linestrings(np.column_stack([x, y]), indices=np.repeat(np.arange(len(ids)), counts))
         length = shapely.length(lines)
         time = length / (np.array(speeds) / 3.6)
-        return cls(ids, node_lonlat, seg_from, seg_to, length, time, np.array(oneway), lines, transformer, max_snap_m)
+        time_back = length / (np.array(back_speeds) / 3.6)
+
+        index = {seg_id: k for k, seg_id in enumerate(ids)}
+        nodes = {tuple(p): i for i, p in enumerate(node_lonlat.tolist())}
+        rules = []
+        for kind, from_id, via, to_id in (TurnRestriction(*r) for r in restrictions):
+            a, b, v = index.get(from_id), index.get(to_id), nodes.get((float(via[0]), float(via[1])))
+            known = a is not None and b is not None and v is not None and kind in ("no", "only")
+            if known and v in (seg_from[a], seg_to[a]) and v in (seg_from[b], seg_to[b]):
+                rules.append((kind, a, v, b))
+        return cls(
+            ids, node_lonlat, seg_from, seg_to, length, time, time_back, np.array(oneway), lines, transformer, rules
+        )
 
     @property
     def n_nodes(self) -> int:
@@ -184,95 +271,104 @@ class RoadGraph:
         x, y = self._transformer.transform(lonlat[:, 0], lonlat[:, 1])
         return np.column_stack([x, y])
 
-    def snap_many(self, lonlat: np.ndarray, max_snap_m: float | None = None):
-        """Snap points at once: (segment, fraction, distance_m) arrays; segment is -1 when off the network."""
-        limit = self.max_snap_m if max_snap_m is None else max_snap_m
-        xy = self.to_metric(lonlat)
-        n = len(xy)
-        segment = np.full(n, -1, dtype=np.int64)
-        fraction = np.zeros(n)
-        distance = np.full(n, np.inf)
-        ok = np.isfinite(xy).all(axis=1)
-        points = shapely.points(xy[ok])
-        if len(points):
-            # Most points lie near a road: candidates within a small radius are cheap to find and the
-            # nearest of them is the true nearest.  The rest go through the (slower) nearest search.
-            near = min(limit, SNAP_PREFILTER_M)
-            which, seg = self._tree.query(points, predicate="dwithin", distance=near)
-            dist = shapely.distance(points[which], self.seg_lines[seg])
-            rest = np.setdiff1d(np.arange(len(points)), which)
-            if len(rest) and limit > near:
-                (w2, s2), d2 = self._tree.query_nearest(
-                    points[rest], max_distance=limit, return_distance=True, all_matches=True
-                )
-                which, seg, dist = (
-                    np.concatenate([which, rest[w2]]),
-                    np.concatenate([seg, s2]),
-                    np.concatenate([dist, d2]),
-                )
-            # Nearest first; ties (a point at a crossing) go to the lowest segment index, deterministically.
-            order = np.lexsort((seg, dist, which))
-            which, seg, dist = which[order], seg[order], dist[order]
-            first = np.ones(len(which), dtype=bool)
-            first[1:] = which[1:] != which[:-1]
-            which, seg, dist = which[first], seg[first], dist[first]
-            idx = np.flatnonzero(ok)[which]
-            along = shapely.line_locate_point(self.seg_lines[seg], points[which])
-            seg_len = self.seg_length_m[seg]
-            along = np.where(along <= AT_NODE_M, 0.0, np.where(seg_len - along <= AT_NODE_M, seg_len, along))
-            segment[idx] = seg
-            fraction[idx] = np.divide(along, seg_len, out=np.zeros_like(along), where=seg_len > 0)
-            distance[idx] = dist
-        return segment, fraction, distance
+    def snap_candidates(
+        self, lonlat: np.ndarray, k: int = SNAP_CANDIDATES, spread_m: float = SNAP_SPREAD_M
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(point, segment, fraction, distance_m) arrays: each point's candidate segments, nearest first —
+        the k nearest within spread_m of its nearest segment.  Ties go to the lowest segment index."""
+        points = shapely.points(self.to_metric(lonlat))
+        (near_which, _), near_dist = self._tree.query_nearest(points, return_distance=True, all_matches=False)
+        nearest = np.full(len(points), np.inf)
+        nearest[near_which] = near_dist
+        which, seg = self._tree.query(points, predicate="dwithin", distance=nearest + spread_m)
+        dist = shapely.distance(points[which], self.seg_lines[seg])
+        order = np.lexsort((seg, dist, which))
+        which, seg, dist = which[order], seg[order], dist[order]
+        rank = np.arange(len(which)) - np.searchsorted(which, which)
+        keep = rank < k
+        which, seg, dist = which[keep], seg[keep], dist[keep]
+        along = shapely.line_locate_point(self.seg_lines[seg], points[which])
+        seg_len = self.seg_length_m[seg]
+        along = np.where(along <= AT_NODE_M, 0.0, np.where(seg_len - along <= AT_NODE_M, seg_len, along))
+        fraction = np.divide(along, seg_len, out=np.zeros_like(along), where=seg_len > 0)
+        return which, seg, fraction, dist
 
-    def snap(self, lon: float, lat: float, max_snap_m: float | None = None) -> Snap | None:
-        """Snap one point; None when it is off the network."""
-        segment, fraction, distance = self.snap_many(np.array([[lon, lat]]), max_snap_m)
-        if segment[0] < 0:
-            return None
+    def snap(self, lon: float, lat: float) -> Snap:
+        """The nearest point of the network."""
+        _, segment, fraction, distance = self.snap_candidates(np.array([[lon, lat]]), k=1, spread_m=0.0)
         return Snap(int(segment[0]), float(fraction[0]), float(distance[0]))
 
     # -- search ---------------------------------------------------------------------------------------
 
-    def _times_to(self, seg: int, frac: float) -> tuple[np.ndarray, np.ndarray]:
-        """Travel time (s) and route length (m) from every node to the point ``frac`` along ``seg``.
+    def _tails(self, seg: int, forwards: bool) -> np.ndarray:
+        """The expanded nodes from which one may drive onto the segment in this direction."""
+        key = seg * 2 + int(forwards)
+        return self._x_tail[np.searchsorted(self._x_key, key) : np.searchsorted(self._x_key, key, side="right")]
 
-        One Dijkstra on the transposed graph from a virtual node n standing for the point: its edges
-        reach the segment's start (cost frac*T: arrive and drive forwards) and, on a two-way segment or
-        when the point is at the end node, the segment's end (cost (1-frac)*T).
+    def _at_node(self, node: int) -> list[int]:
+        return [int(node), *self.copies.get(int(node), [])]
+
+    def _times_to(self, targets: Sequence[tuple[int, float, float, float]]) -> tuple[np.ndarray, np.ndarray]:
+        """Travel time (s) and route length (m) from every expanded node to the incident.
+
+        ``targets`` are the incident's candidates (segment, fraction, extra time, extra length).  One
+        Dijkstra on the transposed graph from a virtual node standing for the incident: its edges reach
+        the nodes that drive onto a candidate segment towards the point (forwards; backwards on a two-way
+        segment), or, when the point is at a segment end, every copy of that node.
         """
-        n = self.n_nodes
-        time, length = self.seg_time_s[seg], self.seg_length_m[seg]
-        heads, weights, lengths = [self.seg_from[seg]], [frac * time], [frac * length]
-        if not self.seg_oneway[seg] or frac == 1.0:
-            heads.append(self.seg_to[seg])
-            weights.append((1.0 - frac) * time)
-            lengths.append((1.0 - frac) * length)
-        k = len(heads)
-        data = np.concatenate([self._rev_data, weights])
-        indices = np.concatenate([self._rev_indices, np.array(heads, dtype=self._rev_indices.dtype)])
+        nx_ = self.n_expanded
+        heads, weights, lengths = [], [], []
+        for seg, frac, extra_t, extra_l in targets:
+            time, time_back, length = self.seg_time_s[seg], self.seg_time_back_s[seg], self.seg_length_m[seg]
+            options = [(self._tails(seg, True), frac * time, frac * length)]
+            if not self.seg_oneway[seg]:
+                options.append((self._tails(seg, False), (1 - frac) * time_back, (1 - frac) * length))
+            if frac == 0.0:
+                options.append((self._at_node(self.seg_from[seg]), 0.0, 0.0))
+            if frac == 1.0:
+                options.append((self._at_node(self.seg_to[seg]), 0.0, 0.0))
+            for nodes, t, ell in options:
+                heads.extend(np.asarray(nodes).tolist())
+                weights.extend([extra_t + t] * len(nodes))
+                lengths.extend([extra_l + ell] * len(nodes))
+        heads_a, weights_a, lengths_a = np.array(heads, dtype=np.int64), np.array(weights), np.array(lengths)
+        order = np.lexsort((weights_a, heads_a))  # one virtual edge per node: the cheapest
+        heads_a, weights_a, lengths_a = heads_a[order], weights_a[order], lengths_a[order]
+        first = np.ones(len(heads_a), dtype=bool)
+        first[1:] = heads_a[1:] != heads_a[:-1]
+        heads_a, weights_a, lengths_a = heads_a[first], weights_a[first], lengths_a[first]
+
+        data = np.concatenate([self._rev_data, weights_a])
+        indices = np.concatenate([self._rev_indices, heads_a.astype(self._rev_indices.dtype)])
         indptr = self._rev_indptr.copy()
-        indptr[-1] += k
-        graph = csr_matrix((data, indices, indptr), shape=(n + 1, n + 1))
-        dist, pred = dijkstra(graph, directed=True, indices=n, return_predecessors=True)
+        indptr[-1] += len(heads_a)
+        graph = csr_matrix((data, indices, indptr), shape=(nx_ + 1, nx_ + 1))
+        dist, pred = dijkstra(graph, directed=True, indices=nx_, return_predecessors=True)
 
         # Route lengths along the shortest-time tree by pointer jumping (log2(depth) vectorised rounds).
-        # pred[x] = y means the route leaves x by the original edge x -> y.
-        parent = np.where(pred < 0, n, pred)
-        parent[n] = n
-        step = np.zeros(n + 1)
-        real = (parent[:n] != n) & np.isfinite(dist[:n])
+        # pred[x] = y means the route leaves x by the edge x -> y.
+        parent = np.where(pred < 0, nx_, pred)
+        parent[nx_] = nx_
+        step = np.zeros(nx_ + 1)
+        real = (parent[:nx_] != nx_) & np.isfinite(dist[:nx_])
         nodes = np.flatnonzero(real)
-        pos = np.searchsorted(self._edge_key, nodes.astype(np.int64) * (n + 1) + parent[nodes])
-        step[nodes] = self.edge_length_m[pos]
-        # Nodes reached straight from the point: the length of the cheapest virtual edge (assigned last).
-        for i in np.argsort(weights)[::-1]:
-            if parent[heads[i]] == n:
-                step[heads[i]] = lengths[i]
-        while (parent != n).any():
+        pos = np.searchsorted(self._x_edge_key, nodes.astype(np.int64) * (nx_ + 1) + parent[nodes])
+        step[nodes] = self._x_edge_length[pos]
+        direct = (parent[heads_a] == nx_) & np.isfinite(dist[heads_a])
+        step[heads_a[direct]] = lengths_a[direct]
+        while (parent != nx_).any():
             step = step + step[parent]
             parent = parent[parent]
-        return dist[:n], step[:n]
+        return dist[:nx_], step[:nx_]
+
+
+def _fastest(tail, head, time, length):
+    """Of parallel edges (same tail and head) the fastest, sorted by (tail, head)."""
+    order = np.lexsort((time, head, tail))
+    tail, head, time, length = tail[order], head[order], time[order], length[order]
+    first = np.ones(len(tail), dtype=bool)
+    first[1:] = (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])
+    return tail[first], head[first], time[first], length[first]
 
 
 def rank_units(
@@ -280,71 +376,79 @@ def rank_units(
     incident_point: tuple[float, float],
     units: Sequence[tuple[Any, float, float]],
     *,
-    fallback_speed_kmh: float = DEFAULT_FALLBACK_SPEED_KMH,
-    detour_factor: float = DEFAULT_DETOUR_FACTOR,
-    max_snap_m: float | None = None,
-) -> list[UnitETA]:
-    """Units (unit_id, lon, lat) ranked by travel time to the incident (lon, lat), fastest first.
+    off_network_m: float,
+    access_speed_kmh: float = ACCESS_SPEED_KMH,
+) -> Ranking:
+    """Units (unit_id, lon, lat) ranked by road travel time to the incident (lon, lat), fastest first.
 
-    One reverse search from the incident covers all units.  A unit's time is the best of leaving its
-    segment at either allowed end plus that node's time to the incident, or driving straight along the
-    segment when both lie on the same one.  The walk between a point and its road (the snap distance)
-    is added at the fallback speed.  Off-network or unreachable units get the straight-line estimate
-    distance * detour_factor / fallback speed.  Ties keep the input order.
+    One reverse search from the incident covers all units.  A unit's time is the best, over its
+    candidate segments and the incident's, of leaving its segment at either allowed end plus that node's
+    time to the incident, or driving straight along a segment both lie on; the distances between the
+    points and their roads are covered at ``access_speed_kmh``.  Units with no road route are returned
+    apart with the reason.  Ties keep the input order.
     """
-    if not (fallback_speed_kmh > 0 and detour_factor >= 1):
-        raise ValueError("fallback speed must be positive and the detour factor at least 1")
+    if not access_speed_kmh > 0:
+        raise ValueError("the access speed must be positive")
     _check_lonlat(np.array([incident_point], dtype=float), "incident point")
+    access_mps = access_speed_kmh / 3.6
+    _, i_seg, i_frac, i_dist = graph.snap_candidates(np.array([incident_point], dtype=float))
+    incident_snap = float(i_dist[0])
     if not units:
-        return []
+        return Ranking([], [], incident_snap, incident_snap > off_network_m)
     ids = [u[0] for u in units]
     lonlat = np.array([(u[1], u[2]) for u in units], dtype=float).reshape(-1, 2)
     _check_lonlat(lonlat, "unit position")
-    fallback_mps = fallback_speed_kmh / 3.6
 
-    u_seg, u_frac, u_off = graph.snap_many(lonlat, max_snap_m)
-    i_seg, i_frac, i_off = graph.snap_many(np.array([incident_point], dtype=float), max_snap_m)
-    eta = np.full(len(ids), np.inf)
-    dist_m = np.full(len(ids), np.inf)
-    if i_seg[0] >= 0:
-        seg, frac = int(i_seg[0]), float(i_frac[0])
-        node_time, node_len = graph._times_to(seg, frac)
-        on = u_seg >= 0
-        s, f = u_seg[on], u_frac[on]
-        t_seg, l_seg = graph.seg_time_s[s], graph.seg_length_m[s]
-        # Leave forwards through the segment's end node ...
-        to_ = graph.seg_to[s]
-        best_t = node_time[to_] + (1 - f) * t_seg
-        best_l = node_len[to_] + (1 - f) * l_seg
-        # ... or backwards through its start, if two-way or already standing on the start node.
-        back = ~graph.seg_oneway[s] | (f == 0.0)
-        from_ = graph.seg_from[s]
-        t_back = np.where(back, node_time[from_] + f * t_seg, np.inf)
-        use = t_back < best_t
-        best_t = np.where(use, t_back, best_t)
-        best_l = np.where(use, node_len[from_] + f * l_seg, best_l)
-        # ... or along the incident's own segment without passing a node.
+    targets = [(int(s), float(f), d / access_mps, float(d)) for s, f, d in zip(i_seg, i_frac, i_dist, strict=True)]
+    node_time, node_len = graph._times_to(targets)
+    which, s, f, d = graph.snap_candidates(lonlat)
+    t_fwd, t_back, length = graph.seg_time_s[s], graph.seg_time_back_s[s], graph.seg_length_m[s]
+    # Leave forwards through the segment's end node (any way out when standing on it) ...
+    end = np.where(f == 1.0, graph.seg_to[s], graph.fwd_node[s])
+    best_t = node_time[end] + (1 - f) * t_fwd
+    best_l = node_len[end] + (1 - f) * length
+    # ... or backwards through its start, if two-way or already standing on the start node ...
+    start = np.where(f == 0.0, graph.seg_from[s], graph.back_node[s])
+    t_back_total = np.where(~graph.seg_oneway[s] | (f == 0.0), node_time[start] + f * t_back, np.inf)
+    use = t_back_total < best_t
+    best_t, best_l = np.where(use, t_back_total, best_t), np.where(use, node_len[start] + f * length, best_l)
+    # ... or along a segment the incident lies on, without passing a node.
+    for seg, frac, extra_t, extra_l in targets:
         same = s == seg
-        direct_ok = same & ((f <= frac) | ~graph.seg_oneway[s])
-        t_direct = np.where(direct_ok, np.abs(frac - f) * t_seg, np.inf)
+        ahead = same & (f <= frac)
+        behind = same & (f > frac) & ~graph.seg_oneway[s]
+        t_direct = np.where(ahead, (frac - f) * t_fwd, np.where(behind, (f - frac) * t_back, np.inf)) + extra_t
         use = t_direct < best_t
-        best_t = np.where(use, t_direct, best_t)
-        best_l = np.where(use, np.abs(frac - f) * l_seg, best_l)
-        access = u_off[on] + i_off[0]
-        eta[on] = best_t + access / fallback_mps
-        dist_m[on] = best_l + access
+        best_t, best_l = np.where(use, t_direct, best_t), np.where(use, np.abs(frac - f) * length + extra_l, best_l)
+    total_t, total_l = best_t + d / access_mps, best_l + d
 
-    method = np.where(np.isfinite(eta), NETWORK, STRAIGHT_LINE).astype(object)
-    fallback = ~np.isfinite(eta)
-    if fallback.any():
-        xy = graph.to_metric(lonlat[fallback])
-        at = graph.to_metric(np.array([incident_point], dtype=float))[0]
-        straight = np.hypot(xy[:, 0] - at[0], xy[:, 1] - at[1]) * detour_factor
-        dist_m[fallback] = straight
-        eta[fallback] = straight / fallback_mps
-    order = np.lexsort((np.arange(len(ids)), eta))
-    etas, dists, methods = eta[order].tolist(), dist_m[order].tolist(), method[order].tolist()
-    return [UnitETA(ids[i], *row) for i, *row in zip(order.tolist(), etas, dists, methods, strict=True)]
+    # Per unit, the best candidate (candidates come nearest first: a tie keeps the nearer road).
+    order = np.lexsort((total_t, which))
+    which, total_t, total_l, d = which[order], total_t[order], total_l[order], d[order]
+    first = np.ones(len(which), dtype=bool)
+    first[1:] = which[1:] != which[:-1]
+    eta = np.full(len(ids), np.inf)
+    route = np.full(len(ids), np.inf)
+    eta[which[first]], route[which[first]] = total_t[first], total_l[first]
+    nearest = np.full(len(ids), np.inf)
+    np.minimum.at(nearest, which, d)
+    snap_used = np.full(len(ids), np.inf)
+    snap_used[which[first]] = d[first]
+
+    routable = [
+        UnitETA(ids[i], float(eta[i]), float(route[i]), float(snap_used[i]), bool(nearest[i] > off_network_m))
+        for i in np.lexsort((np.arange(len(ids)), eta)).tolist()
+        if np.isfinite(eta[i])
+    ]
+    xy = graph.to_metric(lonlat)
+    at = graph.to_metric(np.array([incident_point], dtype=float))[0]
+    straight = np.hypot(xy[:, 0] - at[0], xy[:, 1] - at[1])
+    unroutable = [
+        Unroutable(ids[i], NO_ROUTE, float(straight[i]), float(nearest[i]), bool(nearest[i] > off_network_m))
+        for i in np.lexsort((np.arange(len(ids)), straight)).tolist()
+        if not np.isfinite(eta[i])
+    ]
+    return Ranking(routable, unroutable, incident_snap, incident_snap > off_network_m)
 
 
 def _check_lonlat(lonlat: np.ndarray, what: str) -> None:

@@ -1,13 +1,13 @@
 """Read queries of dispatch: units' last positions, terminals for the ingest, incidents as consoles see them."""
 
 import hashlib
-import time
 from dataclasses import asdict
 
+from django.conf import settings
 from django.contrib.gis.geos import Polygon
 from django.contrib.gis.measure import D
 from django.db import connection
-from django.db.models import Count, Max, Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -190,24 +190,28 @@ def district_at(point) -> AdminArea | None:
 
 # -- recommendation -------------------------------------------------------------------------------------
 
-ROAD_CHECK_S = 30.0  # how stale the graph may be after a road import or edit
 _graph_cache: dict = {}
 
 
 def road_graph() -> RoadGraph | None:
-    """The road graph of the `gis` roads, built once per process and rebuilt when the roads change
-    (count and highest id, checked at most every ROAD_CHECK_S)."""
-    from gis.models import Road
+    """The road graph of the `gis` roads and turn restrictions, built once per process and rebuilt when the road
+    network version changes (any road edit, in any process, raises it in the edit's transaction)."""
+    from gis.models import Road, TurnRestriction
+    from gis.selectors import road_network_version
 
-    if "graph" in _graph_cache and time.monotonic() - _graph_cache["checked"] < ROAD_CHECK_S:
-        return _graph_cache["graph"]
-    key = tuple(Road.objects.aggregate(n=Count("id"), top=Max("id")).values())
-    _graph_cache["checked"] = time.monotonic()
-    if _graph_cache.get("key") != key:
-        rows = Road.objects.values_list("id", "geom", "speed_kmh", "oneway")
-        segments = [(pk, geom.coords, speed, oneway) for pk, geom, speed, oneway in rows]
-        _graph_cache.update(key=key, graph=RoadGraph.from_segments(segments) if segments else None)
-    return _graph_cache["graph"]
+    version = road_network_version()  # read before the roads: a graph is never cached under a newer version
+    cached = _graph_cache.get("entry")
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    rows = Road.objects.values_list("id", "geom", "speed_kmh", "oneway", "speed_backward_kmh")
+    segments = [(pk, geom.coords, speed, oneway, back) for pk, geom, speed, oneway, back in rows]
+    turns = [
+        (kind, a, via.coords, b)
+        for kind, a, via, b in TurnRestriction.objects.values_list("kind", "from_road_id", "via", "to_road_id")
+    ]
+    graph = RoadGraph.from_segments(segments, turns) if segments else None
+    _graph_cache["entry"] = (version, graph)
+    return graph
 
 
 _CANDIDATES = """
@@ -233,21 +237,22 @@ def recommendation(viewer: Viewer, incident: Incident) -> dict:
     with connection.cursor() as cursor:  # plain rows: 500 model instances with geometries cost ~100 ms
         cursor.execute(_CANDIDATES, [sorted({n.unit_kind for n in needs}), sorted(agencies)])
         candidates = [Candidate(*row) for row in cursor.fetchall()]
-    rows = recommend(road_graph(), incident.geom.coords, needs, candidates)
-    return {
-        "needs": [asdict(n) for n in needs],
-        "units": rows,
-    }
+    proposal = recommend(
+        road_graph(), incident.geom.coords, needs, candidates, off_network_m=settings.CITYOPS_OFF_NETWORK_M
+    )
+    return {"needs": [asdict(n) for n in needs], **proposal}
 
 
 def etas(incident: Incident, vehicle_ids: list[int]) -> dict[int, float]:
-    """Road ETA (s) of these units to the incident now, to keep on their assignments (one search)."""
+    """Road ETA (s) of these units to the incident now, to keep on their assignments (one search); none for a
+    unit without a road route."""
     units = Vehicle.objects.filter(pk__in=vehicle_ids).select_related("station")
     points = [(u.pk, *(u.last_position or u.station.geom).coords) for u in units if u.last_position or u.station]
     graph = road_graph()
     if graph is None or not points:
         return {}
-    return {row.unit_id: round(row.eta_seconds, 1) for row in rank_units(graph, incident.geom.coords, points)}
+    ranking = rank_units(graph, incident.geom.coords, points, off_network_m=settings.CITYOPS_OFF_NETWORK_M)
+    return {row.unit_id: round(row.eta_seconds, 1) for row in ranking.routable}
 
 
 # -- units, tracks, alarms, KPIs ------------------------------------------------------------------------
