@@ -259,6 +259,9 @@ CONTENT_SECURITY_POLICY = {
 
 # Metric work (lengths, buffers, clearances) happens in this projected CRS; demo: CGCS2000 3° GK CM 114°E.
 CITYOPS_METRIC_SRID = int(os.environ.get("CITYOPS_METRIC_SRID", "4547"))
+# A point (incident or unit) farther than this from every road is flagged "off the network" (metres): it is still
+# routed from its nearest roads, with the distance shown to the dispatcher.
+CITYOPS_OFF_NETWORK_M = float(os.environ.get("CITYOPS_OFF_NETWORK_M", "100"))
 # How often a console connection checks the event log head for events whose fan-out was lost.
 CITYOPS_WS_CATCHUP_SECONDS = float(os.environ.get("CITYOPS_WS_CATCHUP_SECONDS", "5"))
 CITYOPS_JT808_PORT = int(os.environ.get("CITYOPS_JT808_PORT", "6808"))
