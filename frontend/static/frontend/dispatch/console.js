@@ -460,36 +460,66 @@ async function refreshRecommendation() {
     .map((n) => `${n.agency ?? ""} ${labels.vehicle_kind[n.unit_kind ?? n.kind] ?? n.unit_kind ?? n.kind}×${n.count}`)
     .join("  ");
   const units = proposal.units ?? [];
+  const apart = proposal.unroutable ?? [];
+  const snap = proposal.incident ?? {};
+  const note = $("incident-snap");
+  note.hidden = snap.snap_m == null;
+  note.classList.toggle("warning", Boolean(snap.off_network));
+  note.textContent =
+    snap.snap_m == null ? "" : `${snap.off_network ? strings.incidentOffNetwork : strings.incidentSnap} ${formatMetres(snap.snap_m)}`;
   list.replaceChildren(
     ...(units.length
-      ? units.map((unit) => {
-          const item = el("li", {class: unit.recommended ? "unit recommended" : "unit"});
-          item.dataset.vehicle = unit.vehicle_id;
-          item.dataset.kind = unit.kind;
-          item.style.setProperty("--agency", agencyColor(unit.agency));
-          const label = el("label");
-          const box = document.createElement("input");
-          box.type = "checkbox";
-          box.value = unit.vehicle_id;
-          box.checked = Boolean(unit.recommended);
-          const method = unit.method === "network" || unit.method === "road" ? strings.road : strings.straightLine;
-          label.append(
-            box,
-            el("b", {}, unit.call_sign),
-            el("span", {class: "kind"}, labels.vehicle_kind[unit.kind] ?? unit.kind),
-            el("span", {class: "eta"}, `${strings.eta} ${formatDuration(unit.eta_s)}`),
-            el("span", {class: "distance"}, `${(unit.distance_m / 1000).toFixed(1)} km · ${method}`),
-          );
-          item.append(label);
-          return item;
-        })
-      : [el("li", {class: "empty"}, strings.noUnits)]),
+      ? units.map((unit) =>
+          unitItem(unit, `${strings.eta} ${formatDuration(unit.eta_s)}`, `${(unit.distance_m / 1000).toFixed(1)} km`),
+        )
+      : [el("li", {class: "empty"}, apart.length ? strings.noRoutableUnits : strings.noUnits)]),
+  );
+  $("unroutable-title").hidden = apart.length === 0;
+  $("unroutable").replaceChildren(
+    ...apart.map((unit) =>
+      unitItem(unit, reasonText(unit.reason), `${(unit.straight_m / 1000).toFixed(1)} km ${strings.straightLine}`),
+    ),
   );
   button.disabled = !units.some((unit) => unit.recommended);
 }
 
+/** One proposed unit: a checkbox (ticked when recommended), its headline figure and how far it is, with its
+ * distance to the road it starts from and the off-network flag. */
+function unitItem(unit, headline, distance) {
+  const item = el("li", {class: unit.recommended ? "unit recommended" : "unit"});
+  item.dataset.vehicle = unit.vehicle_id;
+  item.dataset.kind = unit.kind;
+  item.style.setProperty("--agency", agencyColor(unit.agency));
+  const label = el("label");
+  const box = document.createElement("input");
+  box.type = "checkbox";
+  box.value = unit.vehicle_id;
+  box.checked = Boolean(unit.recommended);
+  const snap = unit.snap_m == null ? "" : ` · ${formatMetres(unit.snap_m)} ${strings.toRoad}`;
+  label.append(
+    box,
+    el("b", {}, unit.call_sign),
+    el("span", {class: "kind"}, labels.vehicle_kind[unit.kind] ?? unit.kind),
+    el("span", {class: "eta"}, headline),
+    el("span", {class: "distance"}, `${distance}${snap}`),
+  );
+  if (unit.off_network) label.append(el("span", {class: "off-network"}, strings.offNetwork));
+  item.append(label);
+  return item;
+}
+
+function reasonText(reason) {
+  return reason === "no_road_network" ? strings.noRoadNetwork : strings.noRoute;
+}
+
+function formatMetres(metres) {
+  return metres < 1000 ? `${Math.round(metres)} m` : `${(metres / 1000).toFixed(1)} km`;
+}
+
 function checkedVehicles() {
-  return [...$("recommendations").querySelectorAll("input:checked")].map((box) => Number(box.value));
+  return [...document.querySelectorAll("#recommendations input:checked, #unroutable input:checked")].map((box) =>
+    Number(box.value),
+  );
 }
 
 async function act(request) {
@@ -505,9 +535,11 @@ async function act(request) {
 
 function setupDetailActions() {
   const base = () => `/api/dispatch/incidents/${selectedId}`;
-  $("recommendations").addEventListener("change", () => {
-    $("dispatch-button").disabled = checkedVehicles().length === 0;
-  });
+  for (const list of [$("recommendations"), $("unroutable")]) {
+    list.addEventListener("change", () => {
+      $("dispatch-button").disabled = checkedVehicles().length === 0;
+    });
+  }
   $("dispatch-button").addEventListener("click", (event) => {
     event.currentTarget.disabled = true;
     act(() => api(`${base()}/dispatch/`, {json: {vehicle_ids: checkedVehicles()}}));
