@@ -94,6 +94,31 @@ class RasterListView(APIView):
         return Response({"rasters": out})
 
 
+class RasterImportRequest(serializers.Serializer):
+    file = serializers.FileField(help_text="a GeoTIFF")
+    crs = serializers.CharField(required=False, help_text="wgs84, cgcs2000 or EPSG:<code>; overrides the file's own")
+
+
+class RasterImportView(APIView):
+    """Replace a raster (dem, population, imagery) with an uploaded GeoTIFF, stored as a Cloud-Optimised GeoTIFF;
+    the answer is the raster's new listing entry. A file is refused by what it declares: past the size limits,
+    more pixels than it could hold, bounds outside its CRS, the wrong bands for the raster."""
+
+    permission_classes = [roles_required(*services.IMPORT_ROLES, read_roles=services.IMPORT_ROLES)]
+    parser_classes = [importing.UploadParser]
+
+    @extend_schema(request={"multipart/form-data": RasterImportRequest}, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request, name):
+        raster_spec = rasters.spec(name)
+        body = RasterImportRequest(data=request.data)
+        if not body.is_valid():
+            field, errors = next(iter(body.errors.items()))
+            raise InputError(field, " ".join(str(e) for e in errors))
+        data = body.validated_data
+        result = services.import_raster(request.user, data["file"], name, crs=data.get("crs"))
+        return Response({"name": name, "title": str(raster_spec.title), "unit": raster_spec.unit, **result}, 201)
+
+
 class RasterValueView(APIView):
     @extend_schema(
         parameters=[

@@ -11,10 +11,18 @@ read it. The vector handlers give one normalised result (read_vector): a GeoData
 own columns, indexed by row number in the file from 1. The user's `crs` wins over the file's, since files from
 Chinese map services often claim WGS84 but hold GCJ-02. Domain importers map that result to their models; a
 domain app may register a handler of its own from its AppConfig.ready() (pipelines_mgmt: EPANET .inp).
+
+Besides the vector formats: tables (CSV, Excel .xlsx) read as sheets of text cells for importers that find
+their own header row (pipeline survey tables), DXF drawings read by GDAL with each CAD layer as a layer, and
+GeoTIFF, which only passes the gate here (gis.rasters reads it). Coordinates that fall outside where their
+CRS is defined are refused (check_area_of_use): that is how a file declaring one CRS and holding another shows.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -30,7 +38,7 @@ import pyogrio
 import shapely
 from django.conf import settings
 from django.core.files import File
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from rest_framework.parsers import MultiPartParser
 
 from core.errors import InputError, without_paths
@@ -45,6 +53,8 @@ MAX_ZIP_ENTRIES = 64
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape")
 LON_COLUMNS = ("lon", "lng", "long", "longitude", "x", "经度")
 LAT_COLUMNS = ("lat", "latitude", "y", "纬度")
+AREA_OF_USE_MARGIN_DEG = 1.0  # survey zones are used a little past their nominal edges
+_DXF_BOOKKEEPING = {"SubClasses", "Linetype", "EntityHandle", "RawCodeValues", "PaperSpace"}
 _KML_BOOKKEEPING = {"id", "tessellate", "extrude", "visibility", "drawOrder", "icon", "altitudeMode", "begin", "end"}
 
 
@@ -215,17 +225,30 @@ class CsvHandler(VectorHandler):
     def layers(self, received):
         return [(Path(received.name).stem, "Unknown")]
 
-    def read(self, received, layer, columns):
+    def _decoded(self, received: Received) -> str:
+        content = received.path.read_bytes()
         for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
             try:
-                frame = pd.read_csv(received.path, encoding=encoding, dtype_backend="numpy_nullable")
-                break
+                return content.decode(encoding)
             except UnicodeDecodeError:
                 continue
-            except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-                raise self.unreadable(received, str(exc)) from None
-        else:
-            raise InputError("file", "the CSV is neither UTF-8 nor GB18030 text")
+        raise InputError("file", "the CSV is neither UTF-8 nor GB18030 text")
+
+    def sheets(self, received: Received) -> dict[str, pd.DataFrame]:
+        """The table as one sheet of text cells, rows as long as they are (a title row above the header is short),
+        no header taken: the caller finds its header row."""
+        try:
+            rows = list(csv.reader(io.StringIO(self._decoded(received), newline="")))
+        except csv.Error as exc:
+            raise self.unreadable(received, str(exc)) from None
+        frame = pd.DataFrame(rows, dtype=str).fillna("")
+        return {Path(received.name).stem: _within_row_limit(frame, received.name)}
+
+    def read(self, received, layer, columns):
+        try:
+            frame = pd.read_csv(io.StringIO(self._decoded(received)), dtype_backend="numpy_nullable")
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise self.unreadable(received, str(exc)) from None
         lower = {str(name).strip().lower(): name for name in frame.columns}
 
         def pick(given: str | None, candidates) -> str | None:
@@ -276,6 +299,85 @@ class KmlHandler(VectorHandler):
         return frame.rename(columns={"Name": "name"})
 
 
+class XlsxHandler(Handler):
+    """An Excel workbook (.xlsx, a zip of XML checked like any zip): sheets of text cells, read by openpyxl."""
+
+    name, label, suffixes = "xlsx", "Excel workbook", (".xlsx",)
+
+    def accepts(self, head):
+        return head.startswith(b"PK\x03\x04")
+
+    def unpack(self, path, scratch):
+        try:
+            archive = zipfile.ZipFile(path)
+        except zipfile.BadZipFile:
+            raise InputError("file", "the file is not a readable Excel workbook") from None
+        with archive:
+            entries = [info for info in archive.infolist() if not info.is_dir()]
+        _check_zip(entries)
+        if not any(info.filename == "xl/workbook.xml" for info in entries):
+            raise InputError("file", "the zip is not an Excel workbook (no xl/workbook.xml); save it as .xlsx")
+        return path
+
+    def sheets(self, received: Received) -> dict[str, pd.DataFrame]:
+        """Every sheet as text cells, no header taken; formulas as the values Excel last saved."""
+        try:
+            frames = pd.read_excel(received.path, sheet_name=None, header=None, dtype=str, engine="openpyxl")
+        except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+            raise self.unreadable(received, str(exc)) from None
+        return {str(name): _within_row_limit(frame.fillna(""), received.name) for name, frame in frames.items()}
+
+
+def _within_row_limit(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    if len(frame) > MAX_FEATURES:
+        raise InputError("file", f"{name} has more than {MAX_FEATURES} rows; split the file")
+    return frame
+
+
+class DxfHandler(VectorHandler):
+    """An AutoCAD DXF drawing as GDAL reads it: every CAD layer is a layer here, its name kept in the column
+    `Layer`; Z is dropped (drawings carry it as often by accident as on purpose)."""
+
+    name, label, suffixes = "dxf", "DXF drawing", (".dxf",)
+    missing_crs = "a DXF drawing declares no CRS"
+
+    def accepts(self, head):
+        if head.startswith(b"AutoCAD Binary DXF"):
+            return True
+        text = _text(head)
+        return text is not None and re.match(rb"(?:999\r?\n[^\n]*\n\s*)*0\s*\r?\n\s*SECTION", text) is not None
+
+    def _entities(self, received: Received) -> gpd.GeoDataFrame:
+        frame = self._read_layer(received, "entities")
+        on_paper = frame["PaperSpace"].fillna(False).astype(bool) if "PaperSpace" in frame else False
+        frame = frame[~frame.geometry.isna() & ~on_paper]  # the model only: a sheet's border and title block go
+        return frame.set_geometry(shapely.force_2d(frame.geometry.values))
+
+    def layers(self, received):
+        frame = self._entities(received)
+        kinds = frame.geometry.geom_type.str.removeprefix("Multi")
+        return [(str(name), "+".join(sorted(set(group)))) for name, group in kinds.groupby(frame["Layer"], sort=False)]
+
+    def read(self, received, layer, columns):
+        frame = self._entities(received)
+        if layer:
+            if layer not in set(frame["Layer"]):
+                layers = ", ".join(dict.fromkeys(frame["Layer"].astype(str)))
+                raise InputError("layer", f"no layer {layer!r}; layers: {layers}")
+            frame = frame[frame["Layer"] == layer]
+        unused = [c for c in frame.columns if c in _DXF_BOOKKEEPING or (c != "Layer" and frame[c].isna().all())]
+        return frame.drop(columns=unused).reset_index(drop=True)
+
+
+class GeoTiffHandler(Handler):
+    """A GeoTIFF (classic or BigTIFF, either byte order): only the gate; gis.rasters reads it."""
+
+    name, label, suffixes = "tif", "GeoTIFF", (".tif", ".tiff")
+
+    def accepts(self, head):
+        return head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
 _HANDLERS: dict[str, Handler] = {}
 
 
@@ -292,6 +394,9 @@ def handler(name: str) -> Handler:
 VECTOR_FORMATS = tuple(
     register(h).name for h in (GeoJsonHandler(), GeoPackageHandler(), ShapefileHandler(), CsvHandler(), KmlHandler())
 )
+TABLE_FORMATS = ("csv", register(XlsxHandler()).name)
+DRAWING_FORMATS = (register(DxfHandler()).name,)
+RASTER_FORMATS = (register(GeoTiffHandler()).name,)
 
 
 # ------------------------------------------------------------------------------------------------------ gate
@@ -390,6 +495,33 @@ def read_vector(received: Received, *, layer: str | None = None, crs: str | None
     geometry = _to_wgs84(frame.geometry, source_crs)
     wgs84 = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name), geometry=geometry, crs=4326)
     return VectorRead(wgs84, source_crs, assumed_crs=not given and frame.crs is None)
+
+
+def check_area_of_use(crs: CRS, bounds: tuple[float, float, float, float], field: str, what: str) -> None:
+    """Refuse coordinates outside where `crs` is defined (with a margin): a file that declares one CRS and holds
+    another (a projected grid labelled WGS84, survey X and Y swapped, a local grid without its offset)."""
+    west, south, east, north = bounds
+    try:
+        lon_lat = Transformer.from_crs(crs, 4326, always_xy=True).transform_bounds(west, south, east, north)
+    except Exception:  # pyproj refuses coordinates it cannot project at all
+        lon_lat = (np.inf,) * 4
+    area = crs.area_of_use
+    limits = (area.west, area.south, area.east, area.north) if area else (-180.0, -90.0, 180.0, 90.0)
+    margin = AREA_OF_USE_MARGIN_DEG
+    inside = all(map(np.isfinite, lon_lat)) and (
+        limits[0] - margin <= lon_lat[0]
+        and lon_lat[2] <= limits[2] + margin
+        and limits[1] - margin <= lon_lat[1]
+        and lon_lat[3] <= limits[3] + margin
+    )
+    if not inside:
+        name = f"EPSG:{crs.to_epsg()}" if crs.to_epsg() else crs.name
+        raise InputError(
+            field,
+            f"{what} ({west:.2f}, {south:.2f}) – ({east:.2f}, {north:.2f}) lie outside the area where {name} is "
+            f"defined (longitude {limits[0]:.1f}..{limits[2]:.1f}, latitude {limits[1]:.1f}..{limits[3]:.1f}); "
+            "give the CRS the coordinates are really in",
+        )
 
 
 def _to_wgs84(geometry: gpd.GeoSeries, source_crs: str) -> gpd.GeoSeries:

@@ -1,5 +1,5 @@
-"""Rasters (a DEM, population density) as Cloud-Optimized GeoTIFFs: value at a point, profile along a line,
-zonal statistics, and coloured PNG tiles for display.
+"""Rasters (a DEM, population density, imagery) as Cloud-Optimized GeoTIFFs: value at a point, profile along a line,
+zonal statistics, and PNG tiles for display.
 
 Files live in VAR_DIR/rasters/<database>/<name>.tif: a raster is derived from the city loaded in one
 database, so the demo database and each test database keep their own. A city's rasters fit in memory,
@@ -8,6 +8,12 @@ the COG layout (tiles + overviews) is for outside clients such as QGIS and GDAL.
 
 Inputs are WGS84 shapely geometries; metric work (profile distances, buffers) happens in the raster's own
 projected CRS. Zonal statistics count a cell when its centre lies inside the geometry.
+
+A city's own DEM or imagery comes in as a GeoTIFF through gis.importing's gate (import_geotiff). It is judged
+by what it declares before a pixel is decoded: a size past the limits, or far more pixels than the file could
+hold (a pixel bomb), or bounds outside its CRS, are refused. A grid is warped into the metric CRS unless it
+already is in a north-up projected one; imagery into Web Mercator, so its tiles are read, never warped, and it
+is never held in memory: each tile is a windowed read of the COG (its overviews at low zoom).
 """
 
 from __future__ import annotations
@@ -15,7 +21,10 @@ from __future__ import annotations
 import io
 import math
 import os
+import tempfile
 import threading
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,18 +32,34 @@ import numpy as np
 import pyproj
 import rasterio
 import rasterio.features
+import rasterio.shutil
 import rasterio.warp
 import shapely
 from affine import Affine
+from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
+from pyproj import CRS as ProjCRS
 from rasterio.crs import CRS
+from rasterio.enums import ColorInterp, Resampling
+from rasterio.vrt import WarpedVRT
+from rasterio.windows import Window
 
 from core.errors import InputError
+from core.geo import parse_crs
+
+from . import importing
 
 TILE_SIZE = 256
 WEB_MERCATOR_HALF = 20037508.342789244
+IMAGERY_CRS = "EPSG:3857"
+NODATA = -9999.0
+MAX_GRID_PIXELS = 25_000_000  # a grid is held whole in each process, as float64: 200 MB
+MAX_IMAGERY_PIXELS = 1_000_000_000  # imagery is read tile by tile, never whole
+MAX_DECLARED_RATIO = 200  # decoded bytes per stored byte past which a large raster is taken for a pixel bomb
+RATIO_CHECKED_FROM = 256 * 2**20  # below this many decoded bytes the ratio cannot hurt
+COPY_BLOCK = 2048  # pixels a side of the windows a raster is copied in (one progress step each)
 
 
 @dataclass(frozen=True)
@@ -46,6 +71,8 @@ class RasterSpec:
     """(value, #rrggbb) stops of the display colour ramp; values between stops are interpolated."""
     transparent_below: float | None = None
     """Values below this are drawn transparent (e.g. no people)."""
+    imagery: bool = False
+    """Colours (8-bit grey, RGB or RGBA) drawn as they are: no values to sample."""
 
 
 RASTERS = {
@@ -64,12 +91,17 @@ RASTERS = {
             ((0, "#fff7bc"), (20, "#fec44f"), (60, "#fe9929"), (120, "#d95f0e"), (250, "#8c2d04")),
             transparent_below=0.5,
         ),
+        RasterSpec("imagery", _("Imagery"), "", (), imagery=True),
     )
 }
 
 
 class RasterNotAvailable(LookupError):
     """The raster is known but its file has not been generated (no demo city loaded, or not imported)."""
+
+
+def _no_values(name: str) -> InputError:
+    return InputError("name", f"raster {name!r} is imagery: it has colours, not values to sample")
 
 
 @dataclass(frozen=True)
@@ -137,6 +169,8 @@ _CACHE_LOCK = threading.Lock()
 
 
 def _load(name: str) -> _Raster:
+    if spec(name).imagery:
+        raise _no_values(name)
     path = path_of(name)
     try:
         mtime = path.stat().st_mtime_ns
@@ -161,17 +195,16 @@ def available(name: str) -> bool:
 
 
 def info(name: str) -> dict:
-    raster = _load(name)
-    west, south, east, north = rasterio.warp.transform_bounds(
-        raster.crs, "EPSG:4326", *rasterio.transform.array_bounds(*raster.shape, raster.transform)
-    )
-    return {
-        "crs": raster.crs.to_string(),
-        "width": raster.shape[1],
-        "height": raster.shape[0],
-        "cell_size": abs(raster.transform.a),
-        "bbox": [west, south, east, north],
-    }
+    """What the file's header says (no pixel read): CRS, size, cell size, WGS84 bounds."""
+    with rasterio.open(path_of(name)) as src:
+        west, south, east, north = rasterio.warp.transform_bounds(src.crs, "EPSG:4326", *src.bounds)
+        return {
+            "crs": src.crs.to_string(),
+            "width": src.width,
+            "height": src.height,
+            "cell_size": abs(src.transform.a),
+            "bbox": [west, south, east, north],
+        }
 
 
 def _to_raster_crs(raster: _Raster):
@@ -280,6 +313,8 @@ def _ramp_lut(raster_spec: RasterSpec) -> tuple[np.ndarray, np.ndarray]:
 def render_tile(name: str, z: int, x: int, y: int) -> bytes | None:
     """A 256×256 PNG of the raster in an XYZ tile, coloured by its ramp; None when the tile has no data."""
     raster_spec = spec(name)
+    if raster_spec.imagery:
+        return _imagery_tile(name, z, x, y)
     raster = _load(name)
     west, south, east, north = tile_bounds(z, x, y)
     r_west, r_south, r_east, r_north = rasterio.warp.transform_bounds(
@@ -313,3 +348,146 @@ def render_tile(name: str, z: int, x: int, y: int) -> bytes | None:
     buffer = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(buffer, format="PNG", optimize=False)
     return buffer.getvalue()
+
+
+def _imagery_tile(name: str, z: int, x: int, y: int) -> bytes | None:
+    """A windowed read of the Web Mercator COG (GDAL takes the overview that fits the zoom); None outside it."""
+    with rasterio.open(path_of(name)) as src:
+        west, south, east, north = tile_bounds(z, x, y)
+        r_west, r_south, r_east, r_north = src.bounds
+        if west >= r_east or east <= r_west or south >= r_north or north <= r_south:
+            return None
+        window = src.window(west, south, east, north)
+        options = {"window": window, "boundless": True, "resampling": Resampling.bilinear}
+        colours = src.read(out_shape=(src.count, TILE_SIZE, TILE_SIZE), fill_value=0, **options)
+        alpha = src.dataset_mask(out_shape=(TILE_SIZE, TILE_SIZE), **options)
+    if not alpha.any():
+        return None
+    rgba = np.dstack([*(colours if len(colours) == 3 else [colours[0]] * 3), alpha]).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------------------------------------ import
+
+
+def import_geotiff(
+    name: str,
+    received: importing.Received,
+    *,
+    crs: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """A GeoTIFF that passed the gate, checked by what it declares, written as raster `name`'s COG: its info.
+
+    `crs` (wgs84, cgcs2000 or EPSG:n) is for a file that declares none or a wrong one. The file replaces the
+    raster's old one only once whole; `progress(done, total)` hears of each block copied."""
+    raster_spec = spec(name)
+    try:
+        src = rasterio.open(received.path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise received.handler.unreadable(received, str(exc)) from None
+    target = path_of(name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with src, tempfile.TemporaryDirectory(dir=target.parent, prefix=".import-") as scratch:
+        source_crs = _declared(src, raster_spec, received, crs)
+        tiled, partial = Path(scratch) / "tiled.tif", Path(scratch) / "cog.tif"
+        try:
+            with _stored_view(src, source_crs, raster_spec) as source:
+                _copy_in_blocks(source, tiled, raster_spec, progress)
+            rasterio.shutil.copy(tiled, partial, driver="COG", **_cog_options(raster_spec))
+        except rasterio.errors.RasterioError as exc:  # a block the header promised and the file lacks
+            raise received.handler.unreadable(received, str(exc)) from None
+        os.replace(partial, target)
+    return info(name)
+
+
+def _declared(src, raster_spec: RasterSpec, received: importing.Received, crs: str | None) -> CRS:
+    """The checks on the header: size, bands and type, georeferencing, CRS against bounds; the source CRS."""
+    pixels = src.width * src.height
+    limit = MAX_IMAGERY_PIXELS if raster_spec.imagery else MAX_GRID_PIXELS
+    if pixels > limit:
+        raise InputError("file", f"{received.name} declares {src.width}×{src.height} pixels; at most {limit:,}")
+    decoded = pixels * src.count * np.dtype(src.dtypes[0]).itemsize
+    stored = max(received.path.stat().st_size, 1)
+    if decoded > RATIO_CHECKED_FROM and decoded / stored > MAX_DECLARED_RATIO:
+        raise InputError(
+            "file",
+            f"{received.name} declares {decoded:,} bytes of pixels in a {stored:,}-byte file "
+            f"({decoded / stored:.0f}:1), refused as a possible pixel bomb",
+        )
+    bands = f"{src.count} {src.dtypes[0]} band(s)"
+    if raster_spec.imagery:
+        alpha = ColorInterp.alpha in src.colorinterp
+        if src.dtypes[0] != "uint8" or src.count not in (1, 3, 4) or (src.count == 4 and not alpha):
+            raise InputError("file", f"imagery is 8-bit grey, RGB or RGBA; {received.name} has {bands}")
+    elif src.count != 1 or np.dtype(src.dtypes[0]).kind not in "iuf":
+        raise InputError("file", f"a {raster_spec.name} has one band of numbers; {received.name} has {bands}")
+    if src.transform.is_identity or src.transform.a == 0 or src.transform.e == 0:
+        raise InputError("file", f"{received.name} is not georeferenced (no geotransform)")
+    if crs:
+        name = parse_crs(crs)
+        if not name.startswith("epsg:") and name not in ("wgs84", "cgcs2000"):
+            raise InputError("crs", f"a raster cannot be in {crs}; give wgs84, cgcs2000 or EPSG:<code>")
+        source_crs = CRS.from_epsg({"wgs84": 4326, "cgcs2000": 4490}.get(name) or int(name[5:]))
+    elif src.crs is not None:
+        source_crs = src.crs
+    else:
+        raise InputError("crs", f"{received.name} declares no CRS; give its CRS (wgs84, cgcs2000 or EPSG:<code>)")
+    importing.check_area_of_use(ProjCRS.from_wkt(source_crs.to_wkt()), tuple(src.bounds), "file", "the raster's bounds")
+    return source_crs
+
+
+def _stored_view(src, source_crs: CRS, raster_spec: RasterSpec):
+    """The source as it will be stored: itself (a north-up grid in a projected CRS it declares), or warped."""
+    if raster_spec.imagery:
+        target = CRS.from_string(IMAGERY_CRS)
+    elif source_crs == src.crs and source_crs.is_projected and src.transform.b == src.transform.d == 0:
+        return nullcontext(src)
+    else:
+        target = CRS.from_epsg(settings.CITYOPS_METRIC_SRID)
+    if raster_spec.imagery:  # an alpha band, else the nodata value, else a new alpha tells the empty corners
+        alpha = ColorInterp.alpha not in src.colorinterp and src.nodata is None
+        return WarpedVRT(src, src_crs=source_crs, crs=target, resampling=Resampling.bilinear, add_alpha=alpha)
+    return WarpedVRT(
+        src, src_crs=source_crs, crs=target, resampling=Resampling.bilinear, src_nodata=src.nodata, nodata=NODATA
+    )
+
+
+def _copy_in_blocks(source, path: Path, raster_spec: RasterSpec, progress) -> None:
+    """Copy block by block into a tiled GeoTIFF: float32 with NODATA for a grid, RGB + alpha for imagery."""
+    profile = {
+        "driver": "GTiff", "width": source.width, "height": source.height, "crs": source.crs,
+        "transform": source.transform, "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "zstd",
+        "BIGTIFF": "IF_SAFER",
+    }  # fmt: skip
+    if raster_spec.imagery:
+        profile |= {"count": 4, "dtype": "uint8", "photometric": "RGB", "alpha": "YES"}
+    else:
+        profile |= {"count": 1, "dtype": "float32", "nodata": NODATA}
+    windows = [
+        Window(col, row, min(COPY_BLOCK, source.width - col), min(COPY_BLOCK, source.height - row))
+        for row in range(0, source.height, COPY_BLOCK)
+        for col in range(0, source.width, COPY_BLOCK)
+    ]
+    if progress is not None:
+        progress(0, len(windows) + 1)
+    with rasterio.open(path, "w", **profile) as dst:
+        for done, window in enumerate(windows, start=1):
+            if raster_spec.imagery:
+                colours = source.read([1, 2, 3] if source.count >= 3 else [1, 1, 1], window=window)
+                dst.write(np.concatenate([colours, source.dataset_mask(window=window)[None]]), window=window)
+            else:
+                values = source.read(1, window=window, masked=True)
+                dst.write(values.astype(np.float32).filled(NODATA), 1, window=window)
+            if progress is not None:
+                progress(done, len(windows) + 1)
+    if progress is not None:
+        progress(len(windows) + 1, len(windows) + 1)
+
+
+def _cog_options(raster_spec: RasterSpec) -> dict:
+    if raster_spec.imagery:  # JPEG keeps the alpha as the COG's mask
+        return {"COMPRESS": "JPEG", "QUALITY": 85, "BLOCKSIZE": TILE_SIZE, "OVERVIEW_RESAMPLING": "bilinear"}
+    return {"COMPRESS": "DEFLATE", "PREDICTOR": "YES", "BLOCKSIZE": TILE_SIZE, "OVERVIEW_RESAMPLING": "average"}

@@ -32,7 +32,7 @@ from core.models import Role
 from core.selectors import city_boundary
 from core.services import record_audit
 
-from . import importing, io, layers, ogcapi, osm, tiles
+from . import importing, io, layers, ogcapi, osm, rasters, tiles
 from .layers import Layer
 from .models import Dataset, DatasetFeature, ImportPreview, Road, TurnRestriction
 
@@ -314,3 +314,21 @@ def import_osm_roads(
         "skipped": dict(network.skipped),
         "connectivity": osm.connectivity(roads),
     }
+
+
+def import_raster(
+    actor, file, name: str, *, crs: str | None = None, progress: Callable[[int, int], None] | None = None
+):
+    """A city's DEM, population grid or imagery from a GeoTIFF through the gate: checked by what it declares,
+    stored as a COG in place of the old one, audited; its info (rasters.info)."""
+    rasters.spec(name)
+    with importing.receive(file, importing.RASTER_FORMATS) as received:
+        result = rasters.import_geotiff(name, received, crs=crs, progress=progress)
+    record_audit(
+        actor,
+        "raster.import",
+        None,
+        f"{name} from {file.name}",
+        {"crs": result["crs"], "size": [result["width"], result["height"]]},
+    )
+    return result

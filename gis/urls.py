@@ -11,6 +11,7 @@ urlpatterns = [
 ]
 urlpatterns += [
     path("imports/", api.ImportListView.as_view(), name="import-list"),
+    path("imports/rasters/<str:name>/", api.RasterImportView.as_view(), name="raster-import"),
     path("imports/<uuid:preview_id>/", api.ImportDetailView.as_view(), name="import-detail"),
     path("imports/<uuid:preview_id>/commit/", api.ImportCommitView.as_view(), name="import-commit"),
     path("layers/<str:layer_id>/export/", api.ExportView.as_view(), name="layer-export"),

@@ -21,7 +21,8 @@ from core.security_log import source_of
 from core.services import record_audit
 from gis import importing
 
-from . import gis_import, planning, printing, selectors, services
+from . import gis_import, planning, printing, selectors, services, survey_import
+from .importers import Georef
 from .models import Network, RepairOrder, Utility, Valve
 from .selectors import PipelineInputError
 
@@ -426,10 +427,68 @@ class NetworkImportView(APIView):
         try:
             network, report = services.import_network(request.user, upload, options)
         except gis_import.GisImportError as error:
-            body = {"error": "invalid_input", "field": "file", "detail": str(error)}
-            if error.report is not None:
-                body["report"] = error.report
-            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+            return _refused_import(error)
+        return Response({"network": NetworkSerializer(network).data, "report": report}, status=status.HTTP_201_CREATED)
+
+
+def _refused_import(error: gis_import.GisImportError) -> Response:
+    body = {"error": "invalid_input", "field": "file", "detail": str(error)}
+    if error.report is not None:
+        body["report"] = error.report
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
+
+
+def _float_field(data, name: str, default: float) -> float:
+    try:
+        return float(data.get(name) or default)
+    except ValueError:
+        raise PipelineInputError(name, "a number") from None
+
+
+class NetworkSurveyImportView(APIView):
+    """Import a network from survey tables (管线探测成果表): multipart `file` once (a workbook with a point and a
+    line sheet) or twice (point table, line table; CSV or .xlsx).
+
+    Fields: `code`, `name`, `utility`, `owner`; `epsg` (the CGCS2000 zone of X/Y) or `offset_x`/`offset_y` (a
+    local grid placed into the metric CRS, added to X and Y); `x_is_north` (default true, the survey order);
+    `depth_to` (crown or invert, for a bare 埋深); `sources` (point numbers where supply enters, comma separated);
+    `mapping` (JSON: our field → the table's header). A cell that cannot be read is a 400 naming its row and
+    column; a network that fails its checks is a 400 with the `report`; nothing is written either way.
+    """
+
+    permission_classes = [NETWORK_IMPORTERS]
+    parser_classes = [importing.UploadParser]
+
+    @extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request):
+        data = request.data
+        owner = Organisation.objects.filter(code=data.get("owner", "")).first()
+        if owner is None:
+            raise PipelineInputError("owner", "the code of the organisation that owns the network")
+        epsg = data.get("epsg") or None
+        if epsg is not None and not str(epsg).isdecimal():
+            raise PipelineInputError("epsg", "an EPSG code, e.g. 4547")
+        if data.get("depth_to") not in (None, "", "crown", "invert"):
+            raise PipelineInputError("depth_to", "crown or invert")
+        x_is_north = str(data.get("x_is_north", "true")).lower() not in ("false", "0", "no")
+        offset_x, offset_y = _float_field(data, "offset_x", 0.0), _float_field(data, "offset_y", 0.0)
+        try:
+            mapping = gis_import.parse_mapping(
+                data.get("mapping"), survey_import.POINT_COLUMNS | survey_import.LINE_COLUMNS
+            )
+        except gis_import.GisImportError as error:
+            raise PipelineInputError("mapping", str(error)) from None
+        code = data.get("code", "")
+        options = survey_import.SurveyOptions(
+            code=code, name=data.get("name") or code, utility=data.get("utility", ""), owner=owner,
+            georef=Georef(int(epsg) if epsg else None, *((offset_y, offset_x) if x_is_north else (offset_x, offset_y))),
+            x_is_north=x_is_north, depth_to=data.get("depth_to") or None, mapping=mapping,
+            sources=tuple(s.strip() for s in data.get("sources", "").split(",") if s.strip()),
+        )  # fmt: skip
+        try:
+            network, report = services.import_survey(request.user, request.FILES.getlist("file"), options)
+        except gis_import.GisImportError as error:
+            return _refused_import(error)
         return Response({"network": NetworkSerializer(network).data, "report": report}, status=status.HTTP_201_CREATED)
 
 

@@ -1,15 +1,17 @@
-"""Import of a pipe network from GIS files (zipped Shapefile, GeoPackage, GeoJSON) and export to GeoPackage.
+"""Import of a pipe network from GIS files (zipped Shapefile, GeoPackage, GeoJSON, DXF) and export to GeoPackage.
 
 The file comes through gis.importing (size, type and zip checks, layers in WGS84); GIS files hold lines, not a
 graph: the topology is built from the geometry (topology.build_from_lines: snap, split at tees and valves) and
 checked before anything is written. A file whose lines do not form one connected network, or with any
 topology error, is refused with the validation report; services.import_network writes an accepted one in one
 transaction. Attributes are read through a mapping (our field → the file's column), so a utility's own column
-names (管径, 材质, …) work without editing the file.
+names (管径, 材质, …) work without editing the file. A DXF drawing's CAD layers are its layers, so the pipes of
+one utility are picked by their layer's name (e.g. JS for 给水), the name kept in the column `Layer`.
 """
 
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from . import topology
 from .models import Network, Node, Pipe, Utility, Valve
 
 BATCH = 2000
-FORMATS = ("shp", "gpkg", "geojson")  # gis.importing handlers; the first named in a refusal
+FORMATS = ("shp", "gpkg", "geojson", "dxf")  # gis.importing handlers; the first named in a refusal
 # Our field → the column names looked for when the mapping does not name one (first found wins).
 DEFAULT_COLUMNS = {
     "code": ("code", "id", "编号", "管线编号"),
@@ -53,6 +55,12 @@ MATERIAL_WORDS = {
     "聚乙烯": Pipe.Material.PE,
     "PVC": Pipe.Material.PVC,
     "混凝土": Pipe.Material.CONCRETE,
+    "钢筋混凝土": Pipe.Material.CONCRETE,
+    "砼": Pipe.Material.CONCRETE,
+    "钢筋砼": Pipe.Material.CONCRETE,
+    "HDPE": Pipe.Material.PE,
+    "UPVC": Pipe.Material.PVC,
+    "PVC-U": Pipe.Material.PVC,
 }
 SOURCE_WORDS = {"source", "水源", "水厂", "门站", "调压站", "reservoir", "tank"}
 VALVE_WORDS = {"valve", "阀门", "阀"}
@@ -133,7 +141,7 @@ def _number(value, what: str, row: int) -> float | None:
         raise GisImportError(f"row {row}: {what} {value!r} is not a number") from None
 
 
-def _material(value) -> str:
+def material_of(value) -> str:
     if value is None:
         return ""
     text = str(value).strip()
@@ -198,9 +206,21 @@ def report_json(built: topology.BuiltNetwork) -> dict:
     }
 
 
-def write_network(received: importing.Received, options: ImportOptions) -> tuple[Network, dict]:
-    """Build, check and write a network from a GIS file: (the network, its report); the caller's transaction."""
+def write_network(
+    received: importing.Received, options: ImportOptions, *, progress: Callable[[int, int], None] | None = None
+) -> tuple[Network, dict]:
+    """Build, check and write a network from a GIS file: (the network, its report); the caller's transaction.
+
+    `progress(done, total)` hears of each step: reading and checking, then the nodes, pipes and valves written."""
+    total = 4
+
+    def step(done: int) -> None:
+        if progress is not None:
+            progress(done, total)
+
+    step(0)
     built = build(received, options)
+    step(1)
     to_wgs84 = pyproj.Transformer.from_crs(settings.CITYOPS_METRIC_SRID, 4326, always_xy=True)
     network = Network.objects.create(code=options.code, name=options.name, utility=options.utility, owner=options.owner)
     xy = np.array(built.node_xy, dtype=float)
@@ -220,6 +240,7 @@ def write_network(received: importing.Received, options: ImportOptions) -> tuple
         ),
         batch_size=BATCH,
     )
+    step(2)
     used_codes: set[str] = set()
     pipes = []
     for k, (start, end, coords, attrs) in enumerate(built.pipes):
@@ -237,7 +258,7 @@ def write_network(received: importing.Received, options: ImportOptions) -> tuple
                 start_node=nodes[start],
                 end_node=nodes[end],
                 diameter_mm=_number(attrs.get("diameter_mm"), "diameter_mm", row),
-                material=_material(attrs.get("material")),
+                material=material_of(attrs.get("material")),
                 depth_start_m=_number(attrs.get("depth_start_m"), "depth_start_m", row),
                 depth_end_m=_number(attrs.get("depth_end_m"), "depth_end_m", row),
                 pressure_class=str(attrs.get("pressure_class") or "")
@@ -250,6 +271,7 @@ def write_network(received: importing.Received, options: ImportOptions) -> tuple
             )
         )
     pipes = Pipe.objects.bulk_create(pipes, batch_size=BATCH)
+    step(3)
     valves = []
     for v, (pipe, node, x, y, attrs) in enumerate(built.valves):
         valve_lon, valve_lat = to_wgs84.transform(x, y)
@@ -267,6 +289,7 @@ def write_network(received: importing.Received, options: ImportOptions) -> tuple
             )
         )
     Valve.objects.bulk_create(valves, batch_size=BATCH)
+    step(4)
     return network, report_json(built)
 
 
@@ -314,8 +337,8 @@ def export_geopackage(network: Network) -> bytes:
         return target.read_bytes()
 
 
-def parse_mapping(text: str | None) -> dict:
-    """A mapping given as JSON ({"diameter_mm": "管径"}) or as pairs (diameter_mm=管径,material=材质)."""
+def parse_mapping(text: str | None, fields=DEFAULT_COLUMNS) -> dict:
+    """A mapping given as JSON ({"diameter_mm": "管径"}) or as pairs (diameter_mm=管径,material=材质), of `fields`."""
     if not text:
         return {}
     text = text.strip()
@@ -329,7 +352,7 @@ def parse_mapping(text: str | None) -> dict:
             mapping = dict(pair.split("=", 1) for pair in text.split(",") if pair.strip())
         except ValueError:
             raise GisImportError("mapping: write field=column pairs separated by commas") from None
-    unknown = sorted(set(mapping) - set(DEFAULT_COLUMNS))
+    unknown = sorted(set(mapping) - set(fields))
     if unknown:
-        raise GisImportError(f"mapping: unknown field(s) {', '.join(unknown)}; use {', '.join(DEFAULT_COLUMNS)}")
+        raise GisImportError(f"mapping: unknown field(s) {', '.join(unknown)}; use {', '.join(fields)}")
     return {str(k).strip(): str(v).strip() for k, v in mapping.items()}

@@ -1,5 +1,7 @@
 """State changes of the pipelines app; each one audited and published in its own transaction."""
 
+from contextlib import ExitStack
+
 from django.contrib.gis.geos import Polygon
 from django.core.files import File
 from django.core.validators import slug_re
@@ -13,7 +15,7 @@ from core.models import Organisation, User
 from core.services import record_audit
 from gis import importing
 
-from . import gis_import, importers, selectors
+from . import gis_import, importers, selectors, survey_import
 from .models import Network, RepairOrder, Utility, Valve
 
 INCIDENT_TOLERANCE_M = 150.0
@@ -230,16 +232,37 @@ def _check_new_network(code: str, utility: str) -> None:
         raise selectors.PipelineInputError("code", f"network {code!r} already exists")
 
 
-def import_network(actor: User | None, file: File, options: gis_import.ImportOptions) -> tuple[Network, dict]:
+def import_network(
+    actor: User | None, file: File, options: gis_import.ImportOptions, *, progress=None
+) -> tuple[Network, dict]:
     """A network from a GIS file, its topology built and checked first, then written and audited in one
-    transaction: (the network, its validation report)."""
+    transaction: (the network, its validation report); `progress(done, total)` as gis_import.write_network."""
     _check_new_network(options.code, options.utility)
     if not 0 < options.tolerance_m <= 10:
         raise selectors.PipelineInputError("tolerance_m", "a snap tolerance in metres, above 0 and at most 10")
     with importing.receive(file, gis_import.FORMATS) as received, transaction.atomic():
-        network, report = gis_import.write_network(received, options)
+        network, report = gis_import.write_network(received, options, progress=progress)
         bump_network_version(network.pk)
         record_audit(actor, "network.import", network, f"{network.code} from {file.name}", report["counts"])
+    return network, report
+
+
+def import_survey(
+    actor: User | None, files: list[File], options: survey_import.SurveyOptions, *, progress=None
+) -> tuple[Network, dict]:
+    """A network from survey tables (管线探测成果表: a point and a line table, in one workbook or two files),
+    checked first, then written and audited in one transaction: (the network, its report)."""
+    _check_new_network(options.code, options.utility)
+    if not 1 <= len(files) <= 2:
+        raise selectors.PipelineInputError("file", "give the point table and the line table: one workbook or two files")
+    with ExitStack() as stack:
+        received = [stack.enter_context(importing.receive(f, importing.TABLE_FORMATS)) for f in files]
+        survey = survey_import.build(received, options)
+    with transaction.atomic():
+        network, report = survey_import.write_network(survey, options, progress=progress)
+        bump_network_version(network.pk)
+        names = ", ".join(f.name for f in files)
+        record_audit(actor, "network.import", network, f"{network.code} from survey {names}", report["counts"])
     return network, report
 
 

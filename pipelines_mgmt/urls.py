@@ -7,6 +7,7 @@ from . import api
 urlpatterns = [
     path("networks/", api.NetworkListView.as_view(), name="pipelines-network-list"),
     path("networks/import/", api.NetworkImportView.as_view(), name="pipelines-network-import"),
+    path("networks/import/survey/", api.NetworkSurveyImportView.as_view(), name="pipelines-network-import-survey"),
     path("networks/<slug:code>/export.gpkg", api.NetworkExportView.as_view(), name="pipelines-network-export"),
     path("networks/<slug:code>/features/", api.NetworkFeaturesView.as_view(), name="pipelines-network-features"),
     path("networks/<slug:code>/topology/", api.TopologyView.as_view(), name="pipelines-topology"),
