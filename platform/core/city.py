@@ -65,7 +65,7 @@ def home_view(bounds: tuple[float, float, float, float]) -> tuple[float, float, 
         math.log2(VIEW_WIDTH_PX * WEB_MERCATOR_WORLD_M / (512 * width_m)),
         math.log2(VIEW_HEIGHT_PX * WEB_MERCATOR_WORLD_M / (512 * height_m)),
     )
-    return lon, lat, round(min(max(fit, 0.0), MAX_HOME_ZOOM), 2)
+    return lon, lat, math.floor(min(max(fit, 0.0), MAX_HOME_ZOOM) * 100) / 100  # rounded down: it still fits
 
 
 def read_areas(path: Path, level: str, *, name_field: str = "name", code_field: str = "code") -> list[Area]:
@@ -102,8 +102,9 @@ def read_osm_areas(path: Path, admin_levels: dict[int, str]) -> list[Area]:
     areas = []
     for row in frame.itertuples():
         level = admin_levels.get(_int(row.admin_level))
-        if level and row.geometry is not None and row.osm_id:  # a relation, not a closed way tagged as one
-            areas.append(Area(name=_text(row.name) or f"OSM {row.osm_id}", level=level, geometry=row.geometry))
+        relation = _text(row.osm_id)  # empty for a closed way tagged as a boundary
+        if level and relation and row.geometry is not None:
+            areas.append(Area(name=_text(row.name) or f"OSM {relation}", level=level, geometry=row.geometry))
     return areas
 
 

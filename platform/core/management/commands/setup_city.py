@@ -11,14 +11,12 @@ the projected CRS, the country, the map home view and an optional external base 
 from pathlib import Path
 
 import shapely
-from django.core.management import call_command, get_commands, load_command_class
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from core import city, services
 from core.errors import InputError
-
-ROAD_IMPORT = "import_osm"
 
 
 def _levels(text: str) -> dict[int, str]:
@@ -27,13 +25,6 @@ def _levels(text: str) -> dict[int, str]:
     if not 1 <= len(parts) <= len(city.LEVELS) or not all(part.isdigit() for part in parts):
         raise CommandError("--admin-levels takes up to four OSM admin_level numbers: city,district,street,community")
     return dict(zip(map(int, parts), city.LEVELS, strict=False))
-
-
-def _road_import_options(country: str) -> dict:
-    """The profile's country for the road import's speed defaults, once `import_osm` has a `country` option."""
-    command = load_command_class(get_commands()[ROAD_IMPORT], ROAD_IMPORT)
-    options = {action.dest for action in command.create_parser("manage.py", ROAD_IMPORT)._actions}
-    return {"country": country} if "country" in options else {}
 
 
 class Command(BaseCommand):
@@ -82,7 +73,8 @@ class Command(BaseCommand):
                 )
                 roads = opts["osm"] or opts["roads"]
                 if roads:
-                    call_command(ROAD_IMPORT, str(roads), stdout=self.stdout, **_road_import_options(country))
+                    # the country picks the road import's default speeds; one transaction with the areas
+                    call_command("import_osm", str(roads), country=country, stdout=self.stdout)
         except InputError as exc:
             raise CommandError(f"{exc.field}: {exc.detail}") from None
         if left_out:
