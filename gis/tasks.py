@@ -46,5 +46,9 @@ OSM_ROADS = jobs.register_import(
         suffixes=(".osm.pbf", ".pbf"),
         check_options=_check_options,
         work=_import,
+        fields=(
+            jobs.FormField("replace", _("Remove every existing road first"), type="checkbox"),
+            jobs.FormField("bbox", _("Only roads inside"), hint=_("west,south,east,north (WGS84); empty: all")),
+        ),
     )
 )

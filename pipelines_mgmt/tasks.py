@@ -40,6 +40,14 @@ def _network_fields(fields: Mapping) -> dict:
     return {"code": code, "name": str(fields.get("name") or code), "utility": utility, "owner": owner}
 
 
+NETWORK_FIELDS = (
+    jobs.FormField("code", _("Network code"), hint=_("letters, digits, - and _")),
+    jobs.FormField("name", _("Name")),
+    jobs.FormField("utility", _("Utility"), type="select", choices=tuple(Utility.choices)),
+    jobs.FormField("owner", _("Owner (organisation code)")),
+)
+
+
 def _epanet_options(fields: Mapping) -> dict:
     epsg = str(fields.get("epsg") or "").upper().removeprefix("EPSG:")
     if epsg and not epsg.isdigit():
@@ -99,6 +107,13 @@ EPANET = jobs.register_import(
         suffixes=(".inp",),
         check_options=_epanet_options,
         work=_import_epanet,
+        fields=(
+            *NETWORK_FIELDS,
+            jobs.FormField("epsg", _("CRS of the model (EPSG)"), hint=_("e.g. 4547; or give the offsets below")),
+            jobs.FormField("offset_x", _("Origin x in the city's metric CRS"), type="number"),
+            jobs.FormField("offset_y", _("Origin y in the city's metric CRS"), type="number"),
+            jobs.FormField("scale", _("Metres per model unit"), type="number", hint="1"),
+        ),
     )
 )
 GIS_NETWORK = jobs.register_import(
@@ -108,5 +123,10 @@ GIS_NETWORK = jobs.register_import(
         suffixes=(".zip", ".gpkg", ".geojson", ".json"),
         check_options=_gis_options,
         work=_import_gis,
+        fields=(
+            *NETWORK_FIELDS,
+            jobs.FormField("tolerance_m", _("Snap tolerance (m)"), type="number", hint="0.5"),
+            jobs.FormField("mapping", _("Field mapping"), hint=_("diameter_mm=管径,material=材质")),
+        ),
     )
 )

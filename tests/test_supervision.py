@@ -18,7 +18,7 @@ from core import health
 from tests import demo_snapshot
 from tests.conftest import ROOT, _free_port, _test_process_env
 
-PROGRAMS = ("web:web-0", "web:web-1", "gps-ingest", "case-timers")
+PROGRAMS = ("web:web-0", "web:web-1", "gps-ingest", "case-timers", "jobs-worker")
 RESTART_WITHIN_S = 5.0
 
 

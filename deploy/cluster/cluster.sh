@@ -98,6 +98,9 @@ host_supervisor_conf() {
     "stdout_logfile=$LOG/web-$host.log"
   supervisor_program program ingest "$ROOT/.venv/bin/python manage.py run_gps_ingest --host 127.0.0.1 \
 --port ${INGEST[$host]}" 'environment=CITYOPS_JT808_TRUSTED_PROXIES="127.0.0.1"' "stdout_logfile=$LOG/ingest-$host.log"
+  # Background imports: a worker per host; a job whose host dies is run again by another (core/jobs.py).
+  supervisor_program program jobs-worker "$ROOT/.venv/bin/python manage.py procrastinate worker" \
+    "stdout_logfile=$LOG/jobs-worker-$host.log"
 }
 
 sentinel_master_port() { # the Redis master the sentinels agree on, if any answers

@@ -341,8 +341,14 @@ CITYOPS_CONCURRENT_LIMITS = {
 }
 CITYOPS_IMPORT_MAX_BYTES = int(float(os.environ.get("CITYOPS_IMPORT_MAX_MB", "100")) * 2**20)
 # Background jobs (procrastinate, core/jobs.py): a worker beats every 5 s; one silent for 20 s is taken for dead
-# and its job is run again. One job at a time per worker: imports are heavy.
-PROCRASTINATE_WORKER_DEFAULTS = {"update_heartbeat_interval": 5, "stalled_worker_timeout": 20, "concurrency": 1}
+# and its job is run again. One job at a time per worker: imports are heavy. A stopping worker gives its job 10 s
+# to reach a point where it can stop (supervisord and systemd wait 15 s before they kill it).
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "update_heartbeat_interval": 5,
+    "stalled_worker_timeout": 20,
+    "concurrency": 1,
+    "shutdown_graceful_timeout": 10,
+}
 
 # 数字城管: the largest accepted case photo, the organisation code of the supervision and command centre
 # (it sees every case event), an optional working-calendar JSON file (grid/calendar.py from_config) and

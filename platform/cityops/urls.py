@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from core.admin import system_health
+from core.imports_page import imports
 from core.metrics import metrics
 from core.views import healthz, not_found
 from dispatch.api import osmand as dispatch_osmand
@@ -25,6 +26,7 @@ urlpatterns = [
     path("open311/v2/", include("grid.open311_urls")),
     path("tiles/", include("gis.tile_urls")),
     path("api/leader/", include("leader.urls")),
+    path("imports/", imports, name="imports"),
     path("admin/system-health/", admin.site.admin_view(system_health), name="admin-system-health"),
     path("admin/", admin.site.urls),
     path("ogcapi/", include("gis.ogc_urls")),

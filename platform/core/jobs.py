@@ -24,8 +24,9 @@ from django.core.files import File
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 from django.utils.functional import Promise
-from procrastinate import JobContext, exceptions
+from procrastinate import JobContext, RetryStrategy, exceptions
 from procrastinate.contrib.django import app
+from procrastinate.job_context import AbortReason
 from procrastinate.jobs import Status
 
 from .errors import InputError, Refusal
@@ -43,6 +44,17 @@ It writes in the caller's transaction."""
 
 
 @dataclass(frozen=True)
+class FormField:
+    """One option of an import as the import screen asks for it."""
+
+    name: str
+    label: str | Promise
+    type: str = "text"  # text, number, checkbox or select
+    choices: tuple[tuple[str, str | Promise], ...] = ()
+    hint: str | Promise = ""
+
+
+@dataclass(frozen=True)
 class ImportKind:
     """What can be imported in the background: apps register theirs from their tasks module."""
 
@@ -51,6 +63,7 @@ class ImportKind:
     suffixes: tuple[str, ...]  # file name endings it reads
     check_options: Callable[[Mapping[str, Any]], dict]  # form fields → JSON options; raises InputError
     work: Work
+    fields: tuple[FormField, ...] = ()
 
 
 IMPORT_KINDS: dict[str, ImportKind] = {}
@@ -181,10 +194,16 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:1000]
 
 
-@app.task(name="core.run_import", pass_context=True)
+# A worker asked to stop (supervisord, systemd) aborts its job at the job's next progress report: it goes back to
+# the queue. A worker killed outright is found by its missing heartbeat (core/tasks.py).
+@app.task(
+    name="core.run_import",
+    pass_context=True,
+    retry=RetryStrategy(max_attempts=MAX_ATTEMPTS - 1, retry_exceptions={exceptions.JobAborted}),
+)
 def run_import(context: JobContext, kind: str, upload: str) -> dict:
     """One import, all or nothing (see the module's docstring); the upload is removed once it has been imported
-    or cancelled, and kept while a failed job may be retried."""
+    or cancelled, and kept while the job may run again."""
     close_old_connections()  # a connection that died with PostgreSQL is not reused
     job = Job.objects.get(pk=context.job.id)
     if job.stage == Job.Stage.DONE:  # committed by an earlier run whose worker died before telling the queue
@@ -204,8 +223,9 @@ def run_import(context: JobContext, kind: str, upload: str) -> dict:
                 updated_at=timezone.now(),
             )
     except exceptions.JobAborted:
-        Job.objects.using(PROGRESS_DB).filter(pk=job.pk).update(error="cancelled", updated_at=timezone.now())
-        shutil.rmtree(Path(upload).parent, ignore_errors=True)
+        if context.abort_reason() == AbortReason.USER_REQUEST:
+            Job.objects.using(PROGRESS_DB).filter(pk=job.pk).update(error="cancelled", updated_at=timezone.now())
+            shutil.rmtree(Path(upload).parent, ignore_errors=True)
         raise
     except Exception as exc:
         Job.objects.using(PROGRESS_DB).filter(pk=job.pk).update(error=_error_text(exc), updated_at=timezone.now())

