@@ -57,6 +57,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from core.errors import InputError
+from core.selectors import city_profile
 
 from . import cql, layers
 from .layers import DATETIME, GEOMETRY_QUERYABLE, Layer
@@ -143,8 +144,10 @@ class OutputCrs:
 
 
 def projected_srid() -> int:
-    """The city's projected CRS (the demo's: CGCS2000 3° Gauss-Krüger CM 114°E), offered besides the geographic ones."""
-    return settings.CITYOPS_METRIC_SRID
+    """The city profile's projected CRS (the demo's: CGCS2000 3° Gauss-Krüger CM 114°E), offered besides the
+    geographic ones; the deployment's metric CRS before a city is set up."""
+    profile = city_profile()
+    return profile.projected_srid if profile else settings.CITYOPS_METRIC_SRID
 
 
 @functools.cache
@@ -404,7 +407,7 @@ def _iso(value):
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
-def _collection(view: OgcView, layer: Layer) -> dict:
+def _collection(view: OgcView, layer: Layer, crs_uris: list[str]) -> dict:
     lang = getattr(view.request, "LANGUAGE_CODE", "zh-hans") or "zh-hans"
     return {
         "id": layer.id,
@@ -412,7 +415,7 @@ def _collection(view: OgcView, layer: Layer) -> dict:
         "description": f"{layer.title_zh} / {layer.title_en}",
         "itemType": "feature",
         "extent": _extent(layer, view.request.user),
-        "crs": list(supported_crs()),
+        "crs": crs_uris,
         "storageCrs": CRS84,
         "links": [
             {"rel": "self", "type": JSON, "title": "this collection", "href": view.url("collection", layer.id)},
@@ -437,10 +440,11 @@ def _collection(view: OgcView, layer: Layer) -> dict:
 
 class CollectionsView(OgcView):
     def get(self, request):
+        crs_uris = list(supported_crs())
         return _json(
             {
                 "links": [{"rel": "self", "type": JSON, "href": self.url("collections")}],
-                "collections": [_collection(self, layer) for layer in layers.layers_for(request.user)],
+                "collections": [_collection(self, layer, crs_uris) for layer in layers.layers_for(request.user)],
             }
         )
 
@@ -450,7 +454,7 @@ class CollectionView(OgcView):
         layer = self.layer_or_404(collection_id)
         if layer is None:
             return _not_found(f"no collection {collection_id!r}")
-        return _json(_collection(self, layer))
+        return _json(_collection(self, layer, list(supported_crs())))
 
 
 _SCHEMA_TYPES = {

@@ -13,10 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pyproj
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from core.models import CityProfile
 from dispatch.models import Vehicle
 from gis import ogcapi
 from gis.models import Road
@@ -27,7 +27,6 @@ from .test_ogcapi import PASSWORD, ROADS, _ids, _path
 pytestmark = pytest.mark.django_db
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
-PROJECTED = settings.CITYOPS_METRIC_SRID
 
 
 def _positions(geometry) -> list[tuple[float, float]]:
@@ -45,8 +44,17 @@ def _flat(positions) -> list[float]:
 # ------------------------------------------------------------------------------------------ Part 2: CRS
 
 
-@pytest.mark.parametrize(("srid", "tolerance"), [(4490, 1e-7), (4326, 1e-7), (PROJECTED, 1e-3)])
-def test_crs_returns_what_pyproj_computes_in_the_crs_axis_order(api, srid, tolerance):
+@pytest.fixture
+def projected(demo_city) -> int:
+    """The city profile's projected CRS (the demo's CGCS2000 3° Gauss-Krüger zone)."""
+    return CityProfile.objects.get().projected_srid
+
+
+@pytest.mark.parametrize(("srid", "tolerance"), [(4490, 1e-7), (4326, 1e-7), ("profile", 1e-3), (4546, 1e-3)])
+def test_crs_returns_what_pyproj_computes_in_the_crs_axis_order(api, projected, srid, tolerance):
+    if srid == 4546:  # another city's zone (CM 111°E): the API follows the profile
+        CityProfile.objects.update(projected_srid=srid)
+    srid = projected if srid == "profile" else srid
     client = api("planner")
     uri = f"{EPSG}{srid}"
     response = client.get("/ogcapi/collections/roads/items", {"limit": 40, "crs": uri})
@@ -69,7 +77,7 @@ def test_crs_returns_what_pyproj_computes_in_the_crs_axis_order(api, srid, toler
     assert 113 < lon < 115 and 22 < lat < 23
 
 
-def test_item_in_cgcs2000_and_collection_crs_metadata(api):
+def test_item_in_cgcs2000_and_collection_crs_metadata(api, projected):
     client = api("planner")
     pipe = Pipe.objects.filter(network__utility="water").order_by("id").first()
     cgcs2000 = f"{EPSG}4490"
@@ -81,26 +89,26 @@ def test_item_in_cgcs2000_and_collection_crs_metadata(api):
     collection = client.get("/ogcapi/collections/water-pipes").json()
     assert collection["storageCrs"] == CRS84
     assert collection["crs"][0] == CRS84
-    assert {cgcs2000, f"{EPSG}{PROJECTED}"} <= set(collection["crs"])
+    assert {cgcs2000, f"{EPSG}{projected}"} <= set(collection["crs"])
     conforms = client.get("/ogcapi/conformance").json()["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in conforms
 
 
-def test_bbox_crs_in_the_projected_crs_equals_postgis(api):
+def test_bbox_crs_in_the_projected_crs_equals_postgis(api, projected):
     client = api("planner")
-    to_projected = pyproj.Transformer.from_crs("OGC:CRS84", PROJECTED, always_xy=True)
+    to_projected = pyproj.Transformer.from_crs("OGC:CRS84", projected, always_xy=True)
     (e0, n0), (e1, n1) = to_projected.transform(114.02, 22.51), to_projected.transform(114.06, 22.55)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id FROM {ROADS} WHERE ST_Intersects(ST_Transform(geom, %s), ST_MakeEnvelope(%s, %s, %s, %s, %s))",  # noqa: S608 (table name from the model)
-            [PROJECTED, e0, n0, e1, n1, PROJECTED],
+            [projected, e0, n0, e1, n1, projected],
         )
         expected = sorted(row[0] for row in cursor.fetchall())
     assert 0 < len(expected) < Road.objects.count()
     # Part 2: the bbox is in the axis order of bbox-crs, for this CRS northing first
     bbox = ",".join(str(v) for v in (n0, e0, n1, e1))
     got = client.get(
-        "/ogcapi/collections/roads/items", {"limit": 10000, "bbox": bbox, "bbox-crs": f"{EPSG}{PROJECTED}"}
+        "/ogcapi/collections/roads/items", {"limit": 10000, "bbox": bbox, "bbox-crs": f"{EPSG}{projected}"}
     )
     assert sorted(_ids(got)) == expected
 
@@ -119,7 +127,7 @@ def test_bbox_crs_in_the_projected_crs_equals_postgis(api):
         ("items", {"crs": f"{EPSG}3857"}, "crs"),
         ("items", {"crs": "EPSG:4490"}, "crs"),
         ("items", {"bbox": "0,0,1,1", "bbox-crs": f"{EPSG}32650"}, "bbox-crs"),
-        ("items", {"bbox": "2500000,510000,2490000,500000", "bbox-crs": f"{EPSG}{PROJECTED}"}, "bbox"),
+        ("items", {"bbox": "22.55,114.06,22.51,114.02", "bbox-crs": f"{EPSG}4490"}, "bbox"),
         ("items", {"filter": "lanes > 1", "filter-crs": f"{EPSG}4490"}, "filter-crs"),
         ("items/1", {"crs": "nonsense"}, "crs"),
     ],
