@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dispatch import avl, kpi
+from dispatch.eta import RoadGraph
 from dispatch.plans import CODE_TABLE, PlanLine, parse_plan, read_code_table
 from dispatch.recommend import Candidate, Need, haversine_m, open_needs, recommend
 
@@ -40,11 +41,18 @@ def test_needs_subtract_units_already_sent_and_the_fastest_are_marked():
         Candidate(3, "A1", "ambulance", "120", 114.06, 22.54),
         Candidate(4, "P1", "police_car", "110", 114.05, 22.54),  # not needed
     ]
-    rows = recommend(None, here, needs, units)  # no road graph: straight-line estimates
-    assert [r["vehicle_id"] for r in rows] == [2, 3, 1]
+    road = RoadGraph.from_segments([("east-west", [(114.04, 22.54), (114.09, 22.54)], 36.0, False)])
+    answer = recommend(road, here, needs, units, off_network_m=100)
+    rows = answer["units"]
+    assert [r["vehicle_id"] for r in rows] == [2, 3, 1] and not answer["unroutable"]
     assert [r["recommended"] for r in rows] == [True, True, False]
-    assert {r["method"] for r in rows} == {"straight"}
-    assert rows[0]["distance_m"] == pytest.approx(haversine_m(114.051, 22.54, *here) * 1.3, abs=0.1)
+    assert rows[0]["eta_s"] == pytest.approx(haversine_m(114.051, 22.54, *here) / 10, abs=0.1)
+    assert answer["incident"]["snap_m"] < 0.5 and answer["incident"]["off_network"] is False
+    # No road network at all: every unit apart, nearest first, none recommended.
+    answer = recommend(None, here, needs, units, off_network_m=100)
+    assert answer["units"] == [] and [r["vehicle_id"] for r in answer["unroutable"]] == [2, 3, 1]
+    assert {r["reason"] for r in answer["unroutable"]} == {"no_road_network"}
+    assert answer["unroutable"][0]["straight_m"] == pytest.approx(haversine_m(114.051, 22.54, *here), abs=0.1)
 
 
 @pytest.mark.parametrize(
