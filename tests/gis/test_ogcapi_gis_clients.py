@@ -351,3 +351,16 @@ def test_ogr2ogr_sends_the_where_clause_to_the_server(asgi_server, demo_city, tm
     log = SERVER_LOG.read_text(errors="replace")
     served = [line for line in log.splitlines() if marker in line and "/collections/roads/items" in line]
     assert served and all('" 200' in line for line in served), served
+
+
+@pytest.mark.django_db(transaction=True)
+def test_owslib_posts_cql2_json(asgi_server, demo_city):
+    from owslib.ogcapi.features import Features
+    from owslib.util import Authentication
+
+    client = Features(f"{asgi_server}/ogcapi/", auth=Authentication("planner", PASSWORD))
+    cql = {"op": ">=", "args": [{"property": "diameter_mm"}, 300]}  # OWSLib POSTs `cql=` as the body
+    page = client.collection_items("water-pipes", cql=cql, limit=10000)
+    expected = Pipe.objects.filter(network__utility="water", diameter_mm__gte=300)
+    assert 0 < expected.count() < Pipe.objects.filter(network__utility="water").count()
+    assert sorted(f["id"] for f in page["features"]) == sorted(expected.values_list("id", flat=True))
