@@ -280,7 +280,8 @@ class RoadGraph:
         (near_which, _), near_dist = self._tree.query_nearest(points, return_distance=True, all_matches=False)
         nearest = np.full(len(points), np.inf)
         nearest[near_which] = near_dist
-        which, seg = self._tree.query(points, predicate="dwithin", distance=nearest + spread_m)
+        # (+ a millimetre: the nearest segment itself must pass the distance test despite rounding)
+        which, seg = self._tree.query(points, predicate="dwithin", distance=nearest + spread_m + AT_NODE_M)
         dist = shapely.distance(points[which], self.seg_lines[seg])
         order = np.lexsort((seg, dist, which))
         which, seg, dist = which[order], seg[order], dist[order]
