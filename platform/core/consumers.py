@@ -1,6 +1,7 @@
 """`/ws/ops/`: the live feed of every console (protocol in ARCHITECTURE.md, "Realtime protocol")."""
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import ClassVar
@@ -126,6 +127,16 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
 
     _open: ClassVar[dict[int, int]] = {}  # user id → sockets open in this process
 
+    closing = False  # set by close(): nothing is sent after it, only the disconnect is still handled
+
+    async def __call__(self, scope, receive, send):
+        """As Channels' consumer, and the bookkeeping of disconnect() also when the consumer ends by an exception
+        (a leaked per-user slot would refuse that user's consoles with 4429 until the process restarts)."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._release()
+
     async def dispatch(self, message):
         """As Channels' dispatch, without its thread hop to close stale database connections before every
         message (200 consoles × every position): the handlers reach the database only through
@@ -133,17 +144,25 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"no handler for message type {message['type']}")
+        if self.closing and message["type"] != "websocket.disconnect":
+            return  # closed by us: the events and ticks still queued for it are dropped, not sent to a closed socket
         try:
             await handler(message)
         except Exception:
             if message["type"] in ("websocket.connect", "websocket.disconnect"):
                 raise  # set-up: core.ws_guard answers 1013; tear-down: nothing left to tell
             # PostgreSQL or Redis failed while serving this console (a replay, a catch-up): close with "try again
-            # later" — the console reconnects with `since` and gets what it missed — instead of dying silently,
-            # which would skip disconnect() and its bookkeeping.
+            # later" — the console reconnects with `since` and gets what it missed — instead of dying silently.
             log.warning("console of user %s failed on %s; closed with 1013", self.counted, message["type"],
                         exc_info=True)  # fmt: skip
             await self.close(code=TRY_AGAIN_LATER)
+
+    async def close(self, code=None, reason=None):
+        """Once: the server refuses a second close (or a send after it), which would end the consumer."""
+        if not self.closing:
+            self.closing = True
+            with contextlib.suppress(Exception):  # the client may be gone already; its disconnect follows
+                await super().close(code=code, reason=reason)
 
     async def connect(self):
         user = self.scope.get("user")
@@ -169,6 +188,10 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         _HeadWatch.join(self)
 
     async def disconnect(self, code):
+        await self._release()
+
+    async def _release(self):
+        """Give back what connect() took, once: the user's slot, the health count, the head watch, the groups."""
         counted = getattr(self, "counted", None)
         if counted is not None:
             self.counted = None
@@ -177,9 +200,11 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
             if left:
                 OpsConsumer._open[counted] = left
         if getattr(self, "viewer", None) is not None:
+            self.viewer = None
             _HeadWatch.leave(self)
-            await self.channel_layer.group_discard(EVENT_GROUP, self.channel_name)
-            await self.channel_layer.group_discard(VEHICLE_GROUP, self.channel_name)
+            for group in (EVENT_GROUP, VEHICLE_GROUP):
+                with contextlib.suppress(Exception):  # the layer drops the channel locally before it asks Redis
+                    await self.channel_layer.group_discard(group, self.channel_name)
 
     async def ops_tick(self, message: dict):
         if self.subscription is not None:

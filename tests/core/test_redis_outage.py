@@ -127,12 +127,16 @@ async def test_a_console_whose_set_up_fails_is_told_to_try_again_later(demo_city
         assert await communicator.receive_output(timeout=10) == {"type": "websocket.close", "code": 1013}
 
 
+@pytest.mark.django_db(transaction=True)
 async def test_a_console_whose_replay_fails_is_closed_with_1013_and_not_counted_any_more(demo_city, monkeypatch):
     """The database failing under a connected console (here: its replay) closes it with "try again later" —
-    the console reconnects with `since` — and its slot in the per-user cap is given back."""
+    the console reconnects with `since` — once: an event queued for it afterwards is dropped (a second close or a
+    send to the closed socket ended the consumer under uvicorn, leaking the slot), and its slot is given back."""
+    from asgiref.sync import sync_to_async
     from django.db import OperationalError
 
     from core import consumers, selectors
+    from core.events import publish
     from tests.ops_socket import connect
 
     def database_gone(*args, **kwargs):
@@ -144,6 +148,8 @@ async def test_a_console_whose_replay_fails_is_closed_with_1013_and_not_counted_
     monkeypatch.setattr(selectors, "events_after", database_gone)
     await communicator.send_json_to({"op": "subscribe", "topics": ["incidents"], "since": 0})
     assert await communicator.receive_output(timeout=10) == {"type": "websocket.close", "code": 1013}
+    await sync_to_async(publish)("incidents", "incident.updated", {})  # reaches it before its disconnect
+    assert await communicator.receive_nothing(timeout=2)  # no second close, no send to the closed socket
     await communicator.disconnect()
     assert user_id not in consumers.OpsConsumer._open
 
