@@ -349,7 +349,7 @@ class DxfHandler(VectorHandler):
 
     def _entities(self, received: Received) -> gpd.GeoDataFrame:
         frame = self._read_layer(received, "entities")
-        on_paper = frame["PaperSpace"].fillna(False).astype(bool) if "PaperSpace" in frame else False
+        on_paper = frame["PaperSpace"].eq(1) if "PaperSpace" in frame else False
         frame = frame[~frame.geometry.isna() & ~on_paper]  # the model only: a sheet's border and title block go
         return frame.set_geometry(shapely.force_2d(frame.geometry.values))
 

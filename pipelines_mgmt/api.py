@@ -391,13 +391,14 @@ class ProfileView(APIView):
 
 
 class NetworkImportView(APIView):
-    """Import a network from a GIS file (multipart `file`: Shapefile .zip, .gpkg or .geojson; at most
+    """Import a network from a GIS file (multipart `file`: Shapefile .zip, .gpkg, .geojson or .dxf; at most
     CITYOPS_IMPORT_MAX_MB).
 
     Fields: `code`, `name`, `utility`, `owner` (organisation code), `tolerance_m` (snap, default 0.5),
-    `mapping` (JSON: our field → the file's column). The topology is built from the geometry and checked
-    first; a file that does not make one valid network is a 400 with the validation `report`, and nothing
-    is written.
+    `mapping` (JSON: our field → the file's column), `pipe_layer` and `point_layer` (a DXF drawing's CAD layers),
+    `crs` (for a file that declares none, as a DXF drawing never does). The topology is built from the geometry
+    and checked first; a file that does not make one valid network is a 400 with the validation `report`, and
+    nothing is written.
     """
 
     permission_classes = [NETWORK_IMPORTERS]
@@ -422,7 +423,8 @@ class NetworkImportView(APIView):
         code = request.data.get("code", "")
         options = gis_import.ImportOptions(
             code=code, name=request.data.get("name") or code, utility=request.data.get("utility", ""), owner=owner,
-            tolerance_m=tolerance, mapping=mapping,
+            tolerance_m=tolerance, mapping=mapping, pipe_layer=request.data.get("pipe_layer") or None,
+            point_layer=request.data.get("point_layer") or None, crs=request.data.get("crs") or None,
         )  # fmt: skip
         try:
             network, report = services.import_network(request.user, upload, options)

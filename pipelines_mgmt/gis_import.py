@@ -103,6 +103,8 @@ def read_layers(received: importing.Received, options: ImportOptions):
     points = _metric_layer(received, point_layer, options.crs) if point_layer else None
     if points is None and (lines.geom_type == "Point").any():  # GeoJSON: one mixed layer
         points = lines[lines.geom_type == "Point"]
+    elif points is not None:  # a DXF layer holds lines and labels alike
+        points = points[points.geom_type == "Point"]
     lines = lines[lines.geom_type.isin(["LineString", "MultiLineString"])]
     if lines.empty:
         raise GisImportError(f"{received.name}: the layer {pipe_layer!r} holds no lines")
