@@ -128,7 +128,17 @@ class RoadGraph:
         self.seg_oneway = seg_oneway
         self.seg_lines = seg_lines  # projected LineStrings, metres
         self._transformer = transformer
-        self._tree = shapely.STRtree(seg_lines)
+        # Snapping searches the straight pieces between consecutive vertices: small boxes, cheap distances.
+        xy = shapely.get_coordinates(seg_lines)
+        vertex_seg = np.repeat(np.arange(len(seg_lines)), shapely.get_num_coordinates(seg_lines))
+        inner = np.flatnonzero(vertex_seg[:-1] == vertex_seg[1:])  # a piece from vertex i to i + 1
+        self._piece_seg = vertex_seg[inner]
+        self._pieces = shapely.linestrings(np.stack([xy[inner], xy[inner + 1]], axis=1))
+        piece_len = shapely.length(self._pieces)
+        starts = np.cumsum(piece_len) - piece_len  # where each piece starts along its segment
+        first_piece = np.searchsorted(self._piece_seg, self._piece_seg)
+        self._piece_offset = starts - starts[first_piece]
+        self._tree = shapely.STRtree(self._pieces)
         self._node_index = {tuple(p): i for i, p in enumerate(node_lonlat.tolist())}
         n = len(node_lonlat)
 
@@ -280,15 +290,22 @@ class RoadGraph:
         (near_which, _), near_dist = self._tree.query_nearest(points, return_distance=True, all_matches=False)
         nearest = np.full(len(points), np.inf)
         nearest[near_which] = near_dist
-        # (+ a millimetre: the nearest segment itself must pass the distance test despite rounding)
-        which, seg = self._tree.query(points, predicate="dwithin", distance=nearest + spread_m + AT_NODE_M)
-        dist = shapely.distance(points[which], self.seg_lines[seg])
+        # (+ a millimetre: the nearest piece itself must pass the distance test despite rounding)
+        which, piece = self._tree.query(points, predicate="dwithin", distance=nearest + spread_m + AT_NODE_M)
+        dist = shapely.distance(points[which], self._pieces[piece])
+        seg = self._piece_seg[piece]
+        # The nearest piece of each (point, segment), then each point's k nearest segments.
+        pair = which.astype(np.int64) * len(self.segment_ids) + seg
+        order = np.lexsort((piece, dist, pair))
+        pair, which, seg, dist, piece = pair[order], which[order], seg[order], dist[order], piece[order]
+        first = np.ones(len(pair), dtype=bool)
+        first[1:] = pair[1:] != pair[:-1]
+        which, seg, dist, piece = which[first], seg[first], dist[first], piece[first]
         order = np.lexsort((seg, dist, which))
-        which, seg, dist = which[order], seg[order], dist[order]
-        rank = np.arange(len(which)) - np.searchsorted(which, which)
-        keep = rank < k
-        which, seg, dist = which[keep], seg[keep], dist[keep]
-        along = shapely.line_locate_point(self.seg_lines[seg], points[which])
+        which, seg, dist, piece = which[order], seg[order], dist[order], piece[order]
+        keep = np.arange(len(which)) - np.searchsorted(which, which) < k
+        which, seg, dist, piece = which[keep], seg[keep], dist[keep], piece[keep]
+        along = self._piece_offset[piece] + shapely.line_locate_point(self._pieces[piece], points[which])
         seg_len = self.seg_length_m[seg]
         along = np.where(along <= AT_NODE_M, 0.0, np.where(seg_len - along <= AT_NODE_M, seg_len, along))
         fraction = np.divide(along, seg_len, out=np.zeros_like(along), where=seg_len > 0)
