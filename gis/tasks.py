@@ -35,7 +35,7 @@ def _import(path: Path, options: dict, progress, user) -> dict:
         path,
         replace=options["replace"],
         bounding_box=options["bbox"],
-        **jobs.with_progress(services.import_osm_roads, progress),
+        progress=progress,
     )
 
 

@@ -72,8 +72,7 @@ def _import_epanet(path: Path, options: dict, progress, user) -> dict:
             utility=options["utility"],
             owner=Organisation.objects.get(code=options["owner"]),
             georef=Georef(**options["georef"]),
-            **jobs.with_progress(services.import_epanet, progress),
-        )
+        )  # it reports no counts yet: the job shows its stages
     return {"network": network.code}
 
 
@@ -95,7 +94,7 @@ def _import_gis(path: Path, options: dict, progress, user) -> dict:
             user,
             file,
             gis_import.ImportOptions(**(options | {"owner": owner})),
-            **jobs.with_progress(services.import_network, progress),
+            progress=progress,
         )
     return {"network": network.code, "report": report}
 

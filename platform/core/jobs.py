@@ -10,7 +10,6 @@ Cancelling asks the running work to stop at its next progress report, which roll
 
 from __future__ import annotations
 
-import inspect
 import shutil
 import time
 import uuid
@@ -72,12 +71,6 @@ IMPORT_KINDS: dict[str, ImportKind] = {}
 def register_import(kind: ImportKind) -> ImportKind:
     IMPORT_KINDS[kind.name] = kind
     return kind
-
-
-def with_progress(function: Callable, progress: Callable[[int, int], None]) -> dict:
-    """`progress=` for an import function that takes it (its counts as it runs); none for one that does not yet,
-    whose job then shows its stages only."""
-    return {"progress": progress} if "progress" in inspect.signature(function).parameters else {}
 
 
 def _uploads_dir() -> Path:

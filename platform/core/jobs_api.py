@@ -32,7 +32,7 @@ class JobListView(APIView):
     permission_classes = [JOB_USERS]
     parser_classes = [importing.UploadParser]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="jobs_list", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         recent = Job.objects.select_related("queue_job", "created_by")[:RECENT_JOBS]
         return Response({"results": [jobs.describe(job) for job in recent]})
