@@ -14,6 +14,7 @@ import pytest
 import shapely
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from core import city
 from core.errors import InputError
@@ -212,7 +213,7 @@ def test_setup_city_from_boundary_files_picks_the_cgcs2000_zone_and_a_home_view(
 @pytest.mark.django_db
 def test_setup_city_refuses_a_second_city(demo_city, tmp_path):
     gpd.GeoDataFrame({"name": ["X"]}, geometry=[_square(100, 30, 0.1)], crs=4326).to_file(tmp_path / "x.geojson")
-    with pytest.raises(CommandError, match="already set up"):
+    with translation.override("en"), pytest.raises(CommandError, match="already set up"):
         call_command("setup_city", "--name", "X", "--boundary", str(tmp_path / "x.geojson"))
     assert CityProfile.objects.get().name == "深圳市"
 
@@ -231,7 +232,7 @@ def test_setup_city_refuses_a_second_city(demo_city, tmp_path):
 )
 def test_setup_city_refuses_what_it_cannot_use_and_keeps_nothing(no_city, tmp_path, extra, says):
     gpd.GeoDataFrame({"name": ["Testby"]}, geometry=[_square(24.9, 60.2, 0.1)], crs=4326).to_file(tmp_path / "t.gpkg")
-    with pytest.raises(CommandError, match=says):
+    with translation.override("en"), pytest.raises(CommandError, match=says):
         call_command(
             "setup_city", "--name", "Testby", "--boundary", str(tmp_path / "t.gpkg"), "--country", "FI", *extra
         )
@@ -303,7 +304,7 @@ def test_the_incident_boundary_check_is_the_profiles(demo_city, user_for):
     )
     CityProfile.objects.update(boundary=elsewhere)
     calltaker = user_for("calltaker")
-    with pytest.raises(InputError, match="outside the city of Testby"):
+    with translation.override("en"), pytest.raises(InputError, match="outside the city of Testby"):
         dispatch_services.create_incident(
             calltaker, incident_type=fire, point=Point(*democity.CENTRE_LONLAT, srid=4326)
         )
