@@ -134,6 +134,8 @@ def kill_database_node(node: str) -> None:
 
 def inject(fault: str) -> tuple[str, callable]:
     """Injects `fault`; returns what was hit and what undoes it besides `revive` (for SIGSTOP: SIGCONT)."""
+    if fault == "none":
+        return "nothing (the control run: the same load without a fault)", lambda: None
     if fault == "pg-primary":
         node = pg_primary_node()
         kill_database_node(node)
@@ -644,7 +646,7 @@ def print_table(rows: list[dict]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--faults", nargs="+", choices=FAULTS, default=FAULTS)
+    parser.add_argument("--faults", nargs="+", choices=["none", *FAULTS], default=FAULTS)
     parser.add_argument("--seconds", type=float, default=40)
     parser.add_argument("--terminals", type=int, default=100)
     parser.add_argument("--rate", type=float, default=1500, help="GPS fixes per second, all terminals together")

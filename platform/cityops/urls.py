@@ -1,4 +1,4 @@
-"""Public entry points (listed in README): pages, /api/, /healthz, admin."""
+"""Public entry points (listed in README): pages, /api/, /healthz and /livez, admin."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -7,11 +7,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from core.admin import system_health
 from core.imports_page import imports
 from core.metrics import metrics
-from core.views import healthz, not_found
+from core.views import healthz, livez, not_found
 from dispatch.api import osmand as dispatch_osmand
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("livez", livez, name="livez"),
     path("metrics", metrics, name="metrics"),
     path("gps/osmand", dispatch_osmand, name="gps-osmand"),
     path("i18n/", include("django.conf.urls.i18n")),

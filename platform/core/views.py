@@ -13,6 +13,16 @@ from .middleware import API_PREFIXES
 
 @require_GET
 @never_cache
+async def livez(request):
+    """Whether this web process answers, and nothing else: what a load balancer needs to take a dead or frozen
+    node out. Dependencies (PostgreSQL, Redis) are shared by every node, so a check that failed on them would take
+    all nodes out at once and cut every console's socket during a failover that the nodes ride out by themselves;
+    /healthz reports them."""
+    return JsonResponse({"status": "alive"})
+
+
+@require_GET
+@never_cache
 def healthz(request):
     """Liveness for load balancers and operators: database, PostGIS and Redis, each checked for real on the health
     probe's own short-timeout connections (core.health)."""

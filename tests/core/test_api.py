@@ -35,6 +35,16 @@ def test_healthz_reports_database_postgis_and_redis(client):
     assert body["postgis"].startswith("3.")
 
 
+def test_livez_answers_from_the_process_alone(client, settings, django_assert_num_queries):
+    """The load balancer's check: no database query and no Redis, so a failover of either does not take every
+    web node out of the balancer (and cut every console) at once."""
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # discard port: nothing listens
+    with django_assert_num_queries(0):
+        response = client.get("/livez")
+    assert (response.status_code, response.json()) == (200, {"status": "alive"})
+    assert client.get("/healthz").status_code == 503  # the full report still says what is wrong
+
+
 def test_healthz_says_degraded_when_redis_is_unreachable(client, settings):
     settings.REDIS_URL = "redis://127.0.0.1:9/0"  # discard port: nothing listens
     response = client.get("/healthz")
