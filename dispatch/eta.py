@@ -164,7 +164,6 @@ class RoadGraph:
         copy_of = d_head[split]  # copy n + j stands for node copy_of[j] reached by edge split_edges[j]
         split_edges = np.flatnonzero(split)
         self.n_expanded = n + len(copy_of)
-        self.expanded_lonlat = np.concatenate([node_lonlat, node_lonlat[copy_of]])
         self.copies = defaultdict(list)  # node → its copies (a point exactly at the node is reached from each)
         for j, v in enumerate(copy_of.tolist()):
             self.copies[v].append(n + j)
