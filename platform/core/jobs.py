@@ -34,7 +34,7 @@ from .models import Job, User
 PROGRESS_DB = "progress"
 MAX_ATTEMPTS = 3  # runs of one job cut short by a dead worker before it is failed for good (it can be retried)
 STALLED_AFTER_S = settings.PROCRASTINATE_WORKER_DEFAULTS["stalled_worker_timeout"]  # no heartbeat: a dead worker
-WRITE_EVERY_S = 0.3  # progress rows written at most this often (and always at the end of a stage)
+WRITE_EVERY_S = 0.1  # progress rows written at most this often (and always at the end of a stage)
 FINISHED = {Status.SUCCEEDED.value, Status.FAILED.value, Status.CANCELLED.value, Status.ABORTED.value}
 
 Work = Callable[[Path, dict, Callable[[int, int], None], User | None], dict]

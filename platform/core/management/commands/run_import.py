@@ -1,6 +1,7 @@
 """`manage.py run_import KIND FILE [field=value ...] [--no-wait]`: queue an import for the background workers
 (`manage.py procrastinate worker`, run by bin/cityops) and follow it with a progress bar; Ctrl-C cancels it."""
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -8,11 +9,11 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from core import jobs
-from core.errors import InputError
+from core.errors import InputError, Refusal
 from core.models import Job
 from gis import importing
 
-POLL_S = 0.2
+POLL_S = 0.1
 
 
 class Command(BaseCommand):
@@ -62,4 +63,5 @@ class Command(BaseCommand):
                     time.sleep(POLL_S)
                 except KeyboardInterrupt:
                     self.stderr.write("cancelling: the import stops at its next step and writes nothing")
-                    jobs.cancel(Job.objects.select_related("queue_job").get(pk=job_id))
+                    with contextlib.suppress(Refusal):  # it ended meanwhile: the next poll shows how
+                        jobs.cancel(Job.objects.select_related("queue_job").get(pk=job_id))
