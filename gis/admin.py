@@ -2,14 +2,21 @@ from django.contrib import admin
 
 from core.admin import MapAdmin
 
-from .models import Address, Landcover, Road, SavedQuery
+from .models import Address, Landcover, Road, SavedQuery, TurnRestriction
 
 
 @admin.register(Road)
 class RoadAdmin(MapAdmin):
-    list_display = ["id", "name", "road_class", "speed_kmh", "oneway", "lanes"]
-    list_filter = ["road_class", "oneway"]
+    list_display = ["id", "name", "road_class", "highway", "speed_kmh", "oneway", "emergency_only", "lanes"]
+    list_filter = ["road_class", "oneway", "emergency_only", "highway"]
     search_fields = ["name"]
+
+
+@admin.register(TurnRestriction)
+class TurnRestrictionAdmin(MapAdmin):
+    list_display = ["id", "kind", "from_road", "to_road", "osm_relation_id"]
+    list_filter = ["kind"]
+    raw_id_fields = ["from_road", "to_road"]
 
 
 @admin.register(Address)

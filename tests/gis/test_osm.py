@@ -225,7 +225,7 @@ def test_import_osm_replaces_the_road_layer_and_reports_connectivity():
 
 
 @pytest.mark.django_db
-def test_import_keeps_turn_restrictions_and_reports_progress():
+def test_import_keeps_turn_restrictions_and_reports_progress(admin_client):
     from gis import services
 
     calls = []
@@ -238,6 +238,10 @@ def test_import_keeps_turn_restrictions_and_reports_progress():
     turn = TurnRestriction.objects.select_related("from_road", "to_road").first()
     ends = {turn.from_road.geom.coords[0], turn.from_road.geom.coords[-1]}
     assert turn.via.coords in ends and turn.via.coords in {turn.to_road.geom.coords[0], turn.to_road.geom.coords[-1]}
+    # An administrator can see and edit them (an edit raises the road network version like any road edit).
+    assert admin_client.get("/admin/geo/turnrestriction/").status_code == 200
+    assert admin_client.get(f"/admin/geo/turnrestriction/{turn.pk}/change/").status_code == 200
+    assert admin_client.get("/admin/geo/road/?emergency_only__exact=1").status_code == 200
 
 
 @pytest.mark.django_db
