@@ -36,7 +36,6 @@ import rasterio.shutil
 import rasterio.warp
 import shapely
 from affine import Affine
-from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
@@ -48,6 +47,7 @@ from rasterio.windows import Window
 
 from core.errors import InputError
 from core.geo import parse_crs
+from core.selectors import metric_srid
 
 from . import importing
 
@@ -446,7 +446,7 @@ def _stored_view(src, source_crs: CRS, raster_spec: RasterSpec):
     elif source_crs == src.crs and source_crs.is_projected and src.transform.b == src.transform.d == 0:
         return nullcontext(src)
     else:
-        target = CRS.from_epsg(settings.CITYOPS_METRIC_SRID)
+        target = CRS.from_epsg(metric_srid())
     if raster_spec.imagery:  # an alpha band, else the nodata value, else a new alpha tells the empty corners
         alpha = ColorInterp.alpha not in src.colorinterp and src.nodata is None
         return WarpedVRT(src, src_crs=source_crs, crs=target, resampling=Resampling.bilinear, add_alpha=alpha)

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q, QuerySet
 
 from core.errors import InputError
 from core.models import AdminArea
+from core.selectors import metric_srid
 
 from . import ogcapi
 from .layers import INTEGER, NUMBER, Layer
@@ -116,7 +116,7 @@ def by_zone(layer: Layer, params, user, by: str, field: str | None = None) -> di
     kind_of_measure = measure(layer)
     if kind_of_measure:
         select.append(f"sum({_MEASURES[kind_of_measure]})")
-        select_params.append(settings.CITYOPS_METRIC_SRID)
+        select_params.append(metric_srid())
     sql = (
         f"SELECT {', '.join(select)} FROM ({zone_sql}) z JOIN ({feature_sql}) f"  # noqa: S608 (ORM-compiled, values bound)
         f" ON ST_Intersects(f.stat_geom, z.zone_geom){'' if kind_of_measure is None else _NOT_ONLY_TOUCHING}"

@@ -26,6 +26,7 @@ from django.db import connection
 from django.utils import timezone
 
 from core.models import Organisation, Role, User
+from core.selectors import metric_srid
 from gis.models import Landcover
 
 from . import gridding, services, workflow
@@ -106,7 +107,7 @@ def load_demo(city, context: dict) -> dict:
     rng = np.random.default_rng(city.seed + 47678)
     orgs = context["orgs"]
     areas = context["areas"]
-    srid = settings.CITYOPS_METRIC_SRID
+    srid = metric_srid()
     projection = _Projection(srid)
 
     # The category table is reference data loaded by a migration; a database flush (transactional tests)

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 import pyproj
 import shapely
-from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.files import File
 from django.db import connection, transaction
 
 from core.errors import InputError
 from core.models import AdminArea, Organisation, User
+from core.selectors import metric_srid
 from core.services import record_audit
 from gis import importing
 from gis.models import Landcover, Road
@@ -51,7 +51,7 @@ def build_unit_grids(target_m2: float = gridding.TARGET_M2, community_codes=None
         if not replace:
             raise InputError("replace", f"{existing.count()} unit grids exist in these communities; use --replace")
         _replace(existing)
-    srid = settings.CITYOPS_METRIC_SRID
+    srid = metric_srid()
     to_shape = [shapely.from_wkb(bytes(a.geom.wkb)) for a in communities]
     lines = [shapely.from_wkb(bytes(g.wkb)) for g in Road.objects.values_list("geom", flat=True)]
     lines += [shapely.from_wkb(bytes(g.boundary.wkb)) for g in Landcover.objects.filter(kind="water").values_list(
@@ -120,7 +120,7 @@ def import_unit_grids(
         (rows if code else uncoded).append((code, polygons[0]))
     for code, polygon in _code_by_community(uncoded, communities, {c for c, _ in rows}):
         rows.append((code, polygon))
-    areas = _transform([p for _, p in rows], 4326, settings.CITYOPS_METRIC_SRID)
+    areas = _transform([p for _, p in rows], 4326, metric_srid())
     grids = []
     for (code, polygon), metric in zip(rows, areas, strict=True):
         community = communities[code[:12]]

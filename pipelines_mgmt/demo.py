@@ -16,12 +16,12 @@ from functools import lru_cache
 import numpy as np
 import pyproj
 import shapely
-from django.conf import settings
 from django.contrib.gis.db.models.functions import GeometryDistance
 from django.contrib.gis.geos import LineString, Point
 from shapely.ops import substring
 
 from core.models import AdminArea
+from core.selectors import metric_srid
 from gis.models import Address
 
 from .models import Network, Node, Pipe, RepairOrder, RepairRecord, ServiceConnection, Utility, Valve
@@ -101,7 +101,7 @@ def _transformer(source: int, target: int) -> pyproj.Transformer:
 
 
 def _roads_in_metres(city) -> np.ndarray:
-    to_metric = _transformer(4326, settings.CITYOPS_METRIC_SRID)
+    to_metric = _transformer(4326, metric_srid())
     return shapely.transform(
         np.array([road.geometry for road in city.roads], dtype=object),
         lambda xy: np.column_stack(to_metric.transform(xy[:, 0], xy[:, 1])),
@@ -109,7 +109,7 @@ def _roads_in_metres(city) -> np.ndarray:
 
 
 def load_demo(city, context: dict) -> dict:
-    srid = settings.CITYOPS_METRIC_SRID
+    srid = metric_srid()
     to_metric = _transformer(4326, srid)
     roads = [(road.road_class, line) for road, line in zip(city.roads, _roads_in_metres(city), strict=True)]
     addresses = list(Address.objects.order_by("id").values_list("id", "label", "road_name", "geom"))

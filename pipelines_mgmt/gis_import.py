@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from django.conf import settings
 from django.contrib.gis.geos import LineString, Point
 
 from core.models import Organisation
+from core.selectors import metric_srid
 from gis import importing
 
 from . import topology
@@ -114,7 +114,7 @@ def read_layers(received: importing.Received, options: ImportOptions):
 def _metric_layer(received: importing.Received, layer: str, crs: str | None) -> gpd.GeoDataFrame:
     frame = importing.read_vector(received, layer=layer, crs=crs).frame
     frame = frame[~frame.geometry.isna() & ~frame.geometry.is_empty]
-    return frame.to_crs(settings.CITYOPS_METRIC_SRID)
+    return frame.to_crs(metric_srid())
 
 
 def _column(frame: pd.DataFrame, target: str, mapping: dict) -> str | None:
@@ -185,7 +185,7 @@ def build(received: importing.Received, options: ImportOptions) -> topology.Buil
 
 
 def report_json(built: topology.BuiltNetwork) -> dict:
-    to_wgs84 = pyproj.Transformer.from_crs(settings.CITYOPS_METRIC_SRID, 4326, always_xy=True)
+    to_wgs84 = pyproj.Transformer.from_crs(metric_srid(), 4326, always_xy=True)
     defects = []
     for defect in built.report.defects:
         lon, lat = to_wgs84.transform(defect.x, defect.y)
@@ -223,7 +223,7 @@ def write_network(
     step(0)
     built = build(received, options)
     step(1)
-    to_wgs84 = pyproj.Transformer.from_crs(settings.CITYOPS_METRIC_SRID, 4326, always_xy=True)
+    to_wgs84 = pyproj.Transformer.from_crs(metric_srid(), 4326, always_xy=True)
     network = Network.objects.create(code=options.code, name=options.name, utility=options.utility, owner=options.owner)
     xy = np.array(built.node_xy, dtype=float)
     lon, lat = to_wgs84.transform(xy[:, 0], xy[:, 1])

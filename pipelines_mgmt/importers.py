@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyproj
 import shapely
-from django.conf import settings
 from django.contrib.gis.geos import LineString, Point
 from pyproj.exceptions import CRSError
 
 from core.errors import without_paths
 from core.models import Organisation
+from core.selectors import metric_srid
 from gis import importing
 
 from .models import Network, Node, Pipe, Utility, Valve
@@ -64,7 +64,7 @@ class Georef:
         if self.epsg is None:
             return None
         try:
-            return pyproj.Transformer.from_crs(self.epsg, settings.CITYOPS_METRIC_SRID, always_xy=True)
+            return pyproj.Transformer.from_crs(self.epsg, metric_srid(), always_xy=True)
         except CRSError as exc:
             raise InpImportError(f"unknown CRS EPSG:{self.epsg}") from exc
 
@@ -135,7 +135,7 @@ def import_model(
     valve_layer=None,
 ) -> Network:
     """Write a WNTR model as a new network (the caller's transaction); `valve_layer` is a DataFrame (link, node)."""
-    to_wgs84 = pyproj.Transformer.from_crs(settings.CITYOPS_METRIC_SRID, 4326, always_xy=True)
+    to_wgs84 = pyproj.Transformer.from_crs(metric_srid(), 4326, always_xy=True)
     names = list(model.node_name_list)
     model_xy = np.array([model.get_node(n).coordinates for n in names], dtype=float).reshape(-1, 2)
     metric_xy = georef.to_metric(model_xy)

@@ -1,7 +1,7 @@
 """Read queries of the planning analyses (管线规划分析): the network on the map, GB 50289 clearances, cover depth,
 connectivity between two points, the longitudinal profile of a pipe run, and replacement warnings.
 
-Distances are measured in the deployment's metric CRS (settings.CITYOPS_METRIC_SRID) inside PostGIS; the
+Distances are measured in the city's projected CRS (core.selectors.metric_srid) inside PostGIS; the
 rule table is data (clearance.py), joined in the query as an array parameter, never spliced into SQL.
 """
 
@@ -12,13 +12,14 @@ from datetime import date
 import numpy as np
 import pyproj
 import shapely
-from django.conf import settings
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from scipy import sparse
 from scipy.sparse import csgraph
+
+from core.selectors import metric_srid
 
 from . import clearance, maintenance
 from .models import Network, Node, Pipe, RepairRecord, Valve
@@ -205,7 +206,7 @@ def horizontal_violations(networks: list[Network]) -> list[dict]:
             FROM measured WHERE clear < %(widest)s ORDER BY clear, a_id, b_id
             """,
             {
-                "srid": settings.CITYOPS_METRIC_SRID,
+                "srid": metric_srid(),
                 "reach_deg": (widest + 2.0) / METRES_PER_DEGREE_AT_LEAST,  # plus two large outer radii
                 "networks": [network.pk for network in networks],
                 "end_zone": JUNCTION_ZONE_M,
@@ -448,7 +449,7 @@ def profile(network: Network, pipe_ids: list[int], step_m: float = PROFILE_STEP_
             "id", "elevation_m"
         )
     )
-    to_metric = pyproj.Transformer.from_crs(4326, settings.CITYOPS_METRIC_SRID, always_xy=True)
+    to_metric = pyproj.Transformer.from_crs(4326, metric_srid(), always_xy=True)
     parts, at_node = [], None
     for k, pk in enumerate(pipe_ids):
         _, code, start, end, depth_start, depth_end, diameter, geom = rows[pk]

@@ -16,6 +16,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from core.selectors import metric_srid
+
 from . import selectors
 from .models import RepairOrder, Utility
 
@@ -125,7 +127,7 @@ def repair_order_pdf(order: RepairOrder) -> bytes:
 def _order_map(order: RepairOrder) -> str:
     """The order's geometries in metres, plus the network's other pipes around them as background."""
     isolation = order.isolation
-    srid = settings.CITYOPS_METRIC_SRID
+    srid = metric_srid()
     to_metric = pyproj.Transformer.from_crs(4326, srid, always_xy=True)
 
     def metric(geometry):

@@ -4,12 +4,12 @@ import json
 from dataclasses import dataclass
 
 import pyproj
-from django.conf import settings
 from django.contrib.gis.db.models.functions import AsGeoJSON, GeometryDistance, Transform
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db import connection
 
 from core.errors import InputError
+from core.selectors import metric_srid
 from gis.models import Address
 
 from . import topology
@@ -64,7 +64,7 @@ def locate_burst(network: Network, *, pipe_id: int | None = None, point=None, to
         if pipe is None:
             raise PipelineInputError("pipe", f"pipe {pipe_id} is not in network {network.code}")
         return Burst(network, pipe, pipe.geom.interpolate_normalized(0.5), None)
-    srid = settings.CITYOPS_METRIC_SRID
+    srid = metric_srid()
     # Index-assisted nearest candidates in degrees, then the exact metric distance among them.
     with connection.cursor() as cursor:
         cursor.execute(
@@ -285,7 +285,7 @@ def pipes_near(network: Network, bbox: tuple[float, float, float, float]):
 
 def topology_report(network: Network, tolerance_m: float = 1.0) -> dict:
     """The topology check of a network with every defect located in WGS84 (GeoJSON point)."""
-    srid = settings.CITYOPS_METRIC_SRID
+    srid = metric_srid()
     nodes = [
         topology.TopoNode(pk, g.x, g.y, kind)
         for pk, kind, g in Node.objects.filter(network=network)

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyproj
-from django.conf import settings
 from django.contrib.gis.geos import LineString, Point
 from pyproj import CRS
 
 from core.models import Organisation
+from core.selectors import metric_srid
 from gis import importing
 
 from . import topology
@@ -475,7 +475,7 @@ def _placed(by_number: dict[str, _Point], options: SurveyOptions) -> dict[str, t
     east_north = table_xy[:, ::-1] if options.x_is_north else table_xy
     metric = options.georef.to_metric(east_north)
     # Checked where the coordinates were written: the survey's zone, or the metric CRS a local grid is placed in.
-    crs, written = (options.georef.epsg, east_north) if options.georef.epsg else (settings.CITYOPS_METRIC_SRID, metric)
+    crs, written = (options.georef.epsg, east_north) if options.georef.epsg else (metric_srid(), metric)
     importing.check_area_of_use(
         CRS.from_epsg(crs),
         (*written.min(axis=0), *written.max(axis=0)),
@@ -587,7 +587,7 @@ def _valves(graph: list[_Segment], by_number, node_xy) -> list[topology.TopoValv
 
 
 def report_json(survey: SurveyNetwork) -> dict:
-    to_wgs84 = pyproj.Transformer.from_crs(settings.CITYOPS_METRIC_SRID, 4326, always_xy=True)
+    to_wgs84 = pyproj.Transformer.from_crs(metric_srid(), 4326, always_xy=True)
     defects = []
     for defect in survey.defects:
         location = None
@@ -635,7 +635,7 @@ def write_network(
     survey: SurveyNetwork, options: SurveyOptions, *, progress: Callable[[int, int], None] | None = None
 ) -> tuple[Network, dict]:
     """Write a checked survey as a new network (the caller's transaction): (the network, its report)."""
-    to_wgs84 = pyproj.Transformer.from_crs(settings.CITYOPS_METRIC_SRID, 4326, always_xy=True)
+    to_wgs84 = pyproj.Transformer.from_crs(metric_srid(), 4326, always_xy=True)
     numbers = list(survey.points)
     xy = np.array([survey.node_xy[n] for n in numbers], dtype=float)
     lon, lat = to_wgs84.transform(xy[:, 0], xy[:, 1])

@@ -75,6 +75,15 @@ def _static_files_found_per_request():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _metric_crs_read_afresh():
+    """The city's metric CRS is kept per process (core.selectors.metric_srid): a profile saved by a test that
+    rolled back, or put back by a snapshot restore, must not stay cached for the next test."""
+    from core.selectors import forget_metric_srid
+
+    forget_metric_srid()
+
+
 @pytest.fixture
 def demo_city(django_db_blocker):
     """The small demo city, reloaded when a transactional test before this one flushed it."""

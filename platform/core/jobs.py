@@ -30,6 +30,7 @@ from procrastinate.jobs import Status
 
 from .errors import InputError, Refusal
 from .models import Job, User
+from .selectors import forget_metric_srid
 
 PROGRESS_DB = "progress"
 MAX_ATTEMPTS = 3  # runs of one job cut short by a dead worker before it is failed for good (it can be retried)
@@ -198,6 +199,7 @@ def run_import(context: JobContext, kind: str, upload: str) -> dict:
     """One import, all or nothing (see the module's docstring); the upload is removed once it has been imported
     or cancelled, and kept while the job may run again."""
     close_old_connections()  # a connection that died with PostgreSQL is not reused
+    forget_metric_srid()  # the city's CRS may have been edited since the worker's last job
     job = Job.objects.get(pk=context.job.id)
     if job.stage == Job.Stage.DONE:  # committed by an earlier run whose worker died before telling the queue
         return job.result

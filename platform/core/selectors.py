@@ -1,5 +1,8 @@
 """Read queries of the core app."""
 
+import functools
+
+from django.conf import settings
 from django.contrib.gis.db.models import Extent
 from django.contrib.gis.geos import Polygon
 from django.db.models import Max, Q
@@ -37,6 +40,22 @@ def events_after(since: int, topics, viewer: Viewer, bbox=None, until: int | Non
 def city_profile() -> CityProfile | None:
     """The city this deployment runs (None until `setup_city` or the demo loader made it)."""
     return CityProfile.objects.select_related("boundary").first()
+
+
+@functools.cache
+def metric_srid() -> int:
+    """The EPSG code of the city's projected CRS: lengths, areas and buffers are computed in it, on the fly
+    (geometries are stored in WGS84). The deployment's CITYOPS_METRIC_SRID until a city is set up.
+
+    Kept per process and read again after a save of the profile, at each request and at each job (core/apps.py,
+    core/jobs.py), so an edit in the admin reaches every process; code that converts there and back within one
+    piece of work reads it once."""
+    profile = CityProfile.objects.only("projected_srid").first()
+    return profile.projected_srid if profile else settings.CITYOPS_METRIC_SRID
+
+
+def forget_metric_srid(**_signal) -> None:
+    metric_srid.cache_clear()
 
 
 def city_boundary() -> AdminArea | None:
