@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from core import limits
+from core import limits, uploads
 from core.errors import InputError
 from core.geo import SUPPORTED_CRS_TEXT, parse_geometry, parse_point
 from core.permissions import roles_required
@@ -105,7 +105,7 @@ class RasterImportView(APIView):
     more pixels than it could hold, bounds outside its CRS, the wrong bands for the raster."""
 
     permission_classes = [roles_required(*services.IMPORT_ROLES, read_roles=services.IMPORT_ROLES)]
-    parser_classes = [importing.UploadParser]
+    parser_classes = [uploads.UploadParser]
 
     @extend_schema(request={"multipart/form-data": RasterImportRequest}, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, name):
@@ -261,7 +261,7 @@ class ImportListView(APIView):
     """Upload a file (multipart `file`): it is read and checked, not imported; the answer is a preview to commit."""
 
     permission_classes = [roles_required(*services.IMPORT_ROLES, read_roles=services.IMPORT_ROLES)]
-    parser_classes = [importing.UploadParser]
+    parser_classes = [uploads.UploadParser]
 
     @extend_schema(request={"multipart/form-data": ImportUploadRequest}, responses=OpenApiTypes.OBJECT)
     def post(self, request):

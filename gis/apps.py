@@ -8,7 +8,10 @@ class GisConfig(AppConfig):
     verbose_name = _("Spatial data")
 
     def ready(self):
-        from . import layers, tiles
+        from core import jobs
+
+        from . import layers, tasks, tiles
 
         layers.on_register(tiles.watch_tables)
         layers.register_basemap_layers()
+        jobs.register_import(tasks.OSM_ROADS)

@@ -36,16 +36,14 @@ import pandas as pd
 import prcoords
 import pyogrio
 import shapely
-from django.conf import settings
 from django.core.files import File
 from pyproj import CRS, Transformer
-from rest_framework.parsers import MultiPartParser
 
 from core.errors import InputError, without_paths
 from core.geo import OFFSET_CRS, SUPPORTED_CRS_TEXT, parse_crs
+from core.uploads import max_bytes
 
 HEAD_BYTES = 4096  # what the type checks look at
-FORM_BYTES = 64 * 1024  # the multipart form around an uploaded file
 MAX_FEATURES = 200_000
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
 MAX_ZIP_RATIO = 200  # deflate rarely beats ~10:1 on real vector data; a bomb is 1000:1 and more
@@ -56,10 +54,6 @@ LAT_COLUMNS = ("lat", "latitude", "y", "纬度")
 AREA_OF_USE_MARGIN_DEG = 1.0  # survey zones are used a little past their nominal edges
 _DXF_BOOKKEEPING = {"SubClasses", "Linetype", "EntityHandle", "RawCodeValues", "PaperSpace"}
 _KML_BOOKKEEPING = {"id", "tessellate", "extrude", "visibility", "drawOrder", "icon", "altitudeMode", "begin", "end"}
-
-
-def max_bytes() -> int:
-    return settings.CITYOPS_IMPORT_MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -450,25 +444,6 @@ def receive(file: File, formats: Sequence[str], *, fmt: str | None = None) -> It
         opened(store(file, Path(folder)), file.name, chosen) as received,
     ):
         yield received
-
-
-def local_file(path: str | Path) -> File:
-    """A file on this server (a command's argument) as the gate takes an upload; use it in a `with`."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("file", f"no file {path}")
-    return File(path.open("rb"), name=path.name)
-
-
-class UploadParser(MultiPartParser):
-    """Multipart, refused from its declared length before it is parsed (under ASGI the body limit answers 413
-    even earlier: core/http_bridge.py)."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        declared = parser_context["request"].META.get("CONTENT_LENGTH") or "0"
-        if not declared.isdigit() or int(declared) > max_bytes() + FORM_BYTES:
-            raise InputError("file", f"the upload is larger than {max_bytes()} bytes")
-        return super().parse(stream, media_type, parser_context)
 
 
 # ---------------------------------------------------------------------------------------------------- reading

@@ -1,4 +1,5 @@
-"""The OpenStreetMap road import as a background job (core/jobs.py runs it, shows its progress, rolls it back)."""
+"""The OpenStreetMap road import as a background job (core/jobs.py runs it, shows its progress, rolls it back);
+GisConfig.ready() registers it."""
 
 from collections.abc import Mapping
 from pathlib import Path
@@ -39,16 +40,14 @@ def _import(path: Path, options: dict, progress, user) -> dict:
     )
 
 
-OSM_ROADS = jobs.register_import(
-    jobs.ImportKind(
-        name="osm_roads",
-        label=_("OpenStreetMap roads"),
-        suffixes=(".osm.pbf", ".pbf"),
-        check_options=_check_options,
-        work=_import,
-        fields=(
-            jobs.FormField("replace", _("Remove every existing road first"), type="checkbox"),
-            jobs.FormField("bbox", _("Only roads inside"), hint=_("west,south,east,north (WGS84); empty: all")),
-        ),
-    )
+OSM_ROADS = jobs.ImportKind(
+    name="osm_roads",
+    label=_("OpenStreetMap roads"),
+    suffixes=(".osm.pbf", ".pbf"),
+    check_options=_check_options,
+    work=_import,
+    fields=(
+        jobs.FormField("replace", _("Remove every existing road first"), type="checkbox"),
+        jobs.FormField("bbox", _("Only roads inside"), hint=_("west,south,east,north (WGS84); empty: all")),
+    ),
 )

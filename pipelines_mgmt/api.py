@@ -12,14 +12,13 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import limits
+from core import limits, uploads
 from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geometry, parse_point
 from core.geojson_fields import FeatureCollectionField, GeometryField
 from core.models import Organisation, Role
 from core.permissions import roles_required
 from core.security_log import source_of
 from core.services import record_audit
-from gis import importing
 
 from . import gis_import, planning, printing, selectors, services, survey_import
 from .importers import Georef
@@ -402,7 +401,7 @@ class NetworkImportView(APIView):
     """
 
     permission_classes = [NETWORK_IMPORTERS]
-    parser_classes = [importing.UploadParser]
+    parser_classes = [uploads.UploadParser]
 
     @extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
@@ -459,7 +458,7 @@ class NetworkSurveyImportView(APIView):
     """
 
     permission_classes = [NETWORK_IMPORTERS]
-    parser_classes = [importing.UploadParser]
+    parser_classes = [uploads.UploadParser]
 
     @extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):

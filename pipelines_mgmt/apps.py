@@ -7,11 +7,11 @@ class PipelinesConfig(AppConfig):
     verbose_name = _("Pipelines")
 
     def ready(self):
-        from core import hooks
+        from core import hooks, jobs
         from core.realtime import register_snapshot
         from gis import importing
 
-        from . import layers
+        from . import layers, tasks
         from .importers import EpanetHandler
         from .services import on_incident_opened, pipeline_snapshot
 
@@ -19,3 +19,5 @@ class PipelinesConfig(AppConfig):
         register_snapshot("pipeline", pipeline_snapshot)
         hooks.incident_opened.connect(on_incident_opened)
         layers.register_layers()
+        jobs.register_import(tasks.EPANET)
+        jobs.register_import(tasks.GIS_NETWORK)

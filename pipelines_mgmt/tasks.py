@@ -1,14 +1,13 @@
 """Pipe network imports as background jobs (core/jobs.py): an EPANET model or a GIS file, through the same
-service functions as the API and the commands."""
+service functions as the API and the commands; PipelinesConfig.ready() registers them."""
 
 from collections.abc import Mapping
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
-from core import jobs
+from core import jobs, uploads
 from core.models import Organisation
-from gis import importing
 
 from . import gis_import, services
 from .importers import Georef
@@ -63,7 +62,7 @@ def _epanet_options(fields: Mapping) -> dict:
 
 
 def _import_epanet(path: Path, options: dict, progress, user) -> dict:
-    with importing.local_file(path) as file:
+    with uploads.local_file(path) as file:
         network = services.import_epanet(
             user,
             file,
@@ -89,7 +88,7 @@ def _gis_options(fields: Mapping) -> dict:
 
 def _import_gis(path: Path, options: dict, progress, user) -> dict:
     owner = Organisation.objects.get(code=options["owner"])
-    with importing.local_file(path) as file:
+    with uploads.local_file(path) as file:
         network, report = services.import_network(
             user,
             file,
@@ -99,33 +98,29 @@ def _import_gis(path: Path, options: dict, progress, user) -> dict:
     return {"network": network.code, "report": report}
 
 
-EPANET = jobs.register_import(
-    jobs.ImportKind(
-        name="epanet",
-        label=_("EPANET water model"),
-        suffixes=(".inp",),
-        check_options=_epanet_options,
-        work=_import_epanet,
-        fields=(
-            *NETWORK_FIELDS,
-            jobs.FormField("epsg", _("CRS of the model (EPSG)"), hint=_("e.g. 4547; or give the offsets below")),
-            jobs.FormField("offset_x", _("Origin x in the city's metric CRS"), type="number"),
-            jobs.FormField("offset_y", _("Origin y in the city's metric CRS"), type="number"),
-            jobs.FormField("scale", _("Metres per model unit"), type="number", hint="1"),
-        ),
-    )
+EPANET = jobs.ImportKind(
+    name="epanet",
+    label=_("EPANET water model"),
+    suffixes=(".inp",),
+    check_options=_epanet_options,
+    work=_import_epanet,
+    fields=(
+        *NETWORK_FIELDS,
+        jobs.FormField("epsg", _("CRS of the model (EPSG)"), hint=_("e.g. 4547; or give the offsets below")),
+        jobs.FormField("offset_x", _("Origin x in the city's metric CRS"), type="number"),
+        jobs.FormField("offset_y", _("Origin y in the city's metric CRS"), type="number"),
+        jobs.FormField("scale", _("Metres per model unit"), type="number", hint="1"),
+    ),
 )
-GIS_NETWORK = jobs.register_import(
-    jobs.ImportKind(
-        name="pipe_network",
-        label=_("Pipe network from a GIS file"),
-        suffixes=(".zip", ".gpkg", ".geojson", ".json"),
-        check_options=_gis_options,
-        work=_import_gis,
-        fields=(
-            *NETWORK_FIELDS,
-            jobs.FormField("tolerance_m", _("Snap tolerance (m)"), type="number", hint="0.5"),
-            jobs.FormField("mapping", _("Field mapping"), hint=_("diameter_mm=管径,material=材质")),
-        ),
-    )
+GIS_NETWORK = jobs.ImportKind(
+    name="pipe_network",
+    label=_("Pipe network from a GIS file"),
+    suffixes=(".zip", ".gpkg", ".geojson", ".json"),
+    check_options=_gis_options,
+    work=_import_gis,
+    fields=(
+        *NETWORK_FIELDS,
+        jobs.FormField("tolerance_m", _("Snap tolerance (m)"), type="number", hint="0.5"),
+        jobs.FormField("mapping", _("Field mapping"), hint=_("diameter_mm=管径,material=材质")),
+    ),
 )

@@ -56,7 +56,7 @@ class FormField:
 
 @dataclass(frozen=True)
 class ImportKind:
-    """What can be imported in the background: apps register theirs from their tasks module."""
+    """What can be imported in the background: apps register theirs from their AppConfig.ready()."""
 
     name: str
     label: str | Promise

@@ -9,9 +9,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gis import importing
-
-from . import jobs
+from . import jobs, uploads
 from .errors import InputError
 from .models import Job, Role
 from .permissions import roles_required
@@ -30,7 +28,7 @@ class JobListView(APIView):
     fields queues an import and answers 202 with the job to follow at its `url`."""
 
     permission_classes = [JOB_USERS]
-    parser_classes = [importing.UploadParser]
+    parser_classes = [uploads.UploadParser]
 
     @extend_schema(operation_id="jobs_list", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):

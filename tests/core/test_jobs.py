@@ -16,9 +16,8 @@ import wntr
 from django.conf import settings
 from django.db import connection
 
-from core import jobs
+from core import jobs, uploads
 from core.models import Job
-from gis import importing
 from gis.models import Road
 from pipelines_mgmt.models import Pipe
 from tests import demo_snapshot
@@ -61,7 +60,7 @@ def _osm_roads() -> int:
 
 
 def _start_helsinki() -> Job:
-    with importing.local_file(HELSINKI) as file:
+    with uploads.local_file(HELSINKI) as file:
         return jobs.start_import("osm_roads", None, file, {})
 
 
@@ -162,7 +161,7 @@ def test_only_importers_start_jobs_and_bad_requests_name_the_field(api, tmp_path
 @pytest.mark.django_db(transaction=True)
 def test_pipe_networks_import_as_jobs_from_an_epanet_model_and_a_gis_file(worker, tmp_path, demo_city):
     net3 = Path(wntr.__file__).parent / "library" / "networks" / "Net3.inp"
-    with importing.local_file(net3) as file:  # Net3's small units, 30 m each, placed inside the demo city
+    with uploads.local_file(net3) as file:  # Net3's small units, 30 m each, placed inside the demo city
         epanet = jobs.start_import(
             "epanet", None, file, {"code": "net3", "owner": "SZ-WATER-GROUP", "offset_x": 507000,
                                    "offset_y": 2494000, "scale": 30},
@@ -174,7 +173,7 @@ def test_pipe_networks_import_as_jobs_from_an_epanet_model_and_a_gis_file(worker
         {"type": "Feature", "properties": {"管径": 300}, "geometry": {"type": "LineString", "coordinates": line}},
         {"type": "Feature", "properties": {"kind": "source"}, "geometry": {"type": "Point", "coordinates": line[0]}},
     ]}))  # fmt: skip
-    with importing.local_file(pipes) as file:
+    with uploads.local_file(pipes) as file:
         gis = jobs.start_import(
             "pipe_network", None, file, {"code": "gis-job", "owner": "SZ-WATER-GROUP", "mapping": "diameter_mm=管径"}
         )

@@ -8,8 +8,8 @@ import pyproj
 import pytest
 from django.core.management import CommandError, call_command
 
+from core import uploads
 from core.models import Organisation
-from gis import importing
 from pipelines_mgmt import services
 from pipelines_mgmt.graph import network_graph
 from pipelines_mgmt.importers import Georef
@@ -210,7 +210,7 @@ def test_the_command_prints_the_report_and_the_service_tells_its_progress(demo_c
     seen = []
     options = SurveyOptions("progress", "progress", "water", Organisation.objects.get(code="SZ-WATER-GROUP"),
                             Georef(4547), sources=("JS1",))  # fmt: skip
-    with importing.local_file(path) as file:
+    with uploads.local_file(path) as file:
         services.import_survey(None, [file], options, progress=lambda done, total: seen.append((done, total)))
     assert seen[0] == (0, 10) and seen[-1] == (10, 10)  # 5 nodes, 4 pipes, 1 valve
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)

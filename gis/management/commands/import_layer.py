@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core import uploads
 from core.errors import InputError
 from core.geo import SUPPORTED_CRS_TEXT
 from core.models import User
@@ -37,7 +38,7 @@ class Command(BaseCommand):
             raise CommandError(f"no user {user!r}")
         columns = {k: options[f"{k}_column"] for k in ("wkt", "lon", "lat") if options.get(f"{k}_column")}
         try:
-            with importing.local_file(file) as local:
+            with uploads.local_file(file) as local:
                 preview = services.preview_import(
                     account, local, fmt=options["format"], crs=options["crs"], layer=options["layer"], columns=columns
                 )

@@ -6,8 +6,8 @@ or imports an existing grid layer (GeoPackage, zipped Shapefile, GeoJSON …; `-
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core import uploads
 from core.errors import InputError
-from gis import importing
 from grid import gridding, importers
 
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
     def handle(self, *args, target_m2, community, replace, path, layer, code_field, **options):
         try:
             if path:
-                with importing.local_file(path) as file:
+                with uploads.local_file(path) as file:
                     n = importers.import_unit_grids(None, file, layer, code_field, replace)
             else:
                 n = importers.build_unit_grids(target_m2, community, replace)

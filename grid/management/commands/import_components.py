@@ -6,8 +6,8 @@ the legacy identifier). One bad row refuses the whole file, naming the row.
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core import uploads
 from core.errors import InputError
-from gis import importing
 from grid import importers
 
 
@@ -24,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, path, layer, id_field, name_field, owner_field, status_field, **options):
         try:
-            with importing.local_file(path) as file:
+            with uploads.local_file(path) as file:
                 n = importers.import_components(None, file, layer, id_field, name_field, owner_field, status_field)
         except InputError as exc:
             raise CommandError(f"{exc.field}: {exc.detail}") from exc

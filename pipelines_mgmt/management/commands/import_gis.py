@@ -4,9 +4,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core import uploads
 from core.errors import InputError
 from core.models import Organisation
-from gis import importing
 from pipelines_mgmt import services
 from pipelines_mgmt.gis_import import GisImportError, ImportOptions, parse_mapping
 from pipelines_mgmt.management.commands.import_inp import DEFAULT_OWNER
@@ -48,7 +48,7 @@ class Command(BaseCommand):
                 point_layer=opts["point_layer"],
                 crs=f"EPSG:{opts['epsg']}" if opts["epsg"] else None,
             )
-            with importing.local_file(opts["file"]) as file:
+            with uploads.local_file(opts["file"]) as file:
                 network, report = services.import_network(None, file, options)
         except InputError as exc:
             raise CommandError(f"{exc.field}: {exc.detail}; nothing was imported") from exc

@@ -4,9 +4,9 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core import uploads
 from core.errors import InputError
 from core.models import Organisation
-from gis import importing
 from pipelines_mgmt import services
 from pipelines_mgmt.importers import Georef
 from pipelines_mgmt.models import Node, Pipe, Utility, Valve
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         if owner is None:
             raise CommandError(f"unknown owner organisation {owner_code!r}; give --owner CODE")
         try:
-            with importing.local_file(opts["file"]) as file:
+            with uploads.local_file(opts["file"]) as file:
                 network = services.import_epanet(
                     None,
                     file,

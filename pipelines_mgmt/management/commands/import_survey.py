@@ -6,9 +6,9 @@ from contextlib import ExitStack
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from core import uploads
 from core.errors import InputError
 from core.models import Organisation
-from gis import importing
 from pipelines_mgmt import services
 from pipelines_mgmt.gis_import import GisImportError, parse_mapping
 from pipelines_mgmt.importers import Georef
@@ -60,7 +60,7 @@ class Command(BaseCommand):
                 sources=tuple(opts["source"]),
             )
             with ExitStack() as stack, tqdm(desc="writing", unit="row", disable=None) as bar:
-                files = [stack.enter_context(importing.local_file(path)) for path in opts["files"]]
+                files = [stack.enter_context(uploads.local_file(path)) for path in opts["files"]]
 
                 def progress(done: int, total: int) -> None:
                     bar.total = total

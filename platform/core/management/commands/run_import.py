@@ -8,26 +8,26 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from core import jobs
+from core import jobs, uploads
 from core.errors import InputError, Refusal
 from core.models import Job
-from gis import importing
 
 POLL_S = 0.1
 
 
 class Command(BaseCommand):
-    help = "Import a file as a background job and show its progress (kinds: osm_roads, epanet, pipe_network)."
+    help = "Import a file as a background job and show its progress."
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", help="osm_roads, epanet or pipe_network")
+        kinds = jobs.IMPORT_KINDS.values()  # registered by the apps that own them
+        parser.add_argument("kind", choices=[kind.name for kind in kinds])
         parser.add_argument("file", type=Path)
         parser.add_argument(
             "fields",
             nargs="*",
             metavar="field=value",
-            help="the import's options, as in the import screen: osm_roads replace=1 bbox=W,S,E,N; epanet code= "
-            "owner= epsg= (or offset_x= offset_y= scale=); pipe_network code= owner= tolerance_m= mapping=",
+            help="the import's options, as in the import screen: "
+            + "; ".join(f"{kind.name} {' '.join(f'{field.name}=' for field in kind.fields)}" for kind in kinds),
         )
         parser.add_argument("--no-wait", action="store_true", help="queue it, print its number and return")
 
@@ -36,7 +36,7 @@ class Command(BaseCommand):
         if any(not sep for _, sep, _ in pairs):
             raise CommandError("options are given as field=value")
         try:
-            with importing.local_file(file) as upload:
+            with uploads.local_file(file) as upload:
                 job = jobs.start_import(kind, None, upload, {name: value for name, _, value in pairs})
         except InputError as exc:
             raise CommandError(f"{exc.field}: {exc.detail}") from None
