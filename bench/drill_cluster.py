@@ -544,10 +544,17 @@ def verify(acked_fixes, cases, incidents, sent_incidents, records, final: int) -
         logged = [row[0] for row in cursor.fetchall()]
     acked_keys = {(phone, datetime.fromisoformat(at).astimezone(UTC).isoformat()) for phone, at in acked_fixes}
     consoles_ok = missing = duplicated = out_of_order = 0
+    failing = []
     for record in records:
         seqs, start = [seq for seq in record["seqs"] if seq <= final], record.get("first", 0)
         expected = [seq for seq in logged if seq > start]
         consoles_ok += seqs == expected
+        if seqs != expected and len(failing) < 5:
+            failing.append(
+                f"console got {len(seqs)}/{len(expected)} (first {start}, last {seqs[-1] if seqs else None}, "
+                f"target {final}; first missing {min(set(expected) - set(seqs), default=None)}; "
+                f"{record['reconnects']} reconnects)"
+            )
         missing += len(set(expected) - set(seqs))
         duplicated += len(seqs) - len(set(seqs))
         out_of_order += sum(1 for a, b in itertools.pairwise(seqs) if b < a)
@@ -569,6 +576,7 @@ def verify(acked_fixes, cases, incidents, sent_incidents, records, final: int) -
         "resets": sum(r["resets"] for r in records),
         "reconnects": sum(r["reconnects"] for r in records),
         "events": len(logged),
+        "failing": failing,
     }
 
 
@@ -642,6 +650,8 @@ def print_table(rows: list[dict]) -> None:
             f"{r['console_out_of_order']} out of order; every console held every event "
             f"{r['delivered_s']:.1f} s after the load ended (nan: not all within {DELIVERY_DEADLINE} s)"
         )
+        for line in r["failing"]:
+            print(f"  {line}")
 
 
 def main() -> int:

@@ -21,6 +21,13 @@ SNAPSHOT_PAGE = 500  # features per snapshot message (~400 KB of cases)
 JSON_DEPTH = 8  # a subscribe message is three levels deep
 
 
+def in_thread(func):
+    """`func` run on the event loop's thread pool with Django's connection hygiene. Not Channels' default (one thread
+    for all the consoles of a process): there, 25 consoles opening walls at once queued every other console's
+    handshake and catch-up behind seconds of snapshot building, and the handshakes timed out."""
+    return database_sync_to_async(func, thread_sensitive=False)
+
+
 def _nesting(raw: str | bytes) -> int:
     """How deep the brackets of a JSON text go (strings ignored), counted without parsing it."""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
@@ -107,7 +114,7 @@ class _HeadWatch:
             while consoles:
                 await asyncio.sleep(settings.CITYOPS_WS_CATCHUP_SECONDS)
                 try:
-                    head = await database_sync_to_async(selectors.event_head)()
+                    head = await in_thread(selectors.event_head)()
                     for console in list(consoles):  # through each console's own queue: in order with its events
                         console.channel_layer.send_local(console.channel_name, {"type": "ops.tick", "head": head})
                 except Exception as exc:
@@ -140,7 +147,7 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
     async def dispatch(self, message):
         """As Channels' dispatch, without its thread hop to close stale database connections before every
         message (200 consoles × every position): the handlers reach the database only through
-        database_sync_to_async, which closes them itself."""
+        database_sync_to_async (in_thread), which closes them itself."""
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"no handler for message type {message['type']}")
@@ -174,7 +181,7 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
             return
         # What can fail (PostgreSQL, Redis) comes before anything is counted: a failure here reaches
         # core.ws_guard.TryAgainLater, which closes the socket with 1013.
-        viewer = await database_sync_to_async(Viewer.for_user)(user)
+        viewer = await in_thread(Viewer.for_user)(user)
         await self.channel_layer.group_add(EVENT_GROUP, self.channel_name)
         self.viewer = viewer
         OpsConsumer._open[user.pk] = OpsConsumer._open.get(user.pk, 0) + 1
@@ -236,22 +243,22 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
     async def start(self, subscription: dict):
         self.subscription = subscription
         topics, bbox, since = subscription["topics"], subscription["bbox"], subscription["since"]
-        self.filters = await database_sync_to_async(realtime.event_filters)(self.viewer, topics)
+        self.filters = await in_thread(realtime.event_filters)(self.viewer, topics)
         await self._follow_vehicles("vehicles" in topics)
         logged = [topic for topic in topics if topic not in LIVE_ONLY_TOPICS]
         if since is not None:
-            events, upper = await database_sync_to_async(selectors.events_after)(since, logged, self.viewer, bbox)
+            events, upper = await in_thread(selectors.events_after)(since, logged, self.viewer, bbox)
             if events is not None:
                 self.last_seq = upper
                 live_only = [topic for topic in topics if topic in LIVE_ONLY_TOPICS]
-                _, snapshots = await database_sync_to_async(self._snapshot)(live_only, bbox)
+                _, snapshots = await in_thread(self._snapshot)(live_only, bbox)
                 await self._send_snapshots(snapshots, upper)
                 for event in events:
                     await self.send_event(event.seq, event.topic, event.type, event.data)
                 await self.send_json({"op": "subscribed", "topics": topics, "seq": upper, "replayed": len(events)})
                 return
             await self.send_json({"op": "reset", "reason": f"more than {realtime.REPLAY_LIMIT} events missed"})
-        head, snapshots = await database_sync_to_async(self._snapshot)(topics, bbox)
+        head, snapshots = await in_thread(self._snapshot)(topics, bbox)
         self.last_seq = head
         await self._send_snapshots(snapshots, head)
         await self.send_json({"op": "subscribed", "topics": topics, "seq": head, "replayed": 0})
@@ -321,7 +328,7 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         """Deliver what the fan-out did not bring, from the event log, up to seq `until`."""
         if until <= self.last_seq:
             return
-        events, upper = await database_sync_to_async(selectors.events_after)(
+        events, upper = await in_thread(selectors.events_after)(
             self.last_seq, self.subscription["topics"], self.viewer, self.subscription["bbox"], until
         )
         if events is None:
