@@ -21,3 +21,4 @@ class PipelinesConfig(AppConfig):
         layers.register_layers()
         jobs.register_import(tasks.EPANET)
         jobs.register_import(tasks.GIS_NETWORK)
+        jobs.register_import(tasks.SURVEY)

