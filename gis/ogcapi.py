@@ -481,7 +481,8 @@ def _property_schemas(layer: Layer) -> dict:
 
 
 class _SchemaView(OgcView):
-    """A JSON Schema (2020-12) about one collection; `schema(layer)` gives its body."""
+    """A JSON Schema (2020-12) about one collection; `json_schema(layer)` gives its body (a method named `schema`
+    would hide DRF's `schema = None`, which keeps the OGC views out of the OpenAPI schema)."""
 
     name = ""
 
@@ -490,7 +491,7 @@ class _SchemaView(OgcView):
         if layer is None:
             return _not_found(f"no collection {collection_id!r}")
         body = {"$schema": JSON_SCHEMA_DIALECT, "$id": self.url(self.name, layer.id), "title": layer.title_en}
-        return _json({**body, "type": "object", **self.schema(layer)}, content_type=JSON_SCHEMA)
+        return _json({**body, "type": "object", **self.json_schema(layer)}, content_type=JSON_SCHEMA)
 
 
 class QueryablesView(_SchemaView):
@@ -498,7 +499,7 @@ class QueryablesView(_SchemaView):
 
     name = "queryables"
 
-    def schema(self, layer: Layer) -> dict:
+    def json_schema(self, layer: Layer) -> dict:
         props = {GEOMETRY_QUERYABLE: _geometry_schema(layer), **_property_schemas(layer)}
         return {"properties": props, "additionalProperties": False}
 
@@ -508,7 +509,7 @@ class SchemaView(_SchemaView):
 
     name = "schema"
 
-    def schema(self, layer: Layer) -> dict:
+    def json_schema(self, layer: Layer) -> dict:
         identifier = {"title": "id", "type": "integer", "x-ogc-role": "id", "readOnly": True}
         return {"properties": {"id": identifier, "geometry": _geometry_schema(layer), **_property_schemas(layer)}}
 
@@ -519,7 +520,7 @@ class FeatureSchemaView(_SchemaView):
 
     name = "feature-schema"
 
-    def schema(self, layer: Layer) -> dict:
+    def json_schema(self, layer: Layer) -> dict:
         return {
             "required": ["type", "geometry", "properties"],
             "properties": {
