@@ -202,6 +202,8 @@ def export_layer(layer: Layer, params, user, fmt: str, directory: Path) -> Path:
     """Write a layer — or the result of an OGC API query on it (bbox, CQL2 filter, …) — as `fmt` into `directory`."""
     if fmt not in io.FORMATS:
         raise InputError("format", f"unsupported format {fmt!r}; use one of {', '.join(io.FORMATS)}")
+    if "crs" in params:  # an items parameter query() leaves to its caller: the file is written in WGS84
+        raise InputError("crs", "unknown query parameter 'crs': exports are in WGS84 (EPSG:4326)")
     qs = ogcapi.query(layer, params, user)
     names = list(layer.properties)
     paths = [layer.properties[name].path for name in names]

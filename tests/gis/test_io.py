@@ -293,6 +293,8 @@ def test_export_refuses_bad_filters_and_formats(api):
     assert bad.status_code == 400 and bad.json()["field"] == "filter"
     sneaky = client.get("/api/gis/layers/roads/export/", {"f": "csv", "filter": "owner__password = 'x'"})
     assert sneaky.status_code == 400 and "owner__password" in sneaky.json()["detail"]
+    in_a_crs = client.get("/api/gis/layers/roads/export/", {"f": "gpkg", "crs": "EPSG:4547"})  # files are WGS84
+    assert in_a_crs.status_code == 400 and "unknown query parameter 'crs'" in in_a_crs.json()["detail"]
     assert api("inspector").get("/api/gis/layers/water-pipes/export/", {"f": "csv"}).status_code == 404
 
 
