@@ -24,8 +24,8 @@ def _job(job_id: int) -> Job:
 
 
 class JobListView(APIView):
-    """The latest jobs (GET); POST multipart `kind` (osm_roads, epanet, pipe_network), `file` and the kind's
-    fields queues an import and answers 202 with the job to follow at its `url`."""
+    """The latest jobs (GET); POST multipart `kind` (an import kind an app registered, as `run_import --help`
+    lists them), `file` and the kind's fields queues an import and answers 202 with the job to follow at its `url`."""
 
     permission_classes = [JOB_USERS]
     parser_classes = [uploads.UploadParser]
