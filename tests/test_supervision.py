@@ -1,5 +1,5 @@
 """`bin/cityops start` runs every process under supervisord, which restarts a killed one within seconds; `status`
-tells the truth and `stop` leaves nothing behind.
+tells the truth and `stop` leaves nothing behind, even when supervisord itself was killed.
 
 The platform is started for real by bin/cityops on the test database and this run's Redis, with a scratch var
 directory and free ports (CITYOPS_VAR_DIR, CITYOPS_WEB_PORT, CITYOPS_JT808_PORT): no private PostgreSQL or Redis is
@@ -11,6 +11,7 @@ import signal
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +20,9 @@ from tests import demo_snapshot
 from tests.conftest import ROOT, _free_port, _test_process_env
 
 PROGRAMS = ("web:web-0", "web:web-1", "gps-ingest", "case-timers", "jobs-worker")
-RESTART_WITHIN_S = 5.0
+# How long the test waits for a restarted program: a bound on a hung test, not a timing claim (the times taken are
+# printed; supervisord restarts after startsecs, under a second on an idle machine).
+RESTART_DEADLINE_S = 60.0
 
 
 class Platform:
@@ -54,7 +57,7 @@ class Platform:
 
     def healthz(self) -> int:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/healthz", timeout=1) as response:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/healthz", timeout=10) as response:
                 return response.status
         except OSError:
             return 0
@@ -66,11 +69,12 @@ def _listens(port: int) -> bool:
 
 
 def _alive(pid: int) -> bool:
+    """Running: a zombie (dead, not yet reaped by whoever adopted it) is not."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
         return False
-    return True
+    return state != "Z"
 
 
 @pytest.fixture
@@ -108,16 +112,23 @@ def test_each_process_is_restarted_within_seconds_and_status_tells_the_truth(pla
                 back = _listens(platform.jt808_port)
             if back:
                 break
-            assert time.monotonic() - killed < RESTART_WITHIN_S, f"{program} not back: {state} {pid}"
+            assert time.monotonic() - killed < RESTART_DEADLINE_S, f"{program} not back: {state} {pid}"
             time.sleep(0.1)
         taken[program] = round(time.monotonic() - killed, 2)
         assert not _alive(old)
     print("back after SIGKILL (s):", taken)
 
+    # supervisord itself killed: its programs run on, orphaned; status names them and stop still ends them.
     pids = [pid for _, pid in platform.status().values()]
     supervisord = int((platform.conf.parent / "run" / "supervisord.pid").read_text())
+    os.kill(supervisord, signal.SIGKILL)
+    while _alive(supervisord):
+        time.sleep(0.05)
+    assert all(_alive(pid) for pid in pids)
+    status = platform.cityops("status", timeout=30)
+    assert all(f"pid {pid} (" in status for pid in pids) and "its supervisord died" in status, status
     assert "stopped" in platform.cityops("stop")
-    assert not any(_alive(pid) for pid in [*pids, supervisord])  # no child outlives stop
+    assert not any(_alive(pid) for pid in pids)  # no child outlives stop
     assert platform.healthz() == 0 and not _listens(platform.jt808_port)
     lines = platform.cityops("status", timeout=30).splitlines()
     assert "supervisord: stopped" in lines and not any("not supervised" in line for line in lines)
