@@ -210,8 +210,13 @@ def prepare(terminals: int, consoles: int) -> dict:
     from django.test import Client
 
     from core.models import Organisation, User
-    from dispatch.models import IncidentType, Vehicle
+    from dispatch.models import Incident, IncidentType, Vehicle
     from gis.models import Address
+
+    # Earlier drills' calls are closed, so each drill's consoles start from a snapshot of the same size.
+    Incident.objects.filter(description__startswith="drill-").exclude(status=Incident.Status.CLOSED).update(
+        status=Incident.Status.CLOSED
+    )
 
     agency, _ = Organisation.objects.get_or_create(
         code="DRILL-119", defaults={"name": "drill fire", "kind": "agency", "agency": "119"}
@@ -447,10 +452,13 @@ def http_process(points, incident_type, case_rate, incident_rate, until, out) ->
     out.put(("http", cases, incidents, sent, case_times, incident_times))
 
 
-async def console(cookie: str, until: float, final, record: dict) -> None:
+async def console(cookie: str, shared, record: dict) -> None:
     """Runs until it holds every event up to `final` (the event-log head once the load has ended, set by the
-    drill) or DELIVERY_DEADLINE seconds after the load: a console is judged on all events, not on a cut-off."""
+    drill) or DELIVERY_DEADLINE seconds after the load: a console is judged on all events, not on a cut-off.
+    `shared`: the drill's values (until, final, subscribed: consoles that have had their first answer)."""
     import websockets
+
+    until, final = shared["until"], shared["final"]
 
     headers = {"Cookie": f"sessionid={cookie}", "Origin": f"http://127.0.0.1:{WEB_PORT}"}
     since = None
@@ -459,7 +467,7 @@ async def console(cookie: str, until: float, final, record: dict) -> None:
         done = final.value and since is not None and since >= final.value
         if done and "complete" not in record:
             record["complete"] = time.monotonic()
-        return not done and time.monotonic() < until + DELIVERY_DEADLINE
+        return not done and time.monotonic() < until.value + DELIVERY_DEADLINE
 
     while running():
         try:
@@ -478,6 +486,9 @@ async def console(cookie: str, until: float, final, record: dict) -> None:
                     except TimeoutError:
                         continue
                     if message.get("op") == "subscribed":
+                        if "first" not in record:
+                            with shared["subscribed"].get_lock():
+                                shared["subscribed"].value += 1
                         record.setdefault("first", message["seq"])
                         since = since if since is not None else message["seq"]
                     elif message.get("op") == "reset":
@@ -491,12 +502,12 @@ async def console(cookie: str, until: float, final, record: dict) -> None:
             await asyncio.sleep(0.5)
 
 
-def console_process(cookies: list[str], until: float, final, out) -> None:
+def console_process(cookies: list[str], shared, out) -> None:
     records = [{"seqs": [], "times": [], "resets": 0, "reconnects": 0} for _ in cookies]
 
     async def run():
         await asyncio.gather(
-            *(console(cookie, until, final, record) for cookie, record in zip(cookies, records, strict=True))
+            *(console(cookie, shared, record) for cookie, record in zip(cookies, records, strict=True))
         )
 
     asyncio.run(run())
@@ -583,17 +594,29 @@ def verify(acked_fixes, cases, incidents, sent_incidents, records, final: int) -
 def drill(fault: str, index: int, args, setup: dict) -> dict:
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
+    # The consoles are up (snapshot received) before the load starts, as on a floor whose walls run for days.
+    shared = {
+        "until": ctx.Value("d", time.monotonic() + 3600),
+        "final": ctx.Value("q", 0),  # the event-log head once the load is over: what every console must reach
+        "subscribed": ctx.Value("i", 0),
+    }
+    final = shared["final"]
+    consoles = ctx.Process(target=console_process, args=(setup["cookies"], shared, out))
+    consoles.start()
+    deadline = time.monotonic() + 120
+    while shared["subscribed"].value < len(setup["cookies"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
     started = time.monotonic()
     until = started + args.seconds
+    shared["until"].value = until
     base = (datetime.now(UTC) - timedelta(hours=1 + index)).replace(microsecond=0).isoformat()
-    final = ctx.Value("q", 0)  # the event-log head once the load is over: what every console must reach
     processes = [
         ctx.Process(target=gps_process, args=(setup["auth_codes"], args.rate, args.window, base, until, out)),
         ctx.Process(target=http_process, args=(setup["points"], setup["incident_type"], 5, 2, until, out)),
-        ctx.Process(target=console_process, args=(setup["cookies"], until, final, out)),
     ]
     for process in processes:
         process.start()
+    processes.append(consoles)
     time.sleep(args.seconds / 3)
     fault_at = time.monotonic()
     what, undo = inject(fault)
