@@ -39,7 +39,15 @@ def prepare(terminals: int) -> tuple[dict[str, int], str]:
     """Terminals' units and a city-wide console account; returns phone → unit id and a session cookie."""
     benchdb.prepare_database()
     django.setup()
+    import redis
+    from django.conf import settings
     from django.test import Client
+
+    from dispatch import device_security
+
+    client = redis.Redis.from_url(settings.REDIS_URL)  # an earlier run's authentication back-offs are forgotten
+    for key in client.scan_iter(f"{device_security.key_prefix()}:*"):
+        client.delete(key)
 
     from core.models import Organisation, User
     from dispatch.models import Vehicle
@@ -51,7 +59,14 @@ def prepare(terminals: int) -> tuple[dict[str, int], str]:
     for n in range(terminals):
         unit, _ = Vehicle.objects.update_or_create(
             jt808_phone=str(PHONE_BASE + n),
-            defaults={"call_sign": f"WSBENCH-{n:04d}", "kind": "police_car", "agency": agency, "last_fix_at": None},
+            # released (empty auth code), as an administrator does, so each run's terminals register afresh
+            defaults={
+                "call_sign": f"WSBENCH-{n:04d}",
+                "kind": "police_car",
+                "agency": agency,
+                "last_fix_at": None,
+                "jt808_auth_code": "",
+            },
         )
         units[unit.jt808_phone] = unit.pk
     user, _ = User.objects.get_or_create(username="bench-console", defaults={"is_superuser": True})
