@@ -22,6 +22,7 @@ import multiprocessing as mp
 import os
 import platform
 import secrets
+import subprocess
 import sys
 import time
 from http.cookies import SimpleCookie
@@ -34,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_ws_latency as latency  # same directory: its set-up, its terminals, the bench database
 
 GOAL_MS = 500
-DESK_PASSWORD = secrets.token_urlsafe(16)  # this run's; handed to the desk process
+DESK_PASSWORD = secrets.token_urlsafe(16)  # this run's
 
 
 def prepare(terminals: int) -> tuple[dict[str, int], str, str]:
@@ -73,9 +74,9 @@ def sign_in(port: int, password: str) -> dict:
     return {"Cookie": f"csrftoken={token}; sessionid={cookies['sessionid'].value}", "X-CSRFToken": token}
 
 
-def incident_desk(port: int, password: str, incident_type: str, rate: float, until: float, out) -> None:
+def incident_desk(port: int, headers: dict, incident_type: str, rate: float, until: float, out) -> None:
     """Creates incidents at `rate` per second; records when each POST was sent (by the description's marker)."""
-    headers = {**sign_in(port, password), "Content-Type": "application/json"}
+    headers = {**headers, "Content-Type": "application/json"}
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     sent, refused, n = {}, 0, 0
     next_at = time.time()
@@ -176,6 +177,7 @@ def main() -> None:
          "--log-level", "warning", *latency.WEB_SERVER_OPTIONS],
         web_port,
     )  # fmt: skip
+    desk = sign_in(web_port, DESK_PASSWORD)  # before the load: under it, the login page may take longer than a desk
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
     url = f"ws://127.0.0.1:{web_port}/ws/ops/"
@@ -189,7 +191,7 @@ def main() -> None:
     time.sleep(connect_s)
     workers += [
         ctx.Process(target=terminals, args=(ingest_port, units, until, out)),
-        ctx.Process(target=incident_desk, args=(web_port, DESK_PASSWORD, incident_type, args.incidents, until, out)),
+        ctx.Process(target=incident_desk, args=(web_port, desk, incident_type, args.incidents, until, out)),
     ]
     for worker in workers[2:]:
         worker.start()
@@ -211,7 +213,10 @@ def main() -> None:
     finally:
         for proc in (ingest, web):
             proc.terminate()
-            proc.wait(30)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:  # uvicorn waiting on sockets the consoles left half-closed
+                proc.kill()
     report(args, results, memory)
 
 
@@ -246,6 +251,12 @@ def report(args, results: dict, memory: list[tuple[float, int]]) -> None:
             f"{name} delivery: {len(ms)} measured, p50 {np.median(ms):.0f} ms, p90 {np.percentile(ms, 90):.0f} ms, "
             f"p99 {p99:.0f} ms, max {ms.max():.0f} ms ({'OK' if p99 < GOAL_MS else 'OVER'} the {GOAL_MS} ms goal)"
         )
+    per_console = sorted(len(r["incidents"]) for r in records)
+    last = max((at for r in records for _, at in r["incidents"]), default=0.0)
+    first_sent = min(sent_incidents.values(), default=0.0)
+    print(f"incident events per console: min {per_console[0]}, median {per_console[len(per_console) // 2]}, "
+          f"max {per_console[-1]} of {len(sent_incidents)}; the last one arrived {last - first_sent:.0f} s after "
+          f"the first call")  # fmt: skip
     print(f"consoles dropped: {sum(r['dropped'] for r in records)} of {len(records)}; "
           f"incident events a console never got: {missed}")  # fmt: skip
     print("web RSS (MiB) every 30 s: " + " ".join(f"{kib / 1024:.0f}" for _, kib in memory))

@@ -10,6 +10,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from uvicorn.protocols.utils import ClientDisconnected
 
 from . import health, realtime, selectors
 from .realtime import EVENT_GROUP, LIVE_ONLY_TOPICS, VEHICLE_GROUP, Viewer, bbox_intersects
@@ -155,6 +156,8 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
             return  # closed by us: the events and ticks still queued for it are dropped, not sent to a closed socket
         try:
             await handler(message)
+        except ClientDisconnected:
+            self.closing = True  # the client has gone (a normal end, not a fault); its disconnect follows
         except Exception:
             if message["type"] in ("websocket.connect", "websocket.disconnect"):
                 raise  # set-up: core.ws_guard answers 1013; tear-down: nothing left to tell
