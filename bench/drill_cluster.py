@@ -36,9 +36,9 @@ import time
 import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
-from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode
+
+import web_session  # bench/: signing in through the login form
 
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER = ROOT / "var" / "cluster"
@@ -355,31 +355,6 @@ def gps_process(codes: list, rate: float, window: int, base: str, until: float, 
     out.put(("gps", acked, timeline))
 
 
-def sign_in(username: str) -> dict:
-    """Session cookie and CSRF token through the login form, as a browser gets them."""
-    conn = http.client.HTTPConnection("127.0.0.1", WEB_PORT, timeout=10)
-    conn.request("GET", "/login/")
-    response = conn.getresponse()
-    response.read()
-    cookies = SimpleCookie()
-    for header in response.headers.get_all("Set-Cookie") or []:
-        cookies.load(header)
-    token = cookies["csrftoken"].value
-    form = urlencode({"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token})
-    conn.request(
-        "POST",
-        "/login/",
-        form,
-        {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={token}"},
-    )
-    response = conn.getresponse()
-    response.read()
-    for header in response.headers.get_all("Set-Cookie") or []:
-        cookies.load(header)
-    token = cookies["csrftoken"].value
-    return {"Cookie": f"csrftoken={token}; sessionid={cookies['sessionid'].value}", "X-CSRFToken": token}
-
-
 def post(path: str, body: dict, headers: dict) -> int:
     """One POST on a new connection through HAProxy; 0 when no answer came."""
     try:
@@ -394,7 +369,7 @@ def post(path: str, body: dict, headers: dict) -> int:
 
 
 def case_reporter(points, rate: float, until: float, acked: list, timeline: list) -> None:
-    headers = sign_in("inspector")
+    headers = web_session.sign_in(WEB_PORT, "inspector", PASSWORD)
     i = 0
     while time.monotonic() < until:
         i += 1
@@ -416,7 +391,7 @@ def case_reporter(points, rate: float, until: float, acked: list, timeline: list
 
 
 def incident_caller(points, incident_type: str, rate: float, until: float, acked: list, sent: list, timeline):
-    headers = sign_in("operator")
+    headers = web_session.sign_in(WEB_PORT, "operator", PASSWORD)
     i = 0
     while time.monotonic() < until:
         i += 1

@@ -25,14 +25,13 @@ import secrets
 import subprocess
 import sys
 import time
-from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_ws_latency as latency  # same directory: its set-up, its terminals, the bench database
+import web_session
 
 GOAL_MS = 500
 DESK_PASSWORD = secrets.token_urlsafe(16)  # this run's
@@ -51,27 +50,6 @@ def prepare(terminals: int) -> tuple[dict[str, int], str, str]:
     if incident_type is None:
         raise SystemExit("the bench database has no incident types")
     return units, cookie, incident_type
-
-
-def sign_in(port: int, password: str) -> dict:
-    """Session cookie and CSRF token through the login form, as a browser gets them."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request("GET", "/login/")
-    response = conn.getresponse()
-    response.read()
-    cookies = SimpleCookie()
-    for header in response.headers.get_all("Set-Cookie") or []:
-        cookies.load(header)
-    form = urlencode({"username": "soak-desk", "password": password,
-                      "csrfmiddlewaretoken": cookies["csrftoken"].value})  # fmt: skip
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={cookies['csrftoken'].value}"}
-    conn.request("POST", "/login/", form, headers)
-    response = conn.getresponse()
-    response.read()
-    for header in response.headers.get_all("Set-Cookie") or []:
-        cookies.load(header)
-    token = cookies["csrftoken"].value
-    return {"Cookie": f"csrftoken={token}; sessionid={cookies['sessionid'].value}", "X-CSRFToken": token}
 
 
 def incident_desk(port: int, headers: dict, incident_type: str, rate: float, until: float, out) -> None:
@@ -177,7 +155,8 @@ def main() -> None:
          "--log-level", "warning", *latency.WEB_SERVER_OPTIONS],
         web_port,
     )  # fmt: skip
-    desk = sign_in(web_port, DESK_PASSWORD)  # before the load: under it, the login page may take longer than a desk
+    # the desk signs in before the load: under it, the login page may take longer than a desk waits
+    desk = web_session.sign_in(web_port, "soak-desk", DESK_PASSWORD)
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
     url = f"ws://127.0.0.1:{web_port}/ws/ops/"
