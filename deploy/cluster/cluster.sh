@@ -73,7 +73,7 @@ render_configs() {
 }
 
 supervisorctl() { local host="$1"; shift; .venv/bin/supervisorctl -c "$CLUSTER/$host/supervisord.conf" "$@"; }
-supervisord_running() { [ -f "$CLUSTER/$1/run/supervisord.pid" ] && kill -0 "$(cat "$CLUSTER/$1/run/supervisord.pid")" 2>/dev/null; }
+supervisord_running() { [ -f "$CLUSTER/$1/run/supervisord.pid" ] && process_running "$(cat "$CLUSTER/$1/run/supervisord.pid")"; }
 
 # One host's supervisord: its programs, restarted at once when they die. The web and ingest nodes inherit
 # DATABASE_URL/REDIS_URL (HAProxy) from this script's environment.
@@ -174,7 +174,7 @@ stop() {
     if supervisord_running "$host"; then
       local pid; pid="$(cat "$CLUSTER/$host/run/supervisord.pid")"
       kill "$pid"
-      for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      for _ in $(seq 150); do process_running "$pid" || break; sleep 0.2; done
     fi
   done
   log "cluster stopped (data kept in var/cluster; \`bin/cityops cluster destroy\` removes it)"

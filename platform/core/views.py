@@ -24,8 +24,8 @@ async def livez(request):
 @require_GET
 @never_cache
 def healthz(request):
-    """Liveness for load balancers and operators: database, PostGIS and Redis, each checked for real on the health
-    probe's own short-timeout connections (core.health)."""
+    """Readiness for operators and monitoring (load balancers use /livez): database, PostGIS and Redis, each checked
+    for real on the health probe's own short-timeout connections (core.health)."""
     report = {"database": "down", "postgis": None, "redis": "down"}
     try:
         with health.probe_connection() as conn:
