@@ -9,8 +9,6 @@ from django.utils.translation import gettext_lazy as _
 from core import jobs
 from core.errors import InputError
 
-from . import services
-
 
 def _bounding_box(text: str) -> list[float] | None:
     if not text:
@@ -32,6 +30,8 @@ def _check_options(fields: Mapping) -> dict:
 
 
 def _import(path: Path, options: dict, progress, user) -> dict:
+    from . import services  # here, not at the top: registering the kind (every process's start) stays light
+
     return services.import_osm_roads(
         path,
         replace=options["replace"],
