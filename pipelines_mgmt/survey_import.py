@@ -217,11 +217,12 @@ class _Table:
         self.invert = {key: _invert_header(self.headers[key]) for key in self.headers}
 
     def rows(self):
-        for index in range(self.header + 1, len(self.frame)):
-            cells = self.frame.iloc[index]
-            if all(str(cell).strip() == "" for cell in cells.tolist()):
+        values = self.frame.to_numpy(dtype=object)  # a row of a numpy array, not a pandas row per line
+        for index in range(self.header + 1, len(values)):
+            cells = values[index]
+            if all(str(cell).strip() == "" for cell in cells):
                 continue
-            yield index + 1, {key: str(cells.iat[i]).strip() for key, i in self.columns.items()}
+            yield index + 1, {key: str(cells[i]).strip() for key, i in self.columns.items()}
 
     def refuse(self, row: int, key: str, detail: str) -> PipelineInputError:
         return PipelineInputError("file", f"{self.where}, row {row}, column {self.headers[key]}: {detail}")
@@ -310,14 +311,15 @@ def read_tables(received: list[importing.Received], options: SurveyOptions) -> S
 
 
 def _points(table: _Table) -> list[_Point]:
-    points = []
+    points, numbers = [], set()
     for row, cells in table.rows():
         number = cells["point"]
         if not number:
             raise table.refuse(row, "point", "the point has no number")
         x, y = table.number(row, cells, "x"), table.number(row, cells, "y")
-        if (x is None or y is None) and not ("connect" in table.columns and any(p.number == number for p in points)):
+        if (x is None or y is None) and not ("connect" in table.columns and number in numbers):
             raise table.refuse(row, "x" if x is None else "y", "is empty")
+        numbers.add(number)
         kind = _node_kind(cells.get("appurtenance", ""), cells.get("feature", ""))
         label = cells.get("appurtenance") or cells.get("feature") or ""
         points.append(
