@@ -57,7 +57,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from core.errors import InputError
-from core.selectors import city_profile
+from core.selectors import metric_srid
 
 from . import cql, layers
 from .layers import DATETIME, GEOMETRY_QUERYABLE, Layer
@@ -145,9 +145,8 @@ class OutputCrs:
 
 def projected_srid() -> int:
     """The city profile's projected CRS (the demo's: CGCS2000 3° Gauss-Krüger CM 114°E), offered besides the
-    geographic ones; the deployment's metric CRS before a city is set up."""
-    profile = city_profile()
-    return profile.projected_srid if profile else settings.CITYOPS_METRIC_SRID
+    geographic ones: the city's metric CRS, read once per request (the deployment's before a city is set up)."""
+    return metric_srid()
 
 
 @functools.cache
