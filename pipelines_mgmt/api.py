@@ -21,7 +21,6 @@ from core.security_log import source_of
 from core.services import record_audit
 
 from . import gis_import, planning, printing, selectors, services, survey_import
-from .importers import Georef
 from .models import Network, RepairOrder, Utility, Valve
 from .selectors import PipelineInputError
 
@@ -482,7 +481,7 @@ class NetworkSurveyImportView(APIView):
         code = data.get("code", "")
         options = survey_import.SurveyOptions(
             code=code, name=data.get("name") or code, utility=data.get("utility", ""), owner=owner,
-            georef=Georef(int(epsg) if epsg else None, *((offset_y, offset_x) if x_is_north else (offset_x, offset_y))),
+            georef=survey_import.survey_georef(int(epsg) if epsg else None, offset_x, offset_y, x_is_north=x_is_north),
             x_is_north=x_is_north, depth_to=data.get("depth_to") or None, mapping=mapping,
             sources=tuple(s.strip() for s in data.get("sources", "").split(",") if s.strip()),
         )  # fmt: skip

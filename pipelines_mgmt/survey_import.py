@@ -185,6 +185,12 @@ class SurveyNetwork:
         return not any(defect.severity == "error" for defect in self.defects)
 
 
+def survey_georef(epsg: int | None, offset_x: float = 0.0, offset_y: float = 0.0, *, x_is_north: bool = True) -> Georef:
+    """The Georef of a survey's X/Y: its CGCS2000 zone, or a local grid's offset given in the table's X, Y order
+    (Georef offsets are east, north; the survey's X is the northing unless `x_is_north` is False)."""
+    return Georef(epsg, *((offset_y, offset_x) if x_is_north else (offset_x, offset_y)))
+
+
 # ------------------------------------------------------------------------------------------------ reading
 
 

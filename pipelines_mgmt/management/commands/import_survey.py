@@ -11,10 +11,9 @@ from core.errors import InputError
 from core.models import Organisation
 from pipelines_mgmt import services
 from pipelines_mgmt.gis_import import GisImportError, parse_mapping
-from pipelines_mgmt.importers import Georef
 from pipelines_mgmt.management.commands.import_inp import DEFAULT_OWNER
 from pipelines_mgmt.models import Utility
-from pipelines_mgmt.survey_import import LINE_COLUMNS, POINT_COLUMNS, SurveyOptions
+from pipelines_mgmt.survey_import import LINE_COLUMNS, POINT_COLUMNS, SurveyOptions, survey_georef
 
 
 class Command(BaseCommand):
@@ -52,8 +51,7 @@ class Command(BaseCommand):
                 name=opts["name"] or opts["network"],
                 utility=opts["utility"],
                 owner=owner,
-                # Georef offsets are (east, north); the survey's X is the northing unless --x-east.
-                georef=Georef(opts["epsg"], *((offset_x, offset_y) if opts["x_east"] else (offset_y, offset_x))),
+                georef=survey_georef(opts["epsg"], offset_x, offset_y, x_is_north=not opts["x_east"]),
                 x_is_north=not opts["x_east"],
                 depth_to=opts["depth_to"],
                 mapping=parse_mapping(opts["mapping"], POINT_COLUMNS | LINE_COLUMNS),
