@@ -3,7 +3,8 @@ turn restrictions, one-way carriageways, service roads and unreachable pockets) 
 
 Every routable unit's ETA equals an independent networkx Dijkstra on the same roads (the edge-based oracle of
 test_eta); units without a road route are all listed apart and only they; points beyond the extract are
-flagged off the network with their distance, measured here in ETRS-TM35FIN (EPSG:3067)."""
+flagged off the network with their distance.  The oracle starts from the module's snap candidates, so snapping on
+these curved, many-vertex roads is checked on its own against shapely in ETRS-TM35FIN (EPSG:3067)."""
 
 from pathlib import Path
 
@@ -30,6 +31,15 @@ def helsinki():
     turns = [TurnRestriction(t.kind, t.from_road, t.via, t.to_road) for t in network.restrictions]
     graph = RoadGraph.from_segments(segments, turns)
     return graph, EdgeOracle(segments, turns), segments
+
+
+@pytest.fixture(scope="module")
+def etrs_tm35fin(helsinki):
+    """The transformer to EPSG:3067 and every segment as a LineString there (another projection than the module's)."""
+    _, _, segments = helsinki
+    to_metric = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:3067", always_xy=True)
+    lines = [shapely.LineString(np.column_stack(to_metric.transform(*np.array(s[1]).T))) for s in segments]
+    return to_metric, np.array(lines)
 
 
 def points_in(segments, rng, count):
@@ -61,10 +71,26 @@ def test_every_routable_unit_is_ranked_by_its_network_eta_and_the_unroutable_apa
     assert wider_snap > 0
 
 
-def test_points_beyond_the_extract_are_flagged_off_the_network_with_their_distance(helsinki):
+def test_snap_candidates_on_curved_roads_match_an_independent_search(helsinki, etrs_tm35fin):
+    """Each candidate's distance and position along its segment, and each point's nearest road among all segments."""
     graph, _, segments = helsinki
-    to_metric = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:3067", always_xy=True)
-    lines = [shapely.LineString([to_metric.transform(*c) for c in s[1]]) for s in segments]
+    to_metric, lines = etrs_tm35fin
+    points = points_in(segments, np.random.default_rng(5), 300)
+    here = shapely.points(np.column_stack(to_metric.transform(points[:, 0], points[:, 1])))
+    which, seg, fraction, dist = graph.snap_candidates(points)
+    assert dist == pytest.approx(shapely.distance(lines[seg], here[which]), rel=1e-3, abs=0.05)
+    along = shapely.line_locate_point(lines[seg], here[which])
+    assert fraction * shapely.length(lines[seg]) == pytest.approx(along, rel=1e-3, abs=0.05)
+    nearest = np.array([shapely.distance(lines, p).min() for p in here])
+    first = np.searchsorted(which, np.arange(len(points)))  # each point's candidates come nearest first
+    assert dist[first] == pytest.approx(nearest, rel=1e-3, abs=0.05)
+    vertices = shapely.get_num_coordinates(lines[seg])
+    assert ((vertices > 2) & (fraction > 0) & (fraction < 1)).sum() > 100  # inside curved roads, not at their ends
+
+
+def test_points_beyond_the_extract_are_flagged_off_the_network_with_their_distance(helsinki, etrs_tm35fin):
+    graph, _, segments = helsinki
+    to_metric, lines = etrs_tm35fin
     out_at_sea, on_street = (24.944, 60.158), segments[0][1][0]
     ranking = rank(graph, out_at_sea, [("sea", *out_at_sea), ("street", *on_street)])
     expected = min(line.distance(shapely.Point(to_metric.transform(*out_at_sea))) for line in lines)
