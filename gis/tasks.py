@@ -24,7 +24,7 @@ def _bounding_box(text: str) -> list[float] | None:
 
 def _check_options(fields: Mapping) -> dict:
     return {
-        "replace": str(fields.get("replace", "")).lower() in ("1", "true", "on", "yes"),
+        "replace": jobs.checked(fields, "replace"),
         "bbox": _bounding_box(fields.get("bbox", "")),
     }
 

@@ -39,6 +39,25 @@ def _network_fields(fields: Mapping) -> dict:
     return {"code": code, "name": str(fields.get("name") or code), "utility": utility, "owner": owner}
 
 
+def _epsg_or_offsets(fields: Mapping, missing: str) -> tuple[int | None, float | None, float | None]:
+    """The coordinates' CRS (`epsg`), or else `offset_x` and `offset_y` of a local grid: one of the two is needed."""
+    epsg = str(fields.get("epsg") or "").upper().removeprefix("EPSG:")
+    if epsg and not epsg.isdigit():
+        raise PipelineInputError("epsg", "an EPSG code, e.g. 4547")
+    offset_x, offset_y = _number(fields, "offset_x"), _number(fields, "offset_y")
+    if not epsg and (offset_x is None or offset_y is None):
+        raise PipelineInputError("epsg", missing)
+    return (int(epsg) if epsg else None), offset_x, offset_y
+
+
+def _mapping(fields: Mapping, *columns) -> dict:
+    """The `mapping` field (our field → the file's column) as gis_import.parse_mapping reads it."""
+    try:
+        return gis_import.parse_mapping(fields.get("mapping"), *columns)
+    except gis_import.GisImportError as error:
+        raise PipelineInputError("mapping", str(error)) from None
+
+
 NETWORK_FIELDS = (
     jobs.FormField("code", _("Network code"), hint=_("letters, digits, - and _")),
     jobs.FormField("name", _("Name")),
@@ -48,16 +67,13 @@ NETWORK_FIELDS = (
 
 
 def _epanet_options(fields: Mapping) -> dict:
-    epsg = str(fields.get("epsg") or "").upper().removeprefix("EPSG:")
-    if epsg and not epsg.isdigit():
-        raise PipelineInputError("epsg", "an EPSG code, e.g. 4547")
-    offset_x, offset_y = _number(fields, "offset_x"), _number(fields, "offset_y")
-    if not epsg and (offset_x is None or offset_y is None):
-        raise PipelineInputError("epsg", "the model's CRS, or offset_x and offset_y into the city's metric CRS")
+    epsg, offset_x, offset_y = _epsg_or_offsets(
+        fields, "the model's CRS, or offset_x and offset_y into the city's metric CRS"
+    )
     scale = _number(fields, "scale", 1.0)
     if scale <= 0:
         raise PipelineInputError("scale", "metres per model unit, above 0")
-    georef = {"epsg": int(epsg)} if epsg else {"offset_x": offset_x, "offset_y": offset_y, "scale": scale}
+    georef = {"epsg": epsg} if epsg is not None else {"offset_x": offset_x, "offset_y": offset_y, "scale": scale}
     return _network_fields(fields) | {"georef": georef}
 
 
@@ -80,11 +96,7 @@ def _gis_options(fields: Mapping) -> dict:
     tolerance = _number(fields, "tolerance_m", 0.5)
     if not 0 < tolerance <= 10:
         raise PipelineInputError("tolerance_m", "a snap tolerance in metres, above 0 and at most 10")
-    try:
-        mapping = gis_import.parse_mapping(fields.get("mapping"))
-    except gis_import.GisImportError as error:
-        raise PipelineInputError("mapping", str(error)) from None
-    return _network_fields(fields) | {"tolerance_m": tolerance, "mapping": mapping}
+    return _network_fields(fields) | {"tolerance_m": tolerance, "mapping": _mapping(fields)}
 
 
 def _import_gis(path: Path, options: dict, progress, user) -> dict:
@@ -101,26 +113,18 @@ def _import_gis(path: Path, options: dict, progress, user) -> dict:
 
 def _survey_options(fields: Mapping) -> dict:
     network = _network_fields(fields)
-    epsg = str(fields.get("epsg") or "").upper().removeprefix("EPSG:")
-    if epsg and not epsg.isdigit():
-        raise PipelineInputError("epsg", "an EPSG code, e.g. 4547")
-    offset_x, offset_y = _number(fields, "offset_x"), _number(fields, "offset_y")
-    if not epsg and (offset_x is None or offset_y is None):
-        raise PipelineInputError("epsg", "the CGCS2000 zone of X/Y, or offset_x and offset_y of a local grid")
+    epsg, offset_x, offset_y = _epsg_or_offsets(
+        fields, "the CGCS2000 zone of X/Y, or offset_x and offset_y of a local grid"
+    )
     depth_to = str(fields.get("depth_to") or "")
     if depth_to not in ("", "crown", "invert"):
         raise PipelineInputError("depth_to", "crown or invert")
-    try:
-        mapping = gis_import.parse_mapping(
-            fields.get("mapping"), survey_import.POINT_COLUMNS | survey_import.LINE_COLUMNS
-        )
-    except gis_import.GisImportError as error:
-        raise PipelineInputError("mapping", str(error)) from None
+    mapping = _mapping(fields, survey_import.POINT_COLUMNS | survey_import.LINE_COLUMNS)
     return network | {
-        "epsg": int(epsg) if epsg else None,
+        "epsg": epsg,
         "offset_x": offset_x or 0.0,
         "offset_y": offset_y or 0.0,
-        "x_is_north": str(fields.get("x_east", "")).lower() not in ("1", "true", "on", "yes"),
+        "x_is_north": not jobs.checked(fields, "x_east"),
         "depth_to": depth_to or None,
         "sources": [s.strip() for s in str(fields.get("sources") or "").split(",") if s.strip()],
         "mapping": mapping,

@@ -69,6 +69,11 @@ class ImportKind:
 IMPORT_KINDS: dict[str, ImportKind] = {}
 
 
+def checked(fields: Mapping[str, Any], name: str) -> bool:
+    """A checkbox field: the screen sends "1" when it is ticked; the CLI and the API may write true, on or yes."""
+    return str(fields.get(name, "")).lower() in ("1", "true", "on", "yes")
+
+
 def register_import(kind: ImportKind) -> ImportKind:
     IMPORT_KINDS[kind.name] = kind
     return kind
