@@ -578,16 +578,21 @@ def _graph_defects(by_number, node_xy, graph: list[_Segment], used: set, options
     return found
 
 
+def _first_lines(segments: list[_Segment]) -> dict[str, int]:
+    """Point number → index of the first line that meets it: the line a valve point's valve is on."""
+    first: dict[str, int] = {}
+    for index, segment in enumerate(segments):
+        first.setdefault(segment.start, index)
+        first.setdefault(segment.end, index)
+    return first
+
+
 def _valves(graph: list[_Segment], by_number, node_xy) -> list[topology.TopoValve]:
-    """A valve point's valve, on the first line that meets it."""
-    first_line = {}
-    for segment in graph:
-        for number in (segment.start, segment.end):
-            first_line.setdefault(number, segment)
+    first = _first_lines(graph)
     return [
-        topology.TopoValve(number, _code(first_line[number]), number, *node_xy[number])
+        topology.TopoValve(number, _code(graph[first[number]]), number, *node_xy[number])
         for number, point in by_number.items()
-        if point.kind == Node.Kind.VALVE and number in first_line
+        if point.kind == Node.Kind.VALVE and number in first
     ]
 
 
@@ -676,20 +681,18 @@ def write_network(
         )
         nodes.update(zip(batch, created, strict=True))
         advance(len(batch))
-    first_pipe = {}  # a valve point's valve goes on the first line that meets it, as checked (_valves)
+    pipes = []
     for batch in _batches(survey.segments):
-        created = Pipe.objects.bulk_create(_pipe(network, s, nodes, lonlat, survey.node_xy) for s in batch)
-        for segment, pipe in zip(batch, created, strict=True):
-            first_pipe.setdefault(segment.start, pipe)
-            first_pipe.setdefault(segment.end, pipe)
+        pipes += Pipe.objects.bulk_create(_pipe(network, s, nodes, lonlat, survey.node_xy) for s in batch)
         advance(len(batch))
+    first = _first_lines(survey.segments)  # as checked (_valves)
     for batch in _batches(valve_points):
         Valve.objects.bulk_create(
             Valve(
                 code=number[:64],
-                pipe=first_pipe[number],
+                pipe=pipes[first[number]],
                 node=nodes[number],
-                diameter_mm=first_pipe[number].diameter_mm,
+                diameter_mm=pipes[first[number]].diameter_mm,
                 geom=Point(*lonlat[number], srid=4326),
             )
             for number in batch
