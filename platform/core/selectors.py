@@ -67,10 +67,10 @@ def city_boundary() -> AdminArea | None:
 def city_home() -> dict:
     """Where every map starts, for the page scripts: the profile's centre and zoom, the boundary's extent (a map
     that shows the whole city fits it) and the optional external base layer; the whole world before a city."""
-    profile = CityProfile.objects.first()
+    profile = CityProfile.objects.annotate(extent=Extent("boundary__geom")).first()  # one query, with the extent
     if profile is None:
         return {"center": [0.0, 20.0], "zoom": 2.0, "bounds": None, "baseLayer": None}
-    west, south, east, north = AdminArea.objects.filter(pk=profile.boundary_id).aggregate(e=Extent("geom"))["e"]
+    west, south, east, north = profile.extent
     base_layer = None
     if profile.base_layer_url:
         base_layer = {"url": profile.base_layer_url, "attribution": profile.base_layer_attribution}
