@@ -6,10 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core import uploads
 from core.errors import InputError
-from core.models import Organisation
 from pipelines_mgmt import services
 from pipelines_mgmt.gis_import import GisImportError, ImportOptions, parse_mapping
-from pipelines_mgmt.management.commands.import_inp import DEFAULT_OWNER
+from pipelines_mgmt.management.commands.import_inp import owner_of
 from pipelines_mgmt.models import Utility
 
 
@@ -32,10 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--epsg", type=int, help="CRS of a file that does not say (or says wrong)")
 
     def handle(self, *args, **opts):
-        owner_code = opts["owner"] or DEFAULT_OWNER.get(opts["utility"])
-        owner = Organisation.objects.filter(code=owner_code).first() if owner_code else None
-        if owner is None:
-            raise CommandError(f"unknown owner organisation {owner_code!r}; give --owner CODE")
+        owner = owner_of(opts)
         try:
             options = ImportOptions(
                 code=opts["network"],

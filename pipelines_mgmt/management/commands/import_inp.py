@@ -1,6 +1,8 @@
 """`manage.py import_inp FILE --network CODE [--georef EPSG:xxxx | --offset-x X --offset-y Y --scale S]`."""
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -14,6 +16,27 @@ from pipelines_mgmt.models import Node, Pipe, Utility, Valve
 
 # Who owns an imported network when --owner is not given (the demo city's utilities).
 DEFAULT_OWNER = {Utility.WATER: "SZ-WATER-GROUP", Utility.GAS: "SZ-GAS"}
+
+
+def owner_of(opts) -> Organisation:
+    """The organisation named by --owner, else the utility's default owner (the network import commands')."""
+    owner_code = opts["owner"] or DEFAULT_OWNER.get(opts["utility"])
+    owner = Organisation.objects.filter(code=owner_code).first() if owner_code else None
+    if owner is None:
+        raise CommandError(f"unknown owner organisation {owner_code!r}; give --owner CODE")
+    return owner
+
+
+@contextmanager
+def progress_bar() -> Iterator[Callable[[int, int], None]]:
+    """A `progress(done, total)` for an import service, drawn as a tqdm bar (not on a terminal: none)."""
+    with tqdm(desc="writing", unit="row", disable=None) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield progress
 
 
 class Command(BaseCommand):
@@ -40,17 +63,9 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         started = time.perf_counter()
         georef = self._georef(opts)
-        owner_code = opts["owner"] or DEFAULT_OWNER.get(opts["utility"])
-        owner = Organisation.objects.filter(code=owner_code).first() if owner_code else None
-        if owner is None:
-            raise CommandError(f"unknown owner organisation {owner_code!r}; give --owner CODE")
+        owner = owner_of(opts)
         try:
-            with uploads.local_file(opts["file"]) as file, tqdm(desc="writing", unit="row", disable=None) as bar:
-
-                def progress(done: int, total: int) -> None:
-                    bar.total = total
-                    bar.update(done - bar.n)
-
+            with uploads.local_file(opts["file"]) as file, progress_bar() as progress:
                 network = services.import_epanet(
                     None,
                     file,

@@ -4,14 +4,12 @@ import json
 from contextlib import ExitStack
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from core import uploads
 from core.errors import InputError
-from core.models import Organisation
 from pipelines_mgmt import services
 from pipelines_mgmt.gis_import import GisImportError, parse_mapping
-from pipelines_mgmt.management.commands.import_inp import DEFAULT_OWNER
+from pipelines_mgmt.management.commands.import_inp import owner_of, progress_bar
 from pipelines_mgmt.models import Utility
 from pipelines_mgmt.survey_import import LINE_COLUMNS, POINT_COLUMNS, SurveyOptions, survey_georef
 
@@ -37,10 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--map", dest="mapping", help="field=header pairs, e.g. point=探测点号")
 
     def handle(self, *args, **opts):
-        owner_code = opts["owner"] or DEFAULT_OWNER.get(opts["utility"])
-        owner = Organisation.objects.filter(code=owner_code).first() if owner_code else None
-        if owner is None:
-            raise CommandError(f"unknown owner organisation {owner_code!r}; give --owner CODE")
+        owner = owner_of(opts)
         try:
             offset_x, offset_y = (float(v) for v in opts["offset"].split(",")) if opts["offset"] else (0.0, 0.0)
         except ValueError:
@@ -57,13 +52,8 @@ class Command(BaseCommand):
                 mapping=parse_mapping(opts["mapping"], POINT_COLUMNS | LINE_COLUMNS),
                 sources=tuple(opts["source"]),
             )
-            with ExitStack() as stack, tqdm(desc="writing", unit="row", disable=None) as bar:
+            with ExitStack() as stack, progress_bar() as progress:
                 files = [stack.enter_context(uploads.local_file(path)) for path in opts["files"]]
-
-                def progress(done: int, total: int) -> None:
-                    bar.total = total
-                    bar.update(done - bar.n)
-
                 network, report = services.import_survey(None, files, options, progress=progress)
         except InputError as exc:
             raise CommandError(f"{exc.field}: {exc.detail}; nothing was imported") from exc
