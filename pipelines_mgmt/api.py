@@ -407,17 +407,12 @@ class NetworkImportView(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise PipelineInputError("file", "attach the GIS file as multipart field 'file'")
-        owner = Organisation.objects.filter(code=request.data.get("owner", "")).first()
-        if owner is None:
-            raise PipelineInputError("owner", "the code of the organisation that owns the network")
+        owner = _owner(request.data)
         try:
             tolerance = float(request.data.get("tolerance_m", 0.5))
         except ValueError:
             raise PipelineInputError("tolerance_m", "a snap tolerance in metres") from None
-        try:
-            mapping = gis_import.parse_mapping(request.data.get("mapping"))
-        except gis_import.GisImportError as error:
-            raise PipelineInputError("mapping", str(error)) from None
+        mapping = _mapping(request.data, gis_import.DEFAULT_COLUMNS)
         code = request.data.get("code", "")
         options = gis_import.ImportOptions(
             code=code, name=request.data.get("name") or code, utility=request.data.get("utility", ""), owner=owner,
@@ -429,6 +424,20 @@ class NetworkImportView(APIView):
         except gis_import.GisImportError as error:
             return _refused_import(error)
         return Response({"network": NetworkSerializer(network).data, "report": report}, status=status.HTTP_201_CREATED)
+
+
+def _owner(data) -> Organisation:
+    owner = Organisation.objects.filter(code=data.get("owner", "")).first()
+    if owner is None:
+        raise PipelineInputError("owner", "the code of the organisation that owns the network")
+    return owner
+
+
+def _mapping(data, fields) -> dict:
+    try:
+        return gis_import.parse_mapping(data.get("mapping"), fields)
+    except gis_import.GisImportError as error:
+        raise PipelineInputError("mapping", str(error)) from None
 
 
 def _refused_import(error: gis_import.GisImportError) -> Response:
@@ -462,9 +471,7 @@ class NetworkSurveyImportView(APIView):
     @extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
         data = request.data
-        owner = Organisation.objects.filter(code=data.get("owner", "")).first()
-        if owner is None:
-            raise PipelineInputError("owner", "the code of the organisation that owns the network")
+        owner = _owner(data)
         epsg = data.get("epsg") or None
         if epsg is not None and not str(epsg).isdecimal():
             raise PipelineInputError("epsg", "an EPSG code, e.g. 4547")
@@ -472,12 +479,7 @@ class NetworkSurveyImportView(APIView):
             raise PipelineInputError("depth_to", "crown or invert")
         x_is_north = str(data.get("x_is_north", "true")).lower() not in ("false", "0", "no")
         offset_x, offset_y = _float_field(data, "offset_x", 0.0), _float_field(data, "offset_y", 0.0)
-        try:
-            mapping = gis_import.parse_mapping(
-                data.get("mapping"), survey_import.POINT_COLUMNS | survey_import.LINE_COLUMNS
-            )
-        except gis_import.GisImportError as error:
-            raise PipelineInputError("mapping", str(error)) from None
+        mapping = _mapping(data, survey_import.POINT_COLUMNS | survey_import.LINE_COLUMNS)
         code = data.get("code", "")
         options = survey_import.SurveyOptions(
             code=code, name=data.get("name") or code, utility=data.get("utility", ""), owner=owner,
