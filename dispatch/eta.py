@@ -139,7 +139,6 @@ class RoadGraph:
         first_piece = np.searchsorted(self._piece_seg, self._piece_seg)
         self._piece_offset = starts - starts[first_piece]
         self._tree = shapely.STRtree(self._pieces)
-        self._node_index = {tuple(p): i for i, p in enumerate(node_lonlat.tolist())}
         n = len(node_lonlat)
 
         # Directed edges: every segment forwards, two-way segments also backwards; self-loops never help.
@@ -249,13 +248,16 @@ class RoadGraph:
         time_back = length / (np.array(back_speeds) / 3.6)
 
         index = {seg_id: k for k, seg_id in enumerate(ids)}
-        nodes = {tuple(p): i for i, p in enumerate(node_lonlat.tolist())}
         rules = []
         for kind, from_id, via, to_id in (TurnRestriction(*r) for r in restrictions):
-            a, b, v = index.get(from_id), index.get(to_id), nodes.get((float(via[0]), float(via[1])))
-            known = a is not None and b is not None and v is not None and kind in ("no", "only")
-            if known and v in (seg_from[a], seg_to[a]) and v in (seg_from[b], seg_to[b]):
-                rules.append((kind, a, v, b))
+            a, b = index.get(from_id), index.get(to_id)
+            if a is None or b is None or kind not in ("no", "only"):
+                continue
+            # The via node: the end of the from segment at exactly these coordinates; it must be the to segment's too.
+            via = (float(via[0]), float(via[1]))
+            at = [int(v) for v in (seg_from[a], seg_to[a]) if tuple(node_lonlat[v].tolist()) == via]
+            if at and at[0] in (seg_from[b], seg_to[b]):
+                rules.append((kind, a, at[0], b))
         return cls(
             ids, node_lonlat, seg_from, seg_to, length, time, time_back, np.array(oneway), lines, transformer, rules
         )
@@ -267,10 +269,6 @@ class RoadGraph:
     @property
     def n_segments(self) -> int:
         return len(self.segment_ids)
-
-    def node_at(self, lon: float, lat: float) -> int:
-        """The node at exactly these coordinates (KeyError if none)."""
-        return self._node_index[(float(lon), float(lat))]
 
     # -- snapping -------------------------------------------------------------------------------------
 
