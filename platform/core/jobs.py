@@ -106,6 +106,12 @@ def start_import(kind_name: str, user: User | None, file: File, fields: Mapping[
         raise
 
 
+def update_row(using: str, job_id: int, **fields) -> None:
+    """Write fields of a job's row through the connection `using` (PROGRESS_DB: outside the import's
+    transaction); updated_at goes with them, since an update() leaves auto_now fields alone."""
+    Job.objects.using(using).filter(pk=job_id).update(updated_at=timezone.now(), **fields)
+
+
 def describe(job: Job) -> dict:
     """A job as the screens and the CLI follow it (its queue row read with it: select_related("queue_job"))."""
     state = state_of(job)
@@ -150,9 +156,7 @@ def retry(job: Job) -> None:
     """Run a failed job again from the start (its earlier runs wrote nothing)."""
     if job.queue_job.status != Status.FAILED.value:
         raise Refusal(f"only a failed job can be retried, not a {job.queue_job.status} one")
-    Job.objects.filter(pk=job.pk).update(
-        stage=Job.Stage.QUEUED, done=0, total=None, error="", updated_at=timezone.now()
-    )
+    update_row("default", job.pk, stage=Job.Stage.QUEUED, done=0, total=None, error="")
     app.job_manager.retry_job_by_id(job.pk, retry_at=timezone.now())
 
 
@@ -182,9 +186,7 @@ class Progress:
 
     def _write(self, **fields) -> None:
         self._written_at = time.monotonic()
-        Job.objects.using(PROGRESS_DB).filter(pk=self.job_id).update(
-            stage=self.stage, done=self.done, total=self.total, updated_at=timezone.now(), **fields
-        )
+        update_row(PROGRESS_DB, self.job_id, stage=self.stage, done=self.done, total=self.total, **fields)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -215,20 +217,16 @@ def run_import(context: JobContext, kind: str, upload: str) -> dict:
             result = IMPORT_KINDS[kind].work(Path(upload), job.options, progress, job.created_by)
             progress.should_abort = lambda: False  # past the last chance to cancel: saving
             progress.set_stage(Job.Stage.SAVING)
-            Job.objects.filter(pk=job.pk).update(
-                stage=Job.Stage.DONE,
-                done=progress.total or 0,
-                total=progress.total,
-                result=result,
-                updated_at=timezone.now(),
+            update_row(
+                "default", job.pk, stage=Job.Stage.DONE, done=progress.total or 0, total=progress.total, result=result
             )
     except exceptions.JobAborted:
         if context.abort_reason() == AbortReason.USER_REQUEST:
-            Job.objects.using(PROGRESS_DB).filter(pk=job.pk).update(error="cancelled", updated_at=timezone.now())
+            update_row(PROGRESS_DB, job.pk, error="cancelled")
             shutil.rmtree(Path(upload).parent, ignore_errors=True)
         raise
     except Exception as exc:
-        Job.objects.using(PROGRESS_DB).filter(pk=job.pk).update(error=_error_text(exc), updated_at=timezone.now())
+        update_row(PROGRESS_DB, job.pk, error=_error_text(exc))
         raise
     finally:
         close_old_connections()

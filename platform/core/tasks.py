@@ -3,11 +3,11 @@ died are run again, a bounded number of times, so none stays "doing" for ever.""
 
 import logging
 
+from asgiref.sync import sync_to_async
 from procrastinate.contrib.django import app
 from procrastinate.jobs import Status
 
 from . import jobs
-from .models import Job
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +23,6 @@ async def retry_stalled_jobs(timestamp: int) -> None:
             await app.job_manager.retry_job(job)
         else:
             log.error("job %s: its worker died %s times; failed", job.id, jobs.MAX_ATTEMPTS)
-            await (
-                Job.objects.using(jobs.PROGRESS_DB)
-                .filter(pk=job.id)
-                .aupdate(error=f"the worker stopped {jobs.MAX_ATTEMPTS} times while running it")
-            )
+            error = f"the worker stopped {jobs.MAX_ATTEMPTS} times while running it"
+            await sync_to_async(jobs.update_row)(jobs.PROGRESS_DB, job.id, error=error)
             await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
