@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files import File
 from django.db import close_old_connections, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 from procrastinate import JobContext, RetryStrategy, exceptions
@@ -106,6 +107,11 @@ def start_import(kind_name: str, user: User | None, file: File, fields: Mapping[
         raise
 
 
+def followed() -> QuerySet[Job]:
+    """Jobs as describe() reads them: each with its queue row and the user who started it, in one query."""
+    return Job.objects.select_related("queue_job", "created_by")
+
+
 def update_row(using: str, job_id: int, **fields) -> None:
     """Write fields of a job's row through the connection `using` (PROGRESS_DB: outside the import's
     transaction); updated_at goes with them, since an update() leaves auto_now fields alone."""
@@ -113,7 +119,7 @@ def update_row(using: str, job_id: int, **fields) -> None:
 
 
 def describe(job: Job) -> dict:
-    """A job as the screens and the CLI follow it (its queue row read with it: select_related("queue_job"))."""
+    """A job as the screens and the CLI follow it (read through followed())."""
     state = state_of(job)
     return {
         "id": job.pk,

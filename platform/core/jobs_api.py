@@ -20,7 +20,7 @@ RECENT_JOBS = 50
 
 
 def _job(job_id: int) -> Job:
-    return get_object_or_404(Job.objects.select_related("queue_job", "created_by"), pk=job_id)
+    return get_object_or_404(jobs.followed(), pk=job_id)
 
 
 class JobListView(APIView):
@@ -32,7 +32,7 @@ class JobListView(APIView):
 
     @extend_schema(operation_id="jobs_list", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
-        recent = Job.objects.select_related("queue_job", "created_by")[:RECENT_JOBS]
+        recent = jobs.followed()[:RECENT_JOBS]
         return Response({"results": [jobs.describe(job) for job in recent]})
 
     @extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={202: OpenApiTypes.OBJECT})

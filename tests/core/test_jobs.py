@@ -47,7 +47,7 @@ def worker(django_db_setup, django_db_blocker):
 
 
 def _job(job_id: int) -> dict:
-    return jobs.describe(Job.objects.select_related("queue_job", "created_by").get(pk=job_id))
+    return jobs.describe(jobs.followed().get(pk=job_id))
 
 
 def _wait(job_id: int, until, timeout: float = 120, every: float = 0.01) -> dict:

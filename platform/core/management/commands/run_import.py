@@ -10,7 +10,6 @@ from tqdm import tqdm
 
 from core import jobs, uploads
 from core.errors import InputError, Refusal
-from core.models import Job
 
 POLL_S = 0.1
 
@@ -53,7 +52,7 @@ class Command(BaseCommand):
         with tqdm(file=self.stdout, unit="", dynamic_ncols=True, mininterval=0) as bar:
             while True:
                 try:
-                    described = jobs.describe(Job.objects.select_related("queue_job", "created_by").get(pk=job_id))
+                    described = jobs.describe(jobs.followed().get(pk=job_id))
                     bar.total = described["total"]
                     bar.set_description_str(described["stage_label"], refresh=False)
                     bar.n = described["done"]
@@ -64,4 +63,4 @@ class Command(BaseCommand):
                 except KeyboardInterrupt:
                     self.stderr.write("cancelling: the import stops at its next step and writes nothing")
                     with contextlib.suppress(Refusal):  # it ended meanwhile: the next poll shows how
-                        jobs.cancel(Job.objects.select_related("queue_job").get(pk=job_id))
+                        jobs.cancel(jobs.followed().get(pk=job_id))
