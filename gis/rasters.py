@@ -46,7 +46,7 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from core.errors import InputError
-from core.geo import parse_crs
+from core.geo import NAMED_CRS, parse_crs
 from core.selectors import metric_srid
 
 from . import importing
@@ -428,9 +428,9 @@ def _declared(src, raster_spec: RasterSpec, received: importing.Received, crs: s
         raise InputError("file", f"{received.name} is not georeferenced (no geotransform)")
     if crs:
         name = parse_crs(crs)
-        if not name.startswith("epsg:") and name not in ("wgs84", "cgcs2000"):
+        if not name.startswith("epsg:") and name not in NAMED_CRS:
             raise InputError("crs", f"a raster cannot be in {crs}; give wgs84, cgcs2000 or EPSG:<code>")
-        source_crs = CRS.from_epsg({"wgs84": 4326, "cgcs2000": 4490}.get(name) or int(name[5:]))
+        source_crs = CRS.from_epsg(NAMED_CRS.get(name) or int(name[5:]))
     elif src.crs is not None:
         source_crs = src.crs
     else:
