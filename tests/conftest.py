@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -132,36 +134,39 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def asgi_server(django_db_setup):
     """A real uvicorn (HTTP + WebSocket) on the test database and the real Redis; yields its base URL."""
+    env = {**_test_process_env(), "CITYOPS_DB_POOL": "1"}  # as bin/cityops runs the web server
+    with uvicorn_server(env, "test-asgi.log") as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def uvicorn_server(env: dict, log_name: str) -> Iterator[int]:
+    """A real uvicorn serving cityops.asgi on a free loopback port, with `env`, its output added to var/log/
+    `log_name`; yields the port once the server listens (fails if it exits or is not listening within 60 s)
+    and stops the server afterwards."""
     port = _free_port()
-    db = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}",
-        "CITYOPS_DB_POOL": "1",  # as bin/cityops runs the web server
-    }
-    log = open(ROOT / "var" / "log" / "test-asgi.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "cityops.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    with open(ROOT / "var" / "log" / log_name, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "cityops.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError("uvicorn exited; see var/log/test-asgi.log") from None
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"uvicorn did not start listening; see var/log/{log_name}") from None
+                    time.sleep(0.2)
+            yield port
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 def _test_process_env() -> dict:

@@ -7,9 +7,6 @@ import asyncio
 import http.client
 import secrets
 import socket
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -23,7 +20,7 @@ from dispatch.demo import demo_terminal
 from dispatch.jt808 import GeneralResult
 from dispatch.models import TrackPoint, Vehicle
 from dispatch.tracks import issue_osmand_token, register_jt808_terminal, release_jt808_registration, revoke_osmand_token
-from tests.conftest import ROOT, GpsIngestProcess, _free_port, _test_process_env
+from tests.conftest import GpsIngestProcess, _test_process_env, uvicorn_server
 from tests.dispatch.test_ingest import Terminal
 from tests.ops_socket import connect
 
@@ -44,32 +41,14 @@ def empty_track(demo_city):
 @pytest.fixture(scope="module")
 def limited_web(django_db_setup):
     """A real uvicorn whose OsmAnd limits are low enough to reach in a test; yields its port."""
-    port = _free_port()
     env = {
         **_test_process_env(),
         "CITYOPS_DB_POOL": "1",
         "CITYOPS_OSMAND_DEVICE_RATE": f"{DEVICE_RATE}/minute",
         "CITYOPS_OSMAND_ADDRESS_RATE": f"{ADDRESS_RATE}/minute",
     }
-    with open(ROOT / "var" / "log" / "test-asgi-limited.log", "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "cityops.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "see var/log/test-asgi-limited.log"
-                time.sleep(0.2)
+    with uvicorn_server(env, "test-asgi-limited.log") as port:
         yield port
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.fixture

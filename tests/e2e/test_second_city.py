@@ -5,10 +5,8 @@ a fire called in there gets its fire engines recommended by road ETA.
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psycopg
@@ -19,6 +17,7 @@ from playwright.sync_api import expect
 from psycopg import sql
 
 from core.city import osm_extent
+from tests.conftest import uvicorn_server
 
 from .test_dispatch_console import click_map_at
 from .test_wall import MAP_IDLE, city_point, sign_in
@@ -36,12 +35,6 @@ def _server_database(name: str) -> psycopg.Connection:
     return psycopg.connect(
         host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"], dbname="postgres", autocommit=True
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -69,27 +62,8 @@ def helsinki():
     ):
         done = subprocess.run(manage + command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, f"{command[0]}: {done.stderr[-2000:]}"
-    port = _free_port()
-    log = open(ROOT / "var" / "log" / "test-second-city.log", "ab")  # noqa: SIM115
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "cityops.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env={**env, "CITYOPS_DB_POOL": "1"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            assert server.poll() is None and time.monotonic() < deadline, "see var/log/test-second-city.log"
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}", osm_extent(Path(extract)).bounds
-    server.terminate()
-    server.wait(timeout=10)
-    log.close()
+    with uvicorn_server({**env, "CITYOPS_DB_POOL": "1"}, "test-second-city.log") as port:
+        yield f"http://127.0.0.1:{port}", osm_extent(Path(extract)).bounds
     with _server_database(name) as conn:
         conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
