@@ -1,11 +1,17 @@
 """A real background job worker for tests: `manage.py procrastinate worker` on the test database, as bin/cityops
-runs it; `kill()` is SIGKILL and `start()` again is supervisord's restart."""
+runs it; `kill()` is SIGKILL and `start()` again is supervisord's restart. A test's `worker` fixture takes one
+from `on_an_empty_queue()`."""
 
+import contextlib
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
+from django.db import connection
+
+from tests import demo_snapshot
 from tests.conftest import ROOT, _test_process_env
 
 LOG = ROOT / "var" / "log" / "test-jobs-worker.log"
@@ -40,3 +46,23 @@ class JobsWorker:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+
+def _empty_the_queue() -> None:
+    with connection.cursor() as cursor:  # the queue's own tables are not flushed with the models'
+        cursor.execute("DELETE FROM procrastinate_jobs")
+
+
+@contextlib.contextmanager
+def on_an_empty_queue(django_db_blocker) -> Iterator[JobsWorker]:
+    """A started worker, with no queue row left by an earlier test; afterwards the worker is stopped, the queue
+    emptied and the demo city restored (the worker's imports commit)."""
+    with django_db_blocker.unblock():
+        _empty_the_queue()
+    started = JobsWorker()
+    started.start()
+    yield started
+    started.stop()
+    with django_db_blocker.unblock():
+        _empty_the_queue()
+        demo_snapshot.restore()

