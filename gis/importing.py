@@ -164,13 +164,8 @@ class ShapefileHandler(VectorHandler):
 
     def unpack(self, path, scratch):
         """Extract the shapefiles after checking sizes and names; the .shp, or the folder when there are several."""
-        try:
-            archive = zipfile.ZipFile(path)
-        except zipfile.BadZipFile:
-            raise InputError("file", "the file is not a readable zip archive") from None
-        with archive:
-            entries = [info for info in archive.infolist() if not info.is_dir()]
-            _check_zip(entries)
+        with _open_zip(path, "zip archive") as archive:
+            entries = _checked_entries(archive)
             shps = [info.filename[:-4] for info in entries if info.filename.lower().endswith(".shp")]
             stems = {stem: Path(stem).name for stem in shps}  # in the zip → in the scratch folder
             if not stems:
@@ -192,7 +187,16 @@ class ShapefileHandler(VectorHandler):
         return scratch / f"{next(iter(stems.values()))}.shp" if len(stems) == 1 else scratch
 
 
-def _check_zip(entries: list[zipfile.ZipInfo]) -> None:
+def _open_zip(path: Path, what: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise InputError("file", f"the file is not a readable {what}") from None
+
+
+def _checked_entries(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The archive's files, refused when they are too many, would unpack too large or escape the folder."""
+    entries = [info for info in archive.infolist() if not info.is_dir()]
     if len(entries) > MAX_ZIP_ENTRIES:
         raise InputError("file", f"the zip holds {len(entries)} files; at most {MAX_ZIP_ENTRIES}")
     total = sum(info.file_size for info in entries)
@@ -205,6 +209,7 @@ def _check_zip(entries: list[zipfile.ZipInfo]) -> None:
         name = Path(info.filename)
         if name.is_absolute() or ".." in name.parts:
             raise InputError("file", f"unsafe path in the zip: {info.filename!r}")
+    return entries
 
 
 class CsvHandler(VectorHandler):
@@ -302,13 +307,8 @@ class XlsxHandler(Handler):
         return head.startswith(b"PK\x03\x04")
 
     def unpack(self, path, scratch):
-        try:
-            archive = zipfile.ZipFile(path)
-        except zipfile.BadZipFile:
-            raise InputError("file", "the file is not a readable Excel workbook") from None
-        with archive:
-            entries = [info for info in archive.infolist() if not info.is_dir()]
-        _check_zip(entries)
+        with _open_zip(path, "Excel workbook") as archive:
+            entries = _checked_entries(archive)
         if not any(info.filename == "xl/workbook.xml" for info in entries):
             raise InputError("file", "the zip is not an Excel workbook (no xl/workbook.xml); save it as .xlsx")
         return path
