@@ -213,22 +213,26 @@ class RoadGraph:
             xy = np.asarray(xy, dtype=float)
             if xy.ndim != 2 or xy.shape[0] < 2 or xy.shape[1] != 2:
                 raise ValueError(f"segment {seg_id!r}: need at least two (lon, lat) points")
-            if not np.isfinite(xy).all() or (np.abs(xy[:, 0]) > 180).any() or (np.abs(xy[:, 1]) > 90).any():
-                raise ValueError(f"segment {seg_id!r}: coordinates are not WGS84 lon/lat")
-            speed_back = speed_kmh if speed_back is None else speed_back
-            for speed in (speed_kmh, speed_back):
-                if not (np.isfinite(speed) and speed > 0):
-                    raise ValueError(f"segment {seg_id!r}: speed must be a positive number, got {speed!r}")
             ids.append(seg_id)
             coords.append(xy)
             speeds.append(float(speed_kmh))
-            back_speeds.append(float(speed_back))
+            back_speeds.append(float(speed_kmh if speed_back is None else speed_back))
             oneway.append(bool(is_oneway))
         if not ids:
             raise ValueError("no road segments")
 
+        # Coordinates and speeds are checked at once, not per segment (a city has hundreds of thousands).
         counts = np.fromiter((len(c) for c in coords), dtype=np.int64, count=len(coords))
         lonlat = np.concatenate(coords)
+        bad = _bad_lonlat(lonlat)
+        if bad.any():
+            seg_id = ids[np.searchsorted(np.cumsum(counts), np.argmax(bad), side="right")]
+            raise ValueError(f"segment {seg_id!r}: coordinates are not WGS84 lon/lat")
+        both = np.column_stack([speeds, back_speeds])
+        bad = ~(np.isfinite(both) & (both > 0))
+        if bad.any():
+            k, direction = np.unravel_index(np.argmax(bad), bad.shape)
+            raise ValueError(f"segment {ids[k]!r}: speed must be a positive number, got {float(both[k, direction])!r}")
         last = np.cumsum(counts) - 1
         ends = np.concatenate([lonlat[last - counts + 1], lonlat[last]])
         node_lonlat, inverse = np.unique(ends, axis=0, return_inverse=True)
@@ -468,6 +472,11 @@ def rank_units(
 
 def _check_lonlat(lonlat: np.ndarray, what: str) -> None:
     """Refuse NaN or out-of-range WGS84 positions: a wrong ETA is worse than a clear error."""
-    bad = ~np.isfinite(lonlat).all(axis=1) | (np.abs(lonlat[:, 0]) > 180) | (np.abs(lonlat[:, 1]) > 90)
+    bad = _bad_lonlat(lonlat)
     if bad.any():
         raise ValueError(f"{what} is not a WGS84 (lon, lat): {lonlat[np.argmax(bad)].tolist()}")
+
+
+def _bad_lonlat(lonlat: np.ndarray) -> np.ndarray:
+    """Rows that are not a WGS84 (lon, lat): NaN, infinite or out of range."""
+    return ~np.isfinite(lonlat).all(axis=1) | (np.abs(lonlat[:, 0]) > 180) | (np.abs(lonlat[:, 1]) > 90)
