@@ -132,14 +132,14 @@ def _survey_options(fields: Mapping) -> dict:
 
 
 def _import_survey(path: Path, options: dict, progress, user) -> dict:
-    # Georef offsets are (east, north); the survey's X is the northing unless x_east was ticked.
-    x, y = options["offset_x"], options["offset_y"]
     survey = survey_import.SurveyOptions(
         code=options["code"],
         name=options["name"],
         utility=options["utility"],
         owner=Organisation.objects.get(code=options["owner"]),
-        georef=Georef(options["epsg"], *((y, x) if options["x_is_north"] else (x, y))),
+        georef=survey_import.survey_georef(
+            options["epsg"], options["offset_x"], options["offset_y"], x_is_north=options["x_is_north"]
+        ),
         x_is_north=options["x_is_north"],
         depth_to=options["depth_to"],
         mapping=options["mapping"],
