@@ -16,14 +16,9 @@ from django.core.cache import caches
 from django.test import Client, override_settings
 
 from core.resilience import Outage
+from tests.conftest import _free_port
 
 pytestmark = pytest.mark.django_db
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ScratchRedis:
