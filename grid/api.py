@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -21,6 +20,7 @@ from core.api_schema import LIST_OF_OBJECTS
 from core.errors import Forbidden, InputError
 from core.geo import parse_crs, parse_geometry, parse_point
 from core.models import Organisation, Role
+from core.parsers import FormParser, JSONParser, MultiPartParser
 from core.permissions import roles_required
 from core.realtime import Viewer
 

@@ -24,12 +24,12 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import extend_schema
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from core.errors import InputError
 from core.geo import parse_point
+from core.parsers import CONTROL_CHARACTERS, FormParser, JSONParser, MultiPartParser
 
 from . import services, workflow
 from .models import Case, CasePhoto, Category, Open311Client
@@ -73,7 +73,8 @@ def _xml(element, value) -> None:
         for sub in value:
             _xml(ET.SubElement(element, singular), sub)
     elif value is not None:
-        element.text = str(value).lower() if isinstance(value, bool) else str(value)
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        element.text = CONTROL_CHARACTERS.sub("", text)  # XML 1.0 has no place for them, whatever path stored them
 
 
 def _errors(fmt: str, status: int, description: str) -> HttpResponse:

@@ -135,15 +135,15 @@ def _free_port() -> int:
 def asgi_server(django_db_setup):
     """A real uvicorn (HTTP + WebSocket) on the test database and the real Redis; yields its base URL."""
     env = {**_test_process_env(), "CITYOPS_DB_POOL": "1"}  # as bin/cityops runs the web server
-    with uvicorn_server(env, "test-asgi.log") as port:
-        yield f"http://127.0.0.1:{port}"
+    with uvicorn_server(env, "test-asgi.log") as server:
+        yield f"http://127.0.0.1:{server.port}"
 
 
 @contextmanager
-def uvicorn_server(env: dict, log_name: str) -> Iterator[int]:
+def uvicorn_server(env: dict, log_name: str) -> Iterator[subprocess.Popen]:
     """A real uvicorn serving cityops.asgi on a free loopback port, with `env`, its output added to var/log/
-    `log_name`; yields the port once the server listens (fails if it exits or is not listening within 60 s)
-    and stops the server afterwards."""
+    `log_name`; yields the process (its port as `.port`) once the server listens (fails if it exits or is not
+    listening within 60 s) and stops the server afterwards."""
     port = _free_port()
     with open(ROOT / "var" / "log" / log_name, "ab") as log:
         proc = subprocess.Popen(
@@ -163,9 +163,11 @@ def uvicorn_server(env: dict, log_name: str) -> Iterator[int]:
                     if proc.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError(f"uvicorn did not start listening; see var/log/{log_name}") from None
                     time.sleep(0.2)
-            yield port
+            proc.port = port
+            yield proc
         finally:
-            proc.terminate()
+            if proc.poll() is None:
+                proc.terminate()
             proc.wait(timeout=10)
 
 

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
+    "core.middleware.ControlCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -220,6 +221,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api_errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser", "core.parsers.FormParser", "core.parsers.MultiPartParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CityOps API",
@@ -265,8 +267,11 @@ CITYOPS_OFF_NETWORK_M = float(os.environ.get("CITYOPS_OFF_NETWORK_M", "100"))
 # How often a console connection checks the event log head for events whose fan-out was lost.
 CITYOPS_WS_CATCHUP_SECONDS = float(os.environ.get("CITYOPS_WS_CATCHUP_SECONDS", "5"))
 CITYOPS_JT808_PORT = int(os.environ.get("CITYOPS_JT808_PORT", "6808"))
-# Live consoles: sockets one user may hold open per web process, and the largest message a console may send.
+# Live consoles: sockets one user may hold open across all web processes, and the largest message a console may
+# send. A socket's lease (core.socket_leases) is renewed with each head check, and lapses this long after its
+# process died: keep it several times CITYOPS_WS_CATCHUP_SECONDS.
 CITYOPS_WS_PER_USER = int(os.environ.get("CITYOPS_WS_PER_USER", "20"))
+CITYOPS_WS_LEASE_SECONDS = int(os.environ.get("CITYOPS_WS_LEASE_SECONDS", "30"))
 CITYOPS_WS_MAX_MESSAGE_BYTES = 16 * 1024
 # A JT/T 808 connection that sends nothing (no position, no heartbeat) for this long is closed.
 CITYOPS_JT808_IDLE_SECONDS = float(os.environ.get("CITYOPS_JT808_IDLE_SECONDS", "180"))

@@ -12,7 +12,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from uvicorn.protocols.utils import ClientDisconnected
 
-from . import health, realtime, selectors
+from . import health, realtime, selectors, socket_leases
 from .realtime import EVENT_GROUP, LIVE_ONLY_TOPICS, VEHICLE_GROUP, Viewer, bbox_intersects
 from .resilience import Outage
 from .ws_guard import TRY_AGAIN_LATER
@@ -111,9 +111,16 @@ class _HeadWatch:
         """Runs while the process has consoles, whatever fails: PostgreSQL restarting only delays it, and the tick
         does not travel through Redis, so consoles catch up from the event log while Redis is away."""
         outage = Outage("event-log head watch", log)
+        leases = Outage("console socket leases", log)
         try:
             while consoles:
                 await asyncio.sleep(settings.CITYOPS_WS_CATCHUP_SECONDS)
+                try:  # apart from the tick, which must go on while Redis is away
+                    await in_thread(socket_leases.renew)([(c.counted, c.channel_name) for c in consoles if c.leased])
+                except Exception as exc:
+                    leases.failed(exc)
+                else:
+                    leases.succeeded()
                 try:
                     head = await in_thread(selectors.event_head)()
                     for console in list(consoles):  # through each console's own queue: in order with its events
@@ -129,13 +136,15 @@ class _HeadWatch:
 class OpsConsumer(AsyncJsonWebsocketConsumer):
     """One console connection: subscribe → snapshot or replay → deltas in seq order, no gaps.
 
-    A user has at most settings.CITYOPS_WS_PER_USER of them open in one web process (a wall, a console and a few
-    situation maps; one more is closed with code 4429), and a message larger than CITYOPS_WS_MAX_MESSAGE_BYTES or
+    A user has at most settings.CITYOPS_WS_PER_USER of them open across the web processes (a wall, a console and a
+    few situation maps; one more is closed with code 4429: core.socket_leases; in one process while Redis is away),
+    and a message larger than CITYOPS_WS_MAX_MESSAGE_BYTES or
     nested deeper than JSON_DEPTH is answered with an error, unread."""
 
     _open: ClassVar[dict[int, int]] = {}  # user id → sockets open in this process
 
     closing = False  # set by close(): nothing is sent after it, only the disconnect is still handled
+    leased = False  # holds a lease in core.socket_leases
 
     async def __call__(self, scope, receive, send):
         """As Channels' consumer, and the bookkeeping of disconnect() also when the consumer ends by an exception
@@ -185,6 +194,11 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         # What can fail (PostgreSQL, Redis) comes before anything is counted: a failure here reaches
         # core.ws_guard.TryAgainLater, which closes the socket with 1013.
         viewer = await in_thread(Viewer.for_user)(user)
+        leased = await in_thread(socket_leases.take)(user.pk, self.channel_name)
+        if leased is False:
+            await self.close(code=4429)
+            return
+        self.leased = bool(leased)  # given back by _release(), or lapsing if group_add fails
         await self.channel_layer.group_add(EVENT_GROUP, self.channel_name)
         self.viewer = viewer
         OpsConsumer._open[user.pk] = OpsConsumer._open.get(user.pk, 0) + 1
@@ -203,6 +217,9 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
     async def _release(self):
         """Give back what connect() took, once: the user's slot, the health count, the head watch, the groups."""
         counted = getattr(self, "counted", None)
+        if self.leased and counted is not None:
+            self.leased = False
+            await in_thread(socket_leases.give_back)(counted, self.channel_name)
         if counted is not None:
             self.counted = None
             health.console_closed()

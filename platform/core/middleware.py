@@ -1,15 +1,16 @@
-"""Request-wide middleware: the request id every log line carries, JSON errors under /api/, the interface
-language."""
+"""Request-wide middleware: the request id every log line carries, query strings without control characters,
+JSON errors under /api/, the interface language."""
 
 import logging
 import re
 import uuid
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils import translation
 
 from .log_context import request_id
+from .parsers import REFUSAL, field_with_control_characters
 
 log = logging.getLogger("cityops.requests")
 _GIVEN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -32,6 +33,22 @@ class RequestIdMiddleware:
             return response
         finally:
             request_id.reset(token)
+
+
+class ControlCharactersMiddleware:
+    """A query string holding a control character (a NUL reaching a database filter was a 500) is a 400 naming
+    the parameter, on every path; bodies get the same check in their parsers (core/parsers.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        field = field_with_control_characters(request.GET)
+        if field is None:
+            return self.get_response(request)
+        if request.path.startswith(API_PREFIXES):
+            return JsonResponse({"error": "invalid_input", "field": field, "detail": REFUSAL}, status=400)
+        return HttpResponseBadRequest(f"{field}: {REFUSAL}", content_type="text/plain; charset=utf-8")
 
 
 class ApiErrorsMiddleware:

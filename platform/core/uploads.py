@@ -6,9 +6,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
-from rest_framework.parsers import MultiPartParser
 
 from .errors import InputError
+from .parsers import MultiPartParser
 
 FORM_BYTES = 64 * 1024  # the multipart form around an uploaded file
 

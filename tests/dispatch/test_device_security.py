@@ -47,8 +47,8 @@ def limited_web(django_db_setup):
         "CITYOPS_OSMAND_DEVICE_RATE": f"{DEVICE_RATE}/minute",
         "CITYOPS_OSMAND_ADDRESS_RATE": f"{ADDRESS_RATE}/minute",
     }
-    with uvicorn_server(env, "test-asgi-limited.log") as port:
-        yield port
+    with uvicorn_server(env, "test-asgi-limited.log") as server:
+        yield server.port
 
 
 @pytest.fixture

@@ -62,8 +62,8 @@ def helsinki():
     ):
         done = subprocess.run(manage + command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, f"{command[0]}: {done.stderr[-2000:]}"
-    with uvicorn_server({**env, "CITYOPS_DB_POOL": "1"}, "test-second-city.log") as port:
-        yield f"http://127.0.0.1:{port}", osm_extent(Path(extract)).bounds
+    with uvicorn_server({**env, "CITYOPS_DB_POOL": "1"}, "test-second-city.log") as server:
+        yield f"http://127.0.0.1:{server.port}", osm_extent(Path(extract)).bounds
     with _server_database(name) as conn:
         conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
