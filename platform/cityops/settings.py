@@ -339,7 +339,7 @@ SILENCED_SYSTEM_CHECKS = ["gis.W001", "axes.W006"]
 # Request bodies: refused with a 413 while they arrive, before anything reads or authenticates them
 # (core/http_bridge.py). Larger limits only where uploads belong: path prefix → bytes.
 CITYOPS_MAX_BODY_BYTES = int(float(os.environ.get("CITYOPS_MAX_BODY_MB", "4")) * 2**20)
-# Costly work running at once per web process (core/limits.py): layer exports and Chromium report renders.
+# Costly work running at once in the whole installation (core/limits.py): layer exports and Chromium report renders.
 CITYOPS_CONCURRENT_LIMITS = {
     "export": int(os.environ.get("CITYOPS_CONCURRENT_EXPORTS", "2")),
     "render": int(os.environ.get("CITYOPS_CONCURRENT_RENDERS", "2")),

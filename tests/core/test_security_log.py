@@ -74,26 +74,31 @@ def test_layer_exports_and_reports_are_logged(demo_city, api):
     assert export.changes["query"]["f"] == "geojson"
 
 
-def test_exports_beyond_the_cap_are_told_to_come_back(demo_city, api, settings):
-    held = limits._semaphore("export")
-    taken = [held.acquire(blocking=False) for _ in range(settings.CITYOPS_CONCURRENT_LIMITS["export"])]
+def hold_every_slot(kind: str, settings):
+    """Another process's work holding all of the installation's `kind` slots: its own connection's locks."""
+    conn = limits._connect()
+    space = limits._lock_space(kind)
+    taken = [conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (space, n)).fetchone()[0]
+             for n in range(settings.CITYOPS_CONCURRENT_LIMITS[kind])]  # fmt: skip
     assert all(taken)
+    return conn
+
+
+def test_exports_beyond_the_installations_cap_are_told_to_come_back(demo_city, api, settings):
+    elsewhere = hold_every_slot("export", settings)
     try:
         answer = api("planner").get("/api/gis/layers/roads/export/?f=geojson")
         assert answer.status_code == 429 and answer["Retry-After"]
         assert "too many exports" in answer.json()["detail"]
     finally:
-        for _ in taken:
-            held.release()
+        elsewhere.close()  # as when that process ends or dies: its slots go with its connection
     assert api("planner").get("/api/gis/layers/roads/export/?f=geojson").status_code == 200
 
 
-def test_a_slot_is_given_back_when_the_work_fails():
-    semaphore = limits._semaphore("render")
-    before = semaphore._value
+def test_a_slot_is_given_back_when_the_work_fails(settings):
     with pytest.raises(RuntimeError), limits.slot("render"):
         raise RuntimeError("chromium died")
-    assert semaphore._value == before
+    hold_every_slot("render", settings).close()  # every slot was free again
     done = threading.Event()
 
     def render():
@@ -104,6 +109,13 @@ def test_a_slot_is_given_back_when_the_work_fails():
     thread.start()
     thread.join(5)
     assert done.is_set()
+
+
+def test_a_slot_waits_for_one_to_free_before_it_refuses(settings):
+    elsewhere = hold_every_slot("render", settings)
+    threading.Timer(0.5, elsewhere.close).start()
+    with limits.slot("render", wait_s=5):
+        pass  # taken once the other work ended, not refused
 
 
 @pytest.mark.parametrize(
