@@ -27,6 +27,7 @@ from core.realtime import Viewer
 from . import selectors, services
 from .features import case_feature
 from .models import CasePhoto
+from .photos import Photo, check_photo
 from .workflow import Action
 
 CASE_ACCESS = roles_required(
@@ -65,11 +66,11 @@ def _position(data, required: bool):
     return None
 
 
-def _photos(request) -> list[services.Photo]:
+def _photos(request) -> list[Photo]:
     files = [*request.FILES.getlist("photo"), *request.FILES.getlist("photos")]
     if len(files) > settings.CITYOPS_GRID_PHOTOS_PER_REQUEST:
         raise InputError("photo", f"at most {settings.CITYOPS_GRID_PHOTOS_PER_REQUEST} photos per request")
-    return [services.check_photo(f, "photo") for f in files]
+    return [check_photo(f, "photo") for f in files]
 
 
 def _feature(case) -> dict:

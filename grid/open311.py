@@ -33,6 +33,7 @@ from core.parsers import CONTROL_CHARACTERS, FormParser, JSONParser, MultiPartPa
 
 from . import services, workflow
 from .models import Case, CasePhoto, Category, Open311Client
+from .photos import check_photo
 
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-23T00:00:00+08:00"
@@ -260,7 +261,7 @@ class RequestListView(Open311View):
             position=point,
             description=str(data.get("description", ""))[:4000],
             address=str(data.get("address_string", ""))[:200],
-            photos=[services.check_photo(f, "media") for f in media],
+            photos=[check_photo(f, "media") for f in media],
             reporter_contact=contact,
         )
         key = request.headers.get("Idempotency-Key", "").strip()[:100] or None

@@ -6,7 +6,6 @@ content and size, category, position inside the city); the workflow rules are ``
 """
 
 import hashlib
-import io
 import json
 import time
 from dataclasses import dataclass, field
@@ -16,9 +15,8 @@ from functools import lru_cache
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import Forbidden, InputError, Refusal
 from core.events import publish, publish_many
@@ -28,14 +26,12 @@ from core.realtime import Viewer
 from . import workflow
 from .calendar import TimeLimit, WarningPolicy, WorkingCalendar, china_2026
 from .features import case_feature, timer_state
-from .models import Case, CasePhoto, CaseTransition, Category, Component, Open311Client, UnitGrid
+from .models import Case, CasePhoto, CaseTransition, Category, Open311Client, UnitGrid
+from .photos import Photo
+from .places import locate, locate_many, outside_city
 from .selectors import workflow_roles
 from .workflow import Action, Clock
 
-PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
-MAX_PHOTO_PIXELS = 50_000_000  # what a phone or tablet camera takes; a "pixel bomb" declares far more
-STORED_PHOTO_SIDE = 4096
-COMPONENT_SEARCH_M = 30.0  # a reported problem is "at" a component of its class within this distance
 WARNING = WarningPolicy()
 
 
@@ -66,57 +62,6 @@ def working_calendar() -> WorkingCalendar:
 # -- input checks ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Photo:
-    """An upload that passed the checks, re-encoded as the JPEG that is stored; the hash is the upload's (a retry
-    of the same report has the same fingerprint)."""
-
-    content: bytes
-    content_type: str
-    extension: str
-    sha256: str
-
-
-def check_photo(upload, field: str = "photo") -> Photo:
-    """Size first (never read more than the limit), then Pillow decides by content what the file is."""
-    limit = settings.CITYOPS_GRID_MAX_PHOTO_BYTES
-    size = getattr(upload, "size", None)
-    if size is not None and size > limit:
-        raise InputError(field, f"photo is {size} bytes; the limit is {limit} bytes ({limit // 2**20} MB)")
-    content = upload.read(limit + 1)
-    if len(content) > limit:
-        raise InputError(field, f"photo is larger than the limit of {limit} bytes ({limit // 2**20} MB)")
-    if not content:
-        raise InputError(field, "photo is empty")
-    try:
-        with Image.open(io.BytesIO(content)) as image:
-            if image.format not in PHOTO_TYPES:
-                raise InputError(field, f"image type {image.format} is not accepted; send JPEG, PNG or WebP")
-            if image.width * image.height > MAX_PHOTO_PIXELS:
-                raise InputError(
-                    field,
-                    f"photo is {image.width}×{image.height} pixels; at most {MAX_PHOTO_PIXELS // 10**6} million",
-                )
-            stored = _reencoded(image)
-    except InputError:
-        raise
-    except Image.DecompressionBombError as exc:  # Pillow's own guard, for sizes far past ours
-        raise InputError(field, f"photo declares too many pixels; at most {MAX_PHOTO_PIXELS // 10**6} million") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise InputError(field, "not an image (JPEG, PNG or WebP expected)") from exc
-    return Photo(stored, "image/jpeg", "jpg", hashlib.sha256(content).hexdigest())
-
-
-def _reencoded(image: Image.Image) -> bytes:
-    """The photo as it is kept: upright, at most STORED_PHOTO_SIDE pixels a side, a plain JPEG. Only pixels pass:
-    whatever else the file carried (metadata with the camera's position, trailing bytes, a second image) is left."""
-    upright = ImageOps.exif_transpose(image)
-    upright.thumbnail((STORED_PHOTO_SIDE, STORED_PHOTO_SIDE))
-    out = io.BytesIO()
-    upright.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
-    return out.getvalue()
-
-
 _CACHE_SECONDS = 60.0  # reference data edited in the admin shows up within a minute
 _cache: dict[str, tuple[float, object]] = {}
 
@@ -144,86 +89,6 @@ def category_by_code(code: str | None, field: str = "category_code") -> Category
         if both:
             raise InputError(field, f"CJ/T 214 code {code} is ambiguous ({both}); send it with its letter C or E")
     raise InputError(field, f"unknown category code {code!r}")
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where a position is: its unit grid, areas and the nearest component of the case's class."""
-
-    grid: UnitGrid | None  # only id and code loaded
-    street_id: int | None
-    district_id: int | None
-    component: Component | None  # only id and identifier loaded
-    serial: int | None  # the next case number, when asked for
-
-
-_PLACES_SQL = """
-WITH p AS (
-  SELECT i, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS geom, cls
-  FROM unnest(%(lon)s::float8[], %(lat)s::float8[], %(cls)s::bigint[]) WITH ORDINALITY AS t(lon, lat, cls, i)
-)
-SELECT
-  EXISTS (SELECT 1 FROM core_adminarea a WHERE a.level = 'city' AND ST_Intersects(a.geom, p.geom)),
-  g.id, g.code, coalesce(g.street_id, s.id), coalesce(g.district_id, s.parent_id), c.id, c.ident,
-  CASE WHEN %(number)s THEN nextval('grid_case_number_seq') END
-FROM p
-LEFT JOIN LATERAL (
-  SELECT id, code, street_id, district_id FROM grid_unitgrid u WHERE ST_Intersects(u.geom, p.geom) ORDER BY code LIMIT 1
-) g ON true
-LEFT JOIN LATERAL (
-  SELECT a.id, a.parent_id FROM core_adminarea a
-  WHERE g.id IS NULL AND a.level = 'street' AND ST_Intersects(a.geom, p.geom) LIMIT 1
-) s ON true
-LEFT JOIN LATERAL (
-  SELECT id, ident FROM grid_component k
-  WHERE k.component_class_id = p.cls AND k.geom && ST_Expand(p.geom, %(deg)s)
-    AND ST_DWithin(k.geom::geography, p.geom::geography, %(metres)s)
-  ORDER BY k.geom <-> p.geom LIMIT 1
-) c ON true
-ORDER BY p.i
-"""
-
-
-def locate(point: GEOSGeometry, category: Category | None, number: bool = False) -> Place:
-    """Where one position is (see locate_many); InputError if it is outside the city."""
-    place = locate_many([(point, category)], number)[0]
-    if place is None:
-        raise _outside_city(point)
-    return place
-
-
-def _outside_city(point: GEOSGeometry) -> InputError:
-    return InputError("location", f"position ({point.x:.6f}, {point.y:.6f}) is outside the city")
-
-
-def locate_many(positions: list[tuple[GEOSGeometry, Category | None]], number: bool = False) -> list[Place | None]:
-    """One query for all positions: inside the city? (None if not), the grid (or at least street and district),
-    the nearest component of the category's class, and (``number``) the serial of a new case number."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _PLACES_SQL,
-            {
-                "lon": [point.x for point, _ in positions],
-                "lat": [point.y for point, _ in positions],
-                "cls": [category.component_class_id if category else None for _, category in positions],
-                "deg": COMPONENT_SEARCH_M / 80_000,  # a generous box: 1° ≥ 80 km at Chinese latitudes
-                "metres": COMPONENT_SEARCH_M,
-                "number": number,
-            },
-        )
-        rows = cursor.fetchall()
-    return [
-        Place(
-            UnitGrid(pk=grid_id, code=grid_code) if grid_id else None,
-            street_id,
-            district_id,
-            Component(pk=component_id, ident=ident) if component_id else None,
-            serial,
-        )
-        if inside
-        else None
-        for inside, grid_id, grid_code, street_id, district_id, component_id, ident, serial in rows
-    ]
 
 
 # -- clocks ------------------------------------------------------------------------------------------------
@@ -470,7 +335,7 @@ def _file_new(actor, roles, reports, parsed, pending, results, now) -> None:
         key, report = reports[i]
         if place is None:
             point = report.position
-            results[i] = refused(InputError("location", f"position ({point.x:.6f}, {point.y:.6f}) is outside the city"))
+            results[i] = refused(outside_city(point))
             continue
         channel, stage, category, fingerprint = parsed[i]
         case = _new_case(

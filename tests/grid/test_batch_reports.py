@@ -6,6 +6,7 @@ from django.contrib.gis.geos import Point
 from core.models import AdminArea, Event
 from grid import services
 from grid.models import Case, CaseTransition, Category, Component
+from grid.places import locate
 
 pytestmark = pytest.mark.django_db
 URL = "/api/grid/cases/batch/"
@@ -55,7 +56,7 @@ def test_a_batch_files_the_good_reports_and_answers_the_bad_ones(api, spots):
 
     for result, spot in zip(results[:3], [spots[0], lamp.geom, spots[2]], strict=True):
         case = Case.objects.get(pk=result["id"])
-        single = services.locate(Point(spot.x, spot.y, srid=4326), case.category)
+        single = locate(Point(spot.x, spot.y, srid=4326), case.category)
         assert case.number == result["number"] and case.stage == result["stage"] == "reported"
         assert (case.grid_id, case.street_id, case.district_id) == (
             single.grid.pk if single.grid else None,

@@ -14,6 +14,7 @@ from PIL import Image
 from core.models import AdminArea, Organisation
 from grid import selectors, services
 from grid.models import Case, CaseTransition
+from grid.photos import check_photo
 from grid.workflow import Action, Role, State, WorkflowError
 
 from .test_workflow import EXPECTED
@@ -83,7 +84,7 @@ def test_every_action_and_role(base_case, user_for, state):
     spot = base_case.geom
     step = services.Step(
         note="原因说明",
-        photos=[services.check_photo(jpeg())],
+        photos=[check_photo(jpeg())],
         position=spot,
         department=Organisation.objects.get(code="SZ-URBAN"),
         extension_hours=4,
