@@ -110,6 +110,11 @@ def _ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
+def _rate(numerator: str, denominator: str) -> property:
+    """A read-only rate of two count fields, so each indicator is one line naming its fraction."""
+    return property(lambda self: _ratio(getattr(self, numerator), getattr(self, denominator)))
+
+
 def _done(at: datetime | None, as_of: datetime) -> bool:
     return at is not None and at <= as_of
 
@@ -142,61 +147,28 @@ class Indicators:
     应核查数: int = 0
     按时核查数: int = 0
 
-    @property
-    def 有效上报率(self):
-        return _ratio(self.有效上报数, self.上报数)
+    有效上报率 = _rate("有效上报数", "上报数")
 
     @property
     def 准确立案率(self):
         return _ratio(self.立案数 - self.作废数, self.立案数)
 
-    @property
-    def 按时派遣率(self):
-        return _ratio(self.按时派遣数, self.应派遣数)
-
-    @property
-    def 准确派遣率(self):
-        return _ratio(self.准确派遣数, self.应派遣数)
-
-    @property
-    def 处置率(self):
-        return _ratio(self.处置数, self.应处置数)
-
-    @property
-    def 按期处置率(self):
-        return _ratio(self.按期处置数, self.应处置数)
+    按时派遣率 = _rate("按时派遣数", "应派遣数")
+    准确派遣率 = _rate("准确派遣数", "应派遣数")
+    处置率 = _rate("处置数", "应处置数")
+    按期处置率 = _rate("按期处置数", "应处置数")
 
     @property
     def 超期数(self):
         return self.超期处置数 + self.超期未处置数
 
-    @property
-    def 超期待处置率(self):
-        return _ratio(self.超期未处置数, self.应处置数)
-
-    @property
-    def 结案率(self):
-        return _ratio(self.结案数, self.应结案数)
-
-    @property
-    def 按期结案率(self):
-        return _ratio(self.按期结案数, self.应结案数)
-
-    @property
-    def 超期结案率(self):
-        return _ratio(self.超期结案数, self.应结案数)
-
-    @property
-    def 返工率(self):
-        return _ratio(self.返工数, self.应结案数)
-
-    @property
-    def 延期率(self):
-        return _ratio(self.延期数, self.应处置数)
-
-    @property
-    def 按时核查率(self):
-        return _ratio(self.按时核查数, self.应核查数)
+    超期待处置率 = _rate("超期未处置数", "应处置数")
+    结案率 = _rate("结案数", "应结案数")
+    按期结案率 = _rate("按期结案数", "应结案数")
+    超期结案率 = _rate("超期结案数", "应结案数")
+    返工率 = _rate("返工数", "应结案数")
+    延期率 = _rate("延期数", "应处置数")
+    按时核查率 = _rate("按时核查数", "应核查数")
 
     及时核查率 = 按时核查率
 
@@ -304,21 +276,10 @@ class InspectorIndicators:
     应核查数: int = 0
     按时核查数: int = 0
 
-    @property
-    def 有效上报率(self):
-        return _ratio(self.有效上报数, self.上报数)
-
-    @property
-    def 漏报率(self):
-        return _ratio(self.漏报数, self.立案数)
-
-    @property
-    def 按时核实率(self):
-        return _ratio(self.按时核实数, self.应核实数)
-
-    @property
-    def 按时核查率(self):
-        return _ratio(self.按时核查数, self.应核查数)
+    有效上报率 = _rate("有效上报数", "上报数")
+    漏报率 = _rate("漏报数", "立案数")
+    按时核实率 = _rate("按时核实数", "应核实数")
+    按时核查率 = _rate("按时核查数", "应核查数")
 
     @property
     def 综合指标值(self) -> float | None:
