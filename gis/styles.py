@@ -76,6 +76,21 @@ def _road_width(extra: float = 0) -> list:
     return expression
 
 
+def _name_label(
+    layer_id: str, source_layer: str, minzoom: float, size: int, color: str, halo: dict, layout: dict | None = None
+) -> dict:
+    """A layer writing each feature's `name` at its label point (water, green and street names)."""
+    return {
+        "id": layer_id,
+        "type": "symbol",
+        "source": SOURCE,
+        "source-layer": source_layer,
+        "minzoom": minzoom,
+        "layout": {"text-field": ["get", "name"], "text-font": FONTS, "text-size": size, **(layout or {})},
+        "paint": {"text-color": color, **halo},
+    }
+
+
 def build(name: str, tiles_url: str) -> dict:
     """The style `name` ('basemap' | 'basemap-dark'); `tiles_url` is the absolute …/{z}/{x}/{y}.pbf template."""
     p = PALETTES[name]
@@ -123,53 +138,25 @@ def build(name: str, tiles_url: str) -> dict:
     for classes in roads_by_rank:
         suffix = "-".join(classes)
         road_filter = ["in", ["get", "road_class"], ["literal", list(classes)]]
-        layers.append(
-            {
-                "id": f"road-casing-{suffix}",
-                "type": "line",
-                "source": SOURCE,
-                "source-layer": "roads",
-                "filter": road_filter,
-                "layout": {"line-join": "round", "line-cap": "round"},
-                "paint": {
-                    "line-color": _by_class({k: v[1] for k, v in p["roads"].items()}, "#999999"),
-                    "line-width": _road_width(1.5),
-                },
-            }
-        )
-        layers.append(
-            {
-                "id": f"road-{suffix}",
-                "type": "line",
-                "source": SOURCE,
-                "source-layer": "roads",
-                "filter": road_filter,
-                "layout": {"line-join": "round", "line-cap": "round"},
-                "paint": {
-                    "line-color": _by_class({k: v[0] for k, v in p["roads"].items()}, "#cccccc"),
-                    "line-width": _road_width(),
-                },
-            }
-        )
+        # the casing (palette's second colour, wider) under the fill (first colour)
+        for prefix, shade, fallback, extra_width in (("road-casing", 1, "#999999", 1.5), ("road", 0, "#cccccc", 0)):
+            layers.append(
+                {
+                    "id": f"{prefix}-{suffix}",
+                    "type": "line",
+                    "source": SOURCE,
+                    "source-layer": "roads",
+                    "filter": road_filter,
+                    "layout": {"line-join": "round", "line-cap": "round"},
+                    "paint": {
+                        "line-color": _by_class({k: v[shade] for k, v in p["roads"].items()}, fallback),
+                        "line-width": _road_width(extra_width),
+                    },
+                }
+            )
     layers += [
-        {
-            "id": "water-label",
-            "type": "symbol",
-            "source": SOURCE,
-            "source-layer": "water-labels",
-            "minzoom": 12,
-            "layout": {"text-field": ["get", "name"], "text-font": FONTS, "text-size": 13, "text-letter-spacing": 0.3},
-            "paint": {"text-color": p["water_label"], **halo},
-        },
-        {
-            "id": "green-label",
-            "type": "symbol",
-            "source": SOURCE,
-            "source-layer": "green-labels",
-            "minzoom": 13,
-            "layout": {"text-field": ["get", "name"], "text-font": FONTS, "text-size": 12},
-            "paint": {"text-color": p["green_label"], **halo},
-        },
+        _name_label("water-label", "water-labels", 12, 13, p["water_label"], halo, {"text-letter-spacing": 0.3}),
+        _name_label("green-label", "green-labels", 13, 12, p["green_label"], halo),
         {
             "id": "road-label",
             "type": "symbol",
@@ -187,15 +174,7 @@ def build(name: str, tiles_url: str) -> dict:
             },
             "paint": {"text-color": p["minor_label"], **halo},
         },
-        {
-            "id": "street-label",
-            "type": "symbol",
-            "source": SOURCE,
-            "source-layer": "streets-labels",
-            "minzoom": 12.3,
-            "layout": {"text-field": ["get", "name"], "text-font": FONTS, "text-size": 12, "text-padding": 4},
-            "paint": {"text-color": p["minor_label"], **halo},
-        },
+        _name_label("street-label", "streets-labels", 12.3, 12, p["minor_label"], halo, {"text-padding": 4}),
         {
             "id": "district-label",
             "type": "symbol",
