@@ -3,6 +3,8 @@
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from core.geo import point_feature
+
 from .models import Alarm, Assignment, Incident, Vehicle
 
 INCIDENT_TIMES = {
@@ -61,11 +63,10 @@ def assignment_json(assignment: Assignment) -> dict:
 def incident_feature(incident: Incident) -> dict:
     """Expects ``incident_type``, ``district`` and ``assignments__vehicle`` loaded (see selectors)."""
     kind = incident.incident_type
-    return {
-        "type": "Feature",
-        "id": incident.pk,
-        "geometry": {"type": "Point", "coordinates": list(incident.geom.coords)},
-        "properties": {
+    return point_feature(
+        incident.pk,
+        incident.geom,
+        {
             "id": incident.pk,
             "number": incident.number,
             "type_code": kind.code,
@@ -84,16 +85,15 @@ def incident_feature(incident: Incident) -> dict:
             "times": {name: iso(getattr(incident, attr)) for name, attr in INCIDENT_TIMES.items()},
             "assignments": [assignment_json(a) for a in incident.assignments.all()],
         },
-    }
+    )
 
 
 def alarm_feature(alarm: Alarm) -> dict:
     vehicle = alarm.vehicle
-    return {
-        "type": "Feature",
-        "id": alarm.pk,
-        "geometry": {"type": "Point", "coordinates": list(alarm.geom.coords)},
-        "properties": {
+    return point_feature(
+        alarm.pk,
+        alarm.geom,
+        {
             "id": alarm.pk,
             "vehicle_id": vehicle.pk,
             "call_sign": vehicle.call_sign,
@@ -104,4 +104,4 @@ def alarm_feature(alarm: Alarm) -> dict:
             "at": iso(alarm.at),
             "cleared_at": iso(alarm.cleared_at),
         },
-    }
+    )

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from core.geo import point_feature
 from core.models import User
 
 from . import workflow
@@ -42,11 +43,10 @@ def case_feature(case: Case, now: datetime | None = None, photo_ids: list[int] |
     reporter = _person(case.reporter)
     if reporter is None and case.reporter_contact:
         reporter = {"id": None, "username": None, "name": case.reporter_contact.get("name") or case.channel}
-    return {
-        "type": "Feature",
-        "id": case.pk,
-        "geometry": {"type": "Point", "coordinates": [case.geom.x, case.geom.y]},
-        "properties": {
+    return point_feature(
+        case.pk,
+        case.geom,
+        {
             "id": case.pk,
             "number": case.number,
             "stage": case.stage,
@@ -69,4 +69,4 @@ def case_feature(case: Case, now: datetime | None = None, photo_ids: list[int] |
             "photos": [photo_url(pk) for pk in photo_ids],
             "updated_at": case.updated_at.isoformat() if case.updated_at else None,
         },
-    }
+    )

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from core.errors import InputError
+from core.geo import point_feature
 from core.models import Domain, Organisation, Role, User
 from core.realtime import Viewer
 from core.selectors import in_commanded_area
@@ -319,8 +320,7 @@ def component_feature(c: Component, distance_m: float | None = None) -> dict:
     }
     if distance_m is not None:
         props["distance_m"] = distance_m
-    return {"type": "Feature", "id": c.pk, "geometry": {"type": "Point", "coordinates": [c.geom.x, c.geom.y]},
-            "properties": props}  # fmt: skip
+    return point_feature(c.pk, c.geom, props)
 
 
 def snapshot(viewer: Viewer, bbox) -> list[dict]:

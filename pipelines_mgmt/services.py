@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from core.errors import InputError
 from core.events import publish
+from core.geo import point_feature
 from core.hooks import IncidentOpened
 from core.models import Organisation, User
 from core.services import record_audit
@@ -37,17 +38,16 @@ def bump_network_version(network_id: int) -> int:
 
 
 def valve_feature(valve: Valve) -> dict:
-    return {
-        "type": "Feature",
-        "id": valve.pk,
-        "geometry": {"type": "Point", "coordinates": list(valve.geom.coords)},
-        "properties": {
+    return point_feature(
+        valve.pk,
+        valve.geom,
+        {
             "code": valve.code,
             "network": valve.pipe.network.code,
             "normal_state": valve.normal_state,
             "operability": valve.operability,
         },
-    }
+    )
 
 
 @transaction.atomic
@@ -81,11 +81,10 @@ def next_repair_order_number() -> str:
 
 def repair_order_feature(order: RepairOrder) -> dict:
     isolation = order.isolation
-    return {
-        "type": "Feature",
-        "id": order.number,
-        "geometry": {"type": "Point", "coordinates": list(order.burst_point.coords)},
-        "properties": {
+    return point_feature(
+        order.number,
+        order.burst_point,
+        {
             "number": order.number,
             "status": order.status,
             "network": order.network.code,
@@ -99,7 +98,7 @@ def repair_order_feature(order: RepairOrder) -> dict:
             "incident_id": order.incident_id,
             "total_length_m": isolation["total_length_m"],
         },
-    }
+    )
 
 
 @transaction.atomic

@@ -123,6 +123,16 @@ def _to_wgs84(shape, crs: str):
     return shapely.transform(shape, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 
+def point_feature(feature_id: int | str, point: GEOSGeometry, properties: dict) -> dict:
+    """A GeoJSON Feature at a stored point: the one envelope of the point objects the APIs and events send."""
+    return {
+        "type": "Feature",
+        "id": feature_id,
+        "geometry": {"type": "Point", "coordinates": list(point.coords)},
+        "properties": properties,
+    }
+
+
 def from_wgs84(lon: float, lat: float, crs: str) -> tuple[float, float]:
     """WGS84 → an offset system, for clients that display on GCJ-02/BD-09 base maps."""
     crs = parse_crs(crs)
