@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import {test} from "node:test";
 
-import {bboxParam, extentOf, labelPoint} from "../static/frontend/lib/geo.js";
+import {bboxParam, emptySources, extentOf, labelPoint} from "../static/frontend/lib/geo.js";
 
 const feature = (type, coordinates) => ({type: "Feature", properties: {}, geometry: {type, coordinates}});
 
@@ -33,4 +33,13 @@ test("labelPoint picks the largest part of a multipolygon", () => {
 test("bboxParam writes west,south,east,north with six decimals", () => {
   const bounds = {getWest: () => 113.9, getSouth: () => 22.4, getEast: () => 114.1234567, getNorth: () => 22.6};
   assert.equal(bboxParam(bounds), "113.900000,22.400000,114.123457,22.600000");
+});
+
+test("emptySources gives each name its own empty collection, keyed on code where asked", () => {
+  const sources = emptySources(["districts", "roads"], ["districts"]);
+  assert.deepEqual(sources, {
+    districts: {type: "geojson", data: {type: "FeatureCollection", features: []}, promoteId: "code"},
+    roads: {type: "geojson", data: {type: "FeatureCollection", features: []}},
+  });
+  assert.notEqual(sources.districts.data, sources.roads.data);
 });

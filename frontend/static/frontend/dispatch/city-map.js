@@ -9,7 +9,7 @@
 import {INCIDENT_CLOSED, INCIDENT_CREATED, INCIDENT_UPDATED} from "/events.js";
 
 import {api} from "../lib/api.js";
-import {collection, emptyCollection, extentOf} from "../lib/geo.js";
+import {collection, emptySources, extentOf} from "../lib/geo.js";
 import {FONTS, cityHome, createMap} from "../lib/map.js";
 
 export const AGENCIES = ["110", "119", "120", "122"];
@@ -229,22 +229,13 @@ function vehicleLayers() {
   ];
 }
 
-const OVERLAY_SOURCES = {
-  incidents: {type: "geojson", data: emptyCollection()},
-  vehicles: {type: "geojson", data: emptyCollection()},
-  pick: {type: "geojson", data: emptyCollection()},
-};
+const OVERLAY_SOURCES = emptySources(["incidents", "vehicles", "pick"]);
 
 function ownStyle() {
   return {
     version: 8,
     name: "CityOps dark",
-    sources: {
-      districts: {type: "geojson", data: emptyCollection()},
-      roads: {type: "geojson", data: emptyCollection()},
-      "district-labels": {type: "geojson", data: emptyCollection()},
-      ...OVERLAY_SOURCES,
-    },
+    sources: {...emptySources(["districts", "roads", "district-labels"]), ...OVERLAY_SOURCES},
     layers: [...ownBaseLayers(), ...incidentLayers(), ...vehicleLayers()],
   };
 }

@@ -3,7 +3,7 @@
  * glyph server: labels use local fonts), unit grids, and cases coloured by their timer.
  */
 import {api} from "../lib/api.js";
-import {emptyCollection as empty} from "../lib/geo.js";
+import {emptyCollection as empty, emptySources} from "../lib/geo.js";
 import {FONTS, createMap as createBaseMap} from "../lib/map.js";
 
 export const TIMER_COLORS = {green: "#1fb57a", yellow: "#f0a020", red: "#e0413a"};
@@ -17,7 +17,7 @@ function style(theme) {
   const t = THEMES[theme];
   return {
     version: 8,
-    sources: {districts: {type: "geojson", data: empty()}, roads: {type: "geojson", data: empty()}, grids: {type: "geojson", data: empty(), promoteId: "code"}},
+    sources: emptySources(["districts", "roads", "grids"], ["grids"]),
     layers: [
       {id: "background", type: "background", paint: {"background-color": t.background}},
       {id: "district-fill", type: "fill", source: "districts", paint: {"fill-color": t.district}},

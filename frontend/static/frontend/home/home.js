@@ -7,7 +7,7 @@
  */
 import {api} from "../lib/api.js";
 import {el} from "../lib/dom.js";
-import {emptyCollection, extentOf, labelPoint} from "../lib/geo.js";
+import {emptySources, extentOf, labelPoint} from "../lib/geo.js";
 import {FONTS as FONT_REGULAR, FONTS_BOLD as FONT_BOLD, createMap, maplibregl} from "../lib/map.js";
 import {OpsSocket, livePill} from "../lib/ops-socket.js";
 
@@ -51,14 +51,7 @@ function buildStyle() {
   return {
     version: 8,
     name: "CityOps overview",
-    sources: {
-      districts: {type: "geojson", data: emptyCollection(), promoteId: "code"},
-      streets: {type: "geojson", data: emptyCollection(), promoteId: "code"},
-      roads: {type: "geojson", data: emptyCollection()},
-      "district-labels": {type: "geojson", data: emptyCollection()},
-      "street-labels": {type: "geojson", data: emptyCollection()},
-      vehicles: {type: "geojson", data: emptyCollection()},
-    },
+    sources: emptySources(["districts", "streets", "roads", "district-labels", "street-labels", "vehicles"], ["districts", "streets"]),
     layers: [
       {id: "background", type: "background", paint: {"background-color": "#dbe3ec"}},
       // A soft shadow lifts the city off the background; the opaque fills hide it inside the city.

@@ -8,7 +8,7 @@
  */
 import {api} from "../lib/api.js";
 import {el, svg} from "../lib/dom.js";
-import {emptyCollection as empty, extentOf} from "../lib/geo.js";
+import {emptySources, extentOf} from "../lib/geo.js";
 import {FONTS as FONT, createMap, maplibregl} from "../lib/map.js";
 import {OpsSocket} from "../lib/ops-socket.js";
 
@@ -59,14 +59,7 @@ function buildStyle() {
   return {
     version: 8,
     name: "CityOps decision maps",
-    sources: {
-      districts: {type: "geojson", data: empty(), promoteId: "code"},
-      thematic: {type: "geojson", data: empty(), promoteId: "code"},
-      roads: {type: "geojson", data: empty()},
-      incidents: {type: "geojson", data: empty()},
-      bursts: {type: "geojson", data: empty()},
-      pipes: {type: "geojson", data: empty()},
-    },
+    sources: emptySources(["districts", "thematic", "roads", "incidents", "bursts", "pipes"], ["districts", "thematic"]),
     layers: [
       {id: "background", type: "background", paint: {"background-color": "#0b1526"}},
       {id: "district-base", type: "fill", source: "districts", paint: {"fill-color": "#15233b"}},

@@ -5,7 +5,7 @@
  */
 import {api} from "../lib/api.js";
 import {el} from "../lib/dom.js";
-import {emptyCollection as empty} from "../lib/geo.js";
+import {emptySources} from "../lib/geo.js";
 import {FONTS as FONT, createMap} from "../lib/map.js";
 import {OpsSocket} from "../lib/ops-socket.js";
 import {AGENCY_COLORS} from "../dispatch/city-map.js";
@@ -34,18 +34,7 @@ function showMessage(text) {
 function buildStyle() {
   return {
     version: 8,
-    sources: {
-      districts: {type: "geojson", data: empty()},
-      roads: {type: "geojson", data: empty()},
-      pipes: {type: "geojson", data: empty()},
-      valves: {type: "geojson", data: empty()},
-      customers: {type: "geojson", data: empty()},
-      annotations: {type: "geojson", data: empty()},
-      tracks: {type: "geojson", data: empty()},
-      units: {type: "geojson", data: empty()},
-      incident: {type: "geojson", data: empty()},
-      draft: {type: "geojson", data: empty()},
-    },
+    sources: emptySources(["districts", "roads", "pipes", "valves", "customers", "annotations", "tracks", "units", "incident", "draft"]),
     layers: [
       {id: "background", type: "background", paint: {"background-color": "#0b1526"}},
       {id: "district-fill", type: "fill", source: "districts", paint: {"fill-color": "#15233b"}},

@@ -3,6 +3,16 @@
 export const emptyCollection = () => ({type: "FeatureCollection", features: []});
 export const collection = (features) => ({type: "FeatureCollection", features});
 
+/**
+ * A style's GeoJSON sources, each empty until the page fills it with setData; those named in `keyedByCode` key
+ * their features (feature state, hover) on the `code` property.
+ */
+export function emptySources(names, keyedByCode = []) {
+  return Object.fromEntries(
+    names.map((name) => [name, {type: "geojson", data: emptyCollection(), ...(keyedByCode.includes(name) && {promoteId: "code"})}]),
+  );
+}
+
 /** [minX, minY, maxX, maxY] over every coordinate of the features' geometries; null when there is none. */
 export function extentOf(features) {
   const box = [Infinity, Infinity, -Infinity, -Infinity];

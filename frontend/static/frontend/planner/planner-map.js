@@ -3,7 +3,7 @@
  * and the analysis overlays (isolation, connectivity run, clearance violations, replacement warnings).
  * No glyphs URL: MapLibre draws labels with the local fonts named in `text-font` (offline intranet).
  */
-import {emptyCollection} from "../lib/geo.js";
+import {emptySources} from "../lib/geo.js";
 import {FONTS as FONT} from "../lib/map.js";
 
 export const UTILITY_COLORS = {
@@ -24,14 +24,7 @@ export function baseStyle() {
   return {
     version: 8,
     name: "CityOps planner",
-    sources: {
-      roads: {type: "geojson", data: emptyCollection()},
-      isolation: {type: "geojson", data: emptyCollection()},
-      run: {type: "geojson", data: emptyCollection()},
-      clearances: {type: "geojson", data: emptyCollection()},
-      warnings: {type: "geojson", data: emptyCollection()},
-      picks: {type: "geojson", data: emptyCollection()},
-    },
+    sources: emptySources(["roads", "isolation", "run", "clearances", "warnings", "picks"]),
     layers: [
       {id: "background", type: "background", paint: {"background-color": "#e6ebf1"}},
       {
