@@ -119,6 +119,28 @@ function ownBaseLayers() {
   ];
 }
 
+/**
+ * Property `field` written under each point of `source` (`offset` ems down, `halo` px of the map's dark outline),
+ * from `minzoom` on; where labels collide the point is still drawn without its label.
+ */
+function labelBelow(id, source, {minzoom, field, size, offset, color, halo}) {
+  return {
+    id,
+    type: "symbol",
+    source,
+    minzoom,
+    layout: {
+      "text-field": ["get", field],
+      "text-font": FONTS,
+      "text-size": size,
+      "text-offset": [0, offset],
+      "text-anchor": "top",
+      "text-optional": true,
+    },
+    paint: {"text-color": color, "text-halo-color": "#0a1322", "text-halo-width": halo},
+  };
+}
+
 /** Incident circles (size by priority, fill by the lead agency, ring by a joined one) and their labels. */
 function incidentLayers() {
   const radius = (scale) => [
@@ -166,21 +188,7 @@ function incidentLayers() {
         "circle-stroke-width": 3,
       },
     },
-    {
-      id: "incident-label",
-      type: "symbol",
-      source: "incidents",
-      minzoom: 11,
-      layout: {
-        "text-field": ["get", "type_label"],
-        "text-font": FONTS,
-        "text-size": 13,
-        "text-offset": [0, 1.6],
-        "text-anchor": "top",
-        "text-optional": true,
-      },
-      paint: {"text-color": "#e2e8f0", "text-halo-color": "#0a1322", "text-halo-width": 1.5},
-    },
+    labelBelow("incident-label", "incidents", {minzoom: 11, field: "type_label", size: 13, offset: 1.6, color: "#e2e8f0", halo: 1.5}),
   ];
 }
 
@@ -211,21 +219,7 @@ function vehicleLayers() {
         "icon-size": ["interpolate", ["linear"], ["zoom"], 10, 0.55, 16, 1],
       },
     },
-    {
-      id: "vehicle-label",
-      type: "symbol",
-      source: "vehicles",
-      minzoom: 13.5,
-      layout: {
-        "text-field": ["get", "call_sign"],
-        "text-font": FONTS,
-        "text-size": 11,
-        "text-offset": [0, 1.5],
-        "text-anchor": "top",
-        "text-optional": true,
-      },
-      paint: {"text-color": "#cbd5e1", "text-halo-color": "#0a1322", "text-halo-width": 1.2},
-    },
+    labelBelow("vehicle-label", "vehicles", {minzoom: 13.5, field: "call_sign", size: 11, offset: 1.5, color: "#cbd5e1", halo: 1.2}),
   ];
 }
 
