@@ -9,6 +9,7 @@
 import {INCIDENT_CLOSED, INCIDENT_CREATED, INCIDENT_UPDATED} from "/events.js";
 
 import {api} from "../lib/api.js";
+import {el} from "../lib/dom.js";
 import {collection, emptySources, extentOf} from "../lib/geo.js";
 import {FONTS, cityHome, createMap} from "../lib/map.js";
 
@@ -280,6 +281,26 @@ export async function createCityMap(container, {basemap, padding = 40, scale = 1
   if (cityBounds) map.fitBounds(cityBounds, {padding, duration: 0});
   await map.once("idle");
   return {map, cityBounds};
+}
+
+// --- incident lists ---
+
+/** Most urgent first, then the latest call: the order of the console's and the wall's incident lists. */
+export function incidentOrder(a, b) {
+  const pa = a.properties;
+  const pb = b.properties;
+  return pa.priority - pb.priority || String(pb.times?.call_received).localeCompare(String(pa.times?.call_received));
+}
+
+/**
+ * An incident's list item, classed by priority and carrying its id and status as data; its head shows
+ * `priorityText` and the priority, a chip per agency, then `headEnd`.
+ */
+export function incidentListItem(feature, priorityText, ...headEnd) {
+  const p = feature.properties;
+  const chips = (p.agencies ?? []).map((agency) => el("span", {class: "agency-chip", style: {"--agency": agencyColor(agency)}}, agency));
+  const head = el("div", {class: "incident-head"}, el("span", {class: "priority"}, `${priorityText}${p.priority}`), chips, headEnd);
+  return el("li", {class: `incident priority-${p.priority}`, dataset: {id: feature.id, status: p.status}}, head);
 }
 
 // The events that carry an incident's new state.

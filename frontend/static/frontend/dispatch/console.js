@@ -12,7 +12,7 @@ import {ApiError, api, fieldErrors} from "../lib/api.js";
 import {byId, el} from "../lib/dom.js";
 import {maplibregl} from "../lib/map.js";
 import {OpsSocket, livePill} from "../lib/ops-socket.js";
-import {AGENCIES, agencyColor, createCityMap, formatDuration, formatTime, INCIDENT_CHANGES, incidentForMap, incidentFromEvent, throttledSource} from "./city-map.js";
+import {AGENCIES, agencyColor, createCityMap, formatDuration, formatTime, INCIDENT_CHANGES, incidentForMap, incidentFromEvent, incidentListItem, incidentOrder, throttledSource} from "./city-map.js";
 import {watchHealth} from "./system-health.js";
 
 const strings = document.getElementById("map-strings").dataset;
@@ -322,26 +322,15 @@ function listDirty() {
 function renderList() {
   listTimer = null;
   const list = $("incident-list");
-  const sorted = [...incidents.values()].sort(
-    (a, b) => a.properties.priority - b.properties.priority || String(b.properties.times?.call_received).localeCompare(String(a.properties.times?.call_received)),
-  );
+  const sorted = [...incidents.values()].sort(incidentOrder);
   list.replaceChildren(
     ...(sorted.length
       ? sorted.map((feature) => {
           const p = feature.properties;
-          const item = el("li", {class: `incident priority-${p.priority}`});
-          item.dataset.id = feature.id;
-          item.dataset.status = p.status;
+          const type = el("b", {class: "type"}, p.type_label);
+          const item = incidentListItem(feature, strings.priority, type, el("span", {class: "status"}, p.status_label ?? p.status));
           if (feature.id === selectedId) item.setAttribute("aria-current", "true");
-          const head = el("div", {class: "incident-head"});
-          head.append(el("span", {class: "priority"}, `${strings.priority}${p.priority}`));
-          for (const agency of p.agencies ?? []) {
-            const chip = el("span", {class: "agency-chip"}, agency);
-            chip.style.setProperty("--agency", agencyColor(agency));
-            head.append(chip);
-          }
-          head.append(el("b", {class: "type"}, p.type_label), el("span", {class: "status"}, p.status_label ?? p.status));
-          item.append(head, el("div", {class: "incident-line"}, `${p.number} · ${p.address || p.district || ""}`));
+          item.append(el("div", {class: "incident-line"}, `${p.number} · ${p.address || p.district || ""}`));
           return item;
         })
       : [el("li", {class: "empty"}, strings.noIncidents)]),

@@ -22,6 +22,8 @@ import {
   INCIDENT_CHANGES,
   incidentForMap,
   incidentFromEvent,
+  incidentListItem,
+  incidentOrder,
   throttledSource,
 } from "./city-map.js";
 import {UNREACHABLE, componentAlarm, componentAlarmId, watchHealth} from "./system-health.js";
@@ -76,12 +78,6 @@ function putAlarm(feature) {
 
 // --- panels ---
 
-function incidentOrder(a, b) {
-  const pa = a.properties;
-  const pb = b.properties;
-  return pa.priority - pb.priority || String(pb.times?.call_received).localeCompare(String(pa.times?.call_received));
-}
-
 function sinceCall(properties, now) {
   const start = Date.parse(properties.times?.call_received ?? properties.times?.created ?? "");
   return Number.isNaN(start) ? null : (now - start) / 1000;
@@ -89,24 +85,15 @@ function sinceCall(properties, now) {
 
 function incidentItem(feature, now) {
   const p = feature.properties;
-  const item = el("li", {class: `incident priority-${p.priority}`});
-  item.dataset.id = feature.id;
-  item.dataset.status = p.status;
-  const head = el("div", {class: "incident-head"});
-  head.append(el("span", {class: "priority"}, `${strings.priority}${p.priority}`));
-  for (const agency of p.agencies ?? []) {
-    const chip = el("span", {class: "agency-chip"}, agency);
-    chip.style.setProperty("--agency", agencyColor(agency));
-    head.append(chip);
-  }
-  head.append(el("span", {class: "type"}, p.type_label), el("span", {class: "elapsed"}, formatDuration(sinceCall(p, now))));
+  const elapsed = el("span", {class: "elapsed"}, formatDuration(sinceCall(p, now)));
+  const item = incidentListItem(feature, strings.priority, el("span", {class: "type"}, p.type_label), elapsed);
   const line = el("div", {class: "incident-line"});
   line.append(
     el("span", {class: "status"}, p.status_label ?? labels.incident_status[p.status] ?? p.status),
     el("span", {class: "number"}, p.number),
     el("span", {class: "address"}, p.address || p.district || ""),
   );
-  item.append(head, line);
+  item.append(line);
   if (p.assignments?.length) {
     const units = el("ul", {class: "units"});
     for (const assignment of p.assignments) {
