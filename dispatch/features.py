@@ -36,6 +36,24 @@ def vehicle_feature(unit_id, call_sign, kind, status, agency_id, agency, lon, la
     }
 
 
+def unit_feature(vehicle: Vehicle) -> dict:
+    """A unit's row as vehicle_feature shows it: at its last fix, no geometry before the first; ``agency`` loaded."""
+    position = vehicle.last_position
+    return vehicle_feature(
+        vehicle.pk,
+        vehicle.call_sign,
+        vehicle.kind,
+        vehicle.status,
+        vehicle.agency_id,
+        vehicle.agency.agency,
+        position.x if position else None,
+        position.y if position else None,
+        vehicle.last_speed_kmh,
+        vehicle.last_heading,
+        vehicle.last_fix_at,
+    )
+
+
 def iso(value) -> str | None:
     return timezone.localtime(value).isoformat() if value is not None else None
 

@@ -17,7 +17,7 @@ from core.selectors import in_commanded_area
 
 from . import kpi
 from .eta import RoadGraph, rank_units
-from .features import alarm_feature, incident_feature, iso, vehicle_feature
+from .features import alarm_feature, incident_feature, iso, unit_feature
 from .models import Alarm, Assignment, Incident, IncidentType, TrackPoint, Vehicle
 from .recommend import Candidate, open_needs, recommend
 
@@ -38,22 +38,7 @@ def vehicle_features(viewer: Viewer, bbox: tuple[float, float, float, float] | N
     units = visible_units(viewer).filter(last_position__isnull=False).select_related("agency")
     if bbox is not None:
         units = units.filter(last_position__within=Polygon.from_bbox(bbox))
-    return [
-        vehicle_feature(
-            u.pk,
-            u.call_sign,
-            u.kind,
-            u.status,
-            u.agency_id,
-            u.agency.agency,
-            u.last_position.x,
-            u.last_position.y,
-            u.last_speed_kmh,
-            u.last_heading,
-            u.last_fix_at,
-        )
-        for u in units
-    ]
+    return [unit_feature(u) for u in units]
 
 
 def jt808_terminal(phone: str) -> Vehicle | None:
@@ -265,20 +250,7 @@ def unit_features(viewer: Viewer) -> list[dict]:
     units = visible_units(viewer).select_related("agency", "station")
     features = []
     for u in units:
-        position = u.last_position
-        feature = vehicle_feature(
-            u.pk,
-            u.call_sign,
-            u.kind,
-            u.status,
-            u.agency_id,
-            u.agency.agency,
-            position.x if position else None,
-            position.y if position else None,
-            u.last_speed_kmh,
-            u.last_heading,
-            u.last_fix_at,
-        )
+        feature = unit_feature(u)
         feature["properties"].update(
             station=u.station.name if u.station_id else None,
             crew=u.crew,

@@ -19,7 +19,7 @@ from core.selectors import city_boundary
 from core.services import record_audit
 
 from . import selectors
-from .features import incident_feature, vehicle_feature
+from .features import incident_feature, unit_feature
 from .models import Assignment, Call, Incident, IncidentType, TimelineEntry, Vehicle
 
 DUPLICATE_RADIUS_M = 300.0
@@ -76,21 +76,7 @@ def _publish_incident(incident_id: int, type_: str, extra_agencies=()) -> dict:
 
 
 def publish_unit_status(vehicle: Vehicle) -> None:
-    position = vehicle.last_position
-    feature = vehicle_feature(
-        vehicle.pk,
-        vehicle.call_sign,
-        vehicle.kind,
-        vehicle.status,
-        vehicle.agency_id,
-        vehicle.agency.agency,
-        position.x if position else None,
-        position.y if position else None,
-        vehicle.last_speed_kmh,
-        vehicle.last_heading,
-        vehicle.last_fix_at,
-    )
-    publish("incidents", "unit.status", feature, geom=position, orgs=[vehicle.agency_id])
+    publish("incidents", "unit.status", unit_feature(vehicle), geom=vehicle.last_position, orgs=[vehicle.agency_id])
 
 
 def _next_number(agency: str, received: datetime) -> str:
