@@ -59,6 +59,17 @@ def _actor(user) -> User | None:
     return user if user is not None and user.is_authenticated else None
 
 
+def _record_call(incident: Incident, user, caller_number: str, received: datetime, description: str) -> None:
+    """The call as the call taker took it (the first of a new incident, or a repeat call about an open one)."""
+    Call.objects.create(
+        incident=incident,
+        caller_number=caller_number,
+        received_at=received,
+        description=description,
+        taken_by=_actor(user),
+    )
+
+
 def _note(incident: Incident, type_: str, text: str, user=None, at=None) -> None:
     """One timeline line: its type says what happened (translated when read), ``text`` the particulars."""
     TimelineEntry.objects.create(
@@ -137,13 +148,7 @@ def create_incident(
             call_received_at=received,
             created_at=now,
         )
-        Call.objects.create(
-            incident=incident,
-            caller_number=caller_number,
-            received_at=received,
-            description=description,
-            taken_by=_actor(user),
-        )
+        _record_call(incident, user, caller_number, received, description)
         _note(incident, "call", caller_number, user, received)
         _note(incident, "created", incident.number, user, now)
         if len(agencies) > 1:
@@ -161,13 +166,7 @@ def attach_call(user, incident: Incident, *, caller_number: str = "", call_recei
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.status == Incident.Status.CLOSED:
             raise Refusal(_("incident %(number)s is closed; create a new one") % {"number": incident.number})
-        Call.objects.create(
-            incident=incident,
-            caller_number=caller_number,
-            received_at=received,
-            description=description,
-            taken_by=_actor(user),
-        )
+        _record_call(incident, user, caller_number, received, description)
         _note(incident, "call", " ".join(filter(None, [caller_number, description])), user, received)
         _publish_incident(incident.pk, "incident.updated")
 
