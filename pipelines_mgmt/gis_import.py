@@ -185,18 +185,6 @@ def build(received: importing.Received, options: ImportOptions) -> topology.Buil
 
 
 def report_json(built: topology.BuiltNetwork) -> dict:
-    to_wgs84 = pyproj.Transformer.from_crs(metric_srid(), 4326, always_xy=True)
-    defects = []
-    for defect in built.report.defects:
-        lon, lat = to_wgs84.transform(defect.x, defect.y)
-        defects.append(
-            {
-                "kind": defect.kind.value,
-                "severity": defect.severity,
-                "message": defect.message,
-                "location": {"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]},
-            }
-        )
     return {
         "ok": built.report.ok,
         "counts": built.report.counts,
@@ -204,7 +192,7 @@ def report_json(built: topology.BuiltNetwork) -> dict:
         "pipe_count": len(built.pipes),
         "valve_count": len(built.valves),
         "split_count": built.split_count,
-        "defects": defects,
+        "defects": topology.defects_json(built.report.defects, metric_srid(), with_ids=False),
     }
 
 

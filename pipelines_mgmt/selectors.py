@@ -3,7 +3,6 @@
 import json
 from dataclasses import dataclass
 
-import pyproj
 from django.contrib.gis.db.models.functions import AsGeoJSON, GeometryDistance, Transform
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db import connection
@@ -305,21 +304,6 @@ def topology_report(network: Network, tolerance_m: float = 1.0) -> dict:
         .values_list("id", "pipe_id", "node_id", "normal_state", "m")
     ]
     report = topology.check_topology(nodes, pipes, valves, tolerance=tolerance_m)
-    to_wgs84 = pyproj.Transformer.from_crs(srid, 4326, always_xy=True)
-    defects = []
-    for defect in report.defects:
-        lon, lat = to_wgs84.transform(defect.x, defect.y)
-        defects.append(
-            {
-                "kind": defect.kind.value,
-                "severity": defect.severity,
-                "message": defect.message,
-                "location": {"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]},
-                "nodes": list(defect.nodes),
-                "pipes": list(defect.pipes),
-                "valves": list(defect.valves),
-            }
-        )
     return {
         "network": network.code,
         "tolerance_m": tolerance_m,
@@ -328,7 +312,7 @@ def topology_report(network: Network, tolerance_m: float = 1.0) -> dict:
         "node_count": len(nodes),
         "pipe_count": len(pipes),
         "valve_count": len(valves),
-        "defects": defects,
+        "defects": topology.defects_json(report.defects, srid, with_ids=True),
     }
 
 

@@ -26,6 +26,7 @@ from enum import StrEnum
 from itertools import pairwise
 
 import numpy as np
+import pyproj
 import shapely
 import shapely.ops
 from scipy import sparse
@@ -93,6 +94,25 @@ class Defect:
     @property
     def severity(self) -> str:
         return SEVERITY[self.kind]
+
+
+def defects_json(defects: Iterable[Defect], srid: int, *, with_ids: bool) -> list[dict]:
+    """Defects as the reports show them, located in WGS84 (7 decimals); `with_ids` adds the ids of the nodes,
+    pipes and valves involved: a stored network's, as a network built from a file has only positions in it."""
+    to_wgs84 = pyproj.Transformer.from_crs(srid, 4326, always_xy=True)
+    shown = []
+    for defect in defects:
+        lon, lat = to_wgs84.transform(defect.x, defect.y)
+        item = {
+            "kind": defect.kind.value,
+            "severity": defect.severity,
+            "message": defect.message,
+            "location": {"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]},
+        }
+        if with_ids:
+            item |= {"nodes": list(defect.nodes), "pipes": list(defect.pipes), "valves": list(defect.valves)}
+        shown.append(item)
+    return shown
 
 
 @dataclass(frozen=True)
