@@ -24,7 +24,7 @@ import statistics
 import time
 from urllib.parse import urlencode
 
-from benchdb import prepare_database
+from benchdb import setup_demo_city
 from peers import servers
 
 FILTERS = {"all": None, "cql2": "road_class IN ('arterial','secondary') AND lanes >= 4"}
@@ -54,21 +54,12 @@ def main() -> None:
     parser.add_argument("--peer-servers", nargs="+", default=list(servers.PYGEOAPI_SERVERS))
     args = parser.parse_args()
 
-    prepare_database()
-    os.environ.setdefault("CITYOPS_DB_POOL", "1")  # a connection pool, as bin/cityops runs the web server
-    import django
-
-    django.setup()
+    setup_demo_city(args.scale, pool=True)
     from django.conf import settings
     from django.db import connection
 
-    from core.management.commands.load_demo_city import load_demo_city
-    from core.models import AdminArea
     from gis import layers
 
-    if not AdminArea.objects.exists():
-        print(f"loading the {args.scale} demo city into cityops_bench …")
-        load_demo_city(args.scale)
     layer = layers.get(args.layer)
     plain = layer and all(prop.path == name for name, prop in layer.properties.items())
     if not plain or layer.base_filter or layer.annotations:

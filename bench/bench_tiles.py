@@ -35,7 +35,7 @@ import statistics
 import time
 
 import psycopg
-from benchdb import prepare_database
+from benchdb import setup_demo_city
 from peers import servers
 from peers.bare_tile_server import BARE
 
@@ -68,21 +68,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
 
-    prepare_database()
-    os.environ.setdefault("CITYOPS_DB_POOL", "1")  # a connection pool, as bin/cityops runs the web server
-    import django
-
-    django.setup()
+    setup_demo_city(args.scale, pool=True)
     from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
 
-    from core.management.commands.load_demo_city import load_demo_city
     from core.models import AdminArea
     from gis import layers, tiles
 
-    if not AdminArea.objects.exists():
-        print(f"loading the {args.scale} demo city into cityops_bench …")
-        load_demo_city(args.scale)
     city = AdminArea.objects.get(level=AdminArea.Level.CITY).geom.extent
     road_tables = tiles.tables_of(layers.get("roads"))
 

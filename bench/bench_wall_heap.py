@@ -26,7 +26,7 @@ import threading
 import time
 
 import numpy as np
-from benchdb import BASE_URL, ROOT, prepare_database
+from benchdb import BASE_URL, ROOT, setup_demo_city
 
 TARGET_GROWTH = 0.20
 STATUSES = ["available", "available", "en_route", "on_scene"]
@@ -248,17 +248,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=90, help="seconds of load before the start figure")
     args = parser.parse_args()
 
-    prepare_database()
-    import django
-
-    django.setup()
+    setup_demo_city("small")
     from django.conf import settings
 
-    from core.management.commands.load_demo_city import load_demo_city
-    from core.models import AdminArea, Event
+    from core.models import Event
 
-    if not AdminArea.objects.exists():
-        load_demo_city("small")
     Event.objects.all().delete()
 
     from playwright.sync_api import sync_playwright

@@ -1,7 +1,8 @@
 """Shared set-up of the Django benchmarks: their own database `cityops_bench` on the project's server.
 
 Importing this module points Django at that database (and a channel-layer prefix of its own), so a
-benchmark never writes into the demo city; `prepare_database()` creates and migrates it.
+benchmark never writes into the demo city; `prepare_database()` creates and migrates it, `setup_demo_city()`
+also sets Django up and loads the demo city when the database is empty.
 """
 
 import os
@@ -25,3 +26,21 @@ def prepare_database() -> None:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname='cityops_bench'").fetchone():
             conn.execute("CREATE DATABASE cityops_bench")
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True, env=os.environ)
+
+
+def setup_demo_city(scale: str, *, pool: bool = False) -> None:
+    """The bench database migrated, Django set up on it and the demo city of `scale` in it (loaded if it is empty).
+
+    `pool`: Django's connection pool, as bin/cityops runs the web server (for benchmarks that start one)."""
+    prepare_database()
+    if pool:
+        os.environ.setdefault("CITYOPS_DB_POOL", "1")
+    import django
+
+    django.setup()
+    from core.management.commands.load_demo_city import load_demo_city
+    from core.models import AdminArea
+
+    if not AdminArea.objects.exists():
+        print(f"loading the {scale} demo city into cityops_bench …")
+        load_demo_city(scale)
