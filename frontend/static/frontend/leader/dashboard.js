@@ -7,7 +7,7 @@
  * fonts from outside: labels use local fonts, the population raster comes from /tiles/raster/.
  */
 import {api} from "../lib/api.js";
-import {el, svg} from "../lib/dom.js";
+import {byId, el, showText, svg} from "../lib/dom.js";
 import {emptySources, extentOf} from "../lib/geo.js";
 import {FONTS as FONT, createMap, maplibregl} from "../lib/map.js";
 import {OpsSocket} from "../lib/ops-socket.js";
@@ -47,11 +47,7 @@ function layerQuery() {
   return query({by: state.by, metric: state.metric, agency: state.agency});
 }
 
-function showMessage(text) {
-  const box = document.getElementById("map-message");
-  box.textContent = text ?? "";
-  box.hidden = !text;
-}
+const showMessage = (text) => showText(byId("map-message"), text);
 
 // --- map ---
 

@@ -4,7 +4,7 @@
  * isolation, the population inside the affected areas and the timeline — kept current from /ws/ops/.
  */
 import {api} from "../lib/api.js";
-import {el} from "../lib/dom.js";
+import {byId, el, showText} from "../lib/dom.js";
 import {emptySources} from "../lib/geo.js";
 import {FONTS as FONT, createMap} from "../lib/map.js";
 import {OpsSocket} from "../lib/ops-socket.js";
@@ -25,11 +25,7 @@ const mayRemove = (feature) => Boolean(root.dataset.removesAny) || feature.prope
 const strings = document.getElementById("leader-strings").dataset;
 const symbolColor = ["match", ["get", "symbol"], ...Object.entries(SYMBOLS).flatMap(([k, v]) => [k, v.color]), "#aaa"];
 
-function showMessage(text) {
-  const box = document.getElementById("map-message");
-  box.textContent = text ?? "";
-  box.hidden = !text;
-}
+const showMessage = (text) => showText(byId("map-message"), text);
 
 function buildStyle() {
   return {

@@ -32,10 +32,15 @@ export function svg(tag, attributes = {}, ...children) {
 
 export const byId = (id) => document.getElementById(id);
 
+/** Shows `text` in a message box until the next message; no text hides the box. */
+export function showText(box, text) {
+  box.textContent = text ?? "";
+  box.hidden = !text;
+}
+
 /** Shows `text` in the page's message box for `ms`, then hides it again (a later message restarts the clock). */
 export function flash(box, text, ms = 5000) {
-  box.textContent = text;
-  box.hidden = !text;
+  showText(box, text);
   clearTimeout(box.flashTimer);
   if (text) box.flashTimer = setTimeout(() => (box.hidden = true), ms);
 }
