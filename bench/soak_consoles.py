@@ -4,7 +4,8 @@ Run:  .venv/bin/python bench/soak_consoles.py [--consoles 200] [--terminals 500]
 
 Real processes on loopback against the bench database, as bench_ws_latency.py starts them (`run_gps_ingest` and
 one uvicorn web process). Terminals report over JT/T 808 once a second; incidents are created on
-POST /api/dispatch/incidents/ by a signed-in desk; every console subscribes to vehicles and incidents. Printed:
+POST /api/dispatch/incidents/ by a signed-in desk; every console (one operator account each) subscribes to
+vehicles and incidents, and one in ten measures position delays. Printed:
 - delivery delay of positions (frame sent -> console) and of incident events (POST sent -> console), p50/p99,
   against the 500 ms goal;
 - consoles dropped (a closed socket) and incident events a console never got;
@@ -34,14 +35,26 @@ import bench_ws_latency as latency  # same directory: its set-up, its terminals,
 import web_session
 
 GOAL_MS = 500
+POSITIONS = b'{"op": "positions"'  # core.consumers' position batches, as sent
+POSITION_SAMPLE = 10  # every tenth console measures position delays
 DESK_PASSWORD = secrets.token_urlsafe(16)  # this run's
 
 
-def prepare(terminals: int) -> tuple[dict[str, int], str, str]:
-    """Units and console session from bench_ws_latency; a desk account and an incident type for the calls."""
-    units, cookie = latency.prepare(terminals)
+def prepare(terminals: int, consoles: int) -> tuple[dict[str, int], list[str], str]:
+    """Units from bench_ws_latency; one signed-in operator per console (as on a real shift: one person's
+    sockets are capped, settings.CITYOPS_WS_PER_USER), a desk account and an incident type for the calls."""
+    units, _ = latency.prepare(terminals)
+    from django.test import Client
+
     from core.models import User
     from dispatch.models import IncidentType
+
+    cookies = []
+    for n in range(consoles):
+        operator, _ = User.objects.get_or_create(username=f"soak-console-{n:03d}", defaults={"is_superuser": True})
+        client = Client()
+        client.force_login(operator)
+        cookies.append(client.cookies["sessionid"].value)
 
     desk, _ = User.objects.get_or_create(username="soak-desk", defaults={"is_superuser": True})
     desk.set_password(DESK_PASSWORD)
@@ -49,7 +62,7 @@ def prepare(terminals: int) -> tuple[dict[str, int], str, str]:
     incident_type = IncidentType.objects.filter(active=True).values_list("code", flat=True).first()
     if incident_type is None:
         raise SystemExit("the bench database has no incident types")
-    return units, cookie, incident_type
+    return units, cookies, incident_type
 
 
 def incident_desk(port: int, headers: dict, incident_type: str, rate: float, until: float, out) -> None:
@@ -76,17 +89,27 @@ def incident_desk(port: int, headers: dict, incident_type: str, rate: float, unt
     out.put(("desk", sent, refused))
 
 
-async def console(url: str, cookie: str, until: float, record: dict) -> None:
+async def console(url: str, cookie: str, until: float, record: dict, measure_positions: bool) -> None:
+    """One console; only some measure positions: parsing every console's 500 positions a second would make the
+    bench's own Python, on the same two cores, the bottleneck (a browser decodes on its own machine)."""
     headers = {"Cookie": f"sessionid={cookie}", "Origin": url.replace("ws", "http", 1).split("/ws/")[0]}
-    async with latency.websockets.connect(url, additional_headers=headers, max_size=2**24, open_timeout=120) as ws:
+    try:
+        ws = await latency.websockets.connect(url, additional_headers=headers, max_size=2**24, open_timeout=120)
+    except (OSError, TimeoutError, latency.websockets.InvalidStatus) as exc:
+        record["refused"] = f"{type(exc).__name__}: {exc}"
+        return
+    async with ws:
         await ws.send(json.dumps({"op": "subscribe", "topics": ["vehicles", "incidents"], "bbox": latency.BBOX}))
         try:
             while time.time() < until:
                 try:
-                    message = json.loads(await asyncio.wait_for(ws.recv(), 1.0))
+                    raw = await asyncio.wait_for(ws.recv(decode=False), 1.0)
                 except TimeoutError:
                     continue
                 now = time.time()
+                if not measure_positions and raw.startswith(POSITIONS):
+                    continue
+                message = json.loads(raw)
                 if message.get("op") == "positions":
                     for feature in message["features"]:
                         lon, lat = feature["geometry"]["coordinates"]
@@ -97,15 +120,20 @@ async def console(url: str, cookie: str, until: float, record: dict) -> None:
             record["dropped"] = True
 
 
-def console_group(url: str, cookie: str, count: int, until: float, out) -> None:
-    records = [{"positions": [], "incidents": [], "dropped": False} for _ in range(count)]
+def console_group(url: str, cookies: list[str], until: float, out) -> None:
+    records = [{"positions": [], "incidents": [], "dropped": False, "refused": None} for _ in cookies]
 
     async def run():
         tasks = []
-        for wave in range(0, count, 20):  # connect in waves, as consoles come up over a shift start
-            tasks += [asyncio.create_task(console(url, cookie, until, r)) for r in records[wave : wave + 20]]
+        for wave in range(0, len(cookies), 20):  # connect in waves, as consoles come up over a shift start
+            tasks += [
+                asyncio.create_task(console(url, cookie, until, record, n % POSITION_SAMPLE == 0))
+                for n, cookie, record in zip(
+                    range(wave, wave + 20), cookies[wave : wave + 20], records[wave : wave + 20], strict=False
+                )
+            ]
             await asyncio.sleep(1)
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks)
 
     asyncio.run(run())
     out.put(("consoles", records))
@@ -144,7 +172,7 @@ def main() -> None:
     parser.add_argument("--incidents", type=float, default=5)
     parser.add_argument("--seconds", type=float, default=600)
     args = parser.parse_args()
-    units, cookie, incident_type = prepare(args.terminals)
+    units, cookies, incident_type = prepare(args.terminals, args.consoles)
     ingest_port, web_port = latency.free_port(), latency.free_port()
     python = sys.executable
     ingest = latency.start(
@@ -163,8 +191,8 @@ def main() -> None:
     connect_s = 15 + args.consoles / 20  # the consoles' waves
     start = time.time() + connect_s
     until = start + args.seconds
-    groups = [args.consoles // 2, args.consoles - args.consoles // 2]
-    workers = [ctx.Process(target=console_group, args=(url, cookie, n, until + 3, out)) for n in groups]
+    groups = [cookies[: args.consoles // 2], cookies[args.consoles // 2 :]]
+    workers = [ctx.Process(target=console_group, args=(url, group, until + 3, out)) for group in groups]
     for worker in workers:
         worker.start()
     time.sleep(connect_s)
@@ -236,6 +264,9 @@ def report(args, results: dict, memory: list[tuple[float, int]]) -> None:
     print(f"incident events per console: min {per_console[0]}, median {per_console[len(per_console) // 2]}, "
           f"max {per_console[-1]} of {len(sent_incidents)}; the last one arrived {last - first_sent:.0f} s after "
           f"the first call")  # fmt: skip
+    not_connected = [r["refused"] for r in records if r["refused"]]
+    if not_connected:
+        print(f"consoles refused at connect: {len(not_connected)} (first: {not_connected[0]})")
     print(f"consoles dropped: {sum(r['dropped'] for r in records)} of {len(records)}; "
           f"incident events a console never got: {missed}")  # fmt: skip
     print("web RSS (MiB) every 30 s: " + " ".join(f"{kib / 1024:.0f}" for _, kib in memory))
