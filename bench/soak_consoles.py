@@ -95,7 +95,7 @@ async def console(url: str, cookie: str, until: float, record: dict, measure_pos
     headers = {"Cookie": f"sessionid={cookie}", "Origin": url.replace("ws", "http", 1).split("/ws/")[0]}
     try:
         ws = await latency.websockets.connect(url, additional_headers=headers, max_size=2**24, open_timeout=120)
-    except (OSError, TimeoutError, latency.websockets.InvalidStatus) as exc:
+    except (OSError, TimeoutError, latency.websockets.InvalidHandshake) as exc:
         record["refused"] = f"{type(exc).__name__}: {exc}"
         return
     async with ws:

@@ -25,9 +25,9 @@ return 1
 """
 # KEYS: the users' sets; ARGV: lease seconds, then one socket per key. Only leases still held are renewed.
 _RENEW = """
-local until = tonumber(redis.call('TIME')[1]) + tonumber(ARGV[1])
+local expiry = tonumber(redis.call('TIME')[1]) + tonumber(ARGV[1])
 for i, key in ipairs(KEYS) do
-  redis.call('ZADD', key, 'XX', until, ARGV[i + 1])
+  redis.call('ZADD', key, 'XX', expiry, ARGV[i + 1])
   redis.call('EXPIRE', key, ARGV[1])
 end
 return #KEYS
