@@ -47,8 +47,10 @@ def prepare(terminals: int, consoles: int) -> tuple[dict[str, int], list[str], s
     from django.test import Client
 
     from core.models import User
-    from dispatch.models import IncidentType
+    from dispatch.models import Incident, IncidentType
 
+    # Earlier runs' calls are still open in the consoles' area: every console's snapshot would carry them all.
+    Incident.objects.filter(description__startswith="soak-").delete()
     cookies = []
     for n in range(consoles):
         operator, _ = User.objects.get_or_create(username=f"soak-console-{n:03d}", defaults={"is_superuser": True})

@@ -26,6 +26,7 @@ from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from core.events import publish
+from core.resilience import Outage
 from core.services import record_audit
 
 from .models import Vehicle
@@ -87,7 +88,13 @@ class Jt808Guard:
     """The ingest process's view of the failure counts (asynchronous: it runs on the event loop)."""
 
     def __init__(self):
-        self._pool = redis.asyncio.ConnectionPool.from_url(settings.REDIS_URL)
+        # Short timeouts: while Redis fails over, a terminal's registration is let through rather than held.
+        self._pool = redis.asyncio.ConnectionPool.from_url(
+            settings.REDIS_URL,
+            socket_timeout=settings.CITYOPS_HEALTH_TIMEOUT_S,
+            socket_connect_timeout=settings.CITYOPS_HEALTH_TIMEOUT_S,
+        )
+        self._outage = Outage("JT/T 808 failure counts (Redis)", log)
         storage = AsyncRedisStorage(
             f"async+{settings.REDIS_URL}",
             implementation="redispy",
@@ -103,10 +110,12 @@ class Jt808Guard:
     async def refused(self, source: str) -> bool:
         """Whether the source address is in a back-off period."""
         try:
-            return not await self._limiter.test(_once_per_backoff(), "jt808", "refused", source)
-        except StorageError:
-            log.exception("JT/T 808 failure counts unavailable: connection from %s let through", source)
+            backing_off = not await self._limiter.test(_once_per_backoff(), "jt808", "refused", source)
+        except StorageError as exc:  # let through: one story in the log for the whole outage
+            self._outage.failed(exc)
             return False
+        self._outage.succeeded()
+        return backing_off
 
     async def failed(self, source: str, phone: str) -> tuple[bool, list[str]]:
         """Count a wrong authentication code or a refused registration: whether the source is refused from now on,
@@ -126,8 +135,8 @@ class Jt808Guard:
                 return False, []
             await limiter.hit(once, "jt808", "refused", source)
             return True, [scope for scope, key in reached if await limiter.hit(once, "jt808", "burst", scope, key)]
-        except StorageError:
-            log.exception("JT/T 808 failure counts unavailable: failure from %s not counted", source)
+        except StorageError as exc:  # not counted
+            self._outage.failed(exc)
             return False, []
 
 

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import connections
+from django.db import DatabaseError, connections
 
 from core.realtime import VEHICLE_GROUP
 from core.resilience import Outage
@@ -418,6 +418,8 @@ class IngestServer:
         self._connections: dict[asyncio.Task, asyncio.StreamWriter] = {}
         self._per_source: Counter[str] = Counter()
         self.guard = device_security.Jt808Guard()
+        # Terminals reconnecting while PostgreSQL fails over: one story in the log, not a traceback per attempt.
+        self._lookup_outage = Outage("terminal look-ups (registration, authentication)", log)
 
     async def start(self) -> None:
         self.batch.start()
@@ -439,7 +441,13 @@ class IngestServer:
         self._lookups.shutdown()
 
     async def lookup(self, func, *args):
-        return await asyncio.get_running_loop().run_in_executor(self._lookups, _with_fresh_connection, func, *args)
+        try:
+            found = await asyncio.get_running_loop().run_in_executor(self._lookups, _with_fresh_connection, func, *args)
+        except DatabaseError as exc:
+            self._lookup_outage.failed(exc)
+            raise
+        self._lookup_outage.succeeded()
+        return found
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -453,6 +461,8 @@ class IngestServer:
         try:
             if await self._admitted(source):
                 await Connection(self, reader, writer, source).serve()
+        except DatabaseError:
+            pass  # told by the look-ups' outage story; the terminal reconnects and tries again
         except Exception:  # one broken session must never take the server or other terminals down
             log.exception("connection from %s failed", source)
         finally:
