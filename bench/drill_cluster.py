@@ -248,9 +248,11 @@ class Timeline:
     def __init__(self):
         self.successes: list[float] = []
 
-    def longest_gap_after(self, fault_at: float, until: float) -> float:
+    def longest_gap_after(self, fault_at: float, until: float) -> tuple[float, float]:
+        """The longest stretch without a success after the fault: its length and when it began (after the fault)."""
         times = [fault_at, *(t for t in self.successes if t > fault_at), until]
-        return max(b - a for a, b in itertools.pairwise(times))
+        gap, began = max((b - a, a) for a, b in itertools.pairwise(times))
+        return gap, began - fault_at
 
 
 class Terminal:
@@ -615,15 +617,15 @@ def drill(fault: str, index: int, args, setup: dict) -> dict:
     outcome["delivered_s"] = max(complete) - load_over if len(complete) == len(records) else float("nan")
     streams = {"gps": gps_times, "cases": case_times, "incidents": incident_times}
     streams["events"] = sorted(t for r in records for t in r["times"])
-    resume = {}
+    resume, began = {}, {}
     for name, times in streams.items():
         timeline = Timeline()
         timeline.successes = times
-        resume[name] = timeline.longest_gap_after(fault_at, until)
+        resume[name], began[name] = timeline.longest_gap_after(fault_at, until)
     gps_window = [t for t in gps_times if started + 3 < t < fault_at]
     rate = len(gps_window) / max(fault_at - started - 3, 1)
     heal = revive_and_wait()
-    return {"fault": fault, "what": what, "rate": rate, "resume": resume, "heal": heal, **outcome}
+    return {"fault": fault, "what": what, "rate": rate, "resume": resume, "began": began, "heal": heal, **outcome}
 
 
 def print_table(rows: list[dict]) -> None:
@@ -646,7 +648,10 @@ def print_table(rows: list[dict]) -> None:
             f"{r['fault']}: {r['what']}; {r['events']} events, {r['reconnects']} console reconnects; over all "
             f"consoles {r['console_missing']} events missing, {r['console_duplicated']} duplicated, "
             f"{r['console_out_of_order']} out of order; every console held every event "
-            f"{r['delivered_s']:.1f} s after the load ended (nan: not all within {DELIVERY_DEADLINE} s)"
+            f"{r['delivered_s']:.1f} s after the load ended (nan: not all within {DELIVERY_DEADLINE} s); the "
+            "longest stretches began "
+            + ", ".join(f"{name} +{r['began'][name]:.1f} s" for name in ("gps", "cases", "incidents", "events"))
+            + " after the fault"
         )
         for line in r["failing"]:
             print(f"  {line}")
