@@ -221,13 +221,11 @@ def prepare(terminals: int, consoles: int) -> dict:
     agency, _ = Organisation.objects.get_or_create(
         code="DRILL-119", defaults={"name": "drill fire", "kind": "agency", "agency": "119"}
     )
-    auth_codes = []  # what a terminal keeps from its registration (a code is given once)
     for n in range(terminals):
-        unit, _ = Vehicle.objects.get_or_create(
+        Vehicle.objects.get_or_create(
             jt808_phone=str(PHONE_BASE + n),
             defaults={"call_sign": f"DRILL-{n:04d}", "kind": "fire_engine", "agency": agency},
         )
-        auth_codes.append(unit.jt808_auth_code or None)
     cookies = []
     for n in range(consoles):  # one account per console, as on a real floor (connections per user are capped)
         user, _ = User.objects.get_or_create(username=f"drill-console-{n:03d}", defaults={"is_superuser": True})
@@ -236,7 +234,20 @@ def prepare(terminals: int, consoles: int) -> dict:
         cookies.append(client.cookies["sessionid"].value)
     points = [(p.x, p.y) for p in Address.objects.order_by("?").values_list("geom", flat=True)[:500]]
     incident_type = IncidentType.objects.filter(active=True).values_list("code", flat=True).first()
-    return {"auth_codes": auth_codes, "cookies": cookies, "points": points, "incident_type": incident_type}
+    return {"cookies": cookies, "points": points, "incident_type": incident_type}
+
+
+def terminal_codes(terminals: int) -> list[str | None]:
+    """What each terminal keeps from its registration (a code is given once): read before each drill, since the
+    terminals of the drill before may have registered (None: not yet registered)."""
+    from dispatch.models import Vehicle
+
+    codes = dict(
+        Vehicle.objects.filter(jt808_phone__in=[str(PHONE_BASE + n) for n in range(terminals)]).values_list(
+            "jt808_phone", "jt808_auth_code"
+        )
+    )
+    return [codes.get(str(PHONE_BASE + n)) or None for n in range(terminals)]
 
 
 # ------------------------------------------------------------------------------------------------ load
@@ -672,12 +683,14 @@ def main() -> int:
     rows = []
     for index, fault in enumerate(args.faults):
         print(f"drill {fault} ...", flush=True)
+        setup["auth_codes"] = terminal_codes(args.terminals)
         rows.append(drill(fault, index, args, setup))
     print_table(rows)
     failed = [
         r["fault"]
         for r in rows
-        if r["fixes_lost"]
+        if not r["fixes"]  # no GPS load got through at all
+        or r["fixes_lost"]
         or r["fixes_dup"]
         or r["cases_lost"]
         or r["cases_dup"]
