@@ -239,8 +239,18 @@ def prepare(terminals: int, consoles: int) -> dict:
 
 def terminal_codes(terminals: int) -> list[str | None]:
     """What each terminal keeps from its registration (a code is given once): read before each drill, since the
-    terminals of the drill before may have registered (None: not yet registered)."""
+    terminals of the drill before may have registered (None: not yet registered). The JT/T 808 failure counts are
+    cleared too: every drill terminal shares the loopback address, and one drill's refusals must not cut off the
+    next drill's terminals."""
+    import redis
+    from django.conf import settings
+
+    from dispatch import device_security
     from dispatch.models import Vehicle
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter(f"{device_security.key_prefix()}:*"):
+        client.delete(key)
 
     codes = dict(
         Vehicle.objects.filter(jt808_phone__in=[str(PHONE_BASE + n) for n in range(terminals)]).values_list(

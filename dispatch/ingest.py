@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError, connections
@@ -443,7 +444,7 @@ class IngestServer:
     async def lookup(self, func, *args):
         try:
             found = await asyncio.get_running_loop().run_in_executor(self._lookups, _with_fresh_connection, func, *args)
-        except DatabaseError as exc:
+        except (DatabaseError, psycopg.Error) as exc:  # psycopg's own while a pooled connection is opened
             self._lookup_outage.failed(exc)
             raise
         self._lookup_outage.succeeded()
@@ -461,7 +462,7 @@ class IngestServer:
         try:
             if await self._admitted(source):
                 await Connection(self, reader, writer, source).serve()
-        except DatabaseError:
+        except (DatabaseError, psycopg.Error):
             pass  # told by the look-ups' outage story; the terminal reconnects and tries again
         except Exception:  # one broken session must never take the server or other terminals down
             log.exception("connection from %s failed", source)
