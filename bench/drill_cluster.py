@@ -263,6 +263,28 @@ def terminal_codes(terminals: int) -> list[str | None]:
 # ------------------------------------------------------------------------------------------------ load
 
 
+class HealthWatch(threading.Thread):
+    """Reads the system-health API through HAProxy, as the wall's panel does, from the fault on: the first reading
+    that shows a component not up (its name, status and how long after the fault)."""
+
+    def __init__(self, cookie: str, fault_at: float, until: float):
+        super().__init__(daemon=True)
+        self.cookie, self.fault_at, self.until = cookie, fault_at, until
+        self.shown: tuple[str, str, float] | None = None
+
+    def run(self) -> None:
+        while self.shown is None and time.monotonic() < self.until:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{WEB_PORT}/api/core/health/", headers={"Cookie": f"sessionid={self.cookie}"}
+            )
+            with contextlib.suppress(OSError, ValueError):  # a web node going away: the next reading
+                with urllib.request.urlopen(request, timeout=2) as answer:  # noqa: S310 - our http URL
+                    faulty = [c for c in json.load(answer)["components"] if c["status"] != "up"]
+                if faulty:
+                    self.shown = (faulty[0]["name"], faulty[0]["status"], time.monotonic() - self.fault_at)
+            time.sleep(0.5)
+
+
 class Timeline:
     """Success times of one load stream (monotonic clock, shared by the processes of this machine)."""
 
@@ -617,6 +639,8 @@ def drill(fault: str, index: int, args, setup: dict) -> dict:
     processes.append(consoles)
     time.sleep(args.seconds / 3)
     fault_at = time.monotonic()
+    watch = HealthWatch(setup["cookies"][0], fault_at, until)
+    watch.start()
     what, undo = inject(fault)
     if fault == "web-sigstop":
         time.sleep(20)
@@ -646,6 +670,8 @@ def drill(fault: str, index: int, args, setup: dict) -> dict:
     gps_window = [t for t in gps_times if started + 3 < t < fault_at]
     rate = len(gps_window) / max(fault_at - started - 3, 1)
     heal = revive_and_wait()
+    watch.join()
+    outcome["health"] = "{} {} after {:.1f} s".format(*watch.shown) if watch.shown else "nothing shown"
     return {"fault": fault, "what": what, "rate": rate, "resume": resume, "began": began, "heal": heal, **outcome}
 
 
@@ -672,7 +698,7 @@ def print_table(rows: list[dict]) -> None:
             f"{r['delivered_s']:.1f} s after the load ended (nan: not all within {DELIVERY_DEADLINE} s); the "
             "longest stretches began "
             + ", ".join(f"{name} +{r['began'][name]:.1f} s" for name in ("gps", "cases", "incidents", "events"))
-            + " after the fault"
+            + f" after the fault; the health panel showed {r['health']}"
         )
         for line in r["failing"]:
             print(f"  {line}")

@@ -33,6 +33,7 @@ export ETCD_INITIAL_CLUSTER="a=http://127.0.0.1:57241,b=http://127.0.0.1:57242,c
 # What the web and ingest nodes connect to: always HAProxy, never a database or Redis node directly.
 export DATABASE_URL="postgis://cityops@127.0.0.1:$HAPROXY_PG_PORT/cityops"
 export REDIS_URL="redis://127.0.0.1:$HAPROXY_REDIS_PORT/0"
+export CITYOPS_HAPROXY_STATS_URL="http://127.0.0.1:$HAPROXY_STATS_PORT/"  # system health reads the nodes from it
 export PYTHONPATH="$ROOT/platform:$ROOT" CITYOPS_VAR_DIR="$CLUSTER/shared"
 PSQL=(/usr/lib/postgresql/15/bin/psql -h 127.0.0.1 -p "$HAPROXY_PG_PORT" -U cityops -v ON_ERROR_STOP=1 -qAt)
 

@@ -305,6 +305,9 @@ CITYOPS_DEMO_PASSWORD = os.environ.get("CITYOPS_DEMO_PASSWORD", "cityops-demo")
 # System health (core/health.py): the probes' timeout; the replication lag above which the database is degraded;
 # the bearer token that Prometheus sends to /metrics (unset: /metrics is off; a city does not publish it).
 CITYOPS_HEALTH_TIMEOUT_S = float(os.environ.get("CITYOPS_HEALTH_TIMEOUT_S", "1"))
+# A replicated installation's HAProxy statistics page: system health shows its web and ingest nodes as the load
+# balancer's checks see them (empty on a single node).
+CITYOPS_HAPROXY_STATS_URL = os.environ.get("CITYOPS_HAPROXY_STATS_URL", "")
 CITYOPS_HEALTH_MAX_LAG_S = float(os.environ.get("CITYOPS_HEALTH_MAX_LAG_S", "5"))
 CITYOPS_METRICS_TOKEN = os.environ.get("CITYOPS_METRICS_TOKEN", "")
 

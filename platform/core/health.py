@@ -10,11 +10,14 @@ The probes use their own connections with short timeouts, so a hung dependency m
 about two seconds instead of waiting on the web's connection pool.
 """
 
+import csv
+import io
 import logging
 import os
 import socket
 import threading
 import time
+import urllib.request
 from dataclasses import asdict, dataclass, field
 
 import psycopg
@@ -25,7 +28,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 UP, DEGRADED, DOWN, UNKNOWN = "up", "degraded", "down", "unknown"
-COMPONENTS = ("database", "redis", "gps_ingest", "case_timers")
+COMPONENTS = ("database", "redis", "gps_ingest", "case_timers", "web_nodes", "ingest_nodes")
+# On a replicated installation, the nodes as the load balancer's own checks see them: component → HAProxy proxy.
+NODE_POOLS = {"web_nodes": "web_nodes", "ingest_nodes": "jt808"}
 BEAT_EVERY_S = 5.0
 HEARTBEAT_TTL_S = 3 * BEAT_EVERY_S  # a loop that missed three beats is down
 CONSOLES_TTL_S = 30.0  # a killed web process's consoles stop counting after this
@@ -37,6 +42,8 @@ COMPONENT_LABELS = {
     "redis": gettext_lazy("Redis"),
     "gps_ingest": gettext_lazy("GPS ingest (JT/T 808)"),
     "case_timers": gettext_lazy("Case timers"),
+    "web_nodes": gettext_lazy("Web nodes"),
+    "ingest_nodes": gettext_lazy("GPS ingest nodes"),
 }
 STATUS_LABELS = {UP: gettext_lazy("up"), DEGRADED: gettext_lazy("degraded"), DOWN: gettext_lazy("down"),
                  UNKNOWN: gettext_lazy("unknown")}  # fmt: skip
@@ -210,10 +217,40 @@ def _database() -> tuple[Component, list[Standby], float | None, int | None]:
     return Component("database", UP), standbys, lag, head
 
 
+def _nodes() -> list[Component]:
+    """Each node pool as HAProxy's health checks see it (settings.CITYOPS_HAPROXY_STATS_URL; none on a single
+    node): up when every node serves, degraded naming the nodes that do not, down when none does."""
+    url = settings.CITYOPS_HAPROXY_STATS_URL
+    if not url:
+        return []
+    if not url.startswith(("http://", "https://")):
+        return [Component(name, UNKNOWN, _("the load balancer's address is not http(s)")) for name in NODE_POOLS]
+    stats = url.rstrip("/") + "/;csv"
+    try:
+        with urllib.request.urlopen(stats, timeout=settings.CITYOPS_HEALTH_TIMEOUT_S) as answer:  # noqa: S310 - http(s) only
+            text = answer.read().decode()
+    except (OSError, ValueError) as exc:
+        return [Component(name, UNKNOWN, _("load balancer unreachable: %s") % exc) for name in NODE_POOLS]
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("# "))))
+    components = []
+    for name, proxy in NODE_POOLS.items():
+        servers = [r for r in rows if r["pxname"] == proxy and r["svname"] not in ("FRONTEND", "BACKEND")]
+        idle = [r["svname"] for r in servers if not r["status"].startswith("UP")]
+        if not servers:
+            components.append(Component(name, UNKNOWN, _("the load balancer has no pool %s") % proxy))
+        elif len(idle) == len(servers):
+            components.append(Component(name, DOWN, _("not serving: %s") % ", ".join(idle)))
+        elif idle:
+            components.append(Component(name, DEGRADED, _("not serving: %s") % ", ".join(idle)))
+        else:
+            components.append(Component(name, UP))
+    return components
+
+
 def read() -> Reading:
-    """Probe PostgreSQL and Redis now and read the heartbeats and counters."""
+    """Probe PostgreSQL, Redis and the load balancer now and read the heartbeats and counters."""
     database, standbys, lag, head = _database()
-    reading = Reading([database], standbys, lag, events_published_total=head)
+    reading = Reading([database, *_nodes()], standbys, lag, events_published_total=head)
     current = int(time.time()) // _BUCKET_S  # the bucket being filled is left out: the rate is of complete ones
     buckets = [f"{_PREFIX}gps_fixes:{b}" for b in range(current - RATE_WINDOW_S // _BUCKET_S, current)]
     try:

@@ -4,7 +4,9 @@ console count, and the trouble alarm on the live feed."""
 
 import asyncio
 import contextlib
+import http.server
 import socket
+import threading
 import time
 
 import pytest
@@ -224,3 +226,64 @@ def test_fixes_stored_while_redis_is_away_are_counted_when_it_answers(settings):
     health._FixCount.retry_at = 0  # the pause is over
     health.count_fixes(1)
     assert health.read().gps_fixes_total == before + 8
+
+
+HAPROXY_CSV = (
+    "# pxname,svname,qcur,status,check_status\n"
+    "web,FRONTEND,,OPEN,\n"
+    "web_nodes,web-a,0,{web_a},L7OK\n"
+    "web_nodes,web-b,0,{web_b},L7OK\n"
+    "web_nodes,BACKEND,0,UP,\n"
+    "jt808,ingest-a,0,{ingest_a},L4OK\n"
+    "jt808,ingest-b,0,{ingest_b},L4OK\n"
+    "postgres_primary,pg-b,0,DOWN,L7STS\n"  # a standby answers 503 on /primary: not a node fault
+)
+
+
+@contextlib.contextmanager
+def haproxy_stats(**statuses):
+    """A real HTTP server answering HAProxy's `/;csv` statistics with the servers' given statuses."""
+    body = HAPROXY_CSV.format(**{"web_a": "UP", "web_b": "UP", "ingest_a": "UP", "ingest_b": "UP", **statuses})
+
+    class Stats(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            found = self.path == "/;csv"
+            self.send_response(200 if found else 404)
+            self.end_headers()
+            self.wfile.write(body.encode() if found else b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stats)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("statuses", "web", "ingest"),
+    [
+        ({}, ("up", ""), ("up", "")),
+        ({"web_b": "DOWN"}, ("degraded", "web-b"), ("up", "")),  # a web node killed or frozen (its /livez fails)
+        ({"ingest_a": "DOWN 1/2"}, ("up", ""), ("degraded", "ingest-a")),  # coming back, not serving yet
+        ({"web_a": "UP 1/3"}, ("up", ""), ("up", "")),  # a check failed, still serving
+        ({"ingest_a": "DOWN", "ingest_b": "MAINT"}, ("up", ""), ("down", "ingest-a, ingest-b")),
+    ],
+)
+def test_a_replicated_installation_shows_its_nodes_as_the_load_balancer_sees_them(settings, statuses, web, ingest):
+    with haproxy_stats(**statuses) as url:
+        settings.CITYOPS_HAPROXY_STATS_URL = url
+        reading = {c.name: (c.status, c.detail) for c in health.read().components}
+    for name, (status, servers) in (("web_nodes", web), ("ingest_nodes", ingest)):
+        assert reading[name][0] == status and servers in reading[name][1], reading
+
+
+def test_an_unreachable_load_balancer_reads_unknown_and_a_single_node_has_no_nodes(settings):
+    settings.CITYOPS_HAPROXY_STATS_URL = f"http://127.0.0.1:{_closed_port()}/"
+    nodes = {n: s for n, s in _statuses(health.read()).items() if n.endswith("_nodes")}
+    assert nodes == {"web_nodes": "unknown", "ingest_nodes": "unknown"}
+    settings.CITYOPS_HAPROXY_STATS_URL = ""
+    assert not {n for n in _statuses(health.read()) if n.endswith("_nodes")}
