@@ -307,18 +307,40 @@ class Watch:
                 log.warning("health alarm for %s not written yet: %s", component.name, exc)
 
     def _announce(self, component: Component) -> None:
-        from .events import publish_many
-        from .models import Event
+        """Publish what is due for the component. Each host's case-timer process watches: under the event log's
+        lock, what was last announced is read again, so a second watcher repeats nothing the first one wrote."""
+        from django.db import connection
+
+        from .events import EVENT_LOCK_KEY, publish_many
         from .services import record_audit
 
         name = component.name
         if name not in self.announced:
-            last = (
-                Event.objects.filter(topic="alarms", type__startswith="system.component_",
-                                     data__properties__component=name)
-                .order_by("-seq").values_list("type", flat=True).first()
-            )  # fmt: skip
-            self.announced[name] = DOWN if last == "system.component_down" else UP
+            self.announced[name] = self._last_announced(name)
+        if self._due(name, component):
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENT_LOCK_KEY])
+                self.announced[name] = self._last_announced(name)
+                events = self._due(name, component)
+                for row in publish_many("alarms", events) if events else ():
+                    record_audit(None, row.type, row, row.data["properties"]["message"])
+            self.announced[name] = DOWN if component.status == DOWN else UP
+        if component.status != DOWN or self.announced[name] == DOWN:
+            self.unannounced_down.pop(name, None)
+
+    @staticmethod
+    def _last_announced(name: str) -> str:
+        from .models import Event
+
+        last = (
+            Event.objects.filter(topic="alarms", type__startswith="system.component_", data__properties__component=name)
+            .order_by("-seq").values_list("type", flat=True).first()
+        )  # fmt: skip
+        return DOWN if last == "system.component_down" else UP
+
+    def _due(self, name: str, component: Component) -> list:
+        """The alarm events the component's state calls for, given what was last announced."""
         pending = self.unannounced_down.get(name)
         events = []
         if pending and self.announced[name] != DOWN:
@@ -326,13 +348,7 @@ class Watch:
             events.append(("system.component_down", self._feature(name, DOWN, detail, since), None, ()))
         if component.status != DOWN and (events or self.announced[name] == DOWN):
             events.append(("system.component_up", self._feature(name, component.status, ""), None, ()))
-        if events:
-            with transaction.atomic():
-                for row in publish_many("alarms", events):
-                    record_audit(None, row.type, row, row.data["properties"]["message"])
-            self.announced[name] = DOWN if component.status == DOWN else UP
-        if component.status != DOWN or self.announced[name] == DOWN:
-            self.unannounced_down.pop(name, None)
+        return events
 
     @staticmethod
     def _feature(name: str, status: str, detail: str, since: float | None = None) -> dict:

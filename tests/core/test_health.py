@@ -287,3 +287,26 @@ def test_an_unreachable_load_balancer_reads_unknown_and_a_single_node_has_no_nod
     assert nodes == {"web_nodes": "unknown", "ingest_nodes": "unknown"}
     settings.CITYOPS_HAPROXY_STATS_URL = ""
     assert not {n for n in _statuses(health.read()) if n.endswith("_nodes")}
+
+
+def test_two_watchers_one_per_host_announce_each_change_once(settings, demo_city):
+    """Each host's case-timer process watches; both saw what the other does not know it wrote."""
+    first, second = health.Watch(), health.Watch()
+    first.started = second.started = time.monotonic() - health.HEARTBEAT_TTL_S
+    for watch in (first, second):
+        watch.check(health.read())  # both learn that nothing is announced
+    real = settings.REDIS_URL
+    _redis_down(settings)
+    down = health.read()
+    first.check(down)
+    second.check(down)
+    settings.REDIS_URL = real
+    health.beat("gps_ingest")
+    health.beat("case_timers")
+    back = health.read()
+    second.check(back)
+    first.check(back)
+    alarms = Event.objects.filter(type__startswith="system.component_", data__properties__component="redis")
+    assert list(alarms.order_by("seq").values_list("type", flat=True)) == [
+        "system.component_down", "system.component_up",
+    ]  # fmt: skip
