@@ -265,7 +265,8 @@ def terminal_codes(terminals: int) -> list[str | None]:
 
 class HealthWatch(threading.Thread):
     """Reads the system-health API through HAProxy, as the wall's panel does, from the fault on: the first reading
-    that shows a component not up (its name, status and how long after the fault)."""
+    that shows a component not up, or that fails (the panel then reads "unreachable": while the database fails
+    over, a signed-in request cannot be answered); its name, status and how long after the fault."""
 
     def __init__(self, cookie: str, fault_at: float, until: float):
         super().__init__(daemon=True)
@@ -277,11 +278,13 @@ class HealthWatch(threading.Thread):
             request = urllib.request.Request(
                 f"http://127.0.0.1:{WEB_PORT}/api/core/health/", headers={"Cookie": f"sessionid={self.cookie}"}
             )
-            with contextlib.suppress(OSError, ValueError):  # a web node going away: the next reading
+            try:
                 with urllib.request.urlopen(request, timeout=2) as answer:  # noqa: S310 - our http URL
-                    faulty = [c for c in json.load(answer)["components"] if c["status"] != "up"]
-                if faulty:
-                    self.shown = (faulty[0]["name"], faulty[0]["status"], time.monotonic() - self.fault_at)
+                    faulty = [(c["name"], c["status"]) for c in json.load(answer)["components"] if c["status"] != "up"]
+            except (OSError, ValueError):
+                faulty = [("the health API", "unreachable")]
+            if faulty:
+                self.shown = (*faulty[0], time.monotonic() - self.fault_at)
             time.sleep(0.5)
 
 
