@@ -35,7 +35,9 @@ return #KEYS
 
 
 def _key(user_id: int) -> str:
-    return f"{settings.CHANNEL_LAYERS['default']['CONFIG']['prefix']}:ws-leases:{user_id}"
+    """In the channel layer's namespace (channels_redis's own default when the layer names none)."""
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "asgi")
+    return f"{prefix}:ws-leases:{user_id}"
 
 
 def take(user_id: int, socket: str) -> bool | None:
