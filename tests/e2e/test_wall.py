@@ -12,7 +12,12 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 MAP_READY = "() => document.body.dataset.mapReady === '1'"
 # 'idle' fires after a frame with nothing left to load; the repaint makes that frame happen even if the map is
 # already idle (MapLibre's once() returns the map, so "once(...) || done()" never resolved on an idle map).
-MAP_IDLE = "() => new Promise((done) => { window.cityopsMap.once('idle', done); window.cityopsMap.triggerRepaint(); })"
+# The map drawn and settled: `idle`, or 10 s at most (an animated marker, such as a pulsing new incident left by an
+# earlier test, repaints for ever and a map that keeps repainting is never idle).
+MAP_IDLE = (
+    "() => new Promise((done) => { window.cityopsMap.once('idle', done); setTimeout(done, 10000);"
+    " window.cityopsMap.triggerRepaint(); })"
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
