@@ -11,14 +11,12 @@ import argparse
 import asyncio
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from benchdb import ROOT, prepare_database
+from benchdb import free_port, prepare_database, start
 
 os.environ.setdefault("CITYOPS_LOG_LEVEL", "WARNING")
 
@@ -48,12 +46,6 @@ def prepare_terminals(terminals: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE dispatch_track")
     connection.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def terminal(n: int, port: int, window: int, until: float, latencies: list[float], counts: list[int]):
@@ -132,21 +124,8 @@ def main() -> None:
     args.seconds = min(args.seconds, 45.0)  # + set-up stays under a minute
     prepare_terminals(args.terminals)
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "run_gps_ingest", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}"},
-    )
+    server = start([sys.executable, "manage.py", "run_gps_ingest", "--host", "127.0.0.1", "--port", str(port)], port)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("run_gps_ingest did not start") from None
-                time.sleep(0.1)
         elapsed, latencies, acked = asyncio.run(run(args, port))
     finally:
         server.terminate()

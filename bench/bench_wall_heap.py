@@ -18,46 +18,16 @@ it: a leak of elements or listeners shows there first. Target: under 20% heap gr
 
 import argparse
 import math
-import os
-import socket
-import subprocess
 import sys
 import threading
 import time
 
+import benchdb
 import numpy as np
 from benchdb import BASE_URL, ROOT, setup_demo_city
 
 TARGET_GROWTH = 0.20
 STATUSES = ["available", "available", "en_route", "on_scene"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}"}
-    log = open(ROOT / "var" / "log" / "bench-wall-asgi.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "cityops.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit("uvicorn exited; see var/log/bench-wall-asgi.log") from None
-            time.sleep(0.2)
-    raise SystemExit("uvicorn did not start in 60 s")
 
 
 class Load:
@@ -260,8 +230,12 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
 
-    port = free_port()
-    server = start_server(port)
+    port = benchdb.free_port()
+    server = benchdb.start(
+        [sys.executable, "-m", "uvicorn", "cityops.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+        port,
+        log=ROOT / "var" / "log" / "bench-wall-asgi.log",
+    )
     base = f"http://127.0.0.1:{port}"
     load = Load(args.vehicles, args.events, args.incident_life)
     feeder = threading.Thread(target=load.run, daemon=True)

@@ -15,9 +15,7 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -73,26 +71,6 @@ def prepare(terminals: int) -> tuple[dict[str, int], str]:
     client = Client()
     client.force_login(user)
     return units, client.cookies["sessionid"].value
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(args: list[str], port: int) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": f"{benchdb.ROOT / 'platform'}:{benchdb.ROOT}", "CITYOPS_DB_POOL": "1"}
-    proc = subprocess.Popen(args, cwd=benchdb.ROOT, env=env)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return proc
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit(f"{args[2]} did not start") from None
-            time.sleep(0.2)
 
 
 async def console(url: str, cookie: str, sent: dict, delays: list[float], ready: asyncio.Event, until: float):
@@ -182,14 +160,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()
     units, cookie = prepare(args.terminals)
-    ingest_port, web_port = free_port(), free_port()
+    ingest_port, web_port = benchdb.free_port(), benchdb.free_port()
     python = sys.executable
     ingest_cmd = [python, "manage.py", "run_gps_ingest", "--host", "127.0.0.1", "--port", str(ingest_port)]
-    ingest = start(ingest_cmd, ingest_port)
-    web = start(
+    ingest = benchdb.start(ingest_cmd, ingest_port, pool=True)
+    web = benchdb.start(
         [python, "-m", "uvicorn", "cityops.asgi:application", "--host", "127.0.0.1", "--port", str(web_port),
          "--log-level", "warning", *WEB_SERVER_OPTIONS],
-        web_port,
+        web_port, pool=True,
     )  # fmt: skip
     try:
         sent, delays = asyncio.run(run(args, units, cookie, ingest_port, web_port))

@@ -2,12 +2,15 @@
 
 Importing this module points Django at that database (and a channel-layer prefix of its own), so a
 benchmark never writes into the demo city; `prepare_database()` creates and migrates it, `setup_demo_city()`
-also sets Django up and loads the demo city when the database is empty.
+also sets Django up and loads the demo city when the database is empty; `start()` runs a server of the platform
+(uvicorn, the JT/T 808 ingest) on it.
 """
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,3 +47,26 @@ def setup_demo_city(scale: str, *, pool: bool = False) -> None:
     if not AdminArea.objects.exists():
         print(f"loading the {scale} demo city into cityops_bench …")
         load_demo_city(scale)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(args: list[str], port: int, *, pool: bool = False, log: Path | None = None) -> subprocess.Popen:
+    """Run `args` (a server of the platform) from the project root on the bench database; returned once it listens
+    on `port`. `pool`: Django's connection pool, as bin/cityops runs the web; `log`: its output appended there."""
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}", **({"CITYOPS_DB_POOL": "1"} if pool else {})}
+    output = open(log, "ab") if log else None  # noqa: SIM115 - the server writes to it for as long as it runs
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT if log else None)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit(f"{' '.join(args[1:4])} did not start{f'; see {log}' if log else ''}") from None
+            time.sleep(0.2)

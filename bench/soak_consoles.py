@@ -32,6 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_ws_latency as latency  # same directory: its set-up, its terminals, the bench database
+import benchdb
 import web_session
 
 GOAL_MS = 500
@@ -175,15 +176,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=600)
     args = parser.parse_args()
     units, cookies, incident_type = prepare(args.terminals, args.consoles)
-    ingest_port, web_port = latency.free_port(), latency.free_port()
+    ingest_port, web_port = benchdb.free_port(), benchdb.free_port()
     python = sys.executable
-    ingest = latency.start(
-        [python, "manage.py", "run_gps_ingest", "--host", "127.0.0.1", "--port", str(ingest_port)], ingest_port
+    ingest = benchdb.start(
+        [python, "manage.py", "run_gps_ingest", "--host", "127.0.0.1", "--port", str(ingest_port)],
+        ingest_port,
+        pool=True,
     )
-    web = latency.start(
+    web = benchdb.start(
         [python, "-m", "uvicorn", "cityops.asgi:application", "--host", "127.0.0.1", "--port", str(web_port),
          "--log-level", "warning", *latency.WEB_SERVER_OPTIONS],
-        web_port,
+        web_port, pool=True,
     )  # fmt: skip
     # the desk signs in before the load: under it, the login page may take longer than a desk waits
     desk = web_session.sign_in(web_port, "soak-desk", DESK_PASSWORD)
