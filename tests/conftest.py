@@ -139,6 +139,19 @@ def asgi_server(django_db_setup):
         yield f"http://127.0.0.1:{server.port}"
 
 
+def _wait_listening(proc: subprocess.Popen, port: int, failure: str) -> None:
+    """Until `proc` listens on loopback `port`; RuntimeError(`failure`) if it exits or is not listening in 60 s."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(failure) from None
+            time.sleep(0.1)
+
+
 @contextmanager
 def uvicorn_server(env: dict, log_name: str) -> Iterator[subprocess.Popen]:
     """A real uvicorn serving cityops.asgi on a free loopback port, with `env`, its output added to var/log/
@@ -154,15 +167,7 @@ def uvicorn_server(env: dict, log_name: str) -> Iterator[subprocess.Popen]:
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"uvicorn did not start listening; see var/log/{log_name}") from None
-                    time.sleep(0.2)
+            _wait_listening(proc, port, f"uvicorn did not start listening; see var/log/{log_name}")
             proc.port = port
             yield proc
         finally:
@@ -198,17 +203,11 @@ class GpsIngestProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("run_gps_ingest exited; see var/log/test-gps-ingest.log") from None
-                time.sleep(0.1)
-        self.proc.kill()
-        raise TimeoutError("run_gps_ingest did not start listening")
+        try:
+            _wait_listening(self.proc, self.port, "run_gps_ingest did not start; see var/log/test-gps-ingest.log")
+        except RuntimeError:
+            self.proc.kill()
+            raise
 
     def kill(self) -> None:
         self.proc.kill()
