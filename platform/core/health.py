@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 import psycopg
 import redis
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -183,8 +183,9 @@ def console_closed() -> None:
 
 
 def probe_connection() -> psycopg.Connection:
-    """A connection of the probe's own with short timeouts, never the request pool's (which may be waiting on a
-    dead server itself); libpq waits at least 2 s to connect."""
+    """A connection of its own with short timeouts, never the request pool's (which may be waiting on a dead server
+    itself); libpq waits at least 2 s to connect. The health probes use it, and so do the work caps
+    (core.limits), whose slots are locks that must go with their connection."""
     db = settings.DATABASES["default"]
     return psycopg.connect(
         host=db["HOST"], port=db["PORT"] or None, dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None,
@@ -309,8 +310,6 @@ class Watch:
     def _announce(self, component: Component) -> None:
         """Publish what is due for the component. Each host's case-timer process watches: under the event log's
         lock, what was last announced is read again, so a second watcher repeats nothing the first one wrote."""
-        from django.db import connection
-
         from .events import EVENT_LOCK_KEY, publish_many
         from .services import record_audit
 

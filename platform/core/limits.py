@@ -14,15 +14,9 @@ import psycopg
 from django.conf import settings
 from rest_framework.exceptions import Throttled
 
+from .health import probe_connection
+
 POLL_S = 0.1
-
-
-def _connect() -> psycopg.Connection:
-    db = settings.DATABASES["default"]
-    return psycopg.connect(
-        dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None, host=db["HOST"] or None,
-        port=db["PORT"] or None, autocommit=True, connect_timeout=5, application_name="cityops-limits",
-    )  # fmt: skip
 
 
 def _lock_space(kind: str) -> int:
@@ -43,7 +37,7 @@ def _take_one(conn: psycopg.Connection, kind: str) -> bool:
 def slot(kind: str, wait_s: float = 2.0):
     """Hold one of the installation's slots for `kind` ("export", "render") while the block runs; closing the
     connection afterwards, however the block ends, gives it back."""
-    with _connect() as conn:
+    with probe_connection() as conn:
         deadline = time.monotonic() + wait_s
         while not _take_one(conn, kind):
             if time.monotonic() >= deadline:

@@ -14,7 +14,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from core import limits
+from core import health, limits
 from core.models import AuditEntry, Organisation, Role, User
 from dispatch.models import Incident
 
@@ -76,7 +76,7 @@ def test_layer_exports_and_reports_are_logged(demo_city, api):
 
 def hold_every_slot(kind: str, settings):
     """Another process's work holding all of the installation's `kind` slots: its own connection's locks."""
-    conn = limits._connect()
+    conn = health.probe_connection()
     space = limits._lock_space(kind)
     taken = [conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (space, n)).fetchone()[0]
              for n in range(settings.CITYOPS_CONCURRENT_LIMITS[kind])]  # fmt: skip
