@@ -20,7 +20,6 @@ from core.api_schema import LIST_OF_OBJECTS
 from core.errors import Forbidden, InputError
 from core.geo import parse_crs, parse_geometry, parse_point
 from core.models import Organisation, Role
-from core.parsers import FormParser, JSONParser, MultiPartParser
 from core.permissions import roles_required
 from core.realtime import Viewer
 
@@ -37,7 +36,6 @@ CASE_ACCESS = roles_required(
 KPI_ACCESS = roles_required(Role.ADMIN, read_roles=(Role.LEADER, Role.ADMIN, Role.GRID_DISPATCHER, Role.CALL_TAKER,
                                                     Role.OPERATOR, Role.DEPARTMENT_HANDLER))  # fmt: skip
 INSPECTORS = roles_required(Role.INSPECTOR, read_roles=(Role.INSPECTOR,))
-PARSERS = [JSONParser, MultiPartParser, FormParser]
 
 
 def _text(data, name: str, max_length: int | None = None) -> str:
@@ -82,7 +80,6 @@ class CaseListView(APIView):
     POST: report a case (JSON or multipart with ``photo``), idempotent by the ``Idempotency-Key`` header."""
 
     permission_classes = [CASE_ACCESS]
-    parser_classes = PARSERS
 
     @extend_schema(
         parameters=[
@@ -209,7 +206,6 @@ class CaseActionView(APIView):
     ``photo`` (one or more), ``location``/``lon``+``lat``/``crs``, ``inspector_id``."""
 
     permission_classes = [CASE_ACCESS]
-    parser_classes = PARSERS
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request, pk, action):

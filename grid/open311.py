@@ -29,7 +29,7 @@ from rest_framework.views import APIView
 
 from core.errors import InputError
 from core.geo import parse_point
-from core.parsers import CONTROL_CHARACTERS, FormParser, JSONParser, MultiPartParser
+from core.parsers import CONTROL_CHARACTERS
 
 from . import services, workflow
 from .models import Case, CasePhoto, Category, Open311Client
@@ -93,7 +93,6 @@ def _fmt(fmt: str) -> str:
 class Open311View(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    parser_classes = [FormParser, MultiPartParser, JSONParser]
 
     def handle_exception(self, exc):
         fmt = self.kwargs.get("fmt", "json") if self.kwargs.get("fmt") in ("json", "xml") else "json"
