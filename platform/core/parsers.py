@@ -14,7 +14,7 @@ from rest_framework import parsers
 from .errors import InputError
 
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-REFUSAL = "contains a control character (U+0000–U+001F other than tab and line breaks); remove it"
+REFUSAL = "contains a control character (U+0000–U+001F other than tab and line breaks, or U+007F); remove it"
 
 
 def field_with_control_characters(value, path: str = "") -> str | None:
@@ -48,24 +48,23 @@ def refuse_control_characters(data) -> None:
         raise InputError(field or "body", REFUSAL)
 
 
-class JSONParser(parsers.JSONParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        refuse_control_characters(data)
-        return data
-
-
-class FormParser(parsers.FormParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        refuse_control_characters(data)
-        return data
-
-
-class MultiPartParser(parsers.MultiPartParser):
-    """The form fields are checked; the files are the importers' and the photo checks' to read."""
+class _RefusingControlCharacters:
+    """DRF's parse(), then the check; of a multipart form only the fields (the files are the importers' and the
+    photo checks' to read)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         parsed = super().parse(stream, media_type, parser_context)
-        refuse_control_characters(parsed.data)
+        refuse_control_characters(parsed.data if isinstance(parsed, parsers.DataAndFiles) else parsed)
         return parsed
+
+
+class JSONParser(_RefusingControlCharacters, parsers.JSONParser):
+    pass
+
+
+class FormParser(_RefusingControlCharacters, parsers.FormParser):
+    pass
+
+
+class MultiPartParser(_RefusingControlCharacters, parsers.MultiPartParser):
+    pass
