@@ -143,12 +143,6 @@ class OutputCrs:
     decimals: int
 
 
-def projected_srid() -> int:
-    """The city profile's projected CRS (the demo's: CGCS2000 3° Gauss-Krüger CM 114°E), offered besides the
-    geographic ones: the city's metric CRS, read once per request (the deployment's before a city is set up)."""
-    return metric_srid()
-
-
 @functools.cache
 def _crs_table(projected: int) -> dict[str, OutputCrs]:
     table = {}
@@ -160,8 +154,9 @@ def _crs_table(projected: int) -> dict[str, OutputCrs]:
 
 
 def supported_crs() -> dict[str, OutputCrs]:
-    """URI → CRS, CRS84 (the default) first."""
-    return _crs_table(projected_srid())
+    """URI → CRS, CRS84 (the default) first; besides the geographic ones, the city's metric CRS (the demo's:
+    CGCS2000 3° Gauss-Krüger CM 114°E; the deployment's before a city is set up)."""
+    return _crs_table(metric_srid())
 
 
 def _crs_param(params, name: str) -> OutputCrs:
