@@ -302,12 +302,15 @@ function startClock() {
   setInterval(tick, 1000);
 }
 
-/** A soft pulse on priority 1–2 incidents: one paint property, a few frames a second. */
+/**
+ * A soft pulse on priority 1–2 incidents: one paint property, a few frames a second, and none while no such
+ * incident is open (each change repaints the whole map; a wall with nothing urgent stays still and idle).
+ */
 function startPulse(map) {
   if (window.matchMedia("(prefers-reduced-motion: reduce)").matches) return;
   let phase = 0;
   setInterval(() => {
-    if (document.hidden) return;
+    if (document.hidden || ![...incidents.values()].some((feature) => feature.properties.priority <= 2)) return;
     phase = (phase + 1) % 12;
     map.setPaintProperty("incident-pulse", "circle-opacity", 0.08 + 0.3 * Math.abs(Math.sin((phase * Math.PI) / 12)));
   }, 160);
