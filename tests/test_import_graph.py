@@ -12,10 +12,14 @@ import networkx as nx
 
 ROOT = Path(__file__).resolve().parents[1]
 APPS = {"core": ROOT / "platform" / "core", "cityops": ROOT / "platform" / "cityops"} | {
-    name: ROOT / name for name in ("gis", "grid", "pipelines_mgmt", "dispatch", "leader", "frontend", "data")
-}
-SHARED = {"core", "gis"}
-DOMAINS = {"grid", "pipelines_mgmt", "dispatch", "leader"}
+    name: ROOT / name
+    for name in (
+        "gis", "grid", "pipelines_mgmt", "dispatch", "leader", "notify", "resources", "duty", "emergency", "frontend",
+        "data",
+    )
+}  # fmt: skip
+SHARED = {"core", "gis", "notify"}
+DOMAINS = {"grid", "pipelines_mgmt", "dispatch", "leader", "resources", "duty", "emergency"}
 # The demo city's wiring: each app's demo layer, and the command that loads them.
 DEMO_MODULES = {"demo.py", "load_demo_city.py"}
 

@@ -60,6 +60,10 @@ INSTALLED_APPS = [
     "pipelines_mgmt",
     "dispatch",
     "leader",
+    "notify",
+    "resources",
+    "duty",
+    "emergency",
     "frontend",
 ]
 

@@ -1,0 +1,3 @@
+"""duty API routes."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""emergency API routes."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""notify API routes."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""resources API routes."""
+
+urlpatterns = []
