@@ -117,6 +117,10 @@ TIMELINE_LABELS = {
     "call": _("Call"),
     "created": _("Incident created"),
     "linked": _("Agencies linked"),
+    "plan_activated": _("Response plan activated"),
+    "level_raised": _("Response level raised"),
+    "level_lowered": _("Response level lowered"),
+    "action_done": _("Plan action done"),
     "unlinked": _("Agency withdrawn"),
     "dispatched": _("Units dispatched"),
     "unit.en_route": _("Unit en route"),
@@ -212,7 +216,11 @@ WHERE v.status = 'available' AND v.kind = ANY(%s) AND o.agency = ANY(%s)
 
 def recommendation(viewer: Viewer, incident: Incident) -> dict:
     """The plan's open needs and the available units (of the agencies the viewer works) ranked by ETA."""
-    plan = [(p.agency, p.unit_kind, p.count) for p in incident.incident_type.plan.all()]
+    plan = (
+        [tuple(line) for line in incident.run_card]
+        if incident.run_card is not None
+        else [(p.agency, p.unit_kind, p.count) for p in incident.incident_type.plan.all()]
+    )
     active = [(a.agency, a.vehicle.kind) for a in incident.assignments.all() if a.status != Assignment.Status.CLEARED]
     needs = [n for n in open_needs(plan, active) if n.agency in incident.agencies]
     agencies = set(incident.agencies)

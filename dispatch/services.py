@@ -311,6 +311,33 @@ def set_incident_status(user, incident: Incident, status: str) -> None:
             publish_unit_status(unit)
 
 
+def set_response(
+    user, incident: Incident, *, level: int, plan: str, run_card: list, agencies, note_type: str, note: str
+) -> None:
+    """A response plan's level put in force (the emergency app decides which): the run card the recommendation
+    follows, the agencies it links, one timeline line, and `incident.response_changed` on the live feed."""
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if incident.status == Incident.Status.CLOSED:
+            raise Refusal(_("incident %(number)s is closed") % {"number": incident.number})
+        new_agencies = sorted(set(agencies) - set(incident.agencies))
+        incident.agencies = sorted({*incident.agencies, *agencies})
+        incident.response_level, incident.response_plan, incident.run_card = level, plan, run_card
+        incident.save(update_fields=["agencies", "response_level", "response_plan", "run_card"])
+        _note(incident, note_type, note, user)
+        if new_agencies:
+            _note(incident, "linked", ", ".join(new_agencies), user)
+        record_audit(_actor(user), "incident.response", incident, incident.number, {"level": level, "plan": plan})
+        _publish_incident(incident.pk, "incident.response_changed")
+
+
+def note_on_incident(user, incident: Incident, note_type: str, text: str) -> None:
+    """A line on the incident's timeline from another app (a plan action done), shown live as incident.updated."""
+    with transaction.atomic():
+        _note(incident, note_type, text, user)
+        _publish_incident(incident.pk, "incident.updated")
+
+
 def link_agency(user, viewer, incident: Incident, *, link: str | None = None, unlink: str | None = None) -> None:
     """联动: add an agency to a joint incident (its desk sees it at once) or withdraw one."""
     with transaction.atomic():

@@ -1,3 +1,17 @@
-"""emergency API routes."""
+"""Response plans API under /api/emergency/."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("plans/", api.PlanListView.as_view(), name="emergency-plans"),
+    path("plans/<slug:code>/versions/", api.PlanVersionsView.as_view(), name="emergency-plan-versions"),
+    path("incidents/<int:pk>/suggestion/", api.SuggestionView.as_view(), name="emergency-suggestion"),
+    path("incidents/<int:pk>/plan/", api.ActivationView.as_view(), name="emergency-activation"),
+    path("incidents/<int:pk>/plan/level/", api.LevelView.as_view(), name="emergency-level"),
+    path(
+        "incidents/<int:pk>/plan/actions/<int:item>/done/", api.ActionDoneView.as_view(), name="emergency-action-done"
+    ),
+    path("incidents/<int:pk>/plan/report/", api.AfterActionView.as_view(), name="emergency-after-action"),
+]

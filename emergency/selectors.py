@@ -1,0 +1,244 @@
+"""Reads: the plans that may apply to an incident, the facts a suggestion weighs, an incident's activation with
+its level history and checklist, and the after-action report."""
+
+from __future__ import annotations
+
+from django.contrib.gis.geos import Point
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.models import Organisation, Role
+from dispatch.features import iso
+from dispatch.models import Incident, Vehicle
+from gis import rasters
+from pipelines_mgmt.selectors import repair_orders_for_incident
+
+from . import plans
+from .models import Activation, ResponsePlan
+
+POPULATION_RASTER = "population"
+DUTY_POSTS = ("leader_on_duty", "duty_officer")
+THRESHOLD_LABELS = {
+    "priority_at_most": _("priority"),
+    "calls_at_least": _("calls"),
+    "customers_at_least": _("customers without supply"),
+    "population_at_least": _("people in the affected area"),
+}
+
+
+def code_tables() -> plans.CodeTables:
+    """What a plan's levels may name, from the installation's data."""
+    kinds = [Organisation.Kind.DEPARTMENT, Organisation.Kind.UTILITY]
+    departments = Organisation.objects.filter(kind__in=kinds).values_list("code", flat=True)
+    return plans.CodeTables(
+        frozenset(Vehicle.Kind.values), frozenset(Role.values), frozenset(DUTY_POSTS), frozenset(departments)
+    )
+
+
+def plan_levels(plan: ResponsePlan) -> tuple[plans.Level, ...]:
+    """A stored version's levels (checked against the code tables when it was stored)."""
+    return plans.read_levels(plan.levels, None)
+
+
+def facts(incident: Incident, affected_radius_m: int) -> plans.Facts:
+    """Priority and calls from the incident; customers without supply from its pipeline isolations; people within
+    the plan's affected radius from the population raster (None where there is none)."""
+    orders = repair_orders_for_incident(incident.pk)
+    customers = sum(order.isolation.get("customers", {}).get("count", 0) for order in orders) if orders else None
+    population = None
+    if rasters.available(POPULATION_RASTER):
+        lon, lat = incident.geom.coords
+        area = rasters.buffer_m(lon, lat, affected_radius_m, POPULATION_RASTER)
+        population = round(rasters.zonal_stats(POPULATION_RASTER, area)["sum"] or 0)
+    return plans.Facts(incident.priority, incident.calls.count(), customers, population)
+
+
+def candidate_plans(incident: Incident) -> list[tuple[ResponsePlan, plans.Candidate]]:
+    """The current plans for the incident's type whose district and zone may cover it, as the suggestion reads them."""
+    point: Point = incident.geom
+    rows = (
+        ResponsePlan.objects.filter(current=True, incident_type_id=incident.incident_type_id)
+        .filter(Q(district__isnull=True) | Q(district_id=incident.district_id))
+        .filter(Q(zone__isnull=True) | Q(zone__covers=point))
+        .select_related("district")
+    )
+    return [
+        (
+            row,
+            plans.Candidate(
+                row.pk,
+                row.rank,
+                plans.Scope(
+                    district=row.district.code if row.district_id else None,
+                    in_zone=None if row.zone is None else True,
+                    hours=(row.hours_from, row.hours_to) if row.hours_from is not None else None,
+                ),
+                plan_levels(row),
+            ),
+        )
+        for row in rows
+    ]
+
+
+def suggestion(incident: Incident) -> dict:
+    """The plan and level to propose for this incident, with the facts and thresholds behind it."""
+    candidates = candidate_plans(incident)
+    district = incident.district.code if incident.district_id else None
+    chosen = plans.choose([c for _row, c in candidates], district, timezone.localtime().time())
+    if chosen is None:
+        return {"plan": None, "level": None, "level_label": None, "facts": None, "reasons": []}
+    plan = next(row for row, c in candidates if c is chosen)
+    seen = facts(incident, plan.affected_radius_m)
+    level, reached = plans.grade(chosen.levels, seen)
+    return {
+        "plan": plan_json(plan),
+        "level": level.level,
+        "level_label": level_label(level.level),
+        "facts": facts_json(seen),
+        "reasons": [reason_text(name, seen, level) for name in reached],
+    }
+
+
+LEVEL_NAMES = {
+    1: _("extraordinarily serious"),
+    2: _("serious"),
+    3: _("relatively serious"),
+    4: _("general"),
+}
+
+
+def level_label(level: int) -> str:
+    """``Ⅲ级 · 较大`` (the numeral, then the grade's name in the reader's language)."""
+    return _("level %(numeral)s · %(name)s") % {"numeral": plans.LEVEL_NUMERALS[level], "name": LEVEL_NAMES[level]}
+
+
+def reason_text(threshold: str, seen: plans.Facts, level: plans.Level) -> str:
+    sign = "≤" if threshold == "priority_at_most" else "≥"
+    return f"{THRESHOLD_LABELS[threshold]} {seen.value(threshold)} {sign} {level.thresholds[threshold]}"
+
+
+def facts_json(seen: plans.Facts) -> dict:
+    return {"priority": seen.priority, "calls": seen.calls, "customers": seen.customers, "population": seen.population}
+
+
+def plan_json(plan: ResponsePlan) -> dict:
+    return {
+        "id": plan.pk,
+        "code": plan.code,
+        "version": plan.version,
+        "current": plan.current,
+        "name": plan.name,
+        "incident_type": plan.incident_type.code,
+        "district": plan.district.code if plan.district_id else None,
+        "zone": plan.zone.json if plan.zone is not None else None,
+        "hours": [plan.hours_from.isoformat("minutes"), plan.hours_to.isoformat("minutes")]
+        if plan.hours_from is not None
+        else None,
+        "rank": plan.rank,
+        "affected_radius_m": plan.affected_radius_m,
+        "levels": plan.levels,
+        "note": plan.note,
+        "created_at": iso(plan.created_at),
+    }
+
+
+def plans_list(incident_type: str | None = None) -> list[dict]:
+    rows = ResponsePlan.objects.filter(current=True).select_related("incident_type", "district")
+    if incident_type:
+        rows = rows.filter(incident_type__code=incident_type)
+    return [plan_json(row) for row in rows]
+
+
+def plan_versions(code: str) -> list[dict]:
+    rows = ResponsePlan.objects.filter(code=code).select_related("incident_type", "district")
+    return [plan_json(row) for row in rows]
+
+
+def activation_of(incident: Incident) -> Activation | None:
+    return Activation.objects.select_related("plan__incident_type", "plan__district").filter(incident=incident).first()
+
+
+def activation_json(activation: Activation) -> dict:
+    level = next(lv for lv in plan_levels(activation.plan) if lv.level == activation.level)
+    now = timezone.now()
+    return {
+        "plan": plan_json(activation.plan),
+        "level": activation.level,
+        "level_label": level_label(activation.level),
+        "activated_at": iso(activation.activated_at),
+        "facts": activation.facts,
+        "levels": [lv.level for lv in plan_levels(activation.plan)],
+        "in_force": plans.level_json(level),
+        "history": [
+            {
+                "at": iso(change.at),
+                "from_level": change.from_level,
+                "to_level": change.to_level,
+                "reason": change.reason,
+                "actor": _name(change.actor),
+            }
+            for change in activation.changes.select_related("actor")
+        ],
+        "checklist": [
+            {
+                "id": item.pk,
+                "level": item.level,
+                "text": item.text,
+                "owner": item.owner,
+                "due_at": iso(item.due_at),
+                "done_at": iso(item.done_at),
+                "done_by": _name(item.done_by),
+                "note": item.note,
+                "overdue": item.done_at is None and item.due_at < now,
+            }
+            for item in activation.checklist.select_related("done_by")
+        ],
+    }
+
+
+def _name(user) -> str | None:
+    return (user.get_full_name() or user.username) if user is not None else None
+
+
+def after_action(incident: Incident, activation: Activation) -> dict:
+    """总结评估: every plan action against its deadline, the units the run card asked for against those sent and
+    when they arrived, the level history; figures in seconds from activation."""
+    start = activation.activated_at
+    actions = [
+        {
+            "text": item.text,
+            "owner": item.owner,
+            "level": item.level,
+            "due_s": round((item.due_at - start).total_seconds()),
+            "done_s": round((item.done_at - start).total_seconds()) if item.done_at else None,
+            "on_time": item.done_at is not None and item.done_at <= item.due_at,
+        }
+        for item in activation.checklist.all()
+    ]
+    assignments = list(incident.assignments.select_related("vehicle"))
+    run_card = incident.run_card or []
+    units = []
+    for agency, kind, count in run_card:
+        mine = [a for a in assignments if a.agency == agency and a.vehicle.kind == kind]
+        arrivals = sorted(a.on_scene_at for a in mine if a.on_scene_at)
+        units.append(
+            {
+                "agency": agency,
+                "unit_kind": kind,
+                "unit_kind_label": str(Vehicle.Kind(kind).label),
+                "required": count,
+                "sent": len(mine),
+                "first_on_scene_s": round((arrivals[0] - start).total_seconds()) if arrivals else None,
+            }
+        )
+    return {
+        "incident": {"id": incident.pk, "number": incident.number, "status": incident.status,
+                     "closed_at": iso(incident.closed_at)},
+        "activation": activation_json(activation),
+        "actions": actions,
+        "actions_on_time": sum(a["on_time"] for a in actions),
+        "actions_late_or_open": sum(not a["on_time"] for a in actions),
+        "units": units,
+        "duration_s": round(((incident.closed_at or timezone.now()) - start).total_seconds()),
+    }  # fmt: skip
