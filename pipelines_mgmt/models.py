@@ -202,6 +202,7 @@ class ServiceConnection(models.Model):
         _("sensitive"), default=False, db_index=True, help_text=_("Hospital, school, care home: notified first.")
     )
     meter_id = models.CharField(_("meter id"), max_length=32, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True, help_text=_("Where outage notices are texted."))
     geom = models.PointField(_("location"), srid=4326)
 
     class Meta:

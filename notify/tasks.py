@@ -1,0 +1,31 @@
+"""Background delivery on the jobs worker (procrastinate finds this module by its name): one job per notification
+and outside channel at a time, and the periodic escalation of unacknowledged notifications.
+
+A worker killed mid-send leaves its job stalled; core.retry_stalled_jobs runs it again, and deliveries left
+`sending` are sent again (at least once; see notify.services)."""
+
+from django.db import close_old_connections
+from procrastinate.contrib.django import app
+
+from . import services
+
+
+@app.task(name="notify.deliver")
+def deliver(notification_id: int, channel: str) -> None:
+    close_old_connections()  # a connection that died with PostgreSQL is not reused
+    try:
+        retry_at = services.deliver_pending(notification_id, channel)
+        if retry_at is not None:
+            services.queue_delivery(notification_id, channel, at=retry_at)
+    finally:
+        close_old_connections()
+
+
+@app.periodic(cron="* * * * * */10")  # croniter's sixth field: seconds
+@app.task(name="notify.escalate_overdue", queueing_lock="notify.escalate_overdue")
+def escalate_overdue(timestamp: int) -> None:
+    close_old_connections()
+    try:
+        services.escalate_overdue()
+    finally:
+        close_old_connections()
