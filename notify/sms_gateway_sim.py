@@ -113,7 +113,7 @@ class GatewaySim:
                 pdu = smpp.parse_pdu(raw, client=None, sequence=0, allow_unknown_opt_params=True)
                 if pdu.command in BINDS:
                     ok = pdu.system_id.decode() == self.system_id and pdu.password.decode() == self.password
-                    answer = _pdu(f"{pdu.command}_resp", system_id=b"CITYOPS-SIM")
+                    answer = _pdu(f"{pdu.command}_resp", system_id="CITYOPS-SIM")
                     answer.status = consts.SMPP_ESME_ROK if ok else consts.SMPP_ESME_RINVPASWD
                     self._answer(writer, answer, pdu)
                     if not ok:
