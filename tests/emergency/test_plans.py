@@ -72,8 +72,14 @@ def test_equally_specific_plans_go_to_the_higher_rank_then_the_newer():
         ([{"level": 5}], "levels.0.level"),
         ([level(3), level(3)], "levels"),
         ([{**level(3), "units": [{"agency": "119", "unit_kind": "tank", "count": 1}]}], "levels.0.units.0.unit_kind"),
-        ([{**level(3), "units": [{"agency": "911", "unit_kind": "fire_engine", "count": 1}]}], "levels.0.units.0.agency"),
-        ([{**level(3), "units": [{"agency": "119", "unit_kind": "fire_engine", "count": 0}]}], "levels.0.units.0.count"),
+        (
+            [{**level(3), "units": [{"agency": "911", "unit_kind": "fire_engine", "count": 1}]}],
+            "levels.0.units.0.agency",
+        ),
+        (
+            [{**level(3), "units": [{"agency": "119", "unit_kind": "fire_engine", "count": 0}]}],
+            "levels.0.units.0.count",
+        ),
         ([{**level(3), "thresholds": {"deaths_at_least": 3}}], "levels.0.thresholds.deaths_at_least"),
         ([{**level(3), "notify": [{"role": "nobody"}]}], "levels.0.notify.0.role"),
         ([{**level(3), "notify": [{"role": "leader", "duty": "leader_on_duty"}]}], "levels.0.notify.0"),

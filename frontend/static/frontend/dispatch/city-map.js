@@ -6,7 +6,7 @@
  * Nothing here is fetched from outside the intranet: no glyph server (labels use local fonts, lib/map.js),
  * no sprite (vehicle arrows are drawn on a canvas and added with map.addImage).
  */
-import {INCIDENT_CLOSED, INCIDENT_CREATED, INCIDENT_UPDATED} from "/events.js";
+import {INCIDENT_CLOSED, INCIDENT_CREATED, INCIDENT_RESPONSE_CHANGED, INCIDENT_UPDATED} from "/events.js";
 
 import {api} from "../lib/api.js";
 import {el} from "../lib/dom.js";
@@ -299,12 +299,15 @@ export function incidentOrder(a, b) {
 export function incidentListItem(feature, priorityText, ...headEnd) {
   const p = feature.properties;
   const chips = (p.agencies ?? []).map((agency) => el("span", {class: "agency-chip", style: {"--agency": agencyColor(agency)}}, agency));
-  const head = el("div", {class: "incident-head"}, el("span", {class: "priority"}, `${priorityText}${p.priority}`), chips, headEnd);
+  // The response level of an activated plan (分级响应), as the plans write it: Ⅲ级.
+  const level = p.response_level ? el("span", {class: "response-level", dataset: {level: p.response_level}}, `${LEVEL_NUMERALS[p.response_level]}级`) : [];
+  const head = el("div", {class: "incident-head"}, el("span", {class: "priority"}, `${priorityText}${p.priority}`), level, chips, headEnd);
   return el("li", {class: `incident priority-${p.priority}`, dataset: {id: feature.id, status: p.status}}, head);
 }
 
 // The events that carry an incident's new state.
-export const INCIDENT_CHANGES = new Set([INCIDENT_CREATED, INCIDENT_UPDATED, INCIDENT_CLOSED]);
+export const INCIDENT_CHANGES = new Set([INCIDENT_CREATED, INCIDENT_UPDATED, INCIDENT_CLOSED, INCIDENT_RESPONSE_CHANGED]);
+const LEVEL_NUMERALS = {1: "Ⅰ", 2: "Ⅱ", 3: "Ⅲ", 4: "Ⅳ"};
 
 /** The incident an incident event carries, marked closed when the event closed it. */
 export function incidentFromEvent(type, data) {

@@ -8,6 +8,7 @@
  */
 import {SYSTEM_COMPONENT_DOWN, SYSTEM_COMPONENT_UP, UNIT_STATUS} from "/events.js";
 
+import {setupPlanPanel, showPlan} from "../emergency/plan-panel.js";
 import {ApiError, api, fieldErrors} from "../lib/api.js";
 import {byId, el} from "../lib/dom.js";
 import {maplibregl} from "../lib/map.js";
@@ -359,6 +360,7 @@ async function refreshDetail() {
   const detail = await api(`/api/dispatch/incidents/${id}/`);
   if (id !== selectedId) return;
   renderDetail(detail);
+  showPlan(id);
 }
 
 function renderDetail(feature) {
@@ -633,6 +635,7 @@ async function main() {
   setupLocationModes();
   setupDuplicateDialog();
   setupDetailActions();
+  setupPlanPanel();
   renderList();
   // The health dot is on the page for the roles the health API answers.
   const refreshHealth = $("health-indicator") ? watchHealth($("health-strings").dataset, showHealth) : () => {};

@@ -1,0 +1,152 @@
+/**
+ * The response-plan section of the dispatcher console (应急预案): before activation, the suggested plan and level
+ * with the facts behind it and a button to confirm; once active, the level in force with its history, a level
+ * change that asks for the reason, and the plan's actions with owners and deadlines, each ticked off once.
+ * The console calls `showPlan(incidentId)` whenever the selected incident changes or is updated live.
+ */
+import {ApiError, api} from "../lib/api.js";
+import {byId, el, showText} from "../lib/dom.js";
+
+const $ = byId;
+const strings = () => $("plan-strings").dataset;
+const NUMERALS = {1: "Ⅰ", 2: "Ⅱ", 3: "Ⅲ", 4: "Ⅳ"};
+let shownFor = null;
+let asked = 0;
+
+function when(iso) {
+  return iso ? new Date(iso).toLocaleTimeString("zh-CN", {hour: "2-digit", minute: "2-digit", timeZone: "Asia/Shanghai"}) : "";
+}
+
+function levelOptions(select, levels, selected) {
+  select.replaceChildren(
+    ...levels.map((level) => {
+      const option = el("option", {value: String(level)}, `${NUMERALS[level]}${strings().levelSuffix}`);
+      option.selected = level === selected;
+      return option;
+    }),
+  );
+}
+
+function showError(error) {
+  const box = $("plan-error");
+  if (!(error instanceof ApiError)) throw error;
+  showText(box, error.message);
+}
+
+/** The section for incident `id`: its activation, or (404) the suggestion; answers overtaken by a newer call are dropped. */
+export async function showPlan(id) {
+  const question = ++asked;
+  shownFor = id;
+  $("plan-error").hidden = true;
+  let activation = null;
+  let suggestion = null;
+  try {
+    activation = await api(`/api/emergency/incidents/${id}/plan/`);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 404) return showError(error);
+    try {
+      suggestion = await api(`/api/emergency/incidents/${id}/suggestion/`);
+    } catch (inner) {
+      return showError(inner);
+    }
+  }
+  if (question !== asked) return;
+  const section = $("plan-section");
+  section.dataset.state = activation ? "active" : suggestion?.plan ? "suggested" : "none";
+  $("plan-suggested").hidden = !suggestion?.plan;
+  $("plan-active").hidden = !activation;
+  $("plan-none").hidden = Boolean(activation || suggestion?.plan);
+  if (activation) renderActive(activation);
+  else if (suggestion?.plan) renderSuggestion(suggestion);
+}
+
+function renderSuggestion(suggestion) {
+  const plan = suggestion.plan;
+  $("plan-suggested").dataset.planId = plan.id;
+  $("plan-suggested-name").textContent = `${plan.name} v${plan.version}`;
+  $("plan-suggested-level").textContent = suggestion.level_label;
+  $("plan-suggested-level").dataset.level = suggestion.level;
+  const facts = suggestion.facts ?? {};
+  const s = strings();
+  const known = [
+    [s.factCalls, facts.calls],
+    [s.factCustomers, facts.customers],
+    [s.factPopulation, facts.population],
+  ].filter(([, value]) => value !== null && value !== undefined);
+  $("plan-facts").replaceChildren(...known.map(([label, value]) => el("li", {}, `${label} ${value}`)));
+  $("plan-reasons").replaceChildren(
+    ...(suggestion.reasons.length ? suggestion.reasons : [s.noThreshold]).map((text) => el("li", {}, text)),
+  );
+  levelOptions($("plan-activate-level"), plan.levels.map((level) => level.level).sort(), suggestion.level);
+}
+
+function renderActive(activation) {
+  const s = strings();
+  $("plan-active-name").textContent = `${activation.plan.name} v${activation.plan.version}`;
+  const badge = $("plan-level");
+  badge.textContent = activation.level_label;
+  badge.dataset.level = activation.level;
+  $("plan-history").replaceChildren(
+    ...activation.history.map((change) =>
+      el(
+        "li",
+        {},
+        el("time", {}, when(change.at)),
+        ` ${change.from_level ? `${NUMERALS[change.from_level]} → ` : ""}${NUMERALS[change.to_level]} `,
+        el("span", {}, change.reason || ""),
+      ),
+    ),
+  );
+  levelOptions($("plan-change-level"), activation.levels.filter((level) => level !== activation.level), null);
+  const list = $("plan-checklist");
+  list.replaceChildren(
+    ...activation.checklist.map((item) => {
+      const row = el("li", {class: item.done_at ? "done" : item.overdue ? "overdue" : "open"});
+      row.dataset.item = item.id;
+      const button = el("button", {type: "button", class: "plan-done"}, item.done_at ? s.done : s.markDone);
+      button.dataset.item = item.id;
+      button.disabled = Boolean(item.done_at);
+      row.append(
+        el("span", {class: "plan-action"}, item.text),
+        el("small", {}, `${item.owner} · ${s.due} ${when(item.due_at)}${item.done_at ? ` · ${s.doneAt} ${when(item.done_at)} ${item.done_by ?? ""}` : ""}`),
+        button,
+      );
+      return row;
+    }),
+  );
+  $("plan-report-link").href = `/emergency/incidents/${shownFor}/report/`;
+}
+
+async function act(call) {
+  try {
+    await call();
+  } catch (error) {
+    return showError(error);
+  }
+  await showPlan(shownFor);
+}
+
+export function setupPlanPanel() {
+  $("plan-activate").addEventListener("click", () =>
+    act(() =>
+      api(`/api/emergency/incidents/${shownFor}/plan/`, {
+        json: {plan: Number($("plan-suggested").dataset.planId), level: Number($("plan-activate-level").value)},
+      }),
+    ),
+  );
+  $("plan-change").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const reason = $("plan-change-reason");
+    act(async () => {
+      await api(`/api/emergency/incidents/${shownFor}/plan/level/`, {
+        json: {level: Number($("plan-change-level").value), reason: reason.value},
+      });
+      reason.value = "";
+    });
+  });
+  $("plan-checklist").addEventListener("click", (event) => {
+    const button = event.target.closest("button.plan-done");
+    if (!button) return;
+    act(() => api(`/api/emergency/incidents/${shownFor}/plan/actions/${button.dataset.item}/done/`, {json: {}}));
+  });
+}
