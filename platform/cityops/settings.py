@@ -379,3 +379,22 @@ CITYOPS_OPEN311_KEYS = env_list("CITYOPS_OPEN311_KEYS", "")
 # The case channels whose requests Open311 shows the public (open311, hotline, inspector); inspectors' internal
 # reports are not public unless the city says so.
 CITYOPS_OPEN311_PUBLIC_CHANNELS = env_list("CITYOPS_OPEN311_PUBLIC_CHANNELS", "open311")
+
+# Notifications (notify/): e-mail through an SMTP server, SMS through an SMPP 3.4 gateway. A channel whose host is
+# empty is "not configured": its deliveries fail at once with that reason (in-app always works). A delivery the
+# channel did not accept is tried again after CITYOPS_NOTIFY_RETRY_SECONDS × 2^(attempt-1), at most
+# CITYOPS_NOTIFY_MAX_ATTEMPTS times. CITYOPS_CAP_SENDER names this platform in its CAP 1.2 public warnings.
+CITYOPS_SMTP_HOST = os.environ.get("CITYOPS_SMTP_HOST", "")
+CITYOPS_SMTP_PORT = int(os.environ.get("CITYOPS_SMTP_PORT", "25"))
+CITYOPS_SMTP_USER = os.environ.get("CITYOPS_SMTP_USER", "")
+CITYOPS_SMTP_PASSWORD = os.environ.get("CITYOPS_SMTP_PASSWORD", "")
+CITYOPS_SMTP_TLS = env_bool("CITYOPS_SMTP_TLS", False)
+CITYOPS_MAIL_FROM = os.environ.get("CITYOPS_MAIL_FROM", "cityops@localhost")
+CITYOPS_SMS_HOST = os.environ.get("CITYOPS_SMS_HOST", "")
+CITYOPS_SMS_PORT = int(os.environ.get("CITYOPS_SMS_PORT", "2775"))
+CITYOPS_SMS_SYSTEM_ID = os.environ.get("CITYOPS_SMS_SYSTEM_ID", "cityops")
+CITYOPS_SMS_PASSWORD = os.environ.get("CITYOPS_SMS_PASSWORD", "cityops")
+CITYOPS_SMS_SOURCE_ADDR = os.environ.get("CITYOPS_SMS_SOURCE_ADDR", "cityops")
+CITYOPS_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("CITYOPS_NOTIFY_MAX_ATTEMPTS", "5"))
+CITYOPS_NOTIFY_RETRY_SECONDS = float(os.environ.get("CITYOPS_NOTIFY_RETRY_SECONDS", "10"))
+CITYOPS_CAP_SENDER = os.environ.get("CITYOPS_CAP_SENDER", "cityops@localhost")

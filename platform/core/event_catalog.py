@@ -19,6 +19,7 @@ class EventType:
 _INCIDENT = ("id", "number", "type_code", "type_label", "agencies", "priority", "status", "status_label", "address")
 _UNIT = ("call_sign", "kind", "status", "agency", "agency_id")
 _CASE = ("id", "number", "stage", "stage_label", "category_code", "grid_code", "department", "timer_state")
+_NOTICE = ("id", "notification_id", "recipient_id", "sender_id", "channel", "state", "severity")
 _ORDER = ("number", "status", "network", "utility", "valves_to_close", "valves_closed", "customers", "incident_id")
 
 CATALOG = {
@@ -47,6 +48,13 @@ CATALOG = {
         EventType("repair_order.updated", "pipeline", "a repair order progressed (valves closed)", _ORDER),
         EventType("valve.updated", "pipeline", "a valve's state or operability changed",
                   ("code", "network", "normal_state", "operability")),
+        EventType("notification.sent", "notices", "an in-app notice reached its recipient (ids only)", _NOTICE),
+        EventType("notification.delivery_updated", "notices", "a delivery was sent, delivered, retried or failed",
+                  _NOTICE),
+        EventType("notification.acknowledged", "notices", "a recipient acknowledged (确认) a notification",
+                  (*_NOTICE, "acknowledged_by")),
+        EventType("notification.escalated", "notices", "unacknowledged in time: the next person was notified",
+                  ("id", "notification_id", "recipient_id", "sender_id", "step")),
         EventType("area.updated", "areas", "an administrative area changed", ("code", "name", "level")),
     )
 }  # fmt: skip

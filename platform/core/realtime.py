@@ -27,6 +27,8 @@ TOPIC_ROLES: dict[str, frozenset[str]] = {
     ),
     "pipeline": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.PLANNER, Role.LEADER, Role.ADMIN}),
     "areas": ALL_ROLES,
+    # Notifications (notify/): each event names its recipient and sender and reaches only them (notify's filter).
+    "notices": ALL_ROLES,
 }
 # The domain whose organisation rule a topic's events follow (an event names the organisations it concerns);
 # a topic without one is filtered by role (and the app's event filter) only.
