@@ -7,3 +7,12 @@ class ResourcesConfig(AppConfig):
 
     name = "resources"
     verbose_name = _("Emergency resources")
+
+    def ready(self):
+        from core.realtime import register_snapshot
+
+        from . import layers
+        from .selectors import snapshot
+
+        register_snapshot("resources", snapshot)
+        layers.register_layers()

@@ -19,6 +19,8 @@ class EventType:
 _INCIDENT = ("id", "number", "type_code", "type_label", "agencies", "priority", "status", "status_label", "address")
 _UNIT = ("call_sign", "kind", "status", "agency", "agency_id")
 _CASE = ("id", "number", "stage", "stage_label", "category_code", "grid_code", "department", "timer_state")
+_RESOURCE = ("layer", "id", "name")
+_DUTY = ("desk_id", "desk", "at")
 _NOTICE = ("id", "notification_id", "recipient_id", "sender_id", "channel", "state", "severity")
 _ORDER = ("number", "status", "network", "utility", "valves_to_close", "valves_closed", "customers", "incident_id")
 
@@ -28,6 +30,9 @@ CATALOG = {
         EventType("incident.created", "incidents", "a call became an incident", _INCIDENT),
         EventType("incident.updated", "incidents", "status, units, agencies or calls changed", _INCIDENT),
         EventType("incident.closed", "incidents", "the incident was closed", _INCIDENT),
+        EventType("incident.response_changed", "incidents",
+                  "a response plan was activated on the incident, or its response level changed",
+                  (*_INCIDENT, "response_level", "response_plan")),
         EventType("unit.status", "incidents", "a unit's status changed", _UNIT),
         EventType("situation.annotation_added", "incidents", "a symbol was drawn on a situation map",
                   ("id", "incident_id", "symbol", "label")),
@@ -56,6 +61,22 @@ CATALOG = {
         EventType("notification.escalated", "notices", "unacknowledged in time: the next person was notified",
                   ("id", "notification_id", "recipient_id", "sender_id", "step")),
         EventType("area.updated", "areas", "an administrative area changed", ("code", "name", "level")),
+        EventType("duty.signed_on", "duty", "someone signed on to a desk's shift", _DUTY + ("session_id", "user")),
+        EventType("duty.handed_over", "duty", "a desk's shift was handed over with its open items",
+                  _DUTY + ("session_id", "user", "open_items")),
+        EventType("duty.item_updated", "duty", "a hand-over item was added or marked done",
+                  _DUTY + ("id", "text", "state")),
+        EventType("duty.log_added", "duty", "someone wrote in a desk's duty log", _DUTY + ("id", "kind", "text")),
+        EventType("resource.saved", "resources", "a rescue team, depot, shelter or hazard source was added or edited",
+                  _RESOURCE),
+        EventType("resource.removed", "resources", "a rescue team, depot, shelter or hazard source was removed",
+                  ("layer", "id")),
+        EventType("stock.changed", "resources", "a depot's stock changed (allocated, released, consumed, restocked)",
+                  ("layer", "id", "name", "stock")),
+        EventType("shelter.occupancy", "resources", "people checked in to or out of a shelter",
+                  ("layer", "id", "name", "capacity", "occupancy", "status")),
+        EventType("supply_request.updated", "resources", "a request for supplies was made, allocated or closed",
+                  ("id", "incident_id", "incident_number", "item", "quantity", "allocated", "status")),
     )
 }  # fmt: skip
 

@@ -27,6 +27,10 @@ TOPIC_ROLES: dict[str, frozenset[str]] = {
     ),
     "pipeline": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.PLANNER, Role.LEADER, Role.ADMIN}),
     "areas": ALL_ROLES,
+    # Emergency resources and hazards (resources/): the command centre's working picture.
+    "resources": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN}),
+    # Duty management (duty/): sign-on, hand-over, hand-over items and duty log entries of the desks.
+    "duty": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.GRID_DISPATCHER, Role.LEADER, Role.ADMIN}),
     # Notifications (notify/): each event names its recipient and sender and reaches only them (notify's filter).
     "notices": ALL_ROLES,
 }
@@ -37,6 +41,8 @@ TOPIC_DOMAINS: dict[str, str] = {
     "vehicles": Domain.DISPATCH,
     "alarms": Domain.DISPATCH,
     "cases": Domain.GRID,
+    "resources": Domain.DISPATCH,
+    "duty": Domain.DISPATCH,  # a desk's events name its organisation: an agency desk sees its own, a centre all
 }
 # Topics whose updates are not in the event log: high-rate positions, coalesced at the source and sent
 # as `{"op": "positions"}`; a console always gets their snapshot (the current positions), never a replay.
