@@ -141,7 +141,6 @@ class Candidate:
     plan_id: int
     rank: int  # the operator's tie-breaker between equally specific plans: higher first
     scope: Scope
-    levels: tuple[Level, ...]
 
 
 def choose(candidates: list[Candidate], district: str | None, local_time: time) -> Candidate | None:

@@ -54,43 +54,44 @@ def facts(incident: Incident, affected_radius_m: int) -> plans.Facts:
     return plans.Facts(incident.priority, incident.calls.count(), customers, population)
 
 
-def candidate_plans(incident: Incident) -> list[tuple[ResponsePlan, plans.Candidate]]:
-    """The current plans for the incident's type whose district and zone may cover it, as the suggestion reads them."""
+def candidate_plans(incident: Incident) -> dict[int, tuple[ResponsePlan, plans.Candidate]]:
+    """The current plans for the incident's type whose district and zone may cover it, by id (levels unread: only
+    the chosen plan's are)."""
     point: Point = incident.geom
     rows = (
         ResponsePlan.objects.filter(current=True, incident_type_id=incident.incident_type_id)
         .filter(Q(district__isnull=True) | Q(district_id=incident.district_id))
         .filter(Q(zone__isnull=True) | Q(zone__covers=point))
-        .select_related("district")
+        .select_related("district", "incident_type")
+        .defer("levels", "zone")
     )
-    return [
-        (
+    return {
+        row.pk: (
             row,
             plans.Candidate(
                 row.pk,
                 row.rank,
                 plans.Scope(
                     district=row.district.code if row.district_id else None,
-                    in_zone=None if row.zone is None else True,
+                    in_zone=True if row.has_zone else None,
                     hours=(row.hours_from, row.hours_to) if row.hours_from is not None else None,
                 ),
-                plan_levels(row),
             ),
         )
-        for row in rows
-    ]
+        for row in rows.annotate(has_zone=Q(zone__isnull=False))
+    }
 
 
 def suggestion(incident: Incident) -> dict:
     """The plan and level to propose for this incident, with the facts and thresholds behind it."""
     candidates = candidate_plans(incident)
     district = incident.district.code if incident.district_id else None
-    chosen = plans.choose([c for _row, c in candidates], district, timezone.localtime().time())
+    chosen = plans.choose([c for _row, c in candidates.values()], district, timezone.localtime().time())
     if chosen is None:
         return {"plan": None, "level": None, "level_label": None, "facts": None, "reasons": []}
-    plan = next(row for row, c in candidates if c is chosen)
+    plan = ResponsePlan.objects.select_related("incident_type", "district").get(pk=chosen.plan_id)
     seen = facts(incident, plan.affected_radius_m)
-    level, reached = plans.grade(chosen.levels, seen)
+    level, reached = plans.grade(plan_levels(plan), seen)
     return {
         "plan": plan_json(plan),
         "level": level.level,

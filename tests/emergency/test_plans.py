@@ -42,7 +42,7 @@ def test_the_most_severe_level_reached_else_the_mildest(facts, expected, reasons
 
 
 def candidate(plan_id, rank=0, **scope) -> plans.Candidate:
-    return plans.Candidate(plan_id, rank, plans.Scope(**scope), LEVELS)
+    return plans.Candidate(plan_id, rank, plans.Scope(**scope))
 
 
 NOON, NIGHT = time(12, 0), time(23, 30)
