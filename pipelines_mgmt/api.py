@@ -20,7 +20,7 @@ from core.permissions import roles_required
 from core.security_log import source_of
 from core.services import record_audit
 
-from . import gis_import, planning, printing, selectors, services, survey_import
+from . import gis_import, outage_notice, planning, printing, selectors, services, survey_import
 from .models import Network, RepairOrder, Utility, Valve
 from .selectors import PipelineInputError
 
@@ -195,6 +195,22 @@ class RepairOrderMapSerializer(serializers.Serializer):
     customers = FeatureCollectionField(
         help_text="customers cut off (points); properties: name, type, sensitive, cause, address"
     )
+
+
+class RepairOrderNotifyCustomersView(APIView):
+    """停水停气通知: text the customers the order's isolation cuts off, sensitive ones first (SMS, in the background).
+    Idempotent: asking again texts only customers not texted before. Follow the deliveries at
+    /api/notify/notifications/<notification_id>/."""
+
+    permission_classes = [REPAIR_ORDER_WRITERS]
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request, number):
+        order = selectors.repair_order(number)
+        if order is None:
+            return Response({"error": "not_found", "detail": f"no repair order {number}"}, status=404)
+        notification, customers = outage_notice.notify_customers(request.user, order)
+        return Response({"notification_id": notification.pk if notification else None, "customers": customers})
 
 
 class ValveClosedSerializer(serializers.Serializer):

@@ -420,6 +420,7 @@ def _connect_customers(spec: _Spec, layout: _Layout, addresses, address_xy, hosp
                 customer_type=kind,
                 sensitive=kind in ServiceConnection.SENSITIVE_TYPES,
                 meter_id=f"{spec.prefix}M{address_id:08d}",
+                phone=f"139{address_id % 10**8:08d}",  # a made-up mobile number per address, for outage notices
                 geom=geom,
             )
         )

@@ -23,6 +23,11 @@ urlpatterns = [
         api.RepairOrderValveClosedView.as_view(),
         name="pipelines-repair-order-valve-closed",
     ),
+    path(
+        "repair-orders/<str:number>/notify-customers/",
+        api.RepairOrderNotifyCustomersView.as_view(),
+        name="pipelines-repair-order-notify-customers",
+    ),
     path("repair-orders/<str:number>/print/", api.RepairOrderPrintView.as_view(), name="pipelines-repair-order-print"),
     path("repair-orders/<str:number>/pdf/", api.RepairOrderPdfView.as_view(), name="pipelines-repair-order-pdf"),
     path("valves/<int:pk>/", api.ValveDetailView.as_view(), name="pipelines-valve"),
