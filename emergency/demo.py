@@ -15,8 +15,8 @@ def _act(text: str, owner: str, minutes: int) -> dict:
     return {"text": text, "owner": owner, "due_minutes": minutes}
 
 
-LEADERS = [{"duty": "leader_on_duty", "channels": ["inapp", "sms"]}, {"role": "leader", "channels": ["inapp", "email"]}]
-DESKS = [{"agency": "119", "channels": ["inapp"]}, {"agency": "110", "channels": ["inapp"]}]
+LEADERS = [{"duty": "leader_on_duty", "channels": ["in_app", "sms"]}, {"role": "leader", "channels": ["in_app", "email"]}]
+DESKS = [{"agency": "119", "channels": ["in_app"]}, {"agency": "110", "channels": ["in_app"]}]
 
 GAS = [
     {
@@ -24,7 +24,7 @@ GAS = [
         "units": [_unit("119", "fire_engine", 1), _unit("110", "police_car", 1)],
         "agencies": ["119", "110"],
         "departments": ["SZ-GAS"],
-        "notify": [{"duty": "duty_officer", "channels": ["inapp"]}],
+        "notify": [{"duty": "duty_officer", "channels": ["in_app"]}],
         "ack_minutes": 10,
         "actions": [_act("燃气集团抢修队到场关阀", "SZ-GAS", 30), _act("现场警戒、禁止明火", "119", 15)],
     },
@@ -57,7 +57,7 @@ GAS = [
         ],
         "agencies": ["119", "110", "120", "122"],
         "departments": ["SZ-GAS", "SZ-HOUSING"],
-        "notify": [*LEADERS, *DESKS, *({"agency": agency, "channels": ["inapp"]} for agency in ("120", "122"))],
+        "notify": [*LEADERS, *DESKS, *({"agency": agency, "channels": ["in_app"]} for agency in ("120", "122"))],
         "ack_minutes": 5,
         "actions": [
             _act("带班领导赶赴现场指挥", "带班领导", 30),
@@ -88,7 +88,7 @@ WATER = [
         "units": [_unit("122", "traffic_car", 1)],
         "agencies": ["122"],
         "departments": ["SZ-WATER-GROUP"],
-        "notify": [{"duty": "duty_officer", "channels": ["inapp"]}],
+        "notify": [{"duty": "duty_officer", "channels": ["in_app"]}],
         "actions": [_act("水务集团关阀止水", "SZ-WATER-GROUP", 45), _act("设置路障、疏导交通", "122", 20)],
     },
     {
@@ -112,7 +112,7 @@ FIRE = [
         "level": 4,
         "units": [_unit("119", "fire_engine", 2), _unit("119", "ladder", 1), _unit("120", "ambulance", 1)],
         "agencies": ["119", "120"],
-        "notify": [{"duty": "duty_officer", "channels": ["inapp"]}],
+        "notify": [{"duty": "duty_officer", "channels": ["in_app"]}],
         "actions": [_act("侦察火情、搜救被困人员", "119", 10)],
     },
     {

@@ -16,7 +16,7 @@ from datetime import time
 LEVELS = (1, 2, 3, 4)
 LEVEL_NUMERALS = {1: "Ⅰ", 2: "Ⅱ", 3: "Ⅲ", 4: "Ⅳ"}
 AGENCIES = ("110", "119", "120", "122")
-CHANNELS = ("inapp", "sms", "email")
+CHANNELS = ("in_app", "sms", "email")
 # Who a plan may name to notify: a duty post (resolved from the duty roster), a role, or an agency's desk.
 RECIPIENT_KINDS = ("duty", "role", "agency")
 STAGE_KINDS = ("shelter", "depot", "team")
@@ -285,7 +285,7 @@ def _read_recipient(entry, where, tables: CodeTables | None) -> Recipient:
     known = value in AGENCIES if table is None else _known(tables, table, value)
     if not isinstance(value, str) or not known:
         raise PlanError(f"{where}.{kind}", f"unknown {kind} {value!r}")
-    channels = _list(entry.get("channels", ["inapp"]), f"{where}.channels")
+    channels = _list(entry.get("channels", ["in_app"]), f"{where}.channels")
     if not channels or any(c not in CHANNELS for c in channels):
         raise PlanError(f"{where}.channels", f"must list some of {', '.join(CHANNELS)}")
     return Recipient(kind, value, tuple(dict.fromkeys(channels)))

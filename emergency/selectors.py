@@ -8,9 +8,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.models import Organisation, Role
+from core.models import Organisation, Role, User
 from dispatch.features import iso
 from dispatch.models import Incident, Vehicle
+from dispatch.selectors import agency_org_ids
+from duty.models import DutyRole
+from duty.selectors import on_duty
 from gis import rasters
 from pipelines_mgmt.selectors import repair_orders_for_incident
 
@@ -18,7 +21,6 @@ from . import plans
 from .models import Activation, ResponsePlan
 
 POPULATION_RASTER = "population"
-DUTY_POSTS = ("leader_on_duty", "duty_officer")
 THRESHOLD_LABELS = {
     "priority_at_most": _("priority"),
     "calls_at_least": _("calls"),
@@ -32,7 +34,7 @@ def code_tables() -> plans.CodeTables:
     kinds = [Organisation.Kind.DEPARTMENT, Organisation.Kind.UTILITY]
     departments = Organisation.objects.filter(kind__in=kinds).values_list("code", flat=True)
     return plans.CodeTables(
-        frozenset(Vehicle.Kind.values), frozenset(Role.values), frozenset(DUTY_POSTS), frozenset(departments)
+        frozenset(Vehicle.Kind.values), frozenset(Role.values), frozenset(DutyRole.values), frozenset(departments)
     )
 
 
@@ -121,6 +123,25 @@ def reason_text(threshold: str, seen: plans.Facts, level: plans.Level) -> str:
 
 def facts_json(seen: plans.Facts) -> dict:
     return {"priority": seen.priority, "calls": seen.calls, "customers": seen.customers, "population": seen.population}
+
+
+def recipients(recipient: plans.Recipient, incident: Incident) -> list[User]:
+    """The people a plan's notify line names, now: a duty post from the roster (those signed on first); a role's
+    users whose organisation commands the incident's place (city-wide, or its district); an agency's desk officers
+    on duty, else that agency's staff."""
+    if recipient.kind == "duty":
+        return [entry.user for entry in on_duty(role=recipient.value)]
+    if recipient.kind == "agency":
+        on_desk = [entry.user for entry in on_duty(desk_kind=recipient.value)]
+        if on_desk:
+            return on_desk
+        staff = User.objects.filter(organisation_id__in=agency_org_ids([recipient.value]), is_active=True)
+        return list(staff.filter(groups__name__in=[Role.CALL_TAKER, Role.OPERATOR]).distinct().order_by("pk"))
+    users = User.objects.filter(groups__name=recipient.value, is_active=True)
+    in_place = Q(organisation__isnull=True) | Q(organisation__area__isnull=True)
+    if incident.district_id:
+        in_place |= Q(organisation__area_id=incident.district_id)
+    return list(users.filter(in_place).distinct().order_by("pk"))
 
 
 def plan_json(plan: ResponsePlan) -> dict:

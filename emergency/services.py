@@ -15,6 +15,9 @@ from core.models import AdminArea
 from core.services import record_audit
 from dispatch import services as dispatch_services
 from dispatch.models import Incident, IncidentType
+from duty.selectors import on_duty
+from notify import services as notify
+from notify.models import Severity
 
 from . import plans, selectors
 from .models import Activation, ChecklistItem, LevelChange, ResponsePlan
@@ -74,8 +77,39 @@ def _level(plan: ResponsePlan, level: int) -> plans.Level:
     return found
 
 
+def _notify(user, incident: Incident, activation: Activation, level: plans.Level, headline: str) -> None:
+    """The level's notify lines as notifications (one per set of channels), each to be acknowledged within the
+    level's time, else passed on to the leader on duty. Keyed by activation and level, so nobody gets one twice."""
+    by_channels: dict[tuple[str, ...], list] = {}
+    for line in level.notify:
+        by_channels.setdefault(line.channels, []).extend(selectors.recipients(line, incident))
+    escalation = [entry.user for entry in on_duty(role="leader_on_duty")]
+    body = _("%(headline)s: %(type)s, %(address)s, incident %(number)s. Please acknowledge.") % {
+        "headline": headline,
+        "type": incident.incident_type.name,
+        "address": incident.address or (incident.district.name if incident.district_id else ""),
+        "number": incident.number,
+    }
+    for channels, users in by_channels.items():
+        if not users:
+            continue
+        notify.send(
+            sender=user,
+            channels=channels,
+            users=users,
+            subject=headline,
+            body=body,
+            severity=Severity.URGENT if level.level <= 2 else Severity.WARNING,
+            about=notify.About("dispatch.incident", str(incident.pk), incident.number),
+            ack_within=timedelta(minutes=level.ack_minutes),
+            escalation=[person for person in escalation if person not in users],
+            key=f"plan-{activation.pk}-level-{level.level}-{'+'.join(channels)}",
+        )
+
+
 def _put_in_force(user, incident: Incident, activation: Activation, level: plans.Level, note_type: str, note: str):
-    """The level's run card and agencies on the incident, its actions on the checklist (each once)."""
+    """The level's run card and agencies on the incident, its actions on the checklist (each once), its people
+    notified."""
     now = timezone.now()
     for action in level.actions:
         ChecklistItem.objects.get_or_create(
@@ -97,6 +131,11 @@ def _put_in_force(user, incident: Incident, activation: Activation, level: plans
         note_type=note_type,
         note=note,
     )
+    headline = _("%(plan)s: %(level)s response") % {
+        "plan": activation.plan.name,
+        "level": selectors.level_label(level.level),
+    }
+    _notify(user, incident, activation, level, headline)
 
 
 def activate(user, incident: Incident, *, plan: ResponsePlan, level: int, reason: str = "") -> Activation:

@@ -8,6 +8,7 @@ from core.models import Event
 from dispatch.models import Incident, Station, TimelineEntry
 from emergency.models import Activation, ResponsePlan
 from gis.models import Address
+from notify.models import Delivery, Notification
 from pipelines_mgmt.models import Pipe, RepairOrder, Utility
 
 pytestmark = pytest.mark.django_db
@@ -118,6 +119,13 @@ def test_activation_puts_the_level_in_force_and_escalation_needs_a_reason(api, g
     assert {(n["agency"], n["unit_kind"]) for n in needs} <= {(u["agency"], u["unit_kind"]) for u in level3["units"]}
     event = Event.objects.filter(seq__gt=seq, type="incident.response_changed").get()
     assert event.data["properties"]["response_level"] == 3 and event.orgs
+    # The level's people are notified, each to acknowledge: the city's leaders (not another district's), the desks.
+    notified = Delivery.objects.filter(notification__about_app="dispatch.incident",
+                                       notification__about_id=str(incident_id), channel="in_app")  # fmt: skip
+    usernames = set(notified.values_list("user__username", flat=True))
+    assert {"leader", "dispatcher119", "dispatcher110"} <= usernames
+    assert ("luohuleader" in usernames) == (incident.district.code == "440303")
+    assert all(n.ack_deadline for n in Notification.objects.filter(about_id=str(incident_id)))
 
     # A second activation is refused; escalation needs a reason and a different level.
     assert operator.post(plan_url(incident_id), {"plan": plan.pk, "level": 2}, format="json").status_code == 409
@@ -134,6 +142,8 @@ def test_activation_puts_the_level_in_force_and_escalation_needs_a_reason(api, g
     texts = [item["text"] for item in raised["checklist"]]
     assert set(texts) == {a["text"] for a in level3["actions"]} | {a["text"] for a in level2["actions"]}
     assert len(texts) == len(set(texts))  # an action both levels ask for is on the list once
+    raised_to = set(notified.filter(notification__key__contains="level-2").values_list("user__username", flat=True))
+    assert {"dispatcher120", "dispatcher122"} <= raised_to  # level Ⅱ also calls the 120 and 122 desks
     types = list(TimelineEntry.objects.filter(incident_id=incident_id).values_list("type", flat=True))
     assert types.count("plan_activated") == 1 and types.count("level_raised") == 1
 
