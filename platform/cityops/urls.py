@@ -40,6 +40,7 @@ urlpatterns = [
     path("", include("grid.page_urls")),
     path("", include("pipelines_mgmt.page_urls")),
     path("", include("leader.page_urls")),
+    path("", include("resources.page_urls")),
     path("", include("emergency.page_urls")),
     path("", include("duty.page_urls")),
     path("", include("frontend.urls")),

@@ -27,6 +27,7 @@ import {
   throttledSource,
 } from "./city-map.js";
 import {UNREACHABLE, componentAlarm, componentAlarmId, watchHealth} from "./system-health.js";
+import {addResourceOverlay} from "../resources/overlay.js";
 
 const MAX_ALARMS = 50;
 const MAX_LISTED_INCIDENTS = 40;
@@ -331,6 +332,11 @@ function paintLegend() {
   }
 }
 
+/** Emergency resources and hazard circles (resources/overlay.js), switched on and off from their own panel. */
+function showResources(map) {
+  addResourceOverlay(map, {below: ["incidents", "vehicles"]}).catch(() => {}); // optional on a wall: the live picture runs without it
+}
+
 async function main() {
   paintLegend();
   startClock();
@@ -352,6 +358,7 @@ async function main() {
   }
   window.cityopsWall = {incidents, vehicles, alarms: () => alarms};
   startPulse(map);
+  showResources(map);
 
   const incidentLayer = throttledSource(map, "incidents", incidents, 250, incidentForMap);
   const vehicleLayer = throttledSource(map, "vehicles", vehicles, 1000);

@@ -9,6 +9,7 @@ import {emptySources} from "../lib/geo.js";
 import {FONTS as FONT, createMap} from "../lib/map.js";
 import {OpsSocket} from "../lib/ops-socket.js";
 import {AGENCY_COLORS} from "../dispatch/city-map.js";
+import {addResourceOverlay} from "../resources/overlay.js";
 const SYMBOLS = {
   command_post: {color: "#3b82f6", draws: "Point"},
   water_source: {color: "#0ea5e9", draws: "Point"},
@@ -343,6 +344,15 @@ function startLive(map) {
   }).start();
 }
 
+/** Emergency resources and hazard circles around the incident (resources/overlay.js), below the drawn symbols. */
+async function showResources(map) {
+  try {
+    await addResourceOverlay(map, {below: ["annotations", "pipes", "units", "incident"]});
+  } catch {
+    // the situation map stands without them
+  }
+}
+
 async function main() {
   const map = createMap("map", {style: buildStyle(), navigation: {visualizePitch: true}, zoom: 15, minZoom: 0, maxZoom: 22});
   try {
@@ -355,6 +365,7 @@ async function main() {
     map.getSource("districts").setData(districts);
     map.getSource("roads").setData(roads);
     render(map, data);
+    await showResources(map);
     map.jumpTo({center: data.incident.geometry.coordinates, zoom: 15.5});
     await map.once("idle");
     document.body.dataset.mapReady = "1";
