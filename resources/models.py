@@ -5,6 +5,7 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.models import AdminArea, Organisation, User
 
@@ -111,8 +112,8 @@ class StockItem(models.Model):
 
 class Shelter(Placed):
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
-        CLOSED = "closed", _("Closed")
+        OPEN = "open", pgettext_lazy("shelter status", "Open")
+        CLOSED = "closed", pgettext_lazy("shelter status", "Closed")
 
     footprint = models.MultiPolygonField(_("site area"), srid=4326, null=True, blank=True)
     capacity = models.PositiveIntegerField(_("capacity"))
