@@ -4,12 +4,13 @@ is in selectors, every change in services."""
 
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_schema import LIST_OF_OBJECTS
 from core.errors import Forbidden, InputError
 from core.geo import SUPPORTED_CRS_TEXT, parse_geometry
 from core.models import AdminArea, Domain, Organisation, Role
@@ -182,10 +183,15 @@ class LayerDetailView(APIView):
 
 
 def layer_views(kind: str):
-    return (
-        type(f"{kind.title()}ListView", (LayerListView,), {"kind": kind}).as_view(),
-        type(f"{kind.title()}DetailView", (LayerDetailView,), {"kind": kind}).as_view(),
+    """The list and detail views of one layer, their request bodies documented by its serializer."""
+    serializer = KINDS[kind][1]
+    listing = extend_schema_view(post=extend_schema(request=serializer, responses={201: OpenApiTypes.OBJECT}))(
+        type(f"{kind.title()}ListView", (LayerListView,), {"kind": kind})
     )
+    detail = extend_schema_view(patch=extend_schema(request=serializer, responses=OpenApiTypes.OBJECT))(
+        type(f"{kind.title()}DetailView", (LayerDetailView,), {"kind": kind})
+    )
+    return listing.as_view(), detail.as_view()
 
 
 class CodesView(APIView):
@@ -210,7 +216,7 @@ class ExpertListView(APIView):
 
     permission_classes = [EDITORS]
 
-    @extend_schema(parameters=[OpenApiParameter("field", str)], responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[OpenApiParameter("field", str)], responses=LIST_OF_OBJECTS)
     def get(self, request):
         return Response(selectors.expert_list(_viewer(request), request.query_params.get("field") or None))
 
@@ -373,7 +379,7 @@ class RequestListView(APIView):
 
     permission_classes = [ALLOCATORS]
 
-    @extend_schema(parameters=[OpenApiParameter("incident", int)], responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[OpenApiParameter("incident", int)], responses=LIST_OF_OBJECTS)
     def get(self, request):
         incident = request.query_params.get("incident")
         if incident is not None and not incident.isdigit():
