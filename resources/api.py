@@ -185,9 +185,10 @@ class LayerDetailView(APIView):
 def layer_views(kind: str):
     """The list and detail views of one layer, their request bodies documented by its serializer."""
     serializer = KINDS[kind][1]
-    listing = extend_schema_view(post=extend_schema(request=serializer, responses={201: OpenApiTypes.OBJECT}))(
-        type(f"{kind.title()}ListView", (LayerListView,), {"kind": kind})
-    )
+    listing = extend_schema_view(
+        get=extend_schema(operation_id=f"api_resources_{kind}_list"),
+        post=extend_schema(request=serializer, responses={201: OpenApiTypes.OBJECT}),
+    )(type(f"{kind.title()}ListView", (LayerListView,), {"kind": kind}))
     detail = extend_schema_view(patch=extend_schema(request=serializer, responses=OpenApiTypes.OBJECT))(
         type(f"{kind.title()}DetailView", (LayerDetailView,), {"kind": kind})
     )
