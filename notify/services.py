@@ -8,6 +8,7 @@ and a live event written in one transaction: each recipient sees a notification 
 """
 
 import contextlib
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ MAX_RECIPIENTS = 20000
 PHONE = re.compile(r"\+?[0-9]{5,15}")  # E.164 digits, or a national number (e.g. 11 digits for a mobile)
 IN_APP_BATCH = 500  # in-app deliveries written (and published) per transaction
 RECEIPT_WAIT_S = 1.0
+RECEIPT_HORIZON = timedelta(days=1)  # an SMS without a receipt after this long stays `sent`
+log = logging.getLogger(__name__)
 LIVE = (Delivery.State.SENT, Delivery.State.DELIVERED)  # reached the recipient, not yet acknowledged
 
 
@@ -194,8 +197,10 @@ def _add_deliveries(notification: Notification, users, contacts, step: int) -> N
         for c in contacts
     ]
     Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    for channel in {row.channel for row in rows if row.state == Delivery.State.QUEUED}:
-        queue_delivery(notification.pk, channel)
+    queued = {row.channel for row in rows if row.state == Delivery.State.QUEUED}
+    for channel in notification.channels:  # in the sender's order: the first channel is delivered first
+        if channel in queued:
+            queue_delivery(notification.pk, channel)
 
 
 def queue_delivery(notification_id: int, channel: str, at: datetime | None = None) -> None:
@@ -243,7 +248,7 @@ def deliver_pending(notification_id: int, channel: str) -> datetime | None:
     if due:
         receipts: list[tuple[str, bool]] = []
         try:
-            with outside.open_channel(channel, lambda message_id, ok: receipts.append((message_id, ok))) as session:
+            with outside.open_channel(channel, _receipt_taker(receipts)) as session:
                 for pk in due:
                     delivery = _start_attempt(pk)
                     if delivery is None:
@@ -349,6 +354,17 @@ def _fail_all(notification: Notification, channel: str, error: str) -> None:
         )
 
 
+def _receipt_taker(unmatched: list[tuple[str, bool]]):
+    """The handler of an SMS session's receipts: each is committed before smpplib answers the gateway (an answered
+    receipt is not sent again); one for a message whose id is not stored yet waits in `unmatched`."""
+
+    def take(message_id: str, delivered: bool) -> None:
+        unmatched.append((message_id, delivered))
+        apply_receipts(unmatched)
+
+    return take
+
+
 def apply_receipts(receipts: list[tuple[str, bool]]) -> None:
     """SMSC delivery receipts: a sent SMS becomes delivered (or failed). Applied receipts leave the list; one
     whose message id is not stored yet (its submit_sm_resp not yet recorded) stays for the next call."""
@@ -373,6 +389,23 @@ def apply_receipts(receipts: list[tuple[str, bool]]) -> None:
             delivery.save(update_fields=["state", "delivered_at", "last_error"])
             publish("notices", "notification.delivery_updated", _feature(delivery, delivery.notification))
     receipts[:] = kept
+
+
+def collect_sms_receipts() -> int:
+    """Bind to the gateway and take the receipts it kept for us (those sent to a worker that died before it
+    answered them), while SMS of the last RECEIPT_HORIZON are still only `sent`. Returns how many were applied."""
+    if not Delivery.objects.filter(
+        channel=Channel.SMS, state=Delivery.State.SENT, sent_at__gte=timezone.now() - RECEIPT_HORIZON
+    ).exists():
+        return 0
+    receipts: list[tuple[str, bool]] = []
+    try:
+        with outside.open_channel(Channel.SMS, _receipt_taker(receipts)) as session:
+            session.wait_for_receipts(RECEIPT_WAIT_S)
+    except outside.ChannelError as exc:
+        log.warning("SMS receipts not collected: %s", exc)
+        return 0
+    return session.receipts - len(receipts)
 
 
 def acknowledge(user: User, delivery_id: int) -> Delivery:

@@ -2,7 +2,8 @@
 
 It answers bind_transceiver/bind_transmitter/bind_receiver, submit_sm (with a message id), enquire_link and unbind;
 after each accepted submit_sm it sends the delivery receipt (deliver_sm with esm_class 0x04, receipted_message_id
-and message_state DELIVERED) to a receiver bound under the same system_id, or keeps it until one binds. It records
+and message_state DELIVERED) to a receiver bound under the same system_id; a receipt not answered with
+deliver_sm_resp (no receiver, or its connection died) is sent again when a receiver binds, as an SMSC does. It records
 every submit_sm it accepted (`received`), and can be told to drop the connection after a number of messages
 (`drop_after`) or to answer slowly (`answer_delay`). The PDU codec is smpplib's; the server side is ours.
 
@@ -14,7 +15,7 @@ import asyncio
 import itertools
 import struct
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from smpplib import consts, smpp
 
@@ -36,6 +37,14 @@ class Submitted:
     data_coding: int
     reference: int | None  # the sender's user_message_reference TLV
     part: tuple[int, int]  # (part number, parts) of a concatenated message; (1, 1) for a single one
+
+
+@dataclass
+class Receiver:
+    """A bound receiver and the receipts sent to it that it has not answered (sent again if it goes away)."""
+
+    writer: asyncio.StreamWriter
+    unanswered: dict[int, Submitted] = field(default_factory=dict)
 
 
 def _pdu(command: str, **fields):
@@ -61,7 +70,8 @@ class GatewaySim:
         self.received: list[Submitted] = []
         self.drops = 0
         self._ids = itertools.count(1)
-        self._receivers: dict[str, list[asyncio.StreamWriter]] = {}
+        self._sequence = itertools.count(1)  # of the PDUs the gateway starts (deliver_sm)
+        self._receivers: dict[str, list[Receiver]] = {}
         self._pending_receipts: dict[str, list[Submitted]] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -105,7 +115,7 @@ class GatewaySim:
             self._loop.call_soon_threadsafe(self._loop.stop)
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        system_id, sequence = None, itertools.count(1)
+        system_id = None
         try:
             while True:
                 header = await reader.readexactly(4)
@@ -120,9 +130,8 @@ class GatewaySim:
                         break
                     system_id = self.system_id
                     if pdu.command in RECEIVING_BINDS:
-                        self._receivers.setdefault(system_id, []).append(writer)
-                        for item in self._pending_receipts.pop(system_id, []):
-                            self._send_receipt(writer, item, next(sequence))
+                        self._receivers.setdefault(system_id, []).append(Receiver(writer))
+                        self._flush_receipts(system_id)
                 elif pdu.command == "submit_sm":
                     if system_id is None:
                         answer = _pdu("generic_nack")
@@ -139,23 +148,25 @@ class GatewaySim:
                     item = self._accept(pdu, system_id)
                     self._answer(writer, _pdu("submit_sm_resp", message_id=item.message_id), pdu)
                     if pdu.registered_delivery & 0x01:
-                        receivers = self._receivers.get(system_id)
-                        if receivers:
-                            self._send_receipt(receivers[-1], item, next(sequence))
-                        else:
-                            self._pending_receipts.setdefault(system_id, []).append(item)
+                        self._pending_receipts.setdefault(system_id, []).append(item)
+                        self._flush_receipts(system_id)
                 elif pdu.command == "enquire_link":
                     self._answer(writer, _pdu("enquire_link_resp"), pdu)
                 elif pdu.command == "unbind":
                     self._answer(writer, _pdu("unbind_resp"), pdu)
                     break
-                # deliver_sm_resp, enquire_link_resp: nothing to do
+                elif pdu.command == "deliver_sm_resp":
+                    for receiver in self._receivers.get(system_id, []):
+                        receiver.unanswered.pop(pdu.sequence, None)
+                # enquire_link_resp: nothing to do
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
-            if system_id is not None and writer in self._receivers.get(system_id, []):
-                self._receivers[system_id].remove(writer)
+            for receiver in list(self._receivers.get(system_id, [])):
+                if receiver.writer is writer:  # receipts it did not answer wait for the next receiver
+                    self._receivers[system_id].remove(receiver)
+                    self._pending_receipts.setdefault(system_id, []).extend(receiver.unanswered.values())
             writer.close()
 
     def _accept(self, pdu, system_id: str) -> Submitted:
@@ -178,6 +189,17 @@ class GatewaySim:
     def _answer(writer: asyncio.StreamWriter, answer, request) -> None:
         answer.sequence = request.sequence
         writer.write(answer.generate())
+
+    def _flush_receipts(self, system_id: str) -> None:
+        """Send the waiting receipts to the newest receiver bound under system_id (if any)."""
+        receivers = self._receivers.get(system_id)
+        if not receivers:
+            return
+        receiver = receivers[-1]
+        for item in self._pending_receipts.pop(system_id, []):
+            sequence = next(self._sequence)
+            receiver.unanswered[sequence] = item
+            self._send_receipt(receiver.writer, item, sequence)
 
     @staticmethod
     def _send_receipt(writer: asyncio.StreamWriter, item: Submitted, sequence: int) -> None:

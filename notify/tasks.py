@@ -2,7 +2,8 @@
 and outside channel at a time, and the periodic escalation of unacknowledged notifications.
 
 A worker killed mid-send leaves its job stalled; core.retry_stalled_jobs runs it again, and deliveries left
-`sending` are sent again (at least once; see notify.services)."""
+`sending` are sent again (at least once; see notify.services). Receipts the gateway could not hand to a dead
+worker are collected by a periodic bind."""
 
 from django.db import close_old_connections
 from procrastinate.contrib.django import app
@@ -27,5 +28,15 @@ def escalate_overdue(timestamp: int) -> None:
     close_old_connections()
     try:
         services.escalate_overdue()
+    finally:
+        close_old_connections()
+
+
+@app.periodic(cron="* * * * * */30")
+@app.task(name="notify.collect_sms_receipts", queueing_lock="notify.collect_sms_receipts")
+def collect_sms_receipts(timestamp: int) -> None:
+    close_old_connections()
+    try:
+        services.collect_sms_receipts()
     finally:
         close_old_connections()
