@@ -2,6 +2,7 @@
 shelter check-in/out, the search from an incident, and supply requests with their allocations. Thin: the row rule
 is in selectors, every change in services."""
 
+from django.contrib.gis.geos import MultiPolygon
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -85,8 +86,6 @@ class ShelterSerializer(HeldSerializer):
     def validate_footprint(self, value):
         shape = parse_geometry(value, self.initial_data.get("crs", "wgs84"), field="footprint")
         if shape.geom_type == "Polygon":
-            from django.contrib.gis.geos import MultiPolygon
-
             shape = MultiPolygon(shape, srid=4326)
         if shape.geom_type != "MultiPolygon":
             raise InputError("footprint", "must be a GeoJSON Polygon or MultiPolygon")

@@ -126,7 +126,7 @@ def _own_district(city, org_code: str, orgs: dict) -> list:
     return [a for a in city.addresses if a.district_code == org.area.code]
 
 
-def _place(city, orgs, areas, rows, offset: int):
+def _place(city, orgs, rows, offset: int):
     """(row, organisation, address) for each row: a district government's in its district, the others spread."""
     spread = iter(_placements(city, len(rows), offset))
     placed = []
@@ -150,10 +150,10 @@ def load_demo(city, context: dict) -> dict:
     RescueTeam.objects.bulk_create(
         RescueTeam(name=name, organisation=org, skills=skills, headcount=headcount, on_duty=on_duty,
                    phone=f"0755-8800{n:04d}", address=a.label, district=areas[a.district_code], geom=_point(a))
-        for n, ((name, _, skills, headcount, on_duty), org, a) in enumerate(_place(city, orgs, areas, TEAMS, 1))
+        for n, ((name, _, skills, headcount, on_duty), org, a) in enumerate(_place(city, orgs, TEAMS, 1))
     )  # fmt: skip
     items = {s.code: s for s in SupplyItem.objects.all()}
-    for (name, _, stock), org, a in _place(city, orgs, areas, DEPOTS, 2):
+    for (name, _, stock), org, a in _place(city, orgs, DEPOTS, 2):
         depot = Depot.objects.create(
             name=name, organisation=org, address=a.label, district=areas[a.district_code], geom=_point(a)
         )
@@ -162,7 +162,7 @@ def load_demo(city, context: dict) -> dict:
         Shelter(name=name, organisation=org, capacity=capacity, occupancy=occupancy,
                 status=Shelter.Status.OPEN if is_open else Shelter.Status.CLOSED,
                 address=a.label, district=areas[a.district_code], geom=_point(a))
-        for (name, _, capacity, occupancy, is_open), org, a in _place(city, orgs, areas, SHELTERS, 3)
+        for (name, _, capacity, occupancy, is_open), org, a in _place(city, orgs, SHELTERS, 3)
     )  # fmt: skip
     Expert.objects.bulk_create(
         Expert(name=name, fields=fields, organisation=orgs.get(org_code) or orgs[CITY_ORG], employer=employer,
