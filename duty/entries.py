@@ -1,7 +1,8 @@
 """The duty log's system entries: which event types of core's event log (core/event_catalog.py) the duty log
 shows, as which Chinese line, and which of them are 大事记 (major events).
 
-This table is data: a type that is not (yet) in the catalog simply never occurs in the log, and a property an
+Notifications are read from notify's own table (duty.selectors), not from these events, whose payloads carry only
+ids. This table is data: a type that is not (yet) in the catalog simply never occurs in the log, and a property an
 event lacks leaves its place in the line empty, so new event types are added here without touching any code.
 """
 
@@ -22,13 +23,6 @@ SYSTEM_ENTRIES: dict[str, SystemEntry] = {
     "incident.response_changed": SystemEntry(
         _("Incident {number}: response plan {response_plan}, response level {response_level}"), True
     ),
-    "incident.plan_activated": SystemEntry(
-        _("Incident {number}: response plan {response_plan} activated at level {response_level}"), True
-    ),
-    "incident.level_changed": SystemEntry(_("Incident {number}: response level changed to {response_level}"), True),
-    "notification.sent": SystemEntry(_("Notification sent: {title} ({channel}, {recipients} recipients)"), True),
-    "notification.acknowledged": SystemEntry(_("Notification acknowledged: {title}, {recipient}"), False),
-    "notification.failed": SystemEntry(_("Notification failed: {title} ({channel}) {error}"), True),
     "repair_order.created": SystemEntry(_("Repair order {number} opened ({network}), incident {incident_id}"), True),
     "case.overdue": SystemEntry(_("Case {number} is overdue ({stage_label})"), False),
     "alarm.raised": SystemEntry(_("Unit alarm: {message}"), False),

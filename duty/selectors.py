@@ -8,8 +8,9 @@ those only what the reader may see too.
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.models import Domain, Event, User
 from core.realtime import TOPIC_DOMAINS, TOPIC_ROLES, Viewer
@@ -17,6 +18,8 @@ from core.selectors import in_commanded_area
 from dispatch import selectors as dispatch_selectors
 from dispatch.features import iso
 from dispatch.models import Incident
+from notify.models import Channel
+from notify.selectors import visible_notifications
 
 from .entries import OWN_DESK_TOPIC, SYSTEM_ENTRIES, line
 from .models import Desk, DutyLogEntry, DutyRole, HandoverItem, RosterEntry, Shift, ShiftSession
@@ -301,6 +304,7 @@ def log_entries(user: User, desk: Desk, start: datetime, end: datetime, *, major
         }
         for entry in people[:MAX_LOG_ENTRIES]
     ]
+    rows += _notification_rows(user, desk, start, end)
     rows += [
         {
             "source": "system",
@@ -315,6 +319,37 @@ def log_entries(user: User, desk: Desk, start: datetime, end: datetime, *, major
         for event in events[:MAX_LOG_ENTRIES]
     ]
     return sorted(rows, key=lambda row: row["at"])
+
+
+def _notification_rows(user: User, desk: Desk, start: datetime, end: datetime) -> list[dict]:
+    """信息发布 in the duty log: each notification sent in the window by the desk's organisation (a command centre's
+    desk: by anyone) that the reader may see, with its reach and whether it was acknowledged (大事记)."""
+    sent = visible_notifications(user).filter(created_at__gte=start, created_at__lt=end)
+    orgs = desk_viewer(desk).orgs_in(Domain.DISPATCH)
+    if orgs is not None:
+        sent = sent.filter(sender_org_id__in=sorted(orgs))
+    sent = sent.annotate(reach=Count("deliveries__address", distinct=True)).order_by("created_at")
+    return [
+        {
+            "source": "system",
+            "id": f"notification-{n.pk}",
+            "at": iso(n.created_at),
+            "kind": "major",
+            "major": True,
+            "text": _("Notification sent: %(subject)s (%(channels)s, %(reach)d recipients)%(ack)s")
+            % {
+                "subject": n.subject,
+                "channels": "、".join(str(Channel(c).label) for c in n.channels),
+                "reach": n.reach,
+                "ack": _(", acknowledged %(at)s") % {"at": f"{timezone.localtime(n.acknowledged_at):%H:%M}"}
+                if n.acknowledged_at
+                else "",
+            },
+            "event_type": "notification",
+            "author": person(n.sender),
+        }
+        for n in sent[:MAX_LOG_ENTRIES]
+    ]
 
 
 def current_window(desk: Desk, at: datetime | None = None) -> tuple[datetime, datetime]:

@@ -15,7 +15,10 @@ def _act(text: str, owner: str, minutes: int) -> dict:
     return {"text": text, "owner": owner, "due_minutes": minutes}
 
 
-LEADERS = [{"duty": "leader_on_duty", "channels": ["in_app", "sms"]}, {"role": "leader", "channels": ["in_app", "email"]}]
+LEADERS = [
+    {"duty": "leader_on_duty", "channels": ["in_app", "sms"]},
+    {"role": "leader", "channels": ["in_app", "email"]},
+]
 DESKS = [{"agency": "119", "channels": ["in_app"]}, {"agency": "110", "channels": ["in_app"]}]
 
 GAS = [
@@ -30,7 +33,13 @@ GAS = [
     },
     {
         "level": 3,
-        "thresholds": {"customers_at_least": 20, "calls_at_least": 3, "population_at_least": 20000},
+        # A priority-1 call (people nearby, open flame) is 较大 at once; so are many households cut off or many calls.
+        "thresholds": {
+            "priority_at_most": 1,
+            "customers_at_least": 1000,
+            "calls_at_least": 3,
+            "population_at_least": 20000,
+        },
         "units": [_unit("119", "fire_engine", 2), _unit("110", "police_car", 2), _unit("120", "ambulance", 1)],
         "agencies": ["119", "110", "120"],
         "departments": ["SZ-GAS", "SZ-HOUSING"],
@@ -47,7 +56,7 @@ GAS = [
     },
     {
         "level": 2,
-        "thresholds": {"customers_at_least": 500, "calls_at_least": 10, "population_at_least": 60000},
+        "thresholds": {"customers_at_least": 5000, "calls_at_least": 10, "population_at_least": 60000},
         "units": [
             _unit("119", "fire_engine", 4),
             _unit("119", "ladder", 1),
@@ -72,7 +81,7 @@ GAS = [
     },
     {
         "level": 1,
-        "thresholds": {"customers_at_least": 5000, "population_at_least": 200000},
+        "thresholds": {"customers_at_least": 20000, "population_at_least": 200000},
         "units": [_unit("119", "fire_engine", 8), _unit("110", "police_car", 8), _unit("120", "ambulance", 4)],
         "agencies": ["119", "110", "120", "122"],
         "departments": ["SZ-GAS", "SZ-HOUSING"],

@@ -4,7 +4,7 @@ its level history and checklist, and the after-action report."""
 from __future__ import annotations
 
 from django.contrib.gis.geos import Point
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -15,12 +15,15 @@ from dispatch.selectors import agency_org_ids
 from duty.models import DutyRole
 from duty.selectors import on_duty
 from gis import rasters
+from notify.models import Notification
+from pipelines_mgmt import outage_notice
 from pipelines_mgmt.selectors import repair_orders_for_incident
 
 from . import plans
 from .models import Activation, ResponsePlan
 
 POPULATION_RASTER = "population"
+INCIDENT_ABOUT = "dispatch.incident"  # how notifications name an incident (notify.services.About)
 THRESHOLD_LABELS = {
     "priority_at_most": _("priority"),
     "calls_at_least": _("calls"),
@@ -181,6 +184,54 @@ def activation_of(incident: Incident) -> Activation | None:
     return Activation.objects.select_related("plan__incident_type", "plan__district").filter(incident=incident).first()
 
 
+def _delivery_counts(notification: Notification | None) -> dict:
+    """{channel: {state: count}} of a notification's deliveries."""
+    if notification is None:
+        return {}
+    counts: dict = {}
+    for channel, state, n in (
+        notification.deliveries.values_list("channel", "state").annotate(n=Count("pk")).order_by("channel", "state")
+    ):
+        counts.setdefault(channel, {})[state] = n
+    return counts
+
+
+def notifications_json(incident: Incident) -> list[dict]:
+    """What the plan sent about the incident, with each channel's delivery states (queued … acknowledged)."""
+    rows = Notification.objects.filter(about_app=INCIDENT_ABOUT, about_id=str(incident.pk)).order_by("created_at")
+    return [
+        {
+            "id": n.pk,
+            "subject": n.subject,
+            "channels": n.channels,
+            "created_at": iso(n.created_at),
+            "ack_deadline": iso(n.ack_deadline),
+            "acknowledged_at": iso(n.acknowledged_at),
+            "escalations": n.escalation_step,
+            "deliveries": _delivery_counts(n),
+        }
+        for n in rows
+    ]
+
+
+def outages_json(incident: Incident) -> list[dict]:
+    """The incident's pipeline isolations: customers cut off, and how far their outage notice (停水停气通知) got."""
+    found = []
+    for order in repair_orders_for_incident(incident.pk):
+        customers = order.isolation.get("customers", {})
+        notice = Notification.objects.filter(key=outage_notice.notice_key(order)).first()
+        found.append(
+            {
+                "number": order.number,
+                "utility": order.network.utility,
+                "customers": customers.get("count", 0),
+                "sensitive": customers.get("sensitive_count", 0),
+                "notice": _delivery_counts(notice).get("sms", {}) if notice else None,
+            }
+        )
+    return found
+
+
 def activation_json(activation: Activation) -> dict:
     level = next(lv for lv in plan_levels(activation.plan) if lv.level == activation.level)
     now = timezone.now()
@@ -202,6 +253,8 @@ def activation_json(activation: Activation) -> dict:
             }
             for change in activation.changes.select_related("actor")
         ],
+        "notifications": notifications_json(activation.incident),
+        "outages": outages_json(activation.incident),
         "checklist": [
             {
                 "id": item.pk,

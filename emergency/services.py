@@ -100,7 +100,7 @@ def _notify(user, incident: Incident, activation: Activation, level: plans.Level
             subject=headline,
             body=body,
             severity=Severity.URGENT if level.level <= 2 else Severity.WARNING,
-            about=notify.About("dispatch.incident", str(incident.pk), incident.number),
+            about=notify.About(selectors.INCIDENT_ABOUT, str(incident.pk), incident.number),
             ack_within=timedelta(minutes=level.ack_minutes),
             escalation=[person for person in escalation if person not in users],
             key=f"plan-{activation.pk}-level-{level.level}-{'+'.join(channels)}",

@@ -27,6 +27,11 @@ def outage_text(order: RepairOrder) -> tuple[str, str]:
     return subject, body
 
 
+def notice_key(order: RepairOrder) -> str:
+    """The outage notice's notification key: one per order, so the customers are texted once."""
+    return f"pipelines_mgmt.outage:{order.number}"
+
+
 def notify_customers(actor: User | None, order: RepairOrder) -> tuple[Notification | None, int]:
     """Text every customer of the order's isolation that has a phone number, in the isolation's order (sensitive
     first). Returns the notification (None when nobody has a number) and how many customers it reaches; asking
@@ -50,6 +55,6 @@ def notify_customers(actor: User | None, order: RepairOrder) -> tuple[Notificati
         body=body,
         severity=Severity.WARNING,
         about=notify.About("pipelines_mgmt", str(order.pk), order.number),
-        key=f"pipelines_mgmt.outage:{order.number}",
+        key=notice_key(order),
     )
     return notification, len(contacts)

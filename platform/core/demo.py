@@ -94,13 +94,15 @@ def load_demo(city, context: dict) -> dict:
                 oversees=["dispatch", "grid"],
             )
     password = make_password(settings.CITYOPS_DEMO_PASSWORD)  # hashed once: a hash costs ~0.5 s
-    for username, role, org_code, full_name in DEMO_ACCOUNTS:
+    for number, (username, role, org_code, full_name) in enumerate(DEMO_ACCOUNTS):
         if org_code and org_code not in orgs:
             continue  # a district the city at this scale does not have
         user = User.objects.create(
             username=username,
             password=password,
             first_name=full_name,
+            email=f"{username}@cityops.example",  # reachable through the demo's own mail and SMS sinks
+            phone=f"1380013{number:04d}",
             organisation=orgs.get(org_code) if org_code else None,
             is_staff=role == Role.ADMIN,
             is_superuser=role == Role.ADMIN,

@@ -6,6 +6,7 @@ import pytest
 
 from core.models import Event
 from dispatch.models import Incident, Station, TimelineEntry
+from duty.models import Desk
 from emergency.models import Activation, ResponsePlan
 from gis.models import Address
 from notify.models import Delivery, Notification
@@ -219,3 +220,22 @@ def test_the_after_action_report_sets_actions_against_deadlines_and_units_agains
         (u["agency"], u["unit_kind"], u["count"], 0) for u in level4["units"]
     ]
     assert Activation.objects.get(incident_id=incident_id).plan_id == plan.pk
+
+
+def test_the_duty_log_holds_the_incident_its_plan_levels_and_notifications(api, gas_incident):
+    operator, incident_id = api("operator"), gas_incident["id"]
+    plan = ResponsePlan.objects.get(code="gas-leak", current=True)
+    operator.post(plan_url(incident_id), {"plan": plan.pk, "level": 3}, format="json")
+    operator.post(plan_url(incident_id, "plan/level/"), {"level": 2, "reason": "影响扩大"}, format="json")
+    desk = Desk.objects.get(kind=Desk.Kind.COMMAND_CENTRE)
+    log = operator.get(f"/api/duty/desks/{desk.pk}/log/?major=1").json()
+    texts = [entry["text"] for entry in log["entries"]]
+    number = gas_incident["properties"]["number"]
+    assert any(number in t and "燃气泄漏" in t for t in texts)  # received
+    assert sum(number in t and plan.name in t for t in texts) == 2  # activated at Ⅲ, raised to Ⅱ
+    sent = [t for t in texts if t.startswith("信息发布")]
+    assert len(sent) == Notification.objects.filter(about_id=str(incident_id)).count() >= 2
+    # The 120 desk's own log shows the notifications its organisation sent: none.
+    desk120 = Desk.objects.get(kind="120")
+    own = api("dispatcher120").get(f"/api/duty/desks/{desk120.pk}/log/?major=1").json()["entries"]
+    assert not [entry for entry in own if entry["id"].startswith("notification-")]

@@ -10,8 +10,10 @@ import {byId, el, showText} from "../lib/dom.js";
 const $ = byId;
 const strings = () => $("plan-strings").dataset;
 const NUMERALS = {1: "Ⅰ", 2: "Ⅱ", 3: "Ⅲ", 4: "Ⅳ"};
+const REFRESH_MS = 5000; // deliveries and acknowledgements move without an incident event
 let shownFor = null;
 let asked = 0;
+let refreshTimer = null;
 
 function when(iso) {
   return iso ? new Date(iso).toLocaleTimeString("zh-CN", {hour: "2-digit", minute: "2-digit", timeZone: "Asia/Shanghai"}) : "";
@@ -51,6 +53,8 @@ export async function showPlan(id) {
     }
   }
   if (question !== asked) return;
+  clearTimeout(refreshTimer);
+  if (activation) refreshTimer = setTimeout(() => shownFor === id && showPlan(id), REFRESH_MS);
   const section = $("plan-section");
   section.dataset.state = activation ? "active" : suggestion?.plan ? "suggested" : "none";
   $("plan-suggested").hidden = !suggestion?.plan;
@@ -115,6 +119,47 @@ function renderActive(activation) {
     }),
   );
   $("plan-report-link").href = `/emergency/incidents/${shownFor}/report/`;
+  renderNotifications(activation.notifications ?? []);
+  renderOutages(activation.outages ?? []);
+}
+
+/** "短信 已送达 3 · 已确认 1": a channel's deliveries by state, in the order a delivery goes through them. */
+function deliveryLine(channel, states) {
+  const s = strings();
+  const order = ["queued", "sending", "sent", "delivered", "acknowledged", "escalated", "failed"];
+  const parts = order.filter((state) => states[state]).map((state) => `${s[`state_${state}`] ?? state} ${states[state]}`);
+  return el("span", {class: "plan-delivery", dataset: {channel}}, `${s[`channel_${channel}`] ?? channel} ${parts.join(" · ")}`);
+}
+
+function renderNotifications(notifications) {
+  $("plan-notifications").replaceChildren(
+    ...notifications.map((n) =>
+      el(
+        "li",
+        {dataset: {id: n.id, acknowledged: n.acknowledged_at ? "1" : ""}},
+        el("span", {class: "plan-action"}, n.subject),
+        el("small", {}, Object.entries(n.deliveries).map(([channel, states]) => deliveryLine(channel, states))),
+      ),
+    ),
+  );
+}
+
+function renderOutages(outages) {
+  const s = strings();
+  $("plan-outages").replaceChildren(
+    ...outages.map((order) => {
+      const button = el("button", {type: "button", class: "plan-notify-customers"}, order.notice ? s.notifiedAgain : s.notifyCustomers);
+      button.dataset.order = order.number;
+      button.disabled = order.customers === 0;
+      return el(
+        "li",
+        {dataset: {order: order.number}},
+        el("span", {class: "plan-action"}, `${order.number} · ${s.customers} ${order.customers}${order.sensitive ? ` (${s.sensitive} ${order.sensitive})` : ""}`),
+        el("small", {}, order.notice ? deliveryLine("sms", order.notice) : s.notNotified),
+        button,
+      );
+    }),
+  );
 }
 
 async function act(call) {
@@ -143,6 +188,11 @@ export function setupPlanPanel() {
       });
       reason.value = "";
     });
+  });
+  $("plan-outages").addEventListener("click", (event) => {
+    const button = event.target.closest("button.plan-notify-customers");
+    if (!button) return;
+    act(() => api(`/api/pipelines/repair-orders/${encodeURIComponent(button.dataset.order)}/notify-customers/`, {json: {}}));
   });
   $("plan-checklist").addEventListener("click", (event) => {
     const button = event.target.closest("button.plan-done");
