@@ -36,6 +36,7 @@ SMS_MAX_CHARS = 67 * outside.SMS_MAX_PARTS  # UCS-2 parts of a concatenated SMS
 MAX_RECIPIENTS = 20000
 PHONE = re.compile(r"\+?[0-9]{5,15}")  # E.164 digits, or a national number (e.g. 11 digits for a mobile)
 IN_APP_BATCH = 500  # in-app deliveries written (and published) per transaction
+SEND_BATCH = 100  # outside deliveries marked `sending` per transaction
 RECEIPT_WAIT_S = 1.0
 RECEIPT_HORIZON = timedelta(days=1)  # an SMS without a receipt after this long stays `sent`
 log = logging.getLogger(__name__)
@@ -243,27 +244,14 @@ def deliver_pending(notification_id: int, channel: str) -> datetime | None:
     due = list(
         notification.deliveries.filter(channel=channel, state__in=[Delivery.State.QUEUED, Delivery.State.SENDING])
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .order_by("pk")
         .values_list("pk", flat=True)
     )
     if due:
         receipts: list[tuple[str, bool]] = []
         try:
             with outside.open_channel(channel, _receipt_taker(receipts)) as session:
-                for pk in due:
-                    delivery = _start_attempt(pk)
-                    if delivery is None:
-                        continue
-                    try:
-                        provider_id = session.send(delivery)
-                    except outside.ChannelError as exc:
-                        _attempt_failed(delivery, str(exc))
-                        # the connection is suspect: the rest wait as long, without spending an attempt
-                        rest = due[due.index(pk) + 1 :]
-                        waiting = notification.deliveries.filter(pk__in=rest, state=Delivery.State.QUEUED)
-                        waiting.update(next_attempt_at=delivery.next_attempt_at)
-                        break
-                    _mark_sent(delivery, provider_id)
-                    apply_receipts(receipts)
+                _send_due(session, due, receipts)
                 if channel == Channel.SMS:
                     session.wait_for_receipts(RECEIPT_WAIT_S)
                     apply_receipts(receipts)
@@ -299,21 +287,44 @@ def _deliver_in_app(notification: Notification) -> None:
             publish_many("notices", [("notification.sent", _feature(d, notification), None, ()) for d in batch])
 
 
-def _start_attempt(pk: int) -> Delivery | None:
-    """Mark a delivery `sending` and count the attempt, committed before the channel is asked."""
+def _send_due(session, due: list[int], receipts: list[tuple[str, bool]]) -> None:
+    """Send in batches: a batch is marked `sending` (its attempts counted) and committed, then each delivery is
+    sent and marked `sent` on its own. When the channel fails one, the rest are given back to the queue untried
+    (their attempt not spent) to wait as long as it does."""
+    for start in range(0, len(due), SEND_BATCH):
+        batch = _start_attempts(due[start : start + SEND_BATCH])
+        for i, delivery in enumerate(batch):
+            try:
+                provider_id = session.send(delivery)
+            except outside.ChannelError as exc:
+                _attempt_failed(delivery, str(exc))
+                untried = [d.pk for d in batch[i + 1 :]]
+                Delivery.objects.filter(pk__in=untried).update(
+                    state=Delivery.State.QUEUED, attempts=F("attempts") - 1, next_attempt_at=delivery.next_attempt_at
+                )
+                Delivery.objects.filter(pk__in=due[start + SEND_BATCH :], state=Delivery.State.QUEUED).update(
+                    next_attempt_at=delivery.next_attempt_at
+                )
+                return
+            _mark_sent(delivery, provider_id)
+            apply_receipts(receipts)
+
+
+def _start_attempts(pks: list[int]) -> list[Delivery]:
+    """Mark these deliveries `sending` and count an attempt each, committed before the channel is asked."""
     with transaction.atomic():
-        delivery = (
+        batch = list(
             Delivery.objects.select_for_update(skip_locked=True)
             .select_related("notification")
-            .filter(pk=pk, state__in=[Delivery.State.QUEUED, Delivery.State.SENDING])
-            .first()
+            .filter(pk__in=pks, state__in=[Delivery.State.QUEUED, Delivery.State.SENDING])
+            .order_by("pk")
         )
-        if delivery is None:
-            return None
-        delivery.state = Delivery.State.SENDING
-        delivery.attempts += 1
-        delivery.save(update_fields=["state", "attempts"])
-    return delivery
+        Delivery.objects.filter(pk__in=[d.pk for d in batch]).update(
+            state=Delivery.State.SENDING, attempts=F("attempts") + 1
+        )
+    for delivery in batch:
+        delivery.state, delivery.attempts = Delivery.State.SENDING, delivery.attempts + 1
+    return batch
 
 
 def _mark_sent(delivery: Delivery, provider_id: str) -> None:
