@@ -11,7 +11,8 @@ from procrastinate.contrib.django import app
 from . import services
 
 
-@app.task(name="notify.deliver")
+# Ahead of waiting imports on the shared worker (its one slot: a running import still holds it until it ends).
+@app.task(name="notify.deliver", priority=10)
 def deliver(notification_id: int, channel: str) -> None:
     close_old_connections()  # a connection that died with PostgreSQL is not reused
     try:
