@@ -132,13 +132,18 @@ class ActivateSerializer(serializers.Serializer):
 
 
 class ActivationView(APIView):
-    """GET: the plan in force on the incident (404: none); POST: activate one (the operator confirms)."""
+    """GET: the plan in force on the incident ({"active": true, …}), else the suggestion ({"active": false,
+    "suggestion"}); POST: activate one (the operator confirms)."""
 
     permission_classes = [RESPONDERS]
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk):
-        return Response(selectors.activation_json(_activation(_incident(request, pk))))
+        incident = _incident(request, pk)
+        activation = selectors.activation_of(incident)
+        if activation is None:  # not an error: the console shows the suggestion instead
+            return Response({"active": False, "suggestion": selectors.suggestion(incident)})
+        return Response({"active": True, **selectors.activation_json(activation)})
 
     @extend_schema(request=ActivateSerializer, responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk):

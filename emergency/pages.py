@@ -21,5 +21,11 @@ def after_action_report(request, incident_id: int):
     if activation is None:
         raise Http404("no response plan ran on this incident")
     report = selectors.after_action(incident, activation)
-    return render(request, "emergency/after_action.html", {"incident": incident, "report": report,
-                                                             "timeline": timeline(incident)})  # fmt: skip
+    context = {
+        "incident": incident,
+        "activation": activation,
+        "report": report,
+        "duration_min": round(report["duration_s"] / 60, 1),
+        "timeline": timeline(incident),
+    }
+    return render(request, "emergency/after_action.html", context)

@@ -248,6 +248,8 @@ def activation_json(activation: Activation) -> dict:
                 "at": iso(change.at),
                 "from_level": change.from_level,
                 "to_level": change.to_level,
+                "from_label": level_label(change.from_level) if change.from_level else None,
+                "to_label": level_label(change.to_level),
                 "reason": change.reason,
                 "actor": _name(change.actor),
             }

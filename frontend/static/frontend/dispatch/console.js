@@ -6,7 +6,7 @@
  * Every API error is shown next to the input it names (`field` of the 400 body); other errors above
  * the form or the incident detail.
  */
-import {SYSTEM_COMPONENT_DOWN, SYSTEM_COMPONENT_UP, UNIT_STATUS} from "/events.js";
+import {INCIDENT_RESPONSE_CHANGED, SYSTEM_COMPONENT_DOWN, SYSTEM_COMPONENT_UP, UNIT_STATUS} from "/events.js";
 
 import {setupPlanPanel, showPlan} from "../emergency/plan-panel.js";
 import {ApiError, api, fieldErrors} from "../lib/api.js";
@@ -609,6 +609,8 @@ function startLiveFeed(topics, refreshHealth) {
       if (INCIDENT_CHANGES.has(type)) {
         putIncident(incidentFromEvent(type, data));
         if (data.id === selectedId) selectedChanged();
+        // A plan level put in force brings its own run card: the recommended units change with it.
+        if (data.id === selectedId && type === INCIDENT_RESPONSE_CHANGED) refreshRecommendation();
       } else if (type === UNIT_STATUS) {
         putVehicle(data);
         vehicleLayer.schedule();

@@ -35,24 +35,20 @@ function showError(error) {
   showText(box, error.message);
 }
 
-/** The section for incident `id`: its activation, or (404) the suggestion; answers overtaken by a newer call are dropped. */
+/** The section for incident `id`: its activation, or the suggestion; answers overtaken by a newer call are dropped. */
 export async function showPlan(id) {
   const question = ++asked;
   shownFor = id;
   $("plan-error").hidden = true;
-  let activation = null;
-  let suggestion = null;
+  let answer;
   try {
-    activation = await api(`/api/emergency/incidents/${id}/plan/`);
+    answer = await api(`/api/emergency/incidents/${id}/plan/`);
   } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 404) return showError(error);
-    try {
-      suggestion = await api(`/api/emergency/incidents/${id}/suggestion/`);
-    } catch (inner) {
-      return showError(inner);
-    }
+    return showError(error);
   }
   if (question !== asked) return;
+  const activation = answer.active ? answer : null;
+  const suggestion = answer.active ? null : answer.suggestion;
   clearTimeout(refreshTimer);
   if (activation) refreshTimer = setTimeout(() => shownFor === id && showPlan(id), REFRESH_MS);
   const section = $("plan-section");
@@ -96,7 +92,7 @@ function renderActive(activation) {
         "li",
         {},
         el("time", {}, when(change.at)),
-        ` ${change.from_level ? `${NUMERALS[change.from_level]} → ` : ""}${NUMERALS[change.to_level]} `,
+        ` ${change.from_level ? `${NUMERALS[change.from_level]} → ` : `${strings().activated} `}${NUMERALS[change.to_level]}${strings().levelSuffix} `,
         el("span", {}, change.reason || ""),
       ),
     ),
