@@ -1,11 +1,7 @@
-"""Demo-city layer of notify: message templates, and an e-mail address for each demo account (under the reserved
-.invalid domain, so nothing can leave for a real mailbox) so that e-mail notifications have somewhere to go."""
-
-from core.models import User
+"""Demo-city layer of notify: message templates (the demo accounts' addresses come with them, in core.demo)."""
 
 from .models import Notification, PublicWarning, Template
 
-DEMO_MAIL_DOMAIN = "cityops.invalid"
 TEMPLATES = [
     ("response-activated", "应急响应启动", "{level}级应急响应启动：{incident}",
      "{incident}（{address}）已启动{level}级应急响应。请立即到岗，并于{minutes}分钟内确认。", "urgent"),
@@ -20,9 +16,6 @@ def load_demo(city, context: dict) -> dict:
         Template(code=code, name=name, subject=subject, body=body, severity=severity)
         for code, name, subject, body, severity in TEMPLATES
     )
-    for user in User.objects.filter(email=""):
-        user.email = f"{user.username}@{DEMO_MAIL_DOMAIN}"
-        user.save(update_fields=["email"])
     return {}
 
 

@@ -19,7 +19,7 @@ from core import health
 from tests import demo_snapshot
 from tests.conftest import ROOT, _free_port, _test_process_env
 
-PROGRAMS = ("web:web-0", "web:web-1", "gps-ingest", "case-timers", "jobs-worker")
+PROGRAMS = ("web:web-0", "web:web-1", "gps-ingest", "case-timers", "jobs-worker", "notify-worker")
 # How long the test waits for a restarted program: a bound on a hung test, not a timing claim (the times taken are
 # printed; supervisord restarts after startsecs, under a second on an idle machine).
 RESTART_DEADLINE_S = 60.0

@@ -101,7 +101,8 @@ def load_demo(city, context: dict) -> dict:
             username=username,
             password=password,
             first_name=full_name,
-            email=f"{username}@cityops.example",  # reachable through the demo's own mail and SMS sinks
+            # Under the reserved .invalid domain: nothing can leave for a real mailbox.
+            email=f"{username}@cityops.invalid",
             phone=f"1380013{number:04d}",
             organisation=orgs.get(org_code) if org_code else None,
             is_staff=role == Role.ADMIN,
