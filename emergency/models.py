@@ -110,3 +110,40 @@ class ChecklistItem(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["activation", "text"], name="emergency_checklist_action_once"),
         ]
+
+
+class CaseIncidentLink(models.Model):
+    """平战结合: a 数字城管 case escalated into an incident, or a follow-up case an incident spawned (one link per
+    pair). Both sides' histories carry a line of their own; this row is what the link views read."""
+
+    class Kind(models.TextChoices):
+        ESCALATION = "escalation", _("Escalation (a case became an incident)")
+        FOLLOW_UP = "follow_up", _("Follow-up (an incident spawned a case)")
+
+    case = models.ForeignKey(
+        "grid.Case", verbose_name=_("case"), on_delete=models.CASCADE, related_name="incident_links"
+    )
+    incident = models.ForeignKey(
+        Incident, verbose_name=_("incident"), on_delete=models.CASCADE, related_name="case_links"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "incident"], name="emergency_case_incident_once"),
+            # a case becomes an incident once; escalating it again answers the incident it already became
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(kind="escalation"), name="emergency_case_escalated_once"
+            ),
+        ]
+        verbose_name = _("case–incident link")
+        verbose_name_plural = _("case–incident links")
+
+    def __str__(self) -> str:
+        return f"{self.case} ↔ {self.incident} ({self.kind})"
