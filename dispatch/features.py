@@ -100,6 +100,7 @@ def incident_feature(incident: Incident) -> dict:
             "caller_number": incident.caller_number,
             "district": incident.district.name if incident.district_id else None,
             "calls": getattr(incident, "call_count", None),
+            "exercise": incident.exercise,
             "response_level": incident.response_level,
             "response_plan": incident.response_plan,
             "times": {name: iso(getattr(incident, attr)) for name, attr in INCIDENT_TIMES.items()},

@@ -220,6 +220,8 @@ class Incident(models.Model):
     on_scene_at = models.DateTimeField(_("on scene"), null=True, blank=True)
     under_control_at = models.DateTimeField(_("under control"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # A drill's incident (预案推演): shown marked 演练 everywhere, never counted in the KPIs.
+    exercise = models.BooleanField(_("exercise"), default=False)
     # Set by a response plan's activation (emergency app); none: the incident type's run card applies.
     response_level = models.PositiveSmallIntegerField(_("response level"), null=True, blank=True)
     response_plan = models.CharField(_("response plan"), max_length=160, blank=True)

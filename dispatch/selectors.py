@@ -324,7 +324,7 @@ WITH per_agency AS (
     FROM dispatch_incident i
     JOIN dispatch_assignment a ON a.incident_id = i.id
     LEFT JOIN core_adminarea d ON d.id = i.district_id
-    WHERE i.call_received_at >= %(start)s AND i.call_received_at < %(end)s {where}
+    WHERE i.call_received_at >= %(start)s AND i.call_received_at < %(end)s AND NOT i.exercise {where}
     GROUP BY i.id, a.agency, d.name
 ), units AS (
     SELECT a.agency, d.name AS district,
@@ -333,7 +333,7 @@ WITH per_agency AS (
     FROM dispatch_incident i
     JOIN dispatch_assignment a ON a.incident_id = i.id
     LEFT JOIN core_adminarea d ON d.id = i.district_id
-    WHERE i.call_received_at >= %(start)s AND i.call_received_at < %(end)s {where}
+    WHERE i.call_received_at >= %(start)s AND i.call_received_at < %(end)s AND NOT i.exercise {where}
 )
 SELECT g.agency, g.district, g.incidents, g.call_processing, g.total_response, u.turnout, u.travel
 FROM (
@@ -354,7 +354,8 @@ ORDER BY g.agency, g.district
 
 
 def response_kpis(start, end, *, district: str | None = None, agency: str | None = None, by_district=True) -> dict:
-    """p90 of each response segment per agency (and district), from the incident and assignment timestamps.
+    """p90 of each response segment per agency (and district), from the incident and assignment timestamps; drills'
+    incidents (exercise) never count.
 
     Nulls (a unit that never reported en route, say) drop out of that segment only.
     """

@@ -111,6 +111,7 @@ def create_incident(
     description: str = "",
     address: str = "",
     confirm_new: bool = False,
+    exercise: bool = False,
 ) -> Incident:
     """A new incident from a call, linked to every agency its response plan involves.
 
@@ -128,7 +129,7 @@ def create_incident(
             _("(%(lon).6f, %(lat).6f) is outside the city of %(city)s")
             % {"lon": point.x, "lat": point.y, "city": city.name},
         )
-    if not confirm_new:
+    if not confirm_new and not exercise:  # a drill's calls are its own; a real one nearby is not their duplicate
         duplicates = selectors.open_duplicates(incident_type, point, received, DUPLICATE_RADIUS_M, DUPLICATE_WINDOW)
         if duplicates:
             raise PossibleDuplicate(duplicates)
@@ -147,6 +148,7 @@ def create_incident(
             created_by=_actor(user),
             call_received_at=received,
             created_at=now,
+            exercise=exercise,
         )
         _record_call(incident, user, caller_number, received, description)
         _note(incident, "call", caller_number, user, received)
@@ -155,7 +157,7 @@ def create_incident(
             _note(incident, "linked", ", ".join(agencies), user, now)
         record_audit(_actor(user), "incident.create", incident, incident.number)
         _publish_incident(incident.pk, "incident.created")
-        hooks.incident_opened.fire_on_commit(IncidentOpened(incident.pk, point, incident_type.utility))
+        hooks.incident_opened.fire_on_commit(IncidentOpened(incident.pk, point, incident_type.utility, exercise))
     return incident
 
 

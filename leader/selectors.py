@@ -95,15 +95,19 @@ def incident_points_json(period: Period, area: AdminArea | None, agency: str | N
                                             'type_code', t.code, 'status', i.status)
         )), '[]')::text
         FROM dispatch_incident i JOIN dispatch_incidenttype t ON t.id = i.incident_type_id
-        WHERE i.call_received_at >= %s AND i.call_received_at < %s{area_sql}{agency_sql}"""  # noqa: S608
+        WHERE i.call_received_at >= %s AND i.call_received_at < %s AND NOT i.exercise{area_sql}{agency_sql}"""  # noqa: S608
     return _json_rows(sql, [period.start, period.end, *area_params, *([agency] if agency else [])])
 
 
 def burst_features(period: Period, area: AdminArea | None) -> tuple[list[dict], list[dict]]:
     """Repair orders opened in the period (burst points) and the pipes they shut in or left without supply."""
-    rows = RepairOrder.objects.filter(
-        in_area(area, "burst_point"), created_at__gte=period.start, created_at__lt=period.end
-    ).select_related("network")
+    rows = (
+        RepairOrder.objects.filter(
+            in_area(area, "burst_point"), created_at__gte=period.start, created_at__lt=period.end
+        )
+        .exclude(exercise=True)
+        .select_related("network")
+    )
     points, pipes = [], []
     for order in rows:
         isolation = order.isolation
@@ -132,11 +136,12 @@ def burst_features(period: Period, area: AdminArea | None) -> tuple[list[dict], 
 
 # --- trends -----------------------------------------------------------------------------------------
 
-# Weekly counts of what each trend indicator counts: (table, time column, geometry column).
+# Weekly counts of what each trend indicator counts: (table, time column, geometry column, which rows). Drills'
+# incidents and the repair orders they opened are exercises: never counted.
 TREND_SOURCES = {
-    "cases": ("grid_case", "reported_at", "geom"),
-    "incidents": ("dispatch_incident", "call_received_at", "geom"),
-    "bursts": ("pipelines_mgmt_repairorder", "created_at", "burst_point"),
+    "cases": ("grid_case", "reported_at", "geom", "TRUE"),
+    "incidents": ("dispatch_incident", "call_received_at", "geom", "NOT exercise"),
+    "bursts": ("pipelines_mgmt_repairorder", "created_at", "burst_point", "NOT exercise"),
 }
 
 
@@ -149,14 +154,14 @@ def week_start(moment: datetime) -> datetime:
 
 def weekly_counts(indicator: str, area: AdminArea | None, end: datetime, weeks: int = TREND_WEEKS) -> list[dict]:
     """`weeks` complete local weeks before the week holding `end`, oldest first, with their counts."""
-    table, column, geom = TREND_SOURCES[indicator]
+    table, column, geom, counted = TREND_SOURCES[indicator]
     last = week_start(end)
     first = last - timedelta(weeks=weeks)
     tz = timezone.get_current_timezone_name()
     area_sql, params = _area_sql(area, geom)
     sql = (
         f"SELECT date_trunc('week', {column} AT TIME ZONE %s) AS week, count(*) FROM {table} "  # noqa: S608
-        f"WHERE {column} >= %s AND {column} < %s{area_sql} GROUP BY 1"
+        f"WHERE {column} >= %s AND {column} < %s AND ({counted}){area_sql} GROUP BY 1"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [tz, first, last, *params])

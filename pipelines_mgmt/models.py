@@ -237,6 +237,9 @@ class RepairOrder(models.Model):
     incident_ref = models.CharField(_("incident reference"), max_length=64, null=True, blank=True)
     # A plain number, not a foreign key: the dispatch app's models evolve on their own schedule.
     incident_id = models.BigIntegerField(_("dispatch incident id"), null=True, blank=True, db_index=True)
+    exercise = models.BooleanField(
+        _("exercise"), default=False, help_text=_("Opened by a drill: customers are not texted, KPIs leave it out.")
+    )
     notes = models.TextField(_("notes"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"

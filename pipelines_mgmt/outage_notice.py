@@ -4,6 +4,7 @@ care homes) first, through the notification service. Once per customer and order
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from core.errors import Refusal
 from core.models import User
 from notify import services as notify
 from notify.models import Channel, Notification, Severity
@@ -36,6 +37,10 @@ def notify_customers(actor: User | None, order: RepairOrder) -> tuple[Notificati
     """Text every customer of the order's isolation that has a phone number, in the isolation's order (sensitive
     first). Returns the notification (None when nobody has a number) and how many customers it reaches; asking
     again adds only customers not texted before (the notification's key is the order's number)."""
+    if order.exercise:
+        raise Refusal(
+            _("repair order %(number)s belongs to a drill: its customers are not texted") % {"number": order.number}
+        )
     ids = [customer["id"] for customer in order.isolation["customers"]["items"]]
     connections = ServiceConnection.objects.in_bulk(ids)
     contacts, seen = [], set()

@@ -110,6 +110,7 @@ def create_repair_order(
     incident_ref: str | None = None,
     incident_id: int | None = None,
     notes: str = "",
+    exercise: bool = False,
 ) -> RepairOrder:
     """Plan the isolation of a burst and save it as a numbered repair order (抢修单)."""
     isolation = selectors.isolation_result(burst, failed_valves)
@@ -128,6 +129,7 @@ def create_repair_order(
         incident_ref=incident_ref or None,
         incident_id=incident_id,
         notes=notes,
+        exercise=exercise,
         created_by=actor if actor is not None and actor.is_authenticated else None,
     )
     record_audit(
@@ -174,11 +176,13 @@ def report_valve_closed(actor: User | None, number: str, valve_id: int) -> Repai
 def on_incident_opened(opened: IncidentOpened) -> None:
     """A gas-leak or water-main incident (hooks.incident_opened) opens the repair order of the nearest pipe."""
     if opened.utility in (Utility.GAS, Utility.WATER):
-        burst_for_incident(opened.incident_id, opened.point, opened.utility)
+        burst_for_incident(opened.incident_id, opened.point, opened.utility, exercise=opened.exercise)
 
 
 @transaction.atomic
-def burst_for_incident(incident_id: int, point, utility: str, *, actor: User | None = None) -> RepairOrder | None:
+def burst_for_incident(
+    incident_id: int, point, utility: str, *, actor: User | None = None, exercise: bool = False
+) -> RepairOrder | None:
     """A gas-leak or water-main incident in dispatch → the repair order of the nearest pipe of that utility.
 
     `point` is a WGS84 GEOS Point. None when the utility has no network or no pipe lies within
@@ -207,7 +211,7 @@ def burst_for_incident(incident_id: int, point, utility: str, *, actor: User | N
             nearest = burst
     if nearest is None:
         return None
-    return create_repair_order(actor, nearest, incident_id=incident_id)
+    return create_repair_order(actor, nearest, incident_id=incident_id, exercise=exercise)
 
 
 def pipeline_snapshot(viewer, bbox) -> list[dict]:

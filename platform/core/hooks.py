@@ -40,11 +40,13 @@ class Hook(Generic[Payload]):
 
 @dataclass(frozen=True)
 class IncidentOpened:
-    """A new incident: where it is, and the utility network its type concerns ("" for none; "gas", "water")."""
+    """A new incident: where it is, the utility network its type concerns ("" for none; "gas", "water"), and whether
+    it is a drill's (an exercise: what it opens is an exercise too)."""
 
     incident_id: int
     point: Point
     utility: str
+    exercise: bool = False
 
 
 incident_opened: Hook[IncidentOpened] = Hook("incident.opened")
