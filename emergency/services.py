@@ -135,6 +135,8 @@ def _put_in_force(user, incident: Incident, activation: Activation, level: plans
         "plan": activation.plan.name,
         "level": selectors.level_label(level.level),
     }
+    if incident.exercise:  # a drill's messages say so first, to everyone who gets them
+        headline = _("[Drill] %(headline)s") % {"headline": headline}
     _notify(user, incident, activation, level, headline)
 
 

@@ -14,12 +14,13 @@ ROOT = Path(__file__).resolve().parents[1]
 APPS = {"core": ROOT / "platform" / "core", "cityops": ROOT / "platform" / "cityops"} | {
     name: ROOT / name
     for name in (
-        "gis", "grid", "pipelines_mgmt", "dispatch", "leader", "notify", "resources", "duty", "emergency", "frontend",
+        "gis", "grid", "pipelines_mgmt", "dispatch", "leader", "notify", "resources", "duty", "emergency", "drills",
+        "frontend",
         "data",
     )
 }  # fmt: skip
 SHARED = {"core", "gis", "notify"}
-DOMAINS = {"grid", "pipelines_mgmt", "dispatch", "leader", "resources", "duty", "emergency"}
+DOMAINS = {"grid", "pipelines_mgmt", "dispatch", "leader", "resources", "duty", "emergency", "drills"}
 # The demo city's wiring: each app's demo layer, and the command that loads them.
 DEMO_MODULES = {"demo.py", "load_demo_city.py"}
 

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "resources",
     "duty",
     "emergency",
+    "drills",
     "frontend",
 ]
 

@@ -32,6 +32,7 @@ urlpatterns = [
     path("api/resources/", include("resources.urls")),
     path("api/duty/", include("duty.urls")),
     path("api/emergency/", include("emergency.urls")),
+    path("api/drills/", include("drills.urls")),
     path("imports/", imports, name="imports"),
     path("admin/system-health/", admin.site.admin_view(system_health), name="admin-system-health"),
     path("admin/", admin.site.urls),
@@ -42,6 +43,7 @@ urlpatterns = [
     path("", include("leader.page_urls")),
     path("", include("resources.page_urls")),
     path("", include("emergency.page_urls")),
+    path("", include("drills.page_urls")),
     path("", include("duty.page_urls")),
     path("", include("frontend.urls")),
 ]

@@ -16,6 +16,7 @@ CONSOLES = (
     ("/planner/", _("Planner workbench"), {Role.PLANNER, Role.OPERATOR, Role.LEADER, Role.ADMIN}),
     ("/leader/", _("Decision maps"), {Role.LEADER, Role.ADMIN}),
     ("/resources/", _("Emergency resources"), {Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN}),
+    ("/drills/", _("Drills"), {Role.OPERATOR, Role.LEADER, Role.ADMIN}),
     ("/duty/", _("Duty management"), {Role.OPERATOR, Role.CALL_TAKER, Role.GRID_DISPATCHER, Role.LEADER, Role.ADMIN}),
     ("/imports/", _("Data imports"), {Role.PLANNER, Role.ADMIN}),
 )

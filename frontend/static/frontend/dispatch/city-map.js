@@ -301,7 +301,9 @@ export function incidentListItem(feature, priorityText, ...headEnd) {
   const chips = (p.agencies ?? []).map((agency) => el("span", {class: "agency-chip", style: {"--agency": agencyColor(agency)}}, agency));
   // The response level of an activated plan (分级响应), as the plans write it: Ⅲ级.
   const level = p.response_level ? el("span", {class: "response-level", dataset: {level: p.response_level}}, `${LEVEL_NUMERALS[p.response_level]}级`) : [];
-  const head = el("div", {class: "incident-head"}, el("span", {class: "priority"}, `${priorityText}${p.priority}`), level, chips, headEnd);
+  // A drill's incident (预案推演) is marked as one wherever it is listed.
+  const exercise = p.exercise ? el("span", {class: "exercise-chip"}, "演练") : [];
+  const head = el("div", {class: "incident-head"}, el("span", {class: "priority"}, `${priorityText}${p.priority}`), exercise, level, chips, headEnd);
   return el("li", {class: `incident priority-${p.priority}`, dataset: {id: feature.id, status: p.status}}, head);
 }
 

@@ -8,6 +8,7 @@
  */
 import {INCIDENT_RESPONSE_CHANGED, SYSTEM_COMPONENT_DOWN, SYSTEM_COMPONENT_UP, UNIT_STATUS} from "/events.js";
 
+import {setupFollowUps, showFollowUps} from "../emergency/follow-up.js";
 import {setupPlanPanel, showPlan} from "../emergency/plan-panel.js";
 import {ApiError, api, fieldErrors} from "../lib/api.js";
 import {byId, el} from "../lib/dom.js";
@@ -361,13 +362,14 @@ async function refreshDetail() {
   if (id !== selectedId) return;
   renderDetail(detail);
   showPlan(id);
+  showFollowUps(id);
 }
 
 function renderDetail(feature) {
   const p = feature.properties;
   $("detail-body").dataset.id = feature.id;
   $("detail-body").dataset.status = p.status;
-  $("d-type").textContent = p.type_label;
+  $("d-type").textContent = p.exercise ? `【演练】${p.type_label}` : p.type_label;
   $("d-priority").textContent = `${strings.priority}${p.priority}`;
   $("d-number").textContent = p.number;
   $("d-status").textContent = p.status_label ?? p.status;
@@ -638,6 +640,7 @@ async function main() {
   setupDuplicateDialog();
   setupDetailActions();
   setupPlanPanel();
+  setupFollowUps();
   renderList();
   // The health dot is on the page for the roles the health API answers.
   const refreshHealth = $("health-indicator") ? watchHealth($("health-strings").dataset, showHealth) : () => {};
