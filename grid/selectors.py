@@ -122,13 +122,17 @@ def case_for(user: User, pk: int) -> Case | None:
     return _with_related(visible_cases(user)).filter(pk=pk).first()
 
 
+# Steps that move no stage (not workflow actions): the report, and the links the emergency side records (平战结合).
+STEP_LABELS = {"report": "上报", "escalated": "升级为警情", "incident_follow_up": "警情后续案件"}
+
+
 def history(case: Case) -> list[dict]:
     photos: dict[int, list[str]] = {}
     for transition_id, pk in case.photos.order_by("pk").values_list("transition_id", "pk"):
         photos.setdefault(transition_id, []).append(photo_url(pk))
     out = []
     for step in case.transitions.select_related("actor", "department").order_by("at", "pk"):
-        label = workflow.ACTION_LABELS.get(step.action, "上报") if step.action != "report" else "上报"
+        label = workflow.ACTION_LABELS.get(step.action) or STEP_LABELS.get(step.action, "上报")
         out.append(
             {
                 "at": step.at.isoformat(),

@@ -29,7 +29,7 @@ from .features import case_feature, timer_state
 from .models import Case, CasePhoto, CaseTransition, Category, Open311Client, UnitGrid
 from .photos import Photo
 from .places import locate, locate_many, outside_city
-from .selectors import workflow_roles
+from .selectors import STEP_LABELS, workflow_roles
 from .workflow import Action, Clock
 
 WARNING = WarningPolicy()
@@ -388,6 +388,26 @@ def _save_photos(case: Case, step: CaseTransition, photos: list[Photo]) -> list[
         row.save()
         saved.append(row)
     return saved
+
+
+def record_step(actor: User, case: Case, step: str, note: str, data: dict | None = None) -> CaseTransition:
+    """A line in the case's history that moves no stage and no clock: a link another app made (``step`` one of
+    ``selectors.STEP_LABELS`` besides the report, e.g. "escalated" to an incident). Published as case.updated."""
+    if step == "report" or step not in STEP_LABELS:
+        raise ValueError(f"not a step outside the workflow: {step!r}")
+    now = timezone.now()
+    with transaction.atomic():
+        case = (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("category", "grid", "reporter", "department", "component")
+            .get(pk=case.pk)
+        )
+        recorded = _record(
+            case, step, case.stage, case.stage, actor, workflow_roles(actor), now, note=note, data=data or {}
+        )
+        case.save(update_fields=["updated_at"])
+        _publish(case, "case.updated", now)
+    return recorded
 
 
 # -- transitions -------------------------------------------------------------------------------------------

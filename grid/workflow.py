@@ -35,9 +35,10 @@ state                      中文            meaning
 =========================  ==============  ================================================================
 
 Roles: ``inspector`` 监督员, ``call_taker`` 受理员, ``grid_dispatcher`` 派遣员, ``department_handler``
-专业部门, ``leader`` (值班长/领导: files, voids, closes, approves postponement and suspension), ``admin``
-(may perform the centre's actions as a correction, never the field actions — handling, on-site
-confirmation and checks — so "who did it" stays true). A citizen report has no role: it enters as
+专业部门, ``operator`` 指挥中心值班员 (reports an incident's follow-up case, nothing else), ``leader``
+(值班长/领导: files, voids, closes, approves postponement and suspension), ``admin`` (may perform the
+centre's actions as a correction, never the field actions — handling, on-site confirmation and checks — so
+"who did it" stays true). A citizen report has no role: it enters as
 ``reported`` through Open311 (:func:`initial_state` with ``channel="open311"``).
 
 Two centre roles never judge their own work ("two axes"): the department handles, the inspector
@@ -118,6 +119,7 @@ class Action(StrEnum):
 class Role(StrEnum):
     INSPECTOR = "inspector"
     CALL_TAKER = "call_taker"
+    OPERATOR = "operator"  # reports only: an incident's follow-up case (emergency/crossover.py)
     GRID_DISPATCHER = "grid_dispatcher"
     DEPARTMENT_HANDLER = "department_handler"
     LEADER = "leader"
@@ -211,7 +213,7 @@ REQUIREMENT_LABELS: dict[Requirement, str] = {
 TERMINAL_STATES = frozenset({State.INVALID, State.CLOSED})
 
 #: Roles that may create a report from the consoles/tablet; citizens come in without a role via Open311.
-REPORTING_ROLES = frozenset({Role.INSPECTOR, Role.CALL_TAKER, Role.ADMIN})
+REPORTING_ROLES = frozenset({Role.INSPECTOR, Role.CALL_TAKER, Role.OPERATOR, Role.ADMIN})
 
 #: Marker for "back to the state before" (resume, deny_postponement): see the module docstring.
 PREVIOUS = "previous"

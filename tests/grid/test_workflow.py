@@ -67,7 +67,7 @@ ALL_ACTIONS = [
     "request_postponement", "approve_postponement", "deny_postponement", "suspend", "resume", "verify_ok",
     "verify_fail", "close",
 ]  # fmt: skip
-ALL_ROLES = ["inspector", "call_taker", "grid_dispatcher", "department_handler", "leader", "admin"]
+ALL_ROLES = ["inspector", "call_taker", "operator", "grid_dispatcher", "department_handler", "leader", "admin"]
 ROLE_SETS = [(role,) for role in ALL_ROLES] + [()]  # () = a citizen / no role
 
 
@@ -214,6 +214,7 @@ def test_unknown_state_or_action_is_refused_not_crashed():
 def test_initial_state():
     assert initial_state(["inspector"]) == "reported"
     assert initial_state(["call_taker"]) == "reported"
+    assert initial_state(["operator"]) == "reported"  # an incident's follow-up case
     assert initial_state([], channel="open311") == "reported"
     with pytest.raises(WorkflowError, match="report"):
         initial_state([])

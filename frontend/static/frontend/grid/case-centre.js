@@ -7,6 +7,7 @@
  */
 import {CASE_OVERDUE, CASE_REPORTED} from "/events.js";
 
+import {escalationSection, setupEscalation} from "../emergency/case-escalation.js";
 import {api} from "../lib/api.js";
 import {byId, el, flash} from "../lib/dom.js";
 import {bboxParam} from "../lib/geo.js";
@@ -154,6 +155,7 @@ function renderDetail(feature) {
     formSlot.querySelector("textarea, select, input")?.focus();
   };
   $("case-detail").replaceChildren(...caseDetail(feature, config, onChoose, formSlot));
+  formSlot.before(escalationSection(feature)); // 平战结合: under the workflow's actions
 }
 
 // --- live ---
@@ -274,6 +276,7 @@ function setupViews() {
 
 async function main() {
   setupViews();
+  setupEscalation({onEscalated: (message) => (toast(message), selectedId && select(selectedId, {fly: false}))});
   paintQueues();
   startTimerTicks(document, S);
   // Timers change colour and order as deadlines pass.
