@@ -89,11 +89,10 @@ async function fill(section, number) {
     throw error;
   }
   const s = strings();
-  section.replaceChildren(
-    answer.can_escalate ? el("button", {type: "button", class: "danger escalate-open", onclick: () => openDialog(number)}, s.button) : null,
-    answer.links.length ? el("h3", {}, s.linkedTitle) : null,
-    answer.links.length ? el("ul", {class: "case-incidents"}, answer.links.map(linkItem)) : null,
-  );
+  const parts = [];
+  if (answer.can_escalate) parts.push(el("button", {type: "button", class: "danger escalate-open", onclick: () => openDialog(number)}, s.button));
+  if (answer.links.length) parts.push(el("h3", {}, s.linkedTitle), el("ul", {class: "case-incidents"}, answer.links.map(linkItem)));
+  section.replaceChildren(...parts);
 }
 
 /** The case's links and escalation button (filled in when the links arrive). */
