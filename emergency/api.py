@@ -143,7 +143,8 @@ class ActivationView(APIView):
         activation = selectors.activation_of(incident)
         if activation is None:  # not an error: the console shows the suggestion instead
             return Response({"active": False, "suggestion": selectors.suggestion(incident)})
-        return Response({"active": True, **selectors.activation_json(activation)})
+        surroundings = selectors.surroundings(Viewer.for_user(request.user), activation)
+        return Response({"active": True, **selectors.activation_json(activation), **surroundings})
 
     @extend_schema(request=ActivateSerializer, responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk):

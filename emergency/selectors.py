@@ -18,6 +18,7 @@ from gis import rasters
 from notify.models import Notification
 from pipelines_mgmt import outage_notice
 from pipelines_mgmt.selectors import repair_orders_for_incident
+from resources import selectors as resources
 
 from . import plans
 from .models import Activation, ResponsePlan
@@ -272,6 +273,33 @@ def activation_json(activation: Activation) -> dict:
             for item in activation.checklist.select_related("done_by")
         ],
     }
+
+
+HAZARD_RADIUS_M = 1000  # the plan section lists the hazard sources this close to the incident
+
+
+def surroundings(viewer, activation: Activation) -> dict:
+    """What the level in force asks to stage, each with the nearest qualifying resources by road time (应急资源), and
+    the hazard sources near the incident (危险源), as the viewer may see them."""
+    incident = activation.incident
+    origin = resources.Origin(*incident.geom.coords, incident.pk, incident.number)
+    level = next(lv for lv in plan_levels(activation.plan) if lv.level == activation.level)
+    labels = {i["code"]: i["label"] for i in resources.supply_items()} | {
+        s["code"]: s["label"] for s in resources.specialties("skill")
+    }
+    stage = []
+    for line in level.stage:
+        found = resources.search(
+            viewer, origin, line.kind,
+            item=line.item if line.kind == "depot" else None,
+            skill=line.item if line.kind == "team" and line.item else None,
+            minimum=1 if line.kind == "shelter" else line.quantity,
+            limit=max(3, line.quantity) if line.kind == "shelter" else 3,
+        )  # fmt: skip
+        stage.append({"kind": line.kind, "item": line.item, "item_label": labels.get(line.item, line.item),
+                      "quantity": line.quantity, "results": found["results"]})  # fmt: skip
+    hazards = resources.search(viewer, origin, "hazard", radius_m=HAZARD_RADIUS_M, limit=5)["results"]
+    return {"stage": stage, "hazards": hazards}
 
 
 def _name(user) -> str | None:

@@ -84,6 +84,9 @@ def test_a_gas_main_burst_from_the_call_to_the_after_action_report(
     expect(page.locator("#plan-level")).to_have_attribute("data-level", "3")
     expect(page.locator(f'#incident-list [data-id="{incident_id}"] .response-level')).to_have_text("Ⅲ级")
 
+    # What level Ⅲ stages: the nearest open shelter by road time, from the resource layers.
+    expect(page.locator('#plan-stage li[data-kind="shelter"] .plan-resource').first).to_contain_text("预计到达")
+
     # The run card of level Ⅲ: its agencies linked, its units asked for and sent.
     for agency in level3["agencies"]:
         expect(page.locator(f'#agency-toggles [data-agency="{agency}"]')).to_have_attribute("aria-pressed", "true")
@@ -153,6 +156,7 @@ def test_a_gas_main_burst_from_the_call_to_the_after_action_report(
         page.set_viewport_size({"width": width, "height": height})
         page.locator("#plan-section").scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOTS / f"emergency-plan-{size}.png"))
+    page.locator("#plan-section").screenshot(path=str(SCREENSHOTS / "emergency-plan-section.png"))
 
     # Closed; the after-action report.
     page.click('#incident-status-buttons button[data-status="closed"]')

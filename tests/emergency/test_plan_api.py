@@ -128,6 +128,12 @@ def test_activation_puts_the_level_in_force_and_escalation_needs_a_reason(api, g
     assert ("luohuleader" in usernames) == (incident.district.code == "440303")
     assert all(n.ack_deadline for n in Notification.objects.filter(about_id=str(incident_id)))
 
+    # What the level stages comes from the resource search (nearest by road time), and the hazards nearby.
+    shown = operator.get(plan_url(incident_id)).json()
+    shelters = operator.get(f"/api/resources/search/?near={incident_id}&kind=shelter&limit=3").json()["results"]
+    assert [r["id"] for r in shown["stage"][0]["results"]] == [r["id"] for r in shelters]
+    assert all(h["straight_m"] <= 1000 for h in shown["hazards"])
+
     # A second activation is refused; escalation needs a reason and a different level.
     assert operator.post(plan_url(incident_id), {"plan": plan.pk, "level": 2}, format="json").status_code == 409
     missing = operator.post(plan_url(incident_id, "plan/level/"), {"level": 2, "reason": " "}, format="json")

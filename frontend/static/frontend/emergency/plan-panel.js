@@ -117,6 +117,53 @@ function renderActive(activation) {
   $("plan-report-link").href = `/emergency/incidents/${shownFor}/report/`;
   renderNotifications(activation.notifications ?? []);
   renderOutages(activation.outages ?? []);
+  renderStage(activation.stage ?? []);
+  renderHazards(activation.hazards ?? []);
+}
+
+function distance(result) {
+  const s = strings();
+  return result.eta_seconds != null
+    ? `${s.eta} ${Math.round(result.eta_seconds / 60)} ${s.minutes}`
+    : `${(result.straight_m / 1000).toFixed(1)} km ${s.straightLine}`;
+}
+
+/** 应急资源 to stage: each line of the level with the nearest resources that qualify, by road time. */
+function renderStage(stage) {
+  const s = strings();
+  $("plan-stage").replaceChildren(
+    ...stage.map((line) =>
+      el(
+        "li",
+        {dataset: {kind: line.kind}},
+        el("span", {class: "plan-action"}, `${s[`stage_${line.kind}`] ?? line.kind}${line.item ? ` · ${line.item_label}` : ""} ×${line.quantity}`),
+        el(
+          "small",
+          {},
+          line.results.length
+            ? line.results.map((r) => el("span", {class: "plan-resource"}, `${r.name}(${distance(r)}${r.free != null ? ` · ${s.free} ${r.free}` : ""}${r.available != null ? ` · ${s.available} ${r.available}` : ""})`))
+            : s.noResource,
+        ),
+      ),
+    ),
+  );
+}
+
+/** 危险源 near the incident, those whose own hazard circle holds it first. */
+function renderHazards(hazards) {
+  const s = strings();
+  $("plan-hazards").replaceChildren(
+    ...(hazards.length
+      ? hazards.map((h) =>
+          el(
+            "li",
+            {class: h.origin_inside_circle ? "overdue" : "open"},
+            el("span", {class: "plan-action"}, `${h.name} · ${h.kind_label}`),
+            el("small", {}, `${Math.round(h.straight_m)} m${h.origin_inside_circle ? ` · ${s.insideCircle}` : ""}`),
+          ),
+        )
+      : [el("li", {class: "empty"}, s.noHazards)]),
+  );
 }
 
 /** "短信 已送达 3 · 已确认 1": a channel's deliveries by state, in the order a delivery goes through them. */
