@@ -16,6 +16,7 @@ from duty.models import DutyRole
 from duty.selectors import on_duty
 from gis import rasters
 from notify.models import Notification
+from notify.selectors import users_of_organisation
 from pipelines_mgmt import outage_notice
 from pipelines_mgmt.selectors import repair_orders_for_incident
 from resources import selectors as resources
@@ -148,6 +149,14 @@ def recipients(recipient: plans.Recipient, incident: Incident) -> list[User]:
     return list(users.filter(in_place).distinct().order_by("pk"))
 
 
+def department_staff(codes) -> list[User]:
+    """The people of the departments (and utilities) a level links, and of the organisations below them."""
+    staff = []
+    for organisation in Organisation.objects.filter(code__in=list(codes)).order_by("code"):
+        staff.extend(users_of_organisation(organisation))
+    return staff
+
+
 def plan_json(plan: ResponsePlan) -> dict:
     return {
         "id": plan.pk,
@@ -244,6 +253,9 @@ def activation_json(activation: Activation) -> dict:
         "facts": activation.facts,
         "levels": [lv.level for lv in plan_levels(activation.plan)],
         "in_force": plans.level_json(level),
+        "departments": list(
+            Organisation.objects.filter(code__in=list(level.departments)).order_by("code").values("code", "name")
+        ),
         "history": [
             {
                 "at": iso(change.at),

@@ -83,6 +83,8 @@ def _notify(user, incident: Incident, activation: Activation, level: plans.Level
     by_channels: dict[tuple[str, ...], list] = {}
     for line in level.notify:
         by_channels.setdefault(line.channels, []).extend(selectors.recipients(line, incident))
+    # The departments the level links (联动部门) hear of it in their inbox.
+    by_channels.setdefault(("in_app",), []).extend(selectors.department_staff(level.departments))
     escalation = [entry.user for entry in on_duty(role="leader_on_duty")]
     body = _("%(headline)s: %(type)s, %(address)s, incident %(number)s. Please acknowledge.") % {
         "headline": headline,

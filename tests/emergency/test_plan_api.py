@@ -245,3 +245,16 @@ def test_the_duty_log_holds_the_incident_its_plan_levels_and_notifications(api, 
     desk120 = Desk.objects.get(kind="120")
     own = api("dispatcher120").get(f"/api/duty/desks/{desk120.pk}/log/?major=1").json()["entries"]
     assert not [entry for entry in own if entry["id"].startswith("notification-")]
+
+
+def test_the_departments_a_level_links_hear_of_it(api, demo_city):
+    pipes = Pipe.objects.filter(network__utility=Utility.WATER, link_type=Pipe.LinkType.PIPE).order_by("pk")
+    middle = pipes[len(pipes) // 2].geom.interpolate_normalized(0.5)
+    incident = call(api("calltaker"), "122-WATER-MAIN-BURST", {"type": "Point", "coordinates": [middle.x, middle.y]})
+    plan = ResponsePlan.objects.get(code="water-main-burst", current=True)
+    shown = api("operator").post(plan_url(incident["id"]), {"plan": plan.pk, "level": 4}, format="json").json()
+    assert [d["code"] for d in shown["departments"]] == ["SZ-WATER-GROUP"]
+    told = Delivery.objects.filter(
+        notification__about_id=str(incident["id"]), channel="in_app", user__username="waterhandler"
+    )
+    assert told.count() == 1

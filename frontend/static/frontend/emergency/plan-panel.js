@@ -98,6 +98,7 @@ function renderActive(activation) {
     ),
   );
   levelOptions($("plan-change-level"), activation.levels.filter((level) => level !== activation.level), null);
+  $("plan-departments").textContent = (activation.departments ?? []).map((department) => department.name).join("、") || "—";
   const list = $("plan-checklist");
   list.replaceChildren(
     ...activation.checklist.map((item) => {
