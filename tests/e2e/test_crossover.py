@@ -48,7 +48,9 @@ def open_case(page, number: str):
     expect(page.locator(".detail-head h2")).to_have_text(number)
 
 
-def test_a_case_escalated_in_the_case_centre_and_a_follow_up_case_from_the_console(workstations, demo_city, asgi_server):
+def test_a_case_escalated_in_the_case_centre_and_a_follow_up_case_from_the_console(
+    workstations, demo_city, asgi_server
+):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     case = citizen_case()
 

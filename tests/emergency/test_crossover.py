@@ -68,7 +68,9 @@ def stored() -> tuple[int, ...]:
 
 
 def test_an_escalated_case_becomes_an_incident_at_its_place_and_both_histories_show_it(api, case):
-    response = escalate(api("griddispatcher"), case["number"], incident_type="119-GAS-LEAK", priority=1, note="疑似燃气泄漏")
+    response = escalate(
+        api("griddispatcher"), case["number"], incident_type="119-GAS-LEAK", priority=1, note="疑似燃气泄漏"
+    )
     assert response.status_code == 201, response.content
     made = Incident.objects.get(pk=response.json()["incident"]["id"])
     row = Case.objects.get(number=case["number"])
@@ -169,9 +171,10 @@ def test_an_incident_spawns_a_follow_up_case_routed_by_grid_and_linked(api, inci
     # the case centre sees it in its queue, with a step naming the incident
     detail = api("griddispatcher").get(f"/api/grid/cases/{made.pk}/").json()
     assert [step["action"] for step in detail["history"]] == ["report", "incident_follow_up"]
-    assert detail["history"][1]["action_label"] == "警情后续案件" and incident["properties"]["number"] in detail[
-        "history"
-    ][1]["note"]
+    assert (
+        detail["history"][1]["action_label"] == "警情后续案件"
+        and incident["properties"]["number"] in detail["history"][1]["note"]
+    )
     # the incident's timeline names the case; its links give the case's stage and the department grid routes it to
     timeline = api("calltaker").get(f"/api/dispatch/incidents/{incident['id']}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
     line = next(entry for entry in timeline.json()["timeline"] if entry["type"] == "follow_up_case")
@@ -179,7 +182,9 @@ def test_an_incident_spawns_a_follow_up_case_routed_by_grid_and_linked(api, inci
     links = api("operator").get(f"/api/emergency/incidents/{incident['id']}/links/").json()["links"]
     assert len(links) == 1 and links[0]["kind"] == "follow_up"
     assert links[0]["case"]["stage"] == "reported" and links[0]["case"]["stage_label"] == "已上报"
-    assert links[0]["case"]["department"]["name"] == "深圳市交通运输局" and not links[0]["case"]["department"]["assigned"]
+    assert (
+        links[0]["case"]["department"]["name"] == "深圳市交通运输局" and not links[0]["case"]["department"]["assigned"]
+    )
     # and the case's links lead back to the incident
     back = api("griddispatcher").get(f"/api/emergency/cases/{made.number}/links/").json()["links"]
     assert back[0]["incident"]["number"] == incident["properties"]["number"]
@@ -187,10 +192,16 @@ def test_an_incident_spawns_a_follow_up_case_routed_by_grid_and_linked(api, inci
 
 def test_a_follow_up_case_at_a_point_of_its_own(api, incident, spot):
     where = {"type": "Point", "coordinates": [spot.x + 0.002, spot.y + 0.001]}
-    response = follow_up(api("calltaker"), incident["id"], category_code=ROAD_DAMAGE, description="下游路面", location=where)
+    response = follow_up(
+        api("calltaker"), incident["id"], category_code=ROAD_DAMAGE, description="下游路面", location=where
+    )
     assert response.status_code == 201, response.content
     made = Case.objects.get(pk=response.json()["case"]["id"])
     assert [round(c, 6) for c in made.geom.coords] == [round(c, 6) for c in where["coordinates"]]
+
+
+OUTSIDE = {"type": "Point", "coordinates": [0, 0]}
+A_LINE = {"type": "LineString", "coordinates": [[114, 22], [114.1, 22.1]]}
 
 
 @pytest.mark.parametrize(
@@ -199,11 +210,11 @@ def test_a_follow_up_case_at_a_point_of_its_own(api, incident, spot):
         ({"description": "路面修复"}, "category_code"),
         ({"category_code": "99999", "description": "路面修复"}, "category_code"),
         ({"category_code": ROAD_DAMAGE}, "description"),
-        ({"category_code": ROAD_DAMAGE, "description": "x", "location": {"type": "Point", "coordinates": [0, 0]}}, "location"),
-        ({"category_code": ROAD_DAMAGE, "description": "x", "location": {"type": "LineString", "coordinates": [[114, 22], [114.1, 22.1]]}}, "location"),
+        ({"category_code": ROAD_DAMAGE, "description": "x", "location": OUTSIDE}, "location"),
+        ({"category_code": ROAD_DAMAGE, "description": "x", "location": A_LINE}, "location"),
         ({"category_code": ROAD_DAMAGE, "description": "x", "location": "not json"}, "location"),
     ],
-)  # fmt: skip
+)
 def test_bad_follow_up_input_is_a_400_naming_the_field_and_stores_nothing(api, incident, body, field):
     before = stored()
     response = follow_up(api("operator"), incident["id"], **body)
@@ -217,7 +228,9 @@ def test_follow_up_roles_and_the_incident_row_rule(api, incident):
     for username in ("griddispatcher", "inspector", "leader", "depthandler"):
         assert follow_up(api(username), incident["id"], category_code=ROAD_DAMAGE, description="x").status_code == 403
     # the 120 desk does not work this 122 incident: as if it did not exist, for writes and reads
-    assert follow_up(api("dispatcher120"), incident["id"], category_code=ROAD_DAMAGE, description="x").status_code == 404
+    assert (
+        follow_up(api("dispatcher120"), incident["id"], category_code=ROAD_DAMAGE, description="x").status_code == 404
+    )
     assert api("dispatcher120").get(f"/api/emergency/incidents/{incident['id']}/links/").status_code == 404
     assert stored() == before
     assert api("dispatcher122").get(f"/api/emergency/incidents/{incident['id']}/links/").json()["links"] == []
