@@ -19,6 +19,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_errors import validated
 from core.api_schema import LIST_OF_OBJECTS
 from core.errors import InputError, Refusal
 from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geometry
@@ -124,18 +125,6 @@ DISPATCHERS = roles_required(Role.CALL_TAKER, Role.OPERATOR, Role.ADMIN, read_ro
 MAX_TRACK_RANGE = timedelta(days=7)
 
 
-def _validated(serializer_class, data) -> dict:
-    """DRF validation answered in the shared {"error", "field", "detail"} shape."""
-    payload = serializer_class(data=data)
-    if payload.is_valid():
-        return payload.validated_data
-    field, problems = next(iter(payload.errors.items()))
-    while isinstance(problems, dict):
-        index, problems = next(iter(problems.items()))
-        field = f"{field}[{index}]"
-    raise InputError(field, " ".join(str(problem) for problem in problems))
-
-
 def _viewer(request) -> Viewer:
     return Viewer.for_user(request.user)
 
@@ -191,7 +180,7 @@ class IncidentListView(APIView):
 
     @extend_schema(request=IncidentRequestSerializer, responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request):
-        data = _validated(IncidentRequestSerializer, request.data)
+        data = validated(IncidentRequestSerializer, request.data)
         call = {
             "caller_number": data["caller_number"],
             "call_received_at": data.get("call_received_at"),
@@ -251,7 +240,7 @@ class DispatchView(APIView):
     @extend_schema(request=DispatchRequestSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk):
         incident = _incident_or_404(request, pk)
-        ids = list(dict.fromkeys(_validated(DispatchRequestSerializer, request.data)["vehicle_ids"]))
+        ids = list(dict.fromkeys(validated(DispatchRequestSerializer, request.data)["vehicle_ids"]))
         services.dispatch_units(request.user, _viewer(request), incident, ids, selectors.etas(incident, ids))
         return Response(_feature(incident.pk))
 
@@ -266,7 +255,7 @@ class IncidentStatusView(APIView):
     @extend_schema(request=IncidentStatusSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk):
         incident = _incident_or_404(request, pk)
-        target = _validated(IncidentStatusSerializer, request.data)["status"]
+        target = validated(IncidentStatusSerializer, request.data)["status"]
         services.set_incident_status(request.user, incident, target)
         return Response(_feature(incident.pk))
 
@@ -288,7 +277,7 @@ class AssignmentStatusView(APIView):
         agencies = selectors.viewer_agencies(_viewer(request))
         if agencies is not None and assignment.agency not in agencies:
             raise Refusal(_("the unit belongs to agency %(agency)s") % {"agency": assignment.agency})
-        target = _validated(AssignmentStatusSerializer, request.data)["status"]
+        target = validated(AssignmentStatusSerializer, request.data)["status"]
         target = Assignment.Status.CLEARED if target == "available" else target
         services.set_assignment_status(request.user, assignment, target)
         return Response(_feature(assignment.incident_id))
@@ -312,7 +301,7 @@ class AgencyLinkView(APIView):
     @extend_schema(request=AgencyLinkSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk):
         incident = _incident_or_404(request, pk)
-        data = _validated(AgencyLinkSerializer, request.data)
+        data = validated(AgencyLinkSerializer, request.data)
         services.link_agency(request.user, _viewer(request), incident, **data)
         return Response(_feature(incident.pk))
 

@@ -7,6 +7,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_errors import validated
 from core.errors import InputError
 from core.geo import parse_geometry
 from core.models import Role
@@ -16,14 +17,6 @@ from . import selectors, services
 from .models import Drill, Scenario
 
 DRILL_ROLES = roles_required(Role.OPERATOR, Role.ADMIN, read_roles=(Role.OPERATOR, Role.ADMIN, Role.LEADER))
-
-
-def _validated(serializer_class, data) -> dict:
-    payload = serializer_class(data=data)
-    if payload.is_valid():
-        return payload.validated_data
-    field, problems = next(iter(payload.errors.items()))
-    raise InputError(field, " ".join(str(problem) for problem in problems))
 
 
 def _point(value, field: str):
@@ -50,7 +43,7 @@ class ScenarioListView(APIView):
 
     @extend_schema(request=ScenarioSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
-        data = _validated(ScenarioSerializer, request.data)
+        data = validated(ScenarioSerializer, request.data)
         scenario = services.save_scenario(
             request.user,
             code=data["code"],
@@ -78,7 +71,7 @@ class DrillListView(APIView):
 
     @extend_schema(request=StartSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
-        data = _validated(StartSerializer, request.data)
+        data = validated(StartSerializer, request.data)
         place = _point(data["place"], "place") if data.get("place") is not None else None
         drill = services.start(request.user, data["scenario"], place)
         return Response(selectors.drill_json(drill), status=201)

@@ -14,6 +14,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_errors import validated
 from core.api_schema import LIST_OF_OBJECTS
 from core.errors import InputError
 from core.models import Role, User
@@ -28,17 +29,6 @@ READERS = roles_required(*WRITE_ROLES, read_roles=READ_ROLES)
 # Sign-on and hand-over: any reader may try; the service checks the roster (or the admin role).
 ROSTERED = roles_required(*READ_ROLES, read_roles=READ_ROLES)
 MAX_CSV_BYTES = 2 * 2**20
-
-
-def _validated(serializer_class, data) -> dict:
-    payload = serializer_class(data=data)
-    if payload.is_valid():
-        return payload.validated_data
-    field, problems = next(iter(payload.errors.items()))
-    while isinstance(problems, dict):
-        index, problems = next(iter(problems.items()))
-        field = f"{field}[{index}]"
-    raise InputError(field, " ".join(str(problem) for problem in problems))
 
 
 def _desk(request, pk: int) -> Desk:
@@ -117,7 +107,7 @@ class RosterImportView(APIView):
 
     @extend_schema(request={"multipart/form-data": RosterImportSerializer}, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
-        upload = _validated(RosterImportSerializer, request.data)["file"]
+        upload = validated(RosterImportSerializer, request.data)["file"]
         if upload.size > MAX_CSV_BYTES:
             raise InputError("file", _("the roster file is larger than 2 MB"))
         raw = upload.read()
@@ -146,7 +136,7 @@ class SignOnView(APIView):
     @extend_schema(request=SignOnSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, pk):
         desk = _desk(request, pk)
-        data = _validated(SignOnSerializer, request.data)
+        data = validated(SignOnSerializer, request.data)
         person = request.user
         if "user" in data:
             person = User.objects.filter(username=data["user"]).first()
@@ -184,7 +174,7 @@ class HandoverView(APIView):
     @extend_schema(request=HandoverSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request, pk):
         session = _session(request, pk)
-        data = _validated(HandoverSerializer, request.data)
+        data = validated(HandoverSerializer, request.data)
         session = services.hand_over(
             request.user, session, confirmed_item_ids=data["confirmed_item_ids"], notes=data["notes"]
         )
@@ -216,7 +206,7 @@ class ItemListView(APIView):
     @extend_schema(request=ItemSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, pk):
         desk = _desk(request, pk)
-        data = _validated(ItemSerializer, request.data)
+        data = validated(ItemSerializer, request.data)
         ref = {"app": data["ref_app"], "id": data["ref_id"], "number": data["ref_number"], "label": data["ref_label"]}
         item = services.add_item(request.user, desk, data["text"], ref if data["ref_app"] else None)
         return Response(selectors.item_json(item), status=status.HTTP_201_CREATED)
@@ -282,7 +272,7 @@ class LogView(APIView):
     @extend_schema(request=LogEntrySerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, pk):
         desk = _desk(request, pk)
-        data = _validated(LogEntrySerializer, request.data)
+        data = validated(LogEntrySerializer, request.data)
         if not data["text"].strip():
             raise InputError("text", _("write something"))
         entry = services.add_log_entry(request.user, desk, data["text"].strip(), data["kind"], data.get("at"))

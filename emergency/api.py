@@ -12,6 +12,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_errors import validated
 from core.errors import InputError
 from core.geo import parse_geometry
 from core.models import AdminArea, Role
@@ -26,14 +27,6 @@ from .models import ResponsePlan
 INCIDENT_READERS = tuple(TOPIC_ROLES["incidents"])
 RESPONDERS = roles_required(Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN, read_roles=INCIDENT_READERS)
 PLAN_AUTHORS = roles_required(Role.OPERATOR, Role.ADMIN, read_roles=INCIDENT_READERS)
-
-
-def _validated(serializer_class, data) -> dict:
-    payload = serializer_class(data=data)
-    if payload.is_valid():
-        return payload.validated_data
-    field, problems = next(iter(payload.errors.items()))
-    raise InputError(field, " ".join(str(problem) for problem in problems))
 
 
 def _incident(request, pk: int) -> Incident:
@@ -88,7 +81,7 @@ class PlanListView(APIView):
 
     @extend_schema(request=PlanSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
-        data = _validated(PlanSerializer, request.data)
+        data = validated(PlanSerializer, request.data)
         hours: list[time] | None = data.get("hours")
         plan = services.save_plan(
             request.user,
@@ -149,7 +142,7 @@ class ActivationView(APIView):
     @extend_schema(request=ActivateSerializer, responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk):
         incident = _incident(request, pk)
-        data = _validated(ActivateSerializer, request.data)
+        data = validated(ActivateSerializer, request.data)
         activation = services.activate(request.user, incident, plan=data["plan"], level=data["level"],
                                        reason=data["reason"])  # fmt: skip
         return Response(selectors.activation_json(activation), status=201)
@@ -166,7 +159,7 @@ class LevelView(APIView):
     @extend_schema(request=LevelSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk):
         incident = _incident(request, pk)
-        data = _validated(LevelSerializer, request.data)
+        data = validated(LevelSerializer, request.data)
         activation = services.change_level(request.user, incident, level=data["level"], reason=data["reason"])
         return Response(selectors.activation_json(activation))
 
@@ -181,7 +174,7 @@ class ActionDoneView(APIView):
     @extend_schema(request=ActionDoneSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk, item):
         incident = _incident(request, pk)
-        data = _validated(ActionDoneSerializer, request.data)
+        data = validated(ActionDoneSerializer, request.data)
         services.complete_action(request.user, incident, item, data["note"])
         return Response(selectors.activation_json(_activation(incident)))
 

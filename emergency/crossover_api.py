@@ -9,6 +9,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_errors import validated
 from core.errors import InputError
 from core.geo import parse_crs, parse_geometry
 from core.models import Role
@@ -25,14 +26,6 @@ ESCALATORS = (Role.GRID_DISPATCHER, Role.OPERATOR, Role.CALL_TAKER, Role.ADMIN)
 CASE_LINKS = roles_required(*ESCALATORS, read_roles=CASE_ROLES)
 FOLLOW_UP_ROLES = (Role.OPERATOR, Role.CALL_TAKER, Role.ADMIN)
 INCIDENT_LINKS = roles_required(*FOLLOW_UP_ROLES, read_roles=tuple(TOPIC_ROLES["incidents"]))
-
-
-def _validated(serializer_class, data) -> dict:
-    payload = serializer_class(data=data)
-    if payload.is_valid():
-        return payload.validated_data
-    field, problems = next(iter(payload.errors.items()))
-    raise InputError(field, " ".join(str(problem) for problem in problems))
 
 
 def _case(request, number: str) -> Case:
@@ -81,7 +74,7 @@ class CaseEscalateView(APIView):
     @extend_schema(request=EscalationSerializer, responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, number):
         case = _case(request, number)
-        data = _validated(EscalationSerializer, request.data)
+        data = validated(EscalationSerializer, request.data)
         incident = crossover.escalate_case(
             request.user, case, incident_type=data["incident_type"], priority=data["priority"], note=data["note"]
         )
@@ -116,7 +109,7 @@ class FollowUpCasesView(APIView):
     @extend_schema(request=FollowUpSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, pk):
         incident = _incident(request, pk)
-        data = _validated(FollowUpSerializer, request.data)
+        data = validated(FollowUpSerializer, request.data)
         point = None
         if data["location"] is not None:
             point = parse_geometry(data["location"], parse_crs(data["crs"]), field="location")

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from core import limits, uploads
+from core.api_errors import validated
 from core.errors import InputError
 from core.geo import SUPPORTED_CRS_TEXT, parse_geometry, parse_point
 from core.permissions import roles_required
@@ -59,15 +60,6 @@ def _raster_or_error(name: str):
     if not rasters.available(name):
         raise NotFound(f"raster {name!r} has not been generated (load the demo city)")
     return raster_spec
-
-
-def _validated(serializer_class, data) -> dict:
-    """Validate with a DRF serializer, answering its first error in the shared {"error", "field", "detail"} shape."""
-    body = serializer_class(data=data)
-    if not body.is_valid():
-        field, errors = next(iter(body.errors.items()))
-        raise InputError(field, " ".join(str(e) for e in errors))
-    return body.validated_data
 
 
 def _float_param(params, name: str, minimum: float | None = None, default: float | None = None) -> float:
@@ -119,7 +111,7 @@ class RasterImportView(APIView):
     @extend_schema(request={"multipart/form-data": RasterImportRequest}, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, name):
         raster_spec = rasters.spec(name)
-        data = _validated(RasterImportRequest, request.data)
+        data = validated(RasterImportRequest, request.data)
         result = services.import_raster(request.user, data["file"], name, crs=data.get("crs"))
         return Response({"name": name, "title": str(raster_spec.title), "unit": raster_spec.unit, **result}, 201)
 
@@ -270,7 +262,7 @@ class ImportListView(APIView):
 
     @extend_schema(request={"multipart/form-data": ImportUploadRequest}, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        data = _validated(ImportUploadRequest, request.data)
+        data = validated(ImportUploadRequest, request.data)
         columns = {k: data[f"{k}_column"] for k in ("wkt", "lon", "lat") if data.get(f"{k}_column")}
         try:
             preview = services.preview_import(
@@ -301,7 +293,7 @@ class ImportCommitView(APIView):
     @extend_schema(request=ImportCommitRequest, responses=OpenApiTypes.OBJECT)
     def post(self, request, preview_id):
         preview = get_object_or_404(ImportPreview, pk=preview_id, created_by=request.user)
-        data = _validated(ImportCommitRequest, request.data)
+        data = validated(ImportCommitRequest, request.data)
         try:
             dataset = services.commit_import(request.user, preview, **data)
         except PermissionError as exc:
@@ -367,7 +359,7 @@ class TransformView(APIView):
 
     @extend_schema(request=TransformRequest, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        data = _validated(TransformRequest, request.data)
+        data = validated(TransformRequest, request.data)
         geometry = coords.transform(data["geometry"], data["source_crs"], data["target_crs"])
         return Response({"geometry": geometry, "source_crs": data["source_crs"], "target_crs": data["target_crs"]})
 
@@ -452,7 +444,7 @@ class SavedQueryListView(APIView):
 
     @extend_schema(operation_id="gis_saved_query_create", request=SavedQueryRequest, responses=SavedQuerySerializer)
     def post(self, request):
-        data = _validated(SavedQueryRequest, request.data)
+        data = validated(SavedQueryRequest, request.data)
         query = saved_queries.save_query(
             request.user, name=data["name"], layer_id=data["layer"], cql2=data["cql2"], shared=data["shared"]
         )

@@ -12,6 +12,7 @@ from rest_framework.generics import ListCreateAPIView, RetrieveUpdateDestroyAPIV
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_errors import validated
 from core.api_schema import LIST_OF_OBJECTS
 from core.errors import InputError
 from core.geo import parse_geometry
@@ -26,18 +27,6 @@ from .models import Delivery, Notification, PublicWarning, Severity, Template
 SENDERS = (Role.OPERATOR, Role.LEADER, Role.ADMIN)
 SEND = roles_required(*SENDERS)
 SIGNED_IN = roles_required(*Role.values)  # reads by anyone with a role; writes to one's own inbox only
-
-
-def validated(serializer_class, data) -> dict:
-    """DRF validation answered in the shared {"error", "field", "detail"} shape (the first problem)."""
-    payload = serializer_class(data=data)
-    if payload.is_valid():
-        return payload.validated_data
-    field, problems = next(iter(payload.errors.items()))
-    while isinstance(problems, dict):
-        index, problems = next(iter(problems.items()))
-        field = f"{field}[{index}]" if str(index).isdigit() else f"{field}.{index}"
-    raise InputError(field, " ".join(str(problem) for problem in problems))
 
 
 class ContactSerializer(serializers.Serializer):

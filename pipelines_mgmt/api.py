@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import limits, uploads
+from core.api_errors import validated
 from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geometry, parse_point
 from core.geojson_fields import FeatureCollectionField, GeometryField
 from core.models import Organisation, Role
@@ -31,18 +32,6 @@ REPAIR_ORDER_ROLES = (Role.OPERATOR, Role.CALL_TAKER, Role.ADMIN)
 REPAIR_ORDER_WRITERS = roles_required(*REPAIR_ORDER_ROLES, read_roles=VIEW_ROLES)
 VALVE_WRITERS = roles_required(Role.OPERATOR, Role.ADMIN, read_roles=VIEW_ROLES)
 NETWORK_IMPORTERS = roles_required(Role.ADMIN, Role.PLANNER, read_roles=VIEW_ROLES)
-
-
-def _validated(serializer_class, data) -> dict:
-    """Validate with a DRF serializer but answer in the shared {"error", "field", "detail"} shape."""
-    payload = serializer_class(data=data)
-    if payload.is_valid():
-        return payload.validated_data
-    field, problems = next(iter(payload.errors.items()))
-    while isinstance(problems, dict):  # list fields report {index: [messages]}
-        index, problems = next(iter(problems.items()))
-        field = f"{field}[{index}]"
-    raise PipelineInputError(field, " ".join(str(problem) for problem in problems))
 
 
 class NetworkSerializer(serializers.Serializer):
@@ -112,7 +101,7 @@ class IsolationView(APIView):
 
     @extend_schema(request=BurstRequestSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        data = _validated(BurstRequestSerializer, request.data)
+        data = validated(BurstRequestSerializer, request.data)
         return Response(selectors.isolation_result(_burst(data), data["failed_valves"]))
 
 
@@ -150,7 +139,7 @@ class RepairOrderListView(APIView):
 
     @extend_schema(request=RepairOrderRequestSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
-        data = _validated(RepairOrderRequestSerializer, request.data)
+        data = validated(RepairOrderRequestSerializer, request.data)
         order = services.create_repair_order(
             request.user,
             _burst(data),
@@ -226,7 +215,7 @@ class RepairOrderValveClosedView(APIView):
     def post(self, request, number):
         if selectors.repair_order(number) is None:
             return Response({"error": "not_found", "detail": f"no repair order {number}"}, status=404)
-        data = _validated(ValveClosedSerializer, request.data)
+        data = validated(ValveClosedSerializer, request.data)
         order = services.report_valve_closed(request.user, number, data["valve"])
         return Response(selectors.repair_order_map(order))
 
@@ -279,7 +268,7 @@ class ValveDetailView(APIView):
     @extend_schema(request=ValveUpdateSerializer, responses=OpenApiTypes.OBJECT)
     def patch(self, request, pk):
         valve = get_object_or_404(Valve.objects.select_related("pipe__network"), pk=pk)
-        data = _validated(ValveUpdateSerializer, request.data)
+        data = validated(ValveUpdateSerializer, request.data)
         valve = services.set_valve_state(request.user, valve, **data)
         return Response(services.valve_feature(valve))
 
@@ -376,7 +365,7 @@ class ConnectivityView(APIView):
 
     @extend_schema(request=ConnectivityRequestSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        data = _validated(ConnectivityRequestSerializer, request.data)
+        data = validated(ConnectivityRequestSerializer, request.data)
         crs = parse_crs(data["crs"])
         network = data["network"]
         network = selectors.resolve_network(int(network) if network.isascii() and network.isdecimal() else network)
@@ -398,7 +387,7 @@ class ProfileView(APIView):
 
     @extend_schema(request=ProfileRequestSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        data = _validated(ProfileRequestSerializer, request.data)
+        data = validated(ProfileRequestSerializer, request.data)
         network = data["network"]
         network = selectors.resolve_network(int(network) if network.isascii() and network.isdecimal() else network)
         return Response(planning.profile(network, data["pipes"], data["step_m"]))

@@ -11,6 +11,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_errors import validated
 from core.api_schema import LIST_OF_OBJECTS
 from core.errors import Forbidden, InputError
 from core.geo import SUPPORTED_CRS_TEXT, parse_geometry
@@ -29,18 +30,6 @@ MAX_SEARCH_LIMIT = 50
 
 def _viewer(request) -> Viewer:
     return Viewer.for_user(request.user)
-
-
-def _validated(serializer_class, data, partial: bool = False) -> dict:
-    """DRF validation answered in the shared {"error", "field", "detail"} shape."""
-    payload = serializer_class(data=data, partial=partial)
-    if payload.is_valid():
-        return payload.validated_data
-    field, problems = next(iter(payload.errors.items()))
-    while isinstance(problems, dict):
-        index, problems = next(iter(problems.items()))
-        field = f"{field}[{index}]"
-    raise InputError(field, " ".join(str(problem) for problem in problems))
 
 
 def _check_writable(viewer: Viewer, data: dict) -> None:
@@ -144,7 +133,7 @@ class LayerListView(APIView):
     @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
         model, serializer, _rows, _feature = KINDS[self.kind]
-        data = _fields(_validated(serializer, request.data))
+        data = _fields(validated(serializer, request.data))
         _check_writable(_viewer(request), data)
         row = services.save_resource(request.user, model, **data)
         return Response(services._feature(row), status=status.HTTP_201_CREATED)
@@ -170,7 +159,7 @@ class LayerDetailView(APIView):
     def patch(self, request, pk):
         model, serializer, _rows, _feature = KINDS[self.kind]
         row = self._row(request, pk)
-        data = _fields(_validated(serializer, request.data, partial=True))
+        data = _fields(validated(serializer, request.data, partial=True))
         _check_writable(_viewer(request), data)
         row = services.save_resource(request.user, model, row, **data)
         return Response(services._feature(row))
@@ -222,7 +211,7 @@ class ExpertListView(APIView):
 
     @extend_schema(request=ExpertSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
-        data = _validated(ExpertSerializer, request.data)
+        data = validated(ExpertSerializer, request.data)
         _check_writable(_viewer(request), data)
         expert = services.save_expert(request.user, **data)
         return Response({"id": expert.pk, "name": expert.name}, status=status.HTTP_201_CREATED)
@@ -240,7 +229,7 @@ class ExpertDetailView(APIView):
     @extend_schema(request=ExpertSerializer, responses=OpenApiTypes.OBJECT)
     def patch(self, request, pk):
         expert = self._expert(request, pk)
-        data = _validated(ExpertSerializer, request.data, partial=True)
+        data = validated(ExpertSerializer, request.data, partial=True)
         _check_writable(_viewer(request), data)
         services.save_expert(request.user, expert, **data)
         return Response({"id": expert.pk, "name": expert.name})
@@ -266,7 +255,7 @@ class StockView(APIView):
         depot = selectors.depots(_viewer(request)).filter(pk=pk).first()
         if depot is None:
             raise NotFound(f"no depot {pk} visible to you")
-        data = _validated(StockSerializer, request.data)
+        data = validated(StockSerializer, request.data)
         services.set_stock(request.user, depot, data["item"], data["on_hand"])
         return Response(selectors.depot_feature(selectors.depots(_viewer(request)).get(pk=pk)))
 
@@ -295,7 +284,7 @@ class ShelterOccupancyView(APIView):
     @extend_schema(request=PeopleSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk):
         shelter = _shelter(request, pk)
-        people = _validated(PeopleSerializer, request.data)["people"]
+        people = validated(PeopleSerializer, request.data)["people"]
         change = services.check_in if self.action == "check_in" else services.check_out
         return Response(selectors.shelter_feature(change(request.user, shelter, people)))
 
@@ -306,7 +295,7 @@ class ShelterStatusView(APIView):
     @extend_schema(request=ShelterStatusSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request, pk):
         shelter = _shelter(request, pk)
-        data = _validated(ShelterStatusSerializer, request.data)
+        data = validated(ShelterStatusSerializer, request.data)
         return Response(selectors.shelter_feature(services.set_shelter_status(request.user, shelter, data["status"])))
 
 
@@ -388,7 +377,7 @@ class RequestListView(APIView):
 
     @extend_schema(request=RequestSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
-        data = _validated(RequestSerializer, request.data)
+        data = validated(RequestSerializer, request.data)
         made = services.request_supplies(
             request.user, _viewer(request), data["incident_id"], data["item"], data["quantity"], data["note"]
         )
@@ -416,7 +405,7 @@ class AllocateView(APIView):
     @extend_schema(request=AllocateSerializer, responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk):
         supply_request = _request(request, pk)
-        data = _validated(AllocateSerializer, request.data)
+        data = validated(AllocateSerializer, request.data)
         depot = selectors.depots(_viewer(request)).filter(pk=data["depot"]).first()
         if depot is None:
             raise InputError("depot", f"no depot {data['depot']} visible to you")

@@ -26,3 +26,16 @@ def exception_handler(exc, context):
             detail = detail["detail"]
         response.data = {"error": code, "detail": detail}
     return response
+
+
+def validated(serializer_class, data, *, partial: bool = False) -> dict:
+    """A DRF serializer's validated data, or its first problem as an InputError (so the shared 400 shape above):
+    the field named as the client wrote it, `items[2]` for a list element, `contact.name` for a nested field."""
+    payload = serializer_class(data=data, partial=partial)
+    if payload.is_valid():
+        return payload.validated_data
+    field, problems = next(iter(payload.errors.items()))
+    while isinstance(problems, dict):
+        index, problems = next(iter(problems.items()))
+        field = f"{field}[{index}]" if str(index).isdigit() else f"{field}.{index}"
+    raise InputError(field, " ".join(str(problem) for problem in problems))

@@ -135,7 +135,7 @@ def test_the_emergency_played_as_a_drill_leaves_every_real_kpi_unchanged(
     assert subjects and all(subject.startswith("【演练】") for subject in subjects)
     order = RepairOrder.objects.get(incident_id=drill.incident_id)
     refused = api("operator").post(f"/api/pipelines/repair-orders/{order.number}/notify-customers/", {}, format="json")
-    assert refused.status_code == 409 and "drill" in refused.json()["detail"]
+    assert refused.status_code == 409 and "演练" in refused.json()["detail"]
 
     # The same emergency for real does count: the comparison above can fail.
     with django_capture_on_commit_callbacks(execute=True):
