@@ -18,7 +18,6 @@ from duty.models import Desk
 from emergency.models import ResponsePlan
 from notify.models import Delivery, Notification
 from pipelines_mgmt.models import RepairOrder, ServiceConnection
-from tests.jobs_worker import on_an_empty_queue
 from tests.notify import servers
 
 from .test_dispatch_console import click_map_at, open_console
@@ -31,16 +30,8 @@ SIZES = {"wall": (2560, 1440), "laptop": (1366, 768), "tablet": (1024, 768)}
 
 @pytest.fixture
 def mail_sms_and_worker(monkeypatch, django_db_blocker):
-    """An SMTP server process, the SMPP gateway simulator and a real jobs worker pointed at both."""
-    sim = servers.gateway()
-    smtp = servers.SmtpServer()
-    smtp.start()
-    for name, value in {**servers.gateway_settings(sim), **smtp.settings(), "CITYOPS_NOTIFY_RETRY_SECONDS": 1}.items():
-        monkeypatch.setenv(name, str(value))
-    with on_an_empty_queue(django_db_blocker) as worker:
-        yield sim, smtp, worker
-    smtp.stop()
-    sim.stop()
+    with servers.channels_and_worker(monkeypatch, django_db_blocker) as running:
+        yield running
 
 
 def wait_for(condition, what: str, seconds: float = 60):

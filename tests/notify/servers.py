@@ -1,6 +1,7 @@
 """Real servers for the notification tests and the bench: an SMTP server process (aiosmtpd, storing every message
 in a Maildir we read) and the SMPP gateway simulator (notify.sms_gateway_sim) on free ports."""
 
+import contextlib
 import email.header
 import mailbox
 import socket
@@ -83,3 +84,22 @@ def gateway_settings(sim: GatewaySim) -> dict:
 
 def as_env(settings: dict) -> dict:
     return {name: str(value) for name, value in settings.items()}
+
+
+@contextlib.contextmanager
+def channels_and_worker(monkeypatch, django_db_blocker, **gateway_options):
+    """The SMPP gateway simulator, an SMTP server process and a real jobs worker pointed at both (through the
+    environment the worker starts with); all stopped afterwards."""
+    from tests.jobs_worker import on_an_empty_queue  # it sets Django up: only for the tests that start a worker
+
+    sim = gateway(**gateway_options)
+    smtp = SmtpServer()
+    smtp.start()
+    try:
+        for name, value in {**gateway_settings(sim), **smtp.settings(), "CITYOPS_NOTIFY_RETRY_SECONDS": 1}.items():
+            monkeypatch.setenv(name, str(value))
+        with on_an_empty_queue(django_db_blocker) as worker:
+            yield sim, smtp, worker
+    finally:
+        smtp.stop()
+        sim.stop()

@@ -13,7 +13,6 @@ from core.models import User
 from notify import selectors, services
 from notify.channels import message_id_header
 from notify.models import Delivery
-from tests.jobs_worker import on_an_empty_queue
 
 from . import servers
 
@@ -34,15 +33,8 @@ def recipients(demo_city):
 @pytest.fixture
 def channels_and_worker(monkeypatch, django_db_blocker):
     """The gateway simulator (answering slowly), an SMTP server process, and a real jobs worker pointed at both."""
-    sim = servers.gateway(answer_delay=0.02)
-    smtp = servers.SmtpServer()
-    smtp.start()
-    for name, value in {**servers.gateway_settings(sim), **smtp.settings(), "CITYOPS_NOTIFY_RETRY_SECONDS": 1}.items():
-        monkeypatch.setenv(name, str(value))
-    with on_an_empty_queue(django_db_blocker) as worker:
-        yield sim, smtp, worker
-    smtp.stop()
-    sim.stop()
+    with servers.channels_and_worker(monkeypatch, django_db_blocker, answer_delay=0.02) as running:
+        yield running
 
 
 def wait_until(condition, seconds: float, what: str, state=lambda: "") -> None:
