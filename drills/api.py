@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_errors import validated
+from core.api_schema import LIST_OF_OBJECTS
 from core.errors import InputError
 from core.geo import parse_geometry
 from core.models import Role
@@ -37,7 +38,7 @@ class ScenarioSerializer(serializers.Serializer):
 class ScenarioListView(APIView):
     permission_classes = [DRILL_ROLES]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=LIST_OF_OBJECTS)
     def get(self, request):
         return Response(selectors.scenarios())
 
@@ -65,7 +66,7 @@ class DrillListView(APIView):
 
     permission_classes = [DRILL_ROLES]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="api_drills_list", responses=LIST_OF_OBJECTS)
     def get(self, request):
         return Response(selectors.drills())
 

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_errors import validated
+from core.api_schema import LIST_OF_OBJECTS
 from core.errors import InputError
 from core.geo import parse_geometry
 from core.models import AdminArea, Role
@@ -75,7 +76,7 @@ class PlanListView(APIView):
 
     permission_classes = [PLAN_AUTHORS]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=LIST_OF_OBJECTS)
     def get(self, request):
         return Response(selectors.plans_list(request.query_params.get("incident_type")))
 
@@ -102,7 +103,7 @@ class PlanListView(APIView):
 class PlanVersionsView(APIView):
     permission_classes = [PLAN_AUTHORS]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=LIST_OF_OBJECTS)
     def get(self, request, code):
         versions = selectors.plan_versions(code)
         if not versions:

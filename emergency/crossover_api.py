@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_errors import validated
+from core.api_schema import LIST_OF_OBJECTS
 from core.errors import InputError
 from core.geo import parse_crs, parse_geometry
 from core.models import Role
@@ -60,7 +61,7 @@ class EscalationTypesView(APIView):
 
     permission_classes = [roles_required(*ESCALATORS, read_roles=ESCALATORS)]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=LIST_OF_OBJECTS)
     def get(self, request):
         return Response(incident_types())
 

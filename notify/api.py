@@ -122,7 +122,7 @@ class NotificationListView(APIView):
 
     permission_classes = [roles_required(*SENDERS, read_roles=tuple(Role.values))]
 
-    @extend_schema(responses=LIST_OF_OBJECTS)
+    @extend_schema(operation_id="api_notify_notifications_list", responses=LIST_OF_OBJECTS)
     def get(self, request):
         rows = selectors.visible_notifications(request.user)[:200]
         return Response([notification_json(n) for n in rows])

@@ -5,6 +5,7 @@ import io
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+from urllib.parse import urlencode
 
 import geopandas as gpd
 import pytest
@@ -47,6 +48,15 @@ def test_hostile_input_is_never_a_500(api, client, demo_city, user, path, field)
     assert response.status_code < 500, (response.status_code, response.content[:300])
     if field:
         assert response.status_code == 400 and response.json()["field"] == field
+
+
+def test_a_form_of_too_many_fields_is_a_400(api, demo_city, settings):
+    """More fields than DATA_UPLOAD_MAX_NUMBER_FIELDS (a form repeating one list field, as a fuzzer sends it)."""
+    fields = [("confirmed_item_ids", str(n)) for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)]
+    body = urlencode(fields)
+    response = api("operator").post("/api/duty/sessions/1/hand-over/", body,
+                                    content_type="application/x-www-form-urlencoded")  # fmt: skip
+    assert response.status_code == 400 and "DATA_UPLOAD_MAX_NUMBER_FIELDS" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("body", [[None, None], "text", 42])

@@ -38,6 +38,14 @@ class Forbidden(Refusal):
     code = "permission_denied"
 
 
+class Unavailable(Refusal):
+    """A dependency the request needs (the database of the work caps, say) did not answer in time: a 503 the client
+    may retry; nothing was done."""
+
+    status = 503
+    code = "unavailable"
+
+
 _SERVER_PATH = re.compile(r"(?:/[^/\s'\":,]+)+/([^/\s'\":,]+)")
 
 

@@ -14,6 +14,7 @@ import psycopg
 from django.conf import settings
 from rest_framework.exceptions import Throttled
 
+from .errors import Unavailable
 from .health import probe_connection
 
 POLL_S = 0.1
@@ -37,7 +38,11 @@ def _take_one(conn: psycopg.Connection, kind: str) -> bool:
 def slot(kind: str, wait_s: float = 2.0):
     """Hold one of the installation's slots for `kind` ("export", "render") while the block runs; closing the
     connection afterwards, however the block ends, gives it back."""
-    with probe_connection() as conn:
+    try:
+        conn = probe_connection()
+    except psycopg.OperationalError as exc:  # the database did not answer in time (busy or failing over)
+        raise Unavailable(f"the {kind} slots cannot be reached now; try again in a few seconds") from exc
+    with conn:
         deadline = time.monotonic() + wait_s
         while not _take_one(conn, kind):
             if time.monotonic() >= deadline:

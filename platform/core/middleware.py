@@ -6,6 +6,7 @@ import re
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils import translation
 
@@ -64,6 +65,8 @@ class ApiErrorsMiddleware:
     def process_exception(self, request, exception):
         if settings.DEBUG or not request.path.startswith(API_PREFIXES):
             return None
+        if isinstance(exception, SuspiciousOperation):  # e.g. more form fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
+            return JsonResponse({"error": "bad_request", "detail": str(exception)}, status=400)
         log.error("%s %s failed", request.method, request.path, exc_info=exception)
         detail = f"internal error; quote request id {request_id.get()} to the administrator"
         return JsonResponse({"error": "server_error", "detail": detail}, status=500)

@@ -2,6 +2,7 @@
 command-centre scope as explicit data — each through the interface an attacker or an administrator would use."""
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -93,6 +94,17 @@ def test_exports_beyond_the_installations_cap_are_told_to_come_back(demo_city, a
     finally:
         elsewhere.close()  # as when that process ends or dies: its slots go with its connection
     assert api("planner").get("/api/gis/layers/roads/export/?f=geojson").status_code == 200
+
+
+def test_an_export_whose_slots_cannot_be_reached_is_a_503_to_retry(demo_city, api, settings):
+    """The caps' own connection finds no database (busy, failing over): the client is told to retry, not a 500."""
+    api("planner")  # signed in first, on the request's own connection
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        settings.DATABASES = {"default": {**settings.DATABASES["default"], "PORT": closed.getsockname()[1]}}
+    answer = api("planner").get("/api/gis/layers/roads/export/?f=geojson")
+    assert answer.status_code == 503 and answer.json()["error"] == "unavailable"
+    assert "export" in answer.json()["detail"]
 
 
 def test_a_slot_is_given_back_when_the_work_fails(settings):
