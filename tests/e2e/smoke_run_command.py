@@ -30,7 +30,8 @@ def main(base_url: str) -> None:
         page.fill("#id_username", "operator")
         page.fill("#id_password", password)
         page.click("form.login-card button[type=submit]")
-        page.wait_for_function("() => document.body.dataset.mapReady === '1'", timeout=90_000)  # a function: CSP
+        # a function (CSP); `?.`: between the login's redirect and the home page there is a moment without a body
+        page.wait_for_function("() => document.body?.dataset.mapReady === '1'", timeout=90_000)
         screenshot = ROOT / "var" / "screenshots" / "run-command-home.png"
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=screenshot)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-MAP_READY = "document.body.dataset.mapReady === '1'"
+MAP_READY = "document.body?.dataset.mapReady === '1'"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 # Reads only, outside a test transaction: `demo_city` (re)loads the city with commits, so the server under test

@@ -13,8 +13,8 @@ from .test_wall import sign_in
 
 pytestmark = [pytest.mark.e2e]
 
-MAP_READY = "document.body.dataset.mapReady === '1'"
-APP_READY = "document.body.dataset.appReady === '1'"
+MAP_READY = "document.body?.dataset.mapReady === '1'"
+APP_READY = "document.body?.dataset.appReady === '1'"
 LIST_READY = "!document.querySelector('#dept-cases[aria-busy]')"
 WALL, LAPTOP, TABLET, TABLET_LANDSCAPE = (1920, 1080), (1366, 768), (800, 1280), (1280, 800)
 # A visible element with the role of an alert and some text: how every console shows an error.

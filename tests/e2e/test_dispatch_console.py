@@ -20,7 +20,7 @@ from .conftest import is_local
 from .test_wall import city_point, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
-MAP_READY = "() => document.body.dataset.mapReady === '1'"
+MAP_READY = "() => document.body?.dataset.mapReady === '1'"
 FIRE_TYPE = "119-FIRE-BUILDING"
 SCREENSHOTS = ROOT / "var" / "screenshots"
 

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-READY = "document.body.dataset.dutyReady === '1'"
+READY = "document.body?.dataset.dutyReady === '1'"
 SIZES = {"wall": (2560, 1440), "laptop": (1366, 768), "tablet": (1024, 768)}
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -111,7 +111,7 @@ def test_case_from_offline_tablet_report_to_closure(consoles, demo_city, asgi_se
     manifest = tablet.request.get(f"{asgi_server}/m/manifest.webmanifest").json()
     assert manifest["start_url"] == "/m/" and manifest["display"] == "standalone"
     tablet.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=30_000)
-    tablet.wait_for_function("() => document.body.dataset.appReady === '1'", timeout=60_000)
+    tablet.wait_for_function("() => document.body?.dataset.appReady === '1'", timeout=60_000)
 
     leader = consoles("leader", "/grid/", viewport={"width": 1440, "height": 900})
     expect(leader.locator("#live-status")).to_have_attribute("data-state", "live", timeout=30_000)
@@ -120,7 +120,7 @@ def test_case_from_offline_tablet_report_to_closure(consoles, demo_city, asgi_se
     # --- offline: the app starts from the service worker's cache and queues the report ---
     tablet.context.set_offline(True)
     tablet.reload()
-    tablet.wait_for_function("() => document.body.dataset.appReady === '1'", timeout=60_000)
+    tablet.wait_for_function("() => document.body?.dataset.appReady === '1'", timeout=60_000)
     expect(tablet.locator("#net-state")).to_have_attribute("data-online", "0")
     expect(tablet.locator("#position-status")).to_have_attribute("data-source", "gps")
     tablet.set_input_files("#report-photo", str(jpeg(tmp_path / "pothole.jpg", "#7a5230")))
@@ -163,7 +163,7 @@ def test_case_from_offline_tablet_report_to_closure(consoles, demo_city, asgi_se
     expect(card(leader, number)).to_be_visible(timeout=20_000)
     assert leader.evaluate("window.notReloaded") is True
     expect(card(leader, number)).to_have_attribute("data-stage", "reported")
-    leader.wait_for_function("() => document.body.dataset.mapReady === '1'", timeout=60_000)
+    leader.wait_for_function("() => document.body?.dataset.mapReady === '1'", timeout=60_000)
     drawn = leader.evaluate(
         """async ([lon, lat]) => {
              const map = window.cityopsMap;

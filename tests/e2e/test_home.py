@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-MAP_READY = "document.body.dataset.mapReady === '1'"
+MAP_READY = "document.body?.dataset.mapReady === '1'"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -10,13 +10,13 @@ from playwright.sync_api import expect
 from .test_wall import MAP_IDLE
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-MAP_READY = "document.body.dataset.mapReady === '1'"
+MAP_READY = "document.body?.dataset.mapReady === '1'"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def layer_ready(page, layer: str, period: str):
-    page.wait_for_function(f"document.body.dataset.layerReady === '{layer}:{period}'", timeout=60_000)
+    page.wait_for_function(f"document.body?.dataset.layerReady === '{layer}:{period}'", timeout=60_000)
 
 
 def rendered(page, layer: str) -> list[dict]:

@@ -9,7 +9,7 @@ from pipelines_mgmt.graph import network_graph
 from pipelines_mgmt.models import Network, Pipe, Valve
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-MAP_READY = "document.body.dataset.mapReady === '1'"
+MAP_READY = "document.body?.dataset.mapReady === '1'"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -69,7 +69,7 @@ def test_click_a_pipe_shows_valves_replans_and_opens_the_repair_order(page, demo
     )
 
     click_on(page, middle.x, middle.y)
-    page.wait_for_function("document.body.dataset.isolation === '1'", timeout=30_000)
+    page.wait_for_function("document.body?.dataset.isolation === '1'", timeout=30_000)
     expect(page.locator("#planner-burst-pipe")).to_contain_text(pipe.code)
     valves = listed_valves(page)
     assert sorted(valves) == expected_valves
@@ -91,7 +91,7 @@ def test_click_a_pipe_shows_valves_replans_and_opens_the_repair_order(page, demo
     # The crew reports that the first valve will not close: the plan extends past it.
     failed = valves[0]
     page.locator("#planner-valves li").first.locator("button.mark-failed").click()
-    page.wait_for_function("document.body.dataset.isolation === '2'", timeout=30_000)
+    page.wait_for_function("document.body?.dataset.isolation === '2'", timeout=30_000)
     replanned = listed_valves(page)
     assert failed not in replanned and replanned != valves
     expect(page.locator("#planner-failed")).to_contain_text(failed)

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from core.models import AdminArea
 from gis.models import Address, Road
 
-MAP_READY = "document.body.dataset.mapReady === '1'"
+MAP_READY = "document.body?.dataset.mapReady === '1'"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 # Transactional, as test_planner: the demo city (re)loaded by `demo_city` is committed, so the server under test
@@ -67,7 +67,7 @@ def test_query_a_layer_see_rows_map_and_statistics_save_reload_and_export(page, 
     assert text.startswith("road_class = 'arterial' AND S_INTERSECTS(geometry, MULTIPOLYGON(((")
 
     page.locator("#query-run").click()
-    page.wait_for_function("document.body.dataset.queryRuns === '1'", timeout=30_000)
+    page.wait_for_function("document.body?.dataset.queryRuns === '1'", timeout=30_000)
     expect(page.locator("#query-matched")).to_contain_text(str(matched))
     assert page.locator("#query-table tbody tr").count() == min(matched, 20)
     assert set(page.locator("#query-table tbody tr td:nth-child(3)").all_inner_texts()) <= {"arterial"}
@@ -78,7 +78,7 @@ def test_query_a_layer_see_rows_map_and_statistics_save_reload_and_export(page, 
     # Statistics by district: the picked district holds the roads that are more than touching it.
     page.locator("#query-stats-by").select_option("district")
     page.locator("#query-stats-run").click()
-    page.wait_for_function("document.body.dataset.queryStats === '1'", timeout=30_000)
+    page.wait_for_function("document.body?.dataset.queryStats === '1'", timeout=30_000)
     row = page.locator(f"#query-stats-table tr[data-code='{district.code}']")
     expect(row.locator("td.count")).to_have_text(str(in_district))
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -93,7 +93,7 @@ def test_query_a_layer_see_rows_map_and_statistics_save_reload_and_export(page, 
     page.wait_for_function(MAP_READY, timeout=60_000)
     page.locator("#planner-tab-query").click()
     saved.locator("button.query-load").click()
-    page.wait_for_function("document.body.dataset.queryRuns === '1'", timeout=30_000)
+    page.wait_for_function("document.body?.dataset.queryRuns === '1'", timeout=30_000)
     assert page.locator("#query-cql2").input_value() == text
     expect(page.locator("#query-matched")).to_contain_text(str(matched))
     expect(page.locator(".query-layer[data-layer=roads]")).to_have_attribute("aria-pressed", "true")
@@ -134,7 +134,7 @@ def check_distance_from_a_selected_feature_and_a_drawn_polygon(page):
     page.locator("#query-distance").fill("100")
     assert page.locator("#query-cql2").input_value().startswith("S_DWITHIN(geometry, LINESTRING(")
     page.locator("#query-run").click()
-    page.wait_for_function("document.body.dataset.queryRuns === '2'", timeout=30_000)
+    page.wait_for_function("document.body?.dataset.queryRuns === '2'", timeout=30_000)
     with connection.cursor() as cursor:  # the same question asked of PostGIS's geography type
         cursor.execute(
             "SELECT count(*) FROM geo_address a, geo_road r"
@@ -158,7 +158,7 @@ def check_distance_from_a_selected_feature_and_a_drawn_polygon(page):
     assert text.startswith("S_WITHIN(geometry, POLYGON((")
     drawn = GEOSGeometry(text[len("S_WITHIN(geometry, ") : -1], srid=4326)
     page.locator("#query-run").click()
-    page.wait_for_function("document.body.dataset.queryRuns === '3'", timeout=30_000)
+    page.wait_for_function("document.body?.dataset.queryRuns === '3'", timeout=30_000)
     inside = Address.objects.filter(geom__within=drawn).count()
     assert inside > 0
     expect(page.locator("#query-matched")).to_contain_text(str(inside))

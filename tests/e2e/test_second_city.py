@@ -24,7 +24,7 @@ from .test_wall import MAP_IDLE, city_point, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
-MAP_READY = "() => document.body.dataset.mapReady === '1'"
+MAP_READY = "() => document.body?.dataset.mapReady === '1'"
 CHIEF = "chief"  # the superuser the README's createsuperuser step makes
 
 pytestmark = pytest.mark.e2e

@@ -110,9 +110,9 @@ def test_the_dispatch_console_shows_the_summary_with_the_components_in_its_toolt
 
 def test_a_call_taker_who_may_not_read_the_health_api_sees_no_panel(page, demo_city, asgi_server):
     sign_in(page, asgi_server, "calltaker", "/wall/")
-    page.wait_for_function("document.body.dataset.mapReady === '1'", timeout=60_000)
+    page.wait_for_function("document.body?.dataset.mapReady === '1'", timeout=60_000)
     page.goto(f"{asgi_server}/dispatch/")
-    page.wait_for_function("document.body.dataset.mapReady === '1'", timeout=60_000)
+    page.wait_for_function("document.body?.dataset.mapReady === '1'", timeout=60_000)
     assert page.locator("#health-panel, #health-indicator").count() == 0
     assert not [url for url in page.requests if url.endswith(HEALTH)]  # no refused request in the console's log
     assert page.errors == []
@@ -124,7 +124,7 @@ def test_screenshots_of_the_health_panel(workstations, demo_city, asgi_server, s
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = workstations(*size)
     sign_in(page, asgi_server, "operator", "/wall/")
-    page.wait_for_function("document.body.dataset.mapReady === '1'", timeout=60_000)
+    page.wait_for_function("document.body?.dataset.mapReady === '1'", timeout=60_000)
     expect(page.locator(".health-chip")).to_have_count(4, timeout=15_000)
     box = page.locator("#health-panel").bounding_box()
     assert box["x"] >= 0 and box["y"] + box["height"] <= size[1]  # on screen, not cut off

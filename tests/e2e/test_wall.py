@@ -9,7 +9,7 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-MAP_READY = "() => document.body.dataset.mapReady === '1'"
+MAP_READY = "() => document.body?.dataset.mapReady === '1'"
 # 'idle' fires after a frame with nothing left to load; the repaint makes that frame happen even if the map is
 # already idle (MapLibre's once() returns the map, so "once(...) || done()" never resolved on an idle map).
 # The map drawn and settled: `idle`, or 10 s at most (an animated marker, such as a pulsing new incident left by an
