@@ -237,7 +237,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     # One schema name for the 110/119/120/122 agency codes, wherever a field takes one.
-    "ENUM_NAME_OVERRIDES": {"AgencyCodeEnum": ["110", "119", "120", "122"], "ShelterStatusEnum": "resources.models.Shelter.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "AgencyCodeEnum": ["110", "119", "120", "122"],
+        "ShelterStatusEnum": "resources.models.Shelter.Status",
+    },
 }
 
 # --- Content-Security-Policy (django-csp) -------------------------------------------------------------------------
