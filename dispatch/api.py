@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from core.api_errors import validated
 from core.api_schema import LIST_OF_OBJECTS
 from core.errors import InputError, Refusal
-from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geometry
+from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geojson_point
 from core.models import Role
 from core.permissions import roles_required
 from core.realtime import TOPIC_ROLES, Viewer
@@ -129,7 +129,7 @@ def _viewer(request) -> Viewer:
     return Viewer.for_user(request.user)
 
 
-def _incident_or_404(request, pk: int) -> Incident:
+def incident_or_404(request, pk: int) -> Incident:
     incident = selectors.visible_incident(_viewer(request), pk)
     if incident is None:
         raise NotFound(f"no incident {pk} visible to you")
@@ -187,7 +187,7 @@ class IncidentListView(APIView):
             "description": data["description"],
         }
         if "same_as" in data:
-            incident = _incident_or_404(request, data["same_as"])
+            incident = incident_or_404(request, data["same_as"])
             services.attach_call(request.user, incident, **call)
             return Response(_feature(incident.pk))
         incident_type = IncidentType.objects.filter(code=data["type_code"], active=True).first()
@@ -195,9 +195,7 @@ class IncidentListView(APIView):
             raise InputError("type_code", _("unknown incident type %(code)r") % {"code": data["type_code"]})
         if data.get("location") is None:
             raise InputError("location", _("the incident's location (a GeoJSON Point) is required"))
-        point = parse_geometry(data["location"], parse_crs(data["crs"]), field="location")
-        if point.geom_type != "Point":
-            raise InputError("location", _("must be a GeoJSON Point, not %(type)s") % {"type": point.geom_type})
+        point = parse_geojson_point(data["location"], parse_crs(data["crs"]))
         incident = services.create_incident(
             request.user,
             incident_type=incident_type,
@@ -215,7 +213,7 @@ class IncidentDetailView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk):
-        incident = _incident_or_404(request, pk)
+        incident = incident_or_404(request, pk)
         return Response({**incident_feature(incident), "timeline": selectors.timeline(incident)})
 
 
@@ -224,7 +222,7 @@ class RecommendationView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk):
-        incident = _incident_or_404(request, pk)
+        incident = incident_or_404(request, pk)
         return Response(selectors.recommendation(_viewer(request), incident))
 
 
@@ -239,7 +237,7 @@ class DispatchView(APIView):
 
     @extend_schema(request=DispatchRequestSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk):
-        incident = _incident_or_404(request, pk)
+        incident = incident_or_404(request, pk)
         ids = list(dict.fromkeys(validated(DispatchRequestSerializer, request.data)["vehicle_ids"]))
         services.dispatch_units(request.user, _viewer(request), incident, ids, selectors.etas(incident, ids))
         return Response(_feature(incident.pk))
@@ -254,7 +252,7 @@ class IncidentStatusView(APIView):
 
     @extend_schema(request=IncidentStatusSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk):
-        incident = _incident_or_404(request, pk)
+        incident = incident_or_404(request, pk)
         target = validated(IncidentStatusSerializer, request.data)["status"]
         services.set_incident_status(request.user, incident, target)
         return Response(_feature(incident.pk))
@@ -300,7 +298,7 @@ class AgencyLinkView(APIView):
 
     @extend_schema(request=AgencyLinkSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk):
-        incident = _incident_or_404(request, pk)
+        incident = incident_or_404(request, pk)
         data = validated(AgencyLinkSerializer, request.data)
         services.link_agency(request.user, _viewer(request), incident, **data)
         return Response(_feature(incident.pk))

@@ -9,8 +9,7 @@ from rest_framework.views import APIView
 
 from core.api_errors import validated
 from core.api_schema import LIST_OF_OBJECTS
-from core.errors import InputError
-from core.geo import parse_geometry
+from core.geo import parse_geojson_point
 from core.models import Role
 from core.permissions import roles_required
 
@@ -18,13 +17,6 @@ from . import selectors, services
 from .models import Drill, Scenario
 
 DRILL_ROLES = roles_required(Role.OPERATOR, Role.ADMIN, read_roles=(Role.OPERATOR, Role.ADMIN, Role.LEADER))
-
-
-def _point(value, field: str):
-    point = parse_geometry(value, field=field)
-    if point.geom_type != "Point":
-        raise InputError(field, "must be a GeoJSON Point")
-    return point
 
 
 class ScenarioSerializer(serializers.Serializer):
@@ -50,7 +42,7 @@ class ScenarioListView(APIView):
             code=data["code"],
             name=data["name"],
             steps=data["steps"],
-            place=_point(data["place"], "place"),
+            place=parse_geojson_point(data["place"], field="place"),
             description=data["description"],
         )
         return Response(selectors.scenario_json(scenario), status=201)
@@ -73,7 +65,7 @@ class DrillListView(APIView):
     @extend_schema(request=StartSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
         data = validated(StartSerializer, request.data)
-        place = _point(data["place"], "place") if data.get("place") is not None else None
+        place = parse_geojson_point(data["place"], field="place") if data.get("place") is not None else None
         drill = services.start(request.user, data["scenario"], place)
         return Response(selectors.drill_json(drill), status=201)
 

@@ -11,13 +11,13 @@ from rest_framework.views import APIView
 
 from core.api_errors import validated
 from core.api_schema import LIST_OF_OBJECTS
-from core.errors import InputError
-from core.geo import parse_crs, parse_geometry
+from core.geo import parse_crs, parse_geojson_point
 from core.models import Role
 from core.permissions import roles_required
-from core.realtime import TOPIC_ROLES, Viewer
-from dispatch.models import Incident, IncidentType
-from dispatch.selectors import incident_types, visible_incident
+from core.realtime import TOPIC_ROLES
+from dispatch.api import incident_or_404
+from dispatch.models import IncidentType
+from dispatch.selectors import incident_types
 from grid.models import Case
 from grid.selectors import CASE_ROLES, visible_cases
 
@@ -34,13 +34,6 @@ def _case(request, number: str) -> Case:
     if case is None:
         raise NotFound(f"no case {number} visible to you")
     return case
-
-
-def _incident(request, pk: int) -> Incident:
-    incident = visible_incident(Viewer.for_user(request.user), pk)
-    if incident is None:
-        raise NotFound(f"no incident {pk} visible to you")
-    return incident
 
 
 class EscalationSerializer(serializers.Serializer):
@@ -109,13 +102,11 @@ class FollowUpCasesView(APIView):
 
     @extend_schema(request=FollowUpSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, pk):
-        incident = _incident(request, pk)
+        incident = incident_or_404(request, pk)
         data = validated(FollowUpSerializer, request.data)
         point = None
         if data["location"] is not None:
-            point = parse_geometry(data["location"], parse_crs(data["crs"]), field="location")
-            if point.geom_type != "Point":
-                raise InputError("location", f"must be a GeoJSON Point, not {point.geom_type}")
+            point = parse_geojson_point(data["location"], parse_crs(data["crs"]))
         case = crossover.spawn_follow_up(
             request.user, incident, category_code=data["category_code"], description=data["description"], point=point
         )
@@ -129,7 +120,7 @@ class IncidentLinksView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk):
-        incident = _incident(request, pk)
+        incident = incident_or_404(request, pk)
         return Response(
             {
                 "incident": {"id": incident.pk, "number": incident.number},

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from core.api_schema import LIST_OF_OBJECTS
 from core.errors import Forbidden, InputError
-from core.geo import parse_crs, parse_geometry, parse_point
+from core.geo import parse_crs, parse_geojson_point, parse_point
 from core.models import Organisation, Role
 from core.permissions import roles_required
 from core.realtime import Viewer
@@ -53,10 +53,7 @@ def _position(data, required: bool):
     """``location`` (GeoJSON Point, or its JSON text in a form) or ``lon``/``lat``, in ``crs``."""
     crs = parse_crs(_text(data, "crs") or None)
     if data.get("location") not in (None, ""):
-        point = parse_geometry(data["location"], crs, field="location")
-        if point.geom_type != "Point":
-            raise InputError("location", f"must be a GeoJSON Point, not {point.geom_type}")
-        return point
+        return parse_geojson_point(data["location"], crs)
     if data.get("lon") not in (None, "") or data.get("lat") not in (None, ""):
         return parse_point(data.get("lon"), data.get("lat"), crs)
     if required:

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from core import limits, uploads
 from core.api_errors import validated
-from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geometry, parse_point
+from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geojson_point, parse_point
 from core.geojson_fields import FeatureCollectionField, GeometryField
 from core.models import Organisation, Role
 from core.permissions import roles_required
@@ -81,9 +81,7 @@ def _burst(data: dict) -> selectors.Burst:
     if "pipe" in data:
         return selectors.locate_burst(network, pipe_id=data["pipe"])
     if "point" in data:
-        point = parse_geometry(data["point"], crs, field="point")
-        if point.geom_type != "Point":
-            raise PipelineInputError("point", f"must be a GeoJSON Point, not {point.geom_type}")
+        point = parse_geojson_point(data["point"], crs, field="point")
     else:
         point = parse_point(data.get("lon"), data.get("lat"), crs)
     return selectors.locate_burst(network, point=point, tolerance_m=data["tolerance_m"])
@@ -351,13 +349,6 @@ class ConnectivityRequestSerializer(serializers.Serializer):
                                          max_value=1000)  # fmt: skip
 
 
-def _point(value, crs: str, field: str):
-    point = parse_geometry(value, crs, field=field)
-    if point.geom_type != "Point":
-        raise PipelineInputError(field, f"must be a GeoJSON Point, not {point.geom_type}")
-    return point
-
-
 class ConnectivityView(APIView):
     """Are two points of a network joined by pipes (physically, and in service with closed valves closed)?"""
 
@@ -369,7 +360,7 @@ class ConnectivityView(APIView):
         crs = parse_crs(data["crs"])
         network = data["network"]
         network = selectors.resolve_network(int(network) if network.isascii() and network.isdecimal() else network)
-        start, end = _point(data["start"], crs, "start"), _point(data["end"], crs, "end")
+        start, end = parse_geojson_point(data["start"], crs, "start"), parse_geojson_point(data["end"], crs, "end")
         return Response(planning.connectivity(network, start, end, data["tolerance_m"]))
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import prcoords
 import shapely
 from django.contrib.gis.geos import GEOSException, GEOSGeometry
+from django.utils.translation import gettext as _
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
@@ -97,6 +98,14 @@ def parse_geometry(value, crs: str | None = "wgs84", field: str = "geometry") ->
         return GEOSGeometry(memoryview(shape.wkb), srid=4326)
     except (GEOSException, ValueError) as exc:
         raise GeometryInputError(field, f"invalid geometry: {exc}") from exc
+
+
+def parse_geojson_point(value, crs: str | None = "wgs84", field: str = "location") -> GEOSGeometry:
+    """A GeoJSON Point (dict or JSON text) in `crs`, returned in EPSG:4326; another geometry type names `field`."""
+    point = parse_geometry(value, crs, field=field)
+    if point.geom_type != "Point":
+        raise GeometryInputError(field, _("must be a GeoJSON Point, not %(type)s") % {"type": point.geom_type})
+    return point
 
 
 def parse_point(lon, lat, crs: str | None = "wgs84") -> GEOSGeometry:
