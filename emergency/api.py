@@ -19,8 +19,8 @@ from core.geo import parse_geometry
 from core.models import AdminArea, Role
 from core.permissions import roles_required
 from core.realtime import TOPIC_ROLES, Viewer
+from dispatch.api import incident_or_404
 from dispatch.models import Incident, IncidentType
-from dispatch.selectors import visible_incident
 
 from . import selectors, services
 from .models import ResponsePlan
@@ -28,13 +28,6 @@ from .models import ResponsePlan
 INCIDENT_READERS = tuple(TOPIC_ROLES["incidents"])
 RESPONDERS = roles_required(Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN, read_roles=INCIDENT_READERS)
 PLAN_AUTHORS = roles_required(Role.OPERATOR, Role.ADMIN, read_roles=INCIDENT_READERS)
-
-
-def _incident(request, pk: int) -> Incident:
-    incident = visible_incident(Viewer.for_user(request.user), pk)
-    if incident is None:
-        raise NotFound(f"no incident {pk} visible to you")
-    return incident
 
 
 def _activation(incident: Incident):
@@ -116,7 +109,7 @@ class SuggestionView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk):
-        return Response(selectors.suggestion(_incident(request, pk)))
+        return Response(selectors.suggestion(incident_or_404(request, pk)))
 
 
 class ActivateSerializer(serializers.Serializer):
@@ -133,20 +126,31 @@ class ActivationView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk):
-        incident = _incident(request, pk)
+        incident = incident_or_404(request, pk)
         activation = selectors.activation_of(incident)
         if activation is None:  # not an error: the console shows the suggestion instead
             return Response({"active": False, "suggestion": selectors.suggestion(incident)})
-        surroundings = selectors.surroundings(Viewer.for_user(request.user), activation)
-        return Response({"active": True, **selectors.activation_json(activation), **surroundings})
+        return Response({"active": True, **selectors.activation_json(activation)})
 
     @extend_schema(request=ActivateSerializer, responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk):
-        incident = _incident(request, pk)
+        incident = incident_or_404(request, pk)
         data = validated(ActivateSerializer, request.data)
         activation = services.activate(request.user, incident, plan=data["plan"], level=data["level"],
                                        reason=data["reason"])  # fmt: skip
         return Response(selectors.activation_json(activation), status=201)
+
+
+class SurroundingsView(APIView):
+    """What the level in force stages, with the nearest qualifying resources by road time, and the hazard sources
+    near the incident, as this user may see them (road searches: read when the level changes, not polled)."""
+
+    permission_classes = [RESPONDERS]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, pk):
+        activation = _activation(incident_or_404(request, pk))
+        return Response(selectors.surroundings(Viewer.for_user(request.user), activation))
 
 
 class LevelSerializer(serializers.Serializer):
@@ -159,7 +163,7 @@ class LevelView(APIView):
 
     @extend_schema(request=LevelSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk):
-        incident = _incident(request, pk)
+        incident = incident_or_404(request, pk)
         data = validated(LevelSerializer, request.data)
         activation = services.change_level(request.user, incident, level=data["level"], reason=data["reason"])
         return Response(selectors.activation_json(activation))
@@ -174,7 +178,7 @@ class ActionDoneView(APIView):
 
     @extend_schema(request=ActionDoneSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk, item):
-        incident = _incident(request, pk)
+        incident = incident_or_404(request, pk)
         data = validated(ActionDoneSerializer, request.data)
         services.complete_action(request.user, incident, item, data["note"])
         return Response(selectors.activation_json(_activation(incident)))
@@ -185,5 +189,5 @@ class AfterActionView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk):
-        incident = _incident(request, pk)
+        incident = incident_or_404(request, pk)
         return Response(selectors.after_action(incident, _activation(incident)))

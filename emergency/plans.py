@@ -13,10 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 
-LEVELS = (1, 2, 3, 4)
+from dispatch.plans import AGENCIES
+
 LEVEL_NUMERALS = {1: "Ⅰ", 2: "Ⅱ", 3: "Ⅲ", 4: "Ⅳ"}
-AGENCIES = ("110", "119", "120", "122")
-CHANNELS = ("in_app", "sms", "email")
 # Who a plan may name to notify: a duty post (resolved from the duty roster), a role, or an agency's desk.
 RECIPIENT_KINDS = ("duty", "role", "agency")
 STAGE_KINDS = ("shelter", "depot", "team")
@@ -192,12 +191,14 @@ def _object(value, where: str, keys: set[str]) -> dict:
 
 @dataclass(frozen=True)
 class CodeTables:
-    """What a plan may name: the installation's unit kinds, roles, duty posts and department codes."""
+    """What a plan may name: the installation's unit kinds, roles, duty posts, department codes and notification
+    channels."""
 
     unit_kinds: frozenset[str]
     roles: frozenset[str]
     duty_posts: frozenset[str]
     departments: frozenset[str]
+    channels: frozenset[str]
 
 
 def read_levels(data, tables: CodeTables | None) -> tuple[Level, ...]:
@@ -286,8 +287,9 @@ def _read_recipient(entry, where, tables: CodeTables | None) -> Recipient:
     if not isinstance(value, str) or not known:
         raise PlanError(f"{where}.{kind}", f"unknown {kind} {value!r}")
     channels = _list(entry.get("channels", ["in_app"]), f"{where}.channels")
-    if not channels or any(c not in CHANNELS for c in channels):
-        raise PlanError(f"{where}.channels", f"must list some of {', '.join(CHANNELS)}")
+    if not channels or any(not isinstance(c, str) or not _known(tables, "channels", c) for c in channels):
+        known = ", ".join(sorted(tables.channels)) if tables else "the notification channels"
+        raise PlanError(f"{where}.channels", f"must list some of {known}")
     return Recipient(kind, value, tuple(dict.fromkeys(channels)))
 
 

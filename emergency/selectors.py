@@ -15,7 +15,7 @@ from dispatch.selectors import agency_org_ids
 from duty.models import DutyRole
 from duty.selectors import on_duty
 from gis import rasters
-from notify.models import Notification
+from notify.models import Channel, Delivery, Notification
 from notify.selectors import users_of_organisation
 from pipelines_mgmt import outage_notice
 from pipelines_mgmt.selectors import repair_orders_for_incident
@@ -39,8 +39,9 @@ def code_tables() -> plans.CodeTables:
     kinds = [Organisation.Kind.DEPARTMENT, Organisation.Kind.UTILITY]
     departments = Organisation.objects.filter(kind__in=kinds).values_list("code", flat=True)
     return plans.CodeTables(
-        frozenset(Vehicle.Kind.values), frozenset(Role.values), frozenset(DutyRole.values), frozenset(departments)
-    )
+        frozenset(Vehicle.Kind.values), frozenset(Role.values), frozenset(DutyRole.values), frozenset(departments),
+        frozenset(Channel.values),
+    )  # fmt: skip
 
 
 def plan_levels(plan: ResponsePlan) -> tuple[plans.Level, ...]:
@@ -61,39 +62,36 @@ def facts(incident: Incident, affected_radius_m: int) -> plans.Facts:
     return plans.Facts(incident.priority, incident.calls.count(), customers, population)
 
 
-def candidate_plans(incident: Incident) -> dict[int, tuple[ResponsePlan, plans.Candidate]]:
-    """The current plans for the incident's type whose district and zone may cover it, by id (levels unread: only
-    the chosen plan's are)."""
+def candidate_plans(incident: Incident) -> list[plans.Candidate]:
+    """The current plans for the incident's type whose district and zone may cover it, as the choice weighs them
+    (their levels unread: only the chosen plan's are)."""
     point: Point = incident.geom
     rows = (
         ResponsePlan.objects.filter(current=True, incident_type_id=incident.incident_type_id)
         .filter(Q(district__isnull=True) | Q(district_id=incident.district_id))
         .filter(Q(zone__isnull=True) | Q(zone__covers=point))
-        .select_related("district", "incident_type")
+        .annotate(has_zone=Q(zone__isnull=False))
+        .select_related("district")
         .defer("levels", "zone")
     )
-    return {
-        row.pk: (
-            row,
-            plans.Candidate(
-                row.pk,
-                row.rank,
-                plans.Scope(
-                    district=row.district.code if row.district_id else None,
-                    in_zone=True if row.has_zone else None,
-                    hours=(row.hours_from, row.hours_to) if row.hours_from is not None else None,
-                ),
+    return [
+        plans.Candidate(
+            row.pk,
+            row.rank,
+            plans.Scope(
+                district=row.district.code if row.district_id else None,
+                in_zone=True if row.has_zone else None,
+                hours=(row.hours_from, row.hours_to) if row.hours_from is not None else None,
             ),
         )
-        for row in rows.annotate(has_zone=Q(zone__isnull=False))
-    }
+        for row in rows
+    ]
 
 
 def suggestion(incident: Incident) -> dict:
     """The plan and level to propose for this incident, with the facts and thresholds behind it."""
-    candidates = candidate_plans(incident)
     district = incident.district.code if incident.district_id else None
-    chosen = plans.choose([c for _row, c in candidates.values()], district, timezone.localtime().time())
+    chosen = plans.choose(candidate_plans(incident), district, timezone.localtime().time())
     if chosen is None:
         return {"plan": None, "level": None, "level_label": None, "facts": None, "reasons": []}
     plan = ResponsePlan.objects.select_related("incident_type", "district").get(pk=chosen.plan_id)
@@ -194,21 +192,24 @@ def activation_of(incident: Incident) -> Activation | None:
     return Activation.objects.select_related("plan__incident_type", "plan__district").filter(incident=incident).first()
 
 
-def _delivery_counts(notification: Notification | None) -> dict:
-    """{channel: {state: count}} of a notification's deliveries."""
-    if notification is None:
-        return {}
-    counts: dict = {}
-    for channel, state, n in (
-        notification.deliveries.values_list("channel", "state").annotate(n=Count("pk")).order_by("channel", "state")
-    ):
-        counts.setdefault(channel, {})[state] = n
+def _delivery_counts(notifications: list[Notification]) -> dict[int, dict]:
+    """{notification id: {channel: {state: count}}} of these notifications' deliveries, in one query."""
+    counts: dict[int, dict] = {n.pk: {} for n in notifications}
+    rows = (
+        Delivery.objects.filter(notification__in=notifications)
+        .values_list("notification_id", "channel", "state")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for notification_id, channel, state, n in rows:
+        counts[notification_id].setdefault(channel, {})[state] = n
     return counts
 
 
 def notifications_json(incident: Incident) -> list[dict]:
     """What the plan sent about the incident, with each channel's delivery states (queued … acknowledged)."""
-    rows = Notification.objects.filter(about_app=INCIDENT_ABOUT, about_id=str(incident.pk)).order_by("created_at")
+    rows = list(Notification.objects.filter(about_app=INCIDENT_ABOUT, about_id=str(incident.pk)).order_by("created_at"))
+    counts = _delivery_counts(rows)
     return [
         {
             "id": n.pk,
@@ -218,7 +219,7 @@ def notifications_json(incident: Incident) -> list[dict]:
             "ack_deadline": iso(n.ack_deadline),
             "acknowledged_at": iso(n.acknowledged_at),
             "escalations": n.escalation_step,
-            "deliveries": _delivery_counts(n),
+            "deliveries": counts[n.pk],
         }
         for n in rows
     ]
@@ -226,24 +227,33 @@ def notifications_json(incident: Incident) -> list[dict]:
 
 def outages_json(incident: Incident) -> list[dict]:
     """The incident's pipeline isolations: customers cut off, and how far their outage notice (停水停气通知) got."""
+    orders = repair_orders_for_incident(incident.pk)
+    notices = {n.key: n for n in Notification.objects.filter(key__in=[outage_notice.notice_key(o) for o in orders])}
+    counts = _delivery_counts(list(notices.values()))
     found = []
-    for order in repair_orders_for_incident(incident.pk):
+    for order in orders:
         customers = order.isolation.get("customers", {})
-        notice = Notification.objects.filter(key=outage_notice.notice_key(order)).first()
+        notice = notices.get(outage_notice.notice_key(order))
         found.append(
             {
                 "number": order.number,
                 "utility": order.network.utility,
                 "customers": customers.get("count", 0),
                 "sensitive": customers.get("sensitive_count", 0),
-                "notice": _delivery_counts(notice).get("sms", {}) if notice else None,
+                "notice": counts[notice.pk].get("sms", {}) if notice else None,
             }
         )
     return found
 
 
+def level_in_force(activation: Activation) -> tuple[plans.Level, tuple[plans.Level, ...]]:
+    """The activation's level, and all of its plan's."""
+    levels = plan_levels(activation.plan)
+    return next(lv for lv in levels if lv.level == activation.level), levels
+
+
 def activation_json(activation: Activation) -> dict:
-    level = next(lv for lv in plan_levels(activation.plan) if lv.level == activation.level)
+    level, levels = level_in_force(activation)
     now = timezone.now()
     return {
         "plan": plan_json(activation.plan),
@@ -251,7 +261,7 @@ def activation_json(activation: Activation) -> dict:
         "level_label": level_label(activation.level),
         "activated_at": iso(activation.activated_at),
         "facts": activation.facts,
-        "levels": [lv.level for lv in plan_levels(activation.plan)],
+        "levels": [lv.level for lv in levels],
         "in_force": plans.level_json(level),
         "departments": list(
             Organisation.objects.filter(code__in=list(level.departments)).order_by("code").values("code", "name")
@@ -295,7 +305,7 @@ def surroundings(viewer, activation: Activation) -> dict:
     the hazard sources near the incident (危险源), as the viewer may see them."""
     incident = activation.incident
     origin = resources.Origin(*incident.geom.coords, incident.pk, incident.number)
-    level = next(lv for lv in plan_levels(activation.plan) if lv.level == activation.level)
+    level, _levels = level_in_force(activation)
     labels = {i["code"]: i["label"] for i in resources.supply_items()} | {
         s["code"]: s["label"] for s in resources.specialties("skill")
     }

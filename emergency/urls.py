@@ -10,6 +10,7 @@ urlpatterns = [
     path("incidents/<int:pk>/suggestion/", api.SuggestionView.as_view(), name="emergency-suggestion"),
     path("incidents/<int:pk>/plan/", api.ActivationView.as_view(), name="emergency-activation"),
     path("incidents/<int:pk>/plan/level/", api.LevelView.as_view(), name="emergency-level"),
+    path("incidents/<int:pk>/plan/surroundings/", api.SurroundingsView.as_view(), name="emergency-surroundings"),
     path(
         "incidents/<int:pk>/plan/actions/<int:item>/done/", api.ActionDoneView.as_view(), name="emergency-action-done"
     ),

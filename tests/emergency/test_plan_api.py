@@ -129,7 +129,7 @@ def test_activation_puts_the_level_in_force_and_escalation_needs_a_reason(api, g
     assert all(n.ack_deadline for n in Notification.objects.filter(about_id=str(incident_id)))
 
     # What the level stages comes from the resource search (nearest by road time), and the hazards nearby.
-    shown = operator.get(plan_url(incident_id)).json()
+    shown = operator.get(plan_url(incident_id, "plan/surroundings/")).json()
     shelters = operator.get(f"/api/resources/search/?near={incident_id}&kind=shelter&limit=3").json()["results"]
     assert [r["id"] for r in shown["stage"][0]["results"]] == [r["id"] for r in shelters]
     assert all(h["straight_m"] <= 1000 for h in shown["hazards"])

@@ -12,6 +12,7 @@ TABLES = plans.CodeTables(
     roles=frozenset({"leader", "operator"}),
     duty_posts=frozenset({"leader_on_duty"}),
     departments=frozenset({"GAS"}),
+    channels=frozenset({"in_app", "sms", "email"}),
 )
 
 

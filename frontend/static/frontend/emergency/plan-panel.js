@@ -14,6 +14,7 @@ const REFRESH_MS = 5000; // deliveries and acknowledgements move without an inci
 let shownFor = null;
 let asked = 0;
 let refreshTimer = null;
+let surroundingsOf = ""; // "incident:level" whose resources and hazards are shown: searched again on a change
 
 function when(iso) {
   return iso ? new Date(iso).toLocaleTimeString("zh-CN", {hour: "2-digit", minute: "2-digit", timeZone: "Asia/Shanghai"}) : "";
@@ -58,6 +59,23 @@ export async function showPlan(id) {
   $("plan-none").hidden = Boolean(activation || suggestion?.plan);
   if (activation) renderActive(activation);
   else if (suggestion?.plan) renderSuggestion(suggestion);
+  if (activation && surroundingsOf !== `${id}:${activation.level}`) showSurroundings(id, activation.level);
+}
+
+/** What the level stages and the hazards near the incident: road searches, so read when the level changes, not on
+ * every refresh. */
+async function showSurroundings(id, level) {
+  surroundingsOf = `${id}:${level}`;
+  let found;
+  try {
+    found = await api(`/api/emergency/incidents/${id}/plan/surroundings/`);
+  } catch (error) {
+    surroundingsOf = "";
+    return showError(error);
+  }
+  if (shownFor !== id) return;
+  renderStage(found.stage);
+  renderHazards(found.hazards);
 }
 
 function renderSuggestion(suggestion) {
@@ -118,8 +136,6 @@ function renderActive(activation) {
   $("plan-report-link").href = `/emergency/incidents/${shownFor}/report/`;
   renderNotifications(activation.notifications ?? []);
   renderOutages(activation.outages ?? []);
-  renderStage(activation.stage ?? []);
-  renderHazards(activation.hazards ?? []);
 }
 
 function distance(result) {
