@@ -98,11 +98,14 @@ def _perform(drill: Drill, step: DrillStep) -> str:
                                       description=spec.get("text", ""))  # fmt: skip
         return _("call attached")
     if step.kind == "units_on_scene":
-        moving = incident.assignments.filter(status__in=[Assignment.Status.DISPATCHED, Assignment.Status.EN_ROUTE])
-        arrived = [a.vehicle.call_sign for a in moving.select_related("vehicle")]
+        moving = list(
+            incident.assignments.filter(
+                status__in=[Assignment.Status.DISPATCHED, Assignment.Status.EN_ROUTE]
+            ).select_related("vehicle")
+        )
         for assignment in moving:
             dispatch_services.set_assignment_status(None, assignment, Assignment.Status.ON_SCENE, source="drill")
-        return _("on scene: %(units)s") % {"units": ", ".join(arrived) or "—"}
+        return _("on scene: %(units)s") % {"units": ", ".join(a.vehicle.call_sign for a in moving) or "—"}
     dispatch_services.note_on_incident(None, incident, "drill_inject", spec["text"])
     return spec["text"][:255]
 
