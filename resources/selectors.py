@@ -9,7 +9,7 @@ reader sees within its area. Experts follow the organisation rule; only a comman
 from dataclasses import dataclass
 
 import numpy as np
-import pyproj
+import shapely
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils.translation import get_language
@@ -20,6 +20,7 @@ from core.realtime import Viewer
 from core.selectors import in_commanded_area, metric_srid
 from dispatch import selectors as dispatch_selectors
 from dispatch.eta import rank_units
+from gis.coords import from_wgs84
 
 from .models import Depot, Expert, HazardSource, RescueTeam, Shelter, Specialty, StockItem, SupplyItem, SupplyRequest
 
@@ -342,11 +343,11 @@ def _candidates(viewer: Viewer, kind: str, item: str | None, skill: str | None, 
 
 
 def straight_distances(origin: Origin, points: np.ndarray) -> np.ndarray:
-    """Straight-line distances (m) in the city's metric CRS."""
-    to_metric = pyproj.Transformer.from_crs("EPSG:4326", f"EPSG:{metric_srid()}", always_xy=True)
-    ox, oy = to_metric.transform(origin.lon, origin.lat)
-    x, y = to_metric.transform(points[:, 0], points[:, 1])
-    return np.hypot(np.asarray(x) - ox, np.asarray(y) - oy)
+    """Straight-line distances (m) in the city's metric CRS (gis.coords keeps its transformer: building one per
+    search cost ~75 ms)."""
+    lonlat = np.vstack([[origin.lon, origin.lat], points])
+    xy = shapely.get_coordinates(from_wgs84(shapely.points(lonlat), f"epsg:{metric_srid()}"))
+    return np.hypot(xy[1:, 0] - xy[0, 0], xy[1:, 1] - xy[0, 1])
 
 
 def search(
