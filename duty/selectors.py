@@ -7,6 +7,8 @@ those only what the reader may see too.
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import reduce
+from operator import or_
 
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -98,20 +100,25 @@ def on_duty(
         desks = desks.filter(kind=desk_kind)
     if organisation is not None:
         desks = desks.filter(organisation=organisation)
-    found = []
-    for desk in desks:
-        current = shift_at(desk, at)
-        if current is None:
-            continue
-        shift, day = current
-        entries = RosterEntry.objects.filter(desk=desk, date=day, shift=shift).select_related("user")
-        if role is not None:
-            entries = entries.filter(role=role)
-        signer = (
-            ShiftSession.objects.filter(desk=desk, date=day, shift=shift).values_list("signed_on_by", flat=True).first()
-        )
-        found += [OnDuty(e.user, desk, shift, day, e.role, e.user_id == signer) for e in entries]
-    return sorted(found, key=lambda d: (d.desk.order, d.desk.code, not d.signed_on, d.role, d.user.username))
+    return sorted(_rostered(desks, at, role), key=lambda d: (d.desk.order, d.desk.code, *_on_shift_order(d)))
+
+
+def _on_shift_order(d: OnDuty) -> tuple:
+    return (not d.signed_on, d.role, d.user.username)
+
+
+def _rostered(desks, at: datetime, role: str | None = None) -> list[OnDuty]:
+    """The people rostered on each desk's shift covering `at` (desks with their shifts prefetched), whether they
+    signed on: two queries whatever the number of desks."""
+    slots = {desk.pk: (desk, *current) for desk in desks if (current := shift_at(desk, at)) is not None}
+    if not slots:
+        return []
+    match = reduce(or_, (Q(desk_id=pk, date=day, shift_id=shift.pk) for pk, (_, shift, day) in slots.items()))
+    entries = RosterEntry.objects.filter(match).select_related("user")
+    if role is not None:
+        entries = entries.filter(role=role)
+    signers = dict(ShiftSession.objects.filter(match).values_list("desk_id", "signed_on_by"))
+    return [OnDuty(e.user, *slots[e.desk_id], e.role, e.user_id == signers.get(e.desk_id)) for e in entries]
 
 
 def person(user: User | None, with_phone: bool = False) -> dict | None:
@@ -168,25 +175,37 @@ def now_board(user: User, at: datetime | None = None) -> list[dict]:
     """GET /api/duty/now/: per desk the user may read, the current shift, who is rostered (phones for the command
     centre's desks), who signed on, and the open session with its open items."""
     at = at or timezone.now()
+    desks = list(visible_desks(user).prefetch_related("shifts"))
+    people: dict[int, list[OnDuty]] = {}
+    for d in sorted(_rostered(desks, at), key=_on_shift_order):
+        people.setdefault(d.desk.pk, []).append(d)
+    sessions = {
+        s.desk_id: s
+        for s in ShiftSession.objects.filter(desk__in=desks, handed_over_at__isnull=True).select_related(
+            "shift", "signed_on_by", "handed_over_to"
+        )
+    }
+    items: dict[int, list[HandoverItem]] = {}
+    for item in _open_items(desk__in=desks):
+        items.setdefault(item.desk_id, []).append(item)
     board = []
-    for desk in visible_desks(user).prefetch_related("shifts"):
+    for desk in desks:
         current = shift_at(desk, at)
-        people = []
-        if current is not None:
-            people = [
-                {**person(d.user, with_phone=desk.kind in COMMAND_KINDS), "role": d.role,
-                 "role_label": str(DutyRole(d.role).label), "signed_on": d.signed_on}
-                for d in on_duty(organisation=desk.organisation_id, desk_kind=desk.kind, at=at)
-                if d.desk.pk == desk.pk
-            ]  # fmt: skip
-        session = open_session(desk)
         board.append(
             {
                 **desk_json(desk),
                 "shift": shift_json(*current) if current else None,
-                "on_duty": people,
-                "session": session_json(session),
-                "open_items": [item_json(i) for i in open_items(desk)],
+                "on_duty": [
+                    {
+                        **person(d.user, with_phone=desk.kind in COMMAND_KINDS),
+                        "role": d.role,
+                        "role_label": str(DutyRole(d.role).label),
+                        "signed_on": d.signed_on,
+                    }
+                    for d in people.get(desk.pk, [])
+                ],
+                "session": session_json(sessions.get(desk.pk)),
+                "open_items": [item_json(i) for i in items.get(desk.pk, [])],
             }
         )
     return board
@@ -215,8 +234,18 @@ def roster_of(user: User, day: date) -> list[dict]:
 # -- hand-over items ------------------------------------------------------------------------------------
 
 
+def _open_items(**desks):
+    return (
+        HandoverItem.objects.filter(state=HandoverItem.State.OPEN, **desks)
+        .select_related("created_by")
+        .annotate(shift_count=Count("sessions"))
+        .order_by("created_at", "id")  # Meta.ordering is dropped from a query with an aggregate
+    )
+
+
 def open_items(desk: Desk):
-    return HandoverItem.objects.filter(desk=desk, state=HandoverItem.State.OPEN).select_related("created_by")
+    """The desk's open hand-over items, each with how many shifts it was on (shift_count)."""
+    return _open_items(desk=desk)
 
 
 def item_json(item: HandoverItem) -> dict:
@@ -232,7 +261,7 @@ def item_json(item: HandoverItem) -> dict:
         "created_by": person(item.created_by),
         "created_at": iso(item.created_at),
         "done_at": iso(item.done_at),
-        "shifts": item.sessions.count(),
+        "shifts": item.shift_count if hasattr(item, "shift_count") else item.sessions.count(),
     }
 
 
