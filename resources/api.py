@@ -106,12 +106,12 @@ class ExpertSerializer(serializers.Serializer):
     phone = serializers.RegexField(r"^[0-9+\- ]{0,32}$", required=False, allow_blank=True)
 
 
-# kind → (model, serializer, the viewer's rows, one feature)
+# kind → (model, serializer, the viewer's rows, one feature, the viewer's features)
 KINDS = {
-    "teams": (RescueTeam, TeamSerializer, selectors.teams, selectors.team_feature),
-    "depots": (Depot, HeldSerializer, selectors.depots, selectors.depot_feature),
-    "shelters": (Shelter, ShelterSerializer, selectors.shelters, selectors.shelter_feature),
-    "hazards": (HazardSource, HazardSerializer, selectors.hazards, selectors.hazard_feature),
+    "teams": (RescueTeam, TeamSerializer, selectors.teams, selectors.team_feature, selectors.team_features),
+    "depots": (Depot, HeldSerializer, selectors.depots, selectors.depot_feature, selectors.depot_features),
+    "shelters": (Shelter, ShelterSerializer, selectors.shelters, selectors.shelter_feature, selectors.shelter_features),
+    "hazards": (HazardSource, HazardSerializer, selectors.hazards, selectors.hazard_feature, selectors.hazard_features),
 }
 
 
@@ -127,12 +127,12 @@ class LayerListView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
-        _model, _serializer, rows, feature = KINDS[self.kind]
-        return Response({"type": "FeatureCollection", "features": [feature(row) for row in rows(_viewer(request))]})
+        features = KINDS[self.kind][4]  # the skill labels read once for the list, not once per team
+        return Response({"type": "FeatureCollection", "features": features(_viewer(request))})
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
-        model, serializer, _rows, _feature = KINDS[self.kind]
+        model, serializer = KINDS[self.kind][:2]
         data = _fields(validated(serializer, request.data))
         _check_writable(_viewer(request), data)
         row = services.save_resource(request.user, model, **data)
@@ -157,7 +157,7 @@ class LayerDetailView(APIView):
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def patch(self, request, pk):
-        model, serializer, _rows, _feature = KINDS[self.kind]
+        model, serializer = KINDS[self.kind][:2]
         row = self._row(request, pk)
         data = _fields(validated(serializer, request.data, partial=True))
         _check_writable(_viewer(request), data)
