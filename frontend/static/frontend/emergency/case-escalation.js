@@ -4,7 +4,7 @@
  * note). The case centre calls `setupEscalation({onEscalated})` once and puts `escalationSection(feature)` into
  * the detail of the case it shows.
  */
-import {ApiError, api} from "../lib/api.js";
+import {ApiError, api, showApiError} from "../lib/api.js";
 import {byId, el, showText} from "../lib/dom.js";
 
 const $ = byId;
@@ -13,10 +13,7 @@ let dialogCase = null; // the number of the case the dialog escalates
 let typesLoading = null;
 let escalated = () => {};
 
-function showError(error) {
-  if (!(error instanceof ApiError)) throw error;
-  showText($("escalate-message"), error.message);
-}
+const showError = (error) => showApiError($("escalate-message"), error);
 
 /** The incident types, grouped by the agency that answers them (110/119/120/122). */
 async function loadTypes() {

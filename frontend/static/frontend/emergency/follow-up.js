@@ -5,7 +5,7 @@
  * the incident's place. The console calls `setupFollowUps()` once and `showFollowUps(incidentId)` whenever the
  * selected incident changes or is updated live.
  */
-import {ApiError, api} from "../lib/api.js";
+import {api, showApiError} from "../lib/api.js";
 import {byId, el, showText} from "../lib/dom.js";
 
 const $ = byId;
@@ -13,10 +13,7 @@ const strings = () => $("follow-up-strings").dataset;
 let shownFor = null;
 let asked = 0;
 
-function showError(error) {
-  if (!(error instanceof ApiError)) throw error;
-  showText($("follow-up-error"), error.message);
-}
+const showError = (error) => showApiError($("follow-up-error"), error);
 
 /** The category select: grid's GB/T 47678 table, grouped by major class. */
 async function loadCategories() {

@@ -4,8 +4,9 @@
  * change that asks for the reason, and the plan's actions with owners and deadlines, each ticked off once.
  * The console calls `showPlan(incidentId)` whenever the selected incident changes or is updated live.
  */
-import {ApiError, api} from "../lib/api.js";
-import {byId, el, showText} from "../lib/dom.js";
+import {formatTime} from "../dispatch/city-map.js";
+import {api, showApiError} from "../lib/api.js";
+import {byId, el} from "../lib/dom.js";
 
 const $ = byId;
 const strings = () => $("plan-strings").dataset;
@@ -15,10 +16,6 @@ let shownFor = null;
 let asked = 0;
 let refreshTimer = null;
 let surroundingsOf = ""; // "incident:level" whose resources and hazards are shown: searched again on a change
-
-function when(iso) {
-  return iso ? new Date(iso).toLocaleTimeString("zh-CN", {hour: "2-digit", minute: "2-digit", timeZone: "Asia/Shanghai"}) : "";
-}
 
 function levelOptions(select, levels, selected) {
   select.replaceChildren(
@@ -30,11 +27,7 @@ function levelOptions(select, levels, selected) {
   );
 }
 
-function showError(error) {
-  const box = $("plan-error");
-  if (!(error instanceof ApiError)) throw error;
-  showText(box, error.message);
-}
+const showError = (error) => showApiError($("plan-error"), error);
 
 /** The section for incident `id`: its activation, or the suggestion; answers overtaken by a newer call are dropped. */
 export async function showPlan(id) {
@@ -109,7 +102,7 @@ function renderActive(activation) {
       el(
         "li",
         {},
-        el("time", {}, when(change.at)),
+        el("time", {}, formatTime(change.at)),
         ` ${change.from_level ? `${NUMERALS[change.from_level]} → ` : `${strings().activated} `}${NUMERALS[change.to_level]}${strings().levelSuffix} `,
         el("span", {}, change.reason || ""),
       ),
@@ -127,7 +120,7 @@ function renderActive(activation) {
       button.disabled = Boolean(item.done_at);
       row.append(
         el("span", {class: "plan-action"}, item.text),
-        el("small", {}, `${item.owner} · ${s.due} ${when(item.due_at)}${item.done_at ? ` · ${s.doneAt} ${when(item.done_at)} ${item.done_by ?? ""}` : ""}`),
+        el("small", {}, `${item.owner} · ${s.due} ${formatTime(item.due_at)}${item.done_at ? ` · ${s.doneAt} ${formatTime(item.done_at)} ${item.done_by ?? ""}` : ""}`),
         button,
       );
       return row;

@@ -3,6 +3,7 @@
  * and one error shape. A refusal (4xx/5xx) throws ApiError carrying the server's own message (`detail`, or the
  * `field: detail` of an input error) and the parsed body; a network failure stays the browser's TypeError.
  */
+import {showText} from "./dom.js";
 
 export function csrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -71,6 +72,12 @@ export async function api(url, {method, json, form, headers = {}} = {}) {
   const data = await parseBody(response);
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
+}
+
+/** The server's refusal in `box` (its own words); anything else is not ours to explain, so it is thrown on. */
+export function showApiError(box, error) {
+  if (!(error instanceof ApiError)) throw error;
+  showText(box, error.message);
 }
 
 /** Lists come as arrays, as DRF pages ({results}) or as GeoJSON collections ({features}). */
