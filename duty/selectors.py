@@ -213,7 +213,8 @@ def now_board(user: User, at: datetime | None = None) -> list[dict]:
 
 def roster_of(user: User, day: date) -> list[dict]:
     """The roster of one date: per readable desk, per shift, the people and their roles."""
-    entries = RosterEntry.objects.filter(date=day, desk__in=visible_desks(user)).select_related("user", "shift")
+    desks = list(visible_desks(user).prefetch_related("shifts"))
+    entries = RosterEntry.objects.filter(date=day, desk__in=desks).select_related("user")
     by_slot: dict[tuple[int, int], list[dict]] = {}
     for entry in entries:
         by_slot.setdefault((entry.desk_id, entry.shift_id), []).append(
@@ -227,7 +228,7 @@ def roster_of(user: User, day: date) -> list[dict]:
                 for shift in desk.shifts.all()
             ],
         }
-        for desk in visible_desks(user).prefetch_related("shifts")
+        for desk in desks
     ]
 
 
@@ -303,21 +304,22 @@ def _event_scope(viewer: Viewer) -> Q:
     return scope
 
 
-def _reader_topics(user: User) -> set[str]:
-    return Viewer.for_user(user).allowed_topics()
-
-
-def log_entries(user: User, desk: Desk, start: datetime, end: datetime, *, major_only: bool = False) -> list[dict]:
+def log_entries(
+    user: User, desk: Desk, start: datetime, end: datetime, *, major_only: bool = False, reader: Viewer | None = None
+) -> list[dict]:
     """The desk's duty log in [start, end): people's entries and the system's (from the event log, of the types in
-    duty.entries.SYSTEM_ENTRIES, that both the desk and the reader may see), in time order."""
+    duty.entries.SYSTEM_ENTRIES, that both the desk and the reader may see), in time order. `reader`: the user's
+    Viewer when the caller has it already."""
+    reader = reader or Viewer.for_user(user)
+    scope = desk_viewer(desk)
     people = DutyLogEntry.objects.filter(desk=desk, at__gte=start, at__lt=end).select_related("author")
     if major_only:
         people = people.filter(kind=DutyLogEntry.Kind.MAJOR)
     types = [t for t, entry in SYSTEM_ENTRIES.items() if entry.major or not major_only]
     events = (
-        Event.objects.filter(type__in=types, at__gte=start, at__lt=end, topic__in=sorted(_reader_topics(user)))
-        .filter(_event_scope(desk_viewer(desk)))
-        .filter(_event_scope(Viewer.for_user(user)))
+        Event.objects.filter(type__in=types, at__gte=start, at__lt=end, topic__in=sorted(reader.allowed_topics()))
+        .filter(_event_scope(scope))
+        .filter(_event_scope(reader))
         .exclude(Q(topic=OWN_DESK_TOPIC) & ~Q(data__properties__desk_id=desk.pk))
         .order_by("seq")
     )
@@ -333,7 +335,7 @@ def log_entries(user: User, desk: Desk, start: datetime, end: datetime, *, major
         }
         for entry in people[:MAX_LOG_ENTRIES]
     ]
-    rows += _notification_rows(user, desk, start, end)
+    rows += _notification_rows(user, scope, start, end)
     rows += [
         {
             "source": "system",
@@ -350,11 +352,11 @@ def log_entries(user: User, desk: Desk, start: datetime, end: datetime, *, major
     return sorted(rows, key=lambda row: row["at"])
 
 
-def _notification_rows(user: User, desk: Desk, start: datetime, end: datetime) -> list[dict]:
+def _notification_rows(user: User, scope: Viewer, start: datetime, end: datetime) -> list[dict]:
     """信息发布 in the duty log: each notification sent in the window by the desk's organisation (a command centre's
     desk: by anyone) that the reader may see, with its reach and whether it was acknowledged (大事记)."""
     sent = visible_notifications(user).filter(created_at__gte=start, created_at__lt=end)
-    orgs = desk_viewer(desk).orgs_in(Domain.DISPATCH)
+    orgs = scope.orgs_in(Domain.DISPATCH)
     if orgs is not None:
         sent = sent.filter(sender_org_id__in=sorted(orgs))
     sent = sent.annotate(reach=Count("deliveries__address", distinct=True)).order_by("created_at")
@@ -409,13 +411,14 @@ def daily_report(user: User, day: date) -> dict:
     desks = list(visible_desks(user).prefetch_related("shifts"))
     sessions = {
         (s.desk_id, s.shift_id): s
-        for s in ShiftSession.objects.filter(date=day, desk__in=desks).select_related(
-            "shift", "signed_on_by", "handed_over_to"
-        )
+        for s in ShiftSession.objects.filter(date=day, desk__in=desks)
+        .select_related("shift", "signed_on_by", "handed_over_to")
+        .annotate(carried=Count("items"))
     }
     roster: dict[tuple[int, int], list[RosterEntry]] = {}
     for entry in RosterEntry.objects.filter(date=day, desk__in=desks).select_related("user"):
         roster.setdefault((entry.desk_id, entry.shift_id), []).append(entry)
+    reader = Viewer.for_user(user)
     desk_rows = []
     major: dict[str, dict] = {}
     for desk in desks:
@@ -433,14 +436,14 @@ def daily_report(user: User, day: date) -> dict:
                         for e in roster.get((desk.pk, shift.pk), [])
                     ],
                     "session": session,
-                    "carried": session.items.count() if session else 0,
+                    "carried": session.carried if session else 0,
                 }
             )
         desk_rows.append({"desk": desk, "shifts": shifts})
-        for row in log_entries(user, desk, start, end, major_only=True):
+        for row in log_entries(user, desk, start, end, major_only=True, reader=reader):
             key = row["id"] if row["source"] == "system" else f"{desk.pk}-{row['id']}"
             major.setdefault(key, {**row, "desk": desk.name})
-    incidents = dispatch_selectors.incidents_for(Viewer.for_user(user))
+    incidents = dispatch_selectors.incidents_for(reader)
     return {
         "date": day,
         "start": timezone.localtime(start),
