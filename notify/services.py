@@ -258,9 +258,7 @@ def deliver_pending(notification_id: int, channel: str) -> datetime | None:
         except outside.NotConfigured as exc:
             _fail_all(notification, channel, str(exc))
         except outside.ChannelError as exc:  # could not connect: one attempt spent by each due delivery
-            for delivery in notification.deliveries.filter(pk__in=due).select_related("notification"):
-                delivery.attempts += 1
-                _attempt_failed(delivery, str(exc))
+            _connect_failed(notification, due, str(exc))
     waiting = notification.deliveries.filter(channel=channel, state=Delivery.State.QUEUED)
     if not waiting.exists():
         return None
@@ -335,17 +333,41 @@ def _mark_sent(delivery: Delivery, provider_id: str) -> None:
         publish("notices", "notification.delivery_updated", _feature(delivery, delivery.notification))
 
 
+RETRY_FIELDS = ["state", "attempts", "last_error", "next_attempt_at"]
+
+
+def _retry_or_fail(delivery: Delivery, error: str) -> None:
+    """Back to the queue with an exponential back-off, or failed for good after the last attempt (not saved)."""
+    delivery.last_error = error[:500]
+    if delivery.attempts >= settings.CITYOPS_NOTIFY_MAX_ATTEMPTS:
+        delivery.state, delivery.next_attempt_at = Delivery.State.FAILED, None
+    else:
+        delay = settings.CITYOPS_NOTIFY_RETRY_SECONDS * 2 ** max(delivery.attempts - 1, 0)
+        delivery.state, delivery.next_attempt_at = Delivery.State.QUEUED, timezone.now() + timedelta(seconds=delay)
+
+
 def _attempt_failed(delivery: Delivery, error: str) -> None:
-    """Back to the queue with an exponential back-off, or failed for good after the last attempt."""
     with transaction.atomic():
-        delivery.last_error = error[:500]
-        if delivery.attempts >= settings.CITYOPS_NOTIFY_MAX_ATTEMPTS:
-            delivery.state, delivery.next_attempt_at = Delivery.State.FAILED, None
-        else:
-            delay = settings.CITYOPS_NOTIFY_RETRY_SECONDS * 2 ** max(delivery.attempts - 1, 0)
-            delivery.state, delivery.next_attempt_at = Delivery.State.QUEUED, timezone.now() + timedelta(seconds=delay)
-        delivery.save(update_fields=["state", "attempts", "last_error", "next_attempt_at"])
+        _retry_or_fail(delivery, error)
+        delivery.save(update_fields=RETRY_FIELDS)
         publish("notices", "notification.delivery_updated", _feature(delivery, delivery.notification))
+
+
+def _connect_failed(notification: Notification, pks: list[int], error: str) -> None:
+    """The channel could not be opened: each of these deliveries spends an attempt, in one transaction."""
+    with transaction.atomic():
+        failed = list(
+            notification.deliveries.select_for_update()
+            .filter(pk__in=pks, state__in=[Delivery.State.QUEUED, Delivery.State.SENDING])
+            .order_by("pk")
+        )
+        for delivery in failed:
+            delivery.attempts += 1
+            _retry_or_fail(delivery, error)
+        Delivery.objects.bulk_update(failed, RETRY_FIELDS, batch_size=1000)
+        publish_many(
+            "notices", [("notification.delivery_updated", _feature(d, notification), None, ()) for d in failed]
+        )
 
 
 def _fail_all(notification: Notification, channel: str, error: str) -> None:
