@@ -44,28 +44,21 @@ def users_with_roles(
     organisations whose jurisdiction lies in it, or that area's own)."""
     users = User.objects.filter(is_active=True, groups__name__in=list(roles))
     if organisation is not None:
-        users = users.filter(organisation__in=_org_tree(organisation.pk))
+        users = users.filter(organisation__in=_subtree(Organisation, organisation.pk))
     if area is not None:
-        users = users.filter(organisation__area__in=_area_tree(area.pk))
+        users = users.filter(organisation__area__in=_subtree(AdminArea, area.pk))
     return users.distinct().order_by("pk")
 
 
 def users_of_organisation(organisation: Organisation) -> QuerySet[User]:
-    return User.objects.filter(is_active=True, organisation__in=_org_tree(organisation.pk)).order_by("pk")
+    return User.objects.filter(is_active=True, organisation__in=_subtree(Organisation, organisation.pk)).order_by("pk")
 
 
-def _org_tree(org_id: int) -> set[int]:
-    found, frontier = {org_id}, [org_id]
+def _subtree(model, pk: int) -> set[int]:
+    """The row and those below it (`parent`), one query per level: an organisation's or an area's tree."""
+    found, frontier = {pk}, [pk]
     while frontier:
-        frontier = list(Organisation.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
-        found.update(frontier)
-    return found
-
-
-def _area_tree(area_id: int) -> set[int]:
-    found, frontier = {area_id}, [area_id]
-    while frontier:
-        frontier = list(AdminArea.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+        frontier = list(model.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
         found.update(frontier)
     return found
 
