@@ -177,9 +177,7 @@ def inbox_json(delivery: Delivery) -> dict:
         "body": notification.body,
         "severity": notification.severity,
         "severity_label": str(Severity(notification.severity).label),
-        "sender": (notification.sender.get_full_name() or notification.sender.username)
-        if notification.sender_id
-        else "",
+        "sender": _person(notification.sender),
         "about": notification.about_label,
         "created_at": notification.created_at,
         "ack_deadline": notification.ack_deadline,
@@ -228,8 +226,8 @@ class TemplateListView(ListCreateAPIView):
     pagination_class = None
 
     def create(self, request, *args, **kwargs):
-        validated(TemplateSerializer, request.data)  # the shared error shape, naming the field
-        return super().create(request, *args, **kwargs)
+        template = Template.objects.create(**validated(TemplateSerializer, request.data))  # the shared error shape
+        return Response(TemplateSerializer(template).data, status=status.HTTP_201_CREATED)
 
 
 class TemplateDetailView(RetrieveUpdateDestroyAPIView):
