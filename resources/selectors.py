@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from django.conf import settings
+from django.contrib.gis.geos import Polygon
 from django.db.models import F, Q
 from django.utils.translation import get_language
 
@@ -184,21 +185,26 @@ def expert_row(expert: Expert, field_labels: dict, with_phone: bool) -> dict:
     }
 
 
-def team_features(viewer: Viewer) -> list[dict]:
+def _in_bbox(rows, bbox):
+    """The rows whose point lies in the bbox, edges included (None: all of them)."""
+    return rows if bbox is None else rows.filter(geom__bboverlaps=Polygon.from_bbox(bbox))
+
+
+def team_features(viewer: Viewer, bbox=None) -> list[dict]:
     labels = specialty_labels(Specialty.Kind.SKILL)
-    return [team_feature(t, labels) for t in teams(viewer)]
+    return [team_feature(t, labels) for t in _in_bbox(teams(viewer), bbox)]
 
 
-def depot_features(viewer: Viewer) -> list[dict]:
-    return [depot_feature(d) for d in depots(viewer)]
+def depot_features(viewer: Viewer, bbox=None) -> list[dict]:
+    return [depot_feature(d) for d in _in_bbox(depots(viewer), bbox)]
 
 
-def shelter_features(viewer: Viewer) -> list[dict]:
-    return [shelter_feature(s) for s in shelters(viewer)]
+def shelter_features(viewer: Viewer, bbox=None) -> list[dict]:
+    return [shelter_feature(s) for s in _in_bbox(shelters(viewer), bbox)]
 
 
-def hazard_features(viewer: Viewer) -> list[dict]:
-    return [hazard_feature(h) for h in hazards(viewer)]
+def hazard_features(viewer: Viewer, bbox=None) -> list[dict]:
+    return [hazard_feature(h) for h in _in_bbox(hazards(viewer), bbox)]
 
 
 def expert_list(viewer: Viewer, field: str | None = None) -> list[dict]:
@@ -210,13 +216,13 @@ def expert_list(viewer: Viewer, field: str | None = None) -> list[dict]:
 
 
 def snapshot(viewer: Viewer, bbox) -> list[dict]:
-    """Snapshot provider of topic "resources": every visible team, depot, shelter and hazard source."""
-    features = team_features(viewer) + depot_features(viewer) + shelter_features(viewer) + hazard_features(viewer)
-    if bbox is None:
-        return features
-    west, south, east, north = bbox
-    return [f for f in features if west <= f["geometry"]["coordinates"][0] <= east
-            and south <= f["geometry"]["coordinates"][1] <= north]  # fmt: skip
+    """Snapshot provider of topic "resources": every visible team, depot, shelter and hazard source (in the bbox)."""
+    return (
+        team_features(viewer, bbox)
+        + depot_features(viewer, bbox)
+        + shelter_features(viewer, bbox)
+        + hazard_features(viewer, bbox)
+    )
 
 
 def supply_items() -> list[dict]:
