@@ -110,17 +110,7 @@ class RosterImportView(APIView):
         upload = validated(RosterImportSerializer, request.data)["file"]
         if upload.size > MAX_CSV_BYTES:
             raise InputError("file", _("the roster file is larger than 2 MB"))
-        raw = upload.read()
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = raw.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise InputError("file", _("the roster file is neither UTF-8 nor GB18030 text"))
-        if "\x00" in text:
-            raise InputError("file", _("the roster file is not text"))
+        text = services.decode_roster(upload.read())
         return Response(services.import_roster(request.user, text), status=status.HTTP_201_CREATED)
 
 

@@ -61,6 +61,21 @@ class RosterRow:
     role: str
 
 
+def decode_roster(raw: bytes) -> str:
+    """The text of a roster file in UTF-8 (with or without BOM) or GB18030; InputError otherwise."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise InputError("file", _("the roster file is neither UTF-8 nor GB18030 text"))
+    if "\x00" in text:
+        raise InputError("file", _("the roster file is not text"))
+    return text
+
+
 def parse_roster(text: str) -> list[RosterRow]:
     """Rows of a roster CSV (header: desk,date,shift,username,role); RosterRejected listing every bad line."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
@@ -133,8 +148,10 @@ def import_roster(actor: User | None, text: str) -> dict:
         raise InputError("file", _("the roster file has no rows"))
     slots = {(row.desk.pk, row.day, row.shift.pk) for row in rows}
     with transaction.atomic():
-        for desk_id, day, shift_id in slots:
-            RosterEntry.objects.filter(desk_id=desk_id, date=day, shift_id=shift_id).delete()
+        candidates = RosterEntry.objects.filter(
+            date__in={day for _, day, _ in slots}, shift_id__in={shift_id for *_, shift_id in slots}
+        ).values_list("pk", "desk_id", "date", "shift_id")
+        RosterEntry.objects.filter(pk__in=[pk for pk, *slot in candidates if tuple(slot) in slots]).delete()
         RosterEntry.objects.bulk_create(
             RosterEntry(desk=row.desk, date=row.day, shift=row.shift, user=row.user, role=row.role) for row in rows
         )

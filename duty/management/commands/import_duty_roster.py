@@ -15,13 +15,8 @@ class Command(BaseCommand):
         parser.add_argument("csv", type=Path)
 
     def handle(self, *args, csv: Path, **options):
-        raw = csv.read_bytes()
         try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = raw.decode("gb18030")
-        try:
-            result = services.import_roster(None, text)
+            result = services.import_roster(None, services.decode_roster(csv.read_bytes()))
         except Refusal as exc:
             lines = [f"line {e['line']}: {e['field']}: {e['detail']}" for e in exc.extra.get("errors", [])]
             raise CommandError("\n".join([exc.detail, *lines])) from None
