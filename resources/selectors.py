@@ -12,7 +12,7 @@ import numpy as np
 import shapely
 from django.conf import settings
 from django.contrib.gis.geos import Polygon
-from django.db.models import F, Q
+from django.db.models import F, Prefetch, Q
 from django.utils.translation import get_language
 
 from core.errors import InputError
@@ -23,7 +23,18 @@ from dispatch import selectors as dispatch_selectors
 from dispatch.eta import rank_units
 from gis.coords import from_wgs84
 
-from .models import Depot, Expert, HazardSource, RescueTeam, Shelter, Specialty, StockItem, SupplyItem, SupplyRequest
+from .models import (
+    Allocation,
+    Depot,
+    Expert,
+    HazardSource,
+    RescueTeam,
+    Shelter,
+    Specialty,
+    StockItem,
+    SupplyItem,
+    SupplyRequest,
+)
 
 SYSTEM = Viewer(0, frozenset(), None)  # the services' own reads (events): every row
 
@@ -234,7 +245,10 @@ def specialties(kind: str) -> list[dict]:
 
 
 def request_row(request: SupplyRequest) -> dict:
-    allocations = list(request.allocations.select_related("stock__depot"))
+    """A request with its allocations (those supply_requests prefetched, else read here)."""
+    allocations = getattr(request, "allocation_rows", None)
+    if allocations is None:
+        allocations = list(request.allocations.select_related("stock__depot"))
     return {
         "id": request.pk,
         "incident_id": request.incident_id,
@@ -264,7 +278,12 @@ def request_row(request: SupplyRequest) -> dict:
 def supply_requests(viewer: Viewer, incident_id: int | None = None) -> list[dict]:
     """Requests of the incidents the viewer may see (dispatch's rule)."""
     visible = dispatch_selectors.incidents_for(viewer).values("pk")
-    rows = SupplyRequest.objects.filter(incident_id__in=visible).select_related("item")
+    with_depots = Allocation.objects.select_related("stock__depot")
+    rows = (
+        SupplyRequest.objects.filter(incident_id__in=visible)
+        .select_related("item")
+        .prefetch_related(Prefetch("allocations", queryset=with_depots, to_attr="allocation_rows"))
+    )
     if incident_id is not None:
         rows = rows.filter(incident_id=incident_id)
     return [request_row(r) for r in rows[:500]]
