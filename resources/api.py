@@ -21,8 +21,8 @@ from core.realtime import Viewer
 
 from . import selectors, services
 from .models import Allocation, Depot, Expert, HazardSource, RescueTeam, Shelter, SupplyRequest
+from .selectors import READ_ROLES
 
-READ_ROLES = (Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN)
 EDITORS = roles_required(Role.OPERATOR, Role.ADMIN, read_roles=READ_ROLES)
 ALLOCATORS = roles_required(Role.OPERATOR, Role.CALL_TAKER, Role.ADMIN, read_roles=READ_ROLES)
 MAX_SEARCH_LIMIT = 50

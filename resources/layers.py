@@ -1,14 +1,12 @@
 """The resources app's map layers (rescue teams, supply depots, shelters, hazard sources and their circles) with
 the row rule of its API (resources.selectors), so tiles, OGC API, export and statistics show what the REST API does."""
 
-from core.models import Domain, Role
+from core.models import Domain
 from core.realtime import Viewer
 from gis.layers import INTEGER, STRING, Layer, Prop, Scope, register
 
 from .models import Depot, HazardSource, RescueTeam, Shelter
-from .selectors import hazard_visibility, held_visibility
-
-READ_ROLES = (Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN)
+from .selectors import READ_ROLES, hazard_visibility, held_visibility
 
 
 def _scope(user, rule, by_orgs: bool) -> Scope:

@@ -16,7 +16,8 @@ from django.db.models import F, Prefetch, Q
 from django.utils.translation import get_language
 
 from core.errors import InputError
-from core.models import Domain
+from core.geo import point_feature
+from core.models import Domain, Role
 from core.realtime import Viewer
 from core.selectors import in_commanded_area, metric_srid
 from dispatch import selectors as dispatch_selectors
@@ -36,6 +37,7 @@ from .models import (
     SupplyRequest,
 )
 
+READ_ROLES = (Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN)  # who reads resources (API, page, layers)
 SYSTEM = Viewer(0, frozenset(), None)  # the services' own reads (events): every row
 
 
@@ -97,12 +99,7 @@ def specialty_labels(kind: str) -> dict[str, str]:
 
 
 def _feature(layer: str, row, properties: dict) -> dict:
-    return {
-        "type": "Feature",
-        "id": row.pk,
-        "geometry": {"type": "Point", "coordinates": list(row.geom.coords)},
-        "properties": {"layer": layer, "id": row.pk, "name": row.name, **properties},
-    }
+    return point_feature(row.pk, row.geom, {"layer": layer, "id": row.pk, "name": row.name, **properties})
 
 
 def _held(row) -> dict:
