@@ -278,13 +278,17 @@ def incident_ref(incident: Incident) -> dict:
     return {"app": "dispatch", "id": str(incident.pk), "number": incident.number, "label": label[:200]}
 
 
-def handover_preview(desk: Desk) -> dict:
-    """What a hand-over of the desk would carry: its open items, and the open incidents not yet among them (they
-    become items at the hand-over)."""
-    items = list(open_items(desk))
+def incidents_to_carry(desk: Desk, items) -> list[dict]:
+    """The references of the desk's open incidents not yet among its open `items`: they become items at the
+    hand-over."""
     listed = {item.ref_id for item in items if item.ref_app == "dispatch"}
-    incidents = [incident_ref(i) for i in open_incidents(desk) if str(i.pk) not in listed]
-    return {"items": [item_json(i) for i in items], "incidents": incidents}
+    return [incident_ref(i) for i in open_incidents(desk) if str(i.pk) not in listed]
+
+
+def handover_preview(desk: Desk) -> dict:
+    """What a hand-over of the desk would carry: its open items, and the open incidents not yet among them."""
+    items = list(open_items(desk))
+    return {"items": [item_json(i) for i in items], "incidents": incidents_to_carry(desk, items)}
 
 
 # -- the duty log ---------------------------------------------------------------------------------------

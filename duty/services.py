@@ -228,18 +228,20 @@ def hand_over(actor: User, session: ShiftSession, *, confirmed_item_ids, notes: 
                 field="confirmed_item_ids",
                 items=[selectors.item_json(item) for item in open_now],
             )
-        listed = {item.ref_id for item in open_now if item.ref_app == "dispatch"}
-        for incident in selectors.open_incidents(session.desk):
-            if str(incident.pk) in listed:
-                continue
-            ref = selectors.incident_ref(incident)
-            item = HandoverItem.objects.create(
+        carried = HandoverItem.objects.bulk_create(
+            HandoverItem(
                 desk=session.desk,
                 text=_("Open incident %(number)s: %(label)s") % {"number": ref["number"], "label": ref["label"]},
-                ref_app=ref["app"], ref_id=ref["id"], ref_number=ref["number"], ref_label=ref["label"],
-                created_by=actor, created_at=at,
-            )  # fmt: skip
-            item.sessions.add(session)
+                ref_app=ref["app"],
+                ref_id=ref["id"],
+                ref_number=ref["number"],
+                ref_label=ref["label"],
+                created_by=actor,
+                created_at=at,
+            )
+            for ref in selectors.incidents_to_carry(session.desk, open_now)
+        )
+        session.items.add(*carried)
         session.handed_over_at = at
         session.notes = notes
         session.save(update_fields=["handed_over_at", "notes"])
