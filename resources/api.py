@@ -3,7 +3,6 @@ shelter check-in/out, the search from an incident, and supply requests with thei
 is in selectors, every change in services."""
 
 from django.contrib.gis.geos import MultiPolygon
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
@@ -385,8 +384,7 @@ class RequestListView(APIView):
 
 
 def _request(request, pk) -> SupplyRequest:
-    visible = selectors.dispatch_selectors.incidents_for(_viewer(request)).values("pk")
-    found = SupplyRequest.objects.filter(pk=pk, incident_id__in=visible).select_related("item").first()
+    found = selectors.requests_for(_viewer(request)).filter(pk=pk).first()
     if found is None:
         raise NotFound(f"no supply request {pk} visible to you")
     return found
@@ -429,10 +427,9 @@ class AllocationCloseView(APIView):
 
     @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk):
-        visible = selectors.dispatch_selectors.incidents_for(_viewer(request)).values("pk")
-        allocation = Allocation.objects.filter(pk=pk, request__incident_id__in=visible).first()
+        visible = selectors.requests_for(_viewer(request))
+        allocation = Allocation.objects.filter(pk=pk, request__in=visible).first()
         if allocation is None:
             raise NotFound(f"no allocation {pk} visible to you")
-        with transaction.atomic():
-            (services.release if self.action == "release" else services.consume)(request.user, allocation)
-        return Response(selectors.request_row(SupplyRequest.objects.get(pk=allocation.request_id)))
+        (services.release if self.action == "release" else services.consume)(request.user, allocation)
+        return Response(selectors.request_row(visible.get(pk=allocation.request_id)))

@@ -272,14 +272,17 @@ def request_row(request: SupplyRequest) -> dict:
     }
 
 
+def requests_for(viewer: Viewer):
+    """Supply requests of the incidents the viewer may see (dispatch's rule)."""
+    visible = dispatch_selectors.incidents_for(viewer).values("pk")
+    return SupplyRequest.objects.filter(incident_id__in=visible).select_related("item")
+
+
 def supply_requests(viewer: Viewer, incident_id: int | None = None) -> list[dict]:
     """Requests of the incidents the viewer may see (dispatch's rule)."""
-    visible = dispatch_selectors.incidents_for(viewer).values("pk")
     with_depots = Allocation.objects.select_related("stock__depot")
-    rows = (
-        SupplyRequest.objects.filter(incident_id__in=visible)
-        .select_related("item")
-        .prefetch_related(Prefetch("allocations", queryset=with_depots, to_attr="allocation_rows"))
+    rows = requests_for(viewer).prefetch_related(
+        Prefetch("allocations", queryset=with_depots, to_attr="allocation_rows")
     )
     if incident_id is not None:
         rows = rows.filter(incident_id=incident_id)
