@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Organisation, Role, User
+from core.trees import subtree
 from dispatch.features import iso
 from dispatch.models import Incident, Vehicle
 from dispatch.selectors import agency_org_ids
@@ -16,7 +17,6 @@ from duty.models import DutyRole
 from duty.selectors import on_duty
 from gis import rasters
 from notify.models import Channel, Delivery, Notification
-from notify.selectors import users_of_organisation
 from pipelines_mgmt import outage_notice
 from pipelines_mgmt.selectors import repair_orders_for_incident
 from resources import selectors as resources
@@ -149,10 +149,8 @@ def recipients(recipient: plans.Recipient, incident: Incident) -> list[User]:
 
 def department_staff(codes) -> list[User]:
     """The people of the departments (and utilities) a level links, and of the organisations below them."""
-    staff = []
-    for organisation in Organisation.objects.filter(code__in=list(codes)).order_by("code"):
-        staff.extend(users_of_organisation(organisation))
-    return staff
+    roots = Organisation.objects.filter(code__in=list(codes)).values_list("pk", flat=True)
+    return list(User.objects.filter(is_active=True, organisation__in=subtree(Organisation, roots)).order_by("pk"))
 
 
 def plan_json(plan: ResponsePlan) -> dict:

@@ -7,6 +7,7 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from core.models import AdminArea, Domain, Organisation, User
 from core.realtime import Viewer
+from core.trees import subtree
 
 from .models import Channel, Delivery, Notification, PublicWarning
 
@@ -44,23 +45,10 @@ def users_with_roles(
     organisations whose jurisdiction lies in it, or that area's own)."""
     users = User.objects.filter(is_active=True, groups__name__in=list(roles))
     if organisation is not None:
-        users = users.filter(organisation__in=_subtree(Organisation, organisation.pk))
+        users = users.filter(organisation__in=subtree(Organisation, [organisation.pk]))
     if area is not None:
-        users = users.filter(organisation__area__in=_subtree(AdminArea, area.pk))
+        users = users.filter(organisation__area__in=subtree(AdminArea, [area.pk]))
     return users.distinct().order_by("pk")
-
-
-def users_of_organisation(organisation: Organisation) -> QuerySet[User]:
-    return User.objects.filter(is_active=True, organisation__in=_subtree(Organisation, organisation.pk)).order_by("pk")
-
-
-def _subtree(model, pk: int) -> set[int]:
-    """The row and those below it (`parent`), one query per level: an organisation's or an area's tree."""
-    found, frontier = {pk}, [pk]
-    while frontier:
-        frontier = list(model.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
-        found.update(frontier)
-    return found
 
 
 def public_warnings() -> QuerySet[PublicWarning]:

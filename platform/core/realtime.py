@@ -8,6 +8,7 @@ import shapely.geometry
 import shapely.prepared
 
 from .models import AdminArea, Domain, Organisation, Role, User
+from .trees import subtree
 
 ALL_ROLES = frozenset(Role.values)
 TOPIC_ROLES: dict[str, frozenset[str]] = {
@@ -130,7 +131,13 @@ class Viewer:
             return cls(user.pk, roles, None)
         oversees = frozenset(org.oversees) if org is not None else frozenset()
         area_id = org.area_id if org is not None else None
-        return cls(user.pk, roles, frozenset(_org_and_descendants(user.organisation_id)), oversees, area_id)
+        return cls(
+            user.pk,
+            roles,
+            frozenset(subtree(Organisation, [user.organisation_id] if user.organisation_id else [])),
+            oversees,
+            area_id,
+        )
 
     def orgs_in(self, domain: str | None) -> frozenset[int] | None:
         """The organisations whose rows of this domain the viewer sees (None: all of them). A command centre sees
@@ -149,16 +156,6 @@ class Viewer:
     def sees_orgs(self, topic: str, event_orgs) -> bool:
         orgs = self.orgs_in(TOPIC_DOMAINS.get(topic))
         return not event_orgs or orgs is None or bool(orgs.intersection(event_orgs))
-
-
-def _org_and_descendants(org_id: int | None) -> set[int]:
-    if org_id is None:
-        return set()
-    found, frontier = {org_id}, [org_id]
-    while frontier:
-        frontier = list(Organisation.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
-        found.update(frontier)
-    return found
 
 
 def bbox_intersects(a, b) -> bool:
