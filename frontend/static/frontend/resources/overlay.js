@@ -7,6 +7,7 @@
  * again every few minutes (they change rarely) or when the page calls refresh().
  */
 import {api} from "../lib/api.js";
+import {emptyCollection} from "../lib/geo.js";
 import {FONTS} from "../lib/map.js";
 
 export const RESOURCE_GROUPS = {
@@ -15,7 +16,6 @@ export const RESOURCE_GROUPS = {
   shelters: {color: "#c084fc", sources: ["res-shelters"]},
   hazards: {color: "#fb923c", sources: ["res-hazards", "res-hazard-zones"]},
 };
-const EMPTY = {type: "FeatureCollection", features: []};
 const REFRESH_MS = 5 * 60_000;
 
 function pointLayers(id, color, symbol) {
@@ -52,7 +52,7 @@ function pointLayers(id, color, symbol) {
 function addLayers(map, symbols, below) {
   const beforeId = map.getStyle().layers.find((layer) => below.includes(layer.source))?.id;
   for (const group of Object.values(RESOURCE_GROUPS)) {
-    for (const source of group.sources) if (!map.getSource(source)) map.addSource(source, {type: "geojson", data: EMPTY});
+    for (const source of group.sources) if (!map.getSource(source)) map.addSource(source, {type: "geojson", data: emptyCollection()});
   }
   const hazard = RESOURCE_GROUPS.hazards.color;
   map.addLayer({id: "res-hazard-zones-fill", type: "fill", source: "res-hazard-zones", paint: {"fill-color": hazard, "fill-opacity": 0.14}}, beforeId);

@@ -5,7 +5,8 @@
  * The answer is listed and drawn: the origin, the candidates numbered in rank order.
  */
 import {api} from "../lib/api.js";
-import {byId, el} from "../lib/dom.js";
+import {byId, el, showText} from "../lib/dom.js";
+import {collection, emptyCollection} from "../lib/geo.js";
 import {maplibregl} from "../lib/map.js";
 import {createCityMap} from "../dispatch/city-map.js";
 import {addResourceOverlay} from "./overlay.js";
@@ -63,7 +64,7 @@ function resultItem(result) {
 
 function drawResults(map, answer) {
   const features = answer.results.map((r) => ({type: "Feature", geometry: r.geometry, properties: {rank: String(r.rank), name: r.name}}));
-  map.getSource("search-results").setData({type: "FeatureCollection", features});
+  map.getSource("search-results").setData(collection(features));
   originMarker?.remove();
   originMarker = new maplibregl.Marker({color: "#f43f5e"}).setLngLat([answer.origin.lon, answer.origin.lat]).addTo(map);
   const bounds = new maplibregl.LngLatBounds([answer.origin.lon, answer.origin.lat], [answer.origin.lon, answer.origin.lat]);
@@ -73,19 +74,17 @@ function drawResults(map, answer) {
 
 async function search(map) {
   const error = byId("search-error");
-  error.hidden = true;
+  showText(error, "");
   const params = query();
   if (!params.get("near")) {
-    error.textContent = strings.pickPoint;
-    error.hidden = false;
+    showText(error, strings.pickPoint);
     return;
   }
   let answer;
   try {
     answer = await api(`/api/resources/search/?${params}`);
   } catch (failure) {
-    error.textContent = failure.message;
-    error.hidden = false;
+    showText(error, failure.message);
     return;
   }
   const origin = answer.origin.incident_number ? `${strings.incident} ${answer.origin.incident_number}` : `${strings.point} ${answer.origin.lon.toFixed(5)}, ${answer.origin.lat.toFixed(5)}`;
@@ -99,7 +98,7 @@ async function search(map) {
 }
 
 function addResultLayers(map) {
-  map.addSource("search-results", {type: "geojson", data: {type: "FeatureCollection", features: []}});
+  map.addSource("search-results", {type: "geojson", data: emptyCollection()});
   map.addLayer({
     id: "search-results-ring",
     type: "circle",
@@ -140,8 +139,7 @@ async function main() {
     ({map} = await createCityMap(container, {basemap: container.dataset.basemap, navigation: true}));
     await Promise.all([addResourceOverlay(map), listIncidents()]);
   } catch (error) {
-    byId("search-error").textContent = strings.loadFailed;
-    byId("search-error").hidden = false;
+    showText(byId("search-error"), strings.loadFailed);
     throw error;
   }
   addResultLayers(map);
