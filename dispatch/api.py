@@ -19,7 +19,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api_errors import validated
+from core.api_errors import time_param, validated
 from core.api_schema import LIST_OF_OBJECTS
 from core.errors import InputError, Refusal
 from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geojson_point
@@ -304,20 +304,6 @@ class AgencyLinkView(APIView):
         return Response(_feature(incident.pk))
 
 
-def _time_param(request, name: str, default: datetime | None = None) -> datetime:
-    raw = request.query_params.get(name)
-    if not raw:
-        if default is None:
-            raise InputError(name, "is required (ISO 8601)")
-        return default
-    text = raw.replace(" ", "+") if "T" in raw else raw  # a "+08:00" sent unencoded arrives as a space
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(name, f"not an ISO 8601 time: {raw!r}") from None
-    return value if timezone.is_aware(value) else timezone.make_aware(value)
-
-
 class UnitListView(APIView):
     """The status board: every unit the user may see, with its status and last position."""
 
@@ -341,8 +327,8 @@ class TrackView(APIView):
         vehicle = selectors.visible_vehicle(_viewer(request), pk)
         if vehicle is None:
             raise NotFound(f"no unit {pk} visible to you")
-        end = _time_param(request, "to", timezone.now())
-        start = _time_param(request, "from", end - timedelta(hours=1))
+        end = time_param(request.query_params, "to", timezone.now())
+        start = time_param(request.query_params, "from", end - timedelta(hours=1))
         if start >= end:
             raise InputError("from", "must be before 'to'")
         if end - start > MAX_TRACK_RANGE:
@@ -375,8 +361,8 @@ class KpiView(APIView):
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request):
-        end = _time_param(request, "to", timezone.now())
-        start = _time_param(request, "from", end - timedelta(days=30))
+        end = time_param(request.query_params, "to", timezone.now())
+        start = time_param(request.query_params, "from", end - timedelta(days=30))
         if start >= end:
             raise InputError("from", "must be before 'to'")
         agency = request.query_params.get("agency") or None

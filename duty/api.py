@@ -3,7 +3,7 @@ the duty log. Reads: operator, call taker and grid dispatcher (their own desk; a
 leader, admin. Writes: operator, leader, admin; sign-on and hand-over: the rostered person whatever their role (the
 roster is the permission) or an admin."""
 
-from datetime import date, datetime
+from datetime import date
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,7 +14,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api_errors import validated
+from core.api_errors import time_param, validated
 from core.api_schema import LIST_OF_OBJECTS
 from core.errors import InputError
 from core.models import Role, User
@@ -48,17 +48,6 @@ def _day(request, name: str = "date") -> date:
         raise InputError(name, _("not a date (YYYY-MM-DD)")) from None
 
 
-def _moment(request, name: str) -> datetime | None:
-    raw = request.query_params.get(name)
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise InputError(name, _("not an ISO 8601 time")) from None
-    return value if timezone.is_aware(value) else timezone.make_aware(value)
-
-
 class DeskListView(APIView):
     """The desks you may read, with their shifts."""
 
@@ -83,7 +72,7 @@ class NowView(APIView):
 
     @extend_schema(parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME)], responses=LIST_OF_OBJECTS)
     def get(self, request):
-        return Response(selectors.now_board(request.user, _moment(request, "at")))
+        return Response(selectors.now_board(request.user, time_param(request.query_params, "at")))
 
 
 class RosterView(APIView):
@@ -239,7 +228,7 @@ class LogView(APIView):
     )
     def get(self, request, pk):
         desk = _desk(request, pk)
-        start, end = _moment(request, "from"), _moment(request, "to")
+        start, end = time_param(request.query_params, "from"), time_param(request.query_params, "to")
         if (start is None) != (end is None):
             raise InputError("from" if start is None else "to", _("give both from and to"))
         if start is not None and end <= start:

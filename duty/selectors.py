@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from core.models import Domain, Event, User
 from core.realtime import TOPIC_DOMAINS, TOPIC_ROLES, Viewer
-from core.selectors import in_commanded_area
+from core.selectors import in_commanded_area, topic_visibility
 from dispatch import selectors as dispatch_selectors
 from dispatch.features import iso
 from dispatch.models import Incident
@@ -300,8 +300,7 @@ def _event_scope(viewer: Viewer) -> Q:
     scope = Q(pk__in=[])
     for topic in sorted(TOPIC_ROLES):
         domain = TOPIC_DOMAINS.get(topic)
-        orgs = viewer.orgs_in(domain)
-        rule = Q(topic=topic) & (Q() if orgs is None else Q(orgs=[]) | Q(orgs__overlap=sorted(orgs)))
+        rule = topic_visibility(viewer, topic)
         if domain is not None and viewer.area_in(domain) is not None:
             rule &= Q(geom__isnull=True) | in_commanded_area(viewer, domain)
         scope |= rule

@@ -3,6 +3,10 @@
 The one place errors become answers: views let InputError and Refusal (core/errors.py) propagate, never map them.
 """
 
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -39,3 +43,17 @@ def validated(serializer_class, data, *, partial: bool = False) -> dict:
         index, problems = next(iter(problems.items()))
         field = f"{field}[{index}]" if str(index).isdigit() else f"{field}.{index}"
     raise InputError(field, " ".join(str(problem) for problem in problems))
+
+
+def time_param(params, name: str, default: datetime | None = None) -> datetime | None:
+    """An ISO 8601 time from a query parameter, aware (the server's zone when it names none); `default` when absent.
+    A "+08:00" sent unencoded arrives as a space and is read as meant."""
+    raw = params.get(name)
+    if not raw:
+        return default
+    text = raw.replace(" ", "+") if "T" in raw else raw
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(name, _("not an ISO 8601 time: %(value)r") % {"value": raw}) from None
+    return value if timezone.is_aware(value) else timezone.make_aware(value)

@@ -16,6 +16,13 @@ def event_head() -> int:
     return Event.objects.aggregate(head=Max("seq"))["head"] or 0
 
 
+def topic_visibility(viewer: Viewer, topic: str) -> Q:
+    """The event log rows of `topic` a viewer may see by organisation: events for every organisation (no `orgs`), or
+    for one of the viewer's (a command centre of the topic's domain sees them all)."""
+    orgs = viewer.orgs_in(TOPIC_DOMAINS.get(topic))
+    return Q(topic=topic) & (Q() if orgs is None else Q(orgs=[]) | Q(orgs__overlap=sorted(orgs)))
+
+
 def events_after(since: int, topics, viewer: Viewer, bbox=None, until: int | None = None):
     """Visible events with `since < seq <= until` (default: the head), in order, and that upper bound.
 
@@ -26,8 +33,7 @@ def events_after(since: int, topics, viewer: Viewer, bbox=None, until: int | Non
     upper = until if until is not None else event_head()
     visible = Q(pk__in=[])
     for topic in topics:
-        orgs = viewer.orgs_in(TOPIC_DOMAINS.get(topic))
-        visible |= Q(topic=topic) & (Q() if orgs is None else Q(orgs=[]) | Q(orgs__overlap=sorted(orgs)))
+        visible |= topic_visibility(viewer, topic)
     rows = Event.objects.filter(visible, seq__gt=since, seq__lte=upper).order_by("seq")
     if bbox is not None:
         rows = rows.filter(Q(geom__isnull=True) | Q(geom__bboverlaps=Polygon.from_bbox(bbox)))
