@@ -142,7 +142,7 @@ def timeline(incident: Incident) -> list[dict]:
             "at": iso(entry.at),
             "type": entry.type,
             "text": f"{TIMELINE_LABELS.get(entry.type, entry.type)}{': ' if entry.text else ''}{entry.text}",
-            "actor": (entry.actor.get_full_name() or entry.actor.username) if entry.actor_id else None,
+            "actor": entry.actor.display_name if entry.actor_id else None,
         }
         for entry in incident.timeline.select_related("actor")
     ]

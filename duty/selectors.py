@@ -124,7 +124,7 @@ def _rostered(desks, at: datetime, role: str | None = None) -> list[OnDuty]:
 def person(user: User | None, with_phone: bool = False) -> dict | None:
     if user is None:
         return None
-    shown = {"id": user.pk, "username": user.username, "name": user.get_full_name() or user.username}
+    shown = {"id": user.pk, "username": user.username, "name": user.display_name}
     if with_phone:
         shown["phone"] = user.phone
     return shown
@@ -435,7 +435,7 @@ def daily_report(user: User, day: date) -> dict:
                     "start": timezone.localtime(window[0]),
                     "end": timezone.localtime(window[1]),
                     "people": [
-                        {"name": e.user.get_full_name() or e.user.username, "role": DutyRole(e.role).label}
+                        {"name": e.user.display_name, "role": DutyRole(e.role).label}
                         for e in roster.get((desk.pk, shift.pk), [])
                     ],
                     "session": session,

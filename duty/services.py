@@ -44,10 +44,6 @@ def _feature(desk: Desk, at: datetime, **properties) -> dict:
     return {"type": "Feature", "geometry": None, "properties": props}
 
 
-def _name(user: User) -> str:
-    return user.get_full_name() or user.username
-
-
 # -- roster ---------------------------------------------------------------------------------------------
 
 
@@ -180,15 +176,16 @@ def sign_on(actor: User, desk: Desk, *, user: User | None = None, at: datetime |
     if not RosterEntry.objects.filter(desk=desk, date=day, shift=shift, user=user).exists():
         raise Forbidden(
             _("%(name)s is not on the roster of %(desk)s for %(shift)s on %(date)s and cannot sign on.")
-            % {"name": _name(user), "desk": desk.name, "shift": shift.name, "date": day.isoformat()}
+            % {"name": user.display_name, "desk": desk.name, "shift": shift.name, "date": day.isoformat()}
         )
     with transaction.atomic():
         previous = ShiftSession.objects.select_for_update().filter(desk=desk).order_by("-signed_on_at").first()
         if previous is not None and previous.date == day and previous.shift_id == shift.pk:
-            raise Refusal(_("%(name)s already signed on to this shift.") % {"name": _name(previous.signed_on_by)})
+            raise Refusal(_("%(name)s already signed on to this shift.") % {"name": previous.signed_on_by.display_name})
         if previous is not None and previous.handed_over_at is None:
             raise Refusal(
-                _("The previous shift (%(name)s) has not handed over yet.") % {"name": _name(previous.signed_on_by)}
+                _("The previous shift (%(name)s) has not handed over yet.")
+                % {"name": previous.signed_on_by.display_name}
             )
         try:
             with transaction.atomic():
@@ -204,7 +201,7 @@ def sign_on(actor: User, desk: Desk, *, user: User | None = None, at: datetime |
         record_audit(actor, "duty.signed_on", session, f"{desk.code} {day} {shift.code} {user.username}")
         publish(
             "duty", "duty.signed_on",
-            _feature(desk, at, session_id=session.pk, user=_name(user), shift=shift.name),
+            _feature(desk, at, session_id=session.pk, user=user.display_name, shift=shift.name),
             orgs=_orgs(desk),
         )  # fmt: skip
     return session
@@ -249,7 +246,7 @@ def hand_over(actor: User, session: ShiftSession, *, confirmed_item_ids, notes: 
         record_audit(actor, "duty.handed_over", session, f"{session.desk.code} {count} open items")
         publish(
             "duty", "duty.handed_over",
-            _feature(session.desk, at, session_id=session.pk, user=_name(session.signed_on_by),
+            _feature(session.desk, at, session_id=session.pk, user=session.signed_on_by.display_name,
                      shift=session.shift.name, open_items=count),
             orgs=_orgs(session.desk),
         )  # fmt: skip

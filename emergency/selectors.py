@@ -272,7 +272,7 @@ def activation_json(activation: Activation) -> dict:
                 "from_label": level_label(change.from_level) if change.from_level else None,
                 "to_label": level_label(change.to_level),
                 "reason": change.reason,
-                "actor": _name(change.actor),
+                "actor": change.actor.display_name if change.actor else None,
             }
             for change in activation.changes.select_related("actor")
         ],
@@ -286,7 +286,7 @@ def activation_json(activation: Activation) -> dict:
                 "owner": item.owner,
                 "due_at": iso(item.due_at),
                 "done_at": iso(item.done_at),
-                "done_by": _name(item.done_by),
+                "done_by": item.done_by.display_name if item.done_by else None,
                 "note": item.note,
                 "overdue": item.done_at is None and item.due_at < now,
             }
@@ -320,10 +320,6 @@ def surroundings(viewer, activation: Activation) -> dict:
                       "quantity": line.quantity, "results": found["results"]})  # fmt: skip
     hazards = resources.search(viewer, origin, "hazard", radius_m=HAZARD_RADIUS_M, limit=5)["results"]
     return {"stage": stage, "hazards": hazards}
-
-
-def _name(user) -> str | None:
-    return (user.get_full_name() or user.username) if user is not None else None
 
 
 def after_action(incident: Incident, activation: Activation) -> dict:

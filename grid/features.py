@@ -32,7 +32,7 @@ def photo_url(photo_id: int) -> str:
 def _person(user: User | None) -> dict | None:
     if user is None:
         return None
-    return {"id": user.pk, "username": user.username, "name": user.get_full_name() or user.username}
+    return {"id": user.pk, "username": user.username, "name": user.display_name}
 
 
 def case_feature(case: Case, now: datetime | None = None, photo_ids: list[int] | None = None) -> dict:

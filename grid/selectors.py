@@ -540,7 +540,7 @@ def _group_names(group_by: str, ids) -> dict:
         return {a.pk: (a.code, a.name) for a in AdminArea.objects.filter(pk__in=ids)}
     if group_by == "department":
         return {o.pk: (o.code, o.name) for o in Organisation.objects.filter(pk__in=ids)}
-    return {u.pk: (u.username, u.get_full_name() or u.username) for u in User.objects.filter(pk__in=ids)}
+    return {u.pk: (u.username, u.display_name) for u in User.objects.filter(pk__in=ids)}
 
 
 def kpi_report(start, end, group_by: str, as_of, scope: KpiScope = KpiScope()) -> dict:

@@ -366,7 +366,7 @@ def _transition(case, action, from_stage, to_stage, actor, roles, at, **extra) -
         from_stage=from_stage,
         to_stage=to_stage,
         actor=actor if actor is not None and actor.is_authenticated else None,
-        actor_name=(actor.get_full_name() or actor.username) if actor and actor.is_authenticated else "",
+        actor_name=actor.display_name if actor and actor.is_authenticated else "",
         roles=sorted(roles),
         **extra,
     )

@@ -165,7 +165,7 @@ class NotificationDetailView(APIView):
 
 
 def _person(user: User | None) -> str:
-    return (user.get_full_name() or user.username) if user is not None else ""
+    return user.display_name if user is not None else ""
 
 
 def inbox_json(delivery: Delivery) -> dict:

@@ -186,7 +186,7 @@ def _add_deliveries(notification: Notification, users, contacts, step: int) -> N
                     notification=notification,
                     channel=channel,
                     user=user,
-                    name=user.get_full_name() or user.username,
+                    name=user.display_name,
                     address=address or f"user:{user.pk}",
                     escalation_step=step,
                     state=Delivery.State.FAILED if missing else Delivery.State.QUEUED,

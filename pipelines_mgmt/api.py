@@ -121,7 +121,7 @@ def _order_json(order: RepairOrder) -> dict:
         "failed_valves": order.failed_valves,
         "incident_ref": order.incident_ref,
         "notes": order.notes,
-        "created_by": (user.get_full_name() or user.username) if user else None,
+        "created_by": user.display_name if user else None,
         "created_at": timezone.localtime(order.created_at).isoformat(),
         "incident_id": order.incident_id,
         "print_url": reverse("pipelines-repair-order-print", args=[order.number]),

@@ -161,7 +161,7 @@ class MeView(APIView):
         return Response(
             {
                 "username": user.username,
-                "name": user.get_full_name() or user.username,
+                "name": user.display_name,
                 "roles": sorted(user.role_names),
                 "organisation": {"code": org.code, "name": org.name} if org else None,
                 "topics": sorted(Viewer.for_user(user).allowed_topics()),

@@ -182,6 +182,11 @@ class User(AbstractUser):
     phone = models.CharField(_("phone"), max_length=32, blank=True)
 
     @property
+    def display_name(self) -> str:
+        """How screens and messages name the person: the full name, else the username."""
+        return self.get_full_name() or self.username
+
+    @property
     def role_names(self) -> set[str]:
         if not hasattr(self, "_role_names"):
             self.set_role_names(self.groups.values_list("name", flat=True))
