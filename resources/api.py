@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from core.api_errors import validated
 from core.api_schema import LIST_OF_OBJECTS
 from core.errors import Forbidden, InputError
-from core.geo import SUPPORTED_CRS_TEXT, parse_geometry
+from core.geo import SUPPORTED_CRS_TEXT, parse_geojson_point, parse_geometry
 from core.models import AdminArea, Domain, Organisation, Role
 from core.permissions import roles_required
 from core.realtime import Viewer
@@ -45,10 +45,7 @@ class PointField(serializers.JSONField):
     """A GeoJSON Point (WGS84 unless `crs` is given) → a GEOS point."""
 
     def to_internal_value(self, data):
-        point = parse_geometry(data, self.parent.initial_data.get("crs", "wgs84"), field=self.field_name)
-        if point.geom_type != "Point":
-            raise InputError(self.field_name, "must be a GeoJSON Point")
-        return point
+        return parse_geojson_point(data, self.parent.initial_data.get("crs", "wgs84"), field=self.field_name)
 
 
 class HeldSerializer(serializers.Serializer):
