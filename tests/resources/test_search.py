@@ -74,7 +74,7 @@ def test_the_three_nearest_depots_holding_sandbags_from_an_incident(api, demo_li
     body = answer.json()
     assert body["origin"]["incident_number"] == incident.number and len(body["results"]) == 3
     etas = [r["eta_seconds"] for r in body["results"] if r["method"] == "road"]
-    assert etas == sorted(etas) and all(r["available"] >= 1 for r in body["results"])
+    assert etas and etas == sorted(etas) and all(r["available"] >= 1 for r in body["results"])
     tiny = api("operator").get(f"/api/resources/search/?near={incident.pk}&kind=depot&item=sandbags&min_quantity=100")
     assert all(r["available"] >= 100 for r in tiny.json()["results"])
 
