@@ -104,6 +104,29 @@ class Vehicle(models.Model):
         return self.call_sign
 
 
+class VehicleGroup(models.Model):
+    """A named set of vehicles (a fleet, a bus line, a convoy): the target of a group command or a rule."""
+
+    name = models.CharField(_("name"), max_length=64)
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        help_text=_("The organisation that keeps the group; its staff see and use it."),
+    )
+    vehicles = models.ManyToManyField(Vehicle, verbose_name=_("vehicles"), related_name="groups", blank=True)
+    description = models.CharField(_("description"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="dispatch_group_unique_name")]
+        verbose_name = _("vehicle group")
+        verbose_name_plural = _("vehicle groups")
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class TrackPoint(models.Model):
     """One stored fix. The table is created by raw SQL (native partitioning by day on ``fix_time``), so
     Django only reads it; the ingest writes it with COPY. ``(terminal, fix_time)`` de-duplicates resends.
@@ -323,7 +346,11 @@ class RestrictedZone(models.Model):
 
 
 class Alarm(models.Model):
-    """A condition raised by the AVL checks; open until the condition ends or someone acknowledges it."""
+    """A condition raised by a check (the AVL's, a fence rule's, the terminal's, a provincial platform's).
+
+    Two clocks: ``cleared_at`` is when the condition ended (set by the check); the operator's workflow is
+    acknowledged (with a note) and then closed (with a note). An alarm nobody acknowledges in time escalates.
+    """
 
     class Kind(models.TextChoices):
         SPEEDING = "speeding", _("Speeding")
@@ -331,22 +358,44 @@ class Alarm(models.Model):
         STOPPED = "stopped", _("Stopped too long")
         OFF_ROUTE = "off_route", _("Off route")
         SOS = "sos", _("Emergency button (SOS)")
+        OFFLINE = "offline", _("Offline")
+        LOST_SIGNAL = "lost_signal", _("Lost satellite signal")
+        FENCE = "fence", _("Fence rule")
+        PLATFORM = "platform", _("Reported by a transport platform")
 
     vehicle = models.ForeignKey(Vehicle, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="alarms")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    # Which rule raised it ("" for the built-in checks): e.g. a fence rule's key, so one vehicle may have an
+    # open alarm per rule of the same kind.
+    rule = models.CharField(_("rule"), max_length=64, blank=True, default="")
     message = models.CharField(_("message"), max_length=255)
     at = models.DateTimeField(_("raised"))
     geom = models.PointField(_("location"), srid=4326)
     cleared_at = models.DateTimeField(_("cleared"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        User, verbose_name=_("acknowledged by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledge_note = models.CharField(_("acknowledgement note"), max_length=500, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        User, verbose_name=_("closed by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    close_note = models.CharField(_("closing note"), max_length=500, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
 
     class Meta:
         ordering = ["-at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["vehicle", "kind"],
+                fields=["vehicle", "kind", "rule"],
                 condition=Q(cleared_at__isnull=True),
-                name="dispatch_one_open_alarm_per_kind",
+                name="dispatch_one_open_alarm_per_rule",
             )
+        ]
+        indexes = [
+            models.Index(fields=["at"], name="dispatch_alarm_unacked", condition=Q(acknowledged_at__isnull=True))
         ]
         verbose_name = _("alarm")
         verbose_name_plural = _("alarms")

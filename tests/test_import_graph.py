@@ -15,12 +15,16 @@ APPS = {"core": ROOT / "platform" / "core", "cityops": ROOT / "platform" / "city
     name: ROOT / name
     for name in (
         "gis", "grid", "pipelines_mgmt", "dispatch", "leader", "notify", "resources", "duty", "emergency", "drills",
+        "transport", "fences", "trips", "crews",
         "frontend",
         "data",
     )
 }  # fmt: skip
 SHARED = {"core", "gis", "notify"}
-DOMAINS = {"grid", "pipelines_mgmt", "dispatch", "leader", "resources", "duty", "emergency", "drills"}
+DOMAINS = {
+    "grid", "pipelines_mgmt", "dispatch", "leader", "resources", "duty", "emergency", "drills",
+    "transport", "fences", "trips", "crews",
+}  # fmt: skip
 # The demo city's wiring: each app's demo layer, and the command that loads them.
 DEMO_MODULES = {"demo.py", "load_demo_city.py"}
 

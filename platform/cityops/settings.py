@@ -65,6 +65,10 @@ INSTALLED_APPS = [
     "duty",
     "emergency",
     "drills",
+    "transport",
+    "fences",
+    "trips",
+    "crews",
     "frontend",
 ]
 

@@ -33,6 +33,10 @@ urlpatterns = [
     path("api/duty/", include("duty.urls")),
     path("api/emergency/", include("emergency.urls")),
     path("api/drills/", include("drills.urls")),
+    path("api/transport/", include("transport.urls")),
+    path("api/fences/", include("fences.urls")),
+    path("api/trips/", include("trips.urls")),
+    path("api/crews/", include("crews.urls")),
     path("imports/", imports, name="imports"),
     path("admin/system-health/", admin.site.admin_view(system_health), name="admin-system-health"),
     path("admin/", admin.site.urls),
@@ -45,6 +49,10 @@ urlpatterns = [
     path("", include("emergency.page_urls")),
     path("", include("drills.page_urls")),
     path("", include("duty.page_urls")),
+    path("", include("transport.page_urls")),
+    path("", include("fences.page_urls")),
+    path("", include("trips.page_urls")),
+    path("", include("crews.page_urls")),
     path("", include("frontend.urls")),
 ]
 handler404 = not_found

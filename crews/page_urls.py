@@ -1,0 +1,3 @@
+"""crews pages."""
+
+urlpatterns = []

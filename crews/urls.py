@@ -1,0 +1,3 @@
+"""crews API under /api/crews/."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""fences pages."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""fences API under /api/fences/."""
+
+urlpatterns = []

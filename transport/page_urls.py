@@ -1,0 +1,3 @@
+"""transport pages."""
+
+urlpatterns = []

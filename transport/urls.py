@@ -1,0 +1,3 @@
+"""transport API under /api/transport/."""
+
+urlpatterns = []

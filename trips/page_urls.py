@@ -1,0 +1,3 @@
+"""trips pages."""
+
+urlpatterns = []

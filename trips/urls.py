@@ -1,0 +1,3 @@
+"""trips API under /api/trips/."""
+
+urlpatterns = []
