@@ -402,3 +402,105 @@ class Alarm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.vehicle_id}"
+
+
+class CommandBatch(models.Model):
+    """One operator action sent to many vehicles (a group text, a call to every unit of an agency or an area):
+    its per-vehicle commands carry the states."""
+
+    class Target(models.TextChoices):
+        VEHICLE = "vehicle", _("One vehicle")
+        GROUP = "group", _("Vehicle group")
+        AGENCY = "agency", _("All vehicles of an agency")
+        AREA = "area", _("All vehicles in an administrative area")
+        POLYGON = "polygon", _("All vehicles in a drawn area")
+
+    kind = models.CharField(_("kind"), max_length=24)
+    params = models.JSONField(_("parameters"), default=dict)
+    target = models.CharField(_("target"), max_length=16, choices=Target.choices)
+    target_label = models.CharField(
+        _("target description"), max_length=160, help_text=_("What the operator picked, e.g. the group's name.")
+    )
+    group = models.ForeignKey(VehicleGroup, verbose_name=_("group"), null=True, blank=True, on_delete=models.SET_NULL)
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("agency"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    area = models.ForeignKey(
+        AdminArea, verbose_name=_("area"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    polygon = models.PolygonField(_("drawn area"), srid=4326, null=True, blank=True)
+    created_by = models.ForeignKey(
+        User, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"))
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("command batch")
+        verbose_name_plural = _("command batches")
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.target_label}"
+
+
+class TerminalCommand(models.Model):
+    """A platform→terminal command (JT/T 808 downlink) to one vehicle and what became of it.
+
+    queued → sent (claimed by the ingest holding the terminal's session) → answered / failed; a queued or sent
+    command past ``expires_at`` becomes expired. ``serial`` is the platform serial of the last attempt: the
+    terminal's answer names it. A vehicle without a JT/T 808 terminal gets texts on its crew's MDT; reading
+    one there (``read_at``) is its delivery.
+    """
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text message")
+        POSITION_QUERY = "position_query", _("Position query")
+        TRACKING = "tracking", _("Temporary tracking")
+        SET_PARAMS = "set_params", _("Set parameters")
+        QUERY_PARAMS = "query_params", _("Query parameters")
+        CALL_BACK = "call_back", _("Call back")
+        VEHICLE_CONTROL = "vehicle_control", _("Vehicle control")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        ANSWERED = "answered", _("Answered")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    vehicle = models.ForeignKey(Vehicle, verbose_name=_("vehicle"), on_delete=models.CASCADE, related_name="commands")
+    batch = models.ForeignKey(
+        CommandBatch, verbose_name=_("batch"), null=True, blank=True, on_delete=models.CASCADE, related_name="commands"
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    params = models.JSONField(_("parameters"), default=dict)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.QUEUED)
+    serial = models.PositiveIntegerField(_("platform serial"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    created_by = models.ForeignKey(
+        User, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"))
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"))
+    result_code = models.SmallIntegerField(_("result code"), null=True, blank=True)
+    answer = models.JSONField(_("answer"), null=True, blank=True, help_text=_("e.g. the position or the parameters."))
+    error = models.CharField(_("error"), max_length=255, blank=True)
+    read_at = models.DateTimeField(_("read on the MDT"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["vehicle", "-created_at"], name="dispatch_command_vehicle"),
+            models.Index(
+                fields=["vehicle", "created_at"],
+                name="dispatch_command_pending",
+                condition=Q(state__in=["queued", "sent"]),
+            ),
+        ]
+        verbose_name = _("terminal command")
+        verbose_name_plural = _("terminal commands")
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.vehicle_id} ({self.state})"
