@@ -29,6 +29,7 @@ from typing import ClassVar
 __all__ = [
     "DEFAULT_MAX_FRAME_SIZE",
     "MAX_BODY_LENGTH",
+    "PARAM_TYPES",
     "Alarm",
     "Authenticate",
     "BadChecksumError",
@@ -36,6 +37,10 @@ __all__ = [
     "BatchType",
     "Body",
     "BodyLengthMismatchError",
+    "CallBack",
+    "CallBackFlag",
+    "ControlAnswer",
+    "ControlType",
     "EncodeError",
     "FrameError",
     "FrameSplitter",
@@ -52,15 +57,27 @@ __all__ = [
     "MalformedBodyError",
     "Message",
     "MsgId",
+    "ParamType",
     "PlatformResponse",
+    "PositionAnswer",
+    "PositionQuery",
+    "QueryAllParams",
+    "QueryParams",
     "RawBody",
     "Register",
     "RegisterResponse",
     "RegisterResult",
+    "SetParams",
     "Status",
+    "TemporaryTracking",
+    "TerminalParams",
     "TerminalResponse",
+    "TextFlag",
+    "TextMessage",
+    "TextType",
     "TruncatedFrameError",
     "UnsupportedMessageError",
+    "VehicleControl",
     "checksum",
     "decode_body",
     "decode_frame",
@@ -164,6 +181,18 @@ class MsgId(enum.IntEnum):
     LOCATION_BATCH = 0x0704
     PLATFORM_RESPONSE = 0x8001
     REGISTER_RESPONSE = 0x8100
+    # downlink (platform → terminal) and the terminals' dedicated answers
+    TERMINAL_PARAMS = 0x0104
+    POSITION_ANSWER = 0x0201
+    CONTROL_ANSWER = 0x0500
+    SET_PARAMS = 0x8103
+    QUERY_ALL_PARAMS = 0x8104
+    QUERY_PARAMS = 0x8106
+    POSITION_QUERY = 0x8201
+    TEMPORARY_TRACKING = 0x8202
+    TEXT_MESSAGE = 0x8300
+    CALL_BACK = 0x8400
+    VEHICLE_CONTROL = 0x8500
 
 
 class GeneralResult(enum.IntEnum):
@@ -263,6 +292,67 @@ class Status(enum.IntFlag):
     GLONASS = 1 << 20
     GALILEO = 1 << 21
     MOVING = 1 << 22  # 2019
+
+
+class TextFlag(enum.IntFlag):
+    """0x8300 flag BYTE (2013 meanings; bits 2 display and 3 TTS mean the same in 2019)."""
+
+    URGENT = 1 << 0
+    DISPLAY = 1 << 2
+    TTS = 1 << 3
+    ADVERTISING = 1 << 4
+    CAN_FAULT = 1 << 5  # 0: centre navigation information, 1: CAN fault code information
+
+
+class TextType(enum.IntEnum):
+    """The 2019 0x8300 text-type BYTE."""
+
+    NOTIFICATION = 1
+    SERVICE = 2
+
+
+class CallBackFlag(enum.IntEnum):
+    CALL = 0
+    MONITOR = 1  # listen in: the terminal calls back with its speaker off
+
+
+class ControlType(enum.IntEnum):
+    """2019 0x8500 control-type ids (2-8 reserved by the standard; vendors use 0xF001 and up)."""
+
+    DOORS = 0x0001  # parameter BYTE: 0 unlock, 1 lock
+
+
+class ParamType(enum.Enum):
+    BYTE = 1
+    WORD = 2
+    DWORD = 4
+    STRING = 0  # GBK, its length is the item's length byte, no terminator
+
+
+# Terminal parameters (0x8103 / 0x0104) whose value type the codec knows; other ids travel as raw bytes.
+PARAM_TYPES: dict[int, ParamType] = {
+    0x0001: ParamType.DWORD,  # heartbeat interval, s
+    0x0002: ParamType.DWORD,  # TCP answer timeout, s
+    0x0003: ParamType.DWORD,  # TCP resend count
+    0x0013: ParamType.STRING,  # main server address (2019: host:port;…)
+    0x0017: ParamType.STRING,  # backup server address
+    0x0018: ParamType.DWORD,  # server TCP port (2013)
+    0x0019: ParamType.DWORD,  # server UDP port (2013)
+    0x0020: ParamType.DWORD,  # report strategy: 0 timed, 1 distance, 2 both
+    0x0021: ParamType.DWORD,  # report scheme: 0 by ACC, 1 by driver login then ACC
+    0x0027: ParamType.DWORD,  # report interval while asleep, s
+    0x0028: ParamType.DWORD,  # report interval in an emergency alarm, s
+    0x0029: ParamType.DWORD,  # default report interval, s
+    0x002C: ParamType.DWORD,  # default report distance, m
+    0x0055: ParamType.DWORD,  # maximum speed, km/h
+    0x0056: ParamType.DWORD,  # overspeed duration, s
+    0x005B: ParamType.WORD,  # overspeed pre-warning margin, 0.1 km/h
+    0x0080: ParamType.DWORD,  # odometer, 0.1 km
+    0x0083: ParamType.STRING,  # plate
+    0x0084: ParamType.BYTE,  # plate colour
+}
+
+ParamValue = int | str | bytes
 
 
 class LoadState(enum.IntEnum):
@@ -656,6 +746,103 @@ class LocationBatch:
         return len(self.items)
 
 
+@dataclass(slots=True)
+class TextMessage:
+    """0x8300 text to the terminal (≤1024 bytes GBK by the standard; one frame carries at most 1021).
+
+    ``text_type`` exists only in the 2019 form (a 2013 frame decodes with the default)."""
+
+    MSG_ID: ClassVar[int] = MsgId.TEXT_MESSAGE
+    flag: int
+    text: str
+    text_type: int = TextType.NOTIFICATION
+
+
+@dataclass(slots=True)
+class PositionQuery:
+    """0x8201, empty body; the terminal answers 0x0201 with its current position."""
+
+    MSG_ID: ClassVar[int] = MsgId.POSITION_QUERY
+
+
+@dataclass(slots=True)
+class TemporaryTracking:
+    """0x8202: report every ``interval_s`` for ``validity_s``; interval 0 stops tracking (then no validity field)."""
+
+    MSG_ID: ClassVar[int] = MsgId.TEMPORARY_TRACKING
+    interval_s: int
+    validity_s: int = 0
+
+
+@dataclass(slots=True)
+class SetParams:
+    """0x8103: (parameter id, value) pairs; a value's type follows ``PARAM_TYPES`` (bytes for other ids)."""
+
+    MSG_ID: ClassVar[int] = MsgId.SET_PARAMS
+    params: tuple[tuple[int, ParamValue], ...]
+
+
+@dataclass(slots=True)
+class QueryAllParams:
+    """0x8104, empty body; answered by 0x0104."""
+
+    MSG_ID: ClassVar[int] = MsgId.QUERY_ALL_PARAMS
+
+
+@dataclass(slots=True)
+class QueryParams:
+    """0x8106: the parameter ids wanted; answered by 0x0104."""
+
+    MSG_ID: ClassVar[int] = MsgId.QUERY_PARAMS
+    ids: tuple[int, ...]
+
+
+@dataclass(slots=True)
+class TerminalParams:
+    """0x0104: the terminal's parameters, answering the 0x8104 / 0x8106 with serial ``reply_serial``."""
+
+    MSG_ID: ClassVar[int] = MsgId.TERMINAL_PARAMS
+    reply_serial: int
+    params: tuple[tuple[int, ParamValue], ...]
+
+
+@dataclass(slots=True)
+class CallBack:
+    """0x8400: the terminal calls ``number`` (≤20 bytes), normally or as a silent monitor."""
+
+    MSG_ID: ClassVar[int] = MsgId.CALL_BACK
+    flag: int
+    number: str
+
+
+@dataclass(slots=True)
+class VehicleControl:
+    """0x8500. 2013: one ``flag`` BYTE (bit 0: 1 lock doors, 0 unlock). 2019: ``items`` of (control type, BYTE
+    parameter), e.g. ``((ControlType.DOORS, 1),)``; the terminal answers 0x0001 at once, then 0x0500."""
+
+    MSG_ID: ClassVar[int] = MsgId.VEHICLE_CONTROL
+    flag: int = 0
+    items: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(slots=True)
+class PositionAnswer:
+    """0x0201: the position answering the 0x8201 with serial ``reply_serial``."""
+
+    MSG_ID: ClassVar[int] = MsgId.POSITION_ANSWER
+    reply_serial: int
+    location: Location
+
+
+@dataclass(slots=True)
+class ControlAnswer:
+    """0x0500: the position after the 0x8500 with serial ``reply_serial`` (its status bits tell the doors)."""
+
+    MSG_ID: ClassVar[int] = MsgId.CONTROL_ANSWER
+    reply_serial: int
+    location: Location
+
+
 Body = (
     RawBody
     | TerminalResponse
@@ -667,6 +854,17 @@ Body = (
     | Authenticate
     | Location
     | LocationBatch
+    | TextMessage
+    | PositionQuery
+    | TemporaryTracking
+    | SetParams
+    | QueryAllParams
+    | QueryParams
+    | TerminalParams
+    | CallBack
+    | VehicleControl
+    | PositionAnswer
+    | ControlAnswer
 )
 
 
@@ -851,6 +1049,95 @@ def _decode_batch(data: bytes, v2019: bool) -> LocationBatch:
     return LocationBatch(_result_enum(BatchType, batch_type), tuple(items))
 
 
+def _decode_text_message(data: bytes, v2019: bool) -> TextMessage:
+    head = 2 if v2019 else 1
+    _need(data, head, f"TextMessage ({'2019' if v2019 else '2013'})")
+    text = _text(data[head:], "text")
+    if not v2019:
+        return TextMessage(data[0], text)
+    return TextMessage(data[0], text, _result_enum(TextType, data[1]))
+
+
+def _decode_tracking(data: bytes, v2019: bool) -> TemporaryTracking:
+    _need(data, 2, "TemporaryTracking")
+    (interval,) = _WORD.unpack_from(data)
+    if interval == 0:
+        _exactly(data, 2, "TemporaryTracking (stop)")
+        return TemporaryTracking(0)
+    _exactly(data, 6, "TemporaryTracking")
+    return TemporaryTracking(interval, _U32.unpack_from(data, 2)[0])
+
+
+def _decode_param_value(param_id: int, raw: bytes) -> ParamValue:
+    kind = PARAM_TYPES.get(param_id)
+    if kind is ParamType.STRING:
+        return _text(raw, f"parameter 0x{param_id:04x}")
+    if kind is not None and len(raw) == kind.value:
+        return int.from_bytes(raw, "big")
+    return bytes(raw)  # unknown id, or a known one of an unexpected width: kept as it came
+
+
+def _decode_param_items(data: bytes, at: int, what: str) -> tuple[tuple[int, ParamValue], ...]:
+    _need(data, at + 1, what)
+    count = data[at]
+    pos, n = at + 1, len(data)
+    items = []
+    for i in range(count):
+        if pos + 5 > n:
+            raise MalformedBodyError(f"{what} declares {count} parameters but the body ends after {i}")
+        param_id, size = struct.unpack_from(">IB", data, pos)
+        pos += 5
+        if pos + size > n:
+            raise MalformedBodyError(f"{what} parameter 0x{param_id:04x} declares {size} bytes, only {n - pos} left")
+        items.append((param_id, _decode_param_value(param_id, data[pos : pos + size])))
+        pos += size
+    if pos != n:
+        raise MalformedBodyError(f"{n - pos} bytes left over after the {count} parameters of {what}")
+    return tuple(items)
+
+
+def _decode_set_params(data: bytes, v2019: bool) -> SetParams:
+    return SetParams(_decode_param_items(data, 0, "SetParams"))
+
+
+def _decode_query_params(data: bytes, v2019: bool) -> QueryParams:
+    _need(data, 1, "QueryParams")
+    count = data[0]
+    _exactly(data, 1 + 4 * count, f"QueryParams of {count} ids")
+    return QueryParams(struct.unpack_from(f">{count}I", data, 1))
+
+
+def _decode_terminal_params(data: bytes, v2019: bool) -> TerminalParams:
+    _need(data, 3, "TerminalParams")
+    (serial,) = _WORD.unpack_from(data)
+    return TerminalParams(serial, _decode_param_items(data, 2, "TerminalParams"))
+
+
+def _decode_call_back(data: bytes, v2019: bool) -> CallBack:
+    _need(data, 1, "CallBack")
+    return CallBack(_result_enum(CallBackFlag, data[0]), _text(data[1:], "call-back number"))
+
+
+def _decode_vehicle_control(data: bytes, v2019: bool) -> VehicleControl:
+    if not v2019:
+        _exactly(data, 1, "VehicleControl (2013)")
+        return VehicleControl(data[0])
+    _need(data, 2, "VehicleControl (2019)")
+    (count,) = _WORD.unpack_from(data)
+    _exactly(data, 2 + 3 * count, f"VehicleControl (2019) of {count} items")
+    return VehicleControl(
+        items=tuple((_result_enum(ControlType, t), p) for t, p in struct.iter_unpack(">HB", data[2:]))
+    )
+
+
+def _decode_position_answer(cls: type[PositionAnswer] | type[ControlAnswer]):
+    def decode(data: bytes, v2019: bool) -> PositionAnswer | ControlAnswer:
+        _need(data, 2 + _LOCATION_SIZE, cls.__name__)
+        return cls(_WORD.unpack_from(data)[0], _decode_location(data[2:]))
+
+    return decode
+
+
 _DECODERS = {
     MsgId.TERMINAL_RESPONSE: _decode_general(TerminalResponse),
     MsgId.PLATFORM_RESPONSE: _decode_general(PlatformResponse),
@@ -861,6 +1148,17 @@ _DECODERS = {
     MsgId.AUTHENTICATE: _decode_authenticate,
     MsgId.LOCATION: _decode_location,
     MsgId.LOCATION_BATCH: _decode_batch,
+    MsgId.TEXT_MESSAGE: _decode_text_message,
+    MsgId.POSITION_QUERY: _decode_empty(PositionQuery),
+    MsgId.TEMPORARY_TRACKING: _decode_tracking,
+    MsgId.SET_PARAMS: _decode_set_params,
+    MsgId.QUERY_ALL_PARAMS: _decode_empty(QueryAllParams),
+    MsgId.QUERY_PARAMS: _decode_query_params,
+    MsgId.TERMINAL_PARAMS: _decode_terminal_params,
+    MsgId.CALL_BACK: _decode_call_back,
+    MsgId.VEHICLE_CONTROL: _decode_vehicle_control,
+    MsgId.POSITION_ANSWER: _decode_position_answer(PositionAnswer),
+    MsgId.CONTROL_ANSWER: _decode_position_answer(ControlAnswer),
 }
 
 
@@ -1029,6 +1327,91 @@ def _encode_batch(batch: LocationBatch, v2019: bool) -> bytes:
     return bytes(out)
 
 
+def _encode_text_message(body: TextMessage, v2019: bool) -> bytes:
+    head = bytes((_check_int("flag", body.flag, 0, 0xFF),))
+    if v2019:
+        head += bytes((_check_int("text type", body.text_type, 0, 0xFF),))
+    return head + _encode_text(body.text, "text")
+
+
+def _encode_tracking(body: TemporaryTracking, v2019: bool) -> bytes:
+    interval = _check_word("interval", body.interval_s)
+    if interval == 0:
+        return _WORD.pack(0)
+    return _WORD.pack(interval) + _U32.pack(_check_int("validity", body.validity_s, 0, 0xFFFFFFFF))
+
+
+def _encode_param_value(param_id: int, value: object) -> bytes:
+    kind = PARAM_TYPES.get(param_id)
+    name = f"parameter 0x{param_id:04x}"
+    if kind is ParamType.STRING:
+        return _encode_text(value, name)
+    if kind is not None:
+        return _check_int(name, value, 0, (1 << (8 * kind.value)) - 1).to_bytes(kind.value, "big")
+    if not isinstance(value, bytes | bytearray):
+        raise EncodeError(f"{name} has no known type: give its value as bytes, got {value!r}")
+    return bytes(value)
+
+
+def _encode_param_items(params: tuple[tuple[int, ParamValue], ...]) -> bytes:
+    out = bytearray((_check_int("parameter count", len(params), 0, 0xFF),))
+    for item in params:
+        try:
+            param_id, value = item
+        except (TypeError, ValueError):
+            raise EncodeError(f"a parameter is an (id, value) pair, got {item!r}") from None
+        raw = _encode_param_value(_check_int("parameter id", param_id, 0, 0xFFFFFFFF), value)
+        if len(raw) > 0xFF:
+            raise EncodeError(f"parameter 0x{param_id:04x} is {len(raw)} bytes; its length byte holds 255")
+        out += struct.pack(">IB", param_id, len(raw)) + raw
+    return bytes(out)
+
+
+def _encode_set_params(body: SetParams, v2019: bool) -> bytes:
+    return _encode_param_items(body.params)
+
+
+def _encode_query_params(body: QueryParams, v2019: bool) -> bytes:
+    ids = [_check_int("parameter id", i, 0, 0xFFFFFFFF) for i in body.ids]
+    return bytes((_check_int("parameter count", len(ids), 0, 0xFF),)) + struct.pack(f">{len(ids)}I", *ids)
+
+
+def _encode_terminal_params(body: TerminalParams, v2019: bool) -> bytes:
+    return _WORD.pack(_check_word("reply serial", body.reply_serial)) + _encode_param_items(body.params)
+
+
+def _encode_call_back(body: CallBack, v2019: bool) -> bytes:
+    number = _encode_text(body.number, "call-back number")
+    if len(number) > 20:
+        raise EncodeError(f"call-back number is {len(number)} bytes; the field holds 20")
+    return bytes((_check_int("call-back flag", body.flag, 0, 0xFF),)) + number
+
+
+def _encode_vehicle_control(body: VehicleControl, v2019: bool) -> bytes:
+    if not v2019:
+        if body.items:
+            raise EncodeError("control items exist only in the 2019 form; 2013 has one flag byte")
+        return bytes((_check_int("control flag", body.flag, 0, 0xFF),))
+    if not body.items:
+        raise EncodeError("a 2019 vehicle control needs at least one (control type, parameter) item")
+    out = bytearray(_WORD.pack(_check_word("control item count", len(body.items))))
+    for item in body.items:
+        try:
+            control_type, param = item
+        except (TypeError, ValueError):
+            raise EncodeError(f"a control item is a (type, parameter) pair, got {item!r}") from None
+        out += _WORD.pack(_check_word("control type", control_type)) + bytes(
+            (_check_int("control parameter", param, 0, 0xFF),)
+        )
+    return bytes(out)
+
+
+def _encode_position_answer(body: PositionAnswer | ControlAnswer, v2019: bool) -> bytes:
+    if not isinstance(body.location, Location):
+        raise EncodeError(f"{type(body).__name__}.location must be a Location, got {type(body.location).__name__}")
+    return _WORD.pack(_check_word("reply serial", body.reply_serial)) + _encode_location(body.location)
+
+
 _ENCODERS = {
     TerminalResponse: _encode_general,
     PlatformResponse: _encode_general,
@@ -1039,6 +1422,17 @@ _ENCODERS = {
     Authenticate: _encode_authenticate,
     Location: _encode_location,
     LocationBatch: _encode_batch,
+    TextMessage: _encode_text_message,
+    PositionQuery: _encode_empty,
+    TemporaryTracking: _encode_tracking,
+    SetParams: _encode_set_params,
+    QueryAllParams: _encode_empty,
+    QueryParams: _encode_query_params,
+    TerminalParams: _encode_terminal_params,
+    CallBack: _encode_call_back,
+    VehicleControl: _encode_vehicle_control,
+    PositionAnswer: _encode_position_answer,
+    ControlAnswer: _encode_position_answer,
 }
 
 

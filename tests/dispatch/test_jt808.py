@@ -355,13 +355,13 @@ def test_t12_blind_area_batch():
 
 
 def test_e1_e2_platform_commands_with_a_binary_terminal_id():
-    """Traccar writes IMEI 12345678901234(5) as a 48-bit number; unknown ids keep their bodies raw."""
+    """Traccar writes IMEI 12345678901234(5) as a 48-bit number; unknown ids (0x8105) keep their bodies raw."""
     header = jt808.Header(0x8105, "12345678901234", 0, phone_binary=True)
     assert decode("E1") == jt808.Message(header, jt808.RawBody(b"\xf0"))
     assert jt808.encode_frame(header, b"\xf0") == VECTORS["E1"]
     text = jt808.Header(0x8300, "12345678901234", 0, phone_binary=True)
-    assert decode("E2").body == jt808.RawBody(b"\x01Test, Command, 123#")
-    assert jt808.encode_frame(text, b"\x01" + b"Test, Command, 123#") == VECTORS["E2"]
+    assert decode("E2").body == jt808.TextMessage(jt808.TextFlag.URGENT, "Test, Command, 123#")
+    assert jt808.encode_frame(text, jt808.TextMessage(1, "Test, Command, 123#")) == VECTORS["E2"]
     with pytest.raises(jt808.UnsupportedMessageError, match="0x8105"):
         jt808.decode_body(0x8105, b"\xf0")
 
