@@ -18,6 +18,7 @@ from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geojson_point, parse_p
 from core.geojson_fields import FeatureCollectionField, GeometryField
 from core.models import Organisation, Role
 from core.permissions import roles_required
+from core.realtime import Viewer
 from core.security_log import source_of
 from core.services import record_audit
 
@@ -31,6 +32,9 @@ ANALYSIS = roles_required(*VIEW_ROLES, read_roles=VIEW_ROLES)
 REPAIR_ORDER_ROLES = (Role.OPERATOR, Role.CALL_TAKER, Role.ADMIN)
 REPAIR_ORDER_WRITERS = roles_required(*REPAIR_ORDER_ROLES, read_roles=VIEW_ROLES)
 VALVE_WRITERS = roles_required(Role.OPERATOR, Role.ADMIN, read_roles=VIEW_ROLES)
+# A utility's repair crew (抢修班组, Role.CREW) reads its own orders and reports its progress on them; it opens none.
+ORDER_READERS = roles_required(*REPAIR_ORDER_ROLES, read_roles=(*VIEW_ROLES, Role.CREW))
+CREW_REPORTS = roles_required(*REPAIR_ORDER_ROLES, Role.CREW, read_roles=(*VIEW_ROLES, Role.CREW))
 NETWORK_IMPORTERS = roles_required(Role.ADMIN, Role.PLANNER, read_roles=VIEW_ROLES)
 
 
@@ -130,10 +134,34 @@ def _order_json(order: RepairOrder) -> dict:
     }
 
 
-class RepairOrderListView(APIView):
-    """Create a numbered repair order (抢修单) from a burst: same input as isolation, plus incident_ref, notes."""
+def _scope(user) -> frozenset[int] | None:
+    """The row rule of repair orders: the command centre's roles see every order, a crew its utility's only."""
+    return None if user.has_role(*REPAIR_ORDER_ROLES, *VIEW_ROLES) else Viewer.for_user(user).org_ids
 
-    permission_classes = [REPAIR_ORDER_WRITERS]
+
+def _not_found(number: str) -> Response:
+    return Response({"error": "not_found", "detail": f"no repair order {number}"}, status=404)
+
+
+def _visible_order(request, number: str) -> RepairOrder | None:
+    return selectors.repair_orders_for(_scope(request.user)).filter(number=number).first()
+
+
+class RepairOrderListView(APIView):
+    """GET: the repair orders the user may work on (a crew: its utility's), under way unless ?finished=1.
+    POST: create a numbered repair order (抢修单) from a burst: same input as isolation, plus incident_ref, notes."""
+
+    permission_classes = [ORDER_READERS]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("finished", bool, description="also restored and cancelled orders")],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        finished = request.query_params.get("finished", "0")
+        if finished not in ("0", "1"):
+            return Response({"error": "invalid_input", "field": "finished", "detail": "0 or 1"}, status=400)
+        return Response(selectors.repair_order_list(_scope(request.user), finished=finished == "1"))
 
     @extend_schema(request=RepairOrderRequestSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
@@ -149,13 +177,13 @@ class RepairOrderListView(APIView):
 
 
 class RepairOrderDetailView(APIView):
-    permission_classes = [REPAIR_ORDER_WRITERS]
+    permission_classes = [ORDER_READERS]
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, number):
-        order = selectors.repair_order(number)
+        order = _visible_order(request, number)
         if order is None:
-            return Response({"error": "not_found", "detail": f"no repair order {number}"}, status=404)
+            return _not_found(number)
         return Response(_order_json(order))
 
 
@@ -182,6 +210,12 @@ class RepairOrderMapSerializer(serializers.Serializer):
     customers = FeatureCollectionField(
         help_text="customers cut off (points); properties: name, type, sensitive, cause, address"
     )
+    address = serializers.CharField(allow_null=True, help_text="the address nearest the burst")
+    outage_ended = serializers.BooleanField(help_text="supply restored or order cancelled: no pipes or customers")
+    record = serializers.DictField(
+        help_text="抢修记录: isolating_at, isolated_at, repaired_at, restored_at, duration_s, crew, valves_closed, "
+        "valves_failed (codes), log [{at, by, action, valve, code}]"
+    )
 
 
 class RepairOrderNotifyCustomersView(APIView):
@@ -204,17 +238,61 @@ class ValveClosedSerializer(serializers.Serializer):
     valve = serializers.IntegerField(help_text="id of a valve in the order's valves to close")
 
 
+class RepairOrderMapView(APIView):
+    """The order as maps draw it, with the crew's progress and the repair record (the crew app's view of it)."""
+
+    permission_classes = [ORDER_READERS]
+
+    @extend_schema(responses=RepairOrderMapSerializer)
+    def get(self, request, number):
+        order = _visible_order(request, number)
+        return _not_found(number) if order is None else Response(selectors.repair_order_map(order))
+
+
 class RepairOrderValveClosedView(APIView):
     """The crew reports a valve of the plan closed (idempotent); consoles and situation maps update live."""
 
-    permission_classes = [REPAIR_ORDER_WRITERS]
+    permission_classes = [CREW_REPORTS]
 
     @extend_schema(request=ValveClosedSerializer, responses=RepairOrderMapSerializer)
     def post(self, request, number):
-        if selectors.repair_order(number) is None:
-            return Response({"error": "not_found", "detail": f"no repair order {number}"}, status=404)
+        if _visible_order(request, number) is None:
+            return _not_found(number)
         data = validated(ValveClosedSerializer, request.data)
         order = services.report_valve_closed(request.user, number, data["valve"])
+        return Response(selectors.repair_order_map(order))
+
+
+class RepairOrderValveFailedView(APIView):
+    """关不上: the crew reports a valve of the plan that will not close (idempotent). The isolation is planned again
+    past it at once: the answer (and every map, live) has the new valves to close, pipes and customers."""
+
+    permission_classes = [CREW_REPORTS]
+
+    @extend_schema(request=ValveClosedSerializer, responses=RepairOrderMapSerializer)
+    def post(self, request, number):
+        if _visible_order(request, number) is None:
+            return _not_found(number)
+        data = validated(ValveClosedSerializer, request.data)
+        order = services.report_valve_failed(request.user, number, data["valve"])
+        return Response(selectors.repair_order_map(order))
+
+
+class RepairOrderStepSerializer(serializers.Serializer):
+    step = serializers.ChoiceField(list(services.CREW_STEPS), help_text="isolated → repaired → restored")
+
+
+class RepairOrderStepView(APIView):
+    """已隔离 / 已修复 / 已恢复供应: the crew's next step (409 naming the order's current state if it does not fit)."""
+
+    permission_classes = [CREW_REPORTS]
+
+    @extend_schema(request=RepairOrderStepSerializer, responses=RepairOrderMapSerializer)
+    def post(self, request, number):
+        if _visible_order(request, number) is None:
+            return _not_found(number)
+        data = validated(RepairOrderStepSerializer, request.data)
+        order = services.advance_repair_order(request.user, number, data["step"])
         return Response(selectors.repair_order_map(order))
 
 

@@ -221,6 +221,7 @@ class RepairOrder(models.Model):
         OPEN = "open", _("Open")
         ISOLATING = "isolating", _("Isolating")
         REPAIRING = "repairing", _("Repairing")
+        REPAIRED = "repaired", _("Repaired")
         RESTORED = "restored", _("Supply restored")
         CANCELLED = "cancelled", _("Cancelled")
 
@@ -245,6 +246,18 @@ class RepairOrder(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The crew's progress, in the order it happens (services.report_valve_closed, report_valve_failed,
+    # advance_repair_order); together with crew_log they are the repair record.
+    isolating_at = models.DateTimeField(_("first valve closed at"), null=True, blank=True)
+    isolated_at = models.DateTimeField(_("isolated at"), null=True, blank=True)
+    repaired_at = models.DateTimeField(_("repaired at"), null=True, blank=True)
+    restored_at = models.DateTimeField(_("supply restored at"), null=True, blank=True)
+    crew_log = models.JSONField(
+        _("crew log"),
+        default=list,
+        blank=True,
+        help_text=_("Every step the crew reported: when, who, what, which valve."),
+    )
 
     class Meta:
         ordering = ["-created_at"]

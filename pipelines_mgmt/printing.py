@@ -33,6 +33,7 @@ STATUS_LABEL = {
     "open": "待处理",
     "isolating": "关阀中",
     "repairing": "抢修中",
+    "repaired": "已修复",
     "restored": "已恢复供应",
     "cancelled": "已取消",
 }

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.contrib.gis.db.models.functions import AsGeoJSON, GeometryDistance, Transform
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db import connection
+from django.utils import timezone
 
 from core.errors import InputError
 from core.selectors import metric_srid
@@ -277,6 +278,64 @@ def repair_order(number: str) -> RepairOrder | None:
     return RepairOrder.objects.select_related("network", "burst_pipe", "created_by").filter(number=number).first()
 
 
+def repair_orders_for(org_ids: frozenset[int] | None):
+    """The repair orders a user may work on: a utility's crew (org_ids: its organisation and those below) the
+    orders on networks they own; None: every order (the command centre's roles)."""
+    rows = RepairOrder.objects.select_related("network", "burst_pipe", "created_by")
+    return rows if org_ids is None else rows.filter(network__owner_id__in=sorted(org_ids))
+
+
+def repair_order_list(org_ids: frozenset[int] | None, *, finished: bool) -> list[dict]:
+    """A crew's list: its orders still under way (or also the finished ones), newest first."""
+    rows = repair_orders_for(org_ids)
+    if not finished:
+        rows = rows.exclude(status__in=[RepairOrder.Status.RESTORED, RepairOrder.Status.CANCELLED])
+    return [
+        {
+            "number": order.number,
+            "status": order.status,
+            "status_label": str(RepairOrder.Status(order.status).label),
+            "network": order.network.code,
+            "utility": order.network.utility,
+            "address": order.isolation["burst"]["nearest_address"],
+            "customer_count": order.isolation["customers"]["count"],
+            "valve_count": len(order.valves_to_close),
+            "closed_valve_count": len(set(order.closed_valves) & {v["id"] for v in order.valves_to_close}),
+            "incident_id": order.incident_id,
+            "created_at": timezone.localtime(order.created_at).isoformat(),
+        }
+        for order in rows.order_by("-created_at")[:200]
+    ]
+
+
+def repair_record(order: RepairOrder) -> dict:
+    """抢修记录: who did what when (the crew log), the valves closed and those that would not, and how long it took
+    from the first valve to supply restored."""
+    codes = {v["id"]: v["code"] for v in order.valves_to_close}
+    codes |= {entry["valve"]: entry["code"] for entry in order.crew_log if "valve" in entry}
+    started, finished = order.isolating_at, order.restored_at
+    return {
+        "isolating_at": iso_or_none(order.isolating_at),
+        "isolated_at": iso_or_none(order.isolated_at),
+        "repaired_at": iso_or_none(order.repaired_at),
+        "restored_at": iso_or_none(finished),
+        "duration_s": round((finished - started).total_seconds()) if finished and started else None,
+        "crew": sorted({entry["by"] for entry in order.crew_log if entry["by"]}),
+        "valves_closed": [codes.get(v, str(v)) for v in order.closed_valves],
+        "valves_failed": [codes.get(v, str(v)) for v in order.failed_valves],
+        "log": order.crew_log,
+    }
+
+
+def iso_or_none(at) -> str | None:
+    return timezone.localtime(at).isoformat() if at else None
+
+
+def outage_ended(order: RepairOrder) -> bool:
+    """Supply is back (or the order was cancelled): its pipes and customers are no longer cut off."""
+    return order.status in (RepairOrder.Status.RESTORED, RepairOrder.Status.CANCELLED)
+
+
 def pipes_near(network: Network, bbox: tuple[float, float, float, float]):
     """(code, geometry) of the network's pipes meeting a WGS84 bbox: the background of a burst map."""
     return Pipe.objects.filter(network=network, geom__bboverlaps=Polygon.from_bbox(bbox)).only("code", "geom")
@@ -331,7 +390,8 @@ def repair_order_pipes(order: RepairOrder) -> list[dict]:
 
 def repair_order_map(order: RepairOrder) -> dict:
     """A repair order as a map draws it: the burst, its pipes by cause, its valves with the crew's progress
-    and the customers cut off. The one shape every map of an isolation reads (api.RepairOrderMapSerializer)."""
+    and the customers cut off (none once the outage has ended), and the repair record. The one shape every map
+    of an isolation reads (api.RepairOrderMapSerializer)."""
     isolation = order.isolation
     closed = set(order.closed_valves)
     valves = [
@@ -356,7 +416,7 @@ def repair_order_map(order: RepairOrder) -> dict:
             "geometry": customer["geometry"],
             "properties": {key: customer[key] for key in ("name", "type", "sensitive", "cause", "address")},
         }
-        for customer in isolation["customers"]["items"]
+        for customer in ([] if outage_ended(order) else isolation["customers"]["items"])
     ]
     return {
         "number": order.number,
@@ -365,13 +425,16 @@ def repair_order_map(order: RepairOrder) -> dict:
         "utility": order.network.utility,
         "network": order.network.code,
         "burst_point": json.loads(order.burst_point.geojson),
+        "address": isolation["burst"]["nearest_address"],
         "customer_count": isolation["customers"]["count"],
         "sensitive_customer_count": isolation["customers"]["sensitive_count"],
         "valve_count": len(valves),
         "closed_valve_count": sum(v["properties"]["closed"] for v in valves),
-        "pipes": _collection(repair_order_pipes(order)),
+        "pipes": _collection([] if outage_ended(order) else repair_order_pipes(order)),
         "valves": _collection(valves),
         "customers": _collection(customers),
+        "outage_ended": outage_ended(order),
+        "record": repair_record(order),
     }
 
 

@@ -9,7 +9,7 @@ from django.core.validators import slug_re
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.errors import InputError
+from core.errors import InputError, Refusal
 from core.events import publish
 from core.geo import point_feature
 from core.hooks import IncidentOpened
@@ -18,7 +18,7 @@ from core.services import record_audit
 from gis import importing
 
 from . import gis_import, importers, selectors, survey_import
-from .models import Network, RepairOrder, Utility, Valve
+from .models import Network, RepairOrder, RepairRecord, Utility, Valve
 
 INCIDENT_TOLERANCE_M = 150.0
 
@@ -101,6 +101,12 @@ def repair_order_feature(order: RepairOrder) -> dict:
     )
 
 
+def planned_valves(isolation: dict) -> list[dict]:
+    """What an order keeps of its plan's valves to close (the crew's checklist)."""
+    keys = ("order", "id", "code", "far_side", "unverified", "geometry")
+    return [{key: valve[key] for key in keys} for valve in isolation["valves_to_close"]]
+
+
 @transaction.atomic
 def create_repair_order(
     actor: User | None,
@@ -121,10 +127,7 @@ def create_repair_order(
         burst_point=burst.point,
         network_version=isolation["network"]["version"],
         isolation=isolation,
-        valves_to_close=[
-            {key: valve[key] for key in ("order", "id", "code", "far_side", "unverified", "geometry")}
-            for valve in isolation["valves_to_close"]
-        ],
+        valves_to_close=planned_valves(isolation),
         failed_valves=isolation["failed_valves"],
         incident_ref=incident_ref or None,
         incident_id=incident_id,
@@ -148,29 +151,147 @@ def create_repair_order(
 
 
 FINISHED_ORDER_STATUSES = (RepairOrder.Status.RESTORED, RepairOrder.Status.CANCELLED)
+# Valves are reported while the crew isolates the burst; after "isolated" the plan is done.
+VALVE_REPORT_STATUSES = (RepairOrder.Status.OPEN, RepairOrder.Status.ISOLATING)
+# The crew's steps after the valves: step → (the status it needs, the status it makes, the time it stamps).
+CREW_STEPS = {
+    "isolated": (RepairOrder.Status.ISOLATING, RepairOrder.Status.REPAIRING, "isolated_at"),
+    "repaired": (RepairOrder.Status.REPAIRING, RepairOrder.Status.REPAIRED, "repaired_at"),
+    "restored": (RepairOrder.Status.REPAIRED, RepairOrder.Status.RESTORED, "restored_at"),
+}
+
+
+def _locked_order(number: str) -> RepairOrder:
+    rows = RepairOrder.objects.select_for_update(of=("self",)).select_related("network", "burst_pipe")
+    return rows.get(number=number)
+
+
+def _refuse_unless(order: RepairOrder, allowed, doing: str) -> None:
+    """409 naming the order's current state when `doing` does not fit it."""
+    if order.status not in allowed:
+        raise Refusal(
+            f"repair order {order.number} is {order.status} ({order.get_status_display()}); "
+            f"{doing} needs it {' or '.join(str(s) for s in allowed)}",
+            current=order.status,
+        )
+
+
+def _log_step(order: RepairOrder, actor: User | None, action: str, at, valve: dict | None = None) -> None:
+    """One line of the crew log (the repair record): when, who, what, which valve."""
+    person = actor if actor is not None and actor.is_authenticated else None
+    entry = {"at": timezone.localtime(at).isoformat(), "by": person.display_name if person else None, "action": action}
+    if valve is not None:
+        entry |= {"valve": valve["id"], "code": valve["code"]}
+    order.crew_log = [*order.crew_log, entry]
+
+
+def _start_isolating(order: RepairOrder, at) -> None:
+    if order.status == RepairOrder.Status.OPEN:
+        order.status = RepairOrder.Status.ISOLATING
+    order.isolating_at = order.isolating_at or at
+
+
+def _planned_valve(order: RepairOrder, valve_id: int) -> dict:
+    for valve in order.valves_to_close:
+        if valve["id"] == valve_id:
+            return valve
+    raise InputError("valve", f"valve {valve_id} is not one of the valves to close of {order.number}")
+
+
+def _published(order: RepairOrder) -> RepairOrder:
+    publish("pipeline", "repair_order.updated", repair_order_feature(order), geom=order.burst_point)
+    return order
 
 
 @transaction.atomic
 def report_valve_closed(actor: User | None, number: str, valve_id: int) -> RepairOrder:
     """The crew reports one valve of the plan closed: the order starts isolating and every map follows.
 
-    Reporting a valve twice changes nothing; a valve outside the plan or a finished order is refused.
+    Reporting a valve twice changes nothing; a valve outside the plan is refused (400), so is a valve report on
+    an order past isolating (409).
     """
-    order = RepairOrder.objects.select_for_update().select_related("network", "burst_pipe").get(number=number)
-    if order.status in FINISHED_ORDER_STATUSES:
-        raise InputError("number", f"repair order {order.number} is {order.get_status_display()}")
-    planned = {valve["id"]: valve["code"] for valve in order.valves_to_close}
-    if valve_id not in planned:
-        raise InputError("valve", f"valve {valve_id} is not one of the valves to close of {order.number}")
+    order = _locked_order(number)
+    _refuse_unless(order, VALVE_REPORT_STATUSES, "reporting a valve")
+    valve = _planned_valve(order, valve_id)
     if valve_id in order.closed_valves:
         return order
+    now = timezone.now()
     order.closed_valves = [*order.closed_valves, valve_id]
-    if order.status == RepairOrder.Status.OPEN:
-        order.status = RepairOrder.Status.ISOLATING
-    order.save(update_fields=["closed_valves", "status"])
-    record_audit(actor, "repair_order.valve_closed", order, f"{order.number} {planned[valve_id]}", {"valve": valve_id})
-    publish("pipeline", "repair_order.updated", repair_order_feature(order), geom=order.burst_point)
-    return order
+    _start_isolating(order, now)
+    _log_step(order, actor, "valve_closed", now, valve)
+    order.save(update_fields=["closed_valves", "status", "isolating_at", "crew_log"])
+    record_audit(actor, "repair_order.valve_closed", order, f"{order.number} {valve['code']}", {"valve": valve_id})
+    return _published(order)
+
+
+@transaction.atomic
+def report_valve_failed(actor: User | None, number: str, valve_id: int) -> RepairOrder:
+    """关不上: a valve of the plan will not close. The isolation is planned again past it (isolation.py extends the
+    shut-in area to the next closable valves), so new valves to close, pipes and customers replace the old ones
+    on every map. Valves already closed stay closed. Reporting the same valve again changes nothing."""
+    order = _locked_order(number)
+    if valve_id in order.failed_valves:
+        return order
+    _refuse_unless(order, VALVE_REPORT_STATUSES, "reporting a valve")
+    valve = _planned_valve(order, valve_id)
+    if valve_id in order.closed_valves:
+        raise InputError("valve", f"valve {valve['code']} was reported closed; it cannot fail now")
+    burst = selectors.Burst(order.network, order.burst_pipe, order.burst_point, None)
+    isolation = selectors.isolation_result(burst, [*order.failed_valves, valve_id])
+    now = timezone.now()
+    order.isolation = isolation
+    order.network_version = isolation["network"]["version"]
+    order.valves_to_close = planned_valves(isolation)
+    order.failed_valves = isolation["failed_valves"]
+    _start_isolating(order, now)
+    _log_step(order, actor, "valve_failed", now, valve)
+    order.save()
+    record_audit(
+        actor,
+        "repair_order.valve_failed",
+        order,
+        f"{order.number} {valve['code']}",
+        {"valve": valve_id, "valves_to_close": [v["code"] for v in order.valves_to_close]},
+    )
+    return _published(order)
+
+
+@transaction.atomic
+def advance_repair_order(actor: User | None, number: str, step: str) -> RepairOrder:
+    """已隔离 → 已修复 → 已恢复供应, each from the state before it (409 naming the current state otherwise).
+
+    "isolated" needs every valve of the plan reported closed. "restored" ends the outage (the maps stop drawing
+    its pipes and customers) and writes the repair into the network's history: the burst pipe's repair and each
+    valve that would not close (the maintenance warnings read them)."""
+    if step not in CREW_STEPS:
+        raise InputError("step", f"unknown step {step!r}; one of: {', '.join(CREW_STEPS)}")
+    needs, becomes, stamp = CREW_STEPS[step]
+    order = _locked_order(number)
+    _refuse_unless(order, (needs,), f"'{step}'")
+    if step == "isolated":
+        still_open = [v["code"] for v in order.valves_to_close if v["id"] not in order.closed_valves]
+        if still_open:
+            raise Refusal(
+                f"repair order {order.number} is {order.status}: valves still to close: {', '.join(still_open)}",
+                current=order.status,
+                valves=still_open,
+            )
+    now = timezone.now()
+    order.status = becomes
+    setattr(order, stamp, now)
+    _log_step(order, actor, step, now)
+    order.save(update_fields=["status", stamp, "crew_log"])
+    if step == "restored":
+        today = timezone.localdate(now)
+        RepairRecord.objects.create(
+            pipe=order.burst_pipe, kind=RepairRecord.Kind.BURST, repaired_on=today, note=order.number
+        )
+        RepairRecord.objects.bulk_create(
+            RepairRecord(valve_id=valve_id, kind=RepairRecord.Kind.VALVE_SEIZED, repaired_on=today, note=order.number)
+            for valve_id in order.failed_valves
+        )
+    record_audit(actor, f"repair_order.{step}", order, order.number, {"status": becomes})
+    return _published(order)
 
 
 def on_incident_opened(opened: IncidentOpened) -> None:

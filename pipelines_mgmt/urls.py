@@ -23,6 +23,13 @@ urlpatterns = [
         api.RepairOrderValveClosedView.as_view(),
         name="pipelines-repair-order-valve-closed",
     ),
+    path("repair-orders/<str:number>/map/", api.RepairOrderMapView.as_view(), name="pipelines-repair-order-map"),
+    path(
+        "repair-orders/<str:number>/valves-failed/",
+        api.RepairOrderValveFailedView.as_view(),
+        name="pipelines-repair-order-valve-failed",
+    ),
+    path("repair-orders/<str:number>/step/", api.RepairOrderStepView.as_view(), name="pipelines-repair-order-step"),
     path(
         "repair-orders/<str:number>/notify-customers/",
         api.RepairOrderNotifyCustomersView.as_view(),

@@ -19,6 +19,8 @@ class Role(models.TextChoices):
     DEPARTMENT_HANDLER = "department_handler", _("Department handler")
     PLANNER = "planner", _("Planner")
     LEADER = "leader", _("Leader")
+    CREW = "crew", _("Field crew")
+    TRANSPORT = "transport", _("Transport bureau supervisor")
     ADMIN = "admin", _("Administrator")
 
 

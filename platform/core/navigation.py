@@ -13,6 +13,8 @@ CONSOLES = (
     ("/grid/", _("Case center"), {Role.GRID_DISPATCHER, Role.CALL_TAKER, Role.OPERATOR, Role.LEADER, Role.ADMIN}),
     ("/m/", _("Inspector app"), {Role.INSPECTOR}),
     ("/dept/", _("Department tasks"), {Role.DEPARTMENT_HANDLER}),
+    ("/mdt/", _("Crew app"), {Role.CREW}),
+    ("/transport/", _("Key vehicles"), {Role.TRANSPORT, Role.OPERATOR, Role.LEADER, Role.ADMIN}),
     ("/planner/", _("Planner workbench"), {Role.PLANNER, Role.OPERATOR, Role.LEADER, Role.ADMIN}),
     ("/leader/", _("Decision maps"), {Role.LEADER, Role.ADMIN}),
     ("/resources/", _("Emergency resources"), {Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN}),
