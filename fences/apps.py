@@ -7,3 +7,10 @@ class FencesConfig(AppConfig):
 
     name = "fences"
     verbose_name = _("Fences and rules")
+
+    def ready(self):
+        from core.hooks import positions_stored
+
+        from .services import judge_positions
+
+        positions_stored.connect(judge_positions)
