@@ -13,8 +13,9 @@ from .trees import subtree
 ALL_ROLES = frozenset(Role.values)
 TOPIC_ROLES: dict[str, frozenset[str]] = {
     "incidents": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN}),
-    "vehicles": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN}),
-    "alarms": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN}),
+    # The transport bureau's supervisors follow key vehicles: unit_visibility gives them their carriers' only.
+    "vehicles": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN, Role.TRANSPORT}),
+    "alarms": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.ADMIN, Role.TRANSPORT}),
     "cases": frozenset(
         {
             Role.OPERATOR,
