@@ -27,8 +27,8 @@ from core.models import Role
 from core.permissions import roles_required
 from core.realtime import TOPIC_ROLES, Viewer
 
-from . import device_security, selectors, services, tracks
-from .features import incident_feature
+from . import alarms, device_security, selectors, services, tracks
+from .features import alarm_feature, incident_feature
 from .models import AGENCY_CODES, Assignment, Incident, IncidentType
 
 KNOT_KMH = 1.852  # OsmAnd speeds are knots
@@ -344,6 +344,45 @@ class AlarmListView(APIView):
         open_only = request.query_params.get("open", "1") not in ("0", "false")
         features = selectors.alarms_for(_viewer(request), open_only)
         return Response({"type": "FeatureCollection", "features": features})
+
+
+# Who handles alarms (acknowledge, close); the others who read them only watch.
+ALARM_HANDLERS = roles_required(Role.OPERATOR, Role.CALL_TAKER, Role.ADMIN, read_roles=READ_ROLES)
+
+
+class AlarmNoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=alarms.MAX_NOTE, default="")
+
+
+def _alarm_or_404(request, pk: int):
+    alarm = selectors.visible_alarm(_viewer(request), pk)
+    if alarm is None:
+        raise NotFound(f"no alarm {pk} visible to you")
+    return alarm
+
+
+class AlarmAcknowledgeView(APIView):
+    """确认: the alarm is seen and being handled ({"note": optional}); 409 if acknowledged or closed already."""
+
+    permission_classes = [ALARM_HANDLERS]
+
+    @extend_schema(request=AlarmNoteSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    def post(self, request, pk):
+        alarm = _alarm_or_404(request, pk)
+        note = validated(AlarmNoteSerializer, request.data)["note"]
+        return Response(alarm_feature(alarms.acknowledge_alarm(request.user, alarm, note)))
+
+
+class AlarmCloseView(APIView):
+    """关闭: handled ({"note": required}, how); the alarm leaves the consoles. 409 if closed already."""
+
+    permission_classes = [ALARM_HANDLERS]
+
+    @extend_schema(request=AlarmNoteSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    def post(self, request, pk):
+        alarm = _alarm_or_404(request, pk)
+        note = validated(AlarmNoteSerializer, request.data)["note"]
+        return Response(alarm_feature(alarms.close_alarm(request.user, alarm, note)))
 
 
 class KpiView(APIView):

@@ -3,6 +3,7 @@
 The thresholds are here, with why; ``alarms.apply_avl`` runs them on every committed batch of positions.
 """
 
+import os
 from datetime import timedelta
 
 GEOFENCE_M = 100.0  # within this of the incident a unit is on scene; of its station, back home
@@ -11,6 +12,22 @@ STOPPED_KMH = 1.0
 STOP_LIMIT = timedelta(minutes=10)  # an en-route unit, tanker or cash van standing this long is an alarm
 OFF_ROUTE_M = 200.0
 SOS_ALARM_BIT = 0x1  # JT/T 808 alarm flag bit 0: the emergency button
+FIXED_STATUS_BIT = 0x2  # JT/T 808 status bit 1: the coordinates are a satellite fix (off: the last known ones)
+# A unit on duty silent this long is offline; a terminal reporting without a satellite fix this long has lost
+# its signal (a tunnel or an underground garage takes a few minutes; longer is a fault or a covered antenna).
+OFFLINE_AFTER = timedelta(minutes=float(os.environ.get("CITYOPS_OFFLINE_MINUTES", "10")))
+LOST_SIGNAL_AFTER = timedelta(minutes=float(os.environ.get("CITYOPS_LOST_SIGNAL_MINUTES", "5")))
+# An alarm nobody acknowledged within this escalates (again after as long, up to MAX_ESCALATION): an SOS is a
+# crew in danger, a dangerous-goods tanker in a no-go zone a hazard; an offline unit can wait longer.
+ESCALATE_AFTER = {
+    "sos": timedelta(minutes=2),
+    "restricted_zone": timedelta(minutes=5),
+    "fence": timedelta(minutes=5),
+    "offline": timedelta(minutes=30),
+    "lost_signal": timedelta(minutes=30),
+}
+DEFAULT_ESCALATE_AFTER = timedelta(minutes=float(os.environ.get("CITYOPS_ALARM_ESCALATE_MINUTES", "10")))
+MAX_ESCALATION = 3
 # Speed limits by kind (km/h): Chinese limits for buses and tankers on urban expressways; emergency units
 # may exceed posted limits but not this much.
 SPEED_LIMIT_KMH = {"bus": 80.0, "coach": 100.0, "dangerous_goods": 80.0, "cash_van": 100.0}
@@ -30,6 +47,15 @@ def assignment_step(status: str, speed_kmh: float, to_incident_m: float, to_stat
     if status == "returning" and to_station_m is not None and to_station_m <= GEOFENCE_M:
         return "cleared"
     return None
+
+
+def escalate_after(kind: str) -> timedelta:
+    return ESCALATE_AFTER.get(kind, DEFAULT_ESCALATE_AFTER)
+
+
+def escalation_due(kind: str, raised_at, escalated_at, level: int, now) -> bool:
+    """Whether an unacknowledged alarm escalates (again) now: its wait passed since it was raised or last escalated."""
+    return level < MAX_ESCALATION and now - (escalated_at or raised_at) >= escalate_after(kind)
 
 
 def speed_limit(kind: str) -> float:

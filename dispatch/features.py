@@ -109,7 +109,18 @@ def incident_feature(incident: Incident) -> dict:
     )
 
 
+def alarm_state(alarm: Alarm) -> str:
+    """Where the operator's workflow stands: closed, acknowledged, escalated (unacknowledged past its time) or
+    unacknowledged."""
+    if alarm.closed_at is not None:
+        return "closed"
+    if alarm.acknowledged_at is not None:
+        return "acknowledged"
+    return "escalated" if alarm.escalation_level else "unacknowledged"
+
+
 def alarm_feature(alarm: Alarm) -> dict:
+    """Expects ``vehicle__agency``, ``acknowledged_by`` and ``closed_by`` loaded (see selectors.alarms_for)."""
     vehicle = alarm.vehicle
     return point_feature(
         alarm.pk,
@@ -121,8 +132,18 @@ def alarm_feature(alarm: Alarm) -> dict:
             "agency": vehicle.agency.agency if vehicle.agency_id else "",
             "kind": alarm.kind,
             "kind_label": str(Alarm.Kind(alarm.kind).label),
+            "rule": alarm.rule,
             "message": alarm.message,
             "at": iso(alarm.at),
             "cleared_at": iso(alarm.cleared_at),
+            "state": alarm_state(alarm),
+            "acknowledged_at": iso(alarm.acknowledged_at),
+            "acknowledged_by": alarm.acknowledged_by.display_name if alarm.acknowledged_by_id else None,
+            "acknowledge_note": alarm.acknowledge_note,
+            "closed_at": iso(alarm.closed_at),
+            "closed_by": alarm.closed_by.display_name if alarm.closed_by_id else None,
+            "close_note": alarm.close_note,
+            "escalation_level": alarm.escalation_level,
+            "escalated_at": iso(alarm.escalated_at),
         },
     )

@@ -305,16 +305,29 @@ def track(vehicle: Vehicle, start, end) -> dict:
     }
 
 
-def alarms_for(viewer: Viewer, open_only: bool) -> list[dict]:
-    rows = Alarm.objects.select_related("vehicle__agency").filter(vehicle__in=visible_units(viewer))
+def visible_alarms(viewer: Viewer):
+    """The alarms of the units a viewer may see (unit_visibility), newest first."""
+    rows = Alarm.objects.select_related("vehicle__agency", "acknowledged_by", "closed_by")
+    return rows.filter(vehicle__in=visible_units(viewer))
+
+
+def visible_alarm(viewer: Viewer, alarm_id: int) -> Alarm | None:
+    return visible_alarms(viewer).filter(pk=alarm_id).first()
+
+
+def alarms_for(viewer: Viewer, open_only: bool, *, unclosed: bool = False) -> list[dict]:
+    """``open_only``: whose condition still holds; ``unclosed``: not yet closed by an operator (what consoles list)."""
+    rows = visible_alarms(viewer)
     if open_only:
         rows = rows.filter(cleared_at__isnull=True)
+    if unclosed:
+        rows = rows.filter(closed_at__isnull=True)
     return [alarm_feature(a) for a in rows[:500]]
 
 
 def alarm_features(viewer: Viewer, bbox: tuple[float, float, float, float] | None) -> list[dict]:
-    """Snapshot provider of topic "alarms": the open alarms a console may see."""
-    features = alarms_for(viewer, open_only=True)
+    """Snapshot provider of topic "alarms": the alarms a console lists, those not yet closed (ended or not)."""
+    features = alarms_for(viewer, open_only=False, unclosed=True)
     if bbox is None:
         return features
     return [f for f in features if bbox_intersects([*f["geometry"]["coordinates"]] * 2, bbox)]

@@ -4,8 +4,9 @@ the units' last positions, and the coalesced live feed of those positions.
 Every GPS path (the JT/T 808 ingest process, the OsmAnd HTTP view, the demo city) goes through ``ingest_fixes``:
 ``record_fixes`` stores the batch in one transaction (COPY into a staging table, insert into the track with ``ON
 CONFLICT DO NOTHING`` so a resent fix is stored once, move each unit's last position forward only), the path
-publishes what moved, then the AVL rules run (``alarms.apply_avl``). Vehicle positions are not events (too many,
-never replayed): they go to consoles on the channel-layer group ``ops.vehicles``, coalesced by ``VehicleFeed``.
+publishes what moved, then the AVL rules run (``alarms.apply_avl``), then the ``positions_stored`` hook (fences).
+Vehicle positions are not events (too many, never replayed): they go to consoles on the channel-layer group
+``ops.vehicles``, coalesced by ``VehicleFeed``.
 """
 
 import hashlib
@@ -24,10 +25,12 @@ from django.utils import timezone
 
 from core import health
 from core.events import call_later, send_to_group
+from core.hooks import PositionsStored, StoredFix, positions_stored
 from core.models import User
 from core.realtime import VEHICLE_GROUP
 from core.services import record_audit
 
+from . import avl
 from .alarms import apply_avl
 from .features import vehicle_feature
 from .models import Vehicle
@@ -224,7 +227,15 @@ def ingest_fixes(fixes: list[Fix], publish: Callable[[WriteResult], None]) -> Wr
         apply_avl(result.moved, fixes)
     except Exception:
         log.exception("AVL checks failed for a batch of %d positions", len(fixes))
+    stored = [fix for fix, reason in zip(fixes, result.refused, strict=True) if reason is None]
+    if stored:  # other apps' rules (fences): each handler's failure is logged by the hook
+        positions_stored.fire_on_commit(PositionsStored(tuple(_stored(fix) for fix in stored)))
     return result
+
+
+def _stored(fix: Fix) -> StoredFix:
+    positioned = fix.terminal.startswith("osmand:") or bool(fix.status & avl.FIXED_STATUS_BIT)
+    return StoredFix(fix.vehicle_id, fix.fix_time, fix.longitude, fix.latitude, fix.speed_kmh, positioned)
 
 
 def register_jt808_terminal(vehicle: Vehicle) -> str | None:

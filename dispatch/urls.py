@@ -16,5 +16,7 @@ urlpatterns = [
     path("units/", api.UnitListView.as_view(), name="dispatch-units"),
     path("vehicles/<int:pk>/track/", api.TrackView.as_view(), name="dispatch-track"),
     path("alarms/", api.AlarmListView.as_view(), name="dispatch-alarms"),
+    path("alarms/<int:pk>/acknowledge/", api.AlarmAcknowledgeView.as_view(), name="dispatch-alarm-acknowledge"),
+    path("alarms/<int:pk>/close/", api.AlarmCloseView.as_view(), name="dispatch-alarm-close"),
     path("kpis/", api.KpiView.as_view(), name="dispatch-kpis"),
 ]

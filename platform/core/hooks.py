@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from django.contrib.gis.geos import Point
@@ -50,3 +51,26 @@ class IncidentOpened:
 
 
 incident_opened: Hook[IncidentOpened] = Hook("incident.opened")
+
+
+@dataclass(frozen=True)
+class StoredFix:
+    """One position as committed to the track: ``positioned`` False when the terminal said it had no satellite fix
+    (its coordinates are then the last known ones)."""
+
+    vehicle_id: int
+    at: datetime
+    lon: float
+    lat: float
+    speed_kmh: float
+    positioned: bool
+
+
+@dataclass(frozen=True)
+class PositionsStored:
+    """A batch of positions committed by any GPS path (JT/T 808 ingest, OsmAnd, the demo), refused fixes left out."""
+
+    fixes: tuple[StoredFix, ...]
+
+
+positions_stored: Hook[PositionsStored] = Hook("positions.stored")
