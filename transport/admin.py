@@ -18,7 +18,10 @@ class LowerPlatformForm(forms.ModelForm):
 
     class Meta:
         model = LowerPlatform
-        fields = "__all__"
+        fields = [
+            "name", "access_code", "user_id", "password", "allowed_addresses", "version", "encrypted",
+            "m1", "ia1", "ic1", "carrier", "enabled",
+        ]  # fmt: skip
 
     def save(self, commit=True):
         platform = super().save(commit=False)

@@ -144,9 +144,9 @@ def warn_type_label(warn_type: int) -> str:
 
 def escape(data: bytes) -> bytes:
     """5A → 5A 02 and 5E → 5E 02 first (the escape bytes themselves), then 5B → 5A 01, 5D → 5E 01."""
-    return (
-        data.replace(b"\x5a", b"\x5a\x02").replace(b"\x5e", b"\x5e\x02").replace(b"\x5b", b"\x5a\x01")
-    ).replace(b"\x5d", b"\x5e\x01")
+    return (data.replace(b"\x5a", b"\x5a\x02").replace(b"\x5e", b"\x5e\x02").replace(b"\x5b", b"\x5a\x01")).replace(
+        b"\x5d", b"\x5e\x01"
+    )
 
 
 def unescape(data: bytes) -> bytes:
@@ -499,7 +499,9 @@ class Gnss:
     state: int = 0
     alarm: int = 0
     encrypt: int = 0  # 1: coordinates went through the map-secrecy offset plug-in (not frame encryption)
-    platforms: tuple[tuple[bytes, int], ...] = ()  # 2019: (PLATFORM_ID, ALARM) of monitoring, city, province
+    platforms: tuple[
+        tuple[bytes, int], ...
+    ] = ()  # 2019: (PLATFORM_ID, ALARM) of monitoring, city, province; () unfilled
     raw: bytes = field(default=b"", compare=False)
 
 
@@ -602,13 +604,13 @@ def decode_gnss(data: bytes, version: int) -> tuple[Gnss, int]:
     end = 5 + size + 45
     _need(data, end, f"2019 GNSS block with {size} bytes of GNSS_DATA")
     gnss_data = data[5 : 5 + size]
-    if size == 35:
-        position = _unpack_2011_position(gnss_data, encrypt)
-    else:
-        position = _from_808(gnss_data, encrypt)
+    # 35 bytes: a 2011 block without its ENCRYPT byte, as some platforms send; else a JT/T 808 0x0200 body
+    position = _unpack_2011_position(gnss_data, encrypt) if size == 35 else _from_808(gnss_data, encrypt)
     platforms = tuple(
         (data[pos : pos + 11], struct.unpack_from(">I", data, pos + 11)[0]) for pos in range(5 + size, end, 15)
     )
+    if platforms == _NO_PLATFORMS:
+        platforms = ()  # unfilled
     return Gnss(**{**position.__dict__, "platforms": platforms, "raw": gnss_data}), end
 
 
@@ -919,7 +921,7 @@ def decode_body(msg_id: int, data: bytes, version: int):
             return RegisterAck.decode_data(payload, version)
         return Unsupported(msg_id, data_type)
     cls = VEHICLE_MESSAGES.get(data_type)
-    if cls is None or cls.MSG_ID != msg_id:
+    if cls is None or msg_id != cls.MSG_ID:
         return Unsupported(msg_id, data_type)
     return cls.decode_data(plate, colour, payload, version)
 

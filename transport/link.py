@@ -159,7 +159,9 @@ class Session:
     async def _keep_sub_link(self) -> None:
         """Connect back to the platform's sub-link server, greet it with 0x9001, keep it alive; reconnect with
         back-off while the platform is logged in (its main link up)."""
-        outage = Outage(f"sub link to {self}", log, first_delay_s=self.server.sub_retry_s, max_delay_s=SUB_BACKOFF_MAX_S)
+        outage = Outage(
+            f"sub link to {self}", log, first_delay_s=self.server.sub_retry_s, max_delay_s=SUB_BACKOFF_MAX_S
+        )
         while not self.closed and self.main is not None:
             host, port = self.down_link
             try:

@@ -29,7 +29,9 @@ class Command(BaseCommand):
         env = os.environ.get
         parser.add_argument("--host", default=env("CITYOPS_JT809_HOST", "0.0.0.0"))  # noqa: S104
         parser.add_argument("--port", type=int, default=int(env("CITYOPS_JT809_PORT", "6809")))
-        parser.add_argument("--keepalive", type=float, default=float(env("CITYOPS_JT809_KEEPALIVE_SECONDS", KEEPALIVE_S)))
+        parser.add_argument(
+            "--keepalive", type=float, default=float(env("CITYOPS_JT809_KEEPALIVE_SECONDS", KEEPALIVE_S))
+        )
         parser.add_argument("--idle", type=float, default=float(env("CITYOPS_JT809_IDLE_SECONDS", IDLE_S)))
 
     def handle(self, *args, host, port, keepalive, idle, **options):
