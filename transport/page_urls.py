@@ -1,3 +1,7 @@
-"""transport pages."""
+"""transport pages: the transport bureau's key-vehicle console /transport/."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import pages
+
+urlpatterns = [path("transport/", pages.transport_page, name="transport-page")]
