@@ -7,14 +7,14 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from core.realtime import Viewer
 from dispatch.features import iso
 from dispatch.models import Alarm, Vehicle, VehicleGroup
 from dispatch.selectors import visible_units
 
-from .episodes import COLUMNS, episodes_sql, shared_params
+from .episodes import COLUMNS, SESSION, episodes_sql, shared_params
 from .models import RolledDay
 
 MAX_VEHICLES = 5000  # a report's vehicles; the largest fleet of one city
@@ -128,7 +128,9 @@ def episodes(vehicle_ids: list[int], start: datetime, end: datetime, kinds=None)
     """The episodes as dicts (COLUMNS), in vehicle and time order; only `kinds` if given."""
     sql, params = episodes_query(vehicle_ids, start, end)
     params["kinds"] = list(kinds) if kinds is not None else None
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        for setting in SESSION:
+            cursor.execute(setting)
         cursor.execute(_ORDERED.format(episodes=sql), params)
         return [dict(zip(COLUMNS, row, strict=True)) for row in cursor.fetchall()]
 
@@ -160,7 +162,9 @@ def report(kind: str, vehicles: list, start: datetime, end: datetime, *, row_lim
     names = {v[0]: v for v in vehicles}
     sql, params = episodes_query(list(names), start, end)
     params.update(kind=_EPISODE_KIND[kind], limit=row_limit + 1)
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        for setting in SESSION:
+            cursor.execute(setting)
         cursor.execute(_SUMMARY.format(episodes=sql), params)
         totals = cursor.fetchall()
         cursor.execute(_ROWS.format(episodes=sql), params)

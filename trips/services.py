@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from dispatch.tracks import MAX_FIX_AGE
 
-from .episodes import episodes_sql, shared_params
+from .episodes import SESSION, episodes_sql, shared_params
 from .models import Episode, RolledDay
 from .selectors import day_start, local_day
 
@@ -35,6 +35,8 @@ def roll_up_day(day: date) -> int:
     params = shared_params([])
     params["start_0"], params["end_0"] = day_start(day), day_start(day + timedelta(days=1))
     with transaction.atomic(), connection.cursor() as cursor:
+        for setting in SESSION:
+            cursor.execute(setting)
         cursor.execute("SELECT array_agg(id) FROM dispatch_vehicle")
         params["vehicles"] = cursor.fetchone()[0] or []
         rolled_at = timezone.now()  # before the read: a fix committed during it makes the day stale, not lost
