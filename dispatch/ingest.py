@@ -5,12 +5,16 @@ is decoded on its own (a bad frame is logged and dropped, never fatal), and repl
 one sender task. Location frames (0x0200, 0x0704) go to the shared ``BatchWriter``; their 0x8001 waits for
 the batch's commit, so a terminal that does not get the ack resends, and ``(terminal, fix_time)``
 de-duplication makes the resend harmless. Database work runs in two dedicated threads (writes; look-ups)
-so the event loop never blocks on PostgreSQL. An address holds at most CITYOPS_JT808_CONNECTIONS_PER_ADDRESS
-connections, and repeated failed authentications cut it off for a while (``device_security``).
+so the event loop never blocks on PostgreSQL. Commands to vehicles (``commands``) go out through ``Downlink``: on
+authentication, when the web process NOTIFYs that one was queued, and on a periodic re-scan; answers are matched
+by (terminal, platform serial) and unanswered ones resent with growing timeouts. An address holds at most
+CITYOPS_JT808_CONNECTIONS_PER_ADDRESS connections, and repeated failed authentications cut it off for a while
+(``device_security``).
 """
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import ipaddress
 import logging
@@ -27,7 +31,7 @@ from django.db import DatabaseError, connections
 from core.realtime import VEHICLE_GROUP
 from core.resilience import Outage
 
-from . import device_security, jt808, selectors, tracks
+from . import commands, device_security, jt808, selectors, tracks
 from .jt808 import GeneralResult, MsgId, RegisterResult
 
 log = logging.getLogger(__name__)
@@ -38,6 +42,10 @@ FEED_GAP = 0.1  # seconds between two position messages to the consoles: each me
 MAX_IN_FLIGHT = 256  # unanswered frames per connection before we stop reading it (back-pressure)
 READ_SIZE = 65536
 CLOSE = object()  # reply-queue marker: close the connection after the replies queued before it
+ANSWERS = jt808.TerminalResponse | jt808.TerminalParams | jt808.PositionAnswer | jt808.ControlAnswer
+COMMAND_TIMEOUT_S = 10.0  # T(1): wait for a terminal's answer before the first resend
+COMMAND_ATTEMPTS = 3  # sends of one command (first + resends) before it is failed
+COMMAND_RESCAN_S = 10.0  # safety net: queued commands of connected terminals are looked for this often
 
 
 def _db_thread() -> ThreadPoolExecutor:
@@ -176,6 +184,9 @@ class Connection:
         self.serial = 0
         self.phone: str | None = None  # set by a successful 0x0102
         self.vehicle_id: int | None = None
+        self.terminal: jt808.Header | None = None  # its 0x0102 header: the form (2013/2019) commands are sent in
+        self.in_flight: dict[int, InFlight] = {}  # commands sent on this session and not settled, by serial
+        self.delivering = asyncio.Lock()  # one pass over the terminal's queue at a time, in order
         # Replies in arrival order: bytes, or (request header, future of a batch) answered after commit.
         self.replies: asyncio.Queue = asyncio.Queue(MAX_IN_FLIGHT)
 
@@ -201,6 +212,7 @@ class Connection:
         except ConnectionError:
             log.info("terminal %s (%s) disconnected", self.phone, self.peer)
         finally:
+            self.server.detach(self)
             sender.cancel()
             self.writer.close()
             with contextlib.suppress(Exception):
@@ -256,9 +268,11 @@ class Connection:
             await self._authenticate(header, body)
         elif isinstance(body, jt808.Location | jt808.LocationBatch):
             await self._locations(header, body)
-        elif header.msg_id in (MsgId.HEARTBEAT, MsgId.LOGOUT, MsgId.TERMINAL_RESPONSE):
-            if header.msg_id != MsgId.TERMINAL_RESPONSE:
-                await self.replies.put(self.response(header, GeneralResult.SUCCESS))
+        elif isinstance(body, ANSWERS):
+            if self.phone is not None and header.phone == self.phone:
+                await self.server.downlink.answered(self, body)
+        elif header.msg_id in (MsgId.HEARTBEAT, MsgId.LOGOUT):
+            await self.replies.put(self.response(header, GeneralResult.SUCCESS))
         else:
             await self.replies.put(self.response(header, GeneralResult.UNSUPPORTED))
 
@@ -299,7 +313,7 @@ class Connection:
         unit = await self.server.lookup(selectors.jt808_terminal, header.phone)
         expected = unit.jt808_auth_code if unit is not None else ""
         if expected and hmac.compare_digest(expected.encode(), body.auth_code.encode()):
-            self.phone, self.vehicle_id = header.phone, unit.pk
+            self.phone, self.vehicle_id, self.terminal = header.phone, unit.pk, header
             result = GeneralResult.SUCCESS
         else:
             log.warning("authentication refused for terminal %s (%s)", header.phone, self.peer)
@@ -307,6 +321,8 @@ class Connection:
         await self.replies.put(self.response(header, result))
         if result is GeneralResult.FAILURE:
             await self._failed(header.phone)
+        else:
+            self.server.attach(self)
 
     async def _backing_off(self) -> bool:
         """An address cut off after failed authentications gets no answer from a connection opened before."""
@@ -347,6 +363,176 @@ class Connection:
             for loc in items
         ]
         await self.replies.put((header, self.server.batch.submit(fixes)))
+
+
+class InFlight:
+    """A command sent on this session and not yet settled: its resend timer and whether the terminal said it got
+    it (a 0x0001 "ok" to a command settled by a dedicated answer: no more resends, wait for that answer)."""
+
+    __slots__ = ("acknowledged", "attempts", "command", "frame", "timer")
+
+    def __init__(self, command: commands.Pending, frame: bytes):
+        self.command = command
+        self.frame = frame
+        self.attempts = command.attempts + 1
+        self.acknowledged = False
+        self.timer: asyncio.Task | None = None
+
+
+class Downlink:
+    """Sends the queued commands of the terminals connected to this process and settles them by their answers.
+
+    Sending is claim-then-write: the conditional UPDATE (``commands.claim``) decides, so a command is never sent by
+    two replicas or after it was answered or expired; an answer is matched in the database by (vehicle, serial), so a
+    late one still counts. Unanswered: resent with the same serial after T(N), T(N+1) = T(N)×(N+1), failed after
+    ``attempts`` sends. The web process NOTIFYs at commit; a re-scan every ``rescan`` seconds (and after the listener
+    reconnects) finds what a lost notification did not announce.
+    """
+
+    def __init__(self, server: "IngestServer", timeout: float, attempts: int, rescan: float):
+        self.server, self.timeout, self.attempts, self.rescan_every = server, timeout, attempts, rescan
+        self.rescan_now = asyncio.Event()
+        self._tasks: set[asyncio.Task] = set()
+        self._loops: list[asyncio.Task] = []
+
+    def start(self) -> None:
+        self._loops = [asyncio.create_task(self._listen()), asyncio.create_task(self._rescan())]
+
+    async def stop(self) -> None:
+        for task in [*self._loops, *self._tasks]:
+            task.cancel()
+        await asyncio.gather(*self._loops, *self._tasks, return_exceptions=True)
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def deliver_soon(self, conn: Connection) -> None:
+        self._spawn(self._deliver(conn))
+
+    async def _deliver(self, conn: Connection) -> None:
+        try:
+            async with conn.delivering:
+                for command in await self.server.lookup(commands.pending_for, conn.vehicle_id):
+                    if self.server.terminals.get(conn.vehicle_id) is not conn:
+                        return  # the session ended (or a newer one took over): that one delivers
+                    if any(f.command.id == command.id for f in conn.in_flight.values()):
+                        continue  # already out on this session; its timer resends it
+                    await self._send(conn, command)
+        except (DatabaseError, psycopg.Error):
+            self.rescan_now.set()  # told by the look-ups' outage story; try again soon
+        except Exception:
+            log.exception("delivering commands to terminal %s failed", conn.phone)
+
+    async def _send(self, conn: Connection, command: commands.Pending) -> None:
+        serial = conn.next_serial()
+        body = commands.body_for(command.kind, command.params, conn.terminal.is_2019)
+        frame = jt808.encode_frame(jt808.response_header(conn.terminal, body.MSG_ID, serial), body)
+        if not await self.server.lookup(commands.claim, command, serial, self.attempts):
+            return
+        flight = InFlight(command, frame)
+        conn.in_flight[serial] = flight
+        await conn.replies.put(frame)
+        flight.timer = asyncio.create_task(self._watch(conn, serial, flight))
+
+    async def _watch(self, conn: Connection, serial: int, flight: InFlight) -> None:
+        """Resend until answered, with growing waits; then give up."""
+        wait = self.timeout
+        try:
+            while True:
+                await asyncio.sleep(wait)
+                if conn.in_flight.get(serial) is not flight:
+                    return
+                if flight.acknowledged or flight.attempts >= self.attempts:
+                    conn.in_flight.pop(serial, None)
+                    reason = "no answer after the terminal acknowledged" if flight.acknowledged else "no answer"
+                    await self.server.lookup(commands.give_up, flight.command.id, flight.attempts, reason)
+                    return
+                again = dataclasses.replace(flight.command, attempts=flight.attempts)
+                if not await self.server.lookup(commands.claim, again, serial, self.attempts):
+                    conn.in_flight.pop(serial, None)  # settled, expired or taken over elsewhere
+                    return
+                flight.attempts += 1
+                await conn.replies.put(flight.frame)
+                wait *= flight.attempts  # T(N+1) = T(N) × (N+1)
+        except (DatabaseError, psycopg.Error):
+            conn.in_flight.pop(serial, None)  # still "sent" in the database: the next session sends it again
+
+    async def answered(self, conn: Connection, body) -> None:
+        """A terminal's 0x0001, 0x0104, 0x0201 or 0x0500: settle the command it answers."""
+        if isinstance(body, jt808.TerminalResponse):
+            kinds = commands.KINDS_ANSWERED_BY.get(body.reply_id)
+            if not kinds:
+                return  # an answer to something that is not a command (nothing else asks the terminal)
+            result, answer = int(body.result), None
+            if result == GeneralResult.SUCCESS and kinds <= commands.DEDICATED_ANSWER:
+                flight = conn.in_flight.get(body.reply_serial)
+                if flight is not None:
+                    flight.acknowledged = True  # got it; its own answer follows
+                return
+        else:
+            kinds, result = commands.KINDS_ANSWERED_BY[body.MSG_ID], int(GeneralResult.SUCCESS)
+            if isinstance(body, jt808.TerminalParams):
+                answer = {"params": commands.params_json(body.params)}
+            else:
+                answer = {"position": commands.location_json(body.location)}
+        error = "" if result == GeneralResult.SUCCESS else f"terminal answered {_result_name(result)}"
+        await self.server.lookup(commands.settle, conn.vehicle_id, body.reply_serial, kinds, result, answer, error)
+        flight = conn.in_flight.pop(body.reply_serial, None)
+        if flight is not None and flight.timer is not None:
+            flight.timer.cancel()
+
+    async def _listen(self) -> None:
+        """LISTEN for the web process's NOTIFY; reconnects when PostgreSQL goes away, then re-scans."""
+        outage = Outage("command notifications (LISTEN)", log)
+        db = connections["default"].settings_dict
+        conninfo = psycopg.conninfo.make_conninfo(
+            dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"], host=db["HOST"], port=db["PORT"]
+        )
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as listener:
+                    await listener.execute(f"LISTEN {commands.NOTIFY_CHANNEL}")
+                    outage.succeeded()
+                    self.rescan_now.set()  # what was queued while nobody listened
+                    async for note in listener.notifies():
+                        self._notified(note.payload)
+            except (psycopg.Error, OSError) as exc:
+                await asyncio.sleep(outage.failed(exc))
+
+    def _notified(self, payload: str) -> None:
+        if payload == commands.NOTIFY_ALL:
+            self.rescan_now.set()
+            return
+        for vehicle_id in payload.split(","):
+            conn = self.server.terminals.get(int(vehicle_id)) if vehicle_id.isdigit() else None
+            if conn is not None:
+                self.deliver_soon(conn)
+
+    async def _rescan(self) -> None:
+        outage = Outage("command re-scan", log)
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.rescan_now.wait(), self.rescan_every)
+            self.rescan_now.clear()
+            try:
+                await self.server.lookup(commands.expire_due)
+                for vehicle_id in await self.server.lookup(commands.vehicles_with_queued, list(self.server.terminals)):
+                    conn = self.server.terminals.get(vehicle_id)
+                    if conn is not None:
+                        self.deliver_soon(conn)
+            except (DatabaseError, psycopg.Error) as exc:
+                await asyncio.sleep(outage.failed(exc))
+            else:
+                outage.succeeded()
+
+
+def _result_name(result: int) -> str:
+    try:
+        return GeneralResult(result).name.lower().replace("_", " ")
+    except ValueError:
+        return f"result {result}"
 
 
 def _registration(phone: str, plate: str) -> tuple[RegisterResult, str]:
@@ -409,8 +595,19 @@ async def _source(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
 class IngestServer:
     """The listening socket, the shared batch writer and the coalesced vehicle feed of one process."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 6808, **batch_options):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 6808,
+        *,
+        command_timeout: float = COMMAND_TIMEOUT_S,
+        command_attempts: int = COMMAND_ATTEMPTS,
+        command_rescan: float = COMMAND_RESCAN_S,
+        **batch_options,
+    ):
         self.host, self.port = host, port
+        self.terminals: dict[int, Connection] = {}  # authenticated sessions by vehicle: where its commands go
+        self.downlink = Downlink(self, command_timeout, command_attempts, command_rescan)
         self.feed = tracks.VehicleFeed()
         self.batch = BatchWriter(self.feed, **batch_options)
         self._lookups = _db_thread()
@@ -424,6 +621,7 @@ class IngestServer:
 
     async def start(self) -> None:
         self.batch.start()
+        self.downlink.start()
         self._publisher = asyncio.create_task(self._publish())
         self._server = await asyncio.start_server(self._accept, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
@@ -435,11 +633,25 @@ class IngestServer:
         for writer in list(self._connections.values()):
             writer.transport.abort()
         await asyncio.gather(*self._connections, return_exceptions=True)
+        await self.downlink.stop()
         await self.batch.stop()
         await self.guard.close()
         self._publisher.cancel()
         await asyncio.get_running_loop().run_in_executor(self._lookups, _close_db)
         self._lookups.shutdown()
+
+    def attach(self, conn: Connection) -> None:
+        """An authenticated session: its vehicle's commands go there from now on, starting with the queued ones."""
+        self.terminals[conn.vehicle_id] = conn
+        self.downlink.deliver_soon(conn)
+
+    def detach(self, conn: Connection) -> None:
+        if conn.vehicle_id is not None and self.terminals.get(conn.vehicle_id) is conn:
+            del self.terminals[conn.vehicle_id]
+        for flight in conn.in_flight.values():
+            if flight.timer is not None:
+                flight.timer.cancel()
+        conn.in_flight.clear()
 
     async def lookup(self, func, *args):
         try:

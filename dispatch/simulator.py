@@ -6,12 +6,17 @@ home, the others stay at their station (or wander, if asked). The simulator read
 database and never writes it: statuses change only through what the platform makes of the positions.
 A fix that is not acknowledged is kept and resent after reconnecting (the platform de-duplicates), so an
 ingest restart loses nothing; ``acked_log`` records every acknowledged fix for tests to check.
+
+The terminals also answer the platform's commands as real ones do (``JT808Client.obey``): 0x0001 to texts,
+tracking, parameter settings and call-backs, 0x0104 with their parameter table, 0x0201 with the current position,
+0x0001 then 0x0500 (door bit in the status) to a vehicle control; temporary tracking changes the report interval.
 """
 
 import asyncio
 import contextlib
 import logging
 import math
+import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -33,6 +38,9 @@ DRIVE_SPEED_KMH = 45.0  # what a unit reports while driving (the speed-up moves 
 ACK_TIMEOUT_S = 5.0
 RETRY_DELAY_S = 0.5
 WANDER_NODES = 60
+# A terminal's parameter table as it leaves the factory (heartbeat, answer timeout, resends, report interval,
+# maximum speed, overspeed duration).
+DEFAULT_PARAMS: dict[int, jt808.ParamValue] = {0x0001: 30, 0x0002: 10, 0x0003: 3, 0x0029: 30, 0x0055: 100, 0x0056: 10}
 
 
 @dataclass
@@ -54,6 +62,28 @@ class SimUnit:
     sos: bool = False  # its SOS button was pressed: a terminal keeps the bit set until the platform acknowledges
     auth_code: str = ""  # what its terminal stored when it registered; it authenticates with it from then on
     osmand_token: str = ""  # the secret device id its phone sends (issued when the simulator starts)
+    # Temporary tracking (0x8202): report every `tracking_s` seconds until the monotonic time `tracking_until`.
+    tracking_s: float | None = None
+    tracking_until: float = 0.0
+    doors_locked: bool = False
+    params: dict[int, jt808.ParamValue] = field(default_factory=lambda: dict(DEFAULT_PARAMS))
+
+
+def unit_location(unit: SimUnit, now: datetime) -> jt808.Location:
+    """What the unit's terminal reports at ``now`` (whole seconds, as JT/T 808 times are)."""
+    status = jt808.Status.FIXED | jt808.Status.GPS
+    if unit.doors_locked:
+        status |= jt808.Status.DOORS_LOCKED
+    return jt808.Location(
+        alarm=jt808.Alarm.EMERGENCY if unit.sos else jt808.Alarm(0),
+        status=status,
+        latitude=round(unit.lat, 6),
+        longitude=round(unit.lon, 6),
+        altitude=10,
+        speed_kmh=round(unit.speed_kmh, 1),
+        direction=unit.heading,
+        time=now.replace(microsecond=0),
+    )
 
 
 def bearing(lon1, lat1, lon2, lat2) -> int:
@@ -122,20 +152,56 @@ def advance(unit: SimUnit, seconds: float, speed_kmh: float) -> None:
 
 
 class JT808Client:
-    """One terminal: TCP session with registration and authentication; ``report`` returns once acknowledged."""
+    """One terminal: TCP session with registration and authentication; ``report`` returns once acknowledged.
 
-    def __init__(self, unit: SimUnit, host: str, port: int):
+    Platform commands arriving while it waits for an acknowledgement are obeyed on the spot (``obey``), as a
+    terminal's single receive loop does; ``commands`` keeps each one received (header, body) for tests to count.
+    ``answering=False`` makes a terminal that receives but never answers (for resend tests).
+    """
+
+    def __init__(self, unit: SimUnit, host: str, port: int, *, answering: bool = True):
         self.unit, self.host, self.port = unit, host, port
+        self.answering = answering
         self.reader = self.writer = None
         self.serial = 0
         self.splitter = jt808.FrameSplitter()
         self.inbox: list[bytes] = []
+        self.commands: list[tuple[jt808.Header, jt808.Body]] = []
 
     async def _send(self, body) -> int:
         self.serial = (self.serial + 1) & 0xFFFF
         self.writer.write(jt808.encode_frame(jt808.Header(body.MSG_ID, self.unit.phone, self.serial), body))
         await self.writer.drain()
         return self.serial
+
+    async def obey(self, header: jt808.Header, body: jt808.Body) -> None:
+        """Carry out one platform command and answer it as the standard says."""
+        self.commands.append((header, body))
+        if not self.answering:
+            return
+        unit, ok = self.unit, jt808.GeneralResult.SUCCESS
+        if isinstance(body, jt808.PositionQuery):
+            await self._send(jt808.PositionAnswer(header.serial, unit_location(unit, datetime.now(UTC))))
+            return
+        if isinstance(body, jt808.QueryAllParams | jt808.QueryParams):
+            ids = body.ids if isinstance(body, jt808.QueryParams) else sorted(unit.params)
+            items = tuple((i, unit.params[i]) for i in ids if i in unit.params)
+            await self._send(jt808.TerminalParams(header.serial, items))
+            return
+        if isinstance(body, jt808.VehicleControl):
+            lock = body.items[0][1] if body.items else body.flag & 1
+            await self._send(jt808.TerminalResponse(header.serial, header.msg_id, ok))
+            unit.doors_locked = bool(lock)
+            await self._send(jt808.ControlAnswer(header.serial, unit_location(unit, datetime.now(UTC))))
+            return
+        if isinstance(body, jt808.TemporaryTracking):
+            unit.tracking_s = body.interval_s or None
+            unit.tracking_until = time.monotonic() + body.validity_s
+        elif isinstance(body, jt808.SetParams):
+            unit.params.update(body.params)
+        elif not isinstance(body, jt808.TextMessage | jt808.CallBack):
+            ok = jt808.GeneralResult.UNSUPPORTED
+        await self._send(jt808.TerminalResponse(header.serial, header.msg_id, ok))
 
     async def _receive(self) -> jt808.Message:
         while not self.inbox:
@@ -149,6 +215,9 @@ class JT808Client:
         while True:
             message = await self._receive()
             body = message.body
+            if message.header.msg_id not in (MsgId.PLATFORM_RESPONSE, MsgId.REGISTER_RESPONSE):
+                await self.obey(message.header, body)
+                continue
             if isinstance(body, jt808.RegisterResponse) and msg_id == MsgId.REGISTER and body.reply_serial == serial:
                 return body
             if isinstance(body, jt808.PlatformResponse) and (body.reply_serial, body.reply_id) == (serial, msg_id):
@@ -174,6 +243,13 @@ class JT808Client:
             await self.connect()
         serial = await self._send(fix)
         return (await self._reply_to(serial, MsgId.LOCATION)).result == GeneralResult.SUCCESS
+
+    async def heartbeat(self) -> None:
+        """0x0002 and its acknowledgement (commands in between are obeyed): how an idle terminal keeps in touch."""
+        if self.writer is None:
+            await self.connect()
+        serial = await self._send(jt808.Heartbeat())
+        await self._reply_to(serial, MsgId.HEARTBEAT)
 
     def close(self) -> None:
         if self.writer is not None:
@@ -331,17 +407,12 @@ class Fleet:
         now = datetime.now(UTC).replace(microsecond=0)
         if unit.last_sent is not None and now <= unit.last_sent:
             return None  # JT/T 808 times have whole seconds: one fix per second per unit
+        if unit.tracking_s is not None and time.monotonic() >= unit.tracking_until:
+            unit.tracking_s = None  # temporary tracking ran out: back to the periodic reports
+        if unit.tracking_s is not None and (now - unit.last_sent).total_seconds() < unit.tracking_s:
+            return None
         unit.last_sent = now
-        fix = jt808.Location(
-            alarm=jt808.Alarm.EMERGENCY if unit.sos else jt808.Alarm(0),
-            status=jt808.Status.FIXED | jt808.Status.GPS,
-            latitude=round(unit.lat, 6),
-            longitude=round(unit.lon, 6),
-            altitude=10,
-            speed_kmh=round(unit.speed_kmh, 1),
-            direction=unit.heading,
-            time=now,
-        )
+        fix = unit_location(unit, now)
         self.pending[unit.vehicle_id] = fix
         return fix
 
