@@ -75,7 +75,7 @@ class SignOnSerializer(serializers.Serializer):
 
 
 class SignOnView(APIView):
-    """GET: the MDT's view (sign-on, vehicle, its active job with route and ETA), or 404 when not signed on.
+    """GET: the MDT's view (sign-on, vehicle, its active job with route and ETA; all null when not signed on).
     POST {"vehicle": id}: sign on for the shift (409 when already signed on). DELETE: sign off."""
 
     permission_classes = [CREW]
@@ -83,9 +83,7 @@ class SignOnView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         entry = selectors.open_sign_on(request.user)
-        if entry is None:
-            return Response(services.not_signed_on().as_json() | {"error": "not_signed_on"}, status=404)
-        return Response(selectors.mdt_view(entry))
+        return Response(selectors.mdt_view(entry) if entry else {"sign_on": None, "vehicle": None, "job": None})
 
     @extend_schema(request=SignOnSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):

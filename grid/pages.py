@@ -292,32 +292,50 @@ def _shell_version(stamps: tuple) -> str:
     return digest.hexdigest()[:16]
 
 
-def shell_version() -> str:
+def shell_version(files=TABLET_SHELL_STATIC) -> str:
     """A hash of the shell's files: a deploy that changes any of them installs a new worker and cache."""
     stamps = []
-    for name in TABLET_SHELL_STATIC:
+    for name in files:
         stat = Path(finders.find(name)).stat()
         stamps.append((name, stat.st_mtime_ns, stat.st_size))
     return _shell_version(tuple(stamps))
 
 
-@never_cache
-def service_worker(request):
-    """The tablet's service worker. Public: it holds no data, and must update even after a session ends."""
+def field_app_worker(page: str, cache: str, shell_static, offline_api, preload_api) -> HttpResponse:
+    """A field app's service worker (grid/sw.js) for its page, cache name, shell files and API reads."""
     body = render_to_string(
         "grid/sw.js",
         {
-            "version": shell_version(),
-            "shell": json.dumps(["/m/", *(static(name) for name in TABLET_SHELL_STATIC)]),
-            "offline_api": json.dumps(TABLET_OFFLINE_API),
-            "preload_api": json.dumps(TABLET_PRELOAD_API),
+            "page": page,
+            "cache": cache,
+            "version": shell_version(tuple(shell_static)),
+            "shell": json.dumps([page, *(static(name) for name in shell_static)]),
+            "offline_api": json.dumps(offline_api),
+            "preload_api": json.dumps(preload_api),
         },
     )
     return HttpResponse(body, content_type="text/javascript; charset=utf-8")
 
 
+@never_cache
+def service_worker(request):
+    """The tablet's service worker. Public: it holds no data, and must update even after a session ends."""
+    return field_app_worker("/m/", "cityops-m", TABLET_SHELL_STATIC, TABLET_OFFLINE_API, TABLET_PRELOAD_API)
+
+
 def manifest(request):
     """Web app manifest: makes /m/ installable on the tablet's home screen. Browsers fetch it without cookies."""
+    return field_app_manifest(
+        request,
+        "/m/",
+        name=_("CityOps inspector"),
+        short_name=_("Inspector"),
+        description=_("Report city-management problems and verify fixes, also without a network."),
+    )
+
+
+def field_app_manifest(request, page: str, *, name: str, short_name: str, description: str) -> JsonResponse:
+    """A field app's web app manifest (installable on the device's home screen, scoped to its page)."""
     icons = [
         {"src": static(f"frontend/pwa/icon-{size}.png"), "sizes": f"{size}x{size}", "type": "image/png", "purpose": p}
         for size in (192, 512)
@@ -325,13 +343,13 @@ def manifest(request):
     ]
     return JsonResponse(
         {
-            "name": _("CityOps inspector"),
-            "short_name": _("Inspector"),
-            "description": _("Report city-management problems and verify fixes, also without a network."),
+            "name": name,
+            "short_name": short_name,
+            "description": description,
             "lang": request.LANGUAGE_CODE,
-            "id": "/m/",
-            "start_url": "/m/",
-            "scope": "/m/",
+            "id": page,
+            "start_url": page,
+            "scope": page,
             "display": "standalone",
             "orientation": "any",
             "background_color": "#0b1a33",

@@ -22,7 +22,7 @@ def press(client, assignment, status, key=None):
 
 def test_the_mdt_shows_the_job_and_its_road_route(api, ambulance, ambulance_job):
     crew = api("crew120")
-    assert crew.get("/api/crews/mdt/").status_code == 404  # not signed on yet
+    assert crew.get("/api/crews/mdt/").json()["sign_on"] is None  # not signed on yet
     incident, assignment = ambulance_job(ambulance)
     assert sign_on(crew, ambulance).status_code == 201
     view = crew.get("/api/crews/mdt/").json()

@@ -1,12 +1,15 @@
 {% autoescape off %}/**
- * Service worker of the inspector tablet app (scope /m/): the app starts and works without a network.
+ * Service worker of the field apps — the inspector tablet app (scope /m/) and the crew app (scope /mdt/,
+ * crews/pages.py): the app starts and works without a network.
  *
- * - the page /m/: network first (a fresh page while online), the last good copy when offline;
+ * - the page: network first (a fresh page while online), the last good copy when offline;
  * - the shell (scripts, styles, icons, MapLibre): from the cache of this version, filled at install;
  * - the map data, categories and tasks (GET /api/…): network first, the last answer when offline;
  * - photos under /media/: cached once seen;
  * - writes (reports, verifications) are not touched here: the page queues them in IndexedDB and sends
  *   them with an idempotency key when the network returns (tablet-outbox.js).
+ *
+ * Rendered per app with its page, cache name, shell and API lists.
  *
  * The version is a hash of the shell's files, so a deploy installs a new worker and drops the old cache.
  */
@@ -14,9 +17,10 @@ const VERSION = "{{ version }}";
 const SHELL = {{ shell }};
 const OFFLINE_API = {{ offline_api }};
 const PRELOAD_API = {{ preload_api }};
-const SHELL_CACHE = `cityops-m-shell-${VERSION}`;
-const DATA_CACHE = "cityops-m-data";
-const PAGE = "/m/";
+const CACHE = "{{ cache }}";
+const SHELL_CACHE = `${CACHE}-shell-${VERSION}`;
+const DATA_CACHE = `${CACHE}-data`;
+const PAGE = "{{ page }}";
 // On a weak mobile link, after this long the cached answer is shown while the network keeps trying.
 const NETWORK_TIMEOUT_MS = 5000;
 
@@ -49,7 +53,7 @@ self.addEventListener("activate", (event) => {
   event.waitUntil(
     (async () => {
       for (const name of await caches.keys()) {
-        if (name.startsWith("cityops-m-shell-") && name !== SHELL_CACHE) await caches.delete(name);
+        if (name.startsWith(`${CACHE}-shell-`) && name !== SHELL_CACHE) await caches.delete(name);
       }
       await self.clients.claim();
     })(),

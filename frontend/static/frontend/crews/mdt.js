@@ -1,0 +1,185 @@
+/**
+ * The unit's MDT: sign on to a vehicle of the agency, then its assignment — the incident, the road route on the
+ * map, the status buttons (出发 / 到场 / 转运 / 完成) and the dispatcher's messages. A press is queued in the
+ * outbox first, so it counts at once on the screen and reaches dispatch (set_assignment_status) when the network
+ * allows, in the order pressed.
+ */
+import {ApiError, api} from "../lib/api.js";
+import {byId, el} from "../lib/dom.js";
+import {collection, emptyCollection, extentOf} from "../lib/geo.js";
+import {shownPhase, statusButtons} from "./mdt-steps.js";
+
+const REFRESH_MS = 10_000;
+const STATUS_URL = "/api/crews/mdt/status/";
+
+function addLayers(map) {
+  for (const id of ["route", "incident", "unit"]) map.addSource(id, {type: "geojson", data: emptyCollection()});
+  map.addLayer({id: "route-casing", type: "line", source: "route", layout: {"line-cap": "round", "line-join": "round"}, paint: {"line-color": "#ffffff", "line-width": 9}});
+  map.addLayer({id: "route", type: "line", source: "route", layout: {"line-cap": "round", "line-join": "round"}, paint: {"line-color": "#2f7cf6", "line-width": 5}});
+  map.addLayer({id: "incident", type: "circle", source: "incident", paint: {"circle-radius": 11, "circle-color": "#e0413a", "circle-stroke-color": "#fff", "circle-stroke-width": 3}});
+  map.addLayer({id: "unit", type: "circle", source: "unit", paint: {"circle-radius": 9, "circle-color": "#12264a", "circle-stroke-color": "#fff", "circle-stroke-width": 3}});
+}
+
+export function startMdt(app) {
+  const {S, format, map} = app;
+  const pane = byId("pane-unit");
+  let view; // the last /api/crews/mdt/ answer (its sign_on null: not signed on); undefined: not known yet
+  let framedJob = null;
+  addLayers(map);
+
+  async function load() {
+    try {
+      view = await api("/api/crews/mdt/");
+    } catch (error) {
+      if (error instanceof ApiError) app.say(error.message);
+      // offline (no cached answer either): keep what is shown
+    }
+    render();
+  }
+
+  function messageOf(error) {
+    return error instanceof ApiError ? format(S.refused, {reason: error.message}) : S.needsNetwork;
+  }
+
+  async function renderVehicles() {
+    let vehicles = [];
+    try {
+      vehicles = await api("/api/crews/vehicles/");
+    } catch (error) {
+      app.say(messageOf(error));
+    }
+    const list = el("ul", {class: "crew-list"});
+    for (const vehicle of vehicles) {
+      list.append(
+        el(
+          "li",
+          {},
+          el(
+            "button",
+            {type: "button", class: "case-item", dataset: {vehicle: vehicle.id}, onclick: () => signOn(vehicle)},
+            el("b", {}, vehicle.call_sign),
+            el("span", {class: "case-category"}, `${vehicle.kind_label} · ${vehicle.plate} · ${vehicle.status_label}`),
+          ),
+        ),
+      );
+    }
+    pane.replaceChildren(el("h2", {class: "crew-heading"}, S.chooseVehicle), vehicles.length ? list : el("p", {class: "hint"}, S.noVehicles));
+  }
+
+  async function signOn(vehicle) {
+    try {
+      view = await api("/api/crews/mdt/", {json: {vehicle: vehicle.id}});
+    } catch (error) {
+      app.say(messageOf(error));
+      return;
+    }
+    render();
+  }
+
+  async function signOff() {
+    if (!window.confirm(format(S.confirmSignOff, {unit: view.vehicle.properties.call_sign}))) return;
+    try {
+      await api("/api/crews/mdt/", {method: "DELETE"});
+    } catch (error) {
+      app.say(messageOf(error));
+      return;
+    }
+    view = {sign_on: null, vehicle: null, job: null};
+    render();
+  }
+
+  async function press(job, status) {
+    const props = job.incident.properties;
+    await app.outbox.add({
+      kind: "mdt-status",
+      url: STATUS_URL,
+      fields: {assignment: String(job.assignment.id), status},
+      label: `${S[status]} · ${props.number}`,
+    });
+  }
+
+  function statusBar(job) {
+    const phase = shownPhase(job.assignment.phase, app.records, job.assignment.id);
+    const waiting = phase !== job.assignment.phase;
+    const buttons = statusButtons(phase, view.vehicle.properties.transports).map(({status, state}) =>
+      el(
+        "button",
+        {type: "button", class: `status-button ${state}`, dataset: {status, state}, disabled: state !== "next", onclick: () => press(job, status)},
+        S[status],
+      ),
+    );
+    return el(
+      "div",
+      {class: "mdt-status"},
+      el("p", {class: "mdt-phase", dataset: {phase, waiting: waiting ? "1" : "0"}}, `${S.status}: ${S[phase] ?? phase}`, waiting ? el("small", {}, ` (${S.pending})`) : null),
+      el("div", {class: "status-buttons"}, buttons),
+    );
+  }
+
+  function jobCard(job) {
+    const p = job.incident.properties;
+    const fact = (label, value) => (value ? [el("dt", {}, label), el("dd", {}, value)] : []);
+    return el(
+      "article",
+      {class: "mdt-job", dataset: {incident: p.id, assignment: job.assignment.id}},
+      el("h2", {class: "crew-heading"}, el("span", {class: `priority p${p.priority}`}, format(S.priority, {p: p.priority})), ` ${p.type_label}`),
+      el("p", {class: "mdt-number"}, p.number, job.eta_s ? el("b", {class: "mdt-eta"}, ` · ${format(S.eta, {min: Math.max(1, Math.round(job.eta_s / 60))})}`) : null),
+      el("dl", {class: "mdt-facts"}, fact(S.address, p.address), fact(S.description, p.description), fact(S.caller, p.caller_number)),
+      statusBar(job),
+      el("h3", {}, S.timeline),
+      el(
+        "ol",
+        {class: "mdt-timeline"},
+        [...job.timeline].reverse().map((line) => el("li", {}, el("time", {}, line.at.slice(11, 16)), ` ${line.text}`)),
+      ),
+    );
+  }
+
+  function render() {
+    if (view === undefined) return;
+    if (view.sign_on === null) {
+      draw(null);
+      renderVehicles();
+      return;
+    }
+    const unit = view.vehicle.properties;
+    pane.replaceChildren(
+      el(
+        "div",
+        {class: "mdt-unit"},
+        el("b", {}, unit.call_sign),
+        el("span", {}, `${unit.kind_label} · ${unit.plate}`),
+        el("button", {type: "button", class: "link", id: "sign-off", onclick: signOff}, S.signOff),
+      ),
+      view.job ? jobCard(view.job) : el("p", {class: "hint mdt-idle"}, S.noJob),
+      el("section", {class: "mdt-messages", id: "mdt-messages"}),
+    );
+    draw(view);
+  }
+
+  function draw(current) {
+    const job = current?.job;
+    map.getSource("unit").setData(current?.vehicle?.geometry ? collection([current.vehicle]) : emptyCollection());
+    map.getSource("incident").setData(job ? collection([job.incident]) : emptyCollection());
+    const route = job?.route ? {type: "Feature", geometry: job.route, properties: {}} : null;
+    map.getSource("route").setData(route ? collection([route]) : emptyCollection());
+    const key = job ? job.assignment.id : null;
+    if (key !== framedJob && job) {
+      const shown = [job.incident, ...(route ? [route] : []), ...(current.vehicle.geometry ? [current.vehicle] : [])];
+      map.fitBounds(extentOf(shown), {padding: 60, maxZoom: 16, duration: 0});
+    }
+    framedJob = key;
+  }
+
+  app.outbox.addEventListener("sent", (event) => {
+    if (event.detail.record.kind === "mdt-status") load();
+  });
+  const previous = app.onRecords;
+  app.onRecords = () => {
+    previous?.();
+    render();
+  };
+  setInterval(() => navigator.onLine && load(), REFRESH_MS);
+  window.addEventListener("online", load);
+  load();
+}
