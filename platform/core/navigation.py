@@ -21,6 +21,8 @@ CONSOLES = (
     ("/drills/", _("Drills"), {Role.OPERATOR, Role.LEADER, Role.ADMIN}),
     ("/duty/", _("Duty management"), {Role.OPERATOR, Role.CALL_TAKER, Role.GRID_DISPATCHER, Role.LEADER, Role.ADMIN}),
     ("/imports/", _("Data imports"), {Role.PLANNER, Role.ADMIN}),
+    ("/replay/", _("Track replay"), {Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.PLANNER, Role.ADMIN}),
+    ("/trips/", _("Fleet reports"), {Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.PLANNER, Role.ADMIN}),
 )
 
 
