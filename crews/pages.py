@@ -4,6 +4,7 @@ and /api/pipelines/repair-orders/."""
 
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 
 from core.models import Organisation, Role
@@ -65,11 +66,12 @@ def strings() -> dict[str, str]:
         "description": _("Description"),
         "caller": _("Caller"),
         "timeline": _("Timeline"),
+        "transportingLine": _("Transporting the patient"),
         "status": _("Status"),
         "pending": _("waiting to be sent"),
         "en_route": _("En route"),
         "on_scene": _("On scene"),
-        "transporting": _("Transporting"),
+        "transporting": pgettext("unit status", "Transporting"),
         "cleared": _("Cleared"),
         "dispatched": _("Dispatched"),
         "returning": _("Returning"),
@@ -81,14 +83,16 @@ def strings() -> dict[str, str]:
         "noOrders": _("No repair orders under way."),
         "customers": _("{n} customers without supply"),
         "valvesToClose": _("Valves to close, in order"),
-        "valveClosed": _("Closed"),
-        "valveFailed": _("Will not close"),
+        "valveClosed": pgettext("valve", "Closed"),
+        "valveFailed": pgettext("valve", "Will not close"),
+        "valve_closed": pgettext("crew log", "Valve closed"),
+        "valve_failed": pgettext("crew log", "Valve would not close"),
         "confirmFailed": _("Valve {code} will not close? The isolation will be planned again past it."),
         "failedValves": _("Valves that would not close"),
         "replanned": _("Planned again past valve {code}: {n} valves to close."),
-        "isolated": _("Isolated"),
-        "repaired": _("Repaired"),
-        "restored": _("Supply restored"),
+        "isolated": pgettext("crew step", "Isolated"),
+        "repaired": pgettext("crew step", "Repaired"),
+        "restored": pgettext("crew step", "Supply restored"),
         "needsNetwork": _("This needs a connection to the server."),
         "record": _("Repair record"),
         "crew": _("Crew"),

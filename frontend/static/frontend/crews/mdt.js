@@ -98,6 +98,9 @@ export function startMdt(app) {
     });
   }
 
+  // 转运 is the crew app's own timeline line (crews/services.py): dispatch's labels do not name it.
+  const timelineText = (line) => (line.type === "unit.transporting" ? line.text.replace(line.type, S.transportingLine) : line.text);
+
   function statusBar(job) {
     const phase = shownPhase(job.assignment.phase, app.records, job.assignment.id);
     const waiting = phase !== job.assignment.phase;
@@ -128,9 +131,9 @@ export function startMdt(app) {
       statusBar(job),
       el("h3", {}, S.timeline),
       el(
-        "ol",
+        "ul",
         {class: "mdt-timeline"},
-        [...job.timeline].reverse().map((line) => el("li", {}, el("time", {}, line.at.slice(11, 16)), ` ${line.text}`)),
+        [...job.timeline].reverse().map((line) => el("li", {}, el("time", {}, line.at.slice(11, 16)), ` ${timelineText(line)}`)),
       ),
     );
   }

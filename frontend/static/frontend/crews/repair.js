@@ -119,7 +119,7 @@ export function startRepair(app) {
         fact(S.valveClosed, record.valves_closed.join("、")),
         fact(S.failedValves, record.valves_failed.join("、")),
       ),
-      el("ol", {class: "mdt-timeline"}, record.log.map((line) => el("li", {}, el("time", {}, line.at.slice(11, 16)), ` ${S[line.action] ?? line.action}${line.code ? ` ${line.code}` : ""}${line.by ? ` · ${line.by}` : ""}`))),
+      el("ul", {class: "mdt-timeline"}, record.log.map((line) => el("li", {}, el("time", {}, line.at.slice(11, 16)), ` ${S[line.action] ?? line.action}${line.code ? ` ${line.code}` : ""}${line.by ? ` · ${line.by}` : ""}`))),
     );
   }
 
