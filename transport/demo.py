@@ -20,7 +20,7 @@ CARRIERS = [
     ("SZ-CARRIER-CASH", "深圳市金盾押运有限公司"),
 ]
 C = KeyVehicle.Category
-# (plate, category, carrier, cargo, UN number, approved route, offset from the centre in 0.01°)
+# (plate, category, carrier, cargo, UN number, approved route, offset from the centre in 0.001°)
 KEY_VEHICLES = [
     ("粤B·K1001", C.COACH, "SZ-CARRIER-COACH", "", "", "深圳—广州 班线", (-3, 1)),
     ("粤B·K1002", C.COACH, "SZ-CARRIER-COACH", "", "", "深圳—东莞 班线", (2, -1)),
@@ -59,7 +59,7 @@ def load_demo(city, context: dict) -> dict:
     )
     platform.set_password(DEMO_PLATFORM["password"])
     platform.save()
-    lon0, lat0 = democity.CENTRE_LONLAT
+    lon0, lat0 = democity.CENTRE_LONLAT  # offsets in 0.001° around the centre: inside the city at every scale
     for number, (plate, category, carrier, cargo, un, route, (dx, dy)) in enumerate(KEY_VEHICLES, start=1):
         vehicle = Vehicle.objects.create(
             call_sign=plate.replace("·", ""),
@@ -67,7 +67,7 @@ def load_demo(city, context: dict) -> dict:
             agency=carriers[carrier],
             plate=plate.replace("·", ""),
             jt808_phone=key_vehicle_terminal(number),
-            last_position=Point(lon0 + dx / 100, lat0 + dy / 100, srid=4326),
+            last_position=Point(lon0 + dx / 1000, lat0 + dy / 1000, srid=4326),
         )
         KeyVehicle.objects.create(
             vehicle=vehicle,
