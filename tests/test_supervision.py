@@ -19,7 +19,9 @@ from core import health
 from tests import demo_snapshot
 from tests.conftest import ROOT, _free_port, _test_process_env
 
-PROGRAMS = ("web:web-0", "web:web-1", "gps-ingest", "case-timers", "jobs-worker", "notify-worker")
+PROGRAMS = (
+    "web:web-0", "web:web-1", "gps-ingest", "jt809-link", "case-timers", "jobs-worker", "notify-worker",
+)  # fmt: skip
 # How long the test waits for a restarted program: a bound on a hung test, not a timing claim (the times taken are
 # printed; supervisord restarts after startsecs, under a second on an idle machine).
 RESTART_DEADLINE_S = 60.0
@@ -27,12 +29,13 @@ RESTART_DEADLINE_S = 60.0
 
 class Platform:
     def __init__(self, var):
-        self.web_port, self.jt808_port = _free_port(), _free_port()
+        self.web_port, self.jt808_port, self.jt809_port = _free_port(), _free_port(), _free_port()
         self.env = {
             **_test_process_env(),
             "CITYOPS_VAR_DIR": str(var),
             "CITYOPS_WEB_PORT": str(self.web_port),
             "CITYOPS_JT808_PORT": str(self.jt808_port),
+            "CITYOPS_JT809_PORT": str(self.jt809_port),
             "CITYOPS_WEB_HOST": "127.0.0.1",
             "CITYOPS_JT808_HOST": "127.0.0.1",
             "CITYOPS_DEMO_FLEET": "0",
