@@ -101,7 +101,8 @@ def test_many_vehicles_many_fences_in_one_bulk_query():
 @pytest.mark.parametrize(
     "data, says",
     [("x", "a list"), ([{"weekdays": [7]}], "weekdays"), ([{"ranges": [["7:00"]]}], "HH:MM"),
-     ([{"dates_off": ["2026-13-01"]}], "YYYY-MM-DD"), ([{"weekday": [1]}], "an object"), ([{"weekdays": []}], "at least")],
+     ([{"dates_off": ["2026-13-01"]}], "YYYY-MM-DD"), ([{"weekday": [1]}], "an object"),
+     ([{"weekdays": []}], "at least")],
 )  # fmt: skip
 def test_bad_calendars_are_refused_with_the_reason(data, says):
     with pytest.raises(ValueError, match=says):
@@ -109,7 +110,9 @@ def test_bad_calendars_are_refused_with_the_reason(data, says):
 
 
 def test_calendar_json_reads_back():
-    (calendar,) = engine.parse_calendars([{"weekdays": [0, 1], "ranges": [["07:30", "08:30"]], "dates_off": ["2026-12-08"]}])
+    (calendar,) = engine.parse_calendars(
+        [{"weekdays": [0, 1], "ranges": [["07:30", "08:30"]], "dates_off": ["2026-12-08"]}]
+    )
     monday = datetime(2026, 12, 7, 8, tzinfo=CITY_TZ)
     assert calendar.covers(monday) and not calendar.covers(monday + timedelta(hours=1))
     assert not calendar.covers(monday + timedelta(days=1))  # a date off
