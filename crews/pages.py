@@ -33,7 +33,13 @@ SHELL_STATIC = (
 )
 PRELOAD_API = ("/api/core/areas/?level=district", "/api/gis/roads/", "/api/crews/mdt/", "/api/crews/vehicles/")
 # Reads kept for offline use (network first, the last answer without a network).
-OFFLINE_API = ("/api/core/areas/", "/api/gis/roads/", "/api/crews/", "/api/pipelines/repair-orders/")
+OFFLINE_API = (
+    "/api/core/areas/",
+    "/api/gis/roads/",
+    "/api/crews/",
+    "/api/pipelines/repair-orders/",
+    "/api/dispatch/vehicles/",  # the MDT's messages from the dispatcher
+)
 
 
 def modes(user) -> list[str]:

@@ -1,8 +1,9 @@
 """The crew app /mdt/ in a real browser: a 120 crew's MDT drives its assignment from dispatched to cleared (one
 press made offline, sent when the network is back) while the dispatcher's API follows each status; a gas repair
 crew closes valves, reports one that will not close (the isolation is planned again), then isolates, repairs and
-restores supply, and the outage ends."""
+restores supply, and the outage ends. The dispatcher's text reaches the MDT and is marked read there."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from django.contrib.gis.geos import Point
 from playwright.sync_api import expect
 
 from core.models import AdminArea, User
+from dispatch import commands
 from dispatch import services as dispatch_services
 from dispatch.models import Assignment, IncidentType, Vehicle
 from dispatch.selectors import CITY_WIDE
@@ -58,6 +60,10 @@ def assignment_status(dispatcher, base_url: str, incident, unit) -> str:
 
 def test_the_mdt_drives_an_incident_from_dispatch_to_cleared(workstations, asgi_server, demo_city):
     unit, incident, assignment = dispatched_ambulance()
+    text = "患者为孕妇，请走东门急诊通道"
+    message = commands.queue_command(
+        User.objects.get(username="dispatcher120"), unit, "text", {"text": text}, timedelta(hours=1)
+    )
     dispatcher = workstations(1366, 768)
     sign_in(dispatcher, asgi_server, "dispatcher120", "/")
     mdt = workstations(412, 915)
@@ -71,6 +77,12 @@ def test_the_mdt_drives_an_incident_from_dispatch_to_cleared(workstations, asgi_
 
     def press(status: str) -> None:
         mdt.click(f".status-button[data-status='{status}'][data-state='next']")
+
+    expect(mdt.locator(f".mdt-message[data-message='{message.pk}']")).to_contain_text(text)
+    mdt.click(f".mdt-message[data-message='{message.pk}'] .mark-read")  # 已读
+    expect(mdt.locator(f".mdt-message[data-message='{message.pk}'] .read-mark")).to_contain_text("已读", timeout=15_000)
+    [seen] = dispatcher.request.get(f"{asgi_server}/api/dispatch/vehicles/{unit.pk}/messages/").json()
+    assert seen["read_at"] is not None
 
     press("en_route")
     expect(mdt.locator(".status-button[data-status='en_route']")).to_have_attribute("data-state", "done")

@@ -1,8 +1,8 @@
 /**
  * The unit's MDT: sign on to a vehicle of the agency, then its assignment — the incident, the road route on the
- * map, the status buttons (出发 / 到场 / 转运 / 完成) and the dispatcher's messages. A press is queued in the
- * outbox first, so it counts at once on the screen and reaches dispatch (set_assignment_status) when the network
- * allows, in the order pressed.
+ * map, the status buttons (出发 / 到场 / 转运 / 完成) and the dispatcher's messages with 已读. A press is queued
+ * in the outbox first, so it counts at once on the screen and reaches dispatch (set_assignment_status, or the
+ * message's read mark) when the network allows, in the order pressed.
  */
 import {ApiError, api} from "../lib/api.js";
 import {byId, el} from "../lib/dom.js";
@@ -25,16 +25,46 @@ export function startMdt(app) {
   const pane = byId("pane-unit");
   let view; // the last /api/crews/mdt/ answer (its sign_on null: not signed on); undefined: not known yet
   let framedJob = null;
+  let messages = []; // the dispatcher's texts to the vehicle, newest first (dispatch's MDT messages API)
   addLayers(map);
+  const messagesUrl = () => `/api/dispatch/vehicles/${view.vehicle.id}/messages/`;
 
   async function load() {
     try {
       view = await api("/api/crews/mdt/");
+      messages = view.sign_on ? await api(messagesUrl()) : [];
     } catch (error) {
       if (error instanceof ApiError) app.say(error.message);
       // offline (no cached answer either): keep what is shown
     }
     render();
+  }
+
+  /** 已读 goes through the outbox too: read in a dead zone, reported when the network is back (idempotent). */
+  async function markRead(message) {
+    await app.outbox.add({kind: "mdt-read", url: `${messagesUrl()}${message.id}/read/`, fields: {}, label: `${S.markRead} · ${message.text.slice(0, 20)}`});
+  }
+
+  function messagesSection() {
+    const waiting = new Set(app.records.filter((r) => r.kind === "mdt-read" && r.status !== "sent").map((r) => r.url));
+    const item = (message) => {
+      const read = message.read_at !== null || waiting.has(`${messagesUrl()}${message.id}/read/`);
+      return el(
+        "li",
+        {class: "mdt-message", dataset: {message: message.id, read: read ? "1" : "0"}},
+        el("p", {}, message.text),
+        el("small", {}, `${message.sent_by} · ${message.created_at.slice(11, 16)}`),
+        read
+          ? el("small", {class: "read-mark"}, message.read_at ? format(S.readAt, {time: message.read_at.slice(11, 16)}) : S.pending)
+          : el("button", {type: "button", class: "mark-read", onclick: () => markRead(message)}, S.markRead),
+      );
+    };
+    return el(
+      "section",
+      {class: "mdt-messages", id: "mdt-messages"},
+      el("h3", {}, S.messages),
+      messages.length ? el("ul", {class: "crew-list"}, messages.map(item)) : el("p", {class: "hint"}, S.noMessages),
+    );
   }
 
   function messageOf(error) {
@@ -68,12 +98,12 @@ export function startMdt(app) {
 
   async function signOn(vehicle) {
     try {
-      view = await api("/api/crews/mdt/", {json: {vehicle: vehicle.id}});
+      await api("/api/crews/mdt/", {json: {vehicle: vehicle.id}});
     } catch (error) {
       app.say(messageOf(error));
       return;
     }
-    render();
+    await load();
   }
 
   async function signOff() {
@@ -155,7 +185,7 @@ export function startMdt(app) {
         el("button", {type: "button", class: "link", id: "sign-off", onclick: signOff}, S.signOff),
       ),
       view.job ? jobCard(view.job) : el("p", {class: "hint mdt-idle"}, S.noJob),
-      el("section", {class: "mdt-messages", id: "mdt-messages"}),
+      messagesSection(),
     );
     draw(view);
   }
@@ -175,7 +205,7 @@ export function startMdt(app) {
   }
 
   app.outbox.addEventListener("sent", (event) => {
-    if (event.detail.record.kind === "mdt-status") load();
+    if (event.detail.record.kind.startsWith("mdt-")) load();
   });
   const previous = app.onRecords;
   app.onRecords = () => {
