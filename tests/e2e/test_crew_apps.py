@@ -169,6 +169,7 @@ def test_a_repair_order_from_isolating_to_restored_with_a_failed_valve(workstati
         expect(page.locator("#order-status")).to_have_attribute("data-status", status)
     expect(page.locator(".outage-ended")).to_be_visible()
     expect(page.locator(".repair-record")).to_contain_text("燃气抢修班 韩磊")
+    expect(page.locator("#pane-repair")).not_to_contain_text("null")
     assert page.evaluate("() => document.querySelectorAll('.valve-row').length") == len(shown)
     shot(page, "repair-tablet-restored")
 

@@ -127,7 +127,7 @@ export function startRepair(app) {
     const valves = [...order.valves.features].sort((a, b) => a.properties.order - b.properties.order);
     const step = NEXT_STEP[order.status];
     const allClosed = valves.every((v) => v.properties.closed);
-    pane.replaceChildren(
+    const parts = [
       el("button", {type: "button", class: "link back", onclick: list}, `‹ ${S.back}`),
       el("h2", {class: "crew-heading"}, order.number, " ", el("span", {class: "order-status", id: "order-status", dataset: {status: order.status}}, order.status_label)),
       el("p", {class: "hint"}, order.address ?? ""),
@@ -141,7 +141,8 @@ export function startRepair(app) {
         ? el("button", {type: "button", class: "primary big", id: "repair-step", dataset: {step}, disabled: step === "isolated" && !allClosed, onclick: () => act(order, "step", {step})}, S[step])
         : null,
       order.record.log.length ? recordBox(order.record) : null,
-    );
+    ];
+    pane.replaceChildren(...parts.filter(Boolean)); // replaceChildren would write a null as "null"
     draw(order, frame);
   }
 
