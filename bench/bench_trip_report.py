@@ -44,6 +44,10 @@ EWKB_POINT_4326 = "0101000020E6100000"  # little-endian EWKB header: Point with 
 DRIVE_MIN = (10, 40)
 STOP_MIN = (5, 20)
 ON_ROAD_H = 8
+_COPY = (
+    "COPY dispatch_track (terminal, fix_time, vehicle_id, geom, speed_kmh, heading, altitude, alarm, status,"
+    " received_at) FROM STDIN"
+)
 
 
 def prepare_database() -> None:
@@ -66,7 +70,7 @@ def fleet(count: int) -> list[tuple[int, str]]:
         code="BENCH-TRIPS", defaults={"name": "bench fleet", "kind": "agency", "agency": "110"}
     )
     have = Vehicle.objects.filter(agency=agency).count()
-    rng = random.Random(19)
+    rng = random.Random(19)  # noqa: S311 - a repeatable fleet, not a secret
     kinds = rng.choices([k for k, _ in KINDS], [w for _, w in KINDS], k=count)
     Vehicle.objects.bulk_create(
         Vehicle(call_sign=f"BT-{n:05d}", kind=kinds[n], agency=agency, plate=f"粤B{n:05d}") for n in range(have, count)
@@ -115,17 +119,14 @@ def generate(vehicles, days: list, interval: int) -> int:
         for pk, kind in vehicles:
             seconds, lon, lat, speed, heading = vehicle_day(rng, kind, day_start(day), interval)
             terminal = f"bench-{pk}"
-            for t, x, y, v, h in zip(seconds.tolist(), lon.tolist(), lat.tolist(), speed.tolist(), heading.tolist()):
+            columns = (seconds.tolist(), lon.tolist(), lat.tolist(), speed.tolist(), heading.tolist())
+            for t, x, y, v, h in zip(*columns, strict=True):
                 stamp = datetime.fromtimestamp(t, UTC).isoformat()
                 geom = EWKB_POINT_4326 + struct.pack("<dd", x, y).hex()
                 lines.append(f"{terminal}\t{stamp}\t{pk}\t{geom}\t{v:.1f}\t{h}\t0\t0\t0\t{stamp}\n")
-        with connection.cursor() as wrapper:
-            with wrapper.cursor.copy(
-                "COPY dispatch_track (terminal, fix_time, vehicle_id, geom, speed_kmh, heading, altitude, alarm,"
-                " status, received_at) FROM STDIN"
-            ) as copy:
-                for chunk in range(0, len(lines), 50_000):
-                    copy.write("".join(lines[chunk : chunk + 50_000]))
+        with connection.cursor() as wrapper, wrapper.cursor.copy(_COPY) as copy:
+            for chunk in range(0, len(lines), 50_000):
+                copy.write("".join(lines[chunk : chunk + 50_000]))
         rows += len(lines)
         print(f"  {day}: {len(lines):,} fixes in {time.perf_counter() - started:.1f} s", flush=True)
     with connection.cursor() as cursor:

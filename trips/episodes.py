@@ -7,8 +7,8 @@ it too, so the roll-up of a day and the on-the-fly answer for that day are the s
   curvature at its middle latitude (meridian M and prime vertical N: dx = N cos φ Δλ, dy = M Δφ), which for the
   tens to hundreds of metres between fixes agrees with the geodesic to well under a millimetre per kilometre and is
   plain arithmetic (PostGIS's geodesic ST_Distance on geography costs ~5 µs a segment: 10 s a day of a fleet);
-  its time is the difference of the fix times; a segment longer than ``MAX_GAP`` in time is a *gap* (no fixes: ignition off, a
-  tunnel, a dead terminal);
+  its time is the difference of the fix times; a segment longer than ``MAX_GAP`` in time is a *gap* (no fixes:
+  ignition off, a tunnel, a dead terminal);
 - a segment is *idle* when both of its fixes are below ``MOVING_KMH`` and it is no gap; a run of idle segments
   lasting at least ``MIN_STOP`` is *halted*, and so is every gap;
 - a run of segments that are not halted but never move (idle throughout) is halted too: standing a minute before

@@ -6,45 +6,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('dispatch', '0009_terminal_commands'),
+        ("dispatch", "0009_terminal_commands"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RolledDay',
+            name="RolledDay",
             fields=[
-                ('day', models.DateField(primary_key=True, serialize=False, verbose_name='day')),
-                ('rolled_at', models.DateTimeField(verbose_name='rolled up at')),
+                ("day", models.DateField(primary_key=True, serialize=False, verbose_name="day")),
+                ("rolled_at", models.DateTimeField(verbose_name="rolled up at")),
             ],
             options={
-                'verbose_name': 'rolled-up day',
-                'verbose_name_plural': 'rolled-up days',
+                "verbose_name": "rolled-up day",
+                "verbose_name_plural": "rolled-up days",
             },
         ),
         migrations.CreateModel(
-            name='Episode',
+            name="Episode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(verbose_name='day')),
-                ('kind', models.CharField(choices=[('trip', 'Trip'), ('stop', 'Stop'), ('speeding', 'Speeding'), ('track', "Day's track")], max_length=8, verbose_name='kind')),
-                ('started_at', models.DateTimeField(verbose_name='start')),
-                ('ended_at', models.DateTimeField(verbose_name='end')),
-                ('start_geom', django.contrib.gis.db.models.fields.PointField(srid=4326, verbose_name='start place')),
-                ('end_geom', django.contrib.gis.db.models.fields.PointField(srid=4326, verbose_name='end place')),
-                ('distance_m', models.FloatField(default=0, verbose_name='distance (m)')),
-                ('max_speed_kmh', models.FloatField(default=0, verbose_name='maximum speed (km/h)')),
-                ('limit_kmh', models.FloatField(blank=True, null=True, verbose_name='speed limit (km/h)')),
-                ('fixes', models.PositiveIntegerField(default=0, verbose_name='fixes')),
-                ('vehicle', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='dispatch.vehicle')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField(verbose_name="day")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("trip", "Trip"),
+                            ("stop", "Stop"),
+                            ("speeding", "Speeding"),
+                            ("track", "Day's track"),
+                        ],
+                        max_length=8,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("started_at", models.DateTimeField(verbose_name="start")),
+                ("ended_at", models.DateTimeField(verbose_name="end")),
+                ("start_geom", django.contrib.gis.db.models.fields.PointField(srid=4326, verbose_name="start place")),
+                ("end_geom", django.contrib.gis.db.models.fields.PointField(srid=4326, verbose_name="end place")),
+                ("distance_m", models.FloatField(default=0, verbose_name="distance (m)")),
+                ("max_speed_kmh", models.FloatField(default=0, verbose_name="maximum speed (km/h)")),
+                ("limit_kmh", models.FloatField(blank=True, null=True, verbose_name="speed limit (km/h)")),
+                ("fixes", models.PositiveIntegerField(default=0, verbose_name="fixes")),
+                (
+                    "vehicle",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="dispatch.vehicle"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'track episode',
-                'verbose_name_plural': 'track episodes',
-                'indexes': [models.Index(fields=['day', 'kind', 'vehicle'], name='trips_episode_day_kind')],
+                "verbose_name": "track episode",
+                "verbose_name_plural": "track episodes",
+                "indexes": [models.Index(fields=["day", "kind", "vehicle"], name="trips_episode_day_kind")],
             },
         ),
     ]
