@@ -16,6 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -27,7 +28,7 @@ from core.models import Role
 from core.permissions import roles_required
 from core.realtime import TOPIC_ROLES, Viewer
 
-from . import alarms, device_security, selectors, services, tracks
+from . import alarms, commands, device_security, features, selectors, services, tracks
 from .features import alarm_feature, incident_feature
 from .models import AGENCY_CODES, Assignment, Incident, IncidentType
 
@@ -414,3 +415,118 @@ class KpiView(APIView):
             raise InputError("agency", f"you may see the KPIs of agency {', '.join(sorted(mine)) or 'none'} only")
         district = request.query_params.get("district") or None
         return Response(selectors.response_kpis(start, end, district=district, agency=agency))
+
+
+# -- commands to vehicles (JT/T 808 downlink) and the crews' MDT ----------------------------------------
+
+
+class CommandSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(commands.Kind.values)
+    params = serializers.JSONField(required=False, default=dict, help_text="per kind; see the README")
+    expires_in_s = serializers.IntegerField(required=False, help_text="seconds a command waits for its terminal")
+
+
+class BatchSerializer(CommandSerializer):
+    target = serializers.ChoiceField(["group", "agency", "area", "polygon"])
+    group = serializers.IntegerField(required=False)
+    agency = serializers.CharField(required=False, max_length=3)
+    area = serializers.CharField(required=False, max_length=12, help_text="administrative area code")
+    polygon = serializers.JSONField(required=False, help_text="GeoJSON Polygon (WGS84)")
+
+
+def _command_input(data: dict) -> tuple[str, dict, timedelta]:
+    params = commands.validate_params(data["kind"], data["params"])
+    return data["kind"], params, commands.expires_in(data.get("expires_in_s"))
+
+
+def vehicle_or_404(request, pk: int):
+    vehicle = selectors.visible_vehicle(_viewer(request), pk)
+    if vehicle is None:
+        raise NotFound(f"no unit {pk} visible to you")
+    return vehicle
+
+
+class VehicleCommandsView(APIView):
+    """GET: the commands sent to a unit, newest first. POST: queue one (sent when its terminal is connected)."""
+
+    permission_classes = [DISPATCHERS]
+
+    @extend_schema(responses=LIST_OF_OBJECTS)
+    def get(self, request, pk):
+        return Response(commands.commands_for_vehicle(vehicle_or_404(request, pk)))
+
+    @extend_schema(request=CommandSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request, pk):
+        vehicle = vehicle_or_404(request, pk)
+        kind, params, lifetime = _command_input(validated(CommandSerializer, request.data))
+        command = commands.queue_command(request.user, vehicle, kind, params, lifetime)
+        return Response(commands.command_json(command), status=status.HTTP_201_CREATED)
+
+
+class CommandBatchListView(APIView):
+    """POST: one command to every unit of a group, an agency, an administrative area or a drawn polygon that the
+    user may see; the answer is the batch with each unit's state."""
+
+    permission_classes = [DISPATCHERS]
+
+    @extend_schema(request=BatchSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request):
+        data = validated(BatchSerializer, request.data)
+        kind, params, lifetime = _command_input(data)
+        target = commands.resolve_target(_viewer(request), data)
+        batch = commands.queue_batch(request.user, target, kind, params, lifetime)
+        return Response(commands.visible_batch(_viewer(request), batch.pk), status=status.HTTP_201_CREATED)
+
+
+class CommandBatchView(APIView):
+    permission_classes = [DISPATCHERS]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, pk):
+        batch = commands.visible_batch(_viewer(request), pk)
+        if batch is None:
+            raise NotFound(f"no command batch {pk} visible to you")
+        return Response(batch)
+
+
+class VehicleGroupSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=64)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+    vehicle_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=2000)
+
+
+class VehicleGroupListView(APIView):
+    """GET: the vehicle groups of the user's organisation. POST: a new one (of units the user may see)."""
+
+    permission_classes = [DISPATCHERS]
+
+    @extend_schema(responses=LIST_OF_OBJECTS)
+    def get(self, request):
+        return Response(commands.groups_for(_viewer(request)))
+
+    @extend_schema(request=VehicleGroupSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request):
+        data = validated(VehicleGroupSerializer, request.data)
+        group = commands.create_group(request.user, _viewer(request), **data)
+        return Response(commands.group_json(group), status=status.HTTP_201_CREATED)
+
+
+class MdtMessagesView(APIView):
+    """The texts dispatchers sent a unit, newest first (at most 50), for its crew's MDT."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=LIST_OF_OBJECTS)
+    def get(self, request, pk):
+        return Response(commands.mdt_messages(vehicle_or_404(request, pk)))
+
+
+class MdtMessageReadView(APIView):
+    """The crew read a message (idempotent); for a unit without a JT/T 808 terminal this is its delivery."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request, pk, command_id):
+        command = commands.mark_read(vehicle_or_404(request, pk), command_id)
+        return Response({"id": command.pk, "state": command.state, "read_at": features.iso(command.read_at)})

@@ -314,7 +314,7 @@ def mdt_messages(vehicle: Vehicle, limit: int = 50) -> list[dict]:
 
 def groups_for(viewer: Viewer) -> list[dict]:
     """The vehicle groups of the viewer's organisations (every group: a viewer who sees every organisation)."""
-    orgs = viewer.orgs_in(None)
+    orgs = viewer.org_ids
     rows = VehicleGroup.objects.select_related("organisation").prefetch_related("vehicles")
     if orgs is not None:
         rows = rows.filter(organisation_id__in=sorted(orgs))
@@ -333,11 +333,29 @@ def group_json(group: VehicleGroup) -> dict:
 
 
 def visible_group(viewer: Viewer, pk) -> VehicleGroup | None:
-    orgs = viewer.orgs_in(None)
+    orgs = viewer.org_ids
     rows = VehicleGroup.objects.filter(pk=pk)
     if orgs is not None:
         rows = rows.filter(organisation_id__in=sorted(orgs))
     return rows.first()
+
+
+def create_group(user, viewer: Viewer, name: str, description: str, vehicle_ids: list[int]) -> VehicleGroup:
+    """A group of the user's organisation, of units the user may see."""
+    if user.organisation_id is None:
+        raise InputError("organisation", _("your account belongs to no organisation to keep the group"))
+    if VehicleGroup.objects.filter(organisation_id=user.organisation_id, name=name).exists():
+        raise InputError("name", _("your organisation already has a group named %(name)s") % {"name": name})
+    wanted = set(vehicle_ids)
+    found = set(selectors.visible_units(viewer).filter(pk__in=wanted).values_list("pk", flat=True))
+    if wanted - found:
+        missing = ", ".join(map(str, sorted(wanted - found)[:10]))
+        raise InputError("vehicle_ids", _("no units %(ids)s visible to you") % {"ids": missing})
+    with transaction.atomic():
+        group = VehicleGroup.objects.create(organisation_id=user.organisation_id, name=name, description=description)
+        group.vehicles.set(sorted(found))
+        record_audit(_actor(user), "vehicle_group.create", group, name, {"vehicles": sorted(found)})
+    return group
 
 
 # -- queueing ------------------------------------------------------------------------------------------

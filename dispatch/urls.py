@@ -19,4 +19,14 @@ urlpatterns = [
     path("alarms/<int:pk>/acknowledge/", api.AlarmAcknowledgeView.as_view(), name="dispatch-alarm-acknowledge"),
     path("alarms/<int:pk>/close/", api.AlarmCloseView.as_view(), name="dispatch-alarm-close"),
     path("kpis/", api.KpiView.as_view(), name="dispatch-kpis"),
+    path("vehicles/<int:pk>/commands/", api.VehicleCommandsView.as_view(), name="dispatch-vehicle-commands"),
+    path("command-batches/", api.CommandBatchListView.as_view(), name="dispatch-command-batches"),
+    path("command-batches/<int:pk>/", api.CommandBatchView.as_view(), name="dispatch-command-batch"),
+    path("vehicle-groups/", api.VehicleGroupListView.as_view(), name="dispatch-vehicle-groups"),
+    path("vehicles/<int:pk>/messages/", api.MdtMessagesView.as_view(), name="dispatch-mdt-messages"),
+    path(
+        "vehicles/<int:pk>/messages/<int:command_id>/read/",
+        api.MdtMessageReadView.as_view(),
+        name="dispatch-mdt-message-read",
+    ),
 ]
