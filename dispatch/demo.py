@@ -8,7 +8,7 @@ from core.models import AdminArea, User
 from gis.models import Address
 
 from . import avl, services, tracks
-from .models import Assignment, Incident, IncidentType, ResponsePlanItem, Station, Vehicle
+from .models import Assignment, Incident, IncidentType, ResponsePlanItem, Station, Vehicle, VehicleGroup
 from .plans import load_code_table
 from .selectors import CITY_WIDE
 
@@ -65,11 +65,27 @@ def load_demo(city, context: dict) -> dict:
                     )
                 )
     Vehicle.objects.bulk_create(units)
+    _patrol_groups()
     return {}
+
+
+PATROL_GROUPS = {"110": "巡逻组", "119": "消防车组", "120": "救护车组", "122": "交警巡逻组"}
+
+
+def _patrol_groups() -> None:
+    """Each agency keeps a group of all its units: the target of its group texts (组呼)."""
+    for vehicle_agency in {u.agency for u in Vehicle.objects.select_related("agency")}:
+        group = VehicleGroup.objects.create(
+            name=f"{vehicle_agency.agency}{PATROL_GROUPS.get(vehicle_agency.agency, '车组')}",
+            organisation=vehicle_agency,
+            description="演示：本机构全部车辆",
+        )
+        group.vehicles.set(Vehicle.objects.filter(agency=vehicle_agency))
 
 
 def clear_demo() -> None:
     Incident.objects.all().delete()
+    VehicleGroup.objects.all().delete()
     Vehicle.objects.all().delete()
     Station.objects.all().delete()
 

@@ -3,7 +3,7 @@
 import pytest
 
 from core.models import AdminArea, Organisation
-from dispatch.models import TerminalCommand, Vehicle, VehicleGroup
+from dispatch.models import TerminalCommand, Vehicle
 
 pytestmark = pytest.mark.django_db
 
@@ -138,8 +138,8 @@ def test_groups_are_kept_per_organisation_and_take_commands(api, user_for):
         "/api/dispatch/vehicle-groups/", {"name": "二中队", "vehicle_ids": [unit("119").pk]}, format="json"
     )
     assert foreign.json()["field"] == "vehicle_ids"
-    assert [g["name"] for g in client.get("/api/dispatch/vehicle-groups/").json()] == ["一中队"]
-    assert api("dispatcher119").get("/api/dispatch/vehicle-groups/").json() == []
+    assert [g["name"] for g in client.get("/api/dispatch/vehicle-groups/").json()] == ["110巡逻组", "一中队"]
+    assert [g["name"] for g in api("dispatcher119").get("/api/dispatch/vehicle-groups/").json()] == ["119消防车组"]
     text = {"target": "group", "group": group["id"], "kind": "text", "params": {"text": "收队"}}
     assert api("dispatcher119").post(BATCHES, text, format="json").status_code == 404
     answer = client.post(BATCHES, text, format="json")
@@ -180,4 +180,4 @@ def test_the_agency_must_exist(api):
     )
     assert (answer.status_code, answer.json()["field"]) == (400, "agency")
     assert Organisation.objects.filter(agency="110").exists()
-    assert not VehicleGroup.objects.exists()
+    assert not TerminalCommand.objects.exists()
