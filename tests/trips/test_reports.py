@@ -113,3 +113,19 @@ def test_the_rolled_up_day_answers_the_same_rows_as_the_raw_track(police_car):
 def test_a_range_cuts_the_track_at_its_edges(police_car):
     trips = operator_report("trips", police_car, at(15), at(40))["rows"]
     assert spans(trips) == [(at(15).isoformat(), at(30).isoformat()), (at(36).isoformat(), at(39).isoformat())]
+
+
+def test_time_in_fence_counts_the_segments_that_start_inside(police_car):
+    from django.contrib.gis.geos import MultiPolygon, Polygon
+
+    from core.models import Organisation
+    from fences.models import Fence
+
+    box = Polygon.from_bbox((START_LON - 0.002, START_LAT - 0.002, START_LON + 0.002, START_LAT + 0.002))
+    Fence.objects.create(
+        name="停车场A", organisation=Organisation.objects.get(code="SZ-ECC"), shape="polygon", drawn=box,
+        geom=MultiPolygon(box),
+    )  # fmt: skip
+    rows = operator_report("fences", police_car)["rows"]
+    # Fixes of 08:00–08:10 lie at A; each counts the minute to its next fix (the last one's leads out of the box).
+    assert [(r["fence"], r["fixes"], r["duration_s"]) for r in rows] == [("停车场A", 11, 660)]
