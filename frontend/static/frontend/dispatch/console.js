@@ -6,7 +6,7 @@
  * Every API error is shown next to the input it names (`field` of the 400 body); other errors above
  * the form or the incident detail.
  */
-import {INCIDENT_RESPONSE_CHANGED, SYSTEM_COMPONENT_DOWN, SYSTEM_COMPONENT_UP, UNIT_STATUS} from "/events.js";
+import {COMMAND_STATE, INCIDENT_RESPONSE_CHANGED, SYSTEM_COMPONENT_DOWN, SYSTEM_COMPONENT_UP, UNIT_STATUS} from "/events.js";
 
 import {setupFollowUps, showFollowUps} from "../emergency/follow-up.js";
 import {setupPlanPanel, showPlan} from "../emergency/plan-panel.js";
@@ -16,6 +16,7 @@ import {maplibregl} from "../lib/map.js";
 import {OpsSocket, livePill} from "../lib/ops-socket.js";
 import {AGENCIES, agencyColor, createCityMap, formatDuration, formatTime, INCIDENT_CHANGES, incidentForMap, incidentFromEvent, incidentListItem, incidentOrder, throttledSource} from "./city-map.js";
 import {watchHealth} from "./system-health.js";
+import {commandChanged, openUnitCommands, setupCommands} from "./unit-commands.js";
 
 const strings = document.getElementById("map-strings").dataset;
 const statusStrings = document.getElementById("status-strings").dataset;
@@ -616,6 +617,8 @@ function startLiveFeed(topics, refreshHealth) {
       } else if (type === UNIT_STATUS) {
         putVehicle(data);
         vehicleLayer.schedule();
+      } else if (type === COMMAND_STATE) {
+        commandChanged(data.properties);
       } else if (type === SYSTEM_COMPONENT_DOWN || type === SYSTEM_COMPONENT_UP) {
         refreshHealth();
       }
@@ -641,6 +644,8 @@ async function main() {
   setupDetailActions();
   setupPlanPanel();
   setupFollowUps();
+  setupCommands(vehicles);
+  map.on("click", "vehicle", (event) => openUnitCommands(event.features[0].id));
   renderList();
   // The health dot is on the page for the roles the health API answers.
   const refreshHealth = $("health-indicator") ? watchHealth($("health-strings").dataset, showHealth) : () => {};
