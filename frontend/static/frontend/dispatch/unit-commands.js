@@ -16,7 +16,7 @@ let kind = "text";
 let batch = null; // {id, commands, …} of the group text on screen
 
 const stateLabel = (state) => strings[`state-${state}`.replace(/-(\w)/g, (_, c) => c.toUpperCase())] ?? state;
-const kindLabel = (value) => strings[`kind-${value}`.replace(/[-_](\w)/g, (_, c) => c.toUpperCase())] ?? value;
+const kindLabel = (value) => strings[`kind-${value}`.replace(/-(\w)/g, (_, c) => c.toUpperCase())] ?? value;
 
 function field(name, label, control) {
   return el("label", {class: "field", "data-field": `params.${name}`}, el("span", {}, label), control, el("small", {class: "field-error", hidden: ""}));
