@@ -7,9 +7,18 @@
  * per kind (closed incidents are dropped, alarms are capped), GeoJSON sources replaced in place on a
  * throttle, panels redrawn on a timer with one delegated listener each, no per-event listeners or timers.
  */
-import {ALARM_CLEARED, ALARM_RAISED, SYSTEM_COMPONENT_DOWN, SYSTEM_COMPONENT_UP, UNIT_STATUS} from "/events.js";
+import {
+  ALARM_ACKNOWLEDGED,
+  ALARM_CLEARED,
+  ALARM_CLOSED,
+  ALARM_ESCALATED,
+  ALARM_RAISED,
+  SYSTEM_COMPONENT_DOWN,
+  SYSTEM_COMPONENT_UP,
+  UNIT_STATUS,
+} from "/events.js";
 
-import {api} from "../lib/api.js";
+import {api, showApiError} from "../lib/api.js";
 import {el} from "../lib/dom.js";
 import {OpsSocket, livePill} from "../lib/ops-socket.js";
 import {
@@ -27,6 +36,7 @@ import {
   throttledSource,
 } from "./city-map.js";
 import {UNREACHABLE, componentAlarm, componentAlarmId, watchHealth} from "./system-health.js";
+import {alarmActions, alarmChips, stillListed} from "./alarm-workflow.js";
 import {addResourceOverlay} from "../resources/overlay.js";
 
 const MAX_ALARMS = 50;
@@ -35,6 +45,8 @@ const PANEL_REFRESH_MS = 1000;
 const KPI_REFRESH_MS = 60_000;
 const COMMITTED = new Set(["dispatched", "en_route", "on_scene"]);
 const WANTED_TOPICS = ["incidents", "vehicles", "alarms"];
+const ALARM_CHANGES = new Set([ALARM_RAISED, ALARM_CLEARED, ALARM_ACKNOWLEDGED, ALARM_CLOSED, ALARM_ESCALATED]);
+const ALARM_HANDLERS = ["operator", "call_taker", "admin"]; // the roles the alarm API lets acknowledge and close
 // The wall is laid out for 1920×1080; a larger screen shows the same picture enlarged (rem in wall.css, zoom on
 // the map), so labels keep their share of the screen and stay readable from the operators' desks.
 const WALL_SCALE = Math.max(1, Math.min(window.innerWidth / 1920, window.innerHeight / 1080));
@@ -42,6 +54,7 @@ const WALL_SCALE = Math.max(1, Math.min(window.innerWidth / 1920, window.innerHe
 const strings = document.getElementById("map-strings").dataset;
 const labels = JSON.parse(document.getElementById("wall-labels").textContent);
 const healthStrings = document.getElementById("health-strings").dataset;
+const alarmStrings = document.getElementById("alarm-strings").dataset;
 
 const incidents = new Map(); // id → Incident Feature, open incidents only
 const vehicles = new Map(); // id → vehicle Feature
@@ -49,6 +62,7 @@ let alarms = []; // newest first, at most MAX_ALARMS
 let panelsDirty = true;
 const flashing = new Set(); // components announced down on the live feed: their chips flash until they are back
 let refreshHealth = () => {};
+let handlesAlarms = false; // the signed-in user may acknowledge and close (else the list is read-only)
 
 // --- stores ---
 
@@ -70,11 +84,51 @@ function putVehicle(feature) {
 }
 
 function putAlarm(feature) {
-  if (feature.properties?.open === false || feature.properties?.cleared_at) {
+  if (!stillListed(feature)) {
     alarms = alarms.filter((alarm) => alarm.id !== feature.id);
     return;
   }
   alarms = [feature, ...alarms.filter((alarm) => alarm.id !== feature.id)].slice(0, MAX_ALARMS);
+}
+
+// --- the alarm workflow: 确认 / 关闭 with a note, in one dialog for the whole list ---
+
+function watchAlarmActions(changed) {
+  const dialog = document.getElementById("alarm-dialog");
+  const form = dialog.querySelector("form");
+  const note = form.elements.note;
+  const error = dialog.querySelector(".dialog-error");
+  let target = null; // {id, action}
+  document.getElementById("alarm-list").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-action]");
+    const alarm = button && alarms.find((a) => String(a.id) === button.closest("li.alarm").dataset.id);
+    if (!alarm) return;
+    target = {id: alarm.id, action: button.dataset.action};
+    dialog.querySelector("h2").textContent = `${alarmStrings[target.action]} · ${alarm.properties.call_sign ?? ""}`;
+    dialog.querySelector(".dialog-alarm").textContent = alarm.properties.message ?? "";
+    note.value = "";
+    note.required = target.action === "close";
+    note.placeholder = alarmStrings[`${target.action}_hint`];
+    form.elements.confirm.textContent = alarmStrings[target.action];
+    error.hidden = true;
+    dialog.showModal();
+    note.focus();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (event.submitter?.value === "cancel") {
+      dialog.close();
+      return;
+    }
+    try {
+      const feature = await api(`/api/dispatch/alarms/${target.id}/${target.action}/`, {json: {note: note.value}});
+      putAlarm(feature);
+      changed();
+      dialog.close();
+    } catch (failure) {
+      showApiError(error, failure);
+    }
+  });
 }
 
 // --- panels ---
@@ -175,11 +229,22 @@ function renderAlarms() {
         const p = alarm.properties ?? {};
         const item = el("li", {class: `alarm kind-${p.kind ?? "other"}`});
         item.dataset.id = alarm.id;
+        item.dataset.state = p.state ?? "";
         item.append(
           el("time", {}, formatTime(p.at)),
           el("b", {}, p.kind_label ?? p.kind ?? ""),
           el("span", {}, [p.call_sign, p.message ?? p.detail].filter(Boolean).join(" · ")),
         );
+        const chips = alarmChips(p);
+        const actions = handlesAlarms ? alarmActions(p) : [];
+        if (chips.length || actions.length) {
+          const line = el("div", {class: "alarm-workflow"});
+          line.append(
+            ...chips.map((chip) => el("em", {class: `alarm-state state-${chip}`}, alarmStrings[`state_${chip}`])),
+            ...actions.map((action) => el("button", {type: "button", "data-action": action}, alarmStrings[action])),
+          );
+          item.append(line);
+        }
         return item;
       }),
     );
@@ -389,6 +454,8 @@ async function main() {
   setInterval(refreshKpis, KPI_REFRESH_MS);
 
   const me = await api("/api/core/me/");
+  handlesAlarms = me.roles.some((role) => ALARM_HANDLERS.includes(role));
+  watchAlarmActions(changed);
   const topics = WANTED_TOPICS.filter((topic) => me.topics.includes(topic));
   const socket = new OpsSocket({
     topics,
@@ -421,7 +488,7 @@ async function main() {
       } else if (type === UNIT_STATUS) {
         putVehicle(data);
         vehicleLayer.schedule();
-      } else if (type === ALARM_RAISED || type === ALARM_CLEARED) {
+      } else if (ALARM_CHANGES.has(type)) {
         putAlarm(data);
       } else if (type === SYSTEM_COMPONENT_DOWN || type === SYSTEM_COMPONENT_UP) {
         onComponentEvent(type, data);
