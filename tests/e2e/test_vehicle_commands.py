@@ -39,8 +39,9 @@ def test_a_group_text_and_a_position_query_answered_live(workstations, demo_city
     page.click("#open-unit-commands")
     page.click('#uc-kinds [data-kind="position_query"]')
     page.click("#uc-send")
-    expect(page.locator('#uc-list li[data-state="answered"]').first).to_be_visible(timeout=60_000)
-    expect(page.locator("#uc-list li").first).to_contain_text("位置查询")
+    query = page.locator("#uc-list li", has_text="位置查询")
+    expect(query).to_have_attribute("data-state", "answered", timeout=60_000)
+    expect(query).to_contain_text("22.")  # the position it answered with
     page.screenshot(path=SCREENSHOTS / f"unit-commands-{size[0]}.png")
 
     assert set(TerminalCommand.objects.filter(batch__group=group).values_list("state", flat=True)) == {"answered"}
