@@ -72,7 +72,6 @@ def strings() -> dict[str, str]:
         "description": _("Description"),
         "caller": _("Caller"),
         "timeline": _("Timeline"),
-        "transportingLine": _("Transporting the patient"),
         "status": _("Status"),
         "pending": _("waiting to be sent"),
         "en_route": _("En route"),

@@ -348,7 +348,7 @@ class AlarmListView(APIView):
 
 
 # Who handles alarms (acknowledge, close); the others who read them only watch.
-ALARM_HANDLERS = roles_required(Role.OPERATOR, Role.CALL_TAKER, Role.ADMIN, read_roles=READ_ROLES)
+ALARM_HANDLERS = roles_required(Role.OPERATOR, Role.CALL_TAKER, Role.TRANSPORT, Role.ADMIN, read_roles=READ_ROLES)
 
 
 class AlarmNoteSerializer(serializers.Serializer):

@@ -128,6 +128,7 @@ TIMELINE_LABELS = {
     "dispatched": _("Units dispatched"),
     "unit.en_route": _("Unit en route"),
     "unit.on_scene": _("Unit on scene"),
+    "unit.transporting": _("Transporting the patient"),
     "unit.returning": _("Unit returning"),
     "unit.cleared": _("Unit back in service"),
     "under_control": _("Under control"),

@@ -18,7 +18,7 @@ from duty.selectors import on_duty
 from gis import rasters
 from notify.models import Channel, Delivery, Notification
 from pipelines_mgmt import outage_notice
-from pipelines_mgmt.selectors import repair_orders_for_incident
+from pipelines_mgmt.selectors import outage_ended, repair_orders_for_incident
 from resources import selectors as resources
 
 from . import plans
@@ -224,7 +224,8 @@ def notifications_json(incident: Incident) -> list[dict]:
 
 
 def outages_json(incident: Incident) -> list[dict]:
-    """The incident's pipeline isolations: customers cut off, and how far their outage notice (停水停气通知) got."""
+    """The incident's pipeline isolations: customers cut off (until supply is back), and how far their outage notice
+    (停水停气通知) got."""
     orders = repair_orders_for_incident(incident.pk)
     notices = {n.key: n for n in Notification.objects.filter(key__in=[outage_notice.notice_key(o) for o in orders])}
     counts = _delivery_counts(list(notices.values()))
@@ -239,6 +240,7 @@ def outages_json(incident: Incident) -> list[dict]:
                 "customers": customers.get("count", 0),
                 "sensitive": customers.get("sensitive_count", 0),
                 "notice": counts[notice.pk].get("sms", {}) if notice else None,
+                "restored": outage_ended(order),
             }
         )
     return found

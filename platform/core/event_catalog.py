@@ -60,7 +60,7 @@ CATALOG = {
         EventType("case.updated", "cases", "a case moved in its workflow", _CASE),
         EventType("case.overdue", "cases", "a case passed its time limit", _CASE),
         EventType("repair_order.created", "pipeline", "a burst's repair order was opened", _ORDER),
-        EventType("repair_order.updated", "pipeline", "a repair order progressed (valves closed)", _ORDER),
+        EventType("repair_order.updated", "pipeline", "a repair order progressed (valves closed or failed, isolated, repaired, restored)", _ORDER),
         EventType("valve.updated", "pipeline", "a valve's state or operability changed",
                   ("code", "network", "normal_state", "operability")),
         EventType("notification.sent", "notices", "an in-app notice reached its recipient (ids only)", _NOTICE),

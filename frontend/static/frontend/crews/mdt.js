@@ -129,7 +129,6 @@ export function startMdt(app) {
   }
 
   // 转运 is the crew app's own timeline line (crews/services.py): dispatch's labels do not name it.
-  const timelineText = (line) => (line.type === "unit.transporting" ? line.text.replace(line.type, S.transportingLine) : line.text);
 
   function statusBar(job) {
     const phase = shownPhase(job.assignment.phase, app.records, job.assignment.id);
@@ -163,7 +162,7 @@ export function startMdt(app) {
       el(
         "ul",
         {class: "mdt-timeline"},
-        [...job.timeline].reverse().map((line) => el("li", {}, el("time", {}, line.at.slice(11, 16)), ` ${timelineText(line)}`)),
+        [...job.timeline].reverse().map((line) => el("li", {}, el("time", {}, line.at.slice(11, 16)), ` ${line.text}`)),
       ),
     );
   }

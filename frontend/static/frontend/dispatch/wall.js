@@ -46,7 +46,7 @@ const KPI_REFRESH_MS = 60_000;
 const COMMITTED = new Set(["dispatched", "en_route", "on_scene"]);
 const WANTED_TOPICS = ["incidents", "vehicles", "alarms"];
 const ALARM_CHANGES = new Set([ALARM_RAISED, ALARM_CLEARED, ALARM_ACKNOWLEDGED, ALARM_CLOSED, ALARM_ESCALATED]);
-const ALARM_HANDLERS = ["operator", "call_taker", "admin"]; // the roles the alarm API lets acknowledge and close
+const ALARM_HANDLERS = ["operator", "call_taker", "transport", "admin"]; // the roles the alarm API lets acknowledge and close
 // The wall is laid out for 1920×1080; a larger screen shows the same picture enlarged (rem in wall.css, zoom on
 // the map), so labels keep their share of the screen and stay readable from the operators' desks.
 const WALL_SCALE = Math.max(1, Math.min(window.innerWidth / 1920, window.innerHeight / 1080));

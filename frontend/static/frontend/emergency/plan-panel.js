@@ -203,11 +203,11 @@ function renderOutages(outages) {
     ...outages.map((order) => {
       const button = el("button", {type: "button", class: "plan-notify-customers"}, order.notice ? s.notifiedAgain : s.notifyCustomers);
       button.dataset.order = order.number;
-      button.disabled = order.customers === 0;
+      button.disabled = order.customers === 0 || order.restored;
       return el(
         "li",
         {dataset: {order: order.number}},
-        el("span", {class: "plan-action"}, `${order.number} · ${s.customers} ${order.customers}${order.sensitive ? ` (${s.sensitive} ${order.sensitive})` : ""}`),
+        el("span", {class: "plan-action"}, `${order.number} · ${s.customers} ${order.customers}${order.sensitive ? ` (${s.sensitive} ${order.sensitive})` : ""}${order.restored ? ` · ${s.restored}` : ""}`),
         el("small", {}, order.notice ? deliveryLine("sms", order.notice) : s.notNotified),
         button,
       );
