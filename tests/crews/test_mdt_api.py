@@ -85,7 +85,11 @@ def test_going_back_is_refused_naming_the_current_state(api, ambulance, ambulanc
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"status": "en_route"}, "assignment"), ({"assignment": "x", "status": "en_route"}, "assignment"), (None, "status")],
+    [
+        ({"status": "en_route"}, "assignment"),
+        ({"assignment": "x", "status": "en_route"}, "assignment"),
+        (None, "status"),
+    ],
 )
 def test_bad_input_is_a_400_naming_the_field(api, ambulance, ambulance_job, body, field):
     crew = api("crew120")
