@@ -159,6 +159,7 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
+    from dispatch.selectors import CITY_WIDE
     from trips import selectors, services
     from trips.models import Episode, RolledDay
 
@@ -198,14 +199,15 @@ def main() -> None:
     fleet_rows = selectors.report_vehicles(operator, vehicle_ids=[pk for pk, _ in vehicles])
     print(f"\nreports over {len(fleet_rows)} vehicles, {start:%Y-%m-%d} to {end:%Y-%m-%d} ({args.days} days):")
     answer, month = timed(
-        "month trip report, every vehicle (roll-up)", lambda: selectors.report("trips", fleet_rows, start, end)
+        "month trip report, every vehicle (roll-up)",
+        lambda: selectors.report("trips", CITY_WIDE, fleet_rows, start, end),
     )
     trips = sum(s["count"] for s in answer["summary"])
     km = sum(s["distance_km"] for s in answer["summary"])
     verdict = "met" if month < 3 else "NOT met"
     print(f"  {trips:,} trips, {km:,.0f} km, {len(answer['rows'])} rows listed; target < 3 s: {verdict}")
-    timed("month mileage report (roll-up)", lambda: selectors.report("mileage", fleet_rows, start, end))
-    timed("month stop report (roll-up)", lambda: selectors.report("stops", fleet_rows, start, end))
+    timed("month mileage report (roll-up)", lambda: selectors.report("mileage", CITY_WIDE, fleet_rows, start, end))
+    timed("month stop report (roll-up)", lambda: selectors.report("stops", CITY_WIDE, fleet_rows, start, end))
 
     last = days[-1]
     kept = RolledDay.objects.get(day=last)
@@ -213,7 +215,7 @@ def main() -> None:
     try:
         timed(
             "month trip report with its last day from the raw fixes",
-            lambda: selectors.report("trips", fleet_rows, start, end),
+            lambda: selectors.report("trips", CITY_WIDE, fleet_rows, start, end),
             repeat=1,
         )
     finally:
@@ -227,7 +229,7 @@ def main() -> None:
     try:
         timed(
             "one vehicle's month of trips from the raw fixes (no roll-up)",
-            lambda: selectors.report("trips", one, start, end),
+            lambda: selectors.report("trips", CITY_WIDE, one, start, end),
         )
     finally:
         RolledDay.objects.bulk_create(rolled)

@@ -160,7 +160,7 @@ class ReportView(ReadView):
         if ids is not None and group is None and agency is None:
             _missing(ids, [v[0] for v in vehicles])
         if fmt == "json":
-            return Response(selectors.report(kind, vehicles, start, end))
-        answer = selectors.report(kind, vehicles, start, end, row_limit=selectors.MAX_EXPORT_ROWS)
+            return Response(selectors.report(kind, viewer, vehicles, start, end))
+        answer = selectors.report(kind, viewer, vehicles, start, end, row_limit=selectors.MAX_EXPORT_ROWS)
         filename = f"{kind}-{selectors.local_day(start):%Y%m%d}-{selectors.local_day(end):%Y%m%d}"
         return export.file_response(answer["rows"], fmt, filename)

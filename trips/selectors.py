@@ -13,6 +13,7 @@ from core.realtime import Viewer
 from dispatch.features import iso
 from dispatch.models import Alarm, Vehicle, VehicleGroup
 from dispatch.selectors import visible_units
+from fences.selectors import visible_fences
 
 from .episodes import COLUMNS, SESSION, episodes_sql, shared_params
 from .models import RolledDay
@@ -154,11 +155,14 @@ FROM k GROUP BY day
 _ROWS = "SELECT * FROM ({episodes}) AS e WHERE kind = %(kind)s ORDER BY vehicle_id, started_at LIMIT %(limit)s"
 
 
-def report(kind: str, vehicles: list, start: datetime, end: datetime, *, row_limit: int = MAX_ROWS) -> dict:
+def report(
+    kind: str, viewer: Viewer, vehicles: list, start: datetime, end: datetime, *, row_limit: int = MAX_ROWS
+) -> dict:
     """A report of `kind` over `vehicles` (report_vehicles' tuples): its rows (up to `row_limit`, `truncated`
-    says when there were more), a summary per vehicle and a series per day (the chart)."""
+    says when there were more), a summary per vehicle and a series per day (the chart). Time in fence counts
+    only the fences the viewer may see."""
     if kind == "fences":
-        return fence_report(vehicles, start, end)
+        return fence_report(vehicles, list(fence_ids_visible_to(viewer)), start, end)
     names = {v[0]: v for v in vehicles}
     sql, params = episodes_query(list(names), start, end)
     params.update(kind=_EPISODE_KIND[kind], limit=row_limit + 1)
@@ -230,6 +234,11 @@ def _row(vehicle, r: dict) -> dict:
 
 # -- time in fence ----------------------------------------------------------------------------------------
 
+
+def fence_ids_visible_to(viewer: Viewer):
+    return visible_fences(viewer).values_list("pk", flat=True)
+
+
 # Each segment (fix to next fix, no gap, same local day) counts its time to the fence its first fix lies in.
 _FENCE_SQL = """
 WITH fixes AS (
@@ -243,16 +252,16 @@ SELECT f.vehicle_id, z.id, z.name, count(*),
        sum(CASE WHEN f.next_time - f.fix_time <= %(max_gap)s THEN extract(epoch FROM f.next_time - f.fix_time)
                 ELSE 0 END),
        min(f.fix_time), max(coalesce(f.next_time, f.fix_time))
-FROM fixes f JOIN fences_fence z ON ST_Intersects(z.geom, f.geom)
+FROM fixes f JOIN fences_fence z ON ST_Intersects(z.geom, f.geom) AND z.id = ANY(%(fences)s)
 GROUP BY f.vehicle_id, z.id, z.name
 ORDER BY f.vehicle_id, z.name
 """
 
 
-def fence_report(vehicles: list, start: datetime, end: datetime) -> dict:
-    """Total time inside each fence per vehicle, from the raw track (fences change; no roll-up)."""
+def fence_report(vehicles: list, fence_ids: list[int], start: datetime, end: datetime) -> dict:
+    """Total time inside each of these fences per vehicle, from the raw track (fences change; no roll-up)."""
     names = {v[0]: v for v in vehicles}
-    params = {**shared_params(list(names)), "start": start, "end": end}
+    params = {**shared_params(list(names)), "fences": fence_ids, "start": start, "end": end}
     with connection.cursor() as cursor:
         cursor.execute(_FENCE_SQL, params)
         found = cursor.fetchall()
