@@ -1,3 +1,9 @@
-"""fences pages."""
+"""fences pages: /fences/ (the fence and rule editor)."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import pages
+
+urlpatterns = [
+    path("fences/", pages.fences_page, name="fences-page"),
+]

@@ -23,6 +23,7 @@ CONSOLES = (
     ("/imports/", _("Data imports"), {Role.PLANNER, Role.ADMIN}),
     ("/replay/", _("Track replay"), {Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.PLANNER, Role.ADMIN}),
     ("/trips/", _("Fleet reports"), {Role.OPERATOR, Role.CALL_TAKER, Role.LEADER, Role.PLANNER, Role.ADMIN}),
+    ("/fences/", _("Fences"), {Role.OPERATOR, Role.ADMIN}),
 )
 
 
