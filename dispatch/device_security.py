@@ -1,7 +1,8 @@
 """What a GPS device may try, counted in Redis so that every web and ingest process shares the counts (the
 `limits` library, moving windows): OsmAnd positions per device token and per source address, and JT/T 808 failed
 authentications and refused registrations per source address and per terminal phone. A burst of failures cuts
-its source off for a back-off period and is raised once as an operator alarm, with an audit row.
+its source off for a back-off period and is raised once as an operator alarm, with an audit row. The same guard
+(``FailureGuard``) counts the JT/T 809 link's failed platform logins (transport/link.py).
 
 A Redis outage lets devices through (logged): emergency units' positions matter more than the limits, which come
 back with Redis.
@@ -18,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from limits import RateLimitItem, RateLimitItemPerMinute, parse
+from limits import RateLimitItemPerSecond, parse
 from limits.aio.storage import RedisStorage as AsyncRedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter as AsyncMovingWindowRateLimiter
 from limits.errors import StorageError
@@ -70,31 +71,27 @@ def osmand_retry_after(token: str, source: str) -> int | None:
     return None
 
 
-# -- JT/T 808 ----------------------------------------------------------------------------------------------
+# -- failed logins (JT/T 808, JT/T 809) ------------------------------------------------------------------------
 
 
-def _failures() -> RateLimitItem:
-    """Failures allowed per source or terminal within the back-off period; the last of them starts a back-off."""
-    return RateLimitItemPerMinute(
-        settings.CITYOPS_JT808_AUTH_FAILURE_LIMIT, settings.CITYOPS_JT808_AUTH_BACKOFF_MINUTES
-    )
+class FailureGuard:
+    """Failed logins of a TCP protocol server (JT/T 808 authentications and registrations, JT/T 809 platform logins),
+    counted per source address and per account (the terminal phone, the platform access code) in Redis, so every
+    process and host shares the counts. Asynchronous: it runs on the server's event loop."""
 
-
-def _once_per_backoff() -> RateLimitItem:
-    return RateLimitItemPerMinute(1, settings.CITYOPS_JT808_AUTH_BACKOFF_MINUTES)
-
-
-class Jt808Guard:
-    """The ingest process's view of the failure counts (asynchronous: it runs on the event loop)."""
-
-    def __init__(self):
-        # Short timeouts: while Redis fails over, a terminal's registration is let through rather than held.
+    def __init__(self, protocol: str, account: str, limit: int, backoff_s: int):
+        """``limit`` failures within ``backoff_s`` seconds cut the source off for ``backoff_s``; ``account`` names
+        the second scope in the bursts reported ("terminal", "platform")."""
+        self.protocol, self.account, self.backoff_s = protocol, account, backoff_s
+        self._failures = RateLimitItemPerSecond(limit, backoff_s)
+        self._once_per_backoff = RateLimitItemPerSecond(1, backoff_s)
+        # Short timeouts: while Redis fails over, a login is let through rather than held.
         self._pool = redis.asyncio.ConnectionPool.from_url(
             settings.REDIS_URL,
             socket_timeout=settings.CITYOPS_HEALTH_TIMEOUT_S,
             socket_connect_timeout=settings.CITYOPS_HEALTH_TIMEOUT_S,
         )
-        self._outage = Outage("JT/T 808 failure counts (Redis)", log)
+        self._outage = Outage(f"{protocol} failure counts (Redis)", log)
         storage = AsyncRedisStorage(
             f"async+{settings.REDIS_URL}",
             implementation="redispy",
@@ -110,38 +107,49 @@ class Jt808Guard:
     async def refused(self, source: str) -> bool:
         """Whether the source address is in a back-off period."""
         try:
-            backing_off = not await self._limiter.test(_once_per_backoff(), "jt808", "refused", source)
+            backing_off = not await self._limiter.test(self._once_per_backoff, self.protocol, "refused", source)
         except StorageError as exc:  # let through: one story in the log for the whole outage
             self._outage.failed(exc)
             return False
         self._outage.succeeded()
         return backing_off
 
-    async def failed(self, source: str, phone: str) -> tuple[bool, list[str]]:
-        """Count a wrong authentication code or a refused registration: whether the source is refused from now on,
-        and the bursts this failure began ("source", "terminal"; each once per back-off period: raise the alarm).
+    async def failed(self, source: str, account: str) -> tuple[bool, list[str]]:
+        """Count a failed login: whether the source is refused from now on, and the bursts this failure began
+        ("source", and ``self.account``; each once per back-off period: report it).
 
-        When the source, or the terminal phone (tried from anywhere), has reached the limit, the source is refused
-        for the back-off period: a terminal tried from many addresses cuts off each of them at its first failure,
-        while the real terminal, which has the code, goes on authenticating."""
-        limiter, failures, once = self._limiter, _failures(), _once_per_backoff()
+        When the source, or the account (tried from anywhere), has reached the limit, the source is refused for the
+        back-off period: an account tried from many addresses cuts off each of them at its first failure, while the
+        real terminal or platform, which has the secret, goes on logging in."""
+        limiter, failures, once, protocol = self._limiter, self._failures, self._once_per_backoff, self.protocol
         try:
             reached = []
-            for scope, key in (("source", source), ("terminal", phone)):
-                await limiter.hit(failures, "jt808", "failures", scope, key)
-                if not await limiter.test(failures, "jt808", "failures", scope, key):
+            for scope, key in (("source", source), (self.account, account)):
+                await limiter.hit(failures, protocol, "failures", scope, key)
+                if not await limiter.test(failures, protocol, "failures", scope, key):
                     reached.append((scope, key))
             if not reached:
                 return False, []
-            await limiter.hit(once, "jt808", "refused", source)
-            return True, [scope for scope, key in reached if await limiter.hit(once, "jt808", "burst", scope, key)]
+            await limiter.hit(once, protocol, "refused", source)
+            return True, [scope for scope, key in reached if await limiter.hit(once, protocol, "burst", scope, key)]
         except StorageError as exc:  # not counted
             self._outage.failed(exc)
             return False, []
 
 
+def jt808_guard() -> FailureGuard:
+    """JT/T 808: a real terminal authenticates once per connection with the code it stored, so a handful of
+    failures is a reset terminal or someone guessing."""
+    return FailureGuard(
+        "jt808",
+        "terminal",
+        settings.CITYOPS_JT808_AUTH_FAILURE_LIMIT,
+        settings.CITYOPS_JT808_AUTH_BACKOFF_MINUTES * 60,
+    )
+
+
 def report_auth_failures(source: str, phone: str, bursts: list[str]) -> None:
-    """The operator alarm on the live feed and the audit row of a failed-authentication burst (``Jt808Guard.failed``):
+    """The operator alarm on the live feed and the audit row of a failed-authentication burst (``FailureGuard.failed``):
     a source address cut off, or a terminal phone tried too often (then from several addresses, each cut off)."""
     unit = Vehicle.objects.select_related("agency").filter(jt808_phone=phone).first()
     limit, minutes = settings.CITYOPS_JT808_AUTH_FAILURE_LIMIT, settings.CITYOPS_JT808_AUTH_BACKOFF_MINUTES

@@ -9,27 +9,26 @@ so the event loop never blocks on PostgreSQL. Commands to vehicles (``commands``
 authentication, when the web process NOTIFYs that one was queued, and on a periodic re-scan; answers are matched
 by (terminal, platform serial) and unanswered ones resent with growing timeouts. An address holds at most
 CITYOPS_JT808_CONNECTIONS_PER_ADDRESS connections, and repeated failed authentications cut it off for a while
-(``device_security``).
+(``device_security``). Behind a load balancer the terminal's address comes from its PROXY protocol line
+(``core.tcp_sources``).
 """
 
 import asyncio
 import contextlib
 import dataclasses
 import hmac
-import ipaddress
 import logging
 import time
-from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError, connections
 
+from core.db_thread import DatabaseThread
 from core.realtime import VEHICLE_GROUP
 from core.resilience import Outage
+from core.tcp_sources import OpenConnections, client_address, described
 
 from . import commands, device_security, jt808, selectors, tracks
 from .jt808 import GeneralResult, MsgId, RegisterResult
@@ -48,32 +47,6 @@ COMMAND_ATTEMPTS = 3  # sends of one command (first + resends) before it is fail
 COMMAND_RESCAN_S = 10.0  # safety net: queued commands of connected terminals are looked for this often
 
 
-def _db_thread() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(1)
-
-
-def _keep_connection() -> None:
-    """Each database thread keeps one connection for the life of the process (CONN_MAX_AGE is for request
-    workers: at its default 0 it would mean a new connection per batch); it is replaced only after an error
-    showed it unusable."""
-    conn = connections["default"]
-    if conn.connection is not None and conn.errors_occurred:
-        if conn.is_usable():
-            conn.errors_occurred = False
-        else:
-            conn.close()
-
-
-def _with_fresh_connection(func, *args):
-    """Runs a look-up on the executor thread, on its kept connection."""
-    _keep_connection()
-    return func(*args)
-
-
-def _close_db() -> None:
-    connections.close_all()
-
-
 class BatchWriter:
     """Collects the fixes of all connections and stores them ``BATCH_SIZE`` at a time or every
     ``BATCH_DELAY``; one batch is written while the next fills, so the database sees few, large transactions.
@@ -88,7 +61,7 @@ class BatchWriter:
         self._queued = 0
         self._wakeup = asyncio.Event()
         self._full = asyncio.Event()
-        self._executor = _db_thread()
+        self._db = DatabaseThread("track-writes")
         self._task: asyncio.Task | None = None
         self._outage = Outage("track batch write", log)
 
@@ -104,8 +77,7 @@ class BatchWriter:
             while self._queue:
                 if await self._flush():
                     break  # the database is away: what is left was not acked, the terminals resend it
-        await asyncio.get_running_loop().run_in_executor(self._executor, _close_db)
-        self._executor.shutdown()
+        await self._db.close()
 
     def submit(self, fixes: list[tracks.Fix]) -> asyncio.Future:
         """A future resolved with the reasons each fix was refused (None = stored) once the batch committed."""
@@ -146,7 +118,7 @@ class BatchWriter:
             loop.call_soon_threadsafe(self._committed, taken, result)
 
         try:
-            await loop.run_in_executor(self._executor, _ingest, fixes, publish)
+            await self._db.run(tracks.ingest_fixes, fixes, publish)
         except Exception as exc:  # nothing committed: no ack, the terminals resend
             for _, future in taken:
                 if not future.done():
@@ -166,11 +138,6 @@ class BatchWriter:
             at += len(item)
 
 
-def _ingest(fixes: list[tracks.Fix], publish: Callable[[tracks.WriteResult], None]) -> tracks.WriteResult:
-    _keep_connection()
-    return tracks.ingest_fixes(fixes, publish)
-
-
 class Connection:
     """One terminal's TCP session: what it proved (authenticated phone → unit) and its ordered replies."""
 
@@ -178,8 +145,7 @@ class Connection:
         self.server = server
         self.reader = reader
         self.writer = writer
-        peer = writer.get_extra_info("peername")
-        self.peer = peer if source == _peer_address(writer) else f"{source} (via {peer[0]})"  # for the log
+        self.peer = described(source, writer)  # for the log
         self.source = source
         self.serial = 0
         self.phone: str | None = None  # set by a successful 0x0102
@@ -547,51 +513,6 @@ def _registration(phone: str, plate: str) -> tuple[RegisterResult, str]:
     return (RegisterResult.SUCCESS, code) if code else (RegisterResult.TERMINAL_ALREADY_REGISTERED, "")
 
 
-PROXY_LINE_MAX = 107  # the longest PROXY protocol v1 line, CRLF included
-
-
-def _peer_address(writer: asyncio.StreamWriter) -> str:
-    return (writer.get_extra_info("peername") or ("",))[0]
-
-
-def parse_proxy_line(line: bytes) -> str | None:
-    """The client address in a PROXY protocol v1 line (``PROXY TCP4 src dst sport dport``; ``PROXY UNKNOWN``: "");
-    None when the line is not one."""
-    parts = line.rstrip(b"\r\n").split(b" ")
-    if parts[:2] == [b"PROXY", b"UNKNOWN"]:
-        return ""
-    if len(parts) != 6 or parts[0] != b"PROXY" or parts[1] not in (b"TCP4", b"TCP6"):
-        return None
-    try:
-        address = ipaddress.ip_address(parts[2].decode("ascii"))
-        ports = [int(p) for p in parts[4:]]
-    except ValueError:
-        return None
-    if (address.version == 4) != (parts[1] == b"TCP4") or not all(0 <= p <= 65535 for p in ports):
-        return None
-    return str(address)
-
-
-async def _source(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> str | None:
-    """The terminal's address — what the per-address limits count: the peer's, or, behind a trusted load balancer,
-    the one its PROXY line names (None: a trusted peer that sent no valid line, e.g. its health check)."""
-    peer = _peer_address(writer)
-    if peer not in settings.CITYOPS_JT808_TRUSTED_PROXIES:
-        return peer
-    try:
-        async with asyncio.timeout(settings.CITYOPS_JT808_IDLE_SECONDS):
-            start = await reader.readexactly(len(b"PROXY "))
-            if start != b"PROXY ":
-                return None  # a frame straight from the balancer's address: not announced, not served
-            line = start + await reader.readuntil(b"\r\n")
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
-        return None
-    if len(line) > PROXY_LINE_MAX:
-        return None
-    address = parse_proxy_line(line)
-    return None if address is None else address or peer
-
-
 class IngestServer:
     """The listening socket, the shared batch writer and the coalesced vehicle feed of one process."""
 
@@ -610,12 +531,12 @@ class IngestServer:
         self.downlink = Downlink(self, command_timeout, command_attempts, command_rescan)
         self.feed = tracks.VehicleFeed()
         self.batch = BatchWriter(self.feed, **batch_options)
-        self._lookups = _db_thread()
+        self._lookups = DatabaseThread("terminal-lookups")
         self._server: asyncio.Server | None = None
         self._publisher: asyncio.Task | None = None
         self._connections: dict[asyncio.Task, asyncio.StreamWriter] = {}
-        self._per_source: Counter[str] = Counter()
-        self.guard = device_security.Jt808Guard()
+        self._open = OpenConnections()
+        self.guard = device_security.jt808_guard()
         # Terminals reconnecting while PostgreSQL fails over: one story in the log, not a traceback per attempt.
         self._lookup_outage = Outage("terminal look-ups (registration, authentication)", log)
 
@@ -637,8 +558,7 @@ class IngestServer:
         await self.batch.stop()
         await self.guard.close()
         self._publisher.cancel()
-        await asyncio.get_running_loop().run_in_executor(self._lookups, _close_db)
-        self._lookups.shutdown()
+        await self._lookups.close()
 
     def attach(self, conn: Connection) -> None:
         """An authenticated session: its vehicle's commands go there from now on, starting with the queued ones."""
@@ -654,26 +574,22 @@ class IngestServer:
         conn.in_flight.clear()
 
     async def lookup(self, func, *args):
-        try:
-            found = await asyncio.get_running_loop().run_in_executor(self._lookups, _with_fresh_connection, func, *args)
-        except (DatabaseError, psycopg.Error) as exc:  # psycopg's own while a pooled connection is opened
-            self._lookup_outage.failed(exc)
-            raise
-        self._lookup_outage.succeeded()
-        return found
+        return await self._lookups.run(func, *args, outage=self._lookup_outage)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         self._connections[task] = writer
-        source = await _source(reader, writer)
+        source = await client_address(
+            reader, writer, settings.CITYOPS_JT808_TRUSTED_PROXIES, settings.CITYOPS_JT808_IDLE_SECONDS
+        )
         if source is None:  # a trusted load balancer's health check, or a line that is not PROXY protocol
             self._connections.pop(task, None)
             writer.close()
             return
-        self._per_source[source] += 1
         try:
-            if await self._admitted(source):
-                await Connection(self, reader, writer, source).serve()
+            with self._open.holding(source) as others:
+                if await self._admitted(source, others):
+                    await Connection(self, reader, writer, source).serve()
         except (DatabaseError, psycopg.Error):
             pass  # told by the look-ups' outage story; the terminal reconnects and tries again
         except Exception:  # one broken session must never take the server or other terminals down
@@ -681,14 +597,11 @@ class IngestServer:
         finally:
             writer.close()
             self._connections.pop(task, None)
-            self._per_source[source] -= 1
-            if not self._per_source[source]:
-                del self._per_source[source]
 
-    async def _admitted(self, source: str) -> bool:
+    async def _admitted(self, source: str, others: int) -> bool:
         """Refused at once: a connection beyond the address's share, or from an address backing off."""
-        if self._per_source[source] > settings.CITYOPS_JT808_CONNECTIONS_PER_ADDRESS:
-            log.warning("connection from %s refused: %d open from that address", source, self._per_source[source] - 1)
+        if others >= settings.CITYOPS_JT808_CONNECTIONS_PER_ADDRESS:
+            log.warning("connection from %s refused: %d open from that address", source, others)
             return False
         if await self.guard.refused(source):
             log.warning("connection from %s refused: backing off after failed authentications", source)

@@ -15,9 +15,16 @@ table, last positions, live feed and AVL rules), terminal ``809:<access code>:<p
 dispatch alarms of kind ``platform``. 0x1201 registration and 0x1601 static information update the key vehicle;
 0x1201 is answered with 0x9201 (2019) and followed by a 0x9601 static-information request.
 
-Database work runs on one dedicated thread. The protocol has no acknowledgement for positions, so the writer
-keeps them queued while PostgreSQL is away and retries with back-off (``core.resilience.Outage``): nothing
-received is dropped while the process lives.
+Guarded like the JT/T 808 ingest, with the same pieces: behind a trusted load balancer (CITYOPS_JT809_TRUSTED_PROXIES)
+the platform's address — what the allow-list checks — comes from the balancer's PROXY protocol v1 line
+(``core.tcp_sources``); an address holds at most CITYOPS_JT809_CONNECTIONS_PER_ADDRESS connections; failed logins
+from an address or for an access code (CITYOPS_JT809_LOGIN_FAILURE_LIMIT) cut the address off for
+CITYOPS_JT809_LOGIN_BACKOFF_SECONDS (``dispatch.device_security.FailureGuard``, counted in Redis for every host),
+logged and audited once per burst. Frames are bounded by the splitter (``jt809.DEFAULT_MAX_FRAME``).
+
+Database work runs on one dedicated thread (``core.db_thread``). The protocol has no acknowledgement for positions,
+so the writer keeps them queued while PostgreSQL is away and retries with back-off (``core.resilience.Outage``):
+nothing received is dropped while the process lives.
 """
 
 import asyncio
@@ -26,14 +33,16 @@ import logging
 import secrets
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
+from django.conf import settings
 from django.db import DatabaseError
 
+from core.db_thread import DatabaseThread
 from core.resilience import Outage
+from core.tcp_sources import OpenConnections, client_address, described, peer_address
 from dispatch import tracks
-from dispatch.ingest import _close_db, _with_fresh_connection
+from dispatch.device_security import FailureGuard
 
 from . import jt809, services
 from .models import LowerPlatform
@@ -201,12 +210,19 @@ class LinkServer:
         self.host, self.port = host, port
         self.keepalive, self.idle, self.sub_retry_s = keepalive, idle, sub_retry_s
         self.sessions: dict[int, Session] = {}
-        self._db = ThreadPoolExecutor(1)
+        self._db = DatabaseThread("jt809-db")
         self._server: asyncio.Server | None = None
         self._fixes: deque[tracks.Fix] = deque()
         self._fixes_waiting = asyncio.Event()
         self._writer: asyncio.Task | None = None
         self._connections: set[asyncio.Task] = set()
+        self._open = OpenConnections()
+        self.guard = FailureGuard(
+            "jt809",
+            "platform",
+            settings.CITYOPS_JT809_LOGIN_FAILURE_LIMIT,
+            settings.CITYOPS_JT809_LOGIN_BACKOFF_SECONDS,
+        )
         self._lookup_outage = Outage("JT/T 809 look-ups", log)
 
     async def start(self) -> None:
@@ -229,30 +245,31 @@ class LinkServer:
         with contextlib.suppress(DatabaseError, psycopg.Error):
             while self._fixes:
                 await self._flush()
-        await asyncio.get_running_loop().run_in_executor(self._db, _close_db)
-        self._db.shutdown()
+        await self._db.close()
+        await self.guard.close()
 
     async def lookup(self, func, *args):
-        try:
-            found = await asyncio.get_running_loop().run_in_executor(self._db, _with_fresh_connection, func, *args)
-        except (DatabaseError, psycopg.Error) as exc:
-            self._lookup_outage.failed(exc)
-            raise
-        self._lookup_outage.succeeded()
-        return found
+        return await self._db.run(func, *args, outage=self._lookup_outage)
 
     # -------------------------------------------------------------------------------------- main link
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         self._connections.add(task)
-        source = (writer.get_extra_info("peername") or ("",))[0]
+        source = peer_address(writer)  # until the PROXY line names the platform's
         try:
-            await self._serve_main(reader, writer, source)
+            source = await client_address(reader, writer, settings.CITYOPS_JT809_TRUSTED_PROXIES, self.idle)
+            if source is None:  # a trusted load balancer's health check, or a line that is not PROXY protocol
+                return
+            with self._open.holding(source) as others:
+                if others >= settings.CITYOPS_JT809_CONNECTIONS_PER_ADDRESS:
+                    log.warning("main link from %s refused: %d open from that address", source, others)
+                    return
+                await self._serve_main(reader, writer, source)
         except (DatabaseError, psycopg.Error):
             pass  # told by the look-ups' outage story; the platform logs in again
         except Exception:  # one broken session must never take the server or other platforms down
-            log.exception("main link from %s failed", source)
+            log.exception("main link from %s failed", described(source, writer))
         finally:
             writer.close()
             self._connections.discard(task)
@@ -271,15 +288,19 @@ class LinkServer:
                 await session.publish_state()
 
     async def _login(self, reader, writer, source: str) -> Session | None:
-        """The first frame must be a good 0x1001; anything else closes the connection."""
-        splitter = jt809.FrameSplitter()
-        try:
-            data = await asyncio.wait_for(reader.read(READ_SIZE), self.idle)
-        except (TimeoutError, ConnectionError):
-            return None
-        frames = splitter.feed(data)
+        """The first frame, within ``idle`` seconds, must be a good 0x1001 from an address that is not backing off;
+        anything else closes the connection. A refused login counts against the address and the access code."""
+        peer = described(source, writer)
+        splitter, frames = jt809.FrameSplitter(), []
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            async with asyncio.timeout(self.idle):
+                while not frames and (data := await reader.read(READ_SIZE)):
+                    frames = splitter.feed(data)
         if not frames:
-            log.warning("main link from %s closed: no frame before the login", source)
+            log.warning("main link from %s closed: no frame before the login", peer)
+            return None
+        if await self.guard.refused(source):
+            log.warning("main link from %s closed: the address is backing off after failed logins", peer)
             return None
         raw = frames[0]
         code = _access_code(raw)
@@ -289,10 +310,10 @@ class LinkServer:
             frame = jt809.decode_frame(raw, version, config.keys if config else None)
             request = jt809.decode_body(frame.header.msg_id, frame.body, version)
         except jt809.JT809Error as exc:
-            log.warning("main link from %s closed: unreadable login (%s)", source, exc)
+            log.warning("main link from %s closed: unreadable login (%s)", peer, exc)
             return None
         if not isinstance(request, jt809.ConnectRequest):
-            log.warning("main link from %s closed: 0x%04x before the login", source, frame.header.msg_id)
+            log.warning("main link from %s closed: 0x%04x before the login", peer, frame.header.msg_id)
             return None
         result = services.login_result(config, source, request)
         session = self.sessions.get(config.id) if config else None
@@ -304,11 +325,11 @@ class LinkServer:
             link.splitter = splitter
             session.logged_in(link, request)
             link.send(jt809.ConnectResponse(result, session.verify_code))
-            log.info("%s logged in from %s; sub link to %s:%s", session, source, *session.down_link)
+            log.info("%s logged in from %s; sub link to %s:%s", session, peer, *session.down_link)
             for extra in frames[1:]:
                 await self.handle(session, link, extra)
             return session
-        log.warning("login of access code %s from %s refused: %s", code, source, jt809.ConnectResult(result).name)
+        log.warning("login of access code %s from %s refused: %s", code, peer, jt809.ConnectResult(result).name)
         answer = Session(self, config) if config else None
         body = jt809.ConnectResponse(result, 0)
         if answer is not None:
@@ -318,6 +339,11 @@ class LinkServer:
             writer.write(jt809.encode_frame(jt809.Header(msg_id, code or 0), data, jt809.V2011))
         with contextlib.suppress(ConnectionError):
             await writer.drain()
+        cut_off, bursts = await self.guard.failed(source, str(code))
+        if bursts:
+            await self.lookup(services.report_login_failures, source, code, bursts)
+        if cut_off:
+            log.warning("address %s refused for %d s after failed logins", peer, self.guard.backoff_s)
         return None
 
     async def serve_link(self, session: Session, link: Link, sub: bool) -> None:
@@ -453,10 +479,10 @@ class LinkServer:
         batch = [self._fixes[i] for i in range(min(WRITE_BATCH, len(self._fixes)))]
         if not batch:
             return
-        await asyncio.get_running_loop().run_in_executor(self._db, _store, batch)
+        await self._db.run(tracks.ingest_fixes, batch, _feed_moved)
         for _ in batch:
             self._fixes.popleft()
 
 
-def _store(fixes: list[tracks.Fix]) -> None:
-    _with_fresh_connection(tracks.ingest_fixes, fixes, lambda result: _feed.publish(result.moved))
+def _feed_moved(result: tracks.WriteResult) -> None:
+    _feed.publish(result.moved)

@@ -1,17 +1,19 @@
 """State changes of transport supervision: the JT/T 809 link's look-ups and what its messages change (key vehicles
-registered or created, static information, platform alarms), and the platforms' link states. Called from the link
-process's database thread."""
+registered or created, static information, platform alarms), the platforms' link states, and the audit row of a
+burst of failed logins. Called from the link process's database thread."""
 
 import hmac
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.events import publish
+from core.services import record_audit
 from dispatch.features import alarm_feature
 from dispatch.models import Alarm, Vehicle
 
@@ -142,3 +144,17 @@ def raise_platform_alarm(vehicle_id: int, message: jt809.WarnReport) -> Alarm | 
     except IntegrityError:
         return None
     return alarm
+
+
+def report_login_failures(source: str, access_code: int | None, bursts: list[str]) -> None:
+    """The audit row (security log, "device." actions) of a burst of failed logins (``FailureGuard.failed``): a
+    source address cut off, or a platform's access code tried too often (then from several addresses)."""
+    platform = LowerPlatform.objects.filter(access_code=access_code).first() if access_code is not None else None
+    limit, backoff_s = settings.CITYOPS_JT809_LOGIN_FAILURE_LIMIT, settings.CITYOPS_JT809_LOGIN_BACKOFF_SECONDS
+    scope = f"from {source}" if "source" in bursts else f"for access code {access_code}"
+    summary = (
+        f"JT/T 809 login of access code {access_code} from {source}: {limit} failed logins {scope} "
+        f"in {backoff_s} s; the address is refused for {backoff_s} s"
+    )
+    changes = {"source": source, "access_code": access_code, "bursts": bursts, "failures": limit}
+    record_audit(None, "device.jt809_login_failed", platform, summary, changes, source=source)

@@ -308,6 +308,14 @@ CITYOPS_JT808_CONNECTIONS_PER_ADDRESS = int(os.environ.get("CITYOPS_JT808_CONNEC
 # Load balancers in front of the JT/T 808 ingest (HAProxy `send-proxy`): a connection from one of these addresses
 # starts with a PROXY protocol v1 line naming the terminal's address, which the limits, alarms and logs then use.
 CITYOPS_JT808_TRUSTED_PROXIES = frozenset(env_list("CITYOPS_JT808_TRUSTED_PROXIES", ""))
+# JT/T 809 main link (transport/link.py), the same guards with their own values: a lower platform holds one main link
+# (a few while it reconnects), so a handful per address; failed logins (unknown access code, address not on the
+# platform's list, wrong user or password) from one address or for one access code cut the address off; the
+# balancers in front of the link, if any (the 808 list is not reused: the provincial link may enter elsewhere).
+CITYOPS_JT809_CONNECTIONS_PER_ADDRESS = int(os.environ.get("CITYOPS_JT809_CONNECTIONS_PER_ADDRESS", "8"))
+CITYOPS_JT809_LOGIN_FAILURE_LIMIT = int(os.environ.get("CITYOPS_JT809_LOGIN_FAILURE_LIMIT", "5"))
+CITYOPS_JT809_LOGIN_BACKOFF_SECONDS = int(os.environ.get("CITYOPS_JT809_LOGIN_BACKOFF_SECONDS", "900"))
+CITYOPS_JT809_TRUSTED_PROXIES = frozenset(env_list("CITYOPS_JT809_TRUSTED_PROXIES", ""))
 # Web process: threads that run Django's HTTP requests (core/http_bridge.py; keep below the database pool size),
 # and async database connections for the vector tiles served on the event loop (gis/tile_server.py).
 CITYOPS_HTTP_THREADS = int(os.environ.get("CITYOPS_HTTP_THREADS", "16"))

@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from django.db import connection
 
 from core.models import AuditEntry, Event
-from dispatch import ingest, jt808
+from dispatch import jt808
 from dispatch.demo import demo_terminal
 from dispatch.jt808 import GeneralResult
 from dispatch.models import TrackPoint, Vehicle
@@ -240,22 +240,6 @@ async def test_behind_a_load_balancer_the_terminal_address_is_counted_not_the_ba
     assert await closed_without_answer(unannounced)
     audit = await AuditEntry.objects.aget(action="device.auth_failed")
     assert audit.changes["source"] == "10.20.30.40"
-
-
-@pytest.mark.parametrize(
-    ("line", "address"),
-    [
-        (b"PROXY TCP4 10.1.2.3 10.0.0.1 56324 6808\r\n", "10.1.2.3"),
-        (b"PROXY TCP6 2001:db8::1 2001:db8::2 56324 6808\r\n", "2001:db8::1"),
-        (b"PROXY UNKNOWN\r\n", ""),
-        (b"PROXY TCP4 2001:db8::1 10.0.0.1 1 2\r\n", None),
-        (b"PROXY TCP4 10.1.2.3 10.0.0.1 99999 6808\r\n", None),
-        (b"PROXY TCP4 not-an-address 10.0.0.1 1 2\r\n", None),
-        (b"~\x01\x02 a JT/T 808 frame\r\n", None),
-    ],
-)
-def test_proxy_protocol_lines(line, address):
-    assert ingest.parse_proxy_line(line) == address
 
 
 def test_device_credentials_are_audited_under_device():
