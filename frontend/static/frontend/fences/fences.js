@@ -382,7 +382,8 @@ function drawDraft() {
   if (shape !== "circle" && line.length >= 2) feature({type: "LineString", coordinates: line}, "route");
   map.getSource("draft").setData(collection(features));
   const ready = draftGeometry() !== null;
-  byId("draft-finish").disabled = shape === "circle" || finished || !ready;
+  byId("draft-finish").hidden = shape === "circle"; // a circle is done once it has its centre
+  byId("draft-finish").disabled = finished || !ready;
   byId("draft-save").disabled = !ready;
 }
 
