@@ -6,7 +6,7 @@ from django.db import connection, transaction
 
 from data import terrain
 
-from . import rasters, tiles
+from . import rasters, services, tiles
 from .models import Address, Landcover, Road
 
 BATCH = 2000
@@ -46,6 +46,7 @@ def load_demo(city, context: dict) -> dict:
     with connection.cursor() as cursor:  # explicit ids: move the id sequences past them for later inserts
         for sql in connection.ops.sequence_reset_sql(no_style(), [Road, Address]):
             cursor.execute(sql)
+    services.fill_address_elements()
     landscape = terrain.build(city)
     Landcover.objects.bulk_create(
         Landcover(name=area.name, kind=area.kind, geom=GEOSGeometry(memoryview(area.geometry.wkb), srid=4326))

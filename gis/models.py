@@ -1,6 +1,7 @@
 """The road network (routing and base map) and address points (geocoding)."""
 
 from django.contrib.gis.db import models
+from django.contrib.postgres.indexes import GinIndex
 from django.utils.translation import gettext_lazy as _
 
 from core.models import AdminArea
@@ -69,16 +70,42 @@ class TurnRestriction(models.Model):
 
 
 class Address(models.Model):
+    """A standard address (door plate, or a building behind one) with its elements after GA/T 2000.32.
+
+    The administrative elements are filled from where the point lies (`services.fill_address_elements`); `road_key`
+    is what the geocoder searches (`gis.geocoder`)."""
+
+    province = models.CharField(_("province"), max_length=16, blank=True)
+    city = models.CharField(_("city"), max_length=32, blank=True)
+    district = models.ForeignKey(AdminArea, verbose_name=_("district"), on_delete=models.PROTECT)
+    street = models.ForeignKey(
+        AdminArea, verbose_name=_("sub-district"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    community = models.ForeignKey(
+        AdminArea, verbose_name=_("community"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     road_name = models.CharField(_("road"), max_length=64)
     number = models.PositiveIntegerField(_("number"))
+    building = models.CharField(_("building"), max_length=8, blank=True, help_text=_("栋/座/幢; empty for a door plate"))
+    unit = models.CharField(_("unit"), max_length=8, blank=True)
+    room = models.CharField(_("room"), max_length=8, blank=True)
     label = models.CharField(_("address"), max_length=128, db_index=True)
-    district = models.ForeignKey(AdminArea, verbose_name=_("district"), on_delete=models.PROTECT)
+    road_key = models.CharField(
+        _("search key"),
+        max_length=64,
+        blank=True,
+        help_text=_("The road name normalised for search: its specific part, ordinals in Chinese (福华1路 → 福华一)."),
+    )
     geom = models.PointField(_("location"), srid=4326)
 
     class Meta:
         ordering = ["label"]
         verbose_name = _("address")
         verbose_name_plural = _("addresses")
+        indexes = [
+            GinIndex(fields=["road_key"], opclasses=["gin_trgm_ops"], name="geo_address_road_key_trgm"),
+            models.Index(fields=["road_key", "number"], name="geo_address_road_number"),
+        ]
 
     def __str__(self) -> str:
         return self.label

@@ -33,8 +33,9 @@ from core.selectors import city_boundary
 from core.services import record_audit
 
 from . import importing, io, layers, ogcapi, osm, rasters, tiles
+from .geocoding import PROVINCES, road_key
 from .layers import Layer
-from .models import Dataset, DatasetFeature, ImportPreview, Road, TurnRestriction
+from .models import Address, Dataset, DatasetFeature, ImportPreview, Road, TurnRestriction
 
 IMPORT_ROLES = (Role.PLANNER, Role.ADMIN)
 DEFAULT_READ_ROLES = [Role.PLANNER, Role.OPERATOR, Role.LEADER, Role.ADMIN]
@@ -334,3 +335,38 @@ def import_raster(
         {"crs": result["crs"], "size": [result["width"], result["height"]]},
     )
     return result
+
+
+_FILL_AREAS_SQL = """
+UPDATE geo_address a SET community_id = c.id, street_id = c.parent_id
+FROM core_adminarea c
+WHERE c.level = 'community' AND ST_Intersects(c.geom, a.geom) AND (%(all)s OR a.id = ANY(%(ids)s));
+UPDATE geo_address a SET street_id = s.id
+FROM core_adminarea s
+WHERE a.street_id IS NULL AND s.level = 'street' AND ST_Intersects(s.geom, a.geom) AND (%(all)s OR a.id = ANY(%(ids)s));
+UPDATE geo_address a SET city = coalesce(p.name, ''), province = coalesce(%(provinces)s::jsonb ->> left(d.code, 2), '')
+FROM core_adminarea d LEFT JOIN core_adminarea p ON p.id = d.parent_id AND p.level = 'city'
+WHERE d.id = a.district_id AND (%(all)s OR a.id = ANY(%(ids)s));
+UPDATE geo_address a SET road_key = k.key
+FROM unnest(%(roads)s::text[], %(keys)s::text[]) AS k(road, key)
+WHERE a.road_name = k.road AND (%(all)s OR a.id = ANY(%(ids)s));
+"""
+
+
+def fill_address_elements(ids: list[int] | None = None) -> None:
+    """Derive the address elements of the given addresses (all when None) from where they lie and what they say:
+    community and sub-district from the admin areas at the point, city and province from the district's code
+    (GB/T 2260), the search key from the road name. Run after addresses are loaded or moved."""
+    rows = Address.objects.all() if ids is None else Address.objects.filter(pk__in=ids)
+    roads = sorted(set(rows.values_list("road_name", flat=True)))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _FILL_AREAS_SQL,
+            {
+                "all": ids is None,
+                "ids": ids or [],
+                "provinces": json.dumps(PROVINCES),
+                "roads": roads,
+                "keys": [road_key(road) for road in roads],
+            },
+        )
