@@ -86,7 +86,9 @@ class Address(models.Model):
     )
     road_name = models.CharField(_("road"), max_length=64)
     number = models.PositiveIntegerField(_("number"))
-    building = models.CharField(_("building"), max_length=8, blank=True, help_text=_("栋/座/幢; empty for a door plate"))
+    building = models.CharField(
+        _("building"), max_length=8, blank=True, help_text=_("栋/座/幢; empty for a door plate")
+    )
     unit = models.CharField(_("unit"), max_length=8, blank=True)
     room = models.CharField(_("room"), max_length=8, blank=True)
     label = models.CharField(_("address"), max_length=128, db_index=True)
