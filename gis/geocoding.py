@@ -42,7 +42,7 @@ _LEVELS = (  # (element, pattern at the start of the text), in the order they ap
     ("street", re.compile(r"^(.{1,8}?(?:街道办事处|街道办|街道|镇|乡))")),
     ("community", re.compile(r"^(.{1,8}?(?:社区居委会|社区|居委会|村委会|村))")),
 )
-_MIN_ROAD = 2  # an administrative level is only taken off when this much is left for the road
+_MIN_ROAD_KEY = 2  # an administrative level is only taken off when a road key this long is left (乐乡一路 is a road)
 
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _UNITS = {"十": 10, "百": 100, "千": 1000}
@@ -72,10 +72,6 @@ class AddressElements:
     unit: str = ""
     room: str = ""
 
-    @property
-    def road_key(self) -> str:
-        return road_key(self.road)
-
     def as_dict(self) -> dict:
         return asdict(self)
 
@@ -102,17 +98,27 @@ def normalise(text: str) -> str:
     return _CHINESE_NUMBER.sub(lambda m: str(chinese_number(m.group())), text)
 
 
+def road_name(road: str) -> str:
+    """A road name as the layer writes it: Arabic ordinals in Chinese (福华1路 → 福华一路)."""
+    return re.sub(r"\d", lambda m: _ORDINAL_DIGITS[int(m.group())], road)
+
+
 def road_key(road: str) -> str:
-    """The specific part of a road name, which is what tells roads apart: the generic suffix dropped and Arabic
-    ordinals written in Chinese (福华1路 → 福华一, 深南大道 → 深南)."""
-    key = _ROAD_SUFFIX.sub("", road) or road
-    return re.sub(r"\d", lambda m: _ORDINAL_DIGITS[int(m.group())], key)
+    """The specific part of a road name, which is what tells roads apart: the generic suffix dropped, ordinals in
+    Chinese (福华1路 → 福华一, 深南大道 → 深南); the whole name when it is nothing but a suffix."""
+    name = road_name(road)
+    return _ROAD_SUFFIX.sub("", name) or name
 
 
-def search_text(district: str, road: str, number: int | None, building: str = "") -> str:
-    """The address layer's normalised search text: what a caller types after the city (which every row shares)."""
-    house = f"{number}号" if number is not None else ""
-    return normalise(f"{district}{road}{house}{building and building + '栋'}")
+def search_text(road: str) -> str:
+    """What the trigram index of the address layer holds for a road: its name, then the characters of its key one by
+    one. pg_trgm pads each word, so the single characters add one trigram pair each: a two-character key with one
+    wrong character still shares one of them (清夏路 finds 清厦路), which the bare name would not."""
+    return f"{road_name(road)} {' '.join(road_key(road))}"
+
+
+def _leaves_road(rest: str) -> bool:
+    return len(road_key(rest)) >= _MIN_ROAD_KEY
 
 
 def _peel(pattern: re.Pattern, text: str) -> tuple[str, str]:
@@ -131,14 +137,14 @@ def parse(text: str) -> AddressElements:
     number_text, rest = _peel(_NUMBER, rest)
     found = {"province": ""}
     for name in _PROVINCE_NAMES:
-        if rest.startswith(name) and len(rest) - len(name) >= _MIN_ROAD:
+        if rest.startswith(name) and _leaves_road(rest[len(name) :]):
             found["province"] = next(full for full in PROVINCES.values() if full.startswith(name))
             rest = rest[len(name) :]
             break
     for element, pattern in _LEVELS:
         match = pattern.match(rest)
         found[element] = ""
-        if match and len(rest) - match.end() >= _MIN_ROAD:
+        if match and _leaves_road(rest[match.end() :]):
             found[element], rest = match.group(1), rest[match.end() :]
     if found["province"] in MUNICIPALITIES and not found["city"]:
         found["city"] = found["province"]

@@ -98,6 +98,9 @@ class Address(models.Model):
         blank=True,
         help_text=_("The road name normalised for search: its specific part, ordinals in Chinese (福华1路 → 福华一)."),
     )
+    search_text = models.CharField(
+        _("search text"), max_length=160, blank=True, help_text=_("What the trigram index holds.")
+    )
     geom = models.PointField(_("location"), srid=4326)
 
     class Meta:
@@ -105,7 +108,7 @@ class Address(models.Model):
         verbose_name = _("address")
         verbose_name_plural = _("addresses")
         indexes = [
-            GinIndex(fields=["road_key"], opclasses=["gin_trgm_ops"], name="geo_address_road_key_trgm"),
+            GinIndex(fields=["search_text"], opclasses=["gin_trgm_ops"], name="geo_address_search_trgm"),
             models.Index(fields=["road_key", "number"], name="geo_address_road_number"),
         ]
 

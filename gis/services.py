@@ -33,7 +33,7 @@ from core.selectors import city_boundary
 from core.services import record_audit
 
 from . import importing, io, layers, ogcapi, osm, rasters, tiles
-from .geocoding import PROVINCES, road_key
+from .geocoding import PROVINCES, road_key, search_text
 from .layers import Layer
 from .models import Address, Dataset, DatasetFeature, ImportPreview, Road, TurnRestriction
 
@@ -347,8 +347,8 @@ WHERE a.street_id IS NULL AND s.level = 'street' AND ST_Intersects(s.geom, a.geo
 UPDATE geo_address a SET city = coalesce(p.name, ''), province = coalesce(%(provinces)s::jsonb ->> left(d.code, 2), '')
 FROM core_adminarea d LEFT JOIN core_adminarea p ON p.id = d.parent_id AND p.level = 'city'
 WHERE d.id = a.district_id AND (%(all)s OR a.id = ANY(%(ids)s));
-UPDATE geo_address a SET road_key = k.key
-FROM unnest(%(roads)s::text[], %(keys)s::text[]) AS k(road, key)
+UPDATE geo_address a SET road_key = k.key, search_text = k.search_text
+FROM unnest(%(roads)s::text[], %(keys)s::text[], %(search_texts)s::text[]) AS k(road, key, search_text)
 WHERE a.road_name = k.road AND (%(all)s OR a.id = ANY(%(ids)s));
 """
 
@@ -356,7 +356,7 @@ WHERE a.road_name = k.road AND (%(all)s OR a.id = ANY(%(ids)s));
 def fill_address_elements(ids: list[int] | None = None) -> None:
     """Derive the address elements of the given addresses (all when None) from where they lie and what they say:
     community and sub-district from the admin areas at the point, city and province from the district's code
-    (GB/T 2260), the search key from the road name. Run after addresses are loaded or moved."""
+    (GB/T 2260), the search key and text from the road name. Run after addresses are loaded or moved."""
     rows = Address.objects.all() if ids is None else Address.objects.filter(pk__in=ids)
     roads = sorted(set(rows.values_list("road_name", flat=True)))
     with connection.cursor() as cursor:
@@ -368,5 +368,6 @@ def fill_address_elements(ids: list[int] | None = None) -> None:
                 "provinces": json.dumps(PROVINCES),
                 "roads": roads,
                 "keys": [road_key(road) for road in roads],
+                "search_texts": [search_text(road) for road in roads],
             },
         )

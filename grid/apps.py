@@ -8,9 +8,11 @@ class GridConfig(AppConfig):
 
     def ready(self):
         from core.realtime import register_event_filter, register_snapshot
+        from gis.geocoder import register_grid_lookup
 
-        from . import layers, selectors
+        from . import layers, places, selectors
 
         register_snapshot("cases", selectors.snapshot)
         register_event_filter("cases", selectors.case_event_filter)
         layers.register_layers()
+        register_grid_lookup(places.grid_cells)

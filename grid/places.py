@@ -91,3 +91,9 @@ def locate_many(positions: list[tuple[GEOSGeometry, Category | None]], number: b
         else None
         for inside, grid_id, grid_code, street_id, district_id, component_id, ident, serial in rows
     ]
+
+
+def grid_cells(points: list[GEOSGeometry]) -> list[dict | None]:
+    """The unit grid ({"id", "code"}) at each point, None outside every grid: the geocoder's grid look-up."""
+    places = locate_many([(point, None) for point in points])
+    return [{"id": p.grid.pk, "code": p.grid.code} if p and p.grid else None for p in places]

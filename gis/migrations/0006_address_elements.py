@@ -6,14 +6,6 @@ from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
 
-def fill_existing_addresses(apps, schema_editor):
-    """Addresses loaded before the elements existed get them now (new ones get them where they are loaded)."""
-    from gis.services import fill_address_elements
-
-    if apps.get_model("geo", "Address").objects.exists():
-        fill_address_elements()
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -55,6 +47,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='address',
+            name='search_text',
+            field=models.CharField(blank=True, help_text='What the trigram index holds.', max_length=160, verbose_name='search text'),
+        ),
+        migrations.AddField(
+            model_name='address',
             name='street',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.adminarea', verbose_name='sub-district'),
         ),
@@ -65,11 +62,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='address',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['road_key'], name='geo_address_road_key_trgm', opclasses=['gin_trgm_ops']),
+            index=django.contrib.postgres.indexes.GinIndex(fields=['search_text'], name='geo_address_search_trgm', opclasses=['gin_trgm_ops']),
         ),
         migrations.AddIndex(
             model_name='address',
             index=models.Index(fields=['road_key', 'number'], name='geo_address_road_number'),
         ),
-        migrations.RunPython(fill_existing_addresses, migrations.RunPython.noop),
 ]
