@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from core.errors import Forbidden, InputError, Refusal
 from core.events import publish, publish_many
+from core.hooks import CaseStepsRecorded, case_steps_recorded
 from core.models import Domain, Organisation, Role, User
 from core.realtime import Viewer
 
@@ -181,6 +182,8 @@ class Report:
 def _channel_for(actor: User | None, requested: str, client: Open311Client | None) -> str:
     if client is not None:
         return Case.Channel.OPEN311
+    if requested == Case.Channel.UPPER_PLATFORM and actor is None:  # a task sent down (exchange/), not a person
+        return Case.Channel.UPPER_PLATFORM
     roles = workflow_roles(actor)
     default = Case.Channel.INSPECTOR if Role.INSPECTOR in roles else Case.Channel.HOTLINE
     channel = requested or default
@@ -347,9 +350,10 @@ def _file_new(actor, roles, reports, parsed, pending, results, now) -> None:
         return
     with transaction.atomic():
         cases = Case.objects.bulk_create([case for _, case in created])
-        CaseTransition.objects.bulk_create(
+        steps = CaseTransition.objects.bulk_create(
             _transition(case, "report", "", case.stage, actor, roles, now, position=case.geom) for case in cases
         )
+        case_steps_recorded.fire_in_transaction(CaseStepsRecorded(tuple(step.pk for step in steps)))
         orgs = {centre_organisation_id()} - {None}
         publish_many(
             "cases", [("case.reported", case_feature(case, now, photo_ids=[]), case.geom, orgs) for case in cases]
@@ -375,6 +379,7 @@ def _transition(case, action, from_stage, to_stage, actor, roles, at, **extra) -
 def _record(case, action, from_stage, to_stage, actor, roles, at, **extra) -> CaseTransition:
     step = _transition(case, action, from_stage, to_stage, actor, roles, at, **extra)
     step.save(force_insert=True)
+    case_steps_recorded.fire_in_transaction(CaseStepsRecorded((step.pk,)))  # e.g. exchange/'s outbox row
     return step
 
 

@@ -542,9 +542,10 @@ def allowed_actions(state: str, actor_roles: Iterable[str], context: Mapping[str
 
 
 def initial_state(actor_roles: Iterable[str], channel: str = "console") -> State:
-    """The state of a new report: ``reported``. Citizens (no role) may report only through ``open311``."""
+    """The state of a new report: ``reported``. Without a role a report comes only through ``open311`` (citizens) or
+    ``upper_platform`` (a task the provincial/national platform sent down)."""
     roles = frozenset(str(r) for r in actor_roles)
-    if channel == "open311" or roles & {str(r) for r in REPORTING_ROLES}:
+    if channel in ("open311", "upper_platform") or roles & {str(r) for r in REPORTING_ROLES}:
         return State.REPORTED
     raise WorkflowError(
         "role_not_allowed",

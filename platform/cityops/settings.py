@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "fences",
     "trips",
     "crews",
+    "exchange",
     "frontend",
 ]
 
@@ -388,6 +389,7 @@ CITYOPS_BODY_LIMITS = {  # an upload's file, plus 1 MiB for the multipart form a
     "/api/pipelines/networks/import/": CITYOPS_IMPORT_MAX_BYTES + 2**20,
     "/api/core/jobs/": CITYOPS_IMPORT_MAX_BYTES + 2**20,
     "/api/grid/cases/": CITYOPS_GRID_PHOTOS_PER_REQUEST * CITYOPS_GRID_MAX_PHOTO_BYTES + 2**20,
+    "/api/exchange/tasks/": 64 * 2**10,  # a task sent down is a few hundred bytes of JSON
 }
 CITYOPS_GRID_CENTRE = os.environ.get("CITYOPS_GRID_CENTRE", "SZ-UMC")
 CITYOPS_GRID_CALENDAR = os.environ.get("CITYOPS_GRID_CALENDAR", "")
@@ -414,3 +416,16 @@ CITYOPS_SMS_SOURCE_ADDR = os.environ.get("CITYOPS_SMS_SOURCE_ADDR", "cityops")
 CITYOPS_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("CITYOPS_NOTIFY_MAX_ATTEMPTS", "5"))
 CITYOPS_NOTIFY_RETRY_SECONDS = float(os.environ.get("CITYOPS_NOTIFY_RETRY_SECONDS", "10"))
 CITYOPS_CAP_SENDER = os.environ.get("CITYOPS_CAP_SENDER", "cityops@localhost")
+
+# Upward exchange (exchange/, 数据交换) with the provincial/national 城市运行管理服务平台: case records are POSTed to
+# CITYOPS_EXCHANGE_URL with "Authorization: Bearer CITYOPS_EXCHANGE_TOKEN" (off, and nothing recorded, while the URL
+# is empty); CITYOPS_EXCHANGE_PLATFORM_CODE names this platform in each record. A failed try is repeated after
+# CITYOPS_EXCHANGE_RETRY_SECONDS × 2^(attempts-1), at most CITYOPS_EXCHANGE_RETRY_MAX_SECONDS apart. Tasks sent down
+# must carry "Authorization: Bearer CITYOPS_EXCHANGE_TASK_TOKEN" (refused while it is empty).
+CITYOPS_EXCHANGE_URL = os.environ.get("CITYOPS_EXCHANGE_URL", "")
+CITYOPS_EXCHANGE_TOKEN = os.environ.get("CITYOPS_EXCHANGE_TOKEN", "")
+CITYOPS_EXCHANGE_TASK_TOKEN = os.environ.get("CITYOPS_EXCHANGE_TASK_TOKEN", "")
+CITYOPS_EXCHANGE_PLATFORM_CODE = os.environ.get("CITYOPS_EXCHANGE_PLATFORM_CODE", "")
+CITYOPS_EXCHANGE_TIMEOUT_S = float(os.environ.get("CITYOPS_EXCHANGE_TIMEOUT_S", "10"))
+CITYOPS_EXCHANGE_RETRY_SECONDS = float(os.environ.get("CITYOPS_EXCHANGE_RETRY_SECONDS", "5"))
+CITYOPS_EXCHANGE_RETRY_MAX_SECONDS = float(os.environ.get("CITYOPS_EXCHANGE_RETRY_MAX_SECONDS", "600"))

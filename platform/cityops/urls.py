@@ -37,6 +37,7 @@ urlpatterns = [
     path("api/fences/", include("fences.urls")),
     path("api/trips/", include("trips.urls")),
     path("api/crews/", include("crews.urls")),
+    path("api/exchange/", include("exchange.urls")),
     path("imports/", imports, name="imports"),
     path("admin/system-health/", admin.site.admin_view(system_health), name="admin-system-health"),
     path("admin/", admin.site.urls),

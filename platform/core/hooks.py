@@ -31,6 +31,12 @@ class Hook(Generic[Payload]):
         """Run every handler once the caller's transaction has committed (at once outside one)."""
         transaction.on_commit(lambda: self._run(payload))
 
+    def fire_in_transaction(self, payload: Payload) -> None:
+        """Run every handler now, inside the caller's transaction: for a reaction that must commit or roll back with
+        the fact (an outbox row). A handler that fails fails the caller, so the fact is never without its row."""
+        for handler in self._handlers:
+            handler(payload)
+
     def _run(self, payload: Payload) -> None:
         for handler in self._handlers:
             try:
@@ -74,3 +80,14 @@ class PositionsStored:
 
 
 positions_stored: Hook[PositionsStored] = Hook("positions.stored")
+
+
+@dataclass(frozen=True)
+class CaseStepsRecorded:
+    """Lines just added to cases' histories (grid's CaseTransition ids, in the order written: a report, a workflow
+    transition, a step another app recorded), fired inside the transaction that writes them."""
+
+    transition_ids: tuple[int, ...]
+
+
+case_steps_recorded: Hook[CaseStepsRecorded] = Hook("case.steps_recorded")
