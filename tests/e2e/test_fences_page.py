@@ -1,8 +1,8 @@
 """The fence editor /fences/ in a real browser (1366×768): a polygon drawn by clicking the map (the last corner
-double-clicked) is saved with its corners; a speed rule with a time window is saved as the API's calendar JSON; a
-rule without its threshold shows the API's refusal; a circle of a typed radius is saved with the area of that
-circle (measured on the ellipsoid, independently of the server's projection); a fence is deleted after the
-confirmation; no page errors (the one refused request aside)."""
+double-clicked) is saved with its corners, then renamed; a speed rule with a time window is saved as the API's
+calendar JSON; a rule without its threshold shows the API's refusal; a circle of a typed radius is saved with the
+area of that circle (measured on the ellipsoid, independently of the server's projection); a fence is deleted after
+the confirmation; no page errors (the one refused request aside)."""
 
 import math
 
@@ -87,6 +87,13 @@ def test_fences_are_drawn_and_given_rules(page, demo_city, api, asgi_server):
     dialog.get_by_role("button", name="取消").click()
     assert len(fences_by_name(operator)["测试多边形围栏"]["properties"]["rules"]) == 1
 
+    # renamed in the selected fence's form: the drawn corners stay
+    page.fill("#fence-name", "测试多边形围栏（改）")
+    page.click("#fence-form button[type=submit]")
+    expect(page.locator("#fence-list li[aria-current='true'] .name")).to_have_text("测试多边形围栏（改）")
+    renamed = fences_by_name(operator)["测试多边形围栏（改）"]["properties"]
+    assert renamed["drawn"] == polygon["drawn"] and len(renamed["rules"]) == 1
+
     # a circle: the centre clicked, the radius typed
     page.click("#draw-tools [data-shape=circle]")
     page.mouse.click(cx - 200, cy - 40)
@@ -104,6 +111,6 @@ def test_fences_are_drawn_and_given_rules(page, demo_city, api, asgi_server):
     expect(confirm).to_contain_text("测试圆形围栏")
     confirm.get_by_role("button", name="删除").click()
     expect(page.locator("#fence-list li")).to_have_count(4)
-    assert set(fences_by_name(operator)) == demo_names | {"测试多边形围栏"}
+    assert set(fences_by_name(operator)) == demo_names | {"测试多边形围栏（改）"}
     refused = "Failed to load resource: the server responded with a status of 400 (Bad Request)"
     assert page.errors == [refused]  # only the rule without its minutes, refused on purpose

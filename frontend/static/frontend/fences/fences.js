@@ -423,7 +423,13 @@ function setupDrawing() {
   }
   map.on("click", (event) => {
     const {shape, vertices, finished} = drawing;
-    if (!shape || shape === "circle" || finished) return;
+    if (shape === "circle") {
+      // a tap (touch screens have no drag to give a radius); a mouse click set the same centre on mousedown
+      drawing.centre = lngLat(event);
+      drawDraft();
+      return;
+    }
+    if (!shape || finished) return;
     const last = vertices[vertices.length - 1];
     if (last) {
       const at = map.project(last);
@@ -449,7 +455,7 @@ function setupDrawing() {
     } else return;
     drawDraft();
   });
-  map.on("mouseup", () => (drawing.dragging = false));
+  window.addEventListener("mouseup", () => (drawing.dragging = false)); // also when released off the map
   byId("draft-radius").addEventListener("input", () => drawing.shape && drawDraft());
   byId("draft-finish").addEventListener("click", finishDrawing);
   byId("draft-cancel").addEventListener("click", stopDrawing);
