@@ -215,7 +215,7 @@ class LinkServer:
         self._fixes: deque[tracks.Fix] = deque()
         self._fixes_waiting = asyncio.Event()
         self._writer: asyncio.Task | None = None
-        self._connections: set[asyncio.Task] = set()
+        self._connections: dict[asyncio.Task, asyncio.StreamWriter] = {}
         self._open = OpenConnections()
         self.guard = FailureGuard(
             "jt809",
@@ -236,8 +236,8 @@ class LinkServer:
         self._server.close()
         for session in list(self.sessions.values()):
             session.close()
-        for task in list(self._connections):
-            task.cancel()
+        for writer in list(self._connections.values()):  # their readers see the end: each task finishes itself
+            writer.transport.abort()
         await asyncio.gather(*self._connections, return_exceptions=True)
         self._writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -255,7 +255,7 @@ class LinkServer:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
-        self._connections.add(task)
+        self._connections[task] = writer
         source = peer_address(writer)  # until the PROXY line names the platform's
         try:
             source = await client_address(reader, writer, settings.CITYOPS_JT809_TRUSTED_PROXIES, self.idle)
@@ -272,7 +272,7 @@ class LinkServer:
             log.exception("main link from %s failed", described(source, writer))
         finally:
             writer.close()
-            self._connections.discard(task)
+            self._connections.pop(task, None)
 
     async def _serve_main(self, reader, writer, source: str) -> None:
         session = await self._login(reader, writer, source)
@@ -330,6 +330,10 @@ class LinkServer:
                 await self.handle(session, link, extra)
             return session
         log.warning("login of access code %s from %s refused: %s", code, peer, jt809.ConnectResult(result).name)
+        # Counted before the answer: a client that tries again at once already finds its address backing off.
+        cut_off, bursts = await self.guard.failed(source, str(code))
+        if cut_off:
+            log.warning("address %s refused for %d s after failed logins", peer, self.guard.backoff_s)
         answer = Session(self, config) if config else None
         body = jt809.ConnectResponse(result, 0)
         if answer is not None:
@@ -339,11 +343,8 @@ class LinkServer:
             writer.write(jt809.encode_frame(jt809.Header(msg_id, code or 0), data, jt809.V2011))
         with contextlib.suppress(ConnectionError):
             await writer.drain()
-        cut_off, bursts = await self.guard.failed(source, str(code))
         if bursts:
             await self.lookup(services.report_login_failures, source, code, bursts)
-        if cut_off:
-            log.warning("address %s refused for %d s after failed logins", peer, self.guard.backoff_s)
         return None
 
     async def serve_link(self, session: Session, link: Link, sub: bool) -> None:
