@@ -25,7 +25,7 @@ from core.permissions import roles_required
 from core.security_log import source_of
 from core.services import record_audit
 
-from . import coords, importing, io, layers, rasters, saved_queries, selectors, services, statistics
+from . import coords, geocoder, importing, io, layers, rasters, saved_queries, selectors, services, statistics
 from .models import ImportPreview, Road, SavedQuery
 
 
@@ -459,3 +459,42 @@ class SavedQueryDetailView(APIView):
         query = get_object_or_404(selectors.saved_queries_for(request.user), pk=pk)
         saved_queries.delete_query(request.user, query)
         return Response(status=204)
+
+
+# ------------------------------------------------------------------------------------------------ geocoding
+
+
+class GeocodeQuery(serializers.Serializer):
+    q = serializers.CharField(max_length=geocoder.MAX_QUERY_CHARS, help_text="address text, e.g. 福田区福华一路12号")
+    limit = serializers.IntegerField(min_value=1, max_value=geocoder.MAX_LIMIT, default=5)
+
+
+class GeocodeView(APIView):
+    """GET /api/gis/geocode/?q=<address text>&limit=<1-20>: ranked candidate addresses with their elements, point,
+    score (0–1), precision and unit grid, sub-district and community."""
+
+    @extend_schema(operation_id="gis_geocode", parameters=[GeocodeQuery], responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        query = validated(GeocodeQuery, request.query_params)
+        return Response(geocoder.geocode(query["q"], query["limit"]))
+
+
+class ReverseQuery(serializers.Serializer):
+    lon = serializers.FloatField(min_value=-180, max_value=180)
+    lat = serializers.FloatField(min_value=-90, max_value=90)
+
+    def validate(self, data):
+        for name in ("lon", "lat"):
+            if not math.isfinite(data[name]):
+                raise serializers.ValidationError({name: "must be a finite number"})
+        return data
+
+
+class ReverseGeocodeView(APIView):
+    """GET /api/gis/reverse/?lon=&lat= (WGS84): the nearest address and its distance (m), and the unit grid,
+    sub-district and community at the point."""
+
+    @extend_schema(operation_id="gis_reverse_geocode", parameters=[ReverseQuery], responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        point = validated(ReverseQuery, request.query_params)
+        return Response(geocoder.reverse(point["lon"], point["lat"]))

@@ -26,7 +26,7 @@ MAX_QUERY_CHARS = 100
 MAX_LIMIT = 20
 ROAD_CANDIDATES = 8  # fuzzy road keys compared per query
 ROWS_PER_ROAD = 3
-SIMILARITY_FLOOR = 0.2  # pg_trgm's % threshold: 福花一路 for 福华一路 scores 0.25, 夏上大道 for 厦上大道 0.25
+SIMILARITY_FLOOR = 0.15  # pg_trgm's % threshold: 清夏路 for 清厦路 scores 0.17, 夏上大道 for 厦上大道 0.25
 WEIGHTS = {"road": 0.5, "number": 0.25, "areas": 0.15, "building": 0.1}
 
 GridLookup = Callable[[list[Point]], list[dict | None]]
@@ -106,8 +106,12 @@ def _same_area(asked: str, name: str | None) -> bool:
 
 
 def _road_score(asked: AddressElements, row: _Row) -> float:
+    """1 for the road named, 0.9 for its key with another suffix (路/道), below that the mean of the trigram
+    similarity and the share of key characters in the same place (乐香二 is nearer 乐乡二 than 香振二)."""
     if row.road_similarity < 1.0:
-        return 0.9 * row.road_similarity
+        asked_key, key = road_key(asked.road), road_key(row.road_name)
+        in_place = sum(a == b for a, b in zip(asked_key, key, strict=False)) / max(len(asked_key), len(key))
+        return 0.9 * (row.road_similarity + in_place) / 2
     return 1.0 if road_name(asked.road) == row.road_name else 0.9  # the key matched, the suffix (路/道) differs
 
 

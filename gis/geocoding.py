@@ -46,7 +46,9 @@ _MIN_ROAD_KEY = 2  # an administrative level is only taken off when a road key t
 
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _UNITS = {"十": 10, "百": 100, "千": 1000}
-_CHINESE_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千]+(?=号|栋|座|幢|单元|室|楼|层|#)")
+_CHINESE_NUMBER = re.compile(
+    r"[零〇一二两三四五六七八九十百千]+(?=号|栋|座|幢|单元|室|楼|层|#)|(?<=单元)[零〇一二两三四五六七八九十百千]+$"
+)
 _ORDINAL_DIGITS = "〇一二三四五六七八九"
 
 _ROOM = re.compile(r"(?:(?<=单元)|(?<=[栋座幢]))(\d+)(?:室|房|号)?$|(\d+)(?:室|房)$")

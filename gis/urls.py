@@ -23,3 +23,7 @@ urlpatterns += [
     path("saved-queries/", api.SavedQueryListView.as_view(), name="saved-query-list"),
     path("saved-queries/<int:pk>/", api.SavedQueryDetailView.as_view(), name="saved-query-detail"),
 ]
+urlpatterns += [
+    path("geocode/", api.GeocodeView.as_view(), name="geocode"),
+    path("reverse/", api.ReverseGeocodeView.as_view(), name="reverse-geocode"),
+]
