@@ -155,7 +155,7 @@ def inject(fault: str) -> tuple[str, callable]:
         return "web node b (SIGSTOP 20 s)", lambda: kill("web-b", signal.SIGCONT)
     if fault == "host":
         node = pg_primary_node()
-        programs = ("patroni", "redis", "sentinel", "etcd", "web", "ingest")
+        programs = ("patroni", "redis", "sentinel", "etcd", "web", "ingest", "jt809-link")
         pids = [postmaster_pid(node), *(pid_of(f"{name}-{node}") for name in programs)]  # while it can answer
         os.kill(supervisord_pid(node), signal.SIGKILL)  # first, so that it restarts nothing
         for pid in filter(None, pids):

@@ -291,13 +291,19 @@ class LinkServer:
         """The first frame, within ``idle`` seconds, must be a good 0x1001 from an address that is not backing off;
         anything else closes the connection. A refused login counts against the address and the access code."""
         peer = described(source, writer)
-        splitter, frames = jt809.FrameSplitter(), []
-        with contextlib.suppress(TimeoutError, ConnectionError):
+        splitter, frames, received, silent_too_long = jt809.FrameSplitter(), [], 0, False
+        try:
             async with asyncio.timeout(self.idle):
                 while not frames and (data := await reader.read(READ_SIZE)):
+                    received += len(data)
                     frames = splitter.feed(data)
+        except TimeoutError:
+            silent_too_long = True
+        except ConnectionError:
+            pass
         if not frames:
-            log.warning("main link from %s closed: no frame before the login", peer)
+            if received or silent_too_long:  # else closed unspoken: a balancer's health check, a port probe
+                log.warning("main link from %s closed: no frame before the login", peer)
             return None
         if await self.guard.refused(source):
             log.warning("main link from %s closed: the address is backing off after failed logins", peer)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The replicated deployment on one machine, on loopback ports, with the topology of a multi-host installation
 # (README "Replicated deployment"). Called as `bin/cityops cluster start|stop|status|revive|backup|destroy`.
-#   host a, host b  each: etcd, Patroni (+ its PostgreSQL), Redis, Sentinel, a web node, a JT/T 808 ingest node
+#   host a, host b  each: etcd, Patroni (+ its PostgreSQL), Redis, Sentinel, a web node, a JT/T 808 ingest node,
+#                   a JT/T 809 link node
 #   host c          the witness and the front: etcd, Sentinel, HAProxy
 # Everything lives under var/cluster/ (git-ignored). Each "host" runs its processes under its own supervisord
 # (the configuration pieces of bin/cityops, which exports them), which restarts a process that dies; `revive`
@@ -18,15 +19,16 @@ CONF="$CLUSTER/conf"
 
 # Port block 57xxx (the single-node servers use 55432/56379/8000/6808).
 export HAPROXY_WEB_PORT="${CITYOPS_CLUSTER_WEB_PORT:-57000}" HAPROXY_JT808_PORT="${CITYOPS_CLUSTER_JT808_PORT:-57808}"
+export HAPROXY_JT809_PORT="${CITYOPS_CLUSTER_JT809_PORT:-57809}"
 export HAPROXY_PG_PORT=57400 HAPROXY_REDIS_PORT=57600 HAPROXY_STATS_PORT=57999
 export PG_A_PORT=57431 PG_B_PORT=57432 REST_A_PORT=57801 REST_B_PORT=57802
 export REDIS_A_PORT=57631 REDIS_B_PORT=57632
-export WEB_A_PORT=57101 WEB_B_PORT=57102 INGEST_A_PORT=57111 INGEST_B_PORT=57112
+export WEB_A_PORT=57101 WEB_B_PORT=57102 INGEST_A_PORT=57111 INGEST_B_PORT=57112 JT809_A_PORT=57121 JT809_B_PORT=57122
 declare -A ETCD_CLIENT=([a]=57231 [b]=57232 [c]=57233) ETCD_PEER=([a]=57241 [b]=57242 [c]=57243)
 declare -A SENTINEL=([a]=57261 [b]=57262 [c]=57263)
 declare -A PG=([a]=$PG_A_PORT [b]=$PG_B_PORT) REST=([a]=$REST_A_PORT [b]=$REST_B_PORT)
 declare -A REDIS=([a]=$REDIS_A_PORT [b]=$REDIS_B_PORT) WEB=([a]=$WEB_A_PORT [b]=$WEB_B_PORT)
-declare -A INGEST=([a]=$INGEST_A_PORT [b]=$INGEST_B_PORT)
+declare -A INGEST=([a]=$INGEST_A_PORT [b]=$INGEST_B_PORT) JT809=([a]=$JT809_A_PORT [b]=$JT809_B_PORT)
 export ETCD_HOSTS="127.0.0.1:57231,127.0.0.1:57232,127.0.0.1:57233"
 export ETCD_INITIAL_CLUSTER="a=http://127.0.0.1:57241,b=http://127.0.0.1:57242,c=http://127.0.0.1:57243"
 
@@ -99,6 +101,10 @@ host_supervisor_conf() {
     "stdout_logfile=$LOG/web-$host.log"
   supervisor_program program ingest "$ROOT/.venv/bin/python manage.py run_gps_ingest --host 127.0.0.1 \
 --port ${INGEST[$host]}" 'environment=CITYOPS_JT808_TRUSTED_PROXIES="127.0.0.1"' "stdout_logfile=$LOG/ingest-$host.log"
+  # The JT/T 809 main link behind HAProxy like the ingest; the sub link to a platform leaves from the host that
+  # holds its main link, straight to the platform's DOWN_LINK_IP:PORT (README "Key vehicles and JT/T 809").
+  supervisor_program program jt809-link "$ROOT/.venv/bin/python manage.py run_jt809_link --host 127.0.0.1 \
+--port ${JT809[$host]}" 'environment=CITYOPS_JT809_TRUSTED_PROXIES="127.0.0.1"' "stdout_logfile=$LOG/jt809-link-$host.log"
   # Background imports: a worker per host; a job whose host dies is run again by another (core/jobs.py).
   supervisor_program program jobs-worker "$ROOT/.venv/bin/python manage.py procrastinate worker" \
     "stdout_logfile=$LOG/jobs-worker-$host.log"
@@ -145,7 +151,7 @@ primary_reachable() { "${PSQL[@]}" -d postgres -c "SELECT NOT pg_is_in_recovery(
 start() {
   command -v patroni >/dev/null || die "Debian packages missing: run through bin/cityops cluster start"
   render_configs
-  log "starting hosts a, b (etcd, Patroni, Redis, Sentinel, web, ingest) and c (etcd, Sentinel, HAProxy)"
+  log "starting hosts a, b (etcd, Patroni, Redis, Sentinel, web, ingest, jt809-link) and c (etcd, Sentinel, HAProxy)"
   revive
   wait_for 90 primary_reachable || die "no PostgreSQL primary behind HAProxy; see var/cluster/log/patroni-*.log"
   if [ -z "$("${PSQL[@]}" -d postgres -c "SELECT 1 FROM pg_database WHERE datname='cityops'")" ]; then
@@ -165,6 +171,7 @@ start() {
 
   Web + WebSocket     http://127.0.0.1:$HAPROXY_WEB_PORT/   (ws://127.0.0.1:$HAPROXY_WEB_PORT/ws/ops/)
   GPS (JT/T 808 TCP)  127.0.0.1:$HAPROXY_JT808_PORT
+  JT/T 809 main link  127.0.0.1:$HAPROXY_JT809_PORT
   PostgreSQL primary  $DATABASE_URL
   Redis master        $REDIS_URL
   HAProxy stats       http://127.0.0.1:$HAPROXY_STATS_PORT/
