@@ -154,13 +154,13 @@ class PushRound:
 
 
 def _due_heads(limit: int) -> list[Record]:
-    """Each case's first unsent record, when it is pending and due (oldest first)."""
+    """Each case's first unsent record, when it is pending and due, oldest first."""
     return list(
         Record.objects.raw(
             "SELECT r.* FROM exchange_record r WHERE r.state = 'pending' AND r.next_attempt_at <= %s"
             " AND NOT EXISTS (SELECT 1 FROM exchange_record e"
             "  WHERE e.case_id = r.case_id AND e.seq < r.seq AND e.state <> 'sent')"
-            " ORDER BY r.next_attempt_at, r.id LIMIT %s",
+            " ORDER BY r.id LIMIT %s",
             [timezone.now(), limit],
         )
     )
@@ -179,7 +179,18 @@ def _mark(record: Record, state: str, status: int | None, error: str) -> None:
         fields["sent_at"] = now
     elif state == Record.State.PENDING:
         fields["next_attempt_at"] = now + retry_delay(record.attempts)
-    Record.objects.filter(pk=record.pk).update(**fields)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # a mark lost with PostgreSQL itself only means the record is sent again (and dropped by the receiver), so
+        # it need not wait for the disk: one WAL flush per record would cap the push at the disk's flush rate
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        Record.objects.filter(pk=record.pk).update(**fields)
+
+
+def _wait_for_link(probe: Record) -> None:
+    """The receiver is unreachable: every waiting record waits as long as the one just tried. That one is the oldest,
+    so it is tried first next time, and its growing attempt count spaces the probes of a dead link exponentially."""
+    until = Record.objects.filter(pk=probe.pk).values_list("next_attempt_at", flat=True).get()
+    Record.objects.filter(state=Record.State.PENDING, next_attempt_at__lt=until).update(next_attempt_at=until)
 
 
 def _send(sender: Sender, record: Record, tally: PushRound) -> None:
@@ -190,6 +201,7 @@ def _send(sender: Sender, record: Record, tally: PushRound) -> None:
         _mark(record, Record.State.PENDING, None, str(exc))
         tally.retried += 1
         tally.link_down = str(exc)
+        _wait_for_link(record)
         return
     if 200 <= status < 300:
         _mark(record, Record.State.SENT, status, "")

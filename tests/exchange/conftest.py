@@ -4,8 +4,8 @@ import pytest
 
 from exchange.receiver_sim import ReceiverSim
 
-TOKEN = "upward-test-token"  # noqa: S105
-TASK_TOKEN = "downward-test-token"  # noqa: S105
+TOKEN = "upward-test-token"
+TASK_TOKEN = "downward-test-token"
 
 
 @pytest.fixture

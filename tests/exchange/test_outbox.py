@@ -31,8 +31,8 @@ def report(spot: Point, text: str = "井盖缺失") -> Case:
 
 def file_and_dispatch(case: Case) -> Case:
     case = grid.transition(User.objects.get(username="leader"), case, "file")
-    department = Organisation.objects.get(code="SZ-URBAN")
-    return grid.transition(User.objects.get(username="griddispatcher"), case, "dispatch", grid.Step(department=department))
+    step = grid.Step(department=Organisation.objects.get(code="SZ-URBAN"))
+    return grid.transition(User.objects.get(username="griddispatcher"), case, "dispatch", step)
 
 
 def pump_until(condition, seconds: float = 10) -> None:
@@ -101,13 +101,15 @@ def test_a_4xx_is_kept_failed_with_the_reason_and_holds_back_its_case_until_retr
     assert receiver.order_of(held.number) == [1, 2, 3] and receiver.duplicates() == 0
 
 
-def test_a_receiver_that_is_down_or_slow_costs_one_attempt_per_round(exchange_on, spot, settings):
+def test_a_receiver_down_or_too_slow_costs_one_probe_and_every_record_waits(exchange_on, spot, settings):
     receiver = exchange_on
     for i in range(3):
         report(spot, f"第{i}件")
     receiver.stop()
     tally = services.push_due(budget_s=2)
     assert (tally.sent, tally.retried) == (0, 1) and "Refused" in tally.link_down
+    assert services.push_due(budget_s=2).retried == 0  # every record waits for the link's retry time
+    time.sleep(0.06)
     receiver.start()
     receiver.delay_s, settings.CITYOPS_EXCHANGE_TIMEOUT_S = 0.5, 0.1
     tally = services.push_due(budget_s=2)
@@ -115,3 +117,4 @@ def test_a_receiver_that_is_down_or_slow_costs_one_attempt_per_round(exchange_on
     receiver.delay_s = 0
     pump_until(lambda: len(receiver.records) == 3)
     assert Record.objects.filter(state="sent").count() == 3
+    assert Record.objects.order_by("id").first().attempts == 3  # the oldest probed the dead link both times
