@@ -302,7 +302,11 @@ def close_alarm(user: User, alarm: Alarm, note: str) -> Alarm:
         row.closed_at, row.closed_by, row.close_note = now, user, note
         if row.acknowledged_at is None:
             row.acknowledged_at, row.acknowledged_by = now, user
-        row.save(update_fields=["closed_at", "closed_by", "close_note", "acknowledged_at", "acknowledged_by"])
+        if row.kind in avl.ENDED_BY_CLOSING and row.cleared_at is None:
+            row.cleared_at = now
+        row.save(
+            update_fields=["closed_at", "closed_by", "close_note", "acknowledged_at", "acknowledged_by", "cleared_at"]
+        )
         record_audit(user, "alarm.close", alarm, f"{alarm.message} — {note}"[:255])
         return _announce(alarm.pk, "alarm.closed")
 

@@ -328,13 +328,18 @@ class TrackView(APIView):
         vehicle = selectors.visible_vehicle(_viewer(request), pk)
         if vehicle is None:
             raise NotFound(f"no unit {pk} visible to you")
-        end = time_param(request.query_params, "to", timezone.now())
-        start = time_param(request.query_params, "from", end - timedelta(hours=1))
-        if start >= end:
-            raise InputError("from", "must be before 'to'")
-        if end - start > MAX_TRACK_RANGE:
-            raise InputError("to", f"the range may span at most {MAX_TRACK_RANGE.days} days")
-        return Response(selectors.track(vehicle, start, end))
+        return Response(selectors.track(vehicle, *track_window(request.query_params)))
+
+
+def track_window(params) -> tuple:
+    """(start, end) of a track request: ?from= and ?to= (ISO 8601), the last hour by default, at most 7 days."""
+    end = time_param(params, "to", timezone.now())
+    start = time_param(params, "from", end - timedelta(hours=1))
+    if start >= end:
+        raise InputError("from", "must be before 'to'")
+    if end - start > MAX_TRACK_RANGE:
+        raise InputError("to", f"the range may span at most {MAX_TRACK_RANGE.days} days")
+    return start, end
 
 
 class AlarmListView(APIView):

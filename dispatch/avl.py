@@ -28,6 +28,9 @@ ESCALATE_AFTER = {
 }
 DEFAULT_ESCALATE_AFTER = timedelta(minutes=float(os.environ.get("CITYOPS_ALARM_ESCALATE_MINUTES", "10")))
 MAX_ESCALATION = 3
+# A transport platform reports an alarm (JT/T 809 0x1402) but never its end: closing it ends it, so the
+# platform's next report of that type is a new alarm (until then repeats are the same one).
+ENDED_BY_CLOSING = {"platform"}
 # Speed limits by kind (km/h): Chinese limits for buses and tankers on urban expressways; emergency units
 # may exceed posted limits but not this much.
 SPEED_LIMIT_KMH = {"bus": 80.0, "coach": 100.0, "dangerous_goods": 80.0, "cash_van": 100.0}

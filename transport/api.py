@@ -1,20 +1,16 @@
 """Transport supervision REST API under /api/transport/ (read-only; alarms are acknowledged through dispatch)."""
 
-from datetime import timedelta
-
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api_errors import InputError, time_param
 from core.models import Role
 from core.permissions import roles_required
 from core.realtime import Viewer
 from dispatch import selectors as dispatch_selectors
-from dispatch.api import MAX_TRACK_RANGE
+from dispatch.api import track_window
 
 from . import selectors
 
@@ -49,13 +45,7 @@ class KeyVehicleTrackView(APIView):
         vehicle = selectors.visible_key_vehicle(_viewer(request), pk)
         if vehicle is None:
             raise NotFound(f"no key vehicle {pk} visible to you")
-        end = time_param(request.query_params, "to", timezone.now())
-        start = time_param(request.query_params, "from", end - timedelta(hours=1))
-        if start >= end:
-            raise InputError("from", "must be before 'to'")
-        if end - start > MAX_TRACK_RANGE:
-            raise InputError("to", f"the range may span at most {MAX_TRACK_RANGE.days} days")
-        return Response(dispatch_selectors.track(vehicle, start, end))
+        return Response(dispatch_selectors.track(vehicle, *track_window(request.query_params)))
 
 
 class KeyAlarmListView(APIView):

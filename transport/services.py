@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from core.events import publish
 from core.services import record_audit
-from dispatch.features import alarm_feature
+from dispatch import alarms
 from dispatch.models import Alarm, Vehicle
 
 from . import jt809
@@ -129,21 +128,14 @@ def raise_platform_alarm(vehicle_id: int, message: jt809.WarnReport) -> Alarm | 
     detail = jt809.warn_type_label(message.warn_type)
     if message.content:
         detail += f"（{message.content}）"
-    try:
-        with transaction.atomic():
-            alarm = Alarm.objects.create(
-                vehicle=vehicle,
-                kind=Alarm.Kind.PLATFORM,
-                rule=f"jt809:0x{message.warn_type:04x}",
-                message=f"{vehicle.plate or vehicle.call_sign}: {detail}"[:255],
-                at=min(at, timezone.now()),
-                geom=Point(vehicle.last_position.x, vehicle.last_position.y, srid=4326),
-            )
-            alarm.vehicle = vehicle
-            publish("alarms", "alarm.raised", alarm_feature(alarm), geom=alarm.geom, orgs=[vehicle.agency_id])
-    except IntegrityError:
-        return None
-    return alarm
+    return alarms.raise_alarm(
+        vehicle.pk,
+        Alarm.Kind.PLATFORM,
+        f"{vehicle.plate or vehicle.call_sign}: {detail}",
+        Point(vehicle.last_position.x, vehicle.last_position.y, srid=4326),
+        rule=f"jt809:0x{message.warn_type:04x}",
+        at=min(at, timezone.now()),
+    )
 
 
 def report_login_failures(source: str, access_code: int | None, bursts: list[str]) -> None:

@@ -50,6 +50,12 @@ def test_track_and_alarms_follow_the_rule(demo_city, api):
         assert [a["properties"]["rule"] for a in alarms] == ["jt809:0x0001"]
         assert "超速报警" in alarms[0]["properties"]["message"]
         assert api("dispatcher110").get("/api/dispatch/alarms/").json()["features"] == []
+        # A repeat while it is open is the same alarm; closed by the supervisor, the next report is a new one.
+        assert services.raise_platform_alarm(key.vehicle_id, report) is None
+        alarm_id = alarms[0]["id"]
+        closed = api("transport").post(f"/api/dispatch/alarms/{alarm_id}/close/", {"note": "已核实"}, format="json")
+        assert closed.status_code == 200 and closed.json()["properties"]["cleared_at"]
+        assert services.raise_platform_alarm(key.vehicle_id, report).pk != alarm_id
     finally:
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE dispatch_track")
