@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from core.admin import MapAdmin
 
+from . import services
 from .models import Address, Landcover, Road, SavedQuery, TurnRestriction
 
 
@@ -21,9 +22,15 @@ class TurnRestrictionAdmin(MapAdmin):
 
 @admin.register(Address)
 class AddressAdmin(MapAdmin):
-    list_display = ["label", "road_name", "number", "district"]
+    list_display = ["label", "road_name", "number", "building", "district", "street", "community"]
     list_filter = ["district"]
     search_fields = ["label"]
+    readonly_fields = ["province", "city", "street", "community", "road_key", "search_text"]
+
+    def save_model(self, request, obj, form, change):
+        """The derived elements follow the point and the road name (and the geocoder's road list the new road)."""
+        super().save_model(request, obj, form, change)
+        services.fill_address_elements([obj.pk])
 
 
 @admin.register(Landcover)

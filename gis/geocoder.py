@@ -1,8 +1,8 @@
 """Reads of the address layer: address text → ranked candidate points (geocode), point → nearest address (reverse).
 
 Matching: the text is parsed into its elements (gis/geocoding.py); the road is found by its search key (the name without
-its suffix, so 路/道 confusion costs nothing) through a b-tree, else by trigram similarity of the whole name through
-the GIN index (a wrong or missing character) —
+its suffix, so 路/道 confusion costs nothing) through a b-tree, else by trigram similarity of its search text through
+the GIN index of the distinct roads, geo_address_road (a wrong or missing character) —
 and on each candidate road the house number: the exact number, else the nearest one, else (no number given) the
 road's centre. Each candidate's score (0–1) weighs road similarity, number, the administrative levels the text
 named (a candidate in another district loses) and the building. Why trigrams and no full-text index: README
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.gis.geos import Point
-from django.db import connection
+from django.db import connection, transaction
 
 from core.errors import InputError
 
@@ -43,24 +43,31 @@ def _grids_at(points: list[Point]) -> list[dict | None]:
 
 
 _CANDIDATES_SQL = """
-WITH exact AS (
-  SELECT %(key)s::text AS road_key, 1.0::float8 AS sim
-  WHERE EXISTS (SELECT 1 FROM geo_address WHERE road_key = %(key)s)
-), fuzzy AS (
-  SELECT road_key, max(similarity(search_text, %(text)s)) AS sim
-  FROM geo_address WHERE NOT EXISTS (SELECT 1 FROM exact) AND search_text %% %(text)s
-  GROUP BY road_key ORDER BY sim DESC, road_key LIMIT %(roads)s
-), roads AS (SELECT * FROM exact UNION ALL SELECT * FROM fuzzy)
+WITH roads AS (  -- the road whose key was asked for; or (fuzzy) those whose search text is most like the one asked
+  SELECT %(key)s::text AS road_key, 1.0::float8 AS sim WHERE NOT %(fuzzy)s
+  UNION ALL (
+    SELECT road_key, max(similarity(search_text, %(text)s)) AS sim
+    FROM geo_address_road WHERE %(fuzzy)s AND search_text %% %(text)s
+    GROUP BY road_key ORDER BY sim DESC, road_key LIMIT %(roads)s
+  )
+)
 SELECT r.sim, a.id, a.label, a.road_name, a.number, a.building, a.unit, a.room, a.province, a.city,
        d.code, d.name, s.code, s.name, c.code, c.name, ST_X(a.geom), ST_Y(a.geom), a.precision
 FROM roads r
 CROSS JOIN LATERAL (
-  SELECT a.*, CASE WHEN %(number)s::int IS NULL THEN 'road' END AS precision FROM (
-    SELECT a.id, a.label, a.road_name, a.number, a.building, a.unit, a.room, a.province, a.city, a.district_id,
-           a.street_id, a.community_id, a.geom
-    FROM geo_address a
-    WHERE a.road_key = r.road_key AND %(number)s::int IS NOT NULL
-    ORDER BY abs(a.number - %(number)s::int), a.building <> %(building)s, a.building <> '', a.number, a.id
+  SELECT a.*, NULL AS precision FROM (  -- the nearest numbers above and below through the (road_key, number) index
+    SELECT * FROM (
+      (SELECT a.id, a.label, a.road_name, a.number, a.building, a.unit, a.room, a.province, a.city, a.district_id,
+              a.street_id, a.community_id, a.geom
+       FROM geo_address a WHERE a.road_key = r.road_key AND a.number >= %(number)s::int
+       ORDER BY a.number, a.building <> %(building)s, a.building LIMIT %(per_road)s)
+      UNION ALL
+      (SELECT a.id, a.label, a.road_name, a.number, a.building, a.unit, a.room, a.province, a.city, a.district_id,
+              a.street_id, a.community_id, a.geom
+       FROM geo_address a WHERE a.road_key = r.road_key AND a.number < %(number)s::int
+       ORDER BY a.number DESC, a.building <> %(building)s, a.building LIMIT %(per_road)s)
+    ) near
+    ORDER BY abs(near.number - %(number)s::int), near.building <> %(building)s, near.building <> '', near.number
     LIMIT %(per_road)s
   ) a
   UNION ALL (  -- no number: the road's centre, the address nearest the middle of all its addresses
@@ -175,6 +182,31 @@ def _candidate(asked: AddressElements, row: _Row) -> dict:
     }
 
 
+def _candidate_rows(asked: AddressElements, fuzzy: bool) -> list[_Row]:
+    params = {
+        "key": road_key(asked.road),
+        "text": search_text(asked.road),
+        "fuzzy": fuzzy,
+        "number": asked.number,
+        "building": asked.building,
+        "roads": ROAD_CANDIDATES,
+        "per_road": ROWS_PER_ROAD,
+    }
+    if not fuzzy:
+        with connection.cursor() as cursor:
+            cursor.execute(_CANDIDATES_SQL, params)
+            return [_Row(*row) for row in cursor.fetchall()]
+    with transaction.atomic(), connection.cursor() as cursor:
+        # For this transaction only: the threshold of %, and the trigram index even on a small road list (the
+        # planner prices similarity() far too low and scans all roads, ~20x slower at 2,500 roads).
+        cursor.execute(
+            "SELECT set_config('pg_trgm.similarity_threshold', %s, true), set_config('enable_seqscan', 'off', true)",
+            [str(SIMILARITY_FLOOR)],
+        )
+        cursor.execute(_CANDIDATES_SQL, params)
+        return [_Row(*row) for row in cursor.fetchall()]
+
+
 def geocode(text: str, limit: int = 5) -> dict:
     """Ranked candidates for an address text: {"query", "elements" (as parsed), "candidates": [{label, score,
     precision ("building", "door", "nearest_number" or "road" — what the point stands for), elements, point,
@@ -188,22 +220,9 @@ def geocode(text: str, limit: int = 5) -> dict:
         raise InputError("limit", f"limit must be between 1 and {MAX_LIMIT}")
     asked = parse(text)
     key = road_key(asked.road)
-    rows = []
-    if key:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, false)", [str(SIMILARITY_FLOOR)])
-            cursor.execute(
-                _CANDIDATES_SQL,
-                {
-                    "key": key,
-                    "text": search_text(asked.road),
-                    "number": asked.number,
-                    "building": asked.building,
-                    "roads": ROAD_CANDIDATES,
-                    "per_road": ROWS_PER_ROAD,
-                },
-            )
-            rows = [_Row(*row) for row in cursor.fetchall()]
+    rows = _candidate_rows(asked, fuzzy=False) if key else []
+    if key and not rows:
+        rows = _candidate_rows(asked, fuzzy=True)
     candidates = sorted((_candidate(asked, row) for row in rows), key=lambda c: (-c["score"], c["label"]))[:limit]
     grids = _grids_at([Point(*c["point"]["coordinates"], srid=4326) for c in candidates])
     for candidate, grid in zip(candidates, grids, strict=True):

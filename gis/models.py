@@ -1,7 +1,6 @@
 """The road network (routing and base map) and address points (geocoding)."""
 
 from django.contrib.gis.db import models
-from django.contrib.postgres.indexes import GinIndex
 from django.utils.translation import gettext_lazy as _
 
 from core.models import AdminArea
@@ -99,7 +98,7 @@ class Address(models.Model):
         help_text=_("The road name normalised for search: its specific part, ordinals in Chinese (福华1路 → 福华一)."),
     )
     search_text = models.CharField(
-        _("search text"), max_length=160, blank=True, help_text=_("What the trigram index holds.")
+        _("search text"), max_length=160, blank=True, help_text=_("What the trigram index of the roads holds.")
     )
     geom = models.PointField(_("location"), srid=4326)
 
@@ -108,7 +107,6 @@ class Address(models.Model):
         verbose_name = _("address")
         verbose_name_plural = _("addresses")
         indexes = [
-            GinIndex(fields=["search_text"], opclasses=["gin_trgm_ops"], name="geo_address_search_trgm"),
             models.Index(fields=["road_key", "number"], name="geo_address_road_number"),
         ]
 
