@@ -147,26 +147,12 @@ async function locateTyped() {
   }
 }
 
-/** A CQL2 LIKE pattern that matches `text` literally anywhere (% _ \ escaped, a quote doubled as CQL2 writes it). */
-function containsPattern(text) {
-  return `'%${text.replace(/[\\%_]/g, "\\$&").replaceAll("'", "''")}%'`;
-}
-
+/** Addresses (and, for a road without a number, the road's centre) ranked by the geocoder, which takes typos,
+ * Chinese numerals and full-width digits as a caller says them. */
 async function searchAddresses(text) {
-  const pattern = containsPattern(text);
-  const query = (collectionId, property, limit) =>
-    api(`/ogcapi/collections/${collectionId}/items?${new URLSearchParams({filter: `${property} LIKE ${pattern}`, limit})}`);
-  const [addresses, roads] = await Promise.all([query("addresses", "label", SEARCH_LIMIT), query("roads", "name", 30)]);
-  const results = addresses.features.map((f) => ({label: f.properties.label, point: f.geometry.coordinates}));
-  const roadNames = new Set();
-  for (const road of roads.features) {
-    // A road comes in many segments: one hit per name, a few names.
-    if (roadNames.has(road.properties.name) || roadNames.size === 3) continue;
-    roadNames.add(road.properties.name);
-    const line = road.geometry.coordinates;
-    results.push({label: road.properties.name, point: line[Math.floor(line.length / 2)]});
-  }
-  return results;
+  const params = new URLSearchParams({q: text.slice(0, 100), limit: SEARCH_LIMIT});
+  const {candidates} = await api(`/api/gis/geocode/?${params}`);
+  return candidates.map((c) => ({label: c.label, point: c.point.coordinates}));
 }
 
 function setupSearch() {
