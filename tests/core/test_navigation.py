@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import include, path
 
-from core.navigation import CONSOLES
+from core.navigation import CONSOLES, GROUPS
 
 
 def _page(request):
@@ -26,7 +26,7 @@ urlpatterns = [
 
 def _menu_links(client: Client) -> set[str]:
     html = client.get("/").content.decode()
-    return {console_path for console_path, _label, _roles in CONSOLES if f'href="{console_path}"' in html}
+    return {console_path for console_path, *_ in CONSOLES if f'href="{console_path}"' in html}
 
 
 @pytest.mark.django_db
@@ -44,3 +44,17 @@ def test_menu_shows_mounted_consoles_for_the_users_roles(user_for, username, exp
     client = Client()
     client.force_login(user_for(username))
     assert _menu_links(client) == expected
+
+
+@pytest.mark.django_db
+def test_groups_of_several_consoles_are_drop_downs_and_a_lone_console_a_plain_link(user_for):
+    client = Client()
+    client.force_login(user_for("operator"))
+    menu = client.get("/").context["menu"]
+    groups = {group: [path for path, _label in links] for group, links in menu if group}
+    assert groups[GROUPS["command"]][:2] == ["/wall/", "/dispatch/"]
+    assert {"/transport/", "/replay/", "/fences/"} <= set(groups[GROUPS["fleet"]])
+    # the operator's only city-management console and only analysis console stand alone, as plain links
+    assert [[path for path, _label in links] for group, links in menu if group is None] == [["/grid/"], ["/planner/"]]
+    html = client.get("/").content.decode()
+    assert html.count('<details class="navgroup">') == 2

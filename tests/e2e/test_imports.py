@@ -34,6 +34,7 @@ def worker(django_db_setup, django_db_blocker):
 
 def test_the_import_screen_follows_the_helsinki_import_to_the_end(page, login, asgi_server, worker, demo_city):
     login(page, asgi_server, "planner")
+    page.click("nav.mainnav details:has(a[href='/imports/']) > summary")  # the 分析与数据 group opens
     page.click("nav.mainnav a[href='/imports/']")
     expect(page.locator("h1")).to_have_text("数据导入")
     expect(page.locator("#import-kind option:checked")).to_have_text("OpenStreetMap 道路")
