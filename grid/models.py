@@ -223,7 +223,7 @@ class Case(models.Model):
         INSPECTOR = "inspector", _("Inspector")
         HOTLINE = "hotline", _("Hotline")
         OPEN311 = "open311", _("Citizen (Open311)")
-        UPPER_PLATFORM = "upper_platform", _("Upper platform (上级交办)")
+        UPPER_PLATFORM = "upper_platform", _("Assigned by the upper platform")
 
     class Timer(models.TextChoices):
         GREEN = "green", _("Green")

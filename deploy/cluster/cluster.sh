@@ -108,7 +108,7 @@ host_supervisor_conf() {
   # Background imports: a worker per host; a job whose host dies is run again by another (core/jobs.py).
   supervisor_program program jobs-worker "$ROOT/.venv/bin/python manage.py procrastinate worker" \
     "stdout_logfile=$LOG/jobs-worker-$host.log"
-  supervisor_program program notify-worker "$ROOT/.venv/bin/python manage.py procrastinate worker --queues notices" \
+  supervisor_program program notify-worker "$ROOT/.venv/bin/python manage.py procrastinate worker --queues notices,exchange" \
     "stdout_logfile=$LOG/notify-worker-$host.log"
   # Case timers and the trouble alarm on each host: the sweep locks each case it turns, and the watchers re-read
   # what was announced under the event log's lock, so two of them repeat nothing.
