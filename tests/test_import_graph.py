@@ -15,7 +15,7 @@ APPS = {"core": ROOT / "platform" / "core", "cityops": ROOT / "platform" / "city
     name: ROOT / name
     for name in (
         "gis", "grid", "pipelines_mgmt", "dispatch", "leader", "notify", "resources", "duty", "emergency", "drills",
-        "transport", "fences", "trips", "crews", "exchange",
+        "transport", "fences", "trips", "crews", "exchange", "patrol",
         "frontend",
         "data",
     )
@@ -23,7 +23,7 @@ APPS = {"core": ROOT / "platform" / "core", "cityops": ROOT / "platform" / "city
 SHARED = {"core", "gis", "notify"}
 DOMAINS = {
     "grid", "pipelines_mgmt", "dispatch", "leader", "resources", "duty", "emergency", "drills",
-    "transport", "fences", "trips", "crews", "exchange",
+    "transport", "fences", "trips", "crews", "exchange", "patrol",
 }  # fmt: skip
 # The demo city's wiring: each app's demo layer, and the command that loads them.
 DEMO_MODULES = {"demo.py", "load_demo_city.py"}

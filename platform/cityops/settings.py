@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "trips",
     "crews",
     "exchange",
+    "patrol",
     "frontend",
 ]
 

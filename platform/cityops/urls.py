@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/pipelines/", include("pipelines_mgmt.urls")),
     path("api/dispatch/", include("dispatch.urls")),
     path("api/grid/", include("grid.urls")),
+    path("api/patrol/", include("patrol.urls")),
     path("open311/v2/", include("grid.open311_urls")),
     path("warnings/", include("notify.public_urls")),  # 公众预警: public page and CAP 1.2 feed, no sign-in
     path("tiles/", include("gis.tile_urls")),
