@@ -1,4 +1,5 @@
-"""City-management pages: /grid/ (case center), /m/ (inspector tablet PWA), /dept/ (department handler)."""
+"""City-management pages: /grid/ (case center), /m/ (inspector tablet PWA), /dept/ (department handler),
+/grid/wall/ (the city-management wall)."""
 
 from django.urls import path
 
@@ -11,4 +12,5 @@ urlpatterns = [
     path("m/sw.js", pages.service_worker, name="grid-tablet-sw"),
     path("m/manifest.webmanifest", pages.manifest, name="grid-tablet-manifest"),
     path("dept/", pages.department, name="grid-dept"),
+    path("grid/wall/", pages.wall, name="grid-wall"),
 ]

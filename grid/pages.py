@@ -359,3 +359,23 @@ def field_app_manifest(request, page: str, *, name: str, short_name: str, descri
         content_type="application/manifest+json",
         json_dumps_params={"ensure_ascii": False},
     )
+
+
+WALL_ROLES = (Role.OPERATOR, Role.GRID_DISPATCHER, Role.LEADER, Role.ADMIN)
+
+
+@role_page(*WALL_ROLES)
+def wall(request):
+    """The city-management wall (大屏监督指挥): open cases by stage and timer, hot spots, league tables and the
+    inspectors on duty, for a 1920×1080 or 3840×2160 screen; kept current by the live feed."""
+    strings = {
+        "wallDistricts": _("Districts"),
+        "wallDepartments": _("Departments"),
+        "wallInspectors": _("Inspectors on duty"),
+        "wallNoInspectors": _("No inspector on shift."),
+        "wallLatest": _("Latest cases"),
+        "wallScore": _("Score"),
+        "wallHandlingRate": _("Handling rate"),
+        "wallOverdue": _("Overdue cases"),
+    }
+    return render(request, "grid/wall.html", {"config": page_config(request, strings)})

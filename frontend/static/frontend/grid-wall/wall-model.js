@@ -1,0 +1,25 @@
+/**
+ * The city-management wall's figures from the open cases it holds: counts by stage and by timer colour.
+ * Pure, so `node --test` checks it (frontend/tests/grid-wall-model.test.js).
+ */
+
+export const CLOSED_STAGES = new Set(["closed", "invalid"]);
+
+/** Keeps `cases` (a Map id → feature) in step with one case feature: closed or voided cases leave it. */
+export function upsertCase(cases, feature) {
+  const id = String(feature.id ?? feature.properties.id);
+  if (CLOSED_STAGES.has(feature.properties.stage)) cases.delete(id);
+  else cases.set(id, feature);
+}
+
+/** {stages: {stage: n}, timers: {green, yellow, red}} over the open cases. */
+export function tally(features) {
+  const stages = {};
+  const timers = {green: 0, yellow: 0, red: 0};
+  for (const feature of features) {
+    const {stage, timer_state: timer} = feature.properties;
+    stages[stage] = (stages[stage] ?? 0) + 1;
+    if (timer in timers) timers[timer] += 1;
+  }
+  return {stages, timers};
+}

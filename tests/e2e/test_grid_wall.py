@@ -1,0 +1,85 @@
+"""The city-management wall /grid/wall/ in Chromium: a case filed, dispatched and handled through grid's services
+shows each new stage on the wall without a reload (the "cases" live feed), and an inspector on shift appears with
+the attendance state of patrol; screenshots at 1920×1080 and 3840×2160.
+
+One test function on purpose: each transactional test flushes and reloads the demo city.
+"""
+
+import io
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from PIL import Image
+from playwright.sync_api import expect
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def photo():
+    from grid.photos import check_photo
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "green").save(buffer, "JPEG")
+    return check_photo(SimpleUploadedFile("done.jpg", buffer.getvalue(), content_type="image/jpeg"))
+
+
+def open_wall(workstations, login, base_url, width, height):
+    page = workstations(width, height)
+    login(page, base_url, "griddispatcher")
+    page.goto(f"{base_url}/grid/wall/")
+    page.wait_for_function("document.body.dataset.mapReady === '1'")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=15_000)
+    return page
+
+
+def test_wall_follows_a_case_through_its_stages_live(workstations, login, demo_city, user_for, asgi_server):
+    from grid import services
+    from grid.models import Category, UnitGrid
+    from patrol.models import PatrolShift, Position
+
+    inspector = user_for("inspector")
+    grid = UnitGrid.objects.filter(inspectors=inspector).order_by("code").first()
+    spot = grid.geom.point_on_surface
+    now = timezone.now()
+    PatrolShift.objects.create(inspector=inspector, start=now - timedelta(hours=1), end=now + timedelta(hours=7))
+    Position.objects.create(inspector=inspector, at=now - timedelta(seconds=20), geom=spot)
+
+    page = open_wall(workstations, login, asgi_server, 1920, 1080)
+    page.evaluate("() => { window.wallNotReloaded = true; }")
+    expect(page.locator('#inspectors li[data-state="on_duty"]')).to_contain_text("在岗")
+    category = Category.objects.filter(active=True, scheme="gbt47678", kind="event").order_by("code").first()
+    report = services.Report(category_code=category.code, position=spot, description="大屏联动测试")
+    case, _ = services.report_case(inspector, report)
+    row = page.locator(f'#latest li[data-number="{case.number}"]')
+    expect(row).to_have_attribute("data-stage", "reported")
+    stage_count = page.locator('#stages li[data-stage="filed"] .stage-count')
+    filed_before = int(stage_count.inner_text())
+
+    handler = user_for("depthandler")
+    steps = [
+        (user_for("shiftleader"), "file", services.Step()),
+        (user_for("griddispatcher"), "dispatch", services.Step(department=handler.organisation)),
+        (handler, "handle", services.Step(note="已清理", photos=[photo()])),
+    ]
+    for actor, action, step in steps:
+        case = services.transition(actor, case, action, step)
+        expect(row).to_have_attribute("data-stage", case.stage)
+        expect(row).to_contain_text(case.get_stage_display())
+        if action == "file":
+            expect(stage_count).to_have_text(str(filed_before + 1))
+            expect(row).to_have_attribute("data-timer", "green")
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=SCREENSHOTS / "grid-wall-1920x1080.png")
+    expect(stage_count).to_have_text(str(filed_before))
+    expect(page.locator("#league-district tr")).not_to_have_count(0)
+    expect(page.locator("#league-department tr")).not_to_have_count(0)
+    assert page.evaluate("() => window.wallNotReloaded") is True
+
+    wall_4k = open_wall(workstations, login, asgi_server, 3840, 2160)
+    expect(wall_4k.locator(f'#latest li[data-number="{case.number}"]')).to_have_attribute("data-stage", case.stage)
+    wall_4k.screenshot(path=SCREENSHOTS / "grid-wall-3840x2160.png")
+    assert page.errors == [] and wall_4k.errors == []
