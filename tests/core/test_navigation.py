@@ -54,7 +54,8 @@ def test_groups_of_several_consoles_are_drop_downs_and_a_lone_console_a_plain_li
     groups = {group: [path for path, _label in links] for group, links in menu if group}
     assert groups[GROUPS["command"]][:2] == ["/wall/", "/dispatch/"]
     assert {"/transport/", "/replay/", "/fences/"} <= set(groups[GROUPS["fleet"]])
-    # the operator's only city-management console and only analysis console stand alone, as plain links
-    assert [[path for path, _label in links] for group, links in menu if group is None] == [["/grid/"], ["/planner/"]]
+    assert groups[GROUPS["city"]] == ["/grid/", "/grid/wall/"]
+    # the operator's only analysis console stands alone, as a plain link
+    assert [[path for path, _label in links] for group, links in menu if group is None] == [["/planner/"]]
     html = client.get("/").content.decode()
-    assert html.count('<details class="navgroup">') == 2
+    assert html.count('<details class="navgroup">') == 3
