@@ -109,7 +109,61 @@ class CaseListView(APIView):
             raise InputError("Idempotency-Key", "at most 100 characters")
         report = _report(data, photos=_photos(request))
         case, created = services.report_case(request.user, report, idempotency_key=key)
-        return Response(case_feature(case), status=201 if created else 200)
+        feature = case_feature(case)
+        # the same problem reported before: the centre may merge the new report into one of them at once
+        others = selectors.possible_duplicates(
+            case.category, case.geom, case.reported_at, within=selectors.visible_cases(request.user).exclude(pk=case.pk)
+        )
+        feature["properties"]["possible_duplicates"] = selectors.duplicate_features(others)
+        return Response(feature, status=201 if created else 200)
+
+
+class DuplicateCheckView(APIView):
+    """GET ``category_code`` and ``location``/``lon``+``lat`` (``crs``): the open cases this report probably
+    repeats (same category, within the category's radius and time window), nearest first, before filing."""
+
+    permission_classes = [CASE_ACCESS]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("category_code", str, required=True),
+            OpenApiParameter("lon", float, required=True),
+            OpenApiParameter("lat", float, required=True),
+            OpenApiParameter("crs", str),
+        ],
+        responses=OpenApiTypes.OBJECT,
+        operation_id="api_grid_cases_duplicates",
+    )
+    def get(self, request):
+        params = request.query_params
+        category = services.category_by_code(params.get("category_code"))
+        point = _position(params, required=True)
+        found = selectors.possible_duplicates(
+            category, point, timezone.now(), within=selectors.visible_cases(request.user)
+        )
+        return Response({"type": "FeatureCollection", "features": selectors.duplicate_features(found)})
+
+
+class CaseMergeView(APIView):
+    """POST /cases/{id}/merge/ ``{"into": <case id>, "note"}``: this case is a duplicate of ``into``; ``into``
+    stays with all reports and photos, this one is voided as merged, every reporter is told. 409 when the two
+    are the same case, of different categories, or one is no longer open."""
+
+    permission_classes = [CASE_ACCESS]
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    def post(self, request, pk):
+        data = _fields(request.data)
+        duplicate = selectors.case_for(request.user, pk)
+        try:
+            into_id = int(data.get("into"))
+        except (TypeError, ValueError):
+            raise InputError("into", "the id of the case to merge into is required") from None
+        into = selectors.case_for(request.user, into_id)
+        if duplicate is None or into is None:
+            raise Http404
+        kept = services.merge_case(request.user, duplicate, into, note=_text(data, "note", 2000))
+        return Response(_feature(kept))
 
 
 class CaseBatchView(APIView):

@@ -68,5 +68,6 @@ def case_feature(case: Case, now: datetime | None = None, photo_ids: list[int] |
             "timer_state": timer_state(case, now),
             "photos": [photo_url(pk) for pk in photo_ids],
             "updated_at": case.updated_at.isoformat() if case.updated_at else None,
+            "merged_into_id": case.merged_into_id,
         },
     )

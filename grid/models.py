@@ -107,6 +107,9 @@ class Category(models.Model):
     )
     verification_hours = models.FloatField(_("verification limit (working hours)"), default=2)
     limit_source = models.CharField(_("source of the limits"), max_length=200, blank=True)
+    # two reports of this class this close in space and time are probably one problem (shown before filing)
+    duplicate_radius_m = models.FloatField(_("duplicate radius (m)"), default=50)
+    duplicate_window_hours = models.FloatField(_("duplicate time window (h)"), default=72)
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -268,6 +271,11 @@ class Case(models.Model):
     open311_client = models.ForeignKey(Open311Client, null=True, blank=True, on_delete=models.SET_NULL)
     idempotency_key = models.CharField(_("idempotency key"), max_length=100, null=True, blank=True, unique=True)
     request_hash = models.CharField(_("request hash"), max_length=64, blank=True)
+    # a duplicate report merged into another case (closed as invalid); the kept case's merged_reports
+    merged_into = models.ForeignKey(
+        "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="merged_reports",
+    )  # fmt: skip
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     # the running stage clock (None when no clock runs): deadline, when it turns yellow, paused time

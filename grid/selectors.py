@@ -1,12 +1,15 @@
 """Read queries of 数字城管: who sees which cases, lists, history, categories, grids, components, indicators."""
 
 import json
+import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from core.errors import InputError
 from core.geo import point_feature
@@ -24,6 +27,8 @@ OPEN_STAGES = [s.value for s in workflow.State if s not in workflow.TERMINAL_STA
 # What an inspector has to do in the field: confirm public reports and check handled cases.
 INSPECTOR_TASK_STAGES = (workflow.State.CONFIRMING, workflow.State.HANDLED)
 SNAPSHOT_LIMIT = 5000
+DUPLICATE_LIMIT = 20
+_METRES_PER_DEGREE = 111_320.0
 
 
 def _with_related(qs: QuerySet) -> QuerySet:
@@ -118,12 +123,44 @@ def features(cases: list[Case]) -> list[dict]:
     return [case_feature(case, photo_ids=photos.get(case.pk, [])) for case in cases]
 
 
+def possible_duplicates(category: Category, point: GEOSGeometry, at: datetime, within: QuerySet | None = None):
+    """Open cases of ``category`` reported within its duplicate window before ``at`` and its duplicate radius of
+    ``point``, nearest first (each with ``distance_m``): one query on the GiST index of the case position — the
+    degree box of ST_DWithin (wide enough at this latitude) picks the rows, the geography distance decides."""
+    radius = category.duplicate_radius_m
+    degrees = radius / (_METRES_PER_DEGREE * max(math.cos(math.radians(point.y)), 0.01))
+    qs = Case.objects.all() if within is None else within
+    return list(
+        _with_related(qs)
+        .filter(
+            category=category,
+            stage__in=OPEN_STAGES,
+            reported_at__gte=at - timedelta(hours=category.duplicate_window_hours),
+            reported_at__lte=at,
+            geom__dwithin=(point, degrees),
+        )
+        .annotate(distance_m=RawSQL("ST_Distance(grid_case.geom::geography, %s::geography)", [point.ewkt]))
+        .filter(distance_m__lte=radius)
+        .order_by("distance_m", "-reported_at")[:DUPLICATE_LIMIT]
+    )
+
+
+def duplicate_features(cases: list[Case]) -> list[dict]:
+    out = features(cases)
+    for feature, case in zip(out, cases, strict=True):
+        feature["properties"]["distance_m"] = round(case.distance_m, 1)
+    return out
+
+
 def case_for(user: User, pk: int) -> Case | None:
     return _with_related(visible_cases(user)).filter(pk=pk).first()
 
 
 # Steps that move no stage (not workflow actions): the report, and the links the emergency side records (平战结合).
-STEP_LABELS = {"report": "上报", "escalated": "升级为警情", "incident_follow_up": "警情后续案件"}
+STEP_LABELS = {
+    "report": "上报", "escalated": "升级为警情", "incident_follow_up": "警情后续案件",
+    "merged_into": "重复，合并到他案", "merged": "合并重复案件",
+}  # fmt: skip
 
 
 def history(case: Case) -> list[dict]:

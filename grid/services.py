@@ -23,6 +23,7 @@ from core.events import publish, publish_many
 from core.hooks import CaseStepsRecorded, case_steps_recorded
 from core.models import Domain, Organisation, Role, User
 from core.realtime import Viewer
+from notify import services as notify
 
 from . import workflow
 from .calendar import TimeLimit, WarningPolicy, WorkingCalendar, china_2026
@@ -413,6 +414,95 @@ def record_step(actor: User, case: Case, step: str, note: str, data: dict | None
         case.save(update_fields=["updated_at"])
         _publish(case, "case.updated", now)
     return recorded
+
+
+# -- duplicates --------------------------------------------------------------------------------------------
+
+MERGE_ROLES = frozenset({Role.CALL_TAKER, Role.GRID_DISPATCHER, Role.LEADER, Role.ADMIN})
+
+
+class MergeRefused(Refusal):
+    """A merge that cannot be: the same case, another category, or a case no longer open (409)."""
+
+    code = "merge_refused"
+
+
+def merge_case(actor: User, duplicate: Case, into: Case, note: str = "", now: datetime | None = None) -> Case:
+    """Merge ``duplicate`` (a second report of the same problem) into ``into``: ``into`` stays and takes the
+    duplicate's photos and its merged reports; the duplicate is voided (作废) with ``merged_into`` set. Both get a
+    history line, both are published, and every reporter of both hears of it (notify). Returns ``into``.
+
+    Raises Forbidden (not the centre), MergeRefused (itself, another category, not open)."""
+    if not workflow_roles(actor) & MERGE_ROLES:
+        raise Forbidden("only the supervision centre (call taker, dispatcher, leader) merges cases")
+    if duplicate.pk == into.pk:
+        raise MergeRefused(f"case {into.number} cannot be merged into itself")
+    now = now or timezone.now()
+    roles = workflow_roles(actor)
+    with transaction.atomic():
+        locked = {
+            c.pk: c
+            for c in Case.objects.select_for_update(of=("self",))
+            .select_related("category", "grid", "reporter", "department", "component")
+            .filter(pk__in=[duplicate.pk, into.pk])
+            .order_by("pk")
+        }
+        duplicate, into = locked[duplicate.pk], locked[into.pk]
+        for case in (duplicate, into):
+            if case.stage in workflow.TERMINAL_STATES:
+                raise MergeRefused(
+                    f"case {case.number} is {workflow.STATE_LABELS[workflow.State(case.stage)]}, not open: "
+                    "only open cases are merged",
+                    case=case.number,
+                )
+        if duplicate.category_id != into.category_id:
+            raise MergeRefused(
+                f"case {duplicate.number} is {duplicate.category} and case {into.number} is {into.category}: "
+                "only reports of the same category are merged",
+                field="category_code",
+            )
+        before = duplicate.stage
+        duplicate.stage, duplicate.voided_at, duplicate.merged_into = workflow.State.INVALID, now, into
+        _stop_clock(duplicate)
+        duplicate.save()
+        Case.objects.filter(merged_into=duplicate).update(merged_into=into, updated_at=now)
+        CasePhoto.objects.filter(case=duplicate).update(case=into)
+        note = note.strip()
+        _record(duplicate, "merged_into", before, duplicate.stage, actor, roles, now, note=note,
+                data={"case_id": into.pk, "number": into.number})  # fmt: skip
+        _record(into, "merged", into.stage, into.stage, actor, roles, now, note=note,
+                data={"case_id": duplicate.pk, "number": duplicate.number})  # fmt: skip
+        into.save(update_fields=["updated_at"])
+        _publish(duplicate, "case.updated", now)
+        _publish(into, "case.updated", now)
+        _notify_merged(actor, duplicate, into)
+    return into
+
+
+def _notify_merged(actor: User, duplicate: Case, into: Case) -> None:
+    """Tell everyone who reported either case (users in the app, citizens by SMS or e-mail) which case goes on."""
+    reports = [into, duplicate, *into.merged_reports.exclude(pk=duplicate.pk).select_related("reporter")]
+    users = [c.reporter for c in reports if c.reporter_id is not None]
+    contacts = []
+    for case in reports:
+        address = (case.reporter_contact.get("phone") or case.reporter_contact.get("email") or "").strip()
+        if address:
+            contacts.append(notify.Contact(address, case.reporter_contact.get("name", "")))
+    contacts = list(dict.fromkeys(contacts))
+    if not users and not contacts:
+        return
+    channels = ["in_app"] * bool(users) + sorted({c.channel for c in contacts})
+    notify.send(
+        sender=actor,
+        channels=channels,
+        users=users,
+        contacts=contacts,
+        subject=f"案件 {duplicate.number} 已合并到 {into.number}",
+        body=f"您反映的{into.category.name}问题（{into.address or '同一地点'}）与案件 {into.number} 为同一问题，"
+        f"已合并办理，进展请查询案件 {into.number}。",
+        about=notify.About("grid.case", str(into.pk), into.number),
+        key=f"grid-merge-{duplicate.pk}",
+    )
 
 
 # -- transitions -------------------------------------------------------------------------------------------
