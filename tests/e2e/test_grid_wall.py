@@ -1,6 +1,6 @@
 """The city-management wall /grid/wall/ in Chromium: a case filed, dispatched and handled through grid's services
 shows each new stage on the wall without a reload (the "cases" live feed), and an inspector on shift appears with
-the attendance state of patrol; screenshots at 1920×1080 and 3840×2160.
+the attendance state of patrol, on the wall and on the case centre's map; screenshots at 1920×1080 and 3840×2160.
 
 One test function on purpose: each transactional test flushes and reloads the demo city.
 """
@@ -82,4 +82,14 @@ def test_wall_follows_a_case_through_its_stages_live(workstations, login, demo_c
     wall_4k = open_wall(workstations, login, asgi_server, 3840, 2160)
     expect(wall_4k.locator(f'#latest li[data-number="{case.number}"]')).to_have_attribute("data-stage", case.stage)
     wall_4k.screenshot(path=SCREENSHOTS / "grid-wall-3840x2160.png")
-    assert page.errors == [] and wall_4k.errors == []
+
+    # The case centre's map shows the inspectors on shift where they last reported.
+    centre = workstations(1366, 768)
+    login(centre, asgi_server, "griddispatcher")
+    with centre.expect_response(lambda r: r.url.endswith("/api/patrol/on-duty/")) as on_duty:
+        centre.goto(f"{asgi_server}/grid/")
+    shown = {i["name"]: i for i in on_duty.value.json()["inspectors"]}
+    assert shown[inspector.display_name]["state"] == "on_duty"
+    assert shown[inspector.display_name]["lon"] == pytest.approx(spot.x)
+    centre.wait_for_function("document.body.dataset.mapReady === '1'")
+    assert page.errors == [] and wall_4k.errors == [] and centre.errors == []

@@ -9,6 +9,7 @@ import {el} from "../lib/dom.js";
 import {OpsSocket} from "../lib/ops-socket.js";
 import {TIMER_COLORS, addCaseLayer, createMap} from "../grid/grid-map.js";
 import {byUrgency, liveStatusPainter, readConfig} from "../grid/grid-ui.js";
+import {addInspectorLayer, inspectorsOnDuty, paintInspectorLayer} from "../patrol/inspectors.js";
 import {CLOSED_STAGES, tally, upsertCase} from "./wall-model.js";
 
 const config = readConfig();
@@ -88,12 +89,11 @@ async function paintLeague(groupBy) {
 }
 
 async function paintInspectors() {
-  const {inspectors} = await api("/api/patrol/on-duty/");
+  const inspectors = await inspectorsOnDuty();
   $("inspectors").replaceChildren(
     ...(inspectors.length ? inspectors.map((i) => el("li", {dataset: {state: i.state}}, el("span", {}, i.name), el("b", {}, i.state_label))) : [el("li", {class: "muted"}, S.wallNoInspectors)]),
   );
-  const points = inspectors.filter((i) => i.lon !== null).map((i) => ({type: "Feature", id: i.id, geometry: {type: "Point", coordinates: [i.lon, i.lat]}, properties: {name: i.name, state: i.state}}));
-  map?.getSource("inspectors")?.setData({type: "FeatureCollection", features: points});
+  paintInspectorLayer(map, inspectors);
 }
 
 function refreshTables() {
@@ -119,8 +119,7 @@ function addLayers() {
     },
   });
   addCaseLayer(map, "wall-cases", "dark");
-  map.addSource("inspectors", {type: "geojson", data: {type: "FeatureCollection", features: []}});
-  map.addLayer({id: "inspectors", type: "circle", source: "inspectors", paint: {"circle-radius": 6, "circle-color": "#4fc3f7", "circle-stroke-color": "#ffffff", "circle-stroke-width": 2}});
+  addInspectorLayer(map);
 }
 
 async function main() {

@@ -12,6 +12,7 @@ import {api} from "../lib/api.js";
 import {byId, el, flash} from "../lib/dom.js";
 import {bboxParam} from "../lib/geo.js";
 import {OpsSocket} from "../lib/ops-socket.js";
+import {addInspectorLayer, inspectorsOnDuty, paintInspectorLayer} from "../patrol/inspectors.js";
 import {addCaseLayer, createMap} from "./grid-map.js";
 import {actionForm, byUrgency, caseCard, caseDetail, caseId, fmt, liveStatusPainter, readConfig, startTimerTicks} from "./grid-ui.js";
 
@@ -292,6 +293,12 @@ async function main() {
     map.on("moveend", loadGrids);
     paintMap();
     loadGrids();
+    // Who patrols where: the inspectors on shift, re-read every 30 s (the tablets report about as often); a failed
+    // read leaves the last positions shown until the next one.
+    addInspectorLayer(map);
+    const paintInspectors = () => inspectorsOnDuty().then((list) => paintInspectorLayer(map, list), () => {});
+    paintInspectors();
+    setInterval(paintInspectors, 30_000);
   });
 
   new OpsSocket({
