@@ -249,7 +249,35 @@ class CaseDetailView(APIView):
         feature = _feature(case)
         feature["history"] = selectors.history(case)
         feature["properties"]["actions"] = selectors.allowed_actions(request.user, case)
+        feature["properties"]["needs_callback"] = services.needs_callback(case)
+        feature["callbacks"] = selectors.callbacks(case)
         return Response(feature)
+
+
+class CaseCallbackView(APIView):
+    """GET: the call-backs (回访) of a case. POST ``{"result": reached|no_answer|declined, "satisfaction":
+    satisfied|basically_satisfied|dissatisfied (when reached), "note"}`` (centre roles, a handled or verified
+    case). Hotline and citizen reports, and categories with ``callback_required``, close only after one."""
+
+    permission_classes = [CASE_ACCESS]
+
+    @extend_schema(responses=LIST_OF_OBJECTS)
+    def get(self, request, pk):
+        case = selectors.case_for(request.user, pk)
+        if case is None:
+            raise Http404
+        return Response(selectors.callbacks(case))
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: LIST_OF_OBJECTS})
+    def post(self, request, pk):
+        case = selectors.case_for(request.user, pk)
+        if case is None:
+            raise Http404
+        data = _fields(request.data)
+        services.record_callback(
+            request.user, case, _text(data, "result", 16), _text(data, "satisfaction", 24), _text(data, "note", 2000)
+        )
+        return Response(selectors.callbacks(case), status=201)
 
 
 class CaseActionView(APIView):

@@ -104,6 +104,7 @@ class CaseHistory:
     confirmation_sent_at: datetime | None = None
     confirmed_at: datetime | None = None
     confirmation_deadline: datetime | None = None
+    satisfaction: str = ""  # the reporter's answer at the last call-back that reached them (回访), "" if none
 
 
 def _ratio(numerator: int, denominator: int) -> float | None:
@@ -146,6 +147,8 @@ class Indicators:
     延期数: int = 0
     应核查数: int = 0
     按时核查数: int = 0
+    回访数: int = 0  # reported cases whose reporter was reached by a call-back and rated it
+    满意数: int = 0  # of those, 满意 or 基本满意
 
     有效上报率 = _rate("有效上报数", "上报数")
 
@@ -169,6 +172,7 @@ class Indicators:
     返工率 = _rate("返工数", "应结案数")
     延期率 = _rate("延期数", "应处置数")
     按时核查率 = _rate("按时核查数", "应核查数")
+    满意率 = _rate("满意数", "回访数")
 
     及时核查率 = 按时核查率
 
@@ -190,8 +194,11 @@ class Indicators:
 
 _RATES = (
     "有效上报率", "准确立案率", "按时派遣率", "准确派遣率", "处置率", "按期处置率", "超期数", "超期待处置率",
-    "结案率", "按期结案率", "超期结案率", "返工率", "延期率", "按时核查率", "综合指标值",
+    "结案率", "按期结案率", "超期结案率", "返工率", "延期率", "按时核查率", "满意率", "综合指标值",
 )  # fmt: skip
+
+
+SATISFIED = frozenset({"satisfied", "basically_satisfied"})  # grid.models.CaseCallback.Satisfaction
 
 
 def _in(at: datetime | None, start: datetime, end: datetime) -> bool:
@@ -206,6 +213,9 @@ def indicators(cases: Iterable[CaseHistory], start: datetime, end: datetime, as_
         if _in(case.reported_at, start, end):
             c["上报数"] += 1
             c["有效上报数"] += _done(case.filed_at, as_of)
+            if case.satisfaction:
+                c["回访数"] += 1
+                c["满意数"] += case.satisfaction in SATISFIED
         if not _in(case.filed_at, start, end):
             continue
         c["立案数"] += 1

@@ -110,6 +110,8 @@ class Category(models.Model):
     # two reports of this class this close in space and time are probably one problem (shown before filing)
     duplicate_radius_m = models.FloatField(_("duplicate radius (m)"), default=50)
     duplicate_window_hours = models.FloatField(_("duplicate time window (h)"), default=72)
+    # 回访: the reporter is called back before the case closes (always for hotline and citizen reports)
+    callback_required = models.BooleanField(_("call-back before closing"), default=False)
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -277,6 +279,7 @@ class Case(models.Model):
         related_name="merged_reports",
     )  # fmt: skip
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    satisfaction = models.CharField(_("satisfaction (last call-back)"), max_length=24, blank=True, db_default="")
 
     # the running stage clock (None when no clock runs): deadline, when it turns yellow, paused time
     deadline_at = models.DateTimeField(_("deadline"), null=True, blank=True, db_index=True)
@@ -348,6 +351,36 @@ class CaseTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+class CaseCallback(models.Model):
+    """A call-back to the reporter (回访): whether they were reached and, if so, how satisfied they are."""
+
+    class Result(models.TextChoices):
+        REACHED = "reached", _("Reached")
+        NO_ANSWER = "no_answer", _("No answer")
+        DECLINED = "declined", _("Declined to answer")
+
+    class Satisfaction(models.TextChoices):
+        SATISFIED = "satisfied", _("Satisfied")
+        BASICALLY_SATISFIED = "basically_satisfied", _("Basically satisfied")
+        DISSATISFIED = "dissatisfied", _("Dissatisfied")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="callbacks")
+    at = models.DateTimeField(_("time"))
+    result = models.CharField(_("result"), max_length=16, choices=Result.choices)
+    satisfaction = models.CharField(_("satisfaction"), max_length=24, choices=Satisfaction.choices, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    by_name = models.CharField(_("called back by"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("call-back")
+        verbose_name_plural = _("call-backs")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.result} {self.at:%Y-%m-%d %H:%M}"
 
 
 class CasePhoto(models.Model):

@@ -17,7 +17,7 @@ from core.models import Domain, Organisation, Role, User
 from core.realtime import Viewer
 from core.selectors import in_commanded_area
 
-from . import workflow
+from . import kpi, workflow
 from .features import case_feature, photo_url
 from .models import Case, CasePhoto, Category, Component, Kind, Responsibility, UnitGrid
 
@@ -152,6 +152,15 @@ def duplicate_features(cases: list[Case]) -> list[dict]:
     return out
 
 
+def callbacks(case: Case) -> list[dict]:
+    return [
+        {"at": c.at.isoformat(), "result": c.result, "result_label": c.get_result_display(),
+         "satisfaction": c.satisfaction or None, "satisfaction_label": c.get_satisfaction_display() or None,
+         "note": c.note, "by": c.by_name or None}
+        for c in case.callbacks.all()
+    ]  # fmt: skip
+
+
 def case_for(user: User, pk: int) -> Case | None:
     return _with_related(visible_cases(user)).filter(pk=pk).first()
 
@@ -159,7 +168,7 @@ def case_for(user: User, pk: int) -> Case | None:
 # Steps that move no stage (not workflow actions): the report, and the links the emergency side records (平战结合).
 STEP_LABELS = {
     "report": "上报", "escalated": "升级为警情", "incident_follow_up": "警情后续案件",
-    "merged_into": "重复，合并到他案", "merged": "合并重复案件",
+    "merged_into": "重复，合并到他案", "merged": "合并重复案件", "callback": "回访",
 }  # fmt: skip
 
 
@@ -481,7 +490,11 @@ def case_indicator_counts(start, end, as_of, group_column: str | None, scope: Kp
         where += " AND ST_Intersects(geom, (SELECT geom FROM core_adminarea WHERE id = %(area)s))"
         params["area"] = scope.area_id
     # the SQL text is built from the fixed fragments above only; every value is a parameter
-    sql = f"SELECT {key}, {_MASK}, count(*), sum(rework_count) FROM grid_case WHERE {where} GROUP BY 1, 2"  # noqa: S608
+    sql = (
+        f"SELECT {key}, {_MASK}, count(*), sum(rework_count), count(*) FILTER (WHERE satisfaction <> ''), "  # noqa: S608
+        f"count(*) FILTER (WHERE satisfaction = ANY(%(satisfied)s)) FROM grid_case WHERE {where} GROUP BY 1, 2"
+    )
+    params["satisfied"] = sorted(kpi.SATISFIED)
     with transaction.atomic(), connection.cursor() as cursor:
         # the planner expects as many groups as rows and would sort 1M rows; there are a few hundred: hash them
         cursor.execute("SET LOCAL enable_sort = off")
@@ -489,9 +502,12 @@ def case_indicator_counts(start, end, as_of, group_column: str | None, scope: Kp
         rows = cursor.fetchall()
     names = list(_CASE_FLAGS)
     counts: dict = {}
-    for group, mask, n, reworks in rows:
+    for group, mask, n, reworks, rated, satisfied in rows:
         flags = SimpleNamespace(**{name: bool(mask >> bit & 1) for bit, name in enumerate(names)})
-        mine = counts.setdefault(group, dict.fromkeys([*KPI_COUNTERS, REWORKS], 0))
+        mine = counts.setdefault(group, dict.fromkeys([*KPI_COUNTERS, REWORKS, "回访数", "满意数"], 0))
+        if flags.reported_in:
+            mine["回访数"] += rated
+            mine["满意数"] += satisfied
         for counter, applies in KPI_COUNTERS.items():
             if applies(flags):
                 mine[counter] += n
@@ -550,6 +566,7 @@ KPI_FIELDS = {
     "reworked": "返工数", "reworks": "返工次数", "rework_rate": "返工率",
     "postponed": "延期数", "postponement_rate": "延期率",
     "check_due": "应核查数", "checked_on_time": "按时核查数", "on_time_check_rate": "按时核查率",
+    "callbacks_rated": "回访数", "satisfied": "满意数", "satisfaction_rate": "满意率",
     "composite_score": "综合指标值",
 }  # fmt: skip
 INSPECTOR_KPI_FIELDS = {
@@ -582,8 +599,6 @@ def _group_names(group_by: str, ids) -> dict:
 
 def kpi_report(start, end, group_by: str, as_of, scope: KpiScope = KpiScope()) -> dict:
     """The indicators per group (and in total) for ``[start, end)`` as of ``as_of``, with grades."""
-    from . import kpi
-
     if group_by == "inspector":
         counts = inspector_indicator_counts(start, end, as_of)
         make, fields = kpi.InspectorIndicators, INSPECTOR_KPI_FIELDS

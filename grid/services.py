@@ -28,7 +28,7 @@ from notify import services as notify
 from . import workflow
 from .calendar import TimeLimit, WarningPolicy, WorkingCalendar, china_2026
 from .features import case_feature, timer_state
-from .models import Case, CasePhoto, CaseTransition, Category, Open311Client, UnitGrid
+from .models import Case, CaseCallback, CasePhoto, CaseTransition, Category, Open311Client, UnitGrid
 from .photos import Photo
 from .places import locate, locate_many, outside_city
 from .selectors import STEP_LABELS, workflow_roles
@@ -505,6 +505,67 @@ def _notify_merged(actor: User, duplicate: Case, into: Case) -> None:
     )
 
 
+# -- call-backs (回访) -------------------------------------------------------------------------------------
+
+CALLBACK_ROLES = MERGE_ROLES
+PUBLIC_CHANNELS = frozenset({Case.Channel.HOTLINE, Case.Channel.OPEN311})  # a citizen reported it: call them back
+CALLBACK_STAGES = frozenset({workflow.State.HANDLED, workflow.State.VERIFIED})  # after the department's feedback
+
+
+class CallbackRequired(Refusal):
+    """Closing a case whose reporter has not been called back (回访) yet (409)."""
+
+    code = "callback_required"
+
+
+def needs_callback(case: Case) -> bool:
+    return case.channel in PUBLIC_CHANNELS or case.category.callback_required
+
+
+def record_callback(
+    actor: User, case: Case, result: str, satisfaction: str = "", note: str = "", now: datetime | None = None
+) -> CaseCallback:
+    """Record a call-back to the reporter of a handled case: the result, and the satisfaction when reached (the
+    case's ``satisfaction``, which the KPIs count, is the last one given). A history line 回访 goes with it.
+
+    Raises Forbidden (not the centre), InputError (result/satisfaction), Refusal 409 (not handled yet or closed)."""
+    if not workflow_roles(actor) & CALLBACK_ROLES:
+        raise Forbidden("call-backs are the supervision centre's (call taker, dispatcher, leader)")
+    if result not in CaseCallback.Result.values:
+        raise InputError("result", f"one of {', '.join(CaseCallback.Result.values)}, not {result!r}")
+    reached = result == CaseCallback.Result.REACHED
+    if reached and satisfaction not in CaseCallback.Satisfaction.values:
+        raise InputError(
+            "satisfaction", f"a reporter reached gives one of {', '.join(CaseCallback.Satisfaction.values)}"
+        )
+    if not reached and satisfaction:
+        raise InputError("satisfaction", f"only a reporter reached gives a satisfaction (result {result!r})")
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("category", "grid", "reporter", "department", "component")
+            .get(pk=case.pk)
+        )
+        if case.stage not in CALLBACK_STAGES:
+            raise Refusal(
+                f"case {case.number} is {workflow.STATE_LABELS[workflow.State(case.stage)]}: the reporter is called "
+                "back after the department's feedback, before closing",
+                stage=case.stage,
+            )
+        callback = CaseCallback.objects.create(
+            case=case, at=now, result=result, satisfaction=satisfaction, note=note.strip(), by=actor,
+            by_name=actor.display_name,
+        )  # fmt: skip
+        if reached:
+            case.satisfaction = satisfaction
+        case.save(update_fields=["satisfaction", "updated_at"])
+        _record(case, "callback", case.stage, case.stage, actor, workflow_roles(actor), now, note=note.strip(),
+                data={"result": result, "satisfaction": satisfaction})  # fmt: skip
+        _publish(case, "case.updated", now)
+    return callback
+
+
 # -- transitions -------------------------------------------------------------------------------------------
 
 
@@ -580,6 +641,13 @@ def transition(actor: User, case: Case, action: str, step: Step | None = None, n
         before = case.stage
         after = workflow.transition(before, action, roles, context)
         rule = workflow.rule_for(before, action)
+        if action == Action.CLOSE and needs_callback(case) and not case.callbacks.exists():
+            raise CallbackRequired(
+                f"case {case.number} ({case.get_channel_display()}, {category.name}) needs a call-back to the "
+                "reporter (回访: result and satisfaction) before it is closed",
+                field="callback",
+                missing=["callback"],
+            )
         if action in (Action.SUBMIT_CONFIRMATION, Action.VERIFY_OK, Action.VERIFY_FAIL):
             _check_field_inspector(case, actor, action)
         if category != case.category:

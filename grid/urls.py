@@ -8,6 +8,7 @@ urlpatterns = [
     path("cases/", api.CaseListView.as_view(), name="grid-cases"),
     path("cases/batch/", api.CaseBatchView.as_view(), name="grid-cases-batch"),
     path("cases/duplicates/", api.DuplicateCheckView.as_view(), name="grid-cases-duplicates"),
+    path("cases/<int:pk>/callbacks/", api.CaseCallbackView.as_view(), name="grid-case-callbacks"),
     path("cases/<int:pk>/merge/", api.CaseMergeView.as_view(), name="grid-case-merge"),
     path("cases/<int:pk>/", api.CaseDetailView.as_view(), name="grid-case"),
     path("cases/<int:pk>/actions/<str:action>/", api.CaseActionView.as_view(), name="grid-case-action"),

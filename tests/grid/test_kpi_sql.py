@@ -66,7 +66,7 @@ def as_history(case: Case) -> kpi.CaseHistory:
         checked_at=case.checked_at, verification_deadline=case.verification_deadline,
         rework_count=case.rework_count, closed_at=case.closed_at, confirmer=case.confirmer_id,
         confirmation_sent_at=case.confirmation_sent_at, confirmed_at=case.confirmed_at,
-        confirmation_deadline=case.confirmation_deadline,
+        confirmation_deadline=case.confirmation_deadline, satisfaction=case.satisfaction,
     )  # fmt: skip
 
 
