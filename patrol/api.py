@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from core.api_errors import time_param, validated
 from core.errors import InputError
+from core.geo import OFFSET_CRS, parse_point
 from core.models import Role
 from core.permissions import roles_required
 
@@ -24,6 +25,8 @@ class FixSerializer(serializers.Serializer):
     lon = serializers.FloatField()
     lat = serializers.FloatField()
     accuracy = serializers.FloatField(required=False, allow_null=True)
+    # a tablet showing a Chinese map SDK's positions sends them as they are; they are stored in WGS84
+    crs = serializers.ChoiceField(choices=["wgs84", *OFFSET_CRS], default="wgs84")
 
 
 class PositionBatchSerializer(serializers.Serializer):
@@ -31,7 +34,7 @@ class PositionBatchSerializer(serializers.Serializer):
 
 
 class PositionBatchView(APIView):
-    """POST ``{"positions": [{"at", "lon", "lat", "accuracy"}, …]}`` (WGS84, up to ``BATCH_LIMIT``): the calling
+    """POST ``{"positions": [{"at", "lon", "lat", "accuracy", "crs"}, …]}`` (up to ``BATCH_LIMIT``): the calling
     inspector's fixes from the tablet's outbox. Idempotent by fix time; one bad fix refuses the whole batch (400
     naming it) so the outbox keeps it for a person to see, rather than silently losing part of a track."""
 
@@ -40,9 +43,16 @@ class PositionBatchView(APIView):
     @extend_schema(request=PositionBatchSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         data = validated(PositionBatchSerializer, request.data)
-        fixes = [services.Fix(p["at"], p["lon"], p["lat"], p.get("accuracy")) for p in data["positions"]]
+        fixes = [services.Fix(p["at"], *_wgs84(p), p.get("accuracy")) for p in data["positions"]]
         stored = services.record_positions(request.user, fixes)
         return Response({"received": len(fixes), "stored": stored})
+
+
+def _wgs84(fix: dict) -> tuple[float, float]:
+    if fix["crs"] == "wgs84":
+        return fix["lon"], fix["lat"]  # range-checked with the rest of the fix by services.check_fix
+    point = parse_point(fix["lon"], fix["lat"], fix["crs"])
+    return point.x, point.y
 
 
 class OnDutyView(APIView):

@@ -115,17 +115,27 @@ def test_positions_api_stores_a_batch_once_and_refuses_bad_fixes(api):
                            for i in range(3)]}  # fmt: skip
     assert client.post("/api/patrol/positions/", batch, format="json").json() == {"received": 3, "stored": 3}
     assert client.post("/api/patrol/positions/", batch, format="json").json() == {"received": 3, "stored": 0}
+    gcj02 = {"positions": [{"at": now.isoformat(), "lon": 114.05, "lat": 22.54, "crs": "gcj02"}]}
+    assert client.post("/api/patrol/positions/", gcj02, format="json").json() == {"received": 1, "stored": 0}
+    shifted = {
+        "positions": [{"at": (now - timedelta(minutes=5)).isoformat(), "lon": 114.05, "lat": 22.54, "crs": "gcj02"}]
+    }
+    assert client.post("/api/patrol/positions/", shifted, format="json").json()["stored"] == 1
+    stored = Position.objects.get(at=now - timedelta(minutes=5)).geom
+    # in Shenzhen GCJ-02 lies ~0.005° east and ~0.003° south of WGS84
+    assert 0.004 < 114.05 - stored.x < 0.007 and 0.001 < stored.y - 22.54 < 0.004
     bad = [
         ({"positions": []}, "positions"),
         ({"positions": [{"at": now.isoformat(), "lon": 200, "lat": 22.5}]}, "positions[0]"),
         ({"positions": [{"at": (now + timedelta(hours=1)).isoformat(), "lon": 114, "lat": 22.5}]}, "positions[0]"),
         ({"positions": [{"at": "yesterday", "lon": 114, "lat": 22.5}]}, "positions[0].at"),
         ({"positions": [{"at": now.isoformat(), "lon": 114, "lat": 22.5}] * 501}, "positions"),
+        ({"positions": [{"at": now.isoformat(), "lon": 114, "lat": 22.5, "crs": "mars"}]}, "positions[0].crs"),
     ]
     for body, field in bad:
         answer = client.post("/api/patrol/positions/", body, format="json")
         assert answer.status_code == 400, body
         assert answer.json()["field"] == field
-    assert Position.objects.count() == 3
+    assert Position.objects.count() == 4
     assert api("operator").post("/api/patrol/positions/", batch, format="json").status_code == 403
     assert api("operator").get("/api/patrol/on-duty/").status_code == 200
