@@ -43,6 +43,7 @@ TABLET_SHELL_STATIC = (
     "frontend/lib/geo.js",
     "frontend/lib/map.js",
     "frontend/lib/ops-socket.js",
+    "frontend/patrol/position-queue.js",
     "frontend/pwa/icon-192.png",
     "frontend/pwa/icon-512.png",
     "vendor/maplibre-gl/maplibre-gl.mjs",

@@ -1,6 +1,7 @@
 """The city-management wall /grid/wall/ in Chromium: a case filed, dispatched and handled through grid's services
 shows each new stage on the wall without a reload (the "cases" live feed), and an inspector on shift appears with
-the attendance state of patrol, on the wall and on the case centre's map; screenshots at 1920×1080 and 3840×2160.
+the attendance state of patrol, on the wall and on the case centre's map; the tablet /m/ sends its GPS track.
+Screenshots at 1920×1080 and 3840×2160.
 
 One test function on purpose: each transactional test flushes and reloads the demo city.
 """
@@ -92,4 +93,14 @@ def test_wall_follows_a_case_through_its_stages_live(workstations, login, demo_c
     assert shown[inspector.display_name]["state"] == "on_duty"
     assert shown[inspector.display_name]["lon"] == pytest.approx(spot.x)
     centre.wait_for_function("document.body.dataset.mapReady === '1'")
-    assert page.errors == [] and wall_4k.errors == [] and centre.errors == []
+
+    # The inspector's tablet sends its GPS track for patrol.
+    tablet = workstations(1024, 768)
+    tablet.context.grant_permissions(["geolocation"])
+    tablet.context.set_geolocation({"longitude": spot.x, "latitude": spot.y, "accuracy": 8})
+    login(tablet, asgi_server, "inspector")
+    with tablet.expect_response(lambda r: r.url.endswith("/api/patrol/positions/"), timeout=20_000) as posted:
+        tablet.goto(f"{asgi_server}/m/")
+    assert posted.value.status == 200 and posted.value.json()["stored"] == 1
+    assert Position.objects.filter(inspector=inspector).count() == 2
+    assert page.errors == [] and wall_4k.errors == [] and centre.errors == [] and tablet.errors == []

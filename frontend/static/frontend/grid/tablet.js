@@ -11,6 +11,7 @@ import {byId, el, flash} from "../lib/dom.js";
 import {extentOf} from "../lib/geo.js";
 import {maplibregl} from "../lib/map.js";
 import {OpsSocket} from "../lib/ops-socket.js";
+import {PositionQueue} from "../patrol/position-queue.js";
 import {
   actionButtons,
   caseFacts,
@@ -101,6 +102,14 @@ const toast = (text) => flash($("toast"), text, 4000);
 // --- outbox and the sync bar ---
 
 const outbox = new Outbox(config.user);
+// An inspector's track for patrol (attendance, time and distance in own grids): every GPS fix, thinned to 30 s.
+const track = config.roles.includes("inspector")
+  ? new PositionQueue({storage: localStorage, key: `cityops.patrol.${config.user}`, send: (positions) => api("/api/patrol/positions/", {json: {positions}})})
+  : null;
+
+function trackFix(gps, at = Date.now()) {
+  if (track?.add({at, lon: gps.lon, lat: gps.lat, accuracy: gps.accuracy, crs: gps.crs}) && navigator.onLine) track.flush().catch(() => {});
+}
 
 function paintNet() {
   const net = $("net-state");
@@ -206,6 +215,7 @@ function watchGps(map) {
         accuracy: fix.coords.accuracy,
         crs: $("gcj02").checked ? "gcj02" : "wgs84",
       };
+      trackFix(state.gps, fix.timestamp);
       paintPosition(map);
       if (!centered && !state.manual) {
         centered = true;
@@ -415,6 +425,9 @@ async function main() {
   for (const tab of document.querySelectorAll(".tabs [role=tab]")) tab.addEventListener("click", () => showTab(tab.id.slice(4)));
   paintNet();
   window.addEventListener("online", paintNet);
+  // What the track gathered offline goes when the network is back; the minute timer retries after a failure.
+  window.addEventListener("online", () => track?.flush().catch(() => {}));
+  setInterval(() => navigator.onLine && track?.flush().catch(() => {}), 60_000);
   window.addEventListener("offline", () => (paintNet(), paintOutbox()));
 
   outbox.addEventListener("change", paintOutbox);
@@ -428,6 +441,7 @@ async function main() {
     // For a native wrapper that gets positions from a Chinese map SDK: setPosition(lon, lat, "gcj02").
     setPosition(lon, lat, crs = "wgs84", accuracy = 10) {
       state.gps = {lon, lat, crs, accuracy};
+      trackFix(state.gps);
       paintPosition(map);
     },
   };
