@@ -16,6 +16,7 @@ from core.geo import point_feature
 from core.models import Domain, Organisation, Role, User
 from core.realtime import Viewer
 from core.selectors import in_commanded_area
+from patrol import selectors as patrol
 
 from . import kpi, workflow
 from .features import case_feature, photo_url
@@ -618,12 +619,18 @@ def kpi_report(start, end, group_by: str, as_of, scope: KpiScope = KpiScope()) -
         )  # fmt: skip
     rows.sort(key=lambda r: (r["code"] is None, r["code"] or ""))
     overall = make(**total)
+    labels = fields
+    if group_by == "inspector":  # patrol effort beside the post evaluation (not part of its composite score)
+        effort = patrol.patrol_effort(start, min(end, as_of))
+        for row in rows:
+            row["values"].update(patrol.effort_values(effort.get(row["id"])))
+        labels = {**fields, **patrol.EFFORT_LABELS}
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
         "as_of": as_of.isoformat(),
         "group_by": group_by,
-        "labels": fields,
+        "labels": labels,
         "rows": rows,
         "total": {"values": _values(overall, fields), "grade": kpi.grade(overall.综合指标值)},
     }

@@ -106,3 +106,22 @@ def on_duty(now: datetime | None = None) -> list[dict]:
             "last_at": fix[0] if fix else None, "lon": fix[1] if fix else None, "lat": fix[2] if fix else None,
         })  # fmt: skip
     return sorted(rows, key=lambda row: row["name"])
+
+
+# Patrol effort in the inspectors' evaluation (grid's KPI report, group_by=inspector): key → the column's name.
+EFFORT_LABELS = {
+    "patrol_hours": "在岗巡查时长（小时）",
+    "in_grid_rate": "责任网格内时间占比",
+    "patrol_km": "巡查里程（公里）",
+}
+
+
+def effort_values(effort: dict | None) -> dict:
+    """One inspector's patrol effort (a row of :func:`patrol_effort`, or None) as the evaluation's columns."""
+    effort = effort or _zero()
+    on_duty = effort["on_duty_s"]
+    return {
+        "patrol_hours": on_duty / 3600,
+        "in_grid_rate": effort["in_grid_s"] / on_duty if on_duty else None,
+        "patrol_km": effort["distance_m"] / 1000,
+    }

@@ -93,6 +93,12 @@ def test_wall_follows_a_case_through_its_stages_live(workstations, login, demo_c
     assert shown[inspector.display_name]["state"] == "on_duty"
     assert shown[inspector.display_name]["lon"] == pytest.approx(spot.x)
     centre.wait_for_function("document.body.dataset.mapReady === '1'")
+    # Its evaluation by inspector carries patrol effort (hand-checked in tests/patrol/test_effort.py).
+    centre.click("#view-kpis")
+    centre.select_option("#kpi-group", "inspector")
+    centre.click("#kpi-form button[type=submit]")
+    expect(centre.locator("#kpi-table thead")).to_contain_text("巡查里程（公里）")
+    expect(centre.locator("#kpi-table tbody tr", has_text=inspector.display_name)).to_have_count(1)
 
     # The inspector's tablet sends its GPS track for patrol.
     tablet = workstations(1024, 768)

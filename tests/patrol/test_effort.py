@@ -9,6 +9,7 @@ from django.contrib.gis.geos import Point, Polygon
 from django.utils import timezone
 
 from core.models import AdminArea, Role, User
+from grid import selectors as grid_selectors
 from grid.calendar import SHANGHAI
 from grid.models import Case, Category, UnitGrid
 from patrol import selectors
@@ -139,3 +140,15 @@ def test_positions_api_stores_a_batch_once_and_refuses_bad_fixes(api):
     assert Position.objects.count() == 4
     assert api("operator").post("/api/patrol/positions/", batch, format="json").status_code == 403
     assert api("operator").get("/api/patrol/on-duty/").status_code == 200
+
+
+def test_patrol_effort_in_the_inspectors_evaluation(patrol):
+    """grid's KPI report by inspector carries the same hand-computed effort: 480 s on duty, 360 s of it in own
+    grids (75 %), 366.944 m."""
+    first, _second = patrol
+    report = grid_selectors.kpi_report(at(0, 0), at(0, 0) + timedelta(days=1), "inspector", at(12, 0))
+    mine = next(row for row in report["rows"] if row["id"] == first.pk)["values"]
+    assert mine["patrol_hours"] == pytest.approx(480 / 3600)
+    assert mine["in_grid_rate"] == pytest.approx(0.75)
+    assert mine["patrol_km"] == pytest.approx(0.366944, abs=5e-5)
+    assert report["labels"]["patrol_km"] == "巡查里程（公里）"

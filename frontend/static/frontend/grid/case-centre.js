@@ -200,6 +200,10 @@ const KPI_COLUMNS = {
   on_time_confirmation_rate: S.kpiOnTimeConfirmationRate,
   on_time_check_rate: S.kpiOnTimeCheckRate,
   composite_score: S.kpiScore,
+  // patrol effort (by inspector only), named by the API's labels
+  patrol_hours: null,
+  in_grid_rate: null,
+  patrol_km: null,
 };
 
 function formatKpi(key, value) {
@@ -242,7 +246,7 @@ async function loadKpis(event) {
   }
   const columns = Object.keys(KPI_COLUMNS).filter((key) => key in (data.labels ?? data.rows[0].values));
   table.replaceChildren(
-    el("thead", {}, el("tr", {}, el("th", {scope: "col"}, S.kpiName), columns.map((key) => el("th", {scope: "col"}, KPI_COLUMNS[key])), el("th", {scope: "col"}, S.kpiGrade))),
+    el("thead", {}, el("tr", {}, el("th", {scope: "col"}, S.kpiName), columns.map((key) => el("th", {scope: "col"}, KPI_COLUMNS[key] ?? data.labels[key])), el("th", {scope: "col"}, S.kpiGrade))),
     el("tbody", {}, data.rows.map((row) => kpiRow(row.name ?? row.code ?? "—", row, columns, "row"))),
     data.total ? el("tfoot", {}, kpiRow(S.kpiTotal, data.total, columns, "row")) : null,
   );
