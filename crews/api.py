@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_errors import validated
+from core.api_schema import LIST_OF_OBJECTS
 from core.errors import InputError, Refusal
 from core.models import Role
 from core.permissions import roles_required
@@ -65,12 +66,12 @@ class VehicleListView(APIView):
 
     permission_classes = [CREW]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=LIST_OF_OBJECTS)
     def get(self, request):
         return Response(selectors.vehicles_to_crew(Viewer.for_user(request.user)))
 
 
-class SignOnSerializer(serializers.Serializer):
+class CrewSignOnSerializer(serializers.Serializer):
     vehicle = serializers.IntegerField(help_text="id of the vehicle")
 
 
@@ -80,14 +81,14 @@ class SignOnView(APIView):
 
     permission_classes = [CREW]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=LIST_OF_OBJECTS)
     def get(self, request):
         entry = selectors.open_sign_on(request.user)
         return Response(selectors.mdt_view(entry) if entry else {"sign_on": None, "vehicle": None, "job": None})
 
-    @extend_schema(request=SignOnSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=CrewSignOnSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
-        data = validated(SignOnSerializer, request.data)
+        data = validated(CrewSignOnSerializer, request.data)
         entry = services.sign_on(request.user, Viewer.for_user(request.user), data["vehicle"])
         return Response(selectors.mdt_view(selectors.open_sign_on(request.user) or entry), status=201)
 

@@ -107,7 +107,7 @@ class FenceListView(APIView):
 
     permission_classes = [EDITORS]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="api_fences_list", responses=OpenApiTypes.OBJECT)
     def get(self, request):
         features = [selectors.fence_feature(f) for f in selectors.visible_fences(_viewer(request))]
         return Response({"type": "FeatureCollection", "features": features})
@@ -133,6 +133,7 @@ class FenceDetailView(APIView):
         services.save_fence(request.user, fence, **_fence_fields(request))
         return Response(_feature(fence.pk))
 
+    @extend_schema(responses={204: None})
     def delete(self, request, pk):
         services.delete_fence(request.user, _fence_or_404(request, pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -167,6 +168,7 @@ class RuleDetailView(APIView):
         services.save_rule(request.user, rule.fence, rule, **_rule_fields(request))
         return Response(_feature(rule.fence_id))
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def delete(self, request, pk):
         rule = self._rule(request, pk)
         services.delete_rule(request.user, rule)

@@ -14,6 +14,8 @@ from rest_framework.views import APIView
 
 from core import limits, uploads
 from core.api_errors import validated
+from core.api_schema import LIST_OF_OBJECTS
+from core.errors import InputError
 from core.geo import SUPPORTED_CRS_TEXT, parse_crs, parse_geojson_point, parse_point
 from core.geojson_fields import FeatureCollectionField, GeometryField
 from core.models import Organisation, Role
@@ -154,13 +156,14 @@ class RepairOrderListView(APIView):
     permission_classes = [ORDER_READERS]
 
     @extend_schema(
+        operation_id="api_pipelines_repair_orders_list",
         parameters=[OpenApiParameter("finished", bool, description="also restored and cancelled orders")],
-        responses=OpenApiTypes.OBJECT,
+        responses=LIST_OF_OBJECTS,
     )
     def get(self, request):
         finished = request.query_params.get("finished", "0")
         if finished not in ("0", "1"):
-            return Response({"error": "invalid_input", "field": "finished", "detail": "0 or 1"}, status=400)
+            raise InputError("finished", "0 or 1")
         return Response(selectors.repair_order_list(_scope(request.user), finished=finished == "1"))
 
     @extend_schema(request=RepairOrderRequestSerializer, responses={201: OpenApiTypes.OBJECT})

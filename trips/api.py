@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_errors import time_param
+from core.api_schema import LIST_OF_OBJECTS
 from core.errors import InputError
 from core.models import Role
 from core.permissions import roles_required
@@ -81,7 +82,7 @@ def _missing(asked: list[int], found) -> None:
 class VehicleSearchView(ReadView):
     """The vehicles the reader may see whose call sign or plate contains ?q=."""
 
-    @extend_schema(parameters=[OpenApiParameter("q", str)], responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[OpenApiParameter("q", str)], responses=LIST_OF_OBJECTS)
     def get(self, request):
         text = request.query_params.get("q", "").strip()
         if len(text) > 32:
@@ -90,7 +91,7 @@ class VehicleSearchView(ReadView):
 
 
 class GroupListView(ReadView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=LIST_OF_OBJECTS)
     def get(self, request):
         groups = selectors.visible_groups(_viewer(request)).order_by("name")
         return Response([{"id": g.pk, "name": g.name} for g in groups])

@@ -246,6 +246,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AgencyCodeEnum": ["110", "119", "120", "122"],
         "ShelterStatusEnum": "resources.models.Shelter.Status",
+        "CommandKindEnum": [
+            "text", "position_query", "tracking", "set_params", "query_params", "call_back", "vehicle_control"
+        ],
     },
 }
 
