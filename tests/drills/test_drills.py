@@ -21,12 +21,14 @@ pytestmark = pytest.mark.django_db
 # A fixed window around now: the dispatch KPIs' default window moves with the clock.
 NOW = timezone.now()
 WINDOW = f"from={NOW - timedelta(days=30):%Y-%m-%dT%H:%M:%SZ}&to={NOW + timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}"
+# The decision maps' "month" ends now (to the minute): a slow run would see it move, so a fixed custom period.
+DAYS = f"from={NOW - timedelta(days=30):%Y-%m-%d}&to={NOW + timedelta(days=1):%Y-%m-%d}"
 KPI_READS = [
     f"/api/dispatch/kpis/?{WINDOW}",
-    "/api/leader/summary/?period=month",
-    "/api/leader/layers/incidents/?period=month",
-    "/api/leader/layers/bursts/?period=month",
-    "/api/leader/layers/response/?period=month",
+    f"/api/leader/summary/?{DAYS}",
+    f"/api/leader/layers/incidents/?{DAYS}",
+    f"/api/leader/layers/bursts/?{DAYS}",
+    f"/api/leader/layers/response/?{DAYS}",
     "/api/leader/trends/incidents/",
     "/api/leader/trends/bursts/",
 ]

@@ -24,7 +24,8 @@ def fixes_of(car) -> dict[int, tuple[float, float]]:
         from dispatch.models import TrackPoint
 
         try:
-            rows = TrackPoint.objects.filter(vehicle_id=car.pk).values_list("fix_time", "geom")
+            # the constructed track's own terminal: live fixes an earlier test left for this car are not its track
+            rows = TrackPoint.objects.filter(vehicle_id=car.pk, terminal="track-test").values_list("fix_time", "geom")
             return {int(t.timestamp() * 1000): geom.coords for t, geom in rows}
         finally:
             connection.close()
