@@ -81,7 +81,7 @@ class SignOnView(APIView):
 
     permission_classes = [CREW]
 
-    @extend_schema(responses=LIST_OF_OBJECTS)
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         entry = selectors.open_sign_on(request.user)
         return Response(selectors.mdt_view(entry) if entry else {"sign_on": None, "vehicle": None, "job": None})
