@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -105,6 +106,15 @@ def demo_live(demo_city, django_db_blocker):
     yield context
     with django_db_blocker.unblock():
         demo_snapshot.restore()
+
+
+@pytest.fixture
+def empty_track(demo_city):
+    """The track table is not a Django-managed table (day partitions made by raw SQL), so test flushes do not empty
+    it: a test that stores fixes uses this to leave it empty."""
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE dispatch_track")
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import pytest
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import LineString, MultiPolygon, Polygon
 from django.contrib.gis.measure import D
-from django.db import connection
 from django.utils import timezone
 
 from core.models import Event, Organisation, User
@@ -18,15 +17,9 @@ from dispatch.models import Alarm, Assignment, Incident, IncidentType, Restricte
 from dispatch.tracks import Fix, record_fixes
 from gis.models import Address
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_track")]
 DEG_PER_M = 1 / 111_000
 
-
-@pytest.fixture(autouse=True)
-def empty_track(demo_city):
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE dispatch_track")
 
 
 def drive(unit: Vehicle, lon: float, lat: float, speed: float = 40.0, at=None, alarm: int = 0) -> None:

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connection
 from django.utils import timezone
 
 from core.realtime import Viewer
@@ -18,17 +17,11 @@ from dispatch.ingest import IngestServer
 from dispatch.models import CommandBatch, TerminalCommand, Vehicle, VehicleGroup
 from dispatch.simulator import JT808Client, load_units
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_track")]
 
 State = TerminalCommand.State
 DAY = timedelta(days=1)
 
-
-@pytest.fixture(autouse=True)
-def empty_track(demo_city):
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE dispatch_track")
 
 
 async def start_ingest(**options) -> IngestServer:

@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 
 import pytest
 from channels.db import database_sync_to_async
-from django.db import connection
 
 from core.models import AuditEntry, Event
 from dispatch import jt808
@@ -24,18 +23,12 @@ from tests.conftest import GpsIngestProcess, _test_process_env, uvicorn_server
 from tests.dispatch.test_ingest import Terminal
 from tests.ops_socket import connect
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_track")]
 
 DEVICE_RATE, ADDRESS_RATE = 5, 12  # positions a minute
 FAILURE_LIMIT, CONNECTION_CAP = 3, 3
 PHONE = demo_terminal(1)[0]
 
-
-@pytest.fixture(autouse=True)
-def empty_track(demo_city):
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE dispatch_track")
 
 
 @pytest.fixture(scope="module")

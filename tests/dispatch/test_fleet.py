@@ -14,7 +14,6 @@ import websockets
 from asgiref.sync import sync_to_async
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.measure import D
-from django.db import connection
 from django.test import Client
 
 from core.models import User
@@ -24,14 +23,8 @@ from dispatch.models import Assignment, IncidentType, Station, TrackPoint, Vehic
 from gis.models import Address
 from tests.conftest import ROOT, _test_process_env
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_track")]
 
-
-@pytest.fixture(autouse=True)
-def empty_track(demo_city):
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE dispatch_track")
 
 
 def fire_far_from_station() -> Vehicle:

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connection
 
 from core.realtime import VEHICLE_GROUP
 from dispatch import jt808, tracks
@@ -16,18 +15,11 @@ from dispatch.ingest import IngestServer
 from dispatch.jt808 import GeneralResult, MsgId, RegisterResult
 from dispatch.models import TrackPoint, Vehicle
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_track")]
 
 PHONE_A, PHONE_B = demo_terminal(1)[0], demo_terminal(2)[0]
 SHENZHEN = (22.54, 114.05)
 
-
-@pytest.fixture(autouse=True)
-def empty_track(demo_city):
-    """The track table is not a Django-managed table, so test flushes do not empty it."""
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE dispatch_track")
 
 
 @pytest.fixture

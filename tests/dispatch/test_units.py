@@ -16,14 +16,8 @@ from dispatch.models import Station, TrackPoint, Vehicle
 from dispatch.tracks import Fix, issue_osmand_token, osmand_terminal, record_fixes, revoke_osmand_token
 from tests.ops_socket import connect
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_track")]
 
-
-@pytest.fixture(autouse=True)
-def empty_track(demo_city):
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE dispatch_track")
 
 
 def test_demo_units_are_parked_at_their_stations_with_unique_terminals():

@@ -7,7 +7,6 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 from django.contrib.gis.geos import Point
-from django.db import connection
 
 from core.models import Event, User
 from dispatch.demo import demo_terminal
@@ -17,17 +16,11 @@ from fences import services
 from fences.models import Fence, Presence, Rule
 from tests.dispatch.test_ingest import Terminal, location
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_track")]
 PHONE = demo_terminal(3)[0]
 CENTRE = (114.07, 22.55)  # lon, lat
 OUTSIDE = (114.08, 22.55)  # ~1 km east
 
-
-@pytest.fixture(autouse=True)
-def empty_track(demo_city):
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE dispatch_track")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import contextlib
 
 import pytest
 from channels.db import database_sync_to_async
-from django.db import connection
 
 from core.models import AuditEntry
 from dispatch.device_security import storage
@@ -18,7 +17,7 @@ from transport.link import LinkServer
 from transport.lower_platform import LowerPlatform, PlatformAccount
 from transport.models import LowerPlatform as PlatformRow
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_track")]
 
 BALANCER = "127.0.0.40"  # the trusted load balancer's address
 PLATFORM_ADDRESS = "10.1.2.3"  # where the platform really is, as the balancer announces it
@@ -26,12 +25,6 @@ CAP, FAILURE_LIMIT, BACKOFF_S = 2, 3, 2
 CODE, USER, PASSWORD = DEMO_PLATFORM["access_code"], DEMO_PLATFORM["user_id"], DEMO_PLATFORM["password"]
 UNKNOWN_CODE = 99999998
 
-
-@pytest.fixture(autouse=True)
-def empty_track(demo_city):
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE dispatch_track")
 
 
 @pytest.fixture

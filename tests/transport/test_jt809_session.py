@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from channels.db import database_sync_to_async
-from django.db import connection
 
 from dispatch.models import Alarm, TrackPoint
 from transport import jt809
@@ -17,17 +16,11 @@ from transport.lower_platform import LowerPlatform, PlatformAccount
 from transport.models import KeyVehicle
 from transport.models import LowerPlatform as PlatformRow
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_track")]
 
 PLATE = "粤BK1001"  # a demo coach reported by the demo platform
 CENTRE = (114.06, 22.55)
 
-
-@pytest.fixture(autouse=True)
-def empty_track(demo_city):
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE dispatch_track")
 
 
 @pytest.fixture
