@@ -131,7 +131,11 @@ def test_each_process_is_restarted_within_seconds_and_status_tells_the_truth(pla
     status = platform.cityops("status", timeout=30)
     assert all(f"pid {pid} (" in status for pid in pids) and "its supervisord died" in status, status
     assert "stopped" in platform.cityops("stop")
-    left = [pid for pid in pids if _alive(pid)]
+    # A process caught in its last moments (memory released, cmdline already empty, not yet a zombie) is given a
+    # few seconds; one still running after them outlived stop.
+    deadline = time.monotonic() + 5
+    while (left := [pid for pid in pids if _alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert left == [], [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in left]  # no child outlives stop
     assert platform.healthz() == 0 and not _listens(platform.jt808_port)
     lines = platform.cityops("status", timeout=30).splitlines()

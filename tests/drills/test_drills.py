@@ -150,7 +150,7 @@ def test_the_emergency_played_as_a_drill_leaves_every_real_kpi_unchanged(
     play_the_emergency(api, Incident.objects.get(pk=real.json()["id"]))
     after = kpis(api)
     changed = [url for url in KPI_READS if after[url] != before[url]]
-    assert set(changed) >= {f"/api/dispatch/kpis/?{WINDOW}", "/api/leader/layers/incidents/?period=month"}
+    assert set(changed) >= {f"/api/dispatch/kpis/?{WINDOW}", f"/api/leader/layers/incidents/?{DAYS}"}
 
 
 def test_drills_are_for_the_command_centre(api, demo_city):
