@@ -1,33 +1,18 @@
 """回访: hotline and citizen reports (and categories that require it) close only after a call-back to the reporter;
 the satisfaction given counts in the KPIs (hand-computed below)."""
 
-import io
 import json
 from datetime import timedelta
 
 import pytest
-from django.contrib.gis.geos import Point
 from django.utils import timezone
-from PIL import Image
 
-from core.models import AdminArea, Organisation
+from core.models import Organisation
 from grid import selectors
 from grid.models import Case, CaseCallback, Category
+from tests.grid.test_cases_api import jpeg
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def spot(demo_city) -> Point:
-    return AdminArea.objects.filter(level="community").order_by("code").first().geom.point_on_surface
-
-
-def jpeg() -> io.BytesIO:
-    buf = io.BytesIO()
-    Image.new("RGB", (40, 30), (90, 180, 40)).save(buf, "JPEG")
-    buf.seek(0)
-    buf.name = "p.jpg"
-    return buf
 
 
 def verified_case(api, spot, reporter="calltaker", category="06010") -> int:

@@ -1,33 +1,18 @@
 """Duplicate reports: found by category, distance and time window before filing; merged into one case with all
 reports, photos and reporters told; invalid merges refused with 409 and nothing changed."""
 
-import io
 from datetime import timedelta
 
 import pytest
 from django.contrib.gis.geos import Point
 from django.utils import timezone
-from PIL import Image
 
-from core.models import AdminArea
 from grid.models import Case, CasePhoto, CaseTransition, Category
 from grid.selectors import possible_duplicates
 from notify.models import Delivery
+from tests.grid.test_cases_api import jpeg
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def spot(demo_city) -> Point:
-    return AdminArea.objects.filter(level="community").order_by("code").first().geom.point_on_surface
-
-
-def jpeg() -> io.BytesIO:
-    buf = io.BytesIO()
-    Image.new("RGB", (40, 30), (20, 80, 200)).save(buf, "JPEG")
-    buf.seek(0)
-    buf.name = "p.jpg"
-    return buf
 
 
 def north(point: Point, metres: float) -> Point:
