@@ -5,26 +5,18 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import services
+from core.admin import ReadOnlyAdmin
+
+from . import selectors, services
 from .models import Record
 
 
 @admin.register(Record)
-class RecordAdmin(admin.ModelAdmin):
+class RecordAdmin(ReadOnlyAdmin):
     list_display = ["record_id", "state", "attempts", "last_status", "last_error_short", "next_attempt_at", "sent_at"]
     list_filter = ["state", "last_status"]
     search_fields = ["record_id"]
     actions = ["retry_failed"]
-    readonly_fields = [f.name for f in Record._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("last error"))
     def last_error_short(self, record: Record) -> str:
@@ -40,7 +32,5 @@ class RecordAdmin(admin.ModelAdmin):
         )
 
     def changelist_view(self, request, extra_context=None):
-        from . import selectors
-
         return super().changelist_view(request, {**(extra_context or {}), "exchange_status": selectors.status(),
                                                  "exchange_enabled": services.enabled()})  # fmt: skip
