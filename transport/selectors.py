@@ -3,7 +3,7 @@ is a dispatch unit whose agency is a carrier under the transport bureau (see mod
 
 from core.realtime import Viewer
 from dispatch import selectors as dispatch_selectors
-from dispatch.features import unit_feature
+from dispatch.features import alarm_feature, unit_feature
 
 from . import jt809
 from .models import KeyVehicle, LowerPlatform
@@ -42,9 +42,12 @@ def visible_key_vehicle(viewer: Viewer, vehicle_id: int):
 
 
 def key_alarms(viewer: Viewer, open_only: bool) -> list[dict]:
-    """dispatch's alarms of the visible units, restricted to key vehicles."""
-    keys = set(visible_key_vehicles(viewer).values_list("vehicle_id", flat=True))
-    return [f for f in dispatch_selectors.alarms_for(viewer, open_only) if f["properties"]["vehicle_id"] in keys]
+    """dispatch's alarms of the visible units, restricted to key vehicles in the query itself: filtered afterwards,
+    the newest 500 alarms of all units would be cut first and could hold none of a key vehicle's."""
+    rows = dispatch_selectors.visible_alarms(viewer).filter(vehicle__key_vehicle__isnull=False)
+    if open_only:
+        rows = rows.filter(cleared_at__isnull=True)
+    return [alarm_feature(a) for a in rows[:500]]
 
 
 def platforms() -> list[dict]:

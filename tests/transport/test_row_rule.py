@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from dispatch import tracks
-from dispatch.models import Vehicle
+from dispatch.models import Alarm, Vehicle
 from tests.ops_socket import connect, subscribe
 from transport import jt809, services
 from transport.demo import KEY_VEHICLES
@@ -90,3 +90,18 @@ async def test_live_feed_snapshot_and_events_are_filtered(demo_city):
     assert await socket2.receive_nothing(timeout=0.5)  # the police car's alarm never arrives
     await socket.disconnect()
     await socket2.disconnect()
+
+
+def test_a_command_centre_gets_key_vehicle_alarms_behind_many_newer_ones_of_other_units(api):
+    """The key-vehicle filter is part of the alarm query: dispatch's 500-row cap does not cut it off first."""
+    key = KeyVehicle.objects.select_related("vehicle").first().vehicle
+    police = Vehicle.objects.filter(kind=Vehicle.Kind.POLICE_CAR).first()
+    now, here = timezone.now(), Point(114.06, 22.55, srid=4326)
+    Alarm.objects.create(vehicle=key, kind=Alarm.Kind.PLATFORM, rule="jt809:0x0001", message="key", at=now, geom=here)
+    Alarm.objects.bulk_create(
+        Alarm(vehicle=police, kind=Alarm.Kind.PLATFORM, rule=f"r{n}", message="other", at=now + timedelta(seconds=1),
+              geom=here)
+        for n in range(501)
+    )  # fmt: skip
+    listed = api("operator").get("/api/transport/alarms/").json()["features"]
+    assert [a["properties"]["vehicle_id"] for a in listed] == [key.pk]
