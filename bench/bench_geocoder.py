@@ -20,19 +20,14 @@ on 2 cores.
 import argparse
 import os
 import random
-import sys
 import threading
 import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
-BASE_URL = os.environ.get("DATABASE_URL", "postgis://cityops@127.0.0.1:55432/cityops")
-DB_NAME = "cityops_bench_geocoder"
-os.environ["DATABASE_URL"] = BASE_URL.rsplit("/", 1)[0] + "/" + DB_NAME
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cityops.settings")
-os.environ["CITYOPS_CHANNEL_PREFIX"] = "cityops-bench-geocoder"
+import benchdb
+
+benchdb.use_database("cityops_bench_geocoder")
 TICK = os.sysconf("SC_CLK_TCK")
 MAX_BUILDINGS = 7
 HOMOPHONES = dict(
@@ -46,14 +41,7 @@ CN_DIGITS = "零一二三四五六七八九"
 
 
 def prepare() -> None:
-    import subprocess
-
-    import psycopg
-
-    with psycopg.connect(BASE_URL.replace("postgis://", "postgresql://"), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone():
-            conn.execute(f"CREATE DATABASE {DB_NAME}")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True, env=os.environ)
+    benchdb.prepare_database()
     import django
 
     django.setup()

@@ -22,20 +22,13 @@ import argparse
 import os
 import random
 import struct
-import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
+from benchdb import prepare_database, use_database
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
-BASE_URL = os.environ.get("DATABASE_URL", "postgis://cityops@127.0.0.1:55432/cityops")
-DB = "cityops_bench_trips"
-os.environ["DATABASE_URL"] = BASE_URL.rsplit("/", 1)[0] + "/" + DB
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cityops.settings")
-os.environ["CITYOPS_CHANNEL_PREFIX"] = "cityops-bench-trips"
+use_database("cityops_bench_trips")
 os.environ.setdefault("CITYOPS_LOG_LEVEL", "WARNING")
 
 CENTRE = (114.06, 22.56)  # the demo city (Shenzhen): vehicles start within ~15 km of it
@@ -48,18 +41,6 @@ _COPY = (
     "COPY dispatch_track (terminal, fix_time, vehicle_id, geom, speed_kmh, heading, altitude, alarm, status,"
     " received_at) FROM STDIN"
 )
-
-
-def prepare_database() -> None:
-    import subprocess
-
-    import psycopg
-
-    admin_url = BASE_URL.replace("postgis://", "postgresql://")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB]).fetchone():
-            conn.execute(f"CREATE DATABASE {DB}")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True, env=os.environ)
 
 
 def fleet(count: int) -> list[tuple[int, str]]:

@@ -1,7 +1,8 @@
 """Shared set-up of the Django benchmarks: their own database `cityops_bench` on the project's server.
 
 Importing this module points Django at that database (and a channel-layer prefix of its own), so a
-benchmark never writes into the demo city; `prepare_database()` creates and migrates it, `setup_demo_city()`
+benchmark never writes into the demo city; `use_database(name)` points it at a database of the benchmark's own
+instead (data other benchmarks must not see); `prepare_database()` creates and migrates it, `setup_demo_city()`
 also sets Django up and loads the demo city when the database is empty; `start()` runs a server of the platform
 (uvicorn, the JT/T 808 ingest) on it.
 """
@@ -16,18 +17,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
 BASE_URL = os.environ.get("DATABASE_URL", "postgis://cityops@127.0.0.1:55432/cityops")
-os.environ["DATABASE_URL"] = BASE_URL.rsplit("/", 1)[0] + "/cityops_bench"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cityops.settings")
-os.environ["CITYOPS_CHANNEL_PREFIX"] = "cityops-bench"
+DB_NAME = ""
+
+
+def use_database(name: str) -> None:
+    """Point Django (before it is set up) at the database `name` on the project's server, with the channel-layer
+    prefix of the same name."""
+    global DB_NAME
+    DB_NAME = name
+    os.environ["DATABASE_URL"] = BASE_URL.rsplit("/", 1)[0] + "/" + name
+    os.environ["CITYOPS_CHANNEL_PREFIX"] = name.replace("_", "-")
+
+
+use_database("cityops_bench")
 
 
 def prepare_database() -> None:
+    """Create the bench database if it is missing, and migrate it."""
     import psycopg
 
     admin_url = BASE_URL.replace("postgis://", "postgresql://")
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname='cityops_bench'").fetchone():
-            conn.execute("CREATE DATABASE cityops_bench")
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone():
+            conn.execute(f"CREATE DATABASE {DB_NAME}")
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True, env=os.environ)
 
 
@@ -45,7 +58,7 @@ def setup_demo_city(scale: str, *, pool: bool = False) -> None:
     from core.models import AdminArea
 
     if not AdminArea.objects.exists():
-        print(f"loading the {scale} demo city into cityops_bench …")
+        print(f"loading the {scale} demo city into {DB_NAME} …")
         load_demo_city(scale)
 
 
