@@ -17,7 +17,7 @@ carry only ``DATA_TYPE | DATA_LENGTH``.
 import binascii
 import enum
 import struct
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, make_dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from dispatch import jt808
@@ -372,40 +372,6 @@ class ConnectRequest:
         return cls(user_id, password, ip, port, center)
 
 
-def _one_byte(msg_id: int, name: str):
-    @dataclass(frozen=True)
-    class OneByte:
-        MSG_ID = msg_id
-        value: int
-
-        def encode(self, version: int) -> bytes:
-            return bytes([self.value])
-
-        @classmethod
-        def decode(cls, data: bytes, version: int):
-            _need(data, 1, f"0x{msg_id:04x}")
-            return cls(data[0])
-
-    OneByte.__name__ = OneByte.__qualname__ = name
-    return OneByte
-
-
-def _empty(msg_id: int, name: str):
-    @dataclass(frozen=True)
-    class Empty:
-        MSG_ID = msg_id
-
-        def encode(self, version: int) -> bytes:
-            return b""
-
-        @classmethod
-        def decode(cls, data: bytes, version: int):
-            return cls()
-
-    Empty.__name__ = Empty.__qualname__ = name
-    return Empty
-
-
 @dataclass(frozen=True)
 class ConnectResponse:
     """0x1002 UP_CONNECT_RSP: the result and the verify code the upper will send back on the sub link."""
@@ -442,37 +408,37 @@ class DisconnectRequest:
         return cls(struct.unpack_from(">I", data)[0], _text(data[4:12]))
 
 
-def _verify_code(msg_id: int, name: str):
-    @dataclass(frozen=True)
-    class VerifyCode:
-        MSG_ID = msg_id
-        verify_code: int
+def _link_message(msg_id: int, name: str, field_name: str = "", code: str = ""):
+    """A link-management message whose body is empty or one big-endian integer named ``field_name`` (``code``: its
+    struct code, ``B`` or ``I``)."""
+    layout = struct.Struct(">" + code)
 
-        def encode(self, version: int) -> bytes:
-            return struct.pack(">I", self.verify_code)
+    def encode(self, version: int) -> bytes:
+        return layout.pack(*astuple(self))
 
-        @classmethod
-        def decode(cls, data: bytes, version: int):
-            _need(data, 4, f"0x{msg_id:04x}")
-            return cls(struct.unpack_from(">I", data)[0])
+    def decode(cls, data: bytes, version: int):
+        _need(data, layout.size, f"0x{msg_id:04x}")
+        return cls(*layout.unpack_from(data))
 
-    VerifyCode.__name__ = VerifyCode.__qualname__ = name
-    return VerifyCode
+    namespace = {"MSG_ID": msg_id, "encode": encode, "decode": classmethod(decode), "__module__": __name__}
+    return make_dataclass(name, [(field_name, int)] if field_name else [], namespace=namespace, frozen=True)
 
 
-DisconnectResponse = _empty(MsgId.UP_DISCONNECT_RSP, "DisconnectResponse")
-LinkTest = _empty(MsgId.UP_LINKTEST_REQ, "LinkTest")
-LinkTestResponse = _empty(MsgId.UP_LINKTEST_RSP, "LinkTestResponse")
-DisconnectInform = _one_byte(MsgId.UP_DISCONNECT_INFORM, "DisconnectInform")  # 0 main link broken, 1 other
-CloseLinkInform = _one_byte(MsgId.UP_CLOSELINK_INFORM, "CloseLinkInform")  # 0 gateway restart, 1 other
-DownConnectRequest = _verify_code(MsgId.DOWN_CONNECT_REQ, "DownConnectRequest")
-DownConnectResponse = _one_byte(MsgId.DOWN_CONNECT_RSP, "DownConnectResponse")
-DownDisconnectRequest = _verify_code(MsgId.DOWN_DISCONNECT_REQ, "DownDisconnectRequest")
-DownDisconnectResponse = _empty(MsgId.DOWN_DISCONNECT_RSP, "DownDisconnectResponse")
-DownLinkTest = _empty(MsgId.DOWN_LINKTEST_REQ, "DownLinkTest")
-DownLinkTestResponse = _empty(MsgId.DOWN_LINKTEST_RSP, "DownLinkTestResponse")
-DownDisconnectInform = _one_byte(MsgId.DOWN_DISCONNECT_INFORM, "DownDisconnectInform")  # 0 lower unreachable
-DownCloseLinkInform = _one_byte(MsgId.DOWN_CLOSELINK_INFORM, "DownCloseLinkInform")
+DisconnectResponse = _link_message(MsgId.UP_DISCONNECT_RSP, "DisconnectResponse")
+LinkTest = _link_message(MsgId.UP_LINKTEST_REQ, "LinkTest")
+LinkTestResponse = _link_message(MsgId.UP_LINKTEST_RSP, "LinkTestResponse")
+# DisconnectInform: 0 main link broken, 1 other; CloseLinkInform: 0 gateway restart, 1 other
+DisconnectInform = _link_message(MsgId.UP_DISCONNECT_INFORM, "DisconnectInform", "value", "B")
+CloseLinkInform = _link_message(MsgId.UP_CLOSELINK_INFORM, "CloseLinkInform", "value", "B")
+DownConnectRequest = _link_message(MsgId.DOWN_CONNECT_REQ, "DownConnectRequest", "verify_code", "I")
+DownConnectResponse = _link_message(MsgId.DOWN_CONNECT_RSP, "DownConnectResponse", "value", "B")
+DownDisconnectRequest = _link_message(MsgId.DOWN_DISCONNECT_REQ, "DownDisconnectRequest", "verify_code", "I")
+DownDisconnectResponse = _link_message(MsgId.DOWN_DISCONNECT_RSP, "DownDisconnectResponse")
+DownLinkTest = _link_message(MsgId.DOWN_LINKTEST_REQ, "DownLinkTest")
+DownLinkTestResponse = _link_message(MsgId.DOWN_LINKTEST_RSP, "DownLinkTestResponse")
+# DownDisconnectInform: 0 the lower platform unreachable
+DownDisconnectInform = _link_message(MsgId.DOWN_DISCONNECT_INFORM, "DownDisconnectInform", "value", "B")
+DownCloseLinkInform = _link_message(MsgId.DOWN_CLOSELINK_INFORM, "DownCloseLinkInform", "value", "B")
 
 
 # ----------------------------------------------------------------------------------------- positions
