@@ -274,8 +274,12 @@ def isolation_result(burst: Burst, failed_valves=()) -> dict:
     }
 
 
+# Supply is back or the order was cancelled: the outage is over and the order is off the crews' lists.
+FINISHED_ORDER_STATUSES = (RepairOrder.Status.RESTORED, RepairOrder.Status.CANCELLED)
+
+
 def repair_order(number: str) -> RepairOrder | None:
-    return RepairOrder.objects.select_related("network", "burst_pipe", "created_by").filter(number=number).first()
+    return repair_orders_for(None).filter(number=number).first()
 
 
 def repair_orders_for(org_ids: frozenset[int] | None):
@@ -289,7 +293,7 @@ def repair_order_list(org_ids: frozenset[int] | None, *, finished: bool) -> list
     """A crew's list: its orders still under way (or also the finished ones), newest first."""
     rows = repair_orders_for(org_ids)
     if not finished:
-        rows = rows.exclude(status__in=[RepairOrder.Status.RESTORED, RepairOrder.Status.CANCELLED])
+        rows = rows.exclude(status__in=FINISHED_ORDER_STATUSES)
     return [
         {
             "number": order.number,
@@ -333,7 +337,7 @@ def iso_or_none(at) -> str | None:
 
 def outage_ended(order: RepairOrder) -> bool:
     """Supply is back (or the order was cancelled): its pipes and customers are no longer cut off."""
-    return order.status in (RepairOrder.Status.RESTORED, RepairOrder.Status.CANCELLED)
+    return order.status in FINISHED_ORDER_STATUSES
 
 
 def pipes_near(network: Network, bbox: tuple[float, float, float, float]):

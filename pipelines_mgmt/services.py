@@ -150,7 +150,6 @@ def create_repair_order(
     return order
 
 
-FINISHED_ORDER_STATUSES = (RepairOrder.Status.RESTORED, RepairOrder.Status.CANCELLED)
 # Valves are reported while the crew isolates the burst; after "isolated" the plan is done.
 VALVE_REPORT_STATUSES = (RepairOrder.Status.OPEN, RepairOrder.Status.ISOLATING)
 # The crew's steps after the valves: step → (the status it needs, the status it makes, the time it stamps).
@@ -338,7 +337,7 @@ def burst_for_incident(
 def pipeline_snapshot(viewer, bbox) -> list[dict]:
     """The "pipeline" topic's current state for a new console: repair orders still open, with their plans."""
     orders = RepairOrder.objects.select_related("network", "burst_pipe").exclude(
-        status__in=[RepairOrder.Status.RESTORED, RepairOrder.Status.CANCELLED]
+        status__in=selectors.FINISHED_ORDER_STATUSES
     )
     if bbox is not None:
         orders = orders.filter(burst_point__bboverlaps=Polygon.from_bbox(bbox))
