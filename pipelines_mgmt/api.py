@@ -252,51 +252,52 @@ class RepairOrderMapView(APIView):
         return _not_found(number) if order is None else Response(selectors.repair_order_map(order))
 
 
-class RepairOrderValveClosedView(APIView):
-    """The crew reports a valve of the plan closed (idempotent); consoles and situation maps update live."""
+class CrewReportView(APIView):
+    """A crew's report on an order it may see (any other is 404): the input checked by `serializer`, the change made
+    by `report`, the order's map answered (and every console and situation map follows live)."""
 
     permission_classes = [CREW_REPORTS]
+    serializer = ValveClosedSerializer
 
-    @extend_schema(request=ValveClosedSerializer, responses=RepairOrderMapSerializer)
+    def report(self, user, number: str, data: dict) -> RepairOrder:
+        raise NotImplementedError
+
     def post(self, request, number):
         if _visible_order(request, number) is None:
             return _not_found(number)
-        data = validated(ValveClosedSerializer, request.data)
-        order = services.report_valve_closed(request.user, number, data["valve"])
-        return Response(selectors.repair_order_map(order))
+        data = validated(self.serializer, request.data)
+        return Response(selectors.repair_order_map(self.report(request.user, number, data)))
 
 
-class RepairOrderValveFailedView(APIView):
+@extend_schema(request=ValveClosedSerializer, responses=RepairOrderMapSerializer)
+class RepairOrderValveClosedView(CrewReportView):
+    """The crew reports a valve of the plan closed (idempotent); consoles and situation maps update live."""
+
+    def report(self, user, number, data):
+        return services.report_valve_closed(user, number, data["valve"])
+
+
+@extend_schema(request=ValveClosedSerializer, responses=RepairOrderMapSerializer)
+class RepairOrderValveFailedView(CrewReportView):
     """关不上: the crew reports a valve of the plan that will not close (idempotent). The isolation is planned again
     past it at once: the answer (and every map, live) has the new valves to close, pipes and customers."""
 
-    permission_classes = [CREW_REPORTS]
-
-    @extend_schema(request=ValveClosedSerializer, responses=RepairOrderMapSerializer)
-    def post(self, request, number):
-        if _visible_order(request, number) is None:
-            return _not_found(number)
-        data = validated(ValveClosedSerializer, request.data)
-        order = services.report_valve_failed(request.user, number, data["valve"])
-        return Response(selectors.repair_order_map(order))
+    def report(self, user, number, data):
+        return services.report_valve_failed(user, number, data["valve"])
 
 
 class RepairOrderStepSerializer(serializers.Serializer):
     step = serializers.ChoiceField(list(services.CREW_STEPS), help_text="isolated → repaired → restored")
 
 
-class RepairOrderStepView(APIView):
+@extend_schema(request=RepairOrderStepSerializer, responses=RepairOrderMapSerializer)
+class RepairOrderStepView(CrewReportView):
     """已隔离 / 已修复 / 已恢复供应: the crew's next step (409 naming the order's current state if it does not fit)."""
 
-    permission_classes = [CREW_REPORTS]
+    serializer = RepairOrderStepSerializer
 
-    @extend_schema(request=RepairOrderStepSerializer, responses=RepairOrderMapSerializer)
-    def post(self, request, number):
-        if _visible_order(request, number) is None:
-            return _not_found(number)
-        data = validated(RepairOrderStepSerializer, request.data)
-        order = services.advance_repair_order(request.user, number, data["step"])
-        return Response(selectors.repair_order_map(order))
+    def report(self, user, number, data):
+        return services.advance_repair_order(user, number, data["step"])
 
 
 class RepairOrderPrintView(APIView):
