@@ -22,7 +22,6 @@ class LoadedRules:
     version: int
     rules: engine.RuleSet
     fence_names: dict[int, str]
-    rows: dict[str, Rule]  # rule key → its row (threshold, severity)
 
 
 _cache: dict[str, LoadedRules] = {}
@@ -48,7 +47,7 @@ def loaded_rules() -> LoadedRules:
         [engine_rule(row) for row in rows],
         ZoneInfo(settings.TIME_ZONE),
     )
-    loaded = LoadedRules(version, rule_set, {fid: f.name for fid, f in fences.items()}, {r.key: r for r in rows})
+    loaded = LoadedRules(version, rule_set, {fid: f.name for fid, f in fences.items()})
     _cache["rules"] = loaded
     return loaded
 
@@ -84,17 +83,18 @@ def vehicle_traits(ids: list[int]) -> dict[int, tuple[str, str, frozenset[int]]]
         return {vid: (call_sign, kind, frozenset(groups)) for vid, call_sign, kind, groups in cursor.fetchall()}
 
 
-def fence_state(ids: list[int], known_rules) -> engine.State:
-    """Where these vehicles stand: their presence in fences and their open fence-rule alarms (of rules in force)."""
+def fence_state(ids: list[int]) -> engine.State:
+    """Where these vehicles stand: their presence in fences and their open fence-rule alarms (the engine looks only
+    at the keys of the rules it holds, so the read names no rules: at 7,500 rules that list cost 45 ms a batch)."""
     presence = {
         (vid, fid): at
         for vid, fid, at in Presence.objects.filter(vehicle_id__in=ids).values_list(
             "vehicle_id", "fence_id", "entered_at"
         )
     }
-    open_alarms = Alarm.objects.filter(
-        vehicle_id__in=ids, kind=Alarm.Kind.FENCE, cleared_at__isnull=True, rule__in=list(known_rules)
-    ).values_list("vehicle_id", "rule")
+    open_alarms = Alarm.objects.filter(vehicle_id__in=ids, kind=Alarm.Kind.FENCE, cleared_at__isnull=True).values_list(
+        "vehicle_id", "rule"
+    )
     return engine.State(presence=presence, open=set(open_alarms))
 
 

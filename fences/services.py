@@ -137,7 +137,7 @@ def judge_positions(batch: PositionsStored) -> None:
     The state is read from the table for the batch's vehicles (not kept in memory), so every process that stores
     positions — ingest replicas, web processes taking OsmAnd — and a restarted one judge alike."""
     loaded = selectors.loaded_rules()
-    if not loaded.rows:
+    if not loaded.rules.rules:
         return
     now = timezone.now()
     fixes = [fix for fix in batch.fixes if fix.positioned and fix.at >= now - LIVE_WINDOW]
@@ -151,7 +151,7 @@ def judge_positions(batch: PositionsStored) -> None:
         for fix in fixes
         if fix.vehicle_id in traits
     ]  # fmt: skip
-    state = selectors.fence_state(ids, loaded.rows)
+    state = selectors.fence_state(ids)
     outcome = loaded.rules.evaluate(rows, state)
     _store_presence(outcome)
     with translation.override(settings.LANGUAGE_CODE):  # the stored text is the deployment's language
