@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import {test} from "node:test";
 
-import {tally, upsertCase} from "../static/frontend/grid-wall/wall-model.js";
+import {upsertCase} from "../static/frontend/grid/grid-ui.js";
+import {tally} from "../static/frontend/grid-wall/wall-model.js";
 
 const feature = (id, stage, timer) => ({type: "Feature", id, properties: {id, stage, timer_state: timer}});
 

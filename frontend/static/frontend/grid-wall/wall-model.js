@@ -1,16 +1,7 @@
 /**
- * The city-management wall's figures from the open cases it holds: counts by stage and by timer colour.
- * Pure, so `node --test` checks it (frontend/tests/grid-wall-model.test.js).
+ * The city-management wall's figures from the open cases it holds (grid-ui.js upsertCase keeps them): counts by
+ * stage and by timer colour. Pure, so `node --test` checks it (frontend/tests/grid-wall-model.test.js).
  */
-
-export const CLOSED_STAGES = new Set(["closed", "invalid"]);
-
-/** Keeps `cases` (a Map id → feature) in step with one case feature: closed or voided cases leave it. */
-export function upsertCase(cases, feature) {
-  const id = String(feature.id ?? feature.properties.id);
-  if (CLOSED_STAGES.has(feature.properties.stage)) cases.delete(id);
-  else cases.set(id, feature);
-}
 
 /** {stages: {stage: n}, timers: {green, yellow, red}} over the open cases. */
 export function tally(features) {

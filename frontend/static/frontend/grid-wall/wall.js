@@ -8,9 +8,9 @@ import {api, showApiError} from "../lib/api.js";
 import {el} from "../lib/dom.js";
 import {OpsSocket} from "../lib/ops-socket.js";
 import {TIMER_COLORS, addCaseLayer, createMap} from "../grid/grid-map.js";
-import {byUrgency, liveStatusPainter, readConfig} from "../grid/grid-ui.js";
+import {CLOSED_STAGES, byUrgency, liveStatusPainter, readConfig, upsertCase} from "../grid/grid-ui.js";
 import {addInspectorLayer, inspectorsOnDuty, paintInspectorLayer} from "../patrol/inspectors.js";
-import {CLOSED_STAGES, tally, upsertCase} from "./wall-model.js";
+import {tally} from "./wall-model.js";
 
 const config = readConfig();
 const S = config.strings;

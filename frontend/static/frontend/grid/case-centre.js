@@ -14,7 +14,7 @@ import {bboxParam} from "../lib/geo.js";
 import {OpsSocket} from "../lib/ops-socket.js";
 import {addInspectorLayer, inspectorsOnDuty, paintInspectorLayer} from "../patrol/inspectors.js";
 import {addCaseLayer, createMap} from "./grid-map.js";
-import {actionForm, byUrgency, caseCard, caseDetail, caseId, fmt, liveStatusPainter, readConfig, startTimerTicks} from "./grid-ui.js";
+import {actionForm, byUrgency, caseCard, caseDetail, caseId, fmt, liveStatusPainter, readConfig, startTimerTicks, upsertCase} from "./grid-ui.js";
 
 const config = readConfig();
 const S = config.strings;
@@ -28,7 +28,6 @@ const QUEUES = [
   {key: "verified", label: S.queueVerified, stages: ["verified"]},
   {key: "hold", label: S.queueOnHold, stages: ["suspended"]},
 ];
-const CLOSED_STAGES = new Set(["closed", "invalid"]);
 const GRID_MIN_ZOOM = 14;
 
 const cases = new Map(); // id → Case Feature (open cases only)
@@ -147,7 +146,7 @@ function renderDetail(feature) {
       await actionForm(action, feature, config, {
         onDone: (updated) => {
           toast(fmt(S.done, {action: config.actionLabels[action] ?? action}));
-          upsert(updated);
+          upsertCase(cases, updated);
           select(caseId(updated), {fly: false});
         },
         onCancel: () => formSlot.replaceChildren(),
@@ -161,17 +160,11 @@ function renderDetail(feature) {
 
 // --- live ---
 
-function upsert(feature) {
-  const id = caseId(feature);
-  if (CLOSED_STAGES.has(feature.properties.stage)) cases.delete(id);
-  else cases.set(id, feature);
-}
-
 function onEvent(event) {
   if (event.topic !== "cases") return;
   const feature = event.data;
   const id = caseId(feature);
-  upsert(feature);
+  upsertCase(cases, feature);
   // New and newly overdue cases flash in their queue.
   const highlight = event.type === CASE_REPORTED || event.type === CASE_OVERDUE ? id : null;
   if (event.type === CASE_REPORTED) toast(fmt(S.newCase, {number: feature.properties.number ?? id}));
@@ -311,7 +304,7 @@ async function main() {
     onSnapshot: (topic, features) => {
       if (topic !== "cases") return;
       cases.clear();
-      features.forEach(upsert);
+      features.forEach((f) => upsertCase(cases, f));
       paintQueues();
       paintMap();
     },

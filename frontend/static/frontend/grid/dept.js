@@ -6,12 +6,11 @@
 import {api, itemsOf} from "../lib/api.js";
 import {byId, el, flash} from "../lib/dom.js";
 import {OpsSocket} from "../lib/ops-socket.js";
-import {actionForm, byUrgency, caseCard, caseDetail, caseId, fmt, liveStatusPainter, readConfig, startTimerTicks} from "./grid-ui.js";
+import {CLOSED_STAGES, actionForm, byUrgency, caseCard, caseDetail, caseId, fmt, liveStatusPainter, readConfig, startTimerTicks} from "./grid-ui.js";
 
 const config = readConfig();
 const S = config.strings;
 const $ = byId;
-const CLOSED_STAGES = new Set(["closed", "invalid"]);
 let selectedId = null;
 
 const toast = (text) => flash($("toast"), text, 4000);

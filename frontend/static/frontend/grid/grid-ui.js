@@ -395,6 +395,16 @@ export function actionButtons(feature, config, onChoose, only = null) {
 
 export const caseId = (feature) => String(feature.properties.id ?? feature.id);
 
+/** Stages after which a case is no longer worked on: the screens that list open cases drop it. */
+export const CLOSED_STAGES = new Set(["closed", "invalid"]);
+
+/** Keeps `cases` (a Map id → feature of the open cases) in step with one case feature: closed or voided cases leave. */
+export function upsertCase(cases, feature) {
+  const id = caseId(feature);
+  if (CLOSED_STAGES.has(feature.properties.stage)) cases.delete(id);
+  else cases.set(id, feature);
+}
+
 /** Most urgent first: red, yellow, green, then by deadline. */
 export function byUrgency(strings, now = Date.now()) {
   return (a, b) => {
