@@ -24,7 +24,7 @@ from core.models import Role
 from core.permissions import roles_required
 from core.realtime import Viewer
 from dispatch.api import MAX_TRACK_RANGE
-from dispatch.models import AGENCY_CODES, Vehicle
+from dispatch.models import AGENCY_CODES
 
 from . import export, selectors
 
@@ -114,11 +114,7 @@ class ReplayView(ReadView):
         step = params.get("step", "0")
         if not step.isdigit() or int(step) > MAX_STEP_S:
             raise InputError("step", _("whole seconds from 0 to %(max)d") % {"max": MAX_STEP_S})
-        found = list(
-            Vehicle.objects.filter(pk__in=[v[0] for v in selectors.report_vehicles(_viewer(request), vehicle_ids=ids)])
-            .select_related("agency")
-            .order_by("call_sign")
-        )
+        found = selectors.replay_vehicles(_viewer(request), ids)
         _missing(ids, [v.pk for v in found])
         return Response(selectors.replay(found, start, end, int(step)))
 

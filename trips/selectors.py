@@ -53,6 +53,11 @@ def report_vehicles(viewer: Viewer, *, vehicle_ids=None, group: VehicleGroup | N
     return list(units.order_by("call_sign").values_list("id", "call_sign", "plate", "kind", "agency__agency"))
 
 
+def replay_vehicles(viewer: Viewer, vehicle_ids: list[int]) -> list[Vehicle]:
+    """The visible ones of these vehicles, with their agency, in call-sign order (a replay's vehicles)."""
+    return list(visible_units(viewer).filter(pk__in=vehicle_ids).select_related("agency").order_by("call_sign"))
+
+
 def visible_groups(viewer: Viewer):
     """Vehicle groups whose keeping organisation the viewer's dispatch rows include (a command centre: all)."""
     orgs = viewer.orgs_in("dispatch")
