@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from pyproj import Geod
 
@@ -55,12 +54,10 @@ def constructed_track(vehicle: Vehicle) -> list[Fix]:
 
 
 @pytest.fixture
-def police_car(demo_city):
+def police_car(empty_track):
     car = Vehicle.objects.filter(kind=Vehicle.Kind.POLICE_CAR).order_by("pk").first()
     record_fixes(constructed_track(car))
-    yield car
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE dispatch_track")
+    return car
 
 
 def operator_report(kind, vehicle, start=None, end=None, username="operator"):
