@@ -1,9 +1,9 @@
 """The daily roll-up of the track: each closed day's trips, stops, speeding episodes and mileage per vehicle.
 
 A month's report over 2,000 vehicles cannot be computed from tens of millions of raw fixes in seconds, so
-``rollup.roll_up_day`` stores what ``rollup.EPISODES_SQL`` computes from the track table for one local day, and the
-reports read these rows for the rolled days and compute the rest (today, days not rolled yet) on the fly with the
-same SQL: the two paths give the same rows.
+``services.roll_up_day`` stores what ``episodes.EPISODES_SQL`` computes from the track table for one local day, and
+the reports read these rows for the rolled days and compute the rest (today, days not rolled yet) on the fly with
+the same SQL: the two paths give the same rows.
 """
 
 from django.contrib.gis.db import models
