@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import shapely
 from django.conf import settings
+from django.contrib.gis.db.models.functions import AsWKB
 from django.db import connection
 from django.db.models import Prefetch, Q
 
@@ -40,14 +41,18 @@ def loaded_rules() -> LoadedRules:
     cached = _cache.get("rules")
     if cached is not None and cached.version == version:
         return cached
-    rows = list(Rule.objects.filter(active=True).select_related("fence"))
-    fences = {row.fence_id: row.fence for row in rows}
+    active = Rule.objects.filter(active=True)
+    # the areas as WKB straight into shapely, no GEOS objects or model rows for them: this runs on the ingest's path
+    # after every edit
+    carrying = Fence.objects.filter(pk__in=active.values("fence_id"))
+    fences = list(carrying.annotate(wkb=AsWKB("geom")).values_list("id", "name", "wkb"))
+    areas = shapely.from_wkb([bytes(wkb) for _, _, wkb in fences])
     rule_set = engine.RuleSet(
-        [(fid, shapely.from_wkb(bytes(fence.geom.wkb))) for fid, fence in fences.items()],
-        [engine_rule(row) for row in rows],
+        zip([fid for fid, _, _ in fences], areas, strict=True),
+        [engine_rule(row) for row in active],
         ZoneInfo(settings.TIME_ZONE),
     )
-    loaded = LoadedRules(version, rule_set, {fid: f.name for fid, f in fences.items()})
+    loaded = LoadedRules(version, rule_set, {fid: name for fid, name, _ in fences})
     _cache["rules"] = loaded
     return loaded
 
