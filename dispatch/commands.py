@@ -522,8 +522,10 @@ class Pending:
 
 
 def pending_for(vehicle_id: int) -> list[Pending]:
-    """The vehicle's unexpired commands not yet answered, oldest first (sent ones: left by an earlier session)."""
-    expire_due()
+    """The vehicle's unexpired commands not yet answered, oldest first (sent ones: left by an earlier session).
+
+    A read only, on every authentication and notification: marking the expired ones is the periodic re-scan's
+    ``expire_due``; until then the filter here and ``claim``'s guard keep them from being sent."""
     rows = TerminalCommand.objects.filter(vehicle_id=vehicle_id, state__in=PENDING, expires_at__gt=timezone.now())
     return [Pending(c.id, c.kind, c.params, c.state, c.attempts) for c in rows.order_by("created_at", "id")]
 
