@@ -10,10 +10,8 @@ import pytest
 from channels.db import database_sync_to_async
 
 from core.models import AuditEntry
-from dispatch.device_security import storage
 from transport import jt809
 from transport.demo import DEMO_PLATFORM
-from transport.link import LinkServer
 from transport.lower_platform import LowerPlatform, PlatformAccount
 from transport.models import LowerPlatform as PlatformRow
 
@@ -26,19 +24,18 @@ CODE, USER, PASSWORD = DEMO_PLATFORM["access_code"], DEMO_PLATFORM["user_id"], D
 UNKNOWN_CODE = 99999998
 
 
-
-@pytest.fixture
-async def link(settings):
+@pytest.fixture(autouse=True)
+def guard_settings(settings):
+    """A trusted balancer and small limits, set before the link server (conftest's ``link``) reads them."""
     settings.CITYOPS_JT809_TRUSTED_PROXIES = frozenset({BALANCER})
     settings.CITYOPS_JT809_CONNECTIONS_PER_ADDRESS = CAP
     settings.CITYOPS_JT809_LOGIN_FAILURE_LIMIT = FAILURE_LIMIT
     settings.CITYOPS_JT809_LOGIN_BACKOFF_SECONDS = BACKOFF_S
-    storage().reset()  # failure counts of earlier tests in this run
-    server = LinkServer("127.0.0.1", 0, keepalive=0.2, idle=5.0, sub_retry_s=0.1)
-    await server.start()
-    yield server
-    await server.stop()
-    storage().reset()
+
+
+@pytest.fixture
+def link_idle_s() -> float:
+    return 5.0  # connections held open without a login stay while the cap is checked
 
 
 @database_sync_to_async

@@ -22,15 +22,6 @@ PLATE = "粤BK1001"  # a demo coach reported by the demo platform
 CENTRE = (114.06, 22.55)
 
 
-
-@pytest.fixture
-async def link():
-    server = LinkServer("127.0.0.1", 0, keepalive=0.2, idle=1.0, sub_retry_s=0.1)
-    await server.start()
-    yield server
-    await server.stop()
-
-
 def account(server: LinkServer, **changes) -> PlatformAccount:
     fields = dict(
         host="127.0.0.1",
