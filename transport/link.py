@@ -109,7 +109,7 @@ class Session:
         self.verify_code = 0
         self.down_link = ("", 0)
         self.sn = 0
-        self.plates: dict[str, int | None] = {}
+        self.plates: dict[str, int] = {}  # plate → its unit
         self._sub_task: asyncio.Task | None = None
         self.closed = False
 
@@ -428,12 +428,15 @@ class LinkServer:
         # answers that need nothing more: 0x1006 is not sent to us; 0x9004, 0x9006 just keep the link alive
 
     async def _vehicle(self, session: Session, plate: str, colour: int) -> int | None:
-        if plate not in session.plates or session.plates[plate] is None:
+        """The plate's unit, remembered for the session once found (a refused plate is looked up again)."""
+        vehicle_id = session.plates.get(plate)
+        if vehicle_id is None:
             vehicle_id = await self.lookup(services.vehicle_for_plate, session.config, plate, colour)
             if vehicle_id is None:
                 log.warning("%s: vehicle %r is not on record and the platform has no default carrier", session, plate)
+                return None
             session.plates[plate] = vehicle_id
-        return session.plates[plate]
+        return vehicle_id
 
     async def _positions(self, session: Session, body) -> None:
         vehicle_id = await self._vehicle(session, body.plate, body.colour)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.utils import timezone
 
@@ -120,7 +119,7 @@ def update_static_info(vehicle_id: int, message: jt809.StaticInfo) -> None:
 def raise_platform_alarm(vehicle_id: int, message: jt809.WarnReport) -> Alarm | None:
     """0x1402: an alarm of kind ``platform``, rule ``jt809:0x<type>``, published like the AVL's. While the same
     type is open on the vehicle a repeat is merged into it (None). Placed at the vehicle's last position."""
-    vehicle = Vehicle.objects.select_related("agency").get(pk=vehicle_id)
+    vehicle = Vehicle.objects.get(pk=vehicle_id)
     if vehicle.last_position is None:
         log.warning("platform alarm 0x%04x for %s dropped: no position yet", message.warn_type, vehicle.plate)
         return None
@@ -132,7 +131,7 @@ def raise_platform_alarm(vehicle_id: int, message: jt809.WarnReport) -> Alarm | 
         vehicle.pk,
         Alarm.Kind.PLATFORM,
         f"{vehicle.plate or vehicle.call_sign}: {detail}",
-        Point(vehicle.last_position.x, vehicle.last_position.y, srid=4326),
+        vehicle.last_position,
         rule=f"jt809:0x{message.warn_type:04x}",
         at=min(at, timezone.now()),
     )
