@@ -11,6 +11,7 @@ from dispatch.simulator import Router
 from .models import CrewSignOn
 
 TIMELINE_ESSENTIALS = 8  # the newest lines of the incident's timeline the MDT shows
+TRANSPORTING_TIMELINE = "unit.transporting"  # 转运 as a timeline line (services.report_status writes it)
 
 
 def open_sign_on(user) -> CrewSignOn | None:
@@ -74,7 +75,7 @@ def mdt_view(sign_on: CrewSignOn) -> dict:
     # 转运 is a timeline line while the assignment is "returning" (crews.services): the MDT shows it as a phase.
     transporting = (
         assignment.status == Assignment.Status.RETURNING
-        and incident.timeline.filter(type="unit.transporting", text=vehicle.call_sign).exists()
+        and incident.timeline.filter(type=TRANSPORTING_TIMELINE, text=vehicle.call_sign).exists()
     )
     eta = dispatch_selectors.etas(incident, [vehicle.pk]).get(vehicle.pk)
     view["job"] = {

@@ -22,8 +22,8 @@ from .models import CrewSignOn
 MDT_STATUSES = ("en_route", "on_scene", "transporting", "cleared")
 # 转运: the ambulance leaves the scene with the patient. Dispatch has no assignment state for it (the unit is no
 # longer on scene and not yet free): a "unit.transporting" line on the incident's timeline, and the assignment
-# moves to "returning" (off the scene, still committed) until the crew reports 完成 at the hospital.
-TRANSPORTING_TIMELINE = "unit.transporting"
+# moves to "returning" (off the scene, still committed) until the crew reports 完成 at the hospital
+# (selectors.TRANSPORTING_TIMELINE: the MDT reads that line back as its phase).
 
 
 def not_signed_on() -> Refusal:
@@ -94,7 +94,9 @@ def _transporting(user, assignment: Assignment) -> Assignment:
             % {"unit": assignment.vehicle.call_sign, "current": assignment.get_status_display()},
             current=assignment.status,
         )
-    dispatch_services.note_on_incident(user, assignment.incident, TRANSPORTING_TIMELINE, assignment.vehicle.call_sign)
+    dispatch_services.note_on_incident(
+        user, assignment.incident, selectors.TRANSPORTING_TIMELINE, assignment.vehicle.call_sign
+    )
     dispatch_services.set_assignment_status(user, assignment, Assignment.Status.RETURNING, source="mdt")
     assignment.refresh_from_db()
     return assignment
