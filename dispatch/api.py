@@ -428,11 +428,16 @@ class KpiView(APIView):
 class CommandSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(commands.Kind.values)
     params = serializers.JSONField(required=False, default=dict, help_text="per kind; see the README")
-    expires_in_s = serializers.IntegerField(required=False, help_text="seconds a command waits for its terminal")
+    expires_in_s = serializers.IntegerField(
+        min_value=commands.EXPIRES_IN_S[0],
+        max_value=commands.EXPIRES_IN_S[1],
+        default=commands.DEFAULT_EXPIRES_IN_S,
+        help_text="seconds a command waits for its terminal",
+    )
 
 
 class BatchSerializer(CommandSerializer):
-    target = serializers.ChoiceField(["group", "agency", "area", "polygon"])
+    target = serializers.ChoiceField(commands.BATCH_TARGETS)
     group = serializers.IntegerField(required=False)
     agency = serializers.CharField(required=False, max_length=3)
     area = serializers.CharField(required=False, max_length=12, help_text="administrative area code")
@@ -441,7 +446,7 @@ class BatchSerializer(CommandSerializer):
 
 def _command_input(data: dict) -> tuple[str, dict, timedelta]:
     params = commands.validate_params(data["kind"], data["params"])
-    return data["kind"], params, commands.expires_in(data.get("expires_in_s"))
+    return data["kind"], params, timedelta(seconds=data["expires_in_s"])
 
 
 def vehicle_or_404(request, pk: int):

@@ -38,8 +38,9 @@ TEXT_MAX_BYTES = jt808.MAX_BODY_LENGTH - 2
 CALL_NUMBER_MAX = 20
 TRACKING_INTERVAL_S = (1, 3600)
 TRACKING_VALIDITY_S = (10, 86400)
-EXPIRES_IN_S = (60, 7 * 86400)
+EXPIRES_IN_S = (60, 7 * 86400)  # the API's bounds of a command's lifetime
 DEFAULT_EXPIRES_IN_S = 86400
+BATCH_TARGETS = [t for t in CommandBatch.Target.values if t != CommandBatch.Target.VEHICLE]
 MAX_BATCH_VEHICLES = 5000
 POSITIVE_PARAMS = {0x0001, 0x0027, 0x0028, 0x0029}  # intervals: 0 would stop the terminal reporting
 TERMINAL_KINDS = [k for k in Kind.values if k != Kind.TEXT]  # what only a JT/T 808 terminal can do
@@ -194,17 +195,6 @@ def body_for(kind: str, params: dict, v2019: bool) -> jt808.Body:
         lock = int(params["doors"] == "lock")
         return jt808.VehicleControl(items=((jt808.ControlType.DOORS, lock),)) if v2019 else jt808.VehicleControl(lock)
     raise ValueError(f"unknown command kind {kind!r}")
-
-
-def expires_in(raw) -> timedelta:
-    if raw is None:
-        return timedelta(seconds=DEFAULT_EXPIRES_IN_S)
-    low, high = EXPIRES_IN_S
-    if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
-        raise InputError(
-            "expires_in_s", _("must be a whole number of seconds from %(low)s to %(high)s") % {"low": low, "high": high}
-        )
-    return timedelta(seconds=raw)
 
 
 # -- reads ---------------------------------------------------------------------------------------------
@@ -375,11 +365,12 @@ class Target:
 
 
 def resolve_target(viewer: Viewer, data: dict) -> Target:
-    """The target of a batch (group / agency / area / polygon), limited to the vehicles the viewer may see."""
+    """The target of a batch (group / agency / area / polygon), limited to the vehicles the viewer may see.
+    ``data`` is the API's validated input (a group's id is a number)."""
     visible = selectors.visible_units(viewer)
     kind = data.get("target")
     if kind == CommandBatch.Target.GROUP:
-        group = visible_group(viewer, data.get("group")) if str(data.get("group", "")).isdigit() else None
+        group = visible_group(viewer, data.get("group"))
         if group is None:
             raise NotFound(_("no vehicle group %(id)s visible to you") % {"id": data.get("group")})
         return Target(kind, group.name, visible.filter(groups=group), group=group)
@@ -402,8 +393,7 @@ def resolve_target(viewer: Viewer, data: dict) -> Target:
             raise InputError("polygon", _("must be a GeoJSON Polygon"))
         label = _("drawn area")
         return Target(kind, label, visible.filter(last_position__intersects=polygon), polygon=polygon)
-    choices = [t for t in CommandBatch.Target.values if t != CommandBatch.Target.VEHICLE]
-    raise InputError("target", _("must be one of %(targets)s") % {"targets": ", ".join(choices)})
+    raise InputError("target", _("must be one of %(targets)s") % {"targets": ", ".join(BATCH_TARGETS)})
 
 
 def _actor(user) -> User | None:
