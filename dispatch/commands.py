@@ -80,13 +80,14 @@ def _flag(params: dict, name: str) -> bool:
     return value
 
 
-def _integer(params: dict, name: str, low: int, high: int, default: int | None = None) -> int:
-    value = params.get(name, default)
+def _whole_number(value, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InputError(
-            f"params.{name}", _("must be a whole number from %(low)s to %(high)s") % {"low": low, "high": high}
-        )
+        raise InputError(field, _("must be a whole number from %(low)s to %(high)s") % {"low": low, "high": high})
     return value
+
+
+def _integer(params: dict, name: str, low: int, high: int) -> int:
+    return _whole_number(params.get(name), f"params.{name}", low, high)
 
 
 def _param_id(raw, field: str) -> int:
@@ -107,11 +108,8 @@ def _param_value(param_id: int, value, field: str):
             raise InputError(field, _("must be a non-empty text"))
         _gbk(value, field, 255)
         return value
-    high = (1 << (8 * kind.value)) - 1
     low = 1 if param_id in POSITIVE_PARAMS else 0
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InputError(field, _("must be a whole number from %(low)s to %(high)s") % {"low": low, "high": high})
-    return value
+    return _whole_number(value, field, low, (1 << (8 * kind.value)) - 1)
 
 
 def _gbk(text: str, field: str, limit: int) -> None:
@@ -302,13 +300,14 @@ def mdt_messages(vehicle: Vehicle, limit: int = 50) -> list[dict]:
     ]
 
 
-def groups_for(viewer: Viewer) -> list[dict]:
+def _visible_groups(viewer: Viewer):
     """The vehicle groups of the viewer's organisations (every group: a viewer who sees every organisation)."""
     orgs = viewer.org_ids
-    rows = VehicleGroup.objects.select_related("organisation").prefetch_related("vehicles")
-    if orgs is not None:
-        rows = rows.filter(organisation_id__in=sorted(orgs))
-    return [group_json(g) for g in rows]
+    return VehicleGroup.objects.all() if orgs is None else VehicleGroup.objects.filter(organisation_id__in=sorted(orgs))
+
+
+def groups_for(viewer: Viewer) -> list[dict]:
+    return [group_json(g) for g in _visible_groups(viewer).select_related("organisation").prefetch_related("vehicles")]
 
 
 def group_json(group: VehicleGroup) -> dict:
@@ -323,11 +322,7 @@ def group_json(group: VehicleGroup) -> dict:
 
 
 def visible_group(viewer: Viewer, pk) -> VehicleGroup | None:
-    orgs = viewer.org_ids
-    rows = VehicleGroup.objects.filter(pk=pk)
-    if orgs is not None:
-        rows = rows.filter(organisation_id__in=sorted(orgs))
-    return rows.first()
+    return _visible_groups(viewer).filter(pk=pk).first()
 
 
 def create_group(user, viewer: Viewer, name: str, description: str, vehicle_ids: list[int]) -> VehicleGroup:
@@ -424,7 +419,7 @@ def queue_command(user, vehicle: Vehicle, kind: str, params: dict, lifetime: tim
 
 def queue_batch(user, target: Target, kind: str, params: dict, lifetime: timedelta) -> CommandBatch:
     """The same command to every vehicle of the target (those without a terminal get texts on their MDT only)."""
-    vehicles = target.vehicles.select_related("agency")
+    vehicles = target.vehicles
     if kind in TERMINAL_KINDS:
         vehicles = vehicles.filter(jt808_phone__isnull=False)
     vehicles = list(vehicles.order_by("call_sign")[: MAX_BATCH_VEHICLES + 1])
@@ -527,7 +522,7 @@ def vehicles_with_queued(vehicle_ids) -> list[int]:
 
 def _changed(rows) -> None:
     """Publish the state of the commands an UPDATE just changed (in its transaction)."""
-    commands = list(_with_vehicle(TerminalCommand.objects.filter(pk__in=rows)).select_related("vehicle__agency"))
+    commands = list(_with_vehicle(TerminalCommand.objects.filter(pk__in=rows)))
     if commands:
         _publish(commands)
 
@@ -552,12 +547,11 @@ def settle(vehicle_id: int, serial: int, kinds, result: int, answer: dict | None
     """The terminal answered the command it got with ``serial``: answered (result 0) or failed."""
     state = State.ANSWERED if result == jt808.GeneralResult.SUCCESS else State.FAILED
     with transaction.atomic():
-        rows = list(
-            TerminalCommand.objects.filter(vehicle_id=vehicle_id, serial=serial, state=State.SENT)
+        ids = list(
+            TerminalCommand.objects.filter(vehicle_id=vehicle_id, serial=serial, state=State.SENT, kind__in=kinds)
             .select_for_update()
-            .values_list("pk", "kind")
+            .values_list("pk", flat=True)
         )
-        ids = [pk for pk, kind in rows if kind in kinds]
         if not ids:
             return False
         TerminalCommand.objects.filter(pk__in=ids).update(
