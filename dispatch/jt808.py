@@ -1200,6 +1200,21 @@ def _check_int(name: str, value: object, lo: int, hi: int) -> int:
     return value
 
 
+def _byte(name: str, value: object) -> bytes:
+    """A BYTE field."""
+    return bytes((_check_int(name, value, 0, 0xFF),))
+
+
+def _pairs(items, what: str):
+    """The (first, second) of each item; an item that is not a pair is an EncodeError starting with ``what``."""
+    for item in items:
+        try:
+            first, second = item
+        except (TypeError, ValueError):
+            raise EncodeError(f"{what}, got {item!r}") from None
+        yield first, second
+
+
 def _scaled(name: str, value: object, scale: int, hi: int) -> int:
     if not isinstance(value, int | float) or not math.isfinite(value):
         raise EncodeError(f"{name} must be a finite number, got {value!r}")
@@ -1229,7 +1244,7 @@ def _encode_register(body: Register, v2019: bool) -> bytes:
             _encode_text(body.maker, "maker", w_maker),
             _encode_text(body.model, "model", w_model),
             _encode_text(body.terminal_id, "terminal id", w_id),
-            bytes((_check_int("plate colour", body.plate_color, 0, 0xFF),)),
+            _byte("plate colour", body.plate_color),
             _encode_text(body.plate, "plate"),
         )
     )
@@ -1301,11 +1316,7 @@ def _encode_location(loc: Location, v2019: bool = False) -> bytes:
         out += bytes((0x30, 1, _check_int("signal", loc.signal, 0, 0xFF)))
     if loc.satellites is not None:
         out += bytes((0x31, 1, _check_int("satellites", loc.satellites, 0, 0xFF)))
-    for item in loc.extras:
-        try:
-            item_id, value = item
-        except (TypeError, ValueError):
-            raise EncodeError(f"an additional item is an (id, bytes) pair, got {item!r}") from None
+    for item_id, value in _pairs(loc.extras, "an additional item is an (id, bytes) pair"):
         _check_int("additional item id", item_id, 0, 0xFF)
         if not isinstance(value, bytes | bytearray) or len(value) > 0xFF:
             raise EncodeError(f"additional item 0x{item_id:02x} must be bytes of at most 255, got {value!r}")
@@ -1328,9 +1339,9 @@ def _encode_batch(batch: LocationBatch, v2019: bool) -> bytes:
 
 
 def _encode_text_message(body: TextMessage, v2019: bool) -> bytes:
-    head = bytes((_check_int("flag", body.flag, 0, 0xFF),))
+    head = _byte("flag", body.flag)
     if v2019:
-        head += bytes((_check_int("text type", body.text_type, 0, 0xFF),))
+        head += _byte("text type", body.text_type)
     return head + _encode_text(body.text, "text")
 
 
@@ -1354,12 +1365,8 @@ def _encode_param_value(param_id: int, value: object) -> bytes:
 
 
 def _encode_param_items(params: tuple[tuple[int, ParamValue], ...]) -> bytes:
-    out = bytearray((_check_int("parameter count", len(params), 0, 0xFF),))
-    for item in params:
-        try:
-            param_id, value = item
-        except (TypeError, ValueError):
-            raise EncodeError(f"a parameter is an (id, value) pair, got {item!r}") from None
+    out = bytearray(_byte("parameter count", len(params)))
+    for param_id, value in _pairs(params, "a parameter is an (id, value) pair"):
         raw = _encode_param_value(_check_int("parameter id", param_id, 0, 0xFFFFFFFF), value)
         if len(raw) > 0xFF:
             raise EncodeError(f"parameter 0x{param_id:04x} is {len(raw)} bytes; its length byte holds 255")
@@ -1373,7 +1380,7 @@ def _encode_set_params(body: SetParams, v2019: bool) -> bytes:
 
 def _encode_query_params(body: QueryParams, v2019: bool) -> bytes:
     ids = [_check_int("parameter id", i, 0, 0xFFFFFFFF) for i in body.ids]
-    return bytes((_check_int("parameter count", len(ids), 0, 0xFF),)) + struct.pack(f">{len(ids)}I", *ids)
+    return _byte("parameter count", len(ids)) + struct.pack(f">{len(ids)}I", *ids)
 
 
 def _encode_terminal_params(body: TerminalParams, v2019: bool) -> bytes:
@@ -1384,25 +1391,19 @@ def _encode_call_back(body: CallBack, v2019: bool) -> bytes:
     number = _encode_text(body.number, "call-back number")
     if len(number) > 20:
         raise EncodeError(f"call-back number is {len(number)} bytes; the field holds 20")
-    return bytes((_check_int("call-back flag", body.flag, 0, 0xFF),)) + number
+    return _byte("call-back flag", body.flag) + number
 
 
 def _encode_vehicle_control(body: VehicleControl, v2019: bool) -> bytes:
     if not v2019:
         if body.items:
             raise EncodeError("control items exist only in the 2019 form; 2013 has one flag byte")
-        return bytes((_check_int("control flag", body.flag, 0, 0xFF),))
+        return _byte("control flag", body.flag)
     if not body.items:
         raise EncodeError("a 2019 vehicle control needs at least one (control type, parameter) item")
     out = bytearray(_WORD.pack(_check_word("control item count", len(body.items))))
-    for item in body.items:
-        try:
-            control_type, param = item
-        except (TypeError, ValueError):
-            raise EncodeError(f"a control item is a (type, parameter) pair, got {item!r}") from None
-        out += _WORD.pack(_check_word("control type", control_type)) + bytes(
-            (_check_int("control parameter", param, 0, 0xFF),)
-        )
+    for control_type, param in _pairs(body.items, "a control item is a (type, parameter) pair"):
+        out += _WORD.pack(_check_word("control type", control_type)) + _byte("control parameter", param)
     return bytes(out)
 
 
