@@ -1,14 +1,16 @@
 /**
  * The transport bureau's console (/transport/): key vehicles on the map and in a table (REST list, then the live
  * feed `/ws/ops/` moves them: the server sends only the vehicles the user may see), their open alarms with
- * acknowledge/close (dispatch's alarm API, with a note), and the JT/T 809 links of the platforms below the city.
+ * acknowledge/close (dispatch's alarm API and workflow rules, with a note), and the JT/T 809 links of the platforms
+ * below the city.
  */
 import {api, showApiError} from "../lib/api.js";
 import {byId, el} from "../lib/dom.js";
 import {collection} from "../lib/geo.js";
 import {FONTS} from "../lib/map.js";
 import {livePill, OpsSocket} from "../lib/ops-socket.js";
-import {createCityMap} from "../dispatch/city-map.js";
+import {alarmActions, stillListed} from "../dispatch/alarm-workflow.js";
+import {createCityMap, formatTime} from "../dispatch/city-map.js";
 import {applyPositions, cargoText, vehicleOrder} from "./vehicles.js";
 
 const strings = byId("transport-strings").dataset;
@@ -17,7 +19,7 @@ let vehicles = new Map();
 let alarms = new Map();
 let map = null;
 
-const time = (iso) => (iso ? new Date(iso).toLocaleTimeString("zh-CN", {hour12: false}) : strings.never);
+const time = (iso) => (iso ? formatTime(iso) : strings.never);
 
 function drawVehicles() {
   const rows = [...vehicles.values()].sort(vehicleOrder);
@@ -53,12 +55,11 @@ async function alarmAction(alarm, action, form) {
 function alarmItem(feature) {
   const p = feature.properties;
   const form = el("form", {class: "alarm-actions"}, el("input", {name: "note", placeholder: strings.note, "aria-label": strings.note}));
-  const acknowledge = el("button", {type: "button", class: "acknowledge"}, strings.acknowledge);
-  const close = el("button", {type: "button", class: "close"}, strings.close);
-  acknowledge.addEventListener("click", () => alarmAction(p, "acknowledge", form));
-  close.addEventListener("click", () => alarmAction(p, "close", form));
-  acknowledge.hidden = Boolean(p.acknowledged_at);
-  form.append(acknowledge, close);
+  for (const action of alarmActions(p)) {
+    const button = el("button", {type: "button", class: action}, strings[action]);
+    button.addEventListener("click", () => alarmAction(p, action, form));
+    form.append(button);
+  }
   return el(
     "li",
     {dataset: {id: String(p.id), kind: p.kind, state: p.state ?? ""}},
@@ -71,7 +72,7 @@ function alarmItem(feature) {
 }
 
 function drawAlarms() {
-  const open = [...alarms.values()].filter((f) => !f.properties.closed_at && vehicles.has(f.properties.vehicle_id));
+  const open = [...alarms.values()].filter((f) => stillListed(f) && vehicles.has(f.properties.vehicle_id));
   open.sort((a, b) => b.properties.at.localeCompare(a.properties.at));
   byId("alarm-count").textContent = String(open.length);
   byId("alarm-list").replaceChildren(...(open.length ? open.map(alarmItem) : [el("li", {class: "empty"}, strings.none)]));
