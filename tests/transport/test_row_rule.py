@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from channels.db import database_sync_to_async
 from django.contrib.gis.geos import Point
-from django.db import connection
 from django.utils import timezone
 
 from dispatch import tracks
@@ -35,30 +34,26 @@ def test_supervisor_sees_key_vehicles_and_no_emergency_unit(api):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_track_and_alarms_follow_the_rule(demo_city, api):
-    try:
-        key = KeyVehicle.objects.select_related("vehicle").get(vehicle__plate="粤BW2001")
-        now = timezone.now().replace(microsecond=0)
-        fixes = [tracks.Fix("809:1:粤BW2001", key.vehicle_id, now - timedelta(seconds=s), 22.55, 114.06 + s / 1e4)
-                 for s in (30, 20, 10)]  # fmt: skip
-        tracks.ingest_fixes(fixes, lambda result: None)
-        report = jt809.WarnReport("粤BW2001", 2, 0x0001, int(now.timestamp()), "92 km/h")
-        assert services.raise_platform_alarm(key.vehicle_id, report) is not None
-        track = api("transport").get(f"/api/transport/vehicles/{key.vehicle_id}/track/").json()
-        assert len(track["properties"]["points"]) == 3
-        alarms = api("transport").get("/api/transport/alarms/").json()["features"]
-        assert [a["properties"]["rule"] for a in alarms] == ["jt809:0x0001"]
-        assert "超速报警" in alarms[0]["properties"]["message"]
-        assert api("dispatcher110").get("/api/dispatch/alarms/").json()["features"] == []
-        # A repeat while it is open is the same alarm; closed by the supervisor, the next report is a new one.
-        assert services.raise_platform_alarm(key.vehicle_id, report) is None
-        alarm_id = alarms[0]["id"]
-        closed = api("transport").post(f"/api/dispatch/alarms/{alarm_id}/close/", {"note": "已核实"}, format="json")
-        assert closed.status_code == 200 and closed.json()["properties"]["cleared_at"]
-        assert services.raise_platform_alarm(key.vehicle_id, report).pk != alarm_id
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE dispatch_track")
+def test_track_and_alarms_follow_the_rule(empty_track, api):
+    key = KeyVehicle.objects.select_related("vehicle").get(vehicle__plate="粤BW2001")
+    now = timezone.now().replace(microsecond=0)
+    fixes = [tracks.Fix("809:1:粤BW2001", key.vehicle_id, now - timedelta(seconds=s), 22.55, 114.06 + s / 1e4)
+             for s in (30, 20, 10)]  # fmt: skip
+    tracks.ingest_fixes(fixes, lambda result: None)
+    report = jt809.WarnReport("粤BW2001", 2, 0x0001, int(now.timestamp()), "92 km/h")
+    assert services.raise_platform_alarm(key.vehicle_id, report) is not None
+    track = api("transport").get(f"/api/transport/vehicles/{key.vehicle_id}/track/").json()
+    assert len(track["properties"]["points"]) == 3
+    alarms = api("transport").get("/api/transport/alarms/").json()["features"]
+    assert [a["properties"]["rule"] for a in alarms] == ["jt809:0x0001"]
+    assert "超速报警" in alarms[0]["properties"]["message"]
+    assert api("dispatcher110").get("/api/dispatch/alarms/").json()["features"] == []
+    # A repeat while it is open is the same alarm; closed by the supervisor, the next report is a new one.
+    assert services.raise_platform_alarm(key.vehicle_id, report) is None
+    alarm_id = alarms[0]["id"]
+    closed = api("transport").post(f"/api/dispatch/alarms/{alarm_id}/close/", {"note": "已核实"}, format="json")
+    assert closed.status_code == 200 and closed.json()["properties"]["cleared_at"]
+    assert services.raise_platform_alarm(key.vehicle_id, report).pk != alarm_id
 
 
 @pytest.mark.django_db(transaction=True)
