@@ -5,6 +5,7 @@ console shows each vehicle's state reaching 已应答 live; a unit's position qu
 import pytest
 from playwright.sync_api import expect
 
+from core.models import AdminArea
 from dispatch.models import TerminalCommand, VehicleGroup
 
 from . import test_dispatch_console
@@ -26,6 +27,8 @@ def test_a_group_text_and_a_position_query_answered_live(workstations, demo_city
     expect(page.locator("#live-pill")).to_have_attribute("data-state", "live", timeout=30_000)
 
     page.click("#open-group-text")
+    districts = AdminArea.objects.filter(level="district").count()
+    expect(page.locator('#gt-target option[value^="area:"]')).to_have_count(districts)
     page.select_option("#gt-target", f"group:{group.pk}")
     page.click("#gt-send")  # no text: the field is named
     expect(page.locator('[data-field="params.text"] .field-error')).to_be_visible()

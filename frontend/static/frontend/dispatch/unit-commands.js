@@ -14,6 +14,7 @@ let unitId = null;
 let unitCommands = [];
 let kind = "text";
 let batch = null; // {id, commands, …} of the group text on screen
+let districts = null; // promise of the districts' FeatureCollection, fetched once: areas do not change under a console
 
 const stateLabel = (state) => strings[`state-${state}`.replace(/-(\w)/g, (_, c) => c.toUpperCase())] ?? state;
 const kindLabel = (value) => strings[`kind-${value}`.replace(/-(\w)/g, (_, c) => c.toUpperCase())] ?? value;
@@ -135,13 +136,13 @@ async function sendUnitCommand(event) {
 // --- group text ---
 
 async function fillTargets() {
-  const [groups, areas] = await Promise.all([api("/api/dispatch/vehicle-groups/"), api("/api/core/areas/?level=district").catch(() => [])]);
+  districts ??= api("/api/core/areas/?level=district").catch(() => ({features: []}));
+  const [groups, areas] = await Promise.all([api("/api/dispatch/vehicle-groups/"), districts]);
   const agencies = [...new Set([...vehicles.values()].map((f) => f.properties?.agency).filter(Boolean))].sort();
-  const areaList = Array.isArray(areas) ? areas : areas.features ?? areas.results ?? [];
   $("gt-target").replaceChildren(
     el("optgroup", {label: strings.group}, ...groups.map((g) => el("option", {value: `group:${g.id}`}, `${g.name}（${g.vehicles.length}）`))),
     el("optgroup", {label: strings.agency}, ...agencies.map((a) => el("option", {value: `agency:${a}`}, a))),
-    el("optgroup", {label: strings.area}, ...areaList.map((a) => a.properties ?? a).filter((a) => a.code).map((a) => el("option", {value: `area:${a.code}`}, a.name))),
+    el("optgroup", {label: strings.area}, ...areas.features.map(({properties: a}) => el("option", {value: `area:${a.code}`}, a.name))),
   );
 }
 
