@@ -98,6 +98,18 @@ def test_tracking_and_call_back_bodies(msg_id, data, body):
     assert jt808.encode_body(body).hex().upper() == data
 
 
+def test_query_params_and_control_answer_layouts():
+    """Bytes from the standard's tables (no published frame): 0x8106 is count BYTE + id DWORD × n; 0x0500 is the
+    control's serial WORD + a 0x0200 body (the round trips below could not tell a symmetric mistake)."""
+    query = jt808.QueryParams((0x0001, 0x0029))
+    assert jt808.encode_body(query).hex() == "02" + "00000001" + "00000029"
+    assert jt808.decode_body(MsgId.QUERY_PARAMS, bytes.fromhex("020000000100000029")) == query
+    location = _location()
+    answer = jt808.encode_body(jt808.ControlAnswer(0x1234, location))
+    assert answer == b"\x12\x34" + jt808.encode_body(location)
+    assert jt808.decode_body(MsgId.CONTROL_ANSWER, answer) == jt808.ControlAnswer(0x1234, location)
+
+
 def test_tracking_stop_is_the_interval_alone():
     assert jt808.encode_body(jt808.TemporaryTracking(0, 999)) == b"\x00\x00"
     assert jt808.decode_body(MsgId.TEMPORARY_TRACKING, b"\x00\x00") == jt808.TemporaryTracking(0)
