@@ -16,6 +16,7 @@ carry only ``DATA_TYPE | DATA_LENGTH``.
 
 import binascii
 import enum
+import secrets
 import struct
 from dataclasses import astuple, dataclass, field, make_dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -263,6 +264,16 @@ def decode_frame(raw: bytes, version: int, keys: Keys | None = None, max_size: i
             raise JT809Error("the frame is encrypted and no keys are configured for this peer")
         body = crypt(body, key, keys)
     return Frame(Header(msg_id, access_code, sn, tuple(version_flag), bool(encrypt), key, time), body)
+
+
+def frame_access_code(raw: bytes) -> int | None:
+    """The access code in a wire frame's header, the same place in both versions (to find the peer's settings
+    before its frame can be read); None when the frame is too short or badly escaped."""
+    try:
+        content = _content(raw)
+    except JT809Error:
+        return None
+    return int.from_bytes(content[10:14], "big") if len(content) >= 14 else None
 
 
 def _content(raw: bytes) -> bytes:
@@ -892,9 +903,12 @@ def decode_body(msg_id: int, data: bytes, version: int):
     return cls.decode_data(plate, colour, payload, version)
 
 
-def encode_message(body, version: int, access_code: int, sn: int, **header) -> bytes:
-    """A whole wire frame for a body (header options: version_flag, encrypted, key, time; keys=Keys)."""
-    keys = header.pop("keys", None)
+def encode_message(body, version: int, access_code: int, sn: int, keys: Keys | None = None, **header) -> bytes:
+    """A whole wire frame for a body; with the peer's ``keys`` its body is encrypted, under a fresh random key unless
+    ``key`` is given (other header options: version_flag, encrypted, time)."""
+    if keys is not None:
+        header.setdefault("encrypted", True)
+        header.setdefault("key", secrets.randbits(32))
     msg_id, data = encode_body(body, version)
     if version == V2019 and header.get("time") is None:
         header["time"] = int(datetime.now(UTC).timestamp())

@@ -58,15 +58,6 @@ SUB_BACKOFF_MAX_S = 60.0
 _feed = tracks.SharedVehicleFeed()
 
 
-def _access_code(raw: bytes) -> int | None:
-    """The access code in a frame's header, the same place in both versions (to find the peer's settings)."""
-    try:
-        content = jt809._content(raw)
-    except jt809.JT809Error:
-        return None
-    return int.from_bytes(content[10:14], "big") if len(content) >= 14 else None
-
-
 class Link:
     """One TCP connection of a platform session (its main or its sub link): framing, sending, idle tracking."""
 
@@ -118,16 +109,7 @@ class Session:
 
     def frame(self, body) -> bytes:
         self.sn = (self.sn + 1) & 0xFFFFFFFF
-        keys = self.config.keys
-        return jt809.encode_message(
-            body,
-            self.config.version,
-            self.config.access_code,
-            self.sn,
-            encrypted=keys is not None,
-            key=secrets.randbits(32) if keys is not None else 0,
-            keys=keys,
-        )
+        return jt809.encode_message(body, self.config.version, self.config.access_code, self.sn, self.config.keys)
 
     def send_down(self, body) -> None:
         """A DOWN_* message: on the sub link, on the main one while the sub is down."""
@@ -309,7 +291,7 @@ class LinkServer:
             log.warning("main link from %s closed: the address is backing off after failed logins", peer)
             return None
         raw = frames[0]
-        code = _access_code(raw)
+        code = jt809.frame_access_code(raw)
         config = await self.lookup(services.platform_config, code) if code is not None else None
         version = config.version if config else jt809.V2011
         try:

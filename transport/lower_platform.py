@@ -10,7 +10,6 @@ once it is up again, as the standard intends, so a link loss loses nothing.
 import asyncio
 import contextlib
 import logging
-import secrets
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -83,11 +82,7 @@ class LowerPlatform:
 
     def frame(self, body) -> bytes:
         self.sn = (self.sn + 1) & 0xFFFFFFFF
-        keys = self.account.keys
-        return jt809.encode_message(
-            body, self.account.version, self.account.access_code, self.sn,
-            encrypted=keys is not None, key=secrets.randbits(32) if keys else 0, keys=keys,
-        )  # fmt: skip
+        return jt809.encode_message(body, self.account.version, self.account.access_code, self.sn, self.account.keys)
 
     def _send(self, writer: asyncio.StreamWriter, body) -> None:
         writer.write(self.frame(body))

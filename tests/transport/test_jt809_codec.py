@@ -203,6 +203,16 @@ def test_every_message_round_trips(message, version, keys):
     assert jt809.encode_body(decoded, version) == jt809.encode_body(message, version)
 
 
+def test_with_the_peers_keys_each_frame_is_encrypted_under_a_fresh_key():
+    """What both ends of the link send: keys given, no key chosen."""
+    message = jt809.DownConnectRequest(0x12345678)
+    raws = [jt809.encode_message(message, V2011, 44030001, sn, SMALLCHI_KEYS) for sn in (1, 2)]
+    frames = [jt809.decode_frame(raw, V2011, SMALLCHI_KEYS) for raw in raws]
+    assert all(f.header.encrypted for f in frames) and frames[0].header.key != frames[1].header.key
+    assert [jt809.decode_body(f.header.msg_id, f.body, V2011) for f in frames] == [message, message]
+    assert not any(b"\x12\x34\x56\x78" in raw for raw in raws)
+
+
 def test_2019_register_ack_matches_a_real_capture():
     data = bytes.fromhex("9201000000070400000004000" + "1")
     assert jt809.decode_body(0x9200, data, V2019) == jt809.RegisterAck(0x0400, 1024, 1)
