@@ -29,6 +29,7 @@ nothing received is dropped while the process lives.
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import secrets
 import time
@@ -468,7 +469,7 @@ class LinkServer:
                 self._fixes_waiting.clear()
 
     async def _flush(self) -> None:
-        batch = [self._fixes[i] for i in range(min(WRITE_BATCH, len(self._fixes)))]
+        batch = list(itertools.islice(self._fixes, WRITE_BATCH))
         if not batch:
             return
         await self._db.run(tracks.ingest_fixes, batch, _feed_moved)
