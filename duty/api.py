@@ -5,7 +5,6 @@ roster is the permission) or an admin."""
 
 from datetime import date
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -41,7 +40,7 @@ def _desk(request, pk: int) -> Desk:
 def _day(request, name: str = "date") -> date:
     raw = request.query_params.get(name)
     if not raw:
-        return timezone.localdate()
+        return selectors.duty_date()
     try:
         return date.fromisoformat(raw)
     except ValueError:
@@ -56,7 +55,7 @@ class DeskListView(APIView):
     @extend_schema(responses=LIST_OF_OBJECTS)
     def get(self, request):
         desks = selectors.visible_desks(request.user).prefetch_related("shifts")
-        today = timezone.localdate()
+        today = selectors.duty_date()
         return Response(
             [
                 {**selectors.desk_json(d), "shifts": [selectors.shift_json(s, today) for s in d.shifts.all()]}

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from core.models import User
 
+from . import selectors
 from .models import DEFAULT_SHIFTS, Desk, DutyLogEntry, DutyRole, HandoverItem, RosterEntry, Shift, ShiftSession
 
 # (code, name, kind, organisation code, [(username, role on the shift)]): the same people on both shifts, so that
@@ -43,8 +44,7 @@ CARRIED_ITEM = "跟进福田区道路塌陷隐患核查结果（住建局待回�
 def load_demo(city, context: dict) -> dict:
     orgs = context["orgs"]
     users = {user.username: user for user in User.objects.all()}
-    today = timezone.localdate()
-    desks, entries = {}, []
+    desks, staffing = {}, []
     for order, (code, name, kind, org_code, people) in enumerate(DESKS):
         desk = Desk.objects.create(code=code, name=name, kind=kind, organisation=orgs.get(org_code), order=order)
         desks[code] = desk
@@ -52,14 +52,16 @@ def load_demo(city, context: dict) -> dict:
             Shift.objects.create(desk=desk, code=shift_code, name=str(label), start=start, end=end)
             for shift_code, label, start, end in DEFAULT_SHIFTS
         ]
-        entries += [
-            RosterEntry(desk=desk, date=today + timedelta(days=offset), shift=shift, user=users[username], role=role)
-            for offset in ROSTER_DAYS
-            for shift in shifts
-            for username, role in people
-            if username in users
-        ]
-    RosterEntry.objects.bulk_create(entries)
+        staffing.append((desk, shifts, people))
+    today = selectors.duty_date()  # before 08:00 the night shift on duty is the previous date's
+    RosterEntry.objects.bulk_create(
+        RosterEntry(desk=desk, date=today + timedelta(days=offset), shift=shift, user=users[username], role=role)
+        for desk, shifts, people in staffing
+        for offset in ROSTER_DAYS
+        for shift in shifts
+        for username, role in people
+        if username in users
+    )
     yesterday = today - timedelta(days=1)
     ecc = desks["ecc"]
     day, night = ecc.shifts.order_by("start")

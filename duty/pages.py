@@ -4,7 +4,6 @@ from datetime import date
 
 from django.http import Http404
 from django.shortcuts import render
-from django.utils import timezone
 
 from dispatch.pages import role_page
 
@@ -19,7 +18,7 @@ def console(request):
         request,
         "duty/console.html",
         {
-            "today": timezone.localdate(),
+            "today": selectors.duty_date(),
             "writes": request.user.has_role(*WRITE_ROLES),
             "kinds": DutyLogEntry.Kind.choices,
         },

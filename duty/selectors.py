@@ -404,6 +404,14 @@ def duty_day(day: date) -> tuple[datetime, datetime]:
     return min(w[0] for w in windows), max(w[1] for w in windows)
 
 
+def duty_date(at: datetime | None = None) -> date:
+    """The date whose duty day covers `at` (default now): at 02:00 the night shift is still the previous date's,
+    so its 大事记 are in that date's report."""
+    at = at or timezone.now()
+    day = timezone.localdate(at)
+    return day - timedelta(days=1) if at < duty_day(day)[0] else day
+
+
 # -- the daily duty report ------------------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 today): roster import, sign-on rules, hand-over carrying open items and open incidents, the duty log's system
 entries from the event log with row scope, the daily report, and bad input."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -206,7 +206,7 @@ def test_the_log_merges_people_and_the_event_log_within_the_desks_row_scope(api,
     assert major and all(entry["major"] for entry in major)
     assert [e["at"] for e in centre] == sorted(e["at"] for e in centre)
     # The window: another day's shift does not hold today's events.
-    old = (timezone.localdate() - timedelta(days=1)).isoformat()
+    old = (selectors.duty_date() - timedelta(days=1)).isoformat()
     yesterday = api("operator").get(f"/api/duty/desks/{desk('ecc').pk}/log/?date={old}&shift=day").json()["entries"]
     assert not any(theft.number in entry["text"] for entry in yesterday)
     assert any("暴雨黄色预警" in entry["text"] for entry in yesterday)
@@ -264,3 +264,15 @@ def test_the_daily_report_shows_shifts_major_events_and_incidents(api, client, u
     assert client.get("/duty/report/not-a-date/").status_code == 404
     client.force_login(user_for("planner"))
     assert client.get(f"/duty/report/{session.date.isoformat()}/").status_code == 403
+
+
+def test_the_console_links_the_report_of_the_duty_day_still_running_after_midnight(client, user_for):
+    """At 02:00 the night shift that began at 20:00 the day before is on duty: its report is the previous date's."""
+    zone = timezone.get_default_timezone()
+    day = timezone.localdate()
+    at = {hour: timezone.make_aware(timezone.datetime.combine(day, time(hour)), zone) for hour in (2, 7, 8, 23)}
+    assert selectors.duty_date(at[2]) == selectors.duty_date(at[7]) == day - timedelta(days=1)
+    assert selectors.duty_date(at[8]) == selectors.duty_date(at[23]) == day
+    client.force_login(user_for("operator"))
+    page = client.get("/duty/").content.decode()
+    assert f'href="/duty/report/{selectors.duty_date().isoformat()}/"' in page
