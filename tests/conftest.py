@@ -109,6 +109,14 @@ def demo_live(demo_city, django_db_blocker):
 
 
 @pytest.fixture
+def spot(demo_city):
+    """A point inside the small demo city's first community (so inside a unit grid, a street and a district)."""
+    from core.models import AdminArea
+
+    return AdminArea.objects.filter(level="community").order_by("code").first().geom.point_on_surface
+
+
+@pytest.fixture
 def empty_track(demo_city):
     """The track table is not a Django-managed table (day partitions made by raw SQL), so test flushes do not empty
     it: a test that stores fixes uses this to leave it empty."""

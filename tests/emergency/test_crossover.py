@@ -4,7 +4,7 @@ follow-up case routed into the case centre, both histories showing the link, the
 
 import pytest
 
-from core.models import AdminArea, Event
+from core.models import Event
 from dispatch.models import Incident, TimelineEntry
 from emergency.models import CaseIncidentLink
 from grid.models import Case, CaseTransition
@@ -13,10 +13,6 @@ pytestmark = pytest.mark.django_db
 
 ROAD_DAMAGE = "06013"  # 道路破损, fixed by the transport department
 
-
-@pytest.fixture
-def spot(demo_city):
-    return AdminArea.objects.filter(level="community").order_by("code").first().geom.point_on_surface
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.db import transaction
 
-from core.models import AdminArea, Organisation, User
+from core.models import Organisation, User
 from exchange import services
 from exchange.models import Record
 from grid import services as grid
@@ -15,10 +15,6 @@ from grid.models import Case
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def spot(demo_city) -> Point:
-    return AdminArea.objects.filter(level="community").order_by("code").first().geom.point_on_surface
 
 
 def report(spot: Point, text: str = "井盖缺失") -> Case:

@@ -6,10 +6,9 @@ import struct
 import zlib
 
 import pytest
-from django.contrib.gis.geos import Point
 from PIL import Image
 
-from core.models import AdminArea, Event, Organisation
+from core.models import Event, Organisation
 from grid.models import Case, CasePhoto, CaseTransition
 
 pytestmark = pytest.mark.django_db
@@ -22,10 +21,6 @@ def jpeg(size=(40, 30), name="p.jpg") -> io.BytesIO:
     buf.name = name
     return buf
 
-
-@pytest.fixture
-def spot(demo_city) -> Point:
-    return AdminArea.objects.filter(level="community").order_by("code").first().geom.point_on_surface
 
 
 def report_body(spot, **extra) -> dict:
