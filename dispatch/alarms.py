@@ -93,13 +93,12 @@ def _update_alarms(moved: list[dict], fixes) -> None:
         limit = avl.speed_limit(props["kind"])
         if (props["speed_kmh"] or 0) > limit:
             raised[(uid, Alarm.Kind.SPEEDING)] = f"{props['speed_kmh']:.0f} km/h > {limit:.0f} km/h"
-    positioned: dict[int, bool] = {}  # JT/T 808 units of the batch: any fix with a satellite fix
+    positioned: dict[int, bool] = {}  # units of the batch: any fix with a satellite fix
     for fix in fixes:
         if fix.alarm & avl.SOS_ALARM_BIT and fix.vehicle_id in by_id:
             raised[(fix.vehicle_id, Alarm.Kind.SOS)] = "SOS"
-        if fix.vehicle_id in by_id and not fix.terminal.startswith("osmand:"):
-            fixed = bool(fix.status & avl.FIXED_STATUS_BIT)
-            positioned[fix.vehicle_id] = positioned.get(fix.vehicle_id, False) or fixed
+        if fix.vehicle_id in by_id:
+            positioned[fix.vehicle_id] = positioned.get(fix.vehicle_id, False) or fix.positioned
     # a unit that reports is not offline; one whose terminal reported a satellite fix has its signal
     watched = {Alarm.Kind.SPEEDING, Alarm.Kind.SOS, Alarm.Kind.OFFLINE, Alarm.Kind.LOST_SIGNAL}
     blind = [uid for uid, fixed in positioned.items() if not fixed]

@@ -46,6 +46,7 @@ MAX_FIX_AGE = timedelta(days=30)
 MAX_SPEED_KMH = 1000.0
 ALTITUDE_RANGE_M = (-1000, 10000)
 FEED_INTERVAL_S = 1.0  # at most one update per vehicle per second on ops.vehicles
+OSMAND_PREFIX = "osmand:"  # an OsmAnd device's track terminal key (osmand_terminal)
 
 _STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS dispatch_track_stage (
@@ -98,6 +99,12 @@ class Fix:
     alarm: int = 0
     status: int = 0
 
+    @property
+    def positioned(self) -> bool:
+        """A satellite fix: an OsmAnd phone sends only those; a JT/T 808 terminal says so in its status (off: the
+        coordinates are the last known ones)."""
+        return self.terminal.startswith(OSMAND_PREFIX) or bool(self.status & avl.FIXED_STATUS_BIT)
+
 
 @dataclass(slots=True)
 class WriteResult:
@@ -111,7 +118,7 @@ class WriteResult:
 def osmand_terminal(device_id: str) -> str:
     """The track's terminal key of an OsmAnd device: namespaced, so that a device id equal to some JT/T 808
     phone number can never make the (terminal, fix time) de-duplication drop another unit's fix."""
-    return f"osmand:{device_id}"
+    return f"{OSMAND_PREFIX}{device_id}"
 
 
 def refusal(fix: Fix, now: datetime) -> str | None:
@@ -234,8 +241,7 @@ def ingest_fixes(fixes: list[Fix], publish: Callable[[WriteResult], None]) -> Wr
 
 
 def _stored(fix: Fix) -> StoredFix:
-    positioned = fix.terminal.startswith("osmand:") or bool(fix.status & avl.FIXED_STATUS_BIT)
-    return StoredFix(fix.vehicle_id, fix.fix_time, fix.longitude, fix.latitude, fix.speed_kmh, positioned)
+    return StoredFix(fix.vehicle_id, fix.fix_time, fix.longitude, fix.latitude, fix.speed_kmh, fix.positioned)
 
 
 def register_jt808_terminal(vehicle: Vehicle) -> str | None:
