@@ -14,6 +14,7 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GistIndex
 from django.core.validators import RegexValidator
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from core.models import AdminArea, Organisation
@@ -280,6 +281,11 @@ class Case(models.Model):
     )  # fmt: skip
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     satisfaction = models.CharField(_("satisfaction (last call-back)"), max_length=24, blank=True, db_default="")
+    # the configuration (time limits, routing) the case was filed under; None: filed before any was published
+    config_version = models.ForeignKey(
+        "ConfigVersion", verbose_name=_("configuration version"), null=True, blank=True, on_delete=models.PROTECT,
+        db_index=False, related_name="+",
+    )  # fmt: skip
 
     # the running stage clock (None when no clock runs): deadline, when it turns yellow, paused time
     deadline_at = models.DateTimeField(_("deadline"), null=True, blank=True, db_index=True)
@@ -400,3 +406,85 @@ class CasePhoto(models.Model):
         ordering = ["uploaded_at", "id"]
         verbose_name = _("case photo")
         verbose_name_plural = _("case photos")
+
+
+class ConfigVersion(models.Model):
+    """A version of the case configuration: every category's time limits and the routing rules (派遣规则).
+
+    An edit is made in the draft (``number`` None, at most one); publishing numbers it and makes it the
+    version new cases are filed under. A case keeps the version it was filed under (``Case.config_version``),
+    so a change never moves the deadline or the department of a case already open (grid/config.py).
+    """
+
+    number = models.PositiveIntegerField(_("number"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("published by"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    # what publishing changed against the version before (config.diff), kept so the history costs no recount
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        # published numbers are unique, and the draft (no number) counts as 0: one draft at a time
+        constraints = [models.UniqueConstraint(Coalesce("number", 0), name="grid_configversion_number_one_draft")]
+        verbose_name = _("configuration version")
+        verbose_name_plural = _("configuration versions")
+
+    def __str__(self) -> str:
+        return f"v{self.number}" if self.number else "draft"
+
+
+class CategoryLimits(models.Model):
+    """A category's time limits as they are in one configuration version (the fields of :class:`Category`)."""
+
+    version = models.ForeignKey(ConfigVersion, on_delete=models.CASCADE, related_name="limits")
+    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="+")
+    confirmation_hours = models.FloatField(_("confirmation limit (working hours)"))
+    dispatch_hours = models.FloatField(_("dispatch limit (working hours)"))
+    handling_limit = models.FloatField(_("handling limit"))
+    handling_unit = models.CharField(
+        _("handling limit unit"), max_length=16, choices=[(u.value, u.value) for u in LimitUnit]
+    )
+    verification_hours = models.FloatField(_("verification limit (working hours)"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "category"], name="grid_categorylimits_unique")]
+        verbose_name = _("category time limits")
+        verbose_name_plural = _("category time limits")
+
+
+class RoutingRule(models.Model):
+    """A routing rule of one configuration version: a category (or every category of a department type) goes
+    to an organisation, city-wide or in one district. The most specific rule wins: category before type,
+    district before city-wide."""
+
+    version = models.ForeignKey(ConfigVersion, on_delete=models.CASCADE, related_name="rules")
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    department_type = models.CharField(_("department type"), max_length=32, choices=DepartmentType.choices, blank=True)
+    district = models.ForeignKey(
+        AdminArea, verbose_name=_("district"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "category", "department_type", "district"], name="grid_routingrule_unique",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=models.Q(category__isnull=True, department_type__gt="")
+                | models.Q(category__isnull=False, department_type=""),
+                name="grid_routingrule_category_or_type",
+            ),
+        ]  # fmt: skip
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
