@@ -5,9 +5,12 @@ Thin: parse and check the request, call ``services`` / ``selectors``, answer JSO
 403 (role / organisation), naming the stage, the action and the roles.
 """
 
+import json
+import re
 from datetime import datetime, time
 
 from django.conf import settings
+from django.db import transaction
 from django.http import FileResponse, Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -23,9 +26,9 @@ from core.models import Organisation, Role
 from core.permissions import roles_required
 from core.realtime import Viewer
 
-from . import selectors, services
+from . import selectors, services, survey
 from .features import case_feature
-from .models import CasePhoto
+from .models import CasePhoto, Component
 from .photos import Photo, check_photo
 from .workflow import Action
 
@@ -222,7 +225,44 @@ def _report(data, photos=()) -> services.Report:
         address=_text(data, "address", 200),
         channel=_text(data, "channel", 16),
         photos=list(photos),
+        reporter_contact=_caller(data.get("reporter_contact")),
     )
+
+
+CALLER_PHONE = re.compile(r"\+?[0-9][0-9 -]{2,23}")
+
+
+def _caller(value) -> dict:
+    """``reporter_contact`` ``{"name", "phone", "callback"}`` (or its JSON text in a form): who called the hotline,
+    kept for the call-back (回访) and the merge notice; InputError names the bad key."""
+    if value in (None, ""):
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise InputError("reporter_contact", "must be a JSON object {name, phone, callback}") from None
+    if not isinstance(value, dict):
+        raise InputError("reporter_contact", "must be an object {name, phone, callback}")
+    unknown = set(value) - {"name", "phone", "callback"}
+    if unknown:
+        raise InputError(f"reporter_contact.{sorted(unknown)[0]}", "unknown; send name, phone and callback")
+    contact = {}
+    for key, limit in (("name", 50), ("phone", 24)):
+        try:
+            text = _text(value, key, limit).strip()
+        except InputError as exc:
+            raise InputError(f"reporter_contact.{key}", exc.detail) from None
+        if text:
+            contact[key] = text
+    phone = contact.get("phone", "")
+    if phone and not (CALLER_PHONE.fullmatch(phone) and sum(c.isdigit() for c in phone) >= 3):
+        raise InputError("reporter_contact.phone", "a phone number: digits, spaces and '-', optionally a leading '+'")
+    if "callback" in value:
+        if not isinstance(value["callback"], bool):
+            raise InputError("reporter_contact.callback", "true or false: whether the caller wants a call-back")
+        contact["callback"] = value["callback"]
+    return contact
 
 
 def _batch_report(item) -> tuple[str, services.Report]:
@@ -251,6 +291,8 @@ class CaseDetailView(APIView):
         feature["properties"]["actions"] = selectors.allowed_actions(request.user, case)
         feature["properties"]["needs_callback"] = services.needs_callback(case)
         feature["callbacks"] = selectors.callbacks(case)
+        if request.user.has_role(*services.CALLBACK_ROLES):  # whom to call back; not in the published feature
+            feature["caller"] = case.reporter_contact or None
         return Response(feature)
 
 
@@ -431,6 +473,87 @@ class NearestComponentView(APIView):
             raise InputError("limit", "must be an integer") from None
         feats = selectors.nearest_component(point, p.get("class") or None, limit)
         return Response({"type": "FeatureCollection", "features": feats})
+
+
+# 部件普查: writes for the supervision centre (no survey role exists); reads for every signed-in user, like
+# components/nearest/.
+COMPONENT_SURVEY = roles_required(Role.ADMIN, Role.GRID_DISPATCHER)
+_POSITION_KEYS = ("location", "lon", "lat", "crs")
+
+
+def _attributes(data, *other_keys: str) -> dict:
+    """The request body's component attributes: every key that is not the position or one of ``other_keys``."""
+    if not hasattr(data, "items"):
+        raise InputError("body", "must be a JSON object")
+    return {k: v for k, v in data.items() if k not in (*_POSITION_KEYS, *other_keys)}
+
+
+def _component(pk: int) -> Component:
+    found = Component.objects.select_related("component_class", "owner", "grid").filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+class ComponentListView(APIView):
+    """GET: components in ``bbox`` (required), ``class`` a comma list of 5-digit classes. POST: a newly surveyed
+    component (``component_class``, ``location`` or ``lon``/``lat`` in ``crs``, name, owner, maintainer, status,
+    note); its identifier and unit grid are worked out from the position."""
+
+    permission_classes = [COMPONENT_SURVEY]
+
+    @extend_schema(parameters=[OpenApiParameter("bbox", str, required=True), OpenApiParameter("class", str)],
+                   responses=OpenApiTypes.OBJECT)  # fmt: skip
+    def get(self, request):
+        p = request.query_params
+        classes = [c.strip() for c in (p.get("class") or "").split(",") if c.strip()]
+        return Response(selectors.components_geojson(selectors.parse_bbox(p.get("bbox")), classes))
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request):
+        attributes = _attributes(request.data, "component_class")
+        position = _position(request.data, required=True)
+        component = survey.add_component(request.user, request.data.get("component_class"), position, attributes)
+        return Response(selectors.component_detail(_component(component.pk)), status=201)
+
+
+class ComponentDetailView(APIView):
+    """GET: a component with its attributes and history. PATCH: move it (``location`` or ``lon``/``lat``) and/or
+    change attributes (status, owner, maintainer, name, note), all or nothing."""
+
+    permission_classes = [COMPONENT_SURVEY]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, pk: int):
+        return Response(selectors.component_detail(_component(pk)))
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    def patch(self, request, pk: int):
+        component = _component(pk)
+        attributes = _attributes(request.data)
+        position = _position(request.data, required=False)
+        if position is None and not attributes:
+            raise InputError("location", "nothing to change: send a position or attributes")
+        with transaction.atomic():
+            if attributes:
+                survey.edit_component(request.user, component, attributes)
+            if position is not None:
+                survey.move_component(request.user, component, position)
+        return Response(selectors.component_detail(_component(pk)))
+
+
+class ComponentRetireView(APIView):
+    """POST: retire a component (``status`` removed, the default, or abandoned; ``note`` the reason). It is kept
+    with that status, so the cases filed against it keep their link."""
+
+    permission_classes = [COMPONENT_SURVEY]
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    def post(self, request, pk: int):
+        status = _text(request.data, "status") or Component.Status.REMOVED
+        note = request.data.get("note")
+        survey.retire_component(request.user, _component(pk), status, note)
+        return Response(selectors.component_detail(_component(pk)))
 
 
 def _moment(value: str | None, field: str, default: datetime) -> datetime:

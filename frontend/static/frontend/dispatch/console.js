@@ -12,6 +12,7 @@ import {setupFollowUps, showFollowUps} from "../emergency/follow-up.js";
 import {setupPlanPanel, showPlan} from "../emergency/plan-panel.js";
 import {ApiError, api, fieldErrors} from "../lib/api.js";
 import {byId, el} from "../lib/dom.js";
+import {searchAddresses} from "../lib/geocode.js";
 import {maplibregl} from "../lib/map.js";
 import {OpsSocket, livePill} from "../lib/ops-socket.js";
 import {AGENCIES, agencyColor, createCityMap, formatDuration, formatTime, INCIDENT_CHANGES, incidentForMap, incidentFromEvent, incidentListItem, incidentOrder, throttledSource} from "./city-map.js";
@@ -23,7 +24,6 @@ const statusStrings = document.getElementById("status-strings").dataset;
 const labels = JSON.parse(document.getElementById("console-labels").textContent);
 const ASSIGNMENT_NEXT = {dispatched: ["en_route", "on_scene"], en_route: ["on_scene"], on_scene: ["returning"], returning: ["cleared"]};
 const INCIDENT_NEXT = ["under_control", "closed"];
-const SEARCH_LIMIT = 8;
 
 const incidents = new Map();
 const vehicles = new Map();
@@ -145,14 +145,6 @@ async function locateTyped() {
     // lon/lat/crs of the locate API are all about this one field of the form.
     showErrors(form, {location: Object.values(fieldErrors(error.data)).join(" ")}, $("intake-error"));
   }
-}
-
-/** Addresses (and, for a road without a number, the road's centre) ranked by the geocoder, which takes typos,
- * Chinese numerals and full-width digits as a caller says them. */
-async function searchAddresses(text) {
-  const params = new URLSearchParams({q: text.slice(0, 100), limit: SEARCH_LIMIT});
-  const {candidates} = await api(`/api/gis/geocode/?${params}`);
-  return candidates.map((c) => ({label: c.label, point: c.point.coordinates}));
 }
 
 function setupSearch() {
