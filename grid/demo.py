@@ -31,6 +31,7 @@ from gis.models import Landcover
 
 from . import gridding, services, workflow
 from .categories import load_categories
+from .importers import compose_ident
 from .models import (
     Case,
     CasePhoto,
@@ -269,7 +270,7 @@ def _components(city, roads_m, projection, cell_tree, grids, orgs, rng, density)
                 grid = grids[c]
                 county = grid.code[:6]
                 n = serial[county, code] = serial.get((county, code), 0) + 1
-                ident = f"{county}{code}{n:06d}"
+                ident = compose_ident(county, code, n)
                 legacy = f"{county}{cls.legacy_code}{n:06d}" if cls.legacy_code else ""
                 yield (ident, legacy, cls.pk, name, owners.get(cls.department_type), "", grid.pk, s,
                        f"SRID=4326;POINT({x:.7f} {y:.7f})", "", today - timedelta(days=int(400 + k % 900)),

@@ -189,6 +189,16 @@ class Ident:
     class_code: str  # 5 digits
 
 
+SERIAL_DIGITS = 6
+
+
+def compose_ident(county: str, class_code: str, serial: int) -> str:
+    """The 17-digit identifier (GB/T 47678.5-2026): county 6 + class 5 + serial 6."""
+    if not 0 < serial < 10**SERIAL_DIGITS:
+        raise ValueError(f"serial {serial} does not fit {SERIAL_DIGITS} digits")
+    return f"{county}{class_code}{serial:0{SERIAL_DIGITS}d}"
+
+
 def component_ident(raw: str, legacy_classes: dict[str, str]) -> Ident:
     """A component identifier in either scheme → the 17-digit one (county 6 + class 5 + serial 6).
 

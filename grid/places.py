@@ -1,5 +1,6 @@
 """Where a reported position is, for many positions in one query: inside the city or not, its unit grid (or at
-least street and district), and the nearest component of the case category's class."""
+least street and district), and the nearest component of the case category's class (a removed one no longer
+stands there, grid/survey.py)."""
 
 from dataclasses import dataclass
 
@@ -43,7 +44,7 @@ LEFT JOIN LATERAL (
 ) s ON true
 LEFT JOIN LATERAL (
   SELECT id, ident FROM grid_component k
-  WHERE k.component_class_id = p.cls AND k.geom && ST_Expand(p.geom, %(deg)s)
+  WHERE k.component_class_id = p.cls AND k.status <> 'removed' AND k.geom && ST_Expand(p.geom, %(deg)s)
     AND ST_DWithin(k.geom::geography, p.geom::geography, %(metres)s)
   ORDER BY k.geom <-> p.geom LIMIT 1
 ) c ON true

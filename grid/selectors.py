@@ -8,19 +8,29 @@ from types import SimpleNamespace
 
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from core.errors import InputError
 from core.geo import point_feature
-from core.models import Domain, Organisation, Role, User
+from core.models import AuditEntry, Domain, Organisation, Role, User
 from core.realtime import Viewer
 from core.selectors import in_commanded_area
 from patrol import selectors as patrol
 
 from . import kpi, workflow
 from .features import case_feature, photo_url
-from .models import Case, CasePhoto, Category, Component, Kind, Responsibility, UnitGrid
+from .models import (
+    Case,
+    CasePhoto,
+    Category,
+    Component,
+    ComponentClass,
+    Kind,
+    Responsibility,
+    RoutingRule,
+    UnitGrid,
+)
 
 CENTRE_ROLES = (Role.ADMIN, Role.LEADER, Role.CALL_TAKER, Role.GRID_DISPATCHER, Role.OPERATOR)
 CASE_ROLES = (*CENTRE_ROLES, Role.INSPECTOR, Role.DEPARTMENT_HANDLER)
@@ -308,10 +318,31 @@ def departments() -> list[dict]:
 
 
 def responsible_department(case: Case) -> Organisation | None:
-    """The organisation that fixes this category here: the district's mapping first, then the city-wide one."""
+    """The organisation that fixes this category here: the district's mapping first, then the city-wide one.
+    A case filed under a configuration version is routed by that version's rules (grid/config.py)."""
+    if case.config_version_id is not None:
+        return _routed(case)
+    return responsible_organisation(case.category.department_type, case.district_id)
+
+
+def _routed(case: Case) -> Organisation | None:
+    """The most specific rule of the case's version: its category before its department type, district first."""
     found = (
-        Responsibility.objects.filter(department_type=case.category.department_type)
+        RoutingRule.objects.filter(version=case.config_version_id)
+        .filter(Q(category=case.category_id) | Q(category__isnull=True, department_type=case.category.department_type))
         .filter(Q(district=case.district_id) | Q(district__isnull=True))
+        .order_by(F("category").asc(nulls_last=True), F("district").asc(nulls_last=True))
+        .select_related("organisation")
+        .first()
+    )
+    return found.organisation if found else None
+
+
+def responsible_organisation(department_type: str, district_id: int | None) -> Organisation | None:
+    """The organisation of a department type in a district: the district's mapping first, then the city-wide one."""
+    found = (
+        Responsibility.objects.filter(department_type=department_type)
+        .filter(Q(district=district_id) | Q(district__isnull=True))
         .order_by("district")  # NULLs last: a district mapping wins
         .select_related("organisation")
         .first()
@@ -322,10 +353,10 @@ def responsible_department(case: Case) -> Organisation | None:
 def nearest_component(point: GEOSGeometry, class_code: str | None = None, limit: int = 1) -> list[dict]:
     """The nearest components (of one GB/T 47678 class, if given) to ``point``, with the distance in metres."""
     params = {"lon": point.x, "lat": point.y, "limit": limit}
-    where = ""
+    where = "WHERE k.status <> 'removed'"  # it no longer stands there (grid/survey.py)
     if class_code:
         cls = _component_class_id(class_code)
-        where, params["cls"] = "WHERE k.component_class_id = %(cls)s", cls
+        where, params["cls"] = f"{where} AND k.component_class_id = %(cls)s", cls
     sql = f"""
         WITH p AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS geom)
         SELECT k.id FROM grid_component k {where}
@@ -343,8 +374,6 @@ def nearest_component(point: GEOSGeometry, class_code: str | None = None, limit:
 
 
 def _component_class_id(code: str) -> int:
-    from .models import ComponentClass
-
     code = code.strip().upper().removeprefix("C")
     found = ComponentClass.objects.filter(Q(code=code) | Q(legacy_code=code)).values_list("pk", flat=True).first()
     if found is None:
@@ -372,6 +401,77 @@ def component_feature(c: Component, distance_m: float | None = None) -> dict:
     if distance_m is not None:
         props["distance_m"] = distance_m
     return point_feature(c.pk, c.geom, props)
+
+
+# -- component survey (部件普查): the screen's reads; the history is the audit log (grid/survey.py) --------
+
+COMPONENT_LIST_LIMIT = 5000
+
+
+def components_geojson(bbox, class_codes: list[str] | None = None, limit: int = COMPONENT_LIST_LIMIT) -> dict:
+    """Components in ``bbox`` (required: a city has hundreds of thousands), of the given 5-digit classes;
+    ``truncated`` says the box held more than ``limit``."""
+    if not bbox:
+        raise InputError("bbox", "bbox is required (minLon,minLat,maxLon,maxLat)")
+    qs = Component.objects.filter(geom__intersects=_bbox_polygon(bbox))
+    if class_codes:
+        known = set(ComponentClass.objects.filter(code__in=class_codes).values_list("code", flat=True))
+        unknown = sorted(set(class_codes) - known)
+        if unknown:
+            raise InputError("class", f"unknown component class {unknown[0]!r}")
+        qs = qs.filter(component_class__code__in=class_codes)
+    found = list(qs.select_related("component_class", "owner", "grid").order_by("ident")[: limit + 1])
+    return {
+        "type": "FeatureCollection",
+        "features": [component_feature(c) for c in found[:limit]],
+        "truncated": len(found) > limit,
+    }
+
+
+def component_classes() -> list[dict]:
+    """Every component class with how many components it has (the survey screen's filter and add form)."""
+    counts = dict(Component.objects.values_list("component_class").annotate(n=Count("pk")).order_by())
+    return [
+        {
+            "code": c.code,
+            "name": c.name,
+            "major": {"code": c.major_code, "name": c.major_name},
+            "count": counts.get(c.pk, 0),
+        }
+        for c in ComponentClass.objects.order_by("code")
+    ]
+
+
+def component_detail(c: Component) -> dict:
+    """A component with every surveyed attribute and its history."""
+    feature = component_feature(c)
+    feature["properties"].update(
+        maintainer=c.maintainer,
+        note=c.note,
+        source=c.source,
+        surveyed_on=c.surveyed_on,
+        changed_on=c.changed_on,
+        history=component_history(c),
+    )
+    return feature
+
+
+def component_history(c: Component) -> list[dict]:
+    """Every audited change of the component, oldest first: who, when, what (before/after per field)."""
+    entries = (
+        AuditEntry.objects.filter(target_type=Component._meta.label_lower, target_id=str(c.pk))
+        .select_related("actor")
+        .order_by("at", "pk")
+    )
+    return [
+        {
+            "at": e.at,
+            "action": e.action,
+            "actor": {"id": e.actor_id, "name": e.actor.display_name} if e.actor_id else None,
+            "changes": e.changes,
+        }
+        for e in entries
+    ]
 
 
 def snapshot(viewer: Viewer, bbox) -> list[dict]:

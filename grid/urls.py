@@ -19,5 +19,8 @@ urlpatterns = [
     path("my-tasks/", api.MyTasksView.as_view(), name="grid-my-tasks"),
     path("departments/", api.DepartmentListView.as_view(), name="grid-departments"),
     path("components/nearest/", api.NearestComponentView.as_view(), name="grid-components-nearest"),
+    path("components/", api.ComponentListView.as_view(), name="grid-components"),
+    path("components/<int:pk>/", api.ComponentDetailView.as_view(), name="grid-component"),
+    path("components/<int:pk>/retire/", api.ComponentRetireView.as_view(), name="grid-component-retire"),
     path("kpis/", api.KpiView.as_view(), name="grid-kpis"),
 ]
