@@ -1,5 +1,5 @@
 """City-management pages: /grid/ (case center), /m/ (inspector tablet PWA), /dept/ (department handler),
-/grid/wall/ (the city-management wall)."""
+/grid/wall/ (the city-management wall), /grid/components/ (component survey)."""
 
 from django.urls import path
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("m/manifest.webmanifest", pages.manifest, name="grid-tablet-manifest"),
     path("dept/", pages.department, name="grid-dept"),
     path("grid/wall/", pages.wall, name="grid-wall"),
+    path("grid/components/", pages.component_survey, name="grid-components-page"),
 ]

@@ -22,7 +22,8 @@ from django.views.decorators.cache import never_cache
 
 from core.models import Role
 
-from . import workflow
+from . import selectors, survey, workflow
+from .models import Component, ComponentClass
 
 CENTER_ROLES = (Role.GRID_DISPATCHER, Role.CALL_TAKER, Role.OPERATOR, Role.LEADER, Role.ADMIN)
 TABLET_ROLES = (Role.INSPECTOR, Role.ADMIN)
@@ -233,6 +234,60 @@ def case_center(request):
         "kpiTotal": _("Total"),
     }
     return render(request, "grid/case_center.html", {"config": page_config(request, strings)})
+
+
+SURVEY_ROLES = (Role.GRID_DISPATCHER, Role.ADMIN)  # the component API's writers (grid/api.py COMPONENT_SURVEY)
+
+
+@role_page(*SURVEY_ROLES)
+def component_survey(request):
+    """部件普查 and 变更: components on the map by class; add, move, edit and retire them, with their history."""
+    strings = {
+        "selectComponent": _("Tap a component on the map to see and edit it, or add a new one."),
+        "zoomInComponents": _("Zoom in to see the components."),
+        "tooMany": _("Only the first {n} components are shown: zoom in."),
+        "addMode": _("Tap the map where the new component stands."),
+        "newComponent": _("New component"),
+        "position": _("Position"),
+        "chooseClass": _("Choose a class"),
+        "ownerDefault": _("The department responsible for the class"),
+        "noOwner": _("None"),
+        "save": _("Save"),
+        "saved": _("Saved"),
+        "added": _("Added {ident}"),
+        "moved": _("Moved {ident}"),
+        "retired": _("Retired {ident}"),
+        "moveHint": _("Drag the marker to move the component."),
+        "confirmMove": _("Move the component here?"),
+        "confirmMoveButton": _("Move here"),
+        "retire": _("Retire"),
+        "retireReason": _("Reason"),
+        "confirmRetire": _("Retire the component"),
+        "noHistory": _("No changes recorded since the import."),
+        "surveyedOn": _("Surveyed on"),
+        "changedOn": _("Changed on"),
+        "source": _("Data source"),
+        "allClasses": _("All classes"),
+    }
+    config = page_config(request, strings)
+    config["actionLabels"].update(
+        {
+            "component.add": _("Added"),
+            "component.move": _("Moved"),
+            "component.edit": _("Edited"),
+            "component.retire": _("Retired"),
+        }
+    )
+    # in the order the history lists a change's fields
+    config["fieldLabels"] = {
+        "component_class": str(ComponentClass._meta.verbose_name),  # the field's "class" is 等级 in another app
+        "location": str(Component._meta.get_field("geom").verbose_name),
+        **{f: str(Component._meta.get_field(f).verbose_name) for f in survey.HISTORY_FIELDS},
+    }
+    config["statuses"] = {value: str(label) for value, label in Component.Status.choices}
+    config["retiredStatuses"] = [str(s) for s in survey.RETIRED]
+    config["classes"] = selectors.component_classes()
+    return render(request, "grid/components.html", {"config": config})
 
 
 def tablet_strings() -> dict[str, str]:

@@ -23,6 +23,7 @@ from .places import locate
 # and a new component, never an edit.
 EDITABLE = ("name", "owner", "maintainer", "status", "note")
 RETIRED = (Component.Status.REMOVED, Component.Status.ABANDONED)
+HISTORY_FIELDS = ("grid", *EDITABLE)  # besides the class and the position
 SURVEY_SOURCE = "普查"
 
 
@@ -137,7 +138,7 @@ def add_component(actor: User | None, class_code, position: GEOSGeometry, attrib
         surveyed_on=today,
         **{"name": values.pop("name", "") or cls.name, **values},
     )
-    after = _snapshot(component, ("component_class", *EDITABLE, "geom", "grid"))
+    after = _snapshot(component, ("component_class", "geom", *HISTORY_FIELDS))
     changes = {f: {"before": None, "after": v} for f, v in after.items() if v not in (None, "")}
     record_audit(actor, "component.add", component, f"{component.ident} {cls.name}", changes)
     return component
