@@ -5,9 +5,17 @@
  * Offline: the service worker (/m/sw.js) serves the page, scripts, map data, categories and tasks from
  * its cache; every report and verification goes to the IndexedDB outbox (tablet-outbox.js) and is sent
  * with its idempotency key when the network returns. The sync bar always says where things stand.
+ *
+ * Online, the app also helps with what is slow to do by hand: the address is filled in from the position
+ * (reverse geocoding) and a typed address can place the problem (the geocoder), and before a report is sent
+ * the open cases it probably repeats are shown (tablet-duplicates.js). None of it is needed to file: offline
+ * the address stays free text and the report goes straight to the outbox.
  */
+import {distanceMetres} from "../fences/shapes.js";
+import {addressText} from "../lib/address-lookup.js";
 import {api, itemsOf} from "../lib/api.js";
 import {byId, el, flash} from "../lib/dom.js";
+import {reverseGeocode, searchAddresses} from "../lib/geocode.js";
 import {extentOf} from "../lib/geo.js";
 import {maplibregl} from "../lib/map.js";
 import {OpsSocket} from "../lib/ops-socket.js";
@@ -28,6 +36,7 @@ import {
   startTimerTicks,
 } from "./grid-ui.js";
 import {addCaseLayer, createMap} from "./grid-map.js";
+import {askAboutDuplicates, findDuplicates} from "./tablet-duplicates.js";
 import {Outbox, syncState} from "./tablet-outbox.js";
 
 const config = readConfig();
@@ -42,7 +51,7 @@ const state = {
   photo: null, // the downscaled Blob of the report being written (a Promise while it is being made)
   category: null,
   gps: null, // last device fix {lon, lat, accuracy, crs}
-  manual: null, // a position tapped on the map {lon, lat, crs: "wgs84"}; wins over GPS until the report is saved
+  manual: null, // a position tapped on the map or found by address {lon, lat, crs: "wgs84", from: "map" | "address"}; wins over GPS until the report is saved
   gpsError: null,
   tasks: [],
 };
@@ -180,8 +189,8 @@ function paintPosition(map) {
   const status = $("position-status");
   const position = reportPosition();
   if (state.manual) {
-    status.dataset.source = "map";
-    status.textContent = S.mapPosition;
+    status.dataset.source = state.manual.from;
+    status.textContent = state.manual.from === "address" ? S.addressPosition : S.mapPosition;
   } else if (state.gps) {
     status.dataset.source = "gps";
     status.textContent = `${fmt(S.gpsFix, {m: Math.round(state.gps.accuracy)})}${state.gps.crs === "gcj02" ? " · GCJ-02" : ""}`;
@@ -197,6 +206,99 @@ function paintPosition(map) {
   const point = displayPoint(position);
   if (!marker) marker = new maplibregl.Marker({color: "#ff6b4a"}).setLngLat(point).addTo(map);
   else marker.setLngLat(point);
+  fillAddress(point);
+}
+
+// --- the address: filled in from the position until the inspector types one, or found by typing it ---
+
+// A GPS fix that moved less than this keeps the address already looked up (a fix every few seconds otherwise).
+const REVERSE_AGAIN_M = 25;
+const ADDRESS_CHOICES = 5; // search results that fit beside the map without scrolling
+// The address field's data-source: "none" (empty), "reverse" (from the position), "address" (a search result),
+// "typed" (the inspector's own words, never overwritten until the report is saved).
+const addressLookup = {at: null, seq: 0}; // the WGS84 point the field's address is for; the newest lookup
+
+async function fillAddress(point) {
+  const field = $("report-address");
+  if (field.dataset.source === "typed") return;
+  if (addressLookup.at && distanceMetres(addressLookup.at, point) < REVERSE_AGAIN_M) return;
+  if (!navigator.onLine) {
+    // The new position cannot be looked up: no address is better than the previous position's.
+    if (field.dataset.source !== "none") [field.value, field.dataset.source] = ["", "none"];
+    addressLookup.at = null;
+    return;
+  }
+  addressLookup.at = point;
+  const seq = ++addressLookup.seq;
+  const answer = await reverseGeocode(point).catch(() => null);
+  if (seq !== addressLookup.seq || field.dataset.source === "typed") return; // a newer position, or typed meanwhile
+  if (!answer) {
+    addressLookup.at = null; // no answer (the network dropped): the next position asks again
+    return;
+  }
+  field.value = addressText(answer, S.nearAddress);
+  field.dataset.source = field.value ? "reverse" : "none";
+}
+
+function forgetAddress() {
+  addressLookup.at = null;
+  addressLookup.seq += 1; // an answer still under way is for the report just saved
+  $("report-address").dataset.source = "none";
+}
+
+function setupAddress(map) {
+  const field = $("report-address");
+  field.addEventListener("input", () => {
+    field.dataset.source = field.value.trim() ? "typed" : "none";
+    if (field.dataset.source === "none") addressLookup.at = null; // cleared: the position's address may come back
+  });
+  // Positions set offline got no address: the network is back, look the current one up.
+  window.addEventListener("online", () => reportPosition() && fillAddress(displayPoint(reportPosition())));
+
+  const input = $("address-search");
+  const results = $("address-results");
+  const placeholder = input.placeholder;
+  const paintNetwork = () => {
+    input.disabled = !navigator.onLine;
+    input.placeholder = navigator.onLine ? placeholder : S.searchOffline;
+    if (!navigator.onLine) results.replaceChildren();
+  };
+  paintNetwork();
+  window.addEventListener("online", paintNetwork);
+  window.addEventListener("offline", paintNetwork);
+
+  const pick = (candidate) => {
+    const [lon, lat] = candidate.point;
+    state.manual = {lon, lat, crs: "wgs84", from: "address"};
+    field.value = candidate.label;
+    field.dataset.source = "address";
+    addressLookup.at = candidate.point;
+    addressLookup.seq += 1;
+    input.value = "";
+    results.replaceChildren();
+    paintPosition(map);
+    map.easeTo({center: candidate.point, zoom: Math.max(map.getZoom(), 17)});
+  };
+  let timer = null;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    const text = input.value.trim();
+    if (!text) {
+      results.replaceChildren();
+      return;
+    }
+    timer = setTimeout(async () => {
+      const found = await searchAddresses(text, ADDRESS_CHOICES).catch(() => []); // a refused or lost query finds nothing
+      if (input.value.trim() !== text) return; // typed on meanwhile
+      results.replaceChildren(
+        ...(found.length
+          ? found.map((candidate) =>
+              el("li", {role: "option"}, el("button", {type: "button", class: "address-result", onclick: () => pick(candidate)}, candidate.label)),
+            )
+          : [el("li", {class: "empty"}, S.noAddressFound)]),
+      );
+    }, 300);
+  });
 }
 
 function watchGps(map) {
@@ -283,9 +385,10 @@ async function setupReportForm(map) {
 
   map.on("click", (event) => {
     if ($("pane-report").hidden) return;
-    state.manual = {lon: event.lngLat.lng, lat: event.lngLat.lat, crs: "wgs84"};
+    state.manual = {lon: event.lngLat.lng, lat: event.lngLat.lat, crs: "wgs84", from: "map"};
     paintPosition(map);
   });
+  setupAddress(map);
   watchGps(map);
 
   const categories = await loadCategories().catch(() => []);
@@ -294,8 +397,21 @@ async function setupReportForm(map) {
   paintRecent(picker);
 
   const message = $("report-message");
+  const submit = $("report-submit");
+  // Ready for the next problem: the position follows GPS again, the category stays in the recent chips.
+  const clearReport = () => {
+    state.photo = null;
+    state.manual = null;
+    $("report-form").reset();
+    forgetAddress();
+    gcj.checked = localStorage.getItem(GCJ_KEY) === "1";
+    $("report-preview").hidden = true;
+    $("photo-button").classList.remove("has-photo");
+    paintPosition(map);
+  };
   $("report-form").addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (submit.disabled) return; // the duplicate check of this report is under way
     state.photo = await state.photo; // a photo taken a moment ago may still be being downscaled
     const position = reportPosition();
     const missing = !state.photo ? S.needPhoto : !state.category ? S.needCategory : !position ? S.needPosition : null;
@@ -304,6 +420,7 @@ async function setupReportForm(map) {
       message.textContent = missing;
       return;
     }
+    const [photo, category] = [state.photo, state.category];
     const fields = {
       category_code: state.category.code,
       description: $("report-description").value.trim(),
@@ -313,15 +430,24 @@ async function setupReportForm(map) {
       lat: position.lat.toFixed(7),
       crs: position.crs,
     };
-    await outbox.add({kind: "report", url: "/api/grid/cases/", fields, photo: state.photo, label: `${S.kindReport} · ${state.category.label}`});
-    // Ready for the next problem: the position follows GPS again, the category stays in the recent chips.
-    state.photo = null;
-    state.manual = null;
-    $("report-form").reset();
-    gcj.checked = localStorage.getItem(GCJ_KEY) === "1";
-    $("report-preview").hidden = true;
-    $("photo-button").classList.remove("has-photo");
-    paintPosition(map);
+    submit.disabled = true;
+    try {
+      const duplicates = await findDuplicates(fields);
+      if (duplicates?.length) {
+        submit.hidden = true;
+        const {same} = await askAboutDuplicates($("duplicate-warning"), duplicates, S);
+        submit.hidden = false;
+        if (same) {
+          clearReport();
+          toast(fmt(S.notFiled, {number: same.number}));
+          return;
+        }
+      }
+      await outbox.add({kind: "report", url: "/api/grid/cases/", fields, photo, label: `${S.kindReport} · ${category.label}`});
+    } finally {
+      submit.disabled = false;
+    }
+    clearReport();
     toast(S.saved);
   });
 }
