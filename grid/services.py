@@ -28,7 +28,17 @@ from notify import services as notify
 from . import workflow
 from .calendar import TimeLimit, WarningPolicy, WorkingCalendar, china_2026
 from .features import case_feature, timer_state
-from .models import Case, CaseCallback, CasePhoto, CaseTransition, Category, Open311Client, UnitGrid
+from .models import (
+    Case,
+    CaseCallback,
+    CasePhoto,
+    CaseTransition,
+    Category,
+    CategoryLimits,
+    ConfigVersion,
+    Open311Client,
+    UnitGrid,
+)
 from .photos import Photo
 from .places import locate, locate_many, outside_city
 from .selectors import STEP_LABELS, workflow_roles
@@ -93,10 +103,31 @@ def category_by_code(code: str | None, field: str = "category_code") -> Category
     raise InputError(field, f"unknown category code {code!r}")
 
 
+def published_config_version_id() -> int | None:
+    """The configuration version new cases are filed under. Not cached: a case filed a second after a publish, in
+    any process, must get the new version (one row of a table of a few dozen)."""
+    published = ConfigVersion.objects.filter(number__isnull=False).order_by("-number")
+    return published.values_list("pk", flat=True).first()
+
+
 # -- clocks ------------------------------------------------------------------------------------------------
 
 
-def stage_limit(category: Category, clock: str) -> TimeLimit:
+@lru_cache(maxsize=4096)
+def _version_limits(version_id: int, category_id: int) -> CategoryLimits | None:
+    # a published version never changes, so its rows are cached for good
+    return CategoryLimits.objects.filter(version_id=version_id, category_id=category_id).first()
+
+
+def case_limits(case: Case) -> Category | CategoryLimits:
+    """The limits a case runs on: its configuration version's for its category, else (filed before any version,
+    or a category added since) the category's own."""
+    if case.config_version_id is None:
+        return case.category
+    return _version_limits(case.config_version_id, case.category_id) or case.category
+
+
+def stage_limit(category: Category | CategoryLimits, clock: str) -> TimeLimit:
     if clock == Clock.CONFIRMATION:
         return TimeLimit(category.confirmation_hours, "working_hours")
     if clock == Clock.DISPATCH:
@@ -115,7 +146,7 @@ def _after(start: datetime, seconds: float, natural: bool) -> datetime:
 def _run_clock(case: Case, clock: str, start: datetime, remaining_s: float | None = None) -> datetime:
     """Start (or resume with ``remaining_s`` left) a stage clock; yellow from 80 % of its limit used."""
     cal = working_calendar()
-    limit = stage_limit(case.category, clock)
+    limit = stage_limit(case_limits(case), clock)
     if remaining_s is None:
         deadline = cal.deadline(start, limit)
         total = cal.measure(start, deadline, natural=limit.natural).total_seconds()
@@ -223,6 +254,7 @@ def _new_case(actor, report, place, *, channel, stage, category, key, fingerprin
         idempotency_key=key or None,
         request_hash=fingerprint,
         reported_at=now,
+        config_version_id=published_config_version_id(),
     )
 
 
@@ -682,7 +714,7 @@ def transition(actor: User, case: Case, action: str, step: Step | None = None, n
 def _apply(case: Case, rule: workflow.Rule, action: str, step: Step, now: datetime) -> None:
     """Stage timestamps (kpi.CaseHistory) and clocks of one allowed transition."""
     if rule.pauses_all and case.deadline_at is not None:
-        natural = stage_limit(case.category, case.clock).natural
+        natural = stage_limit(case_limits(case), case.clock).natural
         case.paused_seconds = working_calendar().remaining(now, case.deadline_at, natural=natural).total_seconds()
         case.deadline_at = case.yellow_at = None
     if rule.resumes_all and case.clock:
@@ -703,7 +735,7 @@ def _apply(case: Case, rule: workflow.Rule, action: str, step: Step, now: dateti
             case.verification_deadline = deadline
     if rule.extends and case.handling_deadline is not None:
         hours = step.extension_hours if step.extension_hours is not None else case.requested_extension_hours
-        natural = stage_limit(case.category, Clock.HANDLING).natural
+        natural = stage_limit(case_limits(case), Clock.HANDLING).natural
         case.handling_deadline = _after(case.handling_deadline, hours * 3600, natural)
         remaining = working_calendar().remaining(now, case.handling_deadline, natural=natural).total_seconds()
         case.clock_seconds = (case.clock_seconds or 0) + hours * 3600

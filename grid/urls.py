@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api
+from . import api, config_api
 
 urlpatterns = [
     path("cases/", api.CaseListView.as_view(), name="grid-cases"),
@@ -23,4 +23,12 @@ urlpatterns = [
     path("components/<int:pk>/", api.ComponentDetailView.as_view(), name="grid-component"),
     path("components/<int:pk>/retire/", api.ComponentRetireView.as_view(), name="grid-component-retire"),
     path("kpis/", api.KpiView.as_view(), name="grid-kpis"),
+    path("config/categories/", config_api.ConfigCategoriesView.as_view(), name="grid-config-categories"),
+    path("config/categories/<str:code>/", config_api.ConfigCategoryLimitsView.as_view(), name="grid-config-limits"),
+    path("config/rules/", config_api.ConfigRulesView.as_view(), name="grid-config-rules"),
+    path("config/rules/<int:pk>/", config_api.ConfigRuleView.as_view(), name="grid-config-rule"),
+    path("config/draft/", config_api.ConfigDraftView.as_view(), name="grid-config-draft"),
+    path("config/publish/", config_api.ConfigPublishView.as_view(), name="grid-config-publish"),
+    path("config/versions/", config_api.ConfigVersionsView.as_view(), name="grid-config-versions"),
+    path("config/diff/", config_api.ConfigDiffView.as_view(), name="grid-config-diff"),
 ]
