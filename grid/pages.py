@@ -20,14 +20,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 
-from core.models import Role
+from core.models import AdminArea, Role
 
-from . import selectors, survey, workflow
-from .models import Component, ComponentClass
+from . import selectors, services, survey, workflow
+from .config import HANDLING_MAX, HOURS_MAX
+from .models import Component, ComponentClass, DepartmentType
 
 CENTER_ROLES = (Role.GRID_DISPATCHER, Role.CALL_TAKER, Role.OPERATOR, Role.LEADER, Role.ADMIN)
 TABLET_ROLES = (Role.INSPECTOR, Role.ADMIN)
 DEPARTMENT_ROLES = (Role.DEPARTMENT_HANDLER, Role.ADMIN)
+# Who files a caller's report at the centre (新建受理): roles that may both report (workflow.REPORTING_ROLES) and
+# write cases (api.CASE_ACCESS); inspectors report from the tablet.
+INTAKE_ROLES = (Role.CALL_TAKER, Role.ADMIN)
 
 # What the tablet app needs to start without a network: its page, scripts, styles, icons and MapLibre.
 TABLET_SHELL_STATIC = (
@@ -237,7 +241,11 @@ def case_center(request):
         "kpiOnTimeConfirmationRate": _("On-time confirmation rate"),
         "kpiTotal": _("Total"),
     }
-    return render(request, "grid/case_center.html", {"config": page_config(request, strings)})
+    config = page_config(request, strings)
+    config["mayReport"] = request.user.has_role(*INTAKE_ROLES)
+    config["mayMerge"] = request.user.has_role(*services.MERGE_ROLES)
+    config["mayCallBack"] = request.user.has_role(*services.CALLBACK_ROLES)
+    return render(request, "grid/case_center.html", {"config": config})
 
 
 SURVEY_ROLES = (Role.GRID_DISPATCHER, Role.ADMIN)  # the component API's writers (grid/api.py COMPONENT_SURVEY)
@@ -454,3 +462,64 @@ def wall(request):
         "wallOverdue": _("Overdue cases"),
     }
     return render(request, "grid/wall.html", {"config": page_config(request, strings)})
+
+
+CONFIG_ROLES = (Role.ADMIN,)
+
+
+@role_page(*CONFIG_ROLES)
+def config_screen(request):
+    """应用维护: category time limits and routing rules, edited in a draft and published as a version that applies
+    to cases filed afterwards (grid/config.py); the data comes from /api/grid/config/."""
+    strings = {
+        "draftNone": _("No draft: the published version applies."),
+        "draftOpen": _("Draft with unpublished changes (started {time})."),
+        "discardConfirm": _("Throw away every unpublished change?"),
+        "published": _("Version {number} published: cases filed from now on use it."),
+        "discarded": _("Draft discarded."),
+        "saved": _("Saved in the draft."),
+        "code": _("Code"),
+        "name": _("Name"),
+        "departmentType": _("Department type"),
+        "confirmationHours": _("Confirmation (working h)"),
+        "dispatchHours": _("Dispatch (working h)"),
+        "handlingLimit": _("Handling limit"),
+        "verificationHours": _("Verification (working h)"),
+        "edit": _("Edit"),
+        "save": _("Save"),
+        "cancel": _("Cancel"),
+        "inDraft": _("changed in the draft"),
+        "shownOf": _("{shown} of {total} categories shown; search to narrow."),
+        "ruleTarget": _("Category or department type"),
+        "district": _("District"),
+        "cityWide": _("City-wide"),
+        "organisation": _("Organisation"),
+        "remove": _("Remove"),
+        "addRule": _("Add rule"),
+        "ruleByCategory": _("Category code"),
+        "ruleByType": _("Department type"),
+        "rulesOf": _("Rules of {version}"),
+        "draftName": _("the draft"),
+        "versionName": _("version {number}"),
+        "noRules": _("No rules."),
+        "publishedAt": _("Published"),
+        "publishedBy": _("By"),
+        "baseline": _("Baseline: the category table and responsibilities as they were"),
+        "noChanges": _("No changes."),
+        "limitChange": _("{code} {name}: {field} {from} → {to}"),
+        "ruleAdded": _("Rule added: {target} in {district} → {to}"),
+        "ruleRemoved": _("Rule removed: {target} in {district} (was {from})"),
+        "ruleChanged": _("Rule changed: {target} in {district}: {from} → {to}"),
+        "unpublished": _("Draft (unpublished)"),
+        "working_hours": _("working hours"),
+        "working_days": _("working days"),
+        "natural_hours": _("natural hours"),
+    }
+    context = page_config(request, strings)
+    context["departmentTypes"] = {value: str(label) for value, label in DepartmentType.choices}
+    context["districts"] = list(
+        AdminArea.objects.filter(level=AdminArea.Level.DISTRICT).order_by("code").values("id", "code", "name")
+    )
+    context["organisations"] = [{"id": o["id"], "name": o["name"]} for o in selectors.departments()]
+    context["bounds"] = {"hours": HOURS_MAX, "handling": {str(k): v for k, v in HANDLING_MAX.items()}}
+    return render(request, "grid/config.html", {"config": context})

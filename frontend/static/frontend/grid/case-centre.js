@@ -13,8 +13,10 @@ import {byId, el, flash} from "../lib/dom.js";
 import {bboxParam} from "../lib/geo.js";
 import {OpsSocket} from "../lib/ops-socket.js";
 import {addInspectorLayer, inspectorsOnDuty, paintInspectorLayer} from "../patrol/inspectors.js";
+import {callbackSection} from "./callback.js";
 import {addCaseLayer, createMap} from "./grid-map.js";
 import {actionForm, byUrgency, caseCard, caseDetail, caseId, fmt, liveStatusPainter, readConfig, startTimerTicks, upsertCase} from "./grid-ui.js";
+import {setupIntake} from "./intake.js";
 
 const config = readConfig();
 const S = config.strings;
@@ -34,6 +36,7 @@ const cases = new Map(); // id → Case Feature (open cases only)
 let currentQueue = "reported";
 let selectedId = null;
 let map = null;
+let intake = null;
 
 const toast = (text) => flash($("toast"), text, 5000);
 
@@ -156,6 +159,25 @@ function renderDetail(feature) {
   };
   $("case-detail").replaceChildren(...caseDetail(feature, config, onChoose, formSlot));
   formSlot.before(escalationSection(feature)); // 平战结合: under the workflow's actions
+  const callback = config.mayCallBack ? callbackSection(feature, $("case-detail"), {onRecorded: () => select(caseId(feature), {fly: false})}) : null;
+  if (callback) formSlot.before(callback);
+}
+
+// --- 新建受理 ---
+
+function showIntake(open) {
+  $("case-empty").hidden = open || selectedId !== null;
+  $("case-detail").hidden = open;
+  $("intake-open").disabled = open;
+}
+
+function showFiled(feature, text) {
+  toast(text);
+  upsertCase(cases, feature);
+  currentQueue = queueOf(feature) ?? currentQueue;
+  paintQueues(caseId(feature));
+  paintMap();
+  select(caseId(feature));
 }
 
 // --- live ---
@@ -284,7 +306,8 @@ async function main() {
   map = created.map;
   map.once("load", () => {
     addCaseLayer(map, "cases", "dark");
-    map.on("click", "cases", (event) => select(String(event.features[0].id), {fly: false}));
+    // While a call is taken, a click on the map places it (intake.js), also on a case.
+    map.on("click", "cases", (event) => intake?.isOpen() || select(String(event.features[0].id), {fly: false}));
     map.on("mouseenter", "cases", () => (map.getCanvas().style.cursor = "pointer"));
     map.on("mouseleave", "cases", () => (map.getCanvas().style.cursor = ""));
     map.on("moveend", loadGrids);
@@ -297,6 +320,15 @@ async function main() {
     paintInspectors();
     setInterval(paintInspectors, 30_000);
   });
+
+  if (config.mayReport) {
+    intake = setupIntake({
+      map,
+      onOpen: () => showIntake(true),
+      onClose: () => showIntake(false),
+      onFiled: showFiled,
+    });
+  }
 
   new OpsSocket({
     topics: ["cases"],
