@@ -14,7 +14,6 @@ pytestmark = pytest.mark.django_db
 ROAD_DAMAGE = "06013"  # 道路破损, fixed by the transport department
 
 
-
 @pytest.fixture
 def case(api, spot) -> dict:
     """A case reported by the grid's call taker, with the citizen's call-back number in its contact."""

@@ -16,7 +16,6 @@ from grid.models import Case
 pytestmark = pytest.mark.django_db
 
 
-
 def report(spot: Point, text: str = "井盖缺失") -> Case:
     case, _ = grid.report_case(
         User.objects.get(username="calltaker"),

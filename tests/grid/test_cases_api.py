@@ -22,7 +22,6 @@ def jpeg(size=(40, 30), name="p.jpg") -> io.BytesIO:
     return buf
 
 
-
 def report_body(spot, **extra) -> dict:
     body = {
         "category_code": "06010",
