@@ -80,9 +80,13 @@ class ConfigRuleView(APIView):
 
 
 class ConfigDraftView(APIView):
-    """DELETE: throw the draft away."""
+    """POST: open the draft (a copy of the latest version) if there is none. DELETE: throw the draft away."""
 
     permission_classes = [CONFIG_ACCESS]
+
+    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request):
+        return Response(config.version_json(config.open_draft(request.user)), status=201)
 
     @extend_schema(responses={204: None})
     def delete(self, request):

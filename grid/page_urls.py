@@ -13,5 +13,6 @@ urlpatterns = [
     path("m/manifest.webmanifest", pages.manifest, name="grid-tablet-manifest"),
     path("dept/", pages.department, name="grid-dept"),
     path("grid/wall/", pages.wall, name="grid-wall"),
+    path("grid/config/", pages.config_screen, name="grid-config"),
     path("grid/components/", pages.component_survey, name="grid-components-page"),
 ]

@@ -26,6 +26,7 @@ CONSOLES = (
     ("/grid/", _("Case center"), {Role.GRID_DISPATCHER, Role.CALL_TAKER, Role.OPERATOR, Role.LEADER, Role.ADMIN},
      "city"),
     ("/grid/wall/", _("City-management wall"), {Role.OPERATOR, Role.GRID_DISPATCHER, Role.LEADER, Role.ADMIN}, "city"),
+    ("/grid/config/", _("Case configuration"), {Role.ADMIN}, "city"),
     ("/grid/components/", _("Component survey"), {Role.GRID_DISPATCHER, Role.ADMIN}, "city"),
     ("/m/", _("Inspector app"), {Role.INSPECTOR}, "city"),
     ("/dept/", _("Department tasks"), {Role.DEPARTMENT_HANDLER}, "city"),
