@@ -77,7 +77,8 @@ def _feature(case) -> dict:
 
 class CaseListView(APIView):
     """GET: cases as a FeatureCollection (``stage`` comma list or ``open``, ``mine=1``, ``bbox``).
-    POST: report a case (JSON or multipart with ``photo``), idempotent by the ``Idempotency-Key`` header."""
+    POST: report a case (JSON or multipart with ``photo``; a hotline caller as ``reporter_contact`` ``{"name", "phone",
+    "callback"}``), idempotent by the ``Idempotency-Key`` header."""
 
     permission_classes = [CASE_ACCESS]
 
@@ -550,9 +551,9 @@ class ComponentRetireView(APIView):
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request, pk: int):
-        status = _text(request.data, "status") or Component.Status.REMOVED
-        note = request.data.get("note")
-        survey.retire_component(request.user, _component(pk), status, note)
+        data = _attributes(request.data)
+        status = data.get("status") or Component.Status.REMOVED
+        survey.retire_component(request.user, _component(pk), status, data.get("note"))
         return Response(selectors.component_detail(_component(pk)))
 
 

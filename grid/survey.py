@@ -82,12 +82,15 @@ def clean_attributes(data: dict) -> dict:
 
 
 def _owner(value) -> Organisation | None:
+    """An organisation by its id (a number, or its digits as text); none for null or empty."""
     if value in (None, ""):
         return None
-    try:
-        return Organisation.objects.get(pk=int(value))
-    except (TypeError, ValueError, Organisation.DoesNotExist):
-        raise InputError("owner", f"no organisation {value!r}") from None
+    found = None
+    if (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value.isdigit()):
+        found = Organisation.objects.filter(pk=int(value)).first()
+    if found is None:
+        raise InputError("owner", f"no organisation {value!r}")
+    return found
 
 
 def component_class(code) -> ComponentClass:

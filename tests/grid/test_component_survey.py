@@ -67,7 +67,10 @@ def test_move_recomputes_the_grid_and_records_before_and_after(api, spot):
     move = _history(client, pk)[-1]
     assert move["action"] == "component.move"
     assert move["changes"] == {
-        "location": {"before": [round(spot.x, 7), round(spot.y, 7)], "after": [round(elsewhere.x, 7), round(elsewhere.y, 7)]},
+        "location": {
+            "before": [round(spot.x, 7), round(spot.y, 7)],
+            "after": [round(elsewhere.x, 7), round(elsewhere.y, 7)],
+        },
         "grid": {"before": old_grid.code, "after": new_grid.code},
     }
 
@@ -101,6 +104,8 @@ def test_edit_records_only_what_changed(api, spot):
         ({"name": "x" * 65}, "name"),
         ({"maintainer": 12}, "maintainer"),
         ({"owner": 99999999}, "owner"),
+        ({"owner": 10**30}, "owner"),
+        ({"owner": True}, "owner"),
         ({"component_class": "01001"}, "component_class"),
         ({"location": {"type": "Point", "coordinates": [0.5, 0.5]}}, "location"),
         ({"status": "damaged", "location": {"type": "Point", "coordinates": [0.5, 0.5]}}, "location"),
@@ -147,6 +152,24 @@ def test_readers_without_a_write_role_are_refused_writes(api, spot):
     assert Component.objects.get(pk=pk).status == "intact"
 
 
+def test_a_body_that_is_not_an_object_is_400(api, spot):
+    client = api("admin")
+    pk = _create(client, spot, component_class="01002").json()["id"]
+    for answer in (
+        client.post("/api/grid/components/", ["01002"], format="json"),
+        client.patch(f"/api/grid/components/{pk}/", ["lost"], format="json"),
+        client.post(f"/api/grid/components/{pk}/retire/", ["removed"], format="json"),
+    ):
+        assert answer.status_code == 400 and answer.json()["field"] == "body"
+    assert Component.objects.get(pk=pk).status == "intact"
+
+
+def test_the_survey_screen_is_for_the_writers(api):
+    page = api("griddispatcher").get("/grid/components/")
+    assert page.status_code == 200 and "部件普查" in page.content.decode()
+    assert api("leader").get("/grid/components/").status_code == 403
+
+
 def test_list_by_bbox_and_class(api, spot):
     client = api("leader")
     box = ",".join(str(v) for v in (spot.x - 0.01, spot.y - 0.01, spot.x + 0.01, spot.y + 0.01))
@@ -176,7 +199,10 @@ def test_retired_components_stay_for_their_cases_and_history_lists_every_change_
     again = client.post(f"/api/grid/components/{pk}/retire/", {}, format="json")
     assert again.status_code == 409
     assert client.patch(f"/api/grid/components/{pk}/", {"location": _point(spot)}, format="json").status_code == 409
-    assert client.post(f"/api/grid/components/{pk}/retire/", {"status": "intact"}, format="json").json()["field"] == "status"
+    assert (
+        client.post(f"/api/grid/components/{pk}/retire/", {"status": "intact"}, format="json").json()["field"]
+        == "status"
+    )
     later, _ = services.report_case(user_for("inspector"), services.Report(category_code="01002", position=nearby))
     assert later.component_id != pk  # a removed component no longer stands there
 
