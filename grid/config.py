@@ -138,7 +138,8 @@ def rules(v: ConfigVersion | None) -> list[dict]:
         found = v.rules.select_related("category", "organisation", "district")
     return sorted(
         (_rule_json(r) for r in found),
-        key=lambda r: (
+        key=lambda r: (  # category rules (the exceptions) before the rules by department type
+            r["category"] is None,
             r["category"]["code"] if r["category"] else "",
             r["department_type"] or "",
             r["district"]["code"] if r["district"] else "",

@@ -503,7 +503,7 @@ def config_screen(request):
         "versionName": _("version {number}"),
         "noRules": _("No rules."),
         "publishedAt": _("Published"),
-        "publishedBy": _("By"),
+        "publishedBy": _("Published by {name}"),
         "baseline": _("Baseline: the category table and responsibilities as they were"),
         "noChanges": _("No changes."),
         "limitChange": _("{code} {name}: {field} {from} → {to}"),

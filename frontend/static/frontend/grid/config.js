@@ -259,7 +259,7 @@ function versionEntry(version, changes) {
       {},
       el("h3", {}, title),
       version.published_at ? el("span", {}, `${S.publishedAt} ${formatTime(version.published_at)}`) : null,
-      version.published_by ? el("span", {}, `${S.publishedBy} ${version.published_by}`) : null,
+      version.published_by ? el("span", {}, fmt(S.publishedBy, {name: version.published_by})) : null,
     ),
     version.note ? el("p", {class: "note"}, version.note) : null,
     el("ul", {class: "cfg-changes"}, changeLines(changes)),
