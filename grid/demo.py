@@ -39,6 +39,7 @@ from .models import (
     Category,
     Component,
     ComponentClass,
+    ConfigVersion,
     Open311Client,
     Responsibility,
     UnitGrid,
@@ -144,6 +145,7 @@ def clear_demo() -> None:
     CasePhoto.objects.all().delete()
     CaseTransition.objects.all().delete()
     Case.objects.all().delete()
+    ConfigVersion.objects.all().delete()  # its rules hold organisations, which the core demo deletes
     Component.objects.all().delete()
     UnitGrid.objects.all().delete()
     Responsibility.objects.all().delete()
