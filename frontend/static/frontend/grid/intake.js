@@ -104,10 +104,7 @@ export function setupIntake({map, onOpen, onClose, onFiled}) {
     marker ??= new maplibregl.Marker({color: "#fde047"});
     marker.setLngLat(point).addTo(map);
     if (fly) map.easeTo({center: point, zoom: Math.max(map.getZoom(), 16)});
-    const position = $("intake-position");
-    position.dataset.lon = point[0];
-    position.dataset.lat = point[1];
-    showText(position, fmt(S.position, {lon: point[0].toFixed(6), lat: point[1].toFixed(6)}));
+    showText($("intake-position"), fmt(S.position, {lon: point[0].toFixed(6), lat: point[1].toFixed(6)}));
     $("intake-search").removeAttribute("aria-invalid");
     checkDuplicates();
   }
@@ -268,6 +265,7 @@ export function setupIntake({map, onOpen, onClose, onFiled}) {
     try {
       const feature = await api("/api/grid/cases/", {form: await body(), headers: {"Idempotency-Key": idempotencyKey}});
       form.dataset.filed = feature.properties.number;
+      setFiled(true); // what was filed stays as filed: only the merge choice is left
       if (into) return await merge(feature, into);
       const others = feature.properties.possible_duplicates ?? [];
       if (!others.length) return keep(feature);
@@ -303,8 +301,13 @@ export function setupIntake({map, onOpen, onClose, onFiled}) {
     $("caller-name").focus();
   }
 
+  function setFiled(filed) {
+    for (const fieldset of form.querySelectorAll("fieldset")) fieldset.disabled = filed;
+  }
+
   function reset() {
     form.reset();
+    setFiled(false);
     delete form.dataset.filed;
     picker?.element.remove();
     picker = null;
