@@ -1,4 +1,5 @@
-"""Django admin of 数字城管: each city edits its category limits, responsibilities, grids and components here.
+"""Django admin of 数字城管: each city edits its category limits, responsibilities, grids and components here
+(limits and responsibilities only until the first configuration version: then at /grid/config/, grid/config.py).
 
 Cases are read-only: their stage changes only through the workflow (grid/services.py), never by a form.
 """
@@ -11,16 +12,33 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import AuditedAdmin, MapAdmin
 
-from .models import Case, Category, Component, ComponentClass, Open311Client, Responsibility, UnitGrid
+from .config import LIMIT_FIELDS
+from .models import (
+    Case,
+    Category,
+    Component,
+    ComponentClass,
+    ConfigVersion,
+    Open311Client,
+    Responsibility,
+    UnitGrid,
+)
 
 
 @admin.register(Category)
 class CategoryAdmin(AuditedAdmin):
     list_display = ["code", "name", "scheme", "kind", "department_type", "dispatch_hours", "handling_limit",
                     "handling_unit", "active"]  # fmt: skip
-    list_editable = ["dispatch_hours", "handling_limit", "handling_unit", "active"]
+    list_editable = ["active"]
     list_filter = ["scheme", "kind", "department_type", "handling_unit", "active"]
     search_fields = ["code", "name", "name_en", "major_name"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # once a configuration version exists, limits change at /grid/config/ (versioned, for new cases only):
+        # an edit here would reach no case and be overwritten by the next publish
+        if ConfigVersion.objects.exists():
+            return [*super().get_readonly_fields(request, obj), *LIMIT_FIELDS]
+        return super().get_readonly_fields(request, obj)
 
 
 @admin.register(ComponentClass)
@@ -31,8 +49,19 @@ class ComponentClassAdmin(AuditedAdmin):
 
 @admin.register(Responsibility)
 class ResponsibilityAdmin(AuditedAdmin):
+    """Read-only once a configuration version exists: routing is then edited at /grid/config/ (see above)."""
+
     list_display = ["department_type", "organisation", "district"]
     list_filter = ["department_type"]
+
+    def has_add_permission(self, request):
+        return not ConfigVersion.objects.exists() and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return not ConfigVersion.objects.exists() and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not ConfigVersion.objects.exists() and super().has_delete_permission(request, obj)
 
 
 @admin.register(UnitGrid)

@@ -4,7 +4,7 @@ cases filed afterwards only; bad input is refused naming the field; only the adm
 import pytest
 
 from core.models import AdminArea, AuditEntry, Organisation
-from grid.models import Case, CategoryLimits, ConfigVersion, RoutingRule
+from grid.models import Case, Category, CategoryLimits, ConfigVersion, RoutingRule
 from grid.services import case_limits, stage_limit
 
 pytestmark = pytest.mark.django_db
@@ -241,3 +241,17 @@ def test_only_the_administrator_writes(api, user):
     assert state() == before
     reads = client.get("/api/grid/config/versions/").status_code
     assert reads == (403 if user == "inspector" else 200)
+
+
+def test_once_versioned_the_django_admin_no_longer_edits_limits_or_responsibilities(api, user_for):
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(user_for("admin"))
+    category = Category.objects.get(code=CODE)
+    form = browser.get(f"/admin/grid/category/{category.pk}/change/")
+    assert form.status_code == 200 and b'name="handling_limit"' in form.content
+    assert api("admin").post("/api/grid/config/draft/").status_code == 201
+    form = browser.get(f"/admin/grid/category/{category.pk}/change/")
+    assert form.status_code == 200 and b'name="handling_limit"' not in form.content
+    assert browser.get("/admin/grid/responsibility/add/").status_code == 403
