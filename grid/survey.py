@@ -162,10 +162,11 @@ def move_component(actor: User | None, component: Component, position: GEOSGeome
     before = _snapshot(component, ("geom", "grid"))
     component.geom = position
     component.grid = place.grid
-    component.changed_on = timezone.localdate()
-    component.save(update_fields=["geom", "grid", "changed_on"])
     changes = _changes(before, _snapshot(component, ("geom", "grid")))
-    record_audit(actor, "component.move", component, f"{component.ident} moved", changes)
+    if changes:  # dropped where it was: nothing to record
+        component.changed_on = timezone.localdate()
+        component.save(update_fields=["geom", "grid", "changed_on"])
+        record_audit(actor, "component.move", component, f"{component.ident} moved", changes)
     return component
 
 

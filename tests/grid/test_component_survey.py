@@ -73,6 +73,8 @@ def test_move_recomputes_the_grid_and_records_before_and_after(api, spot):
         },
         "grid": {"before": old_grid.code, "after": new_grid.code},
     }
+    same = client.patch(f"/api/grid/components/{pk}/", {"location": _point(elsewhere)}, format="json")
+    assert len(same.json()["properties"]["history"]) == 2  # dropped where it was: nothing recorded
 
 
 def test_edit_records_only_what_changed(api, spot):
