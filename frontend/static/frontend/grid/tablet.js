@@ -199,7 +199,12 @@ function paintPosition(map) {
     status.textContent = state.gpsError ?? S.gpsWaiting;
   }
   if (state.manual && state.gps) {
-    status.append(" ", el("button", {type: "button", class: "link", onclick: () => ((state.manual = null), paintPosition(map))}, S.useGps));
+    const useGps = () => {
+      state.manual = null;
+      paintPosition(map);
+      map.easeTo({center: displayPoint(state.gps)}); // back from a searched address that may be far away
+    };
+    status.append(" ", el("button", {type: "button", class: "link", onclick: useGps}, S.useGps));
   }
   if (!position) return;
   Object.assign(status.dataset, {lon: position.lon.toFixed(7), lat: position.lat.toFixed(7), crs: position.crs});
