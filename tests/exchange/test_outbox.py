@@ -101,10 +101,12 @@ def test_a_receiver_down_or_too_slow_costs_one_probe_and_every_record_waits(exch
     for i in range(3):
         report(spot, f"第{i}件")
     receiver.stop()
+    # a whole second between tries, so that a loaded machine does not reach the retry time between two rounds
+    settings.CITYOPS_EXCHANGE_RETRY_SECONDS = settings.CITYOPS_EXCHANGE_RETRY_MAX_SECONDS = 1.0
     tally = services.push_due(budget_s=2)
     assert (tally.sent, tally.retried) == (0, 1) and "Refused" in tally.link_down
     assert services.push_due(budget_s=2).retried == 0  # every record waits for the link's retry time
-    time.sleep(0.06)
+    time.sleep(1.05)
     receiver.start()
     receiver.delay_s, settings.CITYOPS_EXCHANGE_TIMEOUT_S = 0.5, 0.1
     tally = services.push_due(budget_s=2)
