@@ -55,7 +55,7 @@ def version(ref: str | None, field: str = "version") -> ConfigVersion:
     ref = (ref or "").strip()
     if ref == "draft":
         found = draft()
-    elif ref.isdigit():
+    elif ref.isascii() and ref.isdigit() and len(ref) <= 9:
         found = ConfigVersion.objects.filter(number=int(ref)).first()
     else:
         raise InputError(field, "a version number or 'draft'")
@@ -254,7 +254,7 @@ def _checked_limits(data: dict, current: dict) -> dict:
         raise InputError(unknown[0], f"unknown field; one of {', '.join(LIMIT_FIELDS)}")
     values = dict(current)
     if "handling_unit" in data:
-        if data["handling_unit"] not in LimitUnit._value2member_map_:
+        if not isinstance(data["handling_unit"], str) or data["handling_unit"] not in LimitUnit._value2member_map_:
             raise InputError("handling_unit", f"one of {', '.join(LimitUnit)}")
         values["handling_unit"] = data["handling_unit"]
     for name in ("confirmation_hours", "dispatch_hours", "verification_hours"):
@@ -272,7 +272,8 @@ def _checked_limits(data: dict, current: dict) -> dict:
 
 def set_limits(actor: User, code: str, data: dict) -> dict:
     """Change a category's limits in the draft (opened if needed); answers the draft's limits."""
-    category = Category.objects.filter(code=(code or "").strip().upper()).first()
+    code = (code or "").strip().upper()
+    category = Category.objects.filter(code=code).first() if code.isascii() and code.isalnum() else None
     if category is None:
         raise InputError("code", f"unknown category code {code!r}")
     if not isinstance(data, dict) or not data:
@@ -311,10 +312,21 @@ def _rule_fields(data: dict) -> dict:
     return fields
 
 
+def _pk(value, name: str) -> int:
+    """An id as sent (a number or its digits), inside the database's range; InputError naming ``name``."""
+    try:
+        pk = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(name, f"unknown {name.removesuffix('_id')} {value!r}") from None
+    if not 0 < pk < 2**63:
+        raise InputError(name, f"unknown {name.removesuffix('_id')} {value!r}")
+    return pk
+
+
 def _pk_of(queryset, data: dict, name: str):
     try:
-        return queryset.get(pk=int(data[name]))
-    except (TypeError, ValueError, queryset.model.DoesNotExist):
+        return queryset.get(pk=_pk(data[name], name))
+    except queryset.model.DoesNotExist:
         raise InputError(name, f"unknown {name.removesuffix('_id')} {data[name]!r}") from None
 
 
@@ -339,8 +351,8 @@ def add_rule(actor: User, data: dict) -> dict:
 def _draft_rule(rule_id) -> RoutingRule:
     pending = _draft_for_update()
     try:
-        return pending.rules.select_for_update().get(pk=int(rule_id))
-    except (TypeError, ValueError, RoutingRule.DoesNotExist):
+        return pending.rules.select_for_update().get(pk=_pk(rule_id, "rule"))
+    except RoutingRule.DoesNotExist:
         raise InputError("rule", f"no rule {rule_id!r} in the draft") from None
 
 

@@ -168,6 +168,7 @@ def test_diff_lists_exactly_the_changes(api, django_capture_on_commit_callbacks)
         ({"dispatch_hours": 1000}, "dispatch_hours"),
         ({"confirmation_hours": True}, "confirmation_hours"),
         ({"handling_unit": "weeks"}, "handling_unit"),
+        ({"handling_unit": ["working_days"]}, "handling_unit"),
         ({"verification_hours": "nan"}, "verification_hours"),
         ({"colour": 3}, "colour"),
     ],
@@ -192,6 +193,7 @@ def test_bad_limits_are_refused_naming_the_field_and_change_nothing(api, body, f
         ({"department_type": "gas"}, "organisation_id"),
         ({"department_type": "gas", "organisation_id": 987654}, "organisation_id"),
         ({"department_type": "gas", "organisation_id": "x", "district_id": 1}, "district_id"),
+        ({"department_type": "gas", "organisation_id": 10**30}, "organisation_id"),
     ],
 )
 def test_bad_rules_are_refused_naming_the_field_and_change_nothing(api, body, field):
@@ -255,3 +257,26 @@ def test_once_versioned_the_django_admin_no_longer_edits_limits_or_responsibilit
     form = browser.get(f"/admin/grid/category/{category.pk}/change/")
     assert form.status_code == 200 and b'name="handling_limit"' not in form.content
     assert browser.get("/admin/grid/responsibility/add/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/grid/config/diff/?from=%C2%B2&to=1", "from"),
+        ("/api/grid/config/diff/?from=1&to=99999999999", "to"),
+        ("/api/grid/config/rules/?version=draft", "version"),
+    ],
+)
+def test_bad_version_references_are_refused_naming_the_parameter(api, url, field):
+    admin = api("admin")
+    assert admin.post("/api/grid/config/draft/").status_code == 201  # version 1 and a draft exist
+    assert admin.delete("/api/grid/config/draft/").status_code == 204
+    response = admin.get(url)
+    assert response.status_code == 400 and response.json()["field"] == field
+
+
+def test_a_rule_id_out_of_range_is_refused(api):
+    admin = api("admin")
+    assert admin.post("/api/grid/config/draft/").status_code == 201
+    response = admin.delete(f"/api/grid/config/rules/{10**25}/")
+    assert response.status_code == 400 and response.json()["field"] == "rule"
