@@ -6,8 +6,9 @@ case keeps the limits and routing it was filed with. The first draft is preceded
 the category table and the responsibilities as they were, given to every case filed until then.
 
 Publishing also writes the version back to ``Category`` and ``Responsibility`` (the rules by department type),
-which the category list, the department list and the component survey read. Edits made afterwards in the Django
-admin or by a CSV import reach no case until they are entered here: the versions are the truth.
+which the category list, the department list and the component survey read. From the first version on the Django
+admin shows limits and responsibilities read-only; a CSV import (``load_grid_categories``) still writes the category
+table but reaches no case until its limits are entered here: the versions are the truth.
 
 Services (state changes, one transaction each) and the reads of the configuration screen, in one module
 because they share the version rows and their JSON shape.
