@@ -11,7 +11,8 @@ anything else is a 404 like a missing number. Creating needs an ``api_key`` (an 
 ``CITYOPS_OPEN311_KEYS`` = "name:key,…"). JSON and XML (``.json`` / ``.xml``); errors are a list of
 ``{"code", "description"}``. A POST may carry an ``Idempotency-Key`` header, so a hotline system that resends
 after a timeout creates the case once. Uploaded ``media`` is checked like every photo; a ``media_url`` is
-kept as given (the intranet does not fetch from outside).
+kept as given (the intranet does not fetch from outside). A request with an ``address_string`` and no lat/long is
+placed by the address geocoder when it knows that door exactly.
 """
 
 import hashlib
@@ -20,6 +21,7 @@ from datetime import datetime, time, timedelta
 from xml.etree import ElementTree as ET
 
 from django.conf import settings
+from django.contrib.gis.geos import Point
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -30,6 +32,7 @@ from rest_framework.views import APIView
 from core.errors import InputError
 from core.geo import parse_point
 from core.parsers import CONTROL_CHARACTERS
+from gis import geocoder
 
 from . import services, workflow
 from .models import Case, CasePhoto, Category, Open311Client
@@ -196,6 +199,24 @@ def _moment(value: str | None, name: str) -> datetime | None:
     return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
 
 
+ADDRESS_MIN_SCORE = 0.75  # the road and the number both matched (geocoder.WEIGHTS)
+
+
+def _address_point(text: str) -> Point:
+    """GeoReport v2 lets a request carry ``address_string`` instead of lat/long: it is placed at the geocoder's best
+    candidate, but only one standing for the door or building asked for — a guess along the road would send the
+    inspector to the wrong place, so anything less is a 400 asking for lat/long."""
+    if not text:
+        raise InputError("lat/long", "lat and long, or an address_string, are required")
+    if len(text) > geocoder.MAX_QUERY_CHARS:
+        raise InputError("address_string", f"longer than {geocoder.MAX_QUERY_CHARS} characters")
+    candidates = geocoder.geocode(text, limit=1)["candidates"]
+    best = candidates[0] if candidates else None
+    if best is None or best["precision"] not in ("door", "building") or best["score"] < ADDRESS_MIN_SCORE:
+        raise InputError("address_string", f"{text!r} is not an address the city knows exactly; send lat and long")
+    return Point(*best["point"]["coordinates"], srid=4326)
+
+
 def _client(key: str) -> Open311Client | None:
     if not key:
         return None
@@ -248,8 +269,9 @@ class RequestListView(Open311View):
         if client is None:
             return _errors(fmt, 403, "api_key missing or not valid")
         if data.get("lat") in (None, "") or data.get("long") in (None, ""):
-            raise InputError("lat/long", "lat and long are required (address_string alone cannot be located)")
-        point = parse_point(data.get("long"), data.get("lat"), "wgs84")
+            point = _address_point(str(data.get("address_string", "")).strip())
+        else:
+            point = parse_point(data.get("long"), data.get("lat"), "wgs84")
         media = request.FILES.getlist("media")
         contact = {k: str(data[k])[:200] for k in CONTACT_FIELDS if data.get(k)}
         name = " ".join(x for x in (contact.get("first_name"), contact.get("last_name")) if x)

@@ -8,6 +8,7 @@ from django.test import Client
 from PIL import Image
 
 from core.models import AdminArea
+from gis.models import Address
 from grid.demo import DEMO_OPEN311_KEY
 from grid.models import Case
 
@@ -114,3 +115,20 @@ def test_the_public_sees_only_the_channels_the_city_publishes(spot, api, setting
     assert {Case.objects.get(number=r["service_request_id"]).channel for r in listed} <= {"open311"}
     settings.CITYOPS_OPEN311_PUBLIC_CHANNELS = ["open311", "inspector"]
     assert client.get(f"/open311/v2/requests/{number}.json").status_code == 200
+
+
+def test_a_request_with_only_an_address_is_placed_at_that_door_or_refused(demo_city):
+    """GeoReport v2 allows address_string instead of lat/long: a door the city knows is located; a road without a
+    number, an unknown address or no place at all is a 400 that files nothing."""
+    door = Address.objects.filter(building="").order_by("pk").first()
+    client = Client()
+    post = {"api_key": DEMO_OPEN311_KEY, "service_code": "06010", "description": "门口路面破损"}
+    created = client.post("/open311/v2/requests.json", {**post, "address_string": f"{door.road_name}{door.number}号"})
+    assert created.status_code == 201, created.content
+    case = Case.objects.get(number=created.json()[0]["service_request_id"])
+    assert case.geom.distance(door.geom) < 1e-7 and case.address == f"{door.road_name}{door.number}号"
+    before = Case.objects.count()
+    for address, field in [(door.road_name, "address_string"), ("火星路1号", "address_string"), ("", "lat/long")]:
+        refused = client.post("/open311/v2/requests.json", {**post, "address_string": address})
+        assert refused.status_code == 400 and field in refused.json()[0]["description"], (address, refused.content)
+    assert Case.objects.count() == before
