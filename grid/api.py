@@ -504,7 +504,7 @@ class ComponentListView(APIView):
     permission_classes = [COMPONENT_SURVEY]
 
     @extend_schema(parameters=[OpenApiParameter("bbox", str, required=True), OpenApiParameter("class", str)],
-                   responses=OpenApiTypes.OBJECT)  # fmt: skip
+                   responses=OpenApiTypes.OBJECT, operation_id="api_grid_components_list")  # fmt: skip
     def get(self, request):
         p = request.query_params
         classes = [c.strip() for c in (p.get("class") or "").split(",") if c.strip()]
