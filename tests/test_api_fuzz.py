@@ -29,6 +29,7 @@ def session_headers(base_url: str, username: str) -> list[str]:
     return [f"Cookie: {cookie}", f"X-CSRFToken: {session.cookies['csrftoken']}", f"Referer: {base_url}/"]
 
 
+@pytest.mark.timeout(900)  # two examples of every operation: it grows with the API (admin's ~300 s at 2 cores)
 @pytest.mark.parametrize("username", ["admin", "calltaker", "inspector"])
 def test_the_fuzzer_finds_no_server_error_and_no_answer_outside_the_schema(asgi_server, demo_city, username):
     command = [str(SCHEMATHESIS), "run", f"{asgi_server}/api/schema/?format=json"]
