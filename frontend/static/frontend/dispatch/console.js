@@ -12,7 +12,7 @@ import {setupFollowUps, showFollowUps} from "../emergency/follow-up.js";
 import {setupPlanPanel, showPlan} from "../emergency/plan-panel.js";
 import {ApiError, api, fieldErrors} from "../lib/api.js";
 import {byId, el} from "../lib/dom.js";
-import {searchAddresses} from "../lib/geocode.js";
+import {searchAsTyped} from "../lib/geocode.js";
 import {maplibregl} from "../lib/map.js";
 import {OpsSocket, livePill} from "../lib/ops-socket.js";
 import {AGENCIES, agencyColor, createCityMap, formatDuration, formatTime, INCIDENT_CHANGES, incidentForMap, incidentFromEvent, incidentListItem, incidentOrder, throttledSource} from "./city-map.js";
@@ -150,23 +150,10 @@ async function locateTyped() {
 function setupSearch() {
   const input = $("address-search");
   const list = $("search-results");
-  let timer = null;
   let shown = [];
-  input.addEventListener("input", () => {
-    clearTimeout(timer);
-    const text = input.value.trim();
-    if (!text) {
-      list.replaceChildren();
-      return;
-    }
-    timer = setTimeout(async () => {
-      let found = [];
-      try {
-        found = await searchAddresses(text);
-      } catch (error) {
-        if (!(error instanceof ApiError)) throw error; // a refused query finds nothing
-      }
-      if (input.value.trim() !== text) return; // the user typed on meanwhile
+  searchAsTyped(input, {
+    clear: () => list.replaceChildren(),
+    show: (found) => {
       shown = found;
       list.replaceChildren(
         ...(shown.length
@@ -178,7 +165,7 @@ function setupSearch() {
             })
           : [el("li", {class: "empty"}, strings.noResults)]),
       );
-    }, 250);
+    },
   });
   list.addEventListener("click", (event) => {
     const result = shown[Number(event.target.closest("li[data-index]")?.dataset.index)];

@@ -9,7 +9,7 @@
  */
 import {ApiError, api, fieldErrors} from "../lib/api.js";
 import {byId, el, showText} from "../lib/dom.js";
-import {reverseGeocode, searchAddresses} from "../lib/geocode.js";
+import {reverseGeocode, searchAsTyped} from "../lib/geocode.js";
 import {maplibregl} from "../lib/map.js";
 import {categoryPicker, downscalePhoto, fmt, formatTime, loadCategories} from "./grid-ui.js";
 
@@ -139,22 +139,9 @@ export function setupIntake({map, onOpen, onClose, onFiled}) {
   function setupSearch() {
     const input = $("intake-search");
     const list = $("intake-candidates");
-    let timer = null;
-    input.addEventListener("input", () => {
-      clearTimeout(timer);
-      const text = input.value.trim();
-      if (!text) {
-        list.replaceChildren();
-        return;
-      }
-      timer = setTimeout(async () => {
-        let found = [];
-        try {
-          found = await searchAddresses(text);
-        } catch (error) {
-          if (!(error instanceof ApiError)) throw error; // a refused query finds nothing
-        }
-        if (input.value.trim() !== text) return; // typed on meanwhile
+    searchAsTyped(input, {
+      clear: () => list.replaceChildren(),
+      show: (found) =>
         list.replaceChildren(
           ...(found.length
             ? found.map((candidate) =>
@@ -180,8 +167,7 @@ export function setupIntake({map, onOpen, onClose, onFiled}) {
                 ),
               )
             : [el("li", {class: "empty"}, S.noAddresses)]),
-        );
-      }, 250);
+        ),
     });
   }
 
