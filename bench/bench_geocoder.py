@@ -5,8 +5,9 @@ Run after `bin/cityops setup`:
 
 Uses its own database `cityops_bench_geocoder` on the project's server. The table: the metro demo city's door
 plates (~73,000, with its districts, sub-districts and communities) plus 0-7 buildings (栋) behind each, ~330,000
-addresses, their elements filled by `gis.services.fill_address_elements` as the demo load does. Built once; later
-runs reuse it.
+addresses, their elements filled by `gis.services.fill_address_elements` as the demo load does — and unit grids of
+0.001° (~100 m) squares in every community, since every candidate's grid is looked up. Built once; later runs reuse
+it.
 
 Address forms are drawn from the table (seeded): with and without province/city/district, sub-district and
 community, Chinese numerals, full-width digits, 路/道 confusion, building + unit + room (expected: the building
@@ -86,6 +87,30 @@ def build_table() -> None:
     Address.objects.bulk_create(rows, batch_size=5000)
     fill_address_elements()
     print(f"address table built: {len(rows):,} addresses in {time.perf_counter() - started:.0f} s")
+
+
+_SQUARE_GRIDS_SQL = """
+INSERT INTO grid_unitgrid (code, community_id, street_id, district_id, geom, area_m2, land_use)
+SELECT c.code || lpad((row_number() OVER (PARTITION BY c.id ORDER BY sq.i, sq.j))::text, 3, '0'),
+       c.id, s.id, s.parent_id, sq.geom, ST_Area(sq.geom::geography), ''
+FROM core_adminarea c JOIN core_adminarea s ON s.id = c.parent_id, ST_SquareGrid(0.001, c.geom) sq
+WHERE c.level = 'community' AND ST_Intersects(ST_Centroid(sq.geom), c.geom)
+"""
+
+
+def build_grids() -> None:
+    """Unit grids: the ~100 m squares whose centre lies in a community (a real city's grids follow streets and
+    blocks; for the look-up's cost only their number and size matter)."""
+    from django.db import connection
+
+    from grid.models import UnitGrid
+
+    if UnitGrid.objects.exists():
+        return
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(_SQUARE_GRIDS_SQL)
+        print(f"unit grids built: {cursor.rowcount:,} in {time.perf_counter() - started:.0f} s")
 
 
 def chinese(n: int) -> str:
@@ -192,6 +217,7 @@ def run(name: str, call, inputs: list, threads: int, seconds: float) -> None:
 def main(threads: int, seconds: float, n_forms: int) -> None:
     prepare()
     build_table()
+    build_grids()
     from django.db import connection
 
     from gis.geocoder import geocode, reverse
@@ -199,11 +225,13 @@ def main(threads: int, seconds: float, n_forms: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*), count(DISTINCT road_key) FROM geo_address")
         rows, roads = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM grid_unitgrid")
+        grids = cursor.fetchone()[0]
         cursor.execute(
             "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM geo_address) x"
         )
         bbox = cursor.fetchone()
-    print(f"address table: {rows:,} addresses on {roads:,} roads")
+    print(f"address table: {rows:,} addresses on {roads:,} roads; {grids:,} unit grids")
     forms = make_forms(n_forms)
     accuracy(forms)
     rng = random.Random(3)  # noqa: S311 - test points

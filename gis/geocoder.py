@@ -1,8 +1,9 @@
 """Reads of the address layer: address text → ranked candidate points (geocode), point → nearest address (reverse).
 
 Matching: the text is parsed into its elements (gis/geocoding.py); the road is found by its search key (the name without
-its suffix, so 路/道 confusion costs nothing) through a b-tree, else by trigram similarity of its search text through
-the GIN index of the distinct roads, geo_address_road (a wrong or missing character) —
+its suffix, so 路/道 confusion costs nothing) through a b-tree, else (a wrong or missing character) the roads whose
+search text is most like the one asked, nearest first through the GiST trigram index of the distinct roads
+(geo_address_road) —
 and on each candidate road the house number: the exact number, else the nearest one, else (no number given) the
 road's centre. Each candidate's score (0–1) weighs road similarity, number, the administrative levels the text
 named (a candidate in another district loses) and the building. Why trigrams and no full-text index: README
@@ -15,30 +16,29 @@ shared gis app imports no domain app.
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.contrib.gis.geos import Point
-from django.db import connection, transaction
-
 from core.errors import InputError
+from core.prepared import fetch_all
 
 from .geocoding import AddressElements, parse, road_key, road_name, search_text
 
 MAX_QUERY_CHARS = 100
 MAX_LIMIT = 20
 ROAD_CANDIDATES = 8  # fuzzy road keys compared per query
+NEAREST_ROADS = 2 * ROAD_CANDIDATES  # rows of geo_address_road walked: one key may be there as 路 and as 道
 ROWS_PER_ROAD = 3
-SIMILARITY_FLOOR = 0.15  # pg_trgm's % threshold: 清夏路 for 清厦路 scores 0.17, 夏上大道 for 厦上大道 0.25
+SIMILARITY_FLOOR = 0.15  # 清夏路 for 清厦路 scores 0.17, 夏上大道 for 厦上大道 0.25
 WEIGHTS = {"road": 0.5, "number": 0.25, "areas": 0.15, "building": 0.1}
 
-GridLookup = Callable[[list[Point]], list[dict | None]]
+GridLookup = Callable[[list[tuple[float, float]]], list[dict | None]]
 _grid_lookup: list[GridLookup] = []
 
 
 def register_grid_lookup(lookup: GridLookup) -> None:
-    """The unit grid ({"id", "code"} or None) at each of several points, in one query; the grid app's."""
+    """The unit grid ({"id", "code"} or None) at each of several (lon, lat), in one query; the grid app's."""
     _grid_lookup[:] = [lookup]
 
 
-def _grids_at(points: list[Point]) -> list[dict | None]:
+def _grids_at(points: list[tuple[float, float]]) -> list[dict | None]:
     return _grid_lookup[0](points) if _grid_lookup and points else [None] * len(points)
 
 
@@ -46,9 +46,11 @@ _CANDIDATES_SQL = """
 WITH roads AS (  -- the road whose key was asked for; or (fuzzy) those whose search text is most like the one asked
   SELECT %(key)s::text AS road_key, 1.0::float8 AS sim WHERE NOT %(fuzzy)s
   UNION ALL (
-    SELECT road_key, max(similarity(search_text, %(text)s)) AS sim
-    FROM geo_address_road WHERE %(fuzzy)s AND search_text %% %(text)s
-    GROUP BY road_key ORDER BY sim DESC, road_key LIMIT %(roads)s
+    SELECT road_key, max(sim) AS sim FROM (
+      SELECT road_key, 1 - (search_text <-> %(text)s) AS sim FROM geo_address_road
+      WHERE %(fuzzy)s ORDER BY search_text <-> %(text)s LIMIT %(nearest)s
+    ) nearest
+    WHERE sim >= %(floor)s GROUP BY road_key ORDER BY sim DESC, road_key LIMIT %(roads)s
   )
 )
 SELECT r.sim, a.id, a.label, a.road_name, a.number, a.building, a.unit, a.room, a.province, a.city,
@@ -190,21 +192,11 @@ def _candidate_rows(asked: AddressElements, fuzzy: bool) -> list[_Row]:
         "number": asked.number,
         "building": asked.building,
         "roads": ROAD_CANDIDATES,
+        "nearest": NEAREST_ROADS,
+        "floor": SIMILARITY_FLOOR,
         "per_road": ROWS_PER_ROAD,
     }
-    if not fuzzy:
-        with connection.cursor() as cursor:
-            cursor.execute(_CANDIDATES_SQL, params)
-            return [_Row(*row) for row in cursor.fetchall()]
-    with transaction.atomic(), connection.cursor() as cursor:
-        # For this transaction only: the threshold of %, and the trigram index even on a small road list (the
-        # planner prices similarity() far too low and scans all roads, ~20x slower at 2,500 roads).
-        cursor.execute(
-            "SELECT set_config('pg_trgm.similarity_threshold', %s, true), set_config('enable_seqscan', 'off', true)",
-            [str(SIMILARITY_FLOOR)],
-        )
-        cursor.execute(_CANDIDATES_SQL, params)
-        return [_Row(*row) for row in cursor.fetchall()]
+    return [_Row(*row) for row in fetch_all(_CANDIDATES_SQL, params)]
 
 
 def geocode(text: str, limit: int = 5) -> dict:
@@ -224,7 +216,7 @@ def geocode(text: str, limit: int = 5) -> dict:
     if key and not rows:
         rows = _candidate_rows(asked, fuzzy=True)
     candidates = sorted((_candidate(asked, row) for row in rows), key=lambda c: (-c["score"], c["label"]))[:limit]
-    grids = _grids_at([Point(*c["point"]["coordinates"], srid=4326) for c in candidates])
+    grids = _grids_at([c["point"]["coordinates"] for c in candidates])
     for candidate, grid in zip(candidates, grids, strict=True):
         candidate["grid"] = grid
     return {"query": text, "elements": asked.as_dict(), "candidates": candidates}
@@ -252,12 +244,10 @@ def reverse(lon: float, lat: float) -> dict:
     """The address nearest a point, its distance (m), and the unit grid, sub-district and community at the point
     itself (None where the point lies in none, e.g. outside the city): {"address", "distance_m", "grid", "street",
     "community"}; "address" is None when the layer is empty."""
-    with connection.cursor() as cursor:
-        cursor.execute(_REVERSE_SQL, {"lon": lon, "lat": lat})
-        (
-            address_id, label, road, number, building, x, y, distance,
-            district_code, district, street_code, street, community_code, community,
-        ) = cursor.fetchone()  # fmt: skip
+    (
+        address_id, label, road, number, building, x, y, distance,
+        district_code, district, street_code, street, community_code, community,
+    ) = fetch_all(_REVERSE_SQL, {"lon": lon, "lat": lat})[0]  # fmt: skip
     address = None
     if address_id is not None:
         address = {
@@ -270,7 +260,7 @@ def reverse(lon: float, lat: float) -> dict:
     return {
         "address": address,
         "distance_m": round(distance, 1) if distance is not None else None,
-        "grid": _grids_at([Point(lon, lat, srid=4326)])[0],
+        "grid": _grids_at([(lon, lat)])[0],
         "street": {"code": street_code, "name": street} if street_code else None,
         "community": {"code": community_code, "name": community} if community_code else None,
     }

@@ -358,7 +358,7 @@ def fill_address_elements(ids: list[int] | None = None) -> None:
     """Derive the address elements of the given addresses (all when None) from where they lie and what they say:
     community and sub-district from the admin areas at the point, city and province from the district's code
     (GB/T 2260), the search key and text from the road name; and the roads the geocoder searches
-    (geo_address_road, migration 0008). Run after addresses are loaded or moved."""
+    (geo_address_road, migration 0007). Run after addresses are loaded or moved."""
     rows = Address.objects.all() if ids is None else Address.objects.filter(pk__in=ids)
     roads = sorted(set(rows.values_list("road_name", flat=True)))
     with connection.cursor() as cursor:

@@ -127,6 +127,12 @@ DATABASES = {
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
     os.environ.get("CITYOPS_DB_CONNECT_TIMEOUT", "3")
 )
+# Prepared statements for the few hot reads that ask for them (core/prepared.py), each planned once: Django's own
+# cursors bind on the client and never prepare, so neither setting changes how they run.
+DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
+DATABASES["default"]["OPTIONS"]["options"] = " ".join(
+    filter(None, [DATABASES["default"]["OPTIONS"].get("options"), "-c plan_cache_mode=force_generic_plan"])
+)
 if env_bool("CITYOPS_DB_POOL", False):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Each connection is checked before it is lent (a SELECT 1 on an idle one): after PostgreSQL restarts, the pool
