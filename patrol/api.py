@@ -12,6 +12,7 @@ from core.errors import InputError
 from core.geo import OFFSET_CRS, parse_point
 from core.models import Role
 from core.permissions import roles_required
+from core.realtime import Viewer
 
 from . import selectors, services
 
@@ -56,13 +57,14 @@ def _wgs84(fix: dict) -> tuple[float, float]:
 
 
 class OnDutyView(APIView):
-    """Inspectors in a shift now: attendance state (未上岗/在岗/离岗/超时未报) and last position."""
+    """Inspectors in a shift now that the caller may see (selectors.visible_inspectors, as on the live feed):
+    attendance state (未上岗/在岗/离岗/超时未报) and last position."""
 
     permission_classes = [CENTRE_ACCESS]
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
-        return Response({"inspectors": selectors.on_duty()})
+        return Response({"inspectors": selectors.on_duty(viewer=Viewer.for_user(request.user))})
 
 
 class EffortView(APIView):

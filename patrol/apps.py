@@ -8,3 +8,11 @@ class PatrolConfig(AppConfig):
 
     name = "patrol"
     verbose_name = _("Inspector patrol")
+
+    def ready(self):
+        from core.realtime import register_event_filter, register_snapshot
+
+        from . import selectors
+
+        register_snapshot("inspectors", selectors.snapshot)
+        register_event_filter("inspectors", selectors.inspector_event_filter)

@@ -1,4 +1,5 @@
-"""State changes of inspector patrol: storing the positions an inspector's tablet sends."""
+"""State changes of inspector patrol: storing the positions an inspector's tablet sends, and telling the consoles
+(live topic "inspectors") where the inspector now is."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.gis.geos import Point
+from django.db import transaction
 from django.utils import timezone
 
 from core.errors import InputError
+from core.events import send_to_group
+from core.realtime import INSPECTOR_GROUP
 
+from . import selectors
 from .models import Position
 
 BATCH_LIMIT = 500  # a tablet reporting every 30 s sends ~4 h of outbox in one batch
@@ -49,4 +54,19 @@ def record_positions(inspector, fixes: list[Fix]) -> int:
     ]
     before = Position.objects.filter(inspector=inspector, at__in=[f.at for f in fixes]).count()
     Position.objects.bulk_create(rows, ignore_conflicts=True)
-    return len({f.at for f in fixes}) - before
+    stored = len({f.at for f in fixes}) - before
+    if stored:
+        transaction.on_commit(lambda: send_inspectors([inspector.pk]))
+    return stored
+
+
+def send_inspectors(inspector_ids: list[int] | None = None) -> None:
+    """The attendance and last position of these inspectors (None: the whole roster on shift, marked complete)
+    to the consoles following "inspectors"; one no longer on shift is sent as off duty. Not in the event log:
+    a console that missed one gets the roster again within 30 s (patrol/tasks.py) or on subscribing."""
+    rows = selectors.on_duty(inspector_ids=inspector_ids)
+    features = [selectors.inspector_feature(row) for row in rows]
+    if inspector_ids is not None:
+        on_shift = {row["id"] for row in rows}
+        features += [selectors.off_duty_feature(i) for i in inspector_ids if i not in on_shift]
+    send_to_group(INSPECTOR_GROUP, {"type": "ops.inspectors", "features": features, "complete": inspector_ids is None})

@@ -13,7 +13,7 @@ from django.conf import settings
 from uvicorn.protocols.utils import ClientDisconnected
 
 from . import health, realtime, selectors, socket_leases
-from .realtime import EVENT_GROUP, LIVE_ONLY_TOPICS, VEHICLE_GROUP, Viewer, bbox_intersects
+from .realtime import EVENT_GROUP, LIVE_GROUPS, LIVE_ONLY_TOPICS, Viewer, bbox_intersects
 from .resilience import Outage
 from .ws_guard import TRY_AGAIN_LATER
 
@@ -206,7 +206,7 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         health.console_opened()
         self.subscription = None
         self.filters = {}
-        self.follows_vehicles = False
+        self.follows = set()  # the live-only topics whose groups this console is in
         self.last_seq = 0  # every event up to here has been delivered or found invisible
         await self.accept()
         _HeadWatch.join(self)
@@ -229,7 +229,7 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         if getattr(self, "viewer", None) is not None:
             self.viewer = None
             _HeadWatch.leave(self)
-            for group in (EVENT_GROUP, VEHICLE_GROUP):
+            for group in (EVENT_GROUP, *LIVE_GROUPS.values()):
                 with contextlib.suppress(Exception):  # the layer drops the channel locally before it asks Redis
                     await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -264,7 +264,7 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         self.subscription = subscription
         topics, bbox, since = subscription["topics"], subscription["bbox"], subscription["since"]
         self.filters = await in_thread(realtime.event_filters)(self.viewer, topics)
-        await self._follow_vehicles("vehicles" in topics)
+        await self._follow_live({topic for topic in topics if topic in LIVE_ONLY_TOPICS})
         logged = [topic for topic in topics if topic not in LIVE_ONLY_TOPICS]
         if since is not None:
             events, upper = await in_thread(selectors.events_after)(since, logged, self.viewer, bbox)
@@ -283,11 +283,12 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
         await self._send_snapshots(snapshots, head)
         await self.send_json({"op": "subscribed", "topics": topics, "seq": head, "replayed": 0})
 
-    async def _follow_vehicles(self, follow: bool):
-        if follow != self.follows_vehicles:
-            change = self.channel_layer.group_add if follow else self.channel_layer.group_discard
-            await change(VEHICLE_GROUP, self.channel_name)
-            self.follows_vehicles = follow
+    async def _follow_live(self, topics: set[str]):
+        for topic in topics - self.follows:
+            await self.channel_layer.group_add(LIVE_GROUPS[topic], self.channel_name)
+        for topic in self.follows - topics:
+            await self.channel_layer.group_discard(LIVE_GROUPS[topic], self.channel_name)
+        self.follows = topics
 
     def _snapshot(self, topics, bbox):
         head = selectors.event_head()  # first: anything committed later arrives as a delta
@@ -304,28 +305,43 @@ class OpsConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json({**message, "features": part})
 
     async def ops_vehicles(self, message: dict):
-        """Coalesced positions from the GPS ingest (not in the event log): filtered, then passed on.
+        """Coalesced positions from the GPS ingest (not in the event log)."""
+        await self._live_positions("vehicles", message)
+
+    async def ops_inspectors(self, message: dict):
+        """An inspector's attendance and position after a batch from the tablet, or (complete) the whole roster
+        every 30 s, as shifts begin and end and reports stop coming (patrol/tasks.py)."""
+        await self._live_positions("inspectors", message)
+
+    async def _live_positions(self, topic: str, message: dict):
+        """A live-only topic's features, filtered, then passed on: upserts as "positions", a complete set as the
+        topic's snapshot.
 
         The layer decodes a message once for all consoles of the process (core.channel_layer), so the text
-        for one filter is also encoded once and kept on the message for the consoles with the same filter."""
-        if self.subscription is None:
+        for one filter is also encoded once and kept on the message for the consoles with the same filter (not for
+        a topic whose own event filter is per viewer)."""
+        if self.subscription is None or topic not in self.follows:
             return
-        domain = realtime.TOPIC_DOMAINS["vehicles"]
+        domain = realtime.TOPIC_DOMAINS.get(topic)
         bbox, orgs, area = self.subscription["bbox"], self.viewer.orgs_in(domain), self.viewer.area_in(domain)
-        encoded = message.setdefault("encoded", {})
+        org_key, complete = LIVE_ONLY_TOPICS[topic], message.get("complete", False)
+        inside = self.filters.get(topic)
+        shared = org_key is not None
+        encoded = message.setdefault("encoded", {}) if shared else {}
         text = encoded.get((bbox, orgs, area))
         if text is None:
-            inside = self.filters.get("vehicles")
             features = [
                 feature
                 for feature in message["features"]
-                if (orgs is None or feature["properties"].get("agency_id") in orgs)
-                and bbox_intersects([*feature["geometry"]["coordinates"], *feature["geometry"]["coordinates"]], bbox)
+                if (orgs is None or org_key is None or feature["properties"].get(org_key) in orgs)
+                and (feature["geometry"] is None or bbox_intersects([*feature["geometry"]["coordinates"]] * 2, bbox))
                 and (inside is None or inside(feature))
             ]
-            text = encoded[(bbox, orgs, area)] = (
-                json.dumps({"op": "positions", "topic": "vehicles", "features": features}) if features else ""
-            )
+            if complete:
+                reply = {"op": "snapshot", "topic": topic, "seq": self.last_seq, "features": features}
+            else:
+                reply = {"op": "positions", "topic": topic, "features": features} if features else None
+            text = encoded[(bbox, orgs, area)] = json.dumps(reply) if reply else ""
         if text:
             await self.send(text_data=text)
 

@@ -35,6 +35,9 @@ TOPIC_ROLES: dict[str, frozenset[str]] = {
     "duty": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.GRID_DISPATCHER, Role.LEADER, Role.ADMIN}),
     # Notifications (notify/): each event names its recipient and sender and reaches only them (notify's filter).
     "notices": ALL_ROLES,
+    # Inspectors on patrol shift (patrol/): attendance and last position, for the case centre and the wall; which
+    # inspectors a viewer sees is patrol's rule (its event filter), as for the REST API.
+    "inspectors": frozenset({Role.OPERATOR, Role.CALL_TAKER, Role.GRID_DISPATCHER, Role.LEADER, Role.ADMIN}),
 }
 # The domain whose organisation rule a topic's events follow (an event names the organisations it concerns);
 # a topic without one is filtered by role (and the app's event filter) only.
@@ -46,10 +49,15 @@ TOPIC_DOMAINS: dict[str, str] = {
     "resources": Domain.DISPATCH,
     "duty": Domain.DISPATCH,  # a desk's events name its organisation: an agency desk sees its own, a centre all
 }
-# Topics whose updates are not in the event log: high-rate positions, coalesced at the source and sent
-# as `{"op": "positions"}`; a console always gets their snapshot (the current positions), never a replay.
-LIVE_ONLY_TOPICS = frozenset({"vehicles"})
-VEHICLE_GROUP = "ops.vehicles"
+# Topics whose updates are not in the event log: positions, sent on the topic's own group (message type
+# "ops.<topic>") and to consoles as `{"op": "positions"}` (upsert by id); a console always gets their snapshot (the
+# current positions), never a replay. A message marked "complete" is the whole current set: consoles get it as a
+# snapshot. Each topic names the feature property that says whose organisation a feature is (None: the topic's
+# event filter alone decides who sees it).
+LIVE_ONLY_TOPICS: dict[str, str | None] = {"vehicles": "agency_id", "inspectors": None}
+LIVE_GROUPS = {topic: f"ops.{topic}" for topic in LIVE_ONLY_TOPICS}
+VEHICLE_GROUP = LIVE_GROUPS["vehicles"]
+INSPECTOR_GROUP = LIVE_GROUPS["inspectors"]
 # Everything-after-`since` is replayed from the table up to this many events; further behind gets a snapshot.
 REPLAY_LIMIT = 5000
 EVENT_GROUP = "ops.events"

@@ -7,6 +7,7 @@ One test function on purpose: each transactional test flushes and reloads the de
 """
 
 import io
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,6 +36,21 @@ def open_wall(workstations, login, base_url, width, height):
     page.wait_for_function("document.body.dataset.mapReady === '1'")
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=15_000)
     return page
+
+
+def inspector_on_map(page, name: str, near=None, timeout_s: float = 15) -> list[float] | None:
+    """Where the map's "inspectors" source puts this inspector (waiting for one there, or near `near` (lon, lat))."""
+    read = """async (name) => {
+        const data = await window.cityopsMap.getSource("inspectors")?.getData();
+        return data?.features.find((f) => f.properties.name === name)?.geometry.coordinates ?? null;
+    }"""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        where = page.evaluate(read, name)
+        close = where is not None and (near is None or max(abs(where[0] - near[0]), abs(where[1] - near[1])) < 1e-6)
+        if close or time.monotonic() > deadline:
+            return where
+        page.wait_for_timeout(200)
 
 
 def test_wall_follows_a_case_through_its_stages_live(workstations, login, demo_city, user_for, asgi_server):
@@ -84,15 +100,12 @@ def test_wall_follows_a_case_through_its_stages_live(workstations, login, demo_c
     expect(wall_4k.locator(f'#latest li[data-number="{case.number}"]')).to_have_attribute("data-stage", case.stage)
     wall_4k.screenshot(path=SCREENSHOTS / "grid-wall-3840x2160.png")
 
-    # The case centre's map shows the inspectors on shift where they last reported.
+    # The case centre's map shows the inspectors on shift where they last reported, from the live feed.
     centre = workstations(1366, 768)
     login(centre, asgi_server, "griddispatcher")
-    with centre.expect_response(lambda r: r.url.endswith("/api/patrol/on-duty/")) as on_duty:
-        centre.goto(f"{asgi_server}/grid/")
-    shown = {i["name"]: i for i in on_duty.value.json()["inspectors"]}
-    assert shown[inspector.display_name]["state"] == "on_duty"
-    assert shown[inspector.display_name]["lon"] == pytest.approx(spot.x)
+    centre.goto(f"{asgi_server}/grid/")
     centre.wait_for_function("document.body.dataset.mapReady === '1'")
+    assert inspector_on_map(centre, inspector.display_name) == pytest.approx([spot.x, spot.y])
     # Its evaluation by inspector carries patrol effort (hand-checked in tests/patrol/test_effort.py).
     centre.click("#view-kpis")
     centre.select_option("#kpi-group", "inspector")
@@ -100,13 +113,17 @@ def test_wall_follows_a_case_through_its_stages_live(workstations, login, demo_c
     expect(centre.locator("#kpi-table thead")).to_contain_text("巡查里程（公里）")
     expect(centre.locator("#kpi-table tbody tr", has_text=inspector.display_name)).to_have_count(1)
 
-    # The inspector's tablet sends its GPS track for patrol.
+    # The inspector's tablet sends its GPS track for patrol: the case centre's map moves the inspector at once.
+    next_grid = UnitGrid.objects.filter(inspectors=inspector).order_by("code")[1].geom.point_on_surface
+    walked = (next_grid.x, next_grid.y)
     tablet = workstations(1024, 768)
     tablet.context.grant_permissions(["geolocation"])
-    tablet.context.set_geolocation({"longitude": spot.x, "latitude": spot.y, "accuracy": 8})
+    tablet.context.set_geolocation({"longitude": walked[0], "latitude": walked[1], "accuracy": 8})
     login(tablet, asgi_server, "inspector")
     with tablet.expect_response(lambda r: r.url.endswith("/api/patrol/positions/"), timeout=20_000) as posted:
         tablet.goto(f"{asgi_server}/m/")
     assert posted.value.status == 200 and posted.value.json()["stored"] == 1
     assert Position.objects.filter(inspector=inspector).count() == 2
+    assert inspector_on_map(centre, inspector.display_name, near=walked) == pytest.approx(list(walked), abs=1e-6)
+    expect(page.locator('#inspectors li[data-state="on_duty"]')).to_contain_text(inspector.display_name)
     assert page.errors == [] and wall_4k.errors == [] and centre.errors == [] and tablet.errors == []

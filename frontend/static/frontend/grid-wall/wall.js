@@ -1,21 +1,23 @@
 /**
  * City-management wall /grid/wall/ (大屏监督指挥) for a 1920×1080 or 3840×2160 screen: open cases by stage and
  * timer colour, their hot-spot density (heatmap) and positions, the district and department league tables, and
- * the inspectors on shift with their attendance. The "cases" live feed drives it: each case event repaints the
- * counts and the map at once and re-reads the league tables and inspectors (debounced) — nothing polls.
+ * the inspectors on shift with their attendance. The live feed drives it: each case event repaints the counts and
+ * the map at once and re-reads the league tables (debounced); the "inspectors" topic moves the inspectors and their
+ * states — nothing polls.
  */
 import {api, showApiError} from "../lib/api.js";
 import {el} from "../lib/dom.js";
 import {OpsSocket} from "../lib/ops-socket.js";
 import {TIMER_COLORS, addCaseLayer, createMap} from "../grid/grid-map.js";
 import {CLOSED_STAGES, byUrgency, liveStatusPainter, readConfig, upsertCase} from "../grid/grid-ui.js";
-import {addInspectorLayer, inspectorsOnDuty, paintInspectorLayer} from "../patrol/inspectors.js";
+import {InspectorRoster, addInspectorLayer, paintInspectorLayer} from "../patrol/inspectors.js";
 import {tally} from "./wall-model.js";
 
 const config = readConfig();
 const S = config.strings;
 const $ = (id) => document.getElementById(id);
 const cases = new Map();
+const inspectors = new InspectorRoster(); // on shift, from the live feed
 const LATEST = 12;
 const LEAGUE_ROWS = 8;
 let map = null;
@@ -88,16 +90,18 @@ async function paintLeague(groupBy) {
   );
 }
 
-async function paintInspectors() {
-  const inspectors = await inspectorsOnDuty();
+function paintInspectors() {
+  const listed = inspectors.list();
   $("inspectors").replaceChildren(
-    ...(inspectors.length ? inspectors.map((i) => el("li", {dataset: {state: i.state}}, el("span", {}, i.name), el("b", {}, i.state_label))) : [el("li", {class: "muted"}, S.wallNoInspectors)]),
+    ...(listed.length
+      ? listed.map(({properties: p}) => el("li", {dataset: {state: p.state}}, el("span", {}, p.name), el("b", {}, p.state_label)))
+      : [el("li", {class: "muted"}, S.wallNoInspectors)]),
   );
   paintInspectorLayer(map, inspectors);
 }
 
 function refreshTables() {
-  Promise.all([paintLeague("district"), paintLeague("department"), paintInspectors()]).catch((error) => showApiError(error));
+  Promise.all([paintLeague("district"), paintLeague("department")]).catch((error) => showApiError(error));
 }
 
 function refreshTablesSoon() {
@@ -129,19 +133,30 @@ async function main() {
   map.once("load", () => {
     addLayers();
     paintMap();
+    paintInspectorLayer(map, inspectors);
     frameCases();
   });
   refreshTables();
   new OpsSocket({
-    topics: ["cases"],
+    topics: ["cases", "inspectors"],
     onStatus: liveStatusPainter($("live-status"), S),
     onSnapshot: (topic, features) => {
+      if (topic === "inspectors") {
+        inspectors.replace(features);
+        paintInspectors();
+        return;
+      }
       if (topic !== "cases") return;
       cases.clear();
       features.forEach((f) => upsertCase(cases, f));
       paintCounts();
       paintMap();
       frameCases();
+    },
+    onPositions: (topic, features) => {
+      if (topic !== "inspectors") return;
+      inspectors.upsert(features);
+      paintInspectors();
     },
     onEvent: (event) => {
       if (event.topic !== "cases") return;

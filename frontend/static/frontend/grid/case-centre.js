@@ -12,7 +12,7 @@ import {api} from "../lib/api.js";
 import {byId, el, flash} from "../lib/dom.js";
 import {bboxParam} from "../lib/geo.js";
 import {OpsSocket} from "../lib/ops-socket.js";
-import {addInspectorLayer, inspectorsOnDuty, paintInspectorLayer} from "../patrol/inspectors.js";
+import {InspectorRoster, addInspectorLayer, paintInspectorLayer} from "../patrol/inspectors.js";
 import {callbackSection} from "./callback.js";
 import {addCaseLayer, createMap} from "./grid-map.js";
 import {actionForm, byUrgency, caseCard, caseDetail, caseId, fmt, liveStatusPainter, readConfig, startTimerTicks, upsertCase} from "./grid-ui.js";
@@ -33,6 +33,7 @@ const QUEUES = [
 const GRID_MIN_ZOOM = 14;
 
 const cases = new Map(); // id → Case Feature (open cases only)
+const inspectors = new InspectorRoster(); // on shift, from the live feed
 let currentQueue = "reported";
 let selectedId = null;
 let map = null;
@@ -313,12 +314,9 @@ async function main() {
     map.on("moveend", loadGrids);
     paintMap();
     loadGrids();
-    // Who patrols where: the inspectors on shift, re-read every 30 s (the tablets report about as often); a failed
-    // read leaves the last positions shown until the next one.
+    // Who patrols where: the inspectors on shift, from the live feed.
     addInspectorLayer(map);
-    const paintInspectors = () => inspectorsOnDuty().then((list) => paintInspectorLayer(map, list), () => {});
-    paintInspectors();
-    setInterval(paintInspectors, 30_000);
+    paintInspectorLayer(map, inspectors);
   });
 
   if (config.mayReport) {
@@ -331,14 +329,24 @@ async function main() {
   }
 
   new OpsSocket({
-    topics: ["cases"],
+    topics: ["cases", "inspectors"],
     onStatus: liveStatusPainter($("live-status"), S),
     onSnapshot: (topic, features) => {
+      if (topic === "inspectors") {
+        inspectors.replace(features);
+        paintInspectorLayer(map, inspectors);
+        return;
+      }
       if (topic !== "cases") return;
       cases.clear();
       features.forEach((f) => upsertCase(cases, f));
       paintQueues();
       paintMap();
+    },
+    onPositions: (topic, features) => {
+      if (topic !== "inspectors") return;
+      inspectors.upsert(features);
+      paintInspectorLayer(map, inspectors);
     },
     onEvent,
   }).start();

@@ -1,23 +1,45 @@
 /**
  * Inspectors on shift on a city-management map (/grid/ case centre, /grid/wall/): their last position coloured
- * by attendance state (patrol/attendance.py), named with their state. Read from /api/patrol/on-duty/.
+ * by attendance state (patrol/attendance.py), named with their state. Kept from the live feed's "inspectors" topic
+ * (nothing polls): its snapshot, and every 30 s the whole roster, replace them; a batch from an inspector's tablet
+ * moves that one at once; one whose shift ended comes as state "off" and is dropped.
  */
-import {api} from "../lib/api.js";
 import {collection, emptyCollection} from "../lib/geo.js";
 import {FONTS} from "../lib/map.js";
 
 export const STATE_COLORS = {on_duty: "#1fb57a", away: "#f0a020", silent: "#e0413a", not_started: "#7d8aa3"};
+export const OFF_DUTY = "off";
 
-export async function inspectorsOnDuty() {
-  return (await api("/api/patrol/on-duty/")).inspectors;
+/** The roster held from the live feed: features by inspector id, listed by name. */
+export class InspectorRoster {
+  constructor() {
+    this.byId = new Map();
+  }
+
+  replace(features) {
+    this.byId.clear();
+    this.upsert(features);
+  }
+
+  upsert(features) {
+    for (const feature of features) {
+      if (feature.properties.state === OFF_DUTY) this.byId.delete(feature.id);
+      else this.byId.set(feature.id, feature);
+    }
+  }
+
+  list() {
+    return [...this.byId.values()].sort((a, b) => a.properties.name.localeCompare(b.properties.name, "zh-CN"));
+  }
 }
 
-/** The inspectors with a position as GeoJSON points. */
-export function inspectorFeatures(inspectors) {
+/** The inspectors with a position, labelled with name and state, for the map. */
+export function inspectorFeatures(roster) {
   return collection(
-    inspectors
-      .filter((i) => i.lon !== null && i.lat !== null)
-      .map((i) => ({type: "Feature", id: i.id, geometry: {type: "Point", coordinates: [i.lon, i.lat]}, properties: {name: i.name, state: i.state, label: `${i.name} ${i.state_label}`}})),
+    roster
+      .list()
+      .filter((f) => f.geometry !== null)
+      .map((f) => ({...f, properties: {...f.properties, label: `${f.properties.name} ${f.properties.state_label}`}})),
   );
 }
 
@@ -36,6 +58,6 @@ export function addInspectorLayer(map) {
   });
 }
 
-export function paintInspectorLayer(map, inspectors) {
-  map?.getSource("inspectors")?.setData(inspectorFeatures(inspectors));
+export function paintInspectorLayer(map, roster) {
+  map?.getSource("inspectors")?.setData(inspectorFeatures(roster));
 }
