@@ -1,5 +1,6 @@
-"""Django admin of 数字城管: each city edits its category limits, responsibilities, grids and components here
-(limits and responsibilities only until the first configuration version: then at /grid/config/, grid/config.py).
+"""Django admin of 数字城管: each city edits its categories, responsibilities, grids and components here (a
+category's limits and settings and the responsibilities only until the first configuration version: then at
+/grid/config/, grid/config.py).
 
 Cases are read-only: their stage changes only through the workflow (grid/services.py), never by a form.
 """
@@ -12,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import AuditedAdmin, MapAdmin
 
-from .config import LIMIT_FIELDS
+from .config import ROW_FIELDS
 from .models import (
     Case,
     Category,
@@ -34,11 +35,17 @@ class CategoryAdmin(AuditedAdmin):
     search_fields = ["code", "name", "name_en", "major_name"]
 
     def get_readonly_fields(self, request, obj=None):
-        # once a configuration version exists, limits change at /grid/config/ (versioned, for new cases only):
-        # an edit here would reach no case and be overwritten by the next publish
+        # once a configuration version exists, limits and settings change at /grid/config/ (versioned, for new
+        # cases only): an edit here would reach no case and be overwritten by the next publish
         if ConfigVersion.objects.exists():
-            return [*super().get_readonly_fields(request, obj), *LIMIT_FIELDS]
+            return [*super().get_readonly_fields(request, obj), *ROW_FIELDS]
         return super().get_readonly_fields(request, obj)
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        if ConfigVersion.objects.exists():  # "active" too is versioned then (see above)
+            changelist.list_editable = ()
+        return changelist
 
 
 @admin.register(ComponentClass)

@@ -1,14 +1,19 @@
-"""Versioned case configuration (应用维护): each category's time limits and the routing rules (派遣规则).
+"""Versioned case configuration (应用维护): each category's row — its time limits and its settings (department type,
+call-back, duplicate check, active) — and the routing rules (派遣规则).
 
 An edit goes into the draft; publishing numbers the draft and makes it the version new cases are filed under
-(``Case.config_version``, read by ``services.case_limits`` and ``selectors.responsible_department``), so an open
-case keeps the limits and routing it was filed with. The first draft is preceded by version 1, the baseline:
-the category table and the responsibilities as they were, given to every case filed until then.
+(``Case.config_version``, read by ``selectors.case_limits`` and ``selectors.responsible_department``), so an open
+case keeps the limits, routing and call-back rule it was filed with. The first draft is preceded by version 1,
+the baseline: the category table and the responsibilities as they were, given to every case filed until then.
 
 Publishing also writes the version back to ``Category`` and ``Responsibility`` (the rules by department type),
-which the category list, the department list and the component survey read. From the first version on the Django
-admin shows limits and responsibilities read-only; a CSV import (``load_grid_categories``) still writes the category
-table but reaches no case until its limits are entered here: the versions are the truth.
+which the category list, intake (active, the duplicate check), the department list and the component survey read.
+From the first version on the Django admin shows these fields and responsibilities read-only; a CSV import
+(``load_grid_categories``) still writes the category table but reaches no case until it is entered here: the
+versions are the truth.
+
+The JSON calls a category's row ``limits`` (in ``categories()`` and in ``diff()``, whose answer each published
+version keeps in ``changes``), though it holds the settings too.
 
 Services (state changes, one transaction each) and the reads of the configuration screen, in one module
 because they share the version rows and their JSON shape.
@@ -29,9 +34,13 @@ from .calendar import LimitUnit
 from .models import Case, Category, CategoryLimits, ConfigVersion, DepartmentType, Responsibility, RoutingRule
 
 LIMIT_FIELDS = ("confirmation_hours", "dispatch_hours", "handling_limit", "handling_unit", "verification_hours")
+SETTING_FIELDS = ("department_type", "callback_required", "duplicate_radius_m", "duplicate_window_hours", "active")
+ROW_FIELDS = LIMIT_FIELDS + SETTING_FIELDS  # a category's row in a version (CategoryLimits)
 # Upper bounds against typing errors (an extra zero), not policy: the CSV's longest limit is 72 natural hours.
 HOURS_MAX = 80.0  # a stage limit in working hours: confirmation, dispatch, verification (two working weeks)
 HANDLING_MAX = {LimitUnit.WORKING_HOURS: 400.0, LimitUnit.WORKING_DAYS: 60.0, LimitUnit.NATURAL_HOURS: 1440.0}
+RADIUS_MAX = 1000.0  # duplicate check: metres around a report (the default is 50)
+WINDOW_MAX = 720.0  # duplicate check: hours back (a month; the default is 72)
 
 
 class NoDraft(Refusal):
@@ -84,21 +93,23 @@ def versions() -> list[dict]:
     return [version_json(v) for v in found]
 
 
-def _limits_of(v: ConfigVersion | None) -> dict[int, dict]:
+def _rows_of(v: ConfigVersion | None) -> dict[int, dict]:
+    """Each category's row (``ROW_FIELDS``) in ``v``, by category id."""
     if v is None:  # nothing published yet: the category table is the configuration
-        rows = Category.objects.values("pk", *LIMIT_FIELDS)
+        rows = Category.objects.values("pk", *ROW_FIELDS)
         return {row.pop("pk"): row for row in rows}
-    rows = CategoryLimits.objects.filter(version=v).values("category_id", *LIMIT_FIELDS)
+    rows = CategoryLimits.objects.filter(version=v).values("category_id", *ROW_FIELDS)
     return {row.pop("category_id"): row for row in rows}
 
 
 def categories() -> dict:
-    """Every active category with the limits new cases get now and, when a draft exists, the draft's."""
+    """Every category, inactive ones too (so one can be re-activated), with the row new cases get now and, when a
+    draft exists, the draft's."""
     current, pending = latest(), draft()
-    now_limits = _limits_of(current)
-    draft_limits = _limits_of(pending) if pending else {}
+    now_rows = _rows_of(current)
+    draft_rows = _rows_of(pending) if pending else {}
     rows = []
-    for c in Category.objects.filter(active=True).order_by("scheme", "code"):
+    for c in Category.objects.order_by("scheme", "code"):
         rows.append(
             {
                 "code": c.code,
@@ -106,9 +117,8 @@ def categories() -> dict:
                 "major": c.major_name,
                 "scheme": c.scheme,
                 "kind": c.kind,
-                "department_type": c.department_type,
-                "limits": now_limits.get(c.pk) or {f: getattr(c, f) for f in LIMIT_FIELDS},
-                "draft": draft_limits.get(c.pk),
+                "limits": now_rows.get(c.pk) or {f: getattr(c, f) for f in ROW_FIELDS},
+                "draft": draft_rows.get(c.pk),
             }
         )
     return {
@@ -149,15 +159,16 @@ def rules(v: ConfigVersion | None) -> list[dict]:
 
 
 def diff(old: ConfigVersion | None, new: ConfigVersion) -> dict:
-    """What ``new`` changes against ``old``: each changed limit field, each added, removed or re-routed rule."""
-    before, after = _limits_of(old), _limits_of(new)
+    """What ``new`` changes against ``old``: each changed field of a category's row, each added, removed or re-routed
+    rule."""
+    before, after = _rows_of(old), _rows_of(new)
     changed = [pk for pk in set(before) | set(after) if before.get(pk) != after.get(pk)]
     limits = []
     for pk, code, name in Category.objects.filter(pk__in=changed).order_by("code").values_list("pk", "code", "name"):
         was, now = before.get(pk, {}), after.get(pk, {})
         limits.extend(
             {"code": code, "name": name, "field": f, "from": was.get(f), "to": now.get(f)}
-            for f in LIMIT_FIELDS
+            for f in ROW_FIELDS
             if was.get(f) != now.get(f)
         )
     old_rules = {_rule_key(r): r for r in rules(old)}
@@ -194,8 +205,8 @@ def _rule_key(rule: dict) -> tuple[str, str, str]:
 
 
 def _copy_into(target: ConfigVersion, source: ConfigVersion | None) -> None:
-    """The limits and rules of ``source`` (the category and responsibility tables when None) into ``target``."""
-    limits = [CategoryLimits(version=target, category_id=pk, **row) for pk, row in _limits_of(source).items()]
+    """The category rows and rules of ``source`` (the category and responsibility tables when None) into ``target``."""
+    limits = [CategoryLimits(version=target, category_id=pk, **row) for pk, row in _rows_of(source).items()]
     CategoryLimits.objects.bulk_create(limits)
     if source is None:
         found = Responsibility.objects.values("department_type", "organisation_id", "district_id")
@@ -249,10 +260,11 @@ def _number(data: dict, name: str) -> float:
     return number
 
 
-def _checked_limits(data: dict, current: dict) -> dict:
-    unknown = sorted(set(data) - set(LIMIT_FIELDS))
+def _checked_row(data: dict, current: dict) -> dict:
+    """``current`` with the fields of ``data``, each checked; InputError naming the first bad one."""
+    unknown = sorted(set(data) - set(ROW_FIELDS))
     if unknown:
-        raise InputError(unknown[0], f"unknown field; one of {', '.join(LIMIT_FIELDS)}")
+        raise InputError(unknown[0], f"unknown field; one of {', '.join(ROW_FIELDS)}")
     values = dict(current)
     if "handling_unit" in data:
         if not isinstance(data["handling_unit"], str) or data["handling_unit"] not in LimitUnit._value2member_map_:
@@ -268,23 +280,38 @@ def _checked_limits(data: dict, current: dict) -> dict:
     top = HANDLING_MAX[LimitUnit(values["handling_unit"])]
     if values["handling_limit"] > top:
         raise InputError("handling_limit", f"at most {top:g} {values['handling_unit']}")
+    if "department_type" in data:
+        if not isinstance(data["department_type"], str) or data["department_type"] not in DepartmentType.values:
+            raise InputError("department_type", f"one of {', '.join(DepartmentType.values)}")
+        values["department_type"] = data["department_type"]
+    for name in ("callback_required", "active"):
+        if name in data:
+            if not isinstance(data[name], bool):  # not "false" nor 0: a JSON boolean
+                raise InputError(name, "must be true or false")
+            values[name] = data[name]
+    for name, most, unit in (("duplicate_radius_m", RADIUS_MAX, "m"), ("duplicate_window_hours", WINDOW_MAX, "h")):
+        if name in data:
+            values[name] = _number(data, name)
+            if values[name] > most:
+                raise InputError(name, f"at most {most:g} {unit}")
     return values
 
 
 def set_limits(actor: User, code: str, data: dict) -> dict:
-    """Change a category's limits in the draft (opened if needed); answers the draft's limits."""
+    """Change a category's row (limits and settings) in the draft, opened if needed; answers the draft's row. Bad
+    input leaves everything as it was, the draft not opened either."""
     code = (code or "").strip().upper()
     category = Category.objects.filter(code=code).first() if code.isascii() and code.isalnum() else None
     if category is None:
         raise InputError("code", f"unknown category code {code!r}")
     if not isinstance(data, dict) or not data:
-        raise InputError("limits", f"send one or more of {', '.join(LIMIT_FIELDS)}")
-    pending = open_draft(actor)
+        raise InputError("limits", f"send one or more of {', '.join(ROW_FIELDS)}")
     with transaction.atomic():
+        pending = open_draft(actor)
         _draft_for_update()
         row = CategoryLimits.objects.select_for_update().filter(version=pending, category=category).first()
-        current = {f: getattr(row or category, f) for f in LIMIT_FIELDS}
-        values = _checked_limits(data, current)
+        current = {f: getattr(row or category, f) for f in ROW_FIELDS}
+        values = _checked_row(data, current)
         CategoryLimits.objects.update_or_create(version=pending, category=category, defaults=values)
     return values
 
@@ -396,6 +423,7 @@ def publish(actor: User, note: str = "") -> ConfigVersion:
         changes = diff(previous, pending)
         if not changes["limits"] and not changes["rules"]:
             raise InputError("draft", "the draft changes nothing")
+        n_settings = sum(c["field"] in SETTING_FIELDS for c in changes["limits"])
         pending.number = (ConfigVersion.objects.aggregate(top=Max("number"))["top"] or 0) + 1
         pending.published_at, pending.published_by = timezone.now(), actor
         pending.note, pending.changes = note.strip(), changes
@@ -405,8 +433,8 @@ def publish(actor: User, note: str = "") -> ConfigVersion:
             actor,
             "grid.config.publish",
             pending,
-            f"configuration version {pending.number}: {len(changes['limits'])} limit(s), "
-            f"{len(changes['rules'])} rule(s) changed",
+            f"configuration version {pending.number}: {len(changes['limits']) - n_settings} limit(s), "
+            f"{n_settings} setting(s), {len(changes['rules'])} rule(s) changed",
             changes=changes,
         )
         transaction.on_commit(_forget_categories)
@@ -414,16 +442,17 @@ def publish(actor: User, note: str = "") -> ConfigVersion:
 
 
 def _write_back(v: ConfigVersion) -> None:
-    """The tables the rest of CityOps reads (category list, departments, survey owners) follow the new version."""
+    """The tables the rest of CityOps reads (category list, intake and its duplicate check, departments, survey
+    owners) follow the new version."""
     rows = {r.category_id: r for r in v.limits.all()}
     changed = []
     for category in Category.objects.filter(pk__in=rows):
         row = rows[category.pk]
-        if any(getattr(category, f) != getattr(row, f) for f in LIMIT_FIELDS):
-            for f in LIMIT_FIELDS:
+        if any(getattr(category, f) != getattr(row, f) for f in ROW_FIELDS):
+            for f in ROW_FIELDS:
                 setattr(category, f, getattr(row, f))
             changed.append(category)
-    Category.objects.bulk_update(changed, LIMIT_FIELDS)
+    Category.objects.bulk_update(changed, ROW_FIELDS)
     Responsibility.objects.all().delete()
     Responsibility.objects.bulk_create(
         Responsibility(department_type=r.department_type, organisation_id=r.organisation_id, district_id=r.district_id)
@@ -432,5 +461,6 @@ def _write_back(v: ConfigVersion) -> None:
 
 
 def _forget_categories() -> None:
-    """This process's category table (services' cache) shows the new limits at once; others within its cache time."""
+    """This process's category table (services' cache) shows the new version at once; others within its cache
+    time."""
     services._cache.pop("categories", None)

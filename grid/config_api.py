@@ -1,5 +1,5 @@
-"""The configuration API under /api/grid/config/ (应用维护): category time limits and routing rules, edited in a
-draft and published as a numbered version that applies to cases filed afterwards (grid/config.py).
+"""The configuration API under /api/grid/config/ (应用维护): each category's time limits and settings and the routing
+rules, edited in a draft and published as a numbered version that applies to cases filed afterwards (grid/config.py).
 
 Writes are the administrator's; the centre's dispatchers and leaders may read. Bad input is a 400 naming the
 field, with nothing changed.
@@ -27,7 +27,8 @@ def _body(request) -> dict:
 
 
 class ConfigCategoriesView(APIView):
-    """GET: every active category with the limits new cases get now and the draft's, if a draft exists."""
+    """GET: every category (inactive ones too) with the limits and settings new cases get now and the draft's, if a
+    draft exists."""
 
     permission_classes = [CONFIG_ACCESS]
 
@@ -37,8 +38,9 @@ class ConfigCategoriesView(APIView):
 
 
 class ConfigCategoryLimitsView(APIView):
-    """PATCH: change one category's limits in the draft (``confirmation_hours``, ``dispatch_hours``,
-    ``handling_limit``, ``handling_unit``, ``verification_hours``)."""
+    """PATCH: change one category's row in the draft: limits (``confirmation_hours``, ``dispatch_hours``,
+    ``handling_limit``, ``handling_unit``, ``verification_hours``) and settings (``department_type``,
+    ``callback_required``, ``duplicate_radius_m``, ``duplicate_window_hours``, ``active``)."""
 
     permission_classes = [CONFIG_ACCESS]
 

@@ -409,11 +409,12 @@ class CasePhoto(models.Model):
 
 
 class ConfigVersion(models.Model):
-    """A version of the case configuration: every category's time limits and the routing rules (派遣规则).
+    """A version of the case configuration: every category's time limits and settings, and the routing rules (派遣规则).
 
     An edit is made in the draft (``number`` None, at most one); publishing numbers it and makes it the
     version new cases are filed under. A case keeps the version it was filed under (``Case.config_version``),
-    so a change never moves the deadline or the department of a case already open (grid/config.py).
+    so a change never moves the deadline, the department or the call-back rule of a case already open
+    (grid/config.py).
     """
 
     number = models.PositiveIntegerField(_("number"), null=True, blank=True)
@@ -439,7 +440,9 @@ class ConfigVersion(models.Model):
 
 
 class CategoryLimits(models.Model):
-    """A category's time limits as they are in one configuration version (the fields of :class:`Category`)."""
+    """A category as it is in one configuration version (the fields of :class:`Category` that are configuration):
+    its time limits, the department type its cases go to when no category rule applies, the call-back (回访), the
+    duplicate check at intake and whether it takes new reports."""
 
     version = models.ForeignKey(ConfigVersion, on_delete=models.CASCADE, related_name="limits")
     category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="+")
@@ -450,6 +453,11 @@ class CategoryLimits(models.Model):
         _("handling limit unit"), max_length=16, choices=[(u.value, u.value) for u in LimitUnit]
     )
     verification_hours = models.FloatField(_("verification limit (working hours)"))
+    department_type = models.CharField(_("department type"), max_length=32, choices=DepartmentType.choices)
+    duplicate_radius_m = models.FloatField(_("duplicate radius (m)"))
+    duplicate_window_hours = models.FloatField(_("duplicate time window (h)"))
+    callback_required = models.BooleanField(_("call-back before closing"))
+    active = models.BooleanField(_("active"))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["version", "category"], name="grid_categorylimits_unique")]

@@ -4,6 +4,7 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from types import SimpleNamespace
 
 from django.contrib.gis.geos import GEOSGeometry, Polygon
@@ -24,6 +25,7 @@ from .models import (
     Case,
     CasePhoto,
     Category,
+    CategoryLimits,
     Component,
     ComponentClass,
     Kind,
@@ -317,19 +319,35 @@ def departments() -> list[dict]:
     ]
 
 
+@lru_cache(maxsize=4096)
+def _version_limits(version_id: int, category_id: int) -> CategoryLimits | None:
+    # a published version never changes, so its rows are cached for good
+    return CategoryLimits.objects.filter(version_id=version_id, category_id=category_id).first()
+
+
+def case_limits(case: Case) -> Category | CategoryLimits:
+    """The category row a case runs on (limits, department type, call-back): its configuration version's, else
+    (filed before any version, or a category added since) the category's own."""
+    if case.config_version_id is None:
+        return case.category
+    return _version_limits(case.config_version_id, case.category_id) or case.category
+
+
 def responsible_department(case: Case) -> Organisation | None:
     """The organisation that fixes this category here: the district's mapping first, then the city-wide one.
-    A case filed under a configuration version is routed by that version's rules (grid/config.py)."""
+    A case filed under a configuration version is routed by that version's rules and department type
+    (grid/config.py)."""
+    department_type = case_limits(case).department_type
     if case.config_version_id is not None:
-        return _routed(case)
-    return responsible_organisation(case.category.department_type, case.district_id)
+        return _routed(case, department_type)
+    return responsible_organisation(department_type, case.district_id)
 
 
-def _routed(case: Case) -> Organisation | None:
+def _routed(case: Case, department_type: str) -> Organisation | None:
     """The most specific rule of the case's version: its category before its department type, district first."""
     found = (
         RoutingRule.objects.filter(version=case.config_version_id)
-        .filter(Q(category=case.category_id) | Q(category__isnull=True, department_type=case.category.department_type))
+        .filter(Q(category=case.category_id) | Q(category__isnull=True, department_type=department_type))
         .filter(Q(district=case.district_id) | Q(district__isnull=True))
         .order_by(F("category").asc(nulls_last=True), F("district").asc(nulls_last=True))
         .select_related("organisation")

@@ -41,7 +41,7 @@ from .models import (
 )
 from .photos import Photo
 from .places import locate, locate_many, outside_city
-from .selectors import STEP_LABELS, workflow_roles
+from .selectors import STEP_LABELS, case_limits, workflow_roles
 from .workflow import Action, Clock
 
 WARNING = WarningPolicy()
@@ -111,20 +111,6 @@ def published_config_version_id() -> int | None:
 
 
 # -- clocks ------------------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=4096)
-def _version_limits(version_id: int, category_id: int) -> CategoryLimits | None:
-    # a published version never changes, so its rows are cached for good
-    return CategoryLimits.objects.filter(version_id=version_id, category_id=category_id).first()
-
-
-def case_limits(case: Case) -> Category | CategoryLimits:
-    """The limits a case runs on: its configuration version's for its category, else (filed before any version,
-    or a category added since) the category's own."""
-    if case.config_version_id is None:
-        return case.category
-    return _version_limits(case.config_version_id, case.category_id) or case.category
 
 
 def stage_limit(category: Category | CategoryLimits, clock: str) -> TimeLimit:
@@ -551,7 +537,8 @@ class CallbackRequired(Refusal):
 
 
 def needs_callback(case: Case) -> bool:
-    return case.channel in PUBLIC_CHANNELS or case.category.callback_required
+    """A citizen reported it, or the case's version of its category requires a call-back (not today's category)."""
+    return case.channel in PUBLIC_CHANNELS or case_limits(case).callback_required
 
 
 def record_callback(

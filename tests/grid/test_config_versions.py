@@ -1,11 +1,15 @@
-"""Versioned case configuration through /api/grid/config/: a published change of time limits or routing applies to
-cases filed afterwards only; bad input is refused naming the field; only the administrator writes."""
+"""Versioned case configuration through /api/grid/config/: a published change of time limits, a category's settings
+or routing applies to cases filed afterwards only; bad input is refused naming the field; only the administrator
+writes."""
 
 import pytest
 
 from core.models import AdminArea, AuditEntry, Organisation
+from grid.config import ROW_FIELDS
 from grid.models import Case, Category, CategoryLimits, ConfigVersion, RoutingRule
 from grid.services import case_limits, stage_limit
+from tests.grid.test_callbacks import verified_case
+from tests.grid.test_duplicates import north
 
 pytestmark = pytest.mark.django_db
 
@@ -36,9 +40,7 @@ def state():
     """Everything the configuration API may write."""
     return (
         list(ConfigVersion.objects.values_list("pk", "number", "note").order_by("pk")),
-        list(
-            CategoryLimits.objects.values_list("pk", "handling_limit", "handling_unit", "dispatch_hours").order_by("pk")
-        ),
+        list(CategoryLimits.objects.values_list("pk", *ROW_FIELDS).order_by("pk")),
         sorted(RoutingRule.objects.values_list("pk", "category_id", "department_type", "district_id", "organisation")),
         AuditEntry.objects.count(),
     )
@@ -171,6 +173,22 @@ def test_diff_lists_exactly_the_changes(api, django_capture_on_commit_callbacks)
         ({"handling_unit": ["working_days"]}, "handling_unit"),
         ({"verification_hours": "nan"}, "verification_hours"),
         ({"colour": 3}, "colour"),
+        ({"department_type": "bakery"}, "department_type"),
+        ({"department_type": ["gas"]}, "department_type"),
+        ({"department_type": ""}, "department_type"),
+        ({"callback_required": "true"}, "callback_required"),
+        ({"callback_required": 1}, "callback_required"),
+        ({"callback_required": None}, "callback_required"),
+        ({"active": "false"}, "active"),
+        ({"active": 0}, "active"),
+        ({"duplicate_radius_m": 0}, "duplicate_radius_m"),
+        ({"duplicate_radius_m": 1001}, "duplicate_radius_m"),
+        ({"duplicate_radius_m": True}, "duplicate_radius_m"),
+        ({"duplicate_radius_m": "50 m"}, "duplicate_radius_m"),
+        ({"duplicate_window_hours": -1}, "duplicate_window_hours"),
+        ({"duplicate_window_hours": 721}, "duplicate_window_hours"),
+        ({"duplicate_window_hours": "inf"}, "duplicate_window_hours"),
+        ({"dispatch_hours": 2, "active": "no"}, "active"),  # the good field is not kept either
     ],
 )
 def test_bad_limits_are_refused_naming_the_field_and_change_nothing(api, body, field):
@@ -253,9 +271,13 @@ def test_once_versioned_the_django_admin_no_longer_edits_limits_or_responsibilit
     category = Category.objects.get(code=CODE)
     form = browser.get(f"/admin/grid/category/{category.pk}/change/")
     assert form.status_code == 200 and b'name="handling_limit"' in form.content
+    assert b'name="callback_required"' in form.content
+    assert b'name="form-0-active"' in browser.get("/admin/grid/category/").content  # the list's 'active' box
     assert api("admin").post("/api/grid/config/draft/").status_code == 201
     form = browser.get(f"/admin/grid/category/{category.pk}/change/")
     assert form.status_code == 200 and b'name="handling_limit"' not in form.content
+    assert b'name="callback_required"' not in form.content and b'name="department_type"' not in form.content
+    assert b'name="form-0-active"' not in browser.get("/admin/grid/category/").content
     assert browser.get("/admin/grid/responsibility/add/").status_code == 403
 
 
@@ -280,3 +302,99 @@ def test_a_rule_id_out_of_range_is_refused(api):
     assert admin.post("/api/grid/config/draft/").status_code == 201
     response = admin.delete(f"/api/grid/config/rules/{10**25}/")
     assert response.status_code == 400 and response.json()["field"] == "rule"
+
+
+def test_a_bad_setting_opens_no_draft(api):
+    admin = api("admin")
+    before = state()
+    response = admin.patch("/api/grid/config/categories/06010/", {"active": "yes"}, format="json")
+    assert response.status_code == 400 and response.json()["field"] == "active"
+    assert state() == before and not ConfigVersion.objects.exists()  # not even the baseline
+
+
+SETTINGS = {
+    "department_type": "gas",
+    "callback_required": True,
+    "duplicate_radius_m": 1000,  # the largest allowed
+    "duplicate_window_hours": 720,
+    "active": False,
+}
+
+
+def test_settings_are_in_the_draft_the_diff_and_the_category_after_publishing(
+    api, spot, django_capture_on_commit_callbacks
+):
+    admin = api("admin")
+    category = Category.objects.get(code=CODE)
+    old = {f: getattr(category, f) for f in SETTINGS}
+    assert old["department_type"] == "sanitation" and old["active"] and not old["callback_required"]
+    nearby = report(api, north(spot, 200))
+    duplicates = f"/api/grid/cases/duplicates/?category_code={CODE}&lon={spot.x}&lat={spot.y}"
+    assert api("calltaker").get(duplicates).json()["features"] == []  # 200 m: beyond the 50 m of the category
+
+    edited = admin.patch(f"/api/grid/config/categories/{CODE}/", SETTINGS, format="json")
+    assert edited.status_code == 200, edited.content
+    assert {f: edited.json()[f] for f in SETTINGS} == SETTINGS
+    row = next(c for c in admin.get("/api/grid/config/categories/").json()["categories"] if c["code"] == CODE)
+    assert {f: row["limits"][f] for f in SETTINGS} == old  # new cases still get these until published
+    assert {f: row["draft"][f] for f in SETTINGS} == SETTINGS
+    diff = admin.get("/api/grid/config/diff/?from=1&to=draft").json()
+    assert [(c["code"], c["field"], c["from"], c["to"]) for c in diff["limits"]] == [
+        (CODE, f, old[f], SETTINGS[f]) for f in ROW_FIELDS if f in SETTINGS
+    ]
+    category.refresh_from_db()
+    assert {f: getattr(category, f) for f in SETTINGS} == old  # the draft is not written back
+
+    publish(api, django_capture_on_commit_callbacks)
+    category.refresh_from_db()
+    assert {f: getattr(category, f) for f in SETTINGS} == SETTINGS
+    audit = AuditEntry.objects.get(action="grid.config.publish")
+    assert "0 limit(s), 5 setting(s), 0 rule(s)" in audit.summary
+    # intake follows the newest version: no new report under an inactive category, ...
+    body = {"category_code": CODE, "lon": spot.x, "lat": spot.y}
+    refused = api("inspector").post("/api/grid/cases/", body, format="json")
+    assert refused.status_code == 400 and refused.json()["field"] == "category_code"
+    assert api("calltaker").get(f"/api/grid/categories/?q={CODE}").json() == []
+    # ... but the configuration screen lists it, so it can be re-activated
+    row = next(c for c in admin.get("/api/grid/config/categories/").json()["categories"] if c["code"] == CODE)
+    assert row["limits"]["active"] is False and row["draft"] is None
+    admin.patch(f"/api/grid/config/categories/{CODE}/", {"active": True}, format="json")
+    publish(api, django_capture_on_commit_callbacks)
+    assert report(api, spot).config_version.number == 3
+    # ... and the duplicate check uses the published radius (1000 m)
+    found = api("calltaker").get(duplicates).json()["features"]
+    assert nearby.pk in [f["id"] for f in found]
+
+
+def test_a_published_call_back_rule_applies_to_cases_filed_afterwards_only(
+    api, spot, django_capture_on_commit_callbacks
+):
+    before = verified_case(api, spot, reporter="inspector", category=CODE)  # an inspector's report: no call-back
+    admin = api("admin")
+    assert (
+        admin.patch(f"/api/grid/config/categories/{CODE}/", {"callback_required": True}, format="json").status_code
+        == 200
+    )
+    publish(api, django_capture_on_commit_callbacks)
+    after = verified_case(api, spot, reporter="inspector", category=CODE)
+
+    refused = api("leader").post(f"/api/grid/cases/{after}/actions/close/", {}, format="json")
+    assert refused.status_code == 409 and refused.json()["error"] == "callback_required"
+    assert api("leader").get(f"/api/grid/cases/{after}/").json()["properties"]["needs_callback"] is True
+    closed = api("leader").post(f"/api/grid/cases/{before}/actions/close/", {}, format="json")
+    assert closed.status_code == 200, closed.content  # filed under version 1, without the call-back rule
+
+
+def test_a_published_department_type_routes_cases_filed_afterwards_only(api, spot, django_capture_on_commit_callbacks):
+    before = act(api, report(api, spot), "leader", "file")
+    admin = api("admin")
+    assert (
+        admin.patch(f"/api/grid/config/categories/{CODE}/", {"department_type": "gas"}, format="json").status_code
+        == 200
+    )
+    publish(api, django_capture_on_commit_callbacks)
+    after = act(api, report(api, spot), "leader", "file")
+
+    # dispatched without naming a department: the responsible one of each case's own version
+    assert act(api, after, "griddispatcher", "dispatch").department.code == "SZ-GAS"
+    assert act(api, before, "griddispatcher", "dispatch").department.code == "SZ-URBAN"  # sanitation in version 1
