@@ -102,3 +102,24 @@ def test_console_opens_clean_on_the_live_demo(page, asgi_server, live_state, nam
     page.wait_for_timeout(1500)  # late answers (KPIs, live catch-up) would show their errors by now
     assert page.evaluate(SHOWN_ERRORS) == []
     assert page.errors == []
+
+
+PHONE_PAGES = [("inspector", "/m/", APP_READY), ("griddispatcher", "/grid/", MAP_READY)]
+
+
+@pytest.mark.parametrize(("username", "path", "ready"), PHONE_PAGES)
+def test_the_header_fits_a_phone(page, asgi_server, live_state, username, path, ready):
+    """At 390 px the bar keeps the mark, the current console in sight (the menu scrolls sideways) and log-out."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, asgi_server, username, path)
+    page.wait_for_function(ready, timeout=60_000)
+    mark, nav = page.locator(".brand-mark").bounding_box(), page.locator(".mainnav").bounding_box()
+    logout = page.locator(".logout button").bounding_box()
+    current = page.locator('.mainnav > a[aria-current="page"], .navgroup:has(a[aria-current="page"]) > summary')
+    shown = current.bounding_box()
+    assert mark["x"] >= 0 and mark["x"] + mark["width"] <= nav["x"]  # the menu does not run over the mark
+    assert nav["x"] <= shown["x"] and shown["x"] + shown["width"] <= nav["x"] + nav["width"] + 0.5
+    assert logout["x"] >= 0 and logout["x"] + logout["width"] <= 390 and logout["y"] + logout["height"] <= 60
+    page.locator(".logout button").click()
+    expect(page).to_have_url(f"{asgi_server}/login/", timeout=10_000)
+    assert page.errors == []
