@@ -23,7 +23,7 @@ from django.views.decorators.cache import never_cache
 from core.models import AdminArea, Role
 
 from . import selectors, services, survey, workflow
-from .config import HANDLING_MAX, HOURS_MAX
+from .config import HANDLING_MAX, HOURS_MAX, RADIUS_MAX, WINDOW_MAX
 from .models import Component, ComponentClass, DepartmentType
 
 CENTER_ROLES = (Role.GRID_DISPATCHER, Role.CALL_TAKER, Role.OPERATOR, Role.LEADER, Role.ADMIN)
@@ -469,8 +469,8 @@ CONFIG_ROLES = (Role.ADMIN,)
 
 @role_page(*CONFIG_ROLES)
 def config_screen(request):
-    """应用维护: category time limits and routing rules, edited in a draft and published as a version that applies
-    to cases filed afterwards (grid/config.py); the data comes from /api/grid/config/."""
+    """应用维护: each category's time limits and settings and the routing rules, edited in a draft and published as
+    a version that applies to cases filed afterwards (grid/config.py); the data comes from /api/grid/config/."""
     strings = {
         "draftNone": _("No draft: the published version applies."),
         "draftOpen": _("Draft with unpublished changes (started {time})."),
@@ -485,6 +485,12 @@ def config_screen(request):
         "dispatchHours": _("Dispatch (working h)"),
         "handlingLimit": _("Handling limit"),
         "verificationHours": _("Verification (working h)"),
+        "duplicateRadius": _("Duplicate radius (m)"),
+        "duplicateWindow": _("Duplicate window (h)"),
+        "callbackRequired": _("Call-back"),
+        "active": _("Active"),
+        "yes": _("Yes"),
+        "no": _("No"),
         "edit": _("Edit"),
         "save": _("Save"),
         "cancel": _("Cancel"),
@@ -521,5 +527,10 @@ def config_screen(request):
         AdminArea.objects.filter(level=AdminArea.Level.DISTRICT).order_by("code").values("id", "code", "name")
     )
     context["organisations"] = [{"id": o["id"], "name": o["name"]} for o in selectors.departments()]
-    context["bounds"] = {"hours": HOURS_MAX, "handling": {str(k): v for k, v in HANDLING_MAX.items()}}
+    context["bounds"] = {
+        "hours": HOURS_MAX,
+        "handling": {str(k): v for k, v in HANDLING_MAX.items()},
+        "radius": RADIUS_MAX,
+        "window": WINDOW_MAX,
+    }
     return render(request, "grid/config.html", {"config": context})

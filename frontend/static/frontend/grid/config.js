@@ -1,6 +1,7 @@
 /**
- * 应用维护 /grid/config/: category time limits and routing rules, edited in a draft and published as a version
- * for the cases filed afterwards (grid/config.py), with the version history and what each version changed.
+ * 应用维护 /grid/config/: each category's time limits and settings (department type, call-back, duplicate check,
+ * active) and the routing rules, edited in a draft and published as a version for the cases filed afterwards
+ * (grid/config.py), with the version history and what each version changed.
  * All data comes from /api/grid/config/; districts, organisations and department types come with the page.
  */
 
@@ -11,18 +12,26 @@ import {fmt, formatTime, readConfig} from "./grid-ui.js";
 const config = readConfig();
 const S = config.strings;
 const SHOWN_ROWS = 150; // a table of 500 categories is searched, not scrolled
-const HOUR_FIELDS = ["confirmation_hours", "dispatch_hours", "verification_hours"];
+const NUMBER_FIELDS = ["confirmation_hours", "dispatch_hours", "handling_limit", "verification_hours", "duplicate_radius_m", "duplicate_window_hours"];
+const FLAG_FIELDS = ["callback_required", "active"];
+// the table's columns after code and name, in order (the handling unit shows with the handling limit)
+const COLUMNS = ["department_type", "confirmation_hours", "dispatch_hours", "handling_limit", "verification_hours", "duplicate_radius_m", "duplicate_window_hours", "callback_required", "active"];
 const FIELD_LABELS = {
+  department_type: S.departmentType,
   confirmation_hours: S.confirmationHours,
   dispatch_hours: S.dispatchHours,
   handling_limit: S.handlingLimit,
   handling_unit: S.handlingLimit,
   verification_hours: S.verificationHours,
+  duplicate_radius_m: S.duplicateRadius,
+  duplicate_window_hours: S.duplicateWindow,
+  callback_required: S.callbackRequired,
+  active: S.active,
 };
 const UNITS = ["working_hours", "working_days", "natural_hours"];
 
 let state = {categories: [], version: null, draft: null, rules: [], versions: []};
-let editing = null; // the code of the category whose limits are being edited
+let editing = null; // the code of the category whose row is being edited
 
 const toast = byId("toast");
 const errorBox = byId("cfg-error");
@@ -55,27 +64,34 @@ function paint() {
 const unitLabel = (unit) => S[unit] ?? unit;
 const typeLabel = (type) => config.departmentTypes[type] ?? type ?? "";
 
+/** A field's value as the page shows it: labels for a department type, a unit or a yes/no, else the number. */
+function valueLabel(field, value) {
+  if (value === null || value === undefined) return "—";
+  if (field === "department_type") return typeLabel(value);
+  if (field === "handling_unit") return unitLabel(value);
+  if (typeof value === "boolean") return value ? S.yes : S.no;
+  return String(value);
+}
+
 function limitCell(category, field) {
   const now = category.limits[field];
   const next = category.draft?.[field];
   const changed = next !== undefined && next !== now;
-  const show = (value) => (field === "handling_limit" ? `${value} ${unitLabel(category.draft?.handling_unit ?? category.limits.handling_unit)}` : String(value));
-  if (field === "handling_limit" && category.draft && category.draft.handling_unit !== category.limits.handling_unit) {
-    return el("td", {class: "changed", title: S.inDraft}, el("s", {}, `${now} ${unitLabel(category.limits.handling_unit)}`), " → ", show(next));
-  }
-  if (!changed) return el("td", {}, show(now));
-  return el("td", {class: "changed", title: S.inDraft}, el("s", {}, String(now)), " → ", show(next));
+  const show = (row) => (field === "handling_limit" ? `${row[field]} ${unitLabel(row.handling_unit)}` : valueLabel(field, row[field]));
+  const unitChanged = field === "handling_limit" && category.draft && category.draft.handling_unit !== category.limits.handling_unit;
+  if (!changed && !unitChanged) return el("td", {}, show(category.limits));
+  return el("td", {class: "changed", title: S.inDraft}, el("s", {}, show(category.limits)), " → ", show(category.draft));
 }
 
 function limitRow(category) {
   if (editing === category.code) return editRow(category);
+  const active = (category.draft ?? category.limits).active;
   return el(
     "tr",
-    {dataset: {code: category.code}},
+    {class: active ? "" : "inactive", dataset: {code: category.code}},
     el("td", {class: "code"}, category.code),
-    el("td", {}, category.name, el("small", {}, category.major)),
-    el("td", {}, typeLabel(category.department_type)),
-    ...["confirmation_hours", "dispatch_hours", "handling_limit", "verification_hours"].map((f) => limitCell(category, f)),
+    el("td", {class: "name"}, category.name, el("small", {}, category.major)),
+    ...COLUMNS.map((f) => limitCell(category, f)),
     el("td", {}, el("button", {type: "button", class: "cfg-edit", onclick: () => startEdit(category.code)}, S.edit)),
   );
 }
@@ -88,20 +104,26 @@ function startEdit(code) {
 
 function editRow(category) {
   const values = category.draft ?? category.limits;
-  const number = (name) =>
-    el("input", {type: "number", name, min: "0.1", step: "0.1", value: values[name], "aria-label": FIELD_LABELS[name], required: true});
+  const number = (name, max) =>
+    el("input", {type: "number", name, min: "0.1", max, step: "0.1", value: values[name], "aria-label": FIELD_LABELS[name], required: true});
+  const flag = (name) => el("input", {type: "checkbox", name, checked: values[name], "aria-label": FIELD_LABELS[name]});
   const unit = el("select", {name: "handling_unit", "aria-label": S.handlingLimit}, UNITS.map((u) => el("option", {value: u, selected: u === values.handling_unit}, unitLabel(u))));
+  const types = Object.entries(config.departmentTypes).map(([value, label]) => el("option", {value, selected: value === values.department_type}, label));
   const form = `limits-${category.code}`;
   return el(
     "tr",
     {class: "editing", dataset: {code: category.code}},
     el("td", {class: "code"}, category.code),
-    el("td", {}, category.name),
-    el("td", {}, typeLabel(category.department_type)),
-    el("td", {}, number("confirmation_hours")),
-    el("td", {}, number("dispatch_hours")),
+    el("td", {class: "name"}, category.name),
+    el("td", {}, el("select", {name: "department_type", "aria-label": S.departmentType}, types)),
+    el("td", {}, number("confirmation_hours", config.bounds.hours)),
+    el("td", {}, number("dispatch_hours", config.bounds.hours)),
     el("td", {class: "handling"}, number("handling_limit"), unit),
-    el("td", {}, number("verification_hours")),
+    el("td", {}, number("verification_hours", config.bounds.hours)),
+    el("td", {}, number("duplicate_radius_m", config.bounds.radius)),
+    el("td", {}, number("duplicate_window_hours", config.bounds.window)),
+    el("td", {}, flag("callback_required")),
+    el("td", {}, flag("active")),
     el(
       "td",
       {class: "cfg-actions"},
@@ -112,8 +134,9 @@ function editRow(category) {
 }
 
 async function saveLimits(category, row) {
-  const body = {handling_unit: row.querySelector("[name=handling_unit]").value};
-  for (const name of [...HOUR_FIELDS, "handling_limit"]) body[name] = row.querySelector(`[name=${name}]`).value;
+  const body = {handling_unit: row.querySelector("[name=handling_unit]").value, department_type: row.querySelector("[name=department_type]").value};
+  for (const name of NUMBER_FIELDS) body[name] = row.querySelector(`[name=${name}]`).value;
+  for (const name of FLAG_FIELDS) body[name] = row.querySelector(`[name=${name}]`).checked;
   row.querySelectorAll("[aria-invalid]").forEach((input) => input.removeAttribute("aria-invalid"));
   try {
     await api(`/api/grid/config/categories/${encodeURIComponent(category.code)}/`, {method: "PATCH", json: body});
@@ -132,7 +155,7 @@ function paintLimits() {
   const head = el(
     "thead",
     {},
-    el("tr", {}, [S.code, S.name, S.departmentType, S.confirmationHours, S.dispatchHours, S.handlingLimit, S.verificationHours, ""].map((label) => el("th", {scope: "col"}, label))),
+    el("tr", {}, [S.code, S.name, ...COLUMNS.map((f) => FIELD_LABELS[f]), ""].map((label) => el("th", {scope: "col"}, label))),
   );
   // the changed ones first, so the draft's edits are in view
   const ordered = [...matching].sort((a, b) => Number(Boolean(b.draft && differs(b))) - Number(Boolean(a.draft && differs(a))));
@@ -239,7 +262,7 @@ byId("cfg-rule-form").addEventListener("submit", async (event) => {
 function changeLines(changes) {
   if (changes.baseline) return [el("li", {}, S.baseline)];
   const limits = (changes.limits ?? []).map((c) =>
-    el("li", {}, fmt(S.limitChange, {code: c.code, name: c.name, field: FIELD_LABELS[c.field] ?? c.field, from: unitLabel(c.from ?? "—"), to: unitLabel(c.to ?? "—")})),
+    el("li", {}, fmt(S.limitChange, {code: c.code, name: c.name, field: FIELD_LABELS[c.field] ?? c.field, from: valueLabel(c.field, c.from), to: valueLabel(c.field, c.to)})),
   );
   const template = {added: S.ruleAdded, removed: S.ruleRemoved, changed: S.ruleChanged};
   const rules = (changes.rules ?? []).map((r) =>
