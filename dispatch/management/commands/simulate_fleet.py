@@ -1,6 +1,7 @@
 """`manage.py simulate_fleet`: demo units drive the demo roads as JT/T 808 terminals and OsmAnd phones
-(dispatch/simulator.py). Example: ``--jt808 127.0.0.1:6808 --osmand http://127.0.0.1:8000/gps/osmand
---vehicles all --speedup 5 --answer-incidents``."""
+(dispatch/simulator.py), and with ``--patrol`` the inspectors on shift walk their grids (patrol/simulator.py).
+Example: ``--jt808 127.0.0.1:6808 --osmand http://127.0.0.1:8000/gps/osmand --vehicles all --speedup 5
+--answer-incidents``."""
 
 import asyncio
 import signal
@@ -8,6 +9,7 @@ import signal
 from django.core.management.base import BaseCommand, CommandError
 
 from dispatch.simulator import Options, simulate
+from patrol import simulator as patrol_simulator
 
 
 def host_port(value: str) -> tuple[str, int]:
@@ -17,14 +19,18 @@ def host_port(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
-async def run(options: Options) -> int:
+async def run(options: Options, patrol: bool) -> int:
     fleet = await simulate(options)
     if not fleet.units:
         raise CommandError("no demo units with a terminal of the chosen protocol(s); load the demo city first")
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, fleet.stopping.set)
+    walking = asyncio.create_task(patrol_simulator.run(fleet.stopping, options.speedup)) if patrol else None
     await fleet.run()
+    if walking is not None:
+        fleet.stopping.set()  # a --duration ran out
+        await walking
     return fleet.acked
 
 
@@ -43,6 +49,7 @@ class Command(BaseCommand):
         parser.add_argument("--answer-incidents", action="store_true", help="dispatched units drive to incidents")
         parser.add_argument("--wander", action="store_true", help="idle units drive around their neighbourhood")
         parser.add_argument("--acked-log", help="append 'terminal fix-time' for every acknowledged position")
+        parser.add_argument("--patrol", action="store_true", help="the inspectors on shift walk their grids")
 
     def handle(self, *args, **o):
         if not o["jt808"] and not o["osmand"]:
@@ -63,5 +70,5 @@ class Command(BaseCommand):
             wander=o["wander"],
             acked_log=o["acked_log"],
         )
-        acked = asyncio.run(run(options))
+        acked = asyncio.run(run(options, o["patrol"]))
         self.stdout.write(f"{acked} positions acknowledged")
