@@ -85,6 +85,22 @@ ORDER BY p.inspector_id, p.at DESC
 """
 
 
+GRID_CENTRES_SQL = """
+SELECT ST_X(c), ST_Y(c) FROM (
+  SELECT ST_PointOnSurface(g.geom) AS c FROM grid_unitgrid g
+  JOIN grid_unitgrid_inspectors gi ON gi.unitgrid_id = g.id
+  WHERE gi.user_id = %s ORDER BY g.code
+) centres
+"""
+
+
+def own_grid_centres(inspector_id: int) -> list[tuple[float, float]]:
+    """A point inside each of the inspector's unit grids (lon, lat), by grid code."""
+    with connection.cursor() as cursor:
+        cursor.execute(GRID_CENTRES_SQL, [inspector_id])
+        return cursor.fetchall()
+
+
 def visible_inspectors(viewer: Viewer) -> frozenset[int] | None:
     """The inspectors whose attendance and position a centre viewer may see, as the cases it sees: those of its
     organisations, and for a centre commanding an area those with unit grids in it (where they belong, wherever

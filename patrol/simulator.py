@@ -64,19 +64,14 @@ class Patrol:
         self.walkers: dict[int, Walker] = {}
 
     def _follow_roster(self) -> None:
-        from django.contrib.gis.db.models.functions import PointOnSurface
-
-        from grid.models import UnitGrid
-
-        from .selectors import on_duty
+        from .selectors import on_duty, own_grid_centres
 
         on_shift = {row["id"]: row for row in on_duty()}
         self.walkers = {pk: w for pk, w in self.walkers.items() if pk in on_shift}
         for pk, row in on_shift.items():
             if pk in self.walkers:
                 continue
-            grids = UnitGrid.objects.filter(inspectors=pk).annotate(centre=PointOnSurface("geom"))
-            stops = [(c.x, c.y) for c in grids.values_list("centre", flat=True)]
+            stops = own_grid_centres(pk)
             if stops:
                 start = (row["lon"], row["lat"]) if row["lon"] is not None else stops[0]
                 self.walkers[pk] = Walker(pk, *start, stops)
